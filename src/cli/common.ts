@@ -1,0 +1,60 @@
+/** Helpers shared by CLI verbs: config loading from flags, and error reporting. */
+import type { Command } from 'commander';
+import { defaultControlSocket, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { AgentError, ConfigError } from '../errors.js';
+
+/** Flags common to every verb that builds a config: name -> config path. */
+export const CONFIG_FLAGS: { flag: string; path: string; help: string; parse?: (v: string) => unknown }[] = [
+  { flag: '--gateway <url>', path: 'gateway.url', help: 'audio gateway WebSocket URL (ws:// or wss://)' },
+  { flag: '--token-file <path>', path: 'gateway.tokenFile', help: 'file holding the gateway bearer token' },
+  { flag: '--ca-file <path>', path: 'gateway.caFile', help: 'extra CA certificate (PEM) to trust for wss://' },
+  { flag: '--mic <spec>', path: 'audio.mic', help: 'microphone: wav:PATH or alsa:NAME' },
+  { flag: '--speaker <spec>', path: 'audio.speaker', help: 'speaker: wav:PATH or alsa:NAME' },
+  { flag: '--wake <engine>', path: 'wake.engine', help: 'wake word engine: none' },
+  { flag: '--gpio <driver>', path: 'gpio.driver', help: 'button/LED driver: none' },
+  { flag: '--control <path>', path: 'control.socket', help: 'control socket path' },
+  { flag: '--push-to-talk', path: 'conversation.pushToTalk', help: 'listen while the button is held' },
+  { flag: '--log-level <level>', path: 'log.level', help: 'debug, info, warn or error' },
+  { flag: '--log-format <format>', path: 'log.format', help: 'json (for journald) or pretty (for a terminal)' },
+];
+
+/** Commander's attribute name for a flag: `--token-file <path>` -> `tokenFile`. */
+export function flagKey(flag: string): string {
+  const name = flag.split(/[ ,]/)[0]!.replace(/^--/, '');
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export function addConfigFlags(cmd: Command): Command {
+  cmd.option('-c, --config <file>', 'config file (YAML or JSON)');
+  for (const f of CONFIG_FLAGS) cmd.option(f.flag, f.help);
+  return cmd;
+}
+
+export function configFromFlags(opts: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Config {
+  const flags: Record<string, unknown> = {};
+  for (const f of CONFIG_FLAGS) {
+    const v = opts[flagKey(f.flag)];
+    if (v !== undefined) flags[f.path] = f.parse && typeof v === 'string' ? f.parse(v) : v;
+  }
+  const file = (opts.config as string | undefined) ?? env.SPEAKER_AGENT_CONFIG;
+  return loadConfig({ file, env, flags });
+}
+
+export function controlPath(config: Pick<Config, 'control'>, env: NodeJS.ProcessEnv = process.env): string {
+  return config.control.socket || defaultControlSocket(env);
+}
+
+/** Prints an error for a person and returns the exit code. */
+export function reportError(err: unknown, write: (s: string) => void = (s) => process.stderr.write(s)): number {
+  if (err instanceof ConfigError) {
+    write(`speaker-agent: invalid configuration:\n${err.issues.map((i) => `  ${i}`).join('\n')}\n`);
+    return 2;
+  }
+  if (err instanceof AgentError) {
+    write(`speaker-agent: ${err.message}\n`);
+    return 1;
+  }
+  write(`speaker-agent: ${err instanceof Error ? err.message : String(err)}\n`);
+  return 1;
+}

@@ -1,0 +1,76 @@
+/**
+ * Driver selection by spec (`wav:PATH`, `alsa:NAME`, `none`, ...). Each driver module is
+ * imported only when chosen, so a missing native addon never breaks start-up of the parts
+ * that do not need it.
+ */
+import type { Config } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { AudioInput } from '../ports/audio-input.js';
+import type { AudioOutput } from '../ports/audio-output.js';
+import type { Gpio } from '../ports/gpio.js';
+import type { WakeWord } from '../ports/wake-word.js';
+
+/** Splits `scheme:rest` (rest may contain colons). A bare word is a scheme with no argument. */
+export function parseSpec(spec: string): { scheme: string; arg: string } {
+  const i = spec.indexOf(':');
+  return i < 0 ? { scheme: spec, arg: '' } : { scheme: spec.slice(0, i), arg: spec.slice(i + 1) };
+}
+
+function needArg(kind: string, spec: string, arg: string, example: string): string {
+  if (!arg) throw new ConfigError([`${kind}: "${spec}" needs a value, e.g. "${example}"`]);
+  return arg;
+}
+
+export async function createAudioInput(config: Config, _log: Logger): Promise<AudioInput> {
+  const spec = config.audio.mic;
+  const { scheme, arg } = parseSpec(spec);
+  switch (scheme) {
+    case 'wav': {
+      const { WavMic } = await import('./wav/mic.js');
+      return new WavMic({
+        path: needArg('audio.mic', spec, arg, 'wav:/path/to/speech.wav'),
+        frameMs: config.audio.frameMs,
+        realtime: config.audio.micRealtime,
+        padSilence: config.audio.micPadSilence,
+      });
+    }
+    default:
+      throw new ConfigError([`audio.mic: unknown microphone driver "${scheme}" (use wav:PATH or alsa:NAME)`]);
+  }
+}
+
+export async function createAudioOutput(config: Config, _log: Logger): Promise<AudioOutput> {
+  const spec = config.audio.speaker;
+  const { scheme, arg } = parseSpec(spec);
+  switch (scheme) {
+    case 'wav': {
+      const { WavSpeaker } = await import('./wav/speaker.js');
+      return new WavSpeaker({
+        path: needArg('audio.speaker', spec, arg, 'wav:/tmp/reply.wav'),
+        sampleRate: config.audio.speakerRate,
+        realtime: config.audio.speakerRealtime,
+      });
+    }
+    default:
+      throw new ConfigError([`audio.speaker: unknown speaker driver "${scheme}" (use wav:PATH or alsa:NAME)`]);
+  }
+}
+
+export async function createWakeWord(config: Config, _log: Logger): Promise<WakeWord> {
+  switch (config.wake.engine) {
+    case 'none': {
+      const { NoWakeWord } = await import('./none/wake.js');
+      return new NoWakeWord();
+    }
+  }
+}
+
+export async function createGpio(config: Config, _log: Logger): Promise<Gpio> {
+  switch (config.gpio.driver) {
+    case 'none': {
+      const { NoGpio } = await import('./none/gpio.js');
+      return new NoGpio();
+    }
+  }
+}

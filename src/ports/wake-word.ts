@@ -1,0 +1,34 @@
+import type { TypedEmitter } from '../util/typed-emitter.js';
+
+export interface WakeStatus {
+  /** True when detections can happen. */
+  available: boolean;
+  /** Why the wake word is unavailable (actionable), when it is not. */
+  reason?: string;
+  /** Keywords being listened for. */
+  keywords: string[];
+}
+
+export type WakeWordEvents = {
+  /** A keyword was heard. `sampleIndex` is the input sample at which the detection happened. */
+  detected: [{ keyword: string; sampleIndex: number }];
+  /** Availability changed (e.g. activation failed, retry succeeded). */
+  status: [WakeStatus];
+};
+
+/**
+ * Wake-word port. Fed from the one shared capture stream; it re-chunks to its engine's own
+ * frame length internally.
+ */
+export interface WakeWord extends TypedEmitter<WakeWordEvents> {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Feeds 16 kHz mono PCM. Cheap: must not allocate per call on the hot path. */
+  feed(pcm: Int16Array, sampleIndex: number): void;
+  /**
+   * Self-trigger guard: `guarded` while the device speaks and for the settle delay after;
+   * the adapter then ignores or desensitises detections per its config.
+   */
+  setGuard(guarded: boolean): void;
+  status(): WakeStatus;
+}
