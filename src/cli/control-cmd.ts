@@ -5,6 +5,7 @@ import type { SessionStatus } from '../core/session.js';
 import { request, subscribe } from '../control/client.js';
 import type { ControlReply, ControlRequest } from '../control/protocol.js';
 import { reportError } from './common.js';
+import { TimelinePrinter } from './timeline.js';
 
 interface SocketOpts {
   control?: string;
@@ -53,9 +54,55 @@ export function formatStatus(s: SessionStatus): string {
   return lines.join('\n') + '\n';
 }
 
+/** Subscribes first (so no event is missed), then triggers, then prints until the turn is over. */
+async function listenWithTimeline(socketPath: string, timeoutMs: number): Promise<void> {
+  const printer = new TimelinePrinter((line) => process.stdout.write(line + '\n'));
+  const ac = new AbortController();
+  const timer = setTimeout(() => {
+    process.stderr.write(`speaker-agent: the turn did not finish within ${timeoutMs / 1000} s\n`);
+    process.exitCode = 1;
+    ac.abort();
+  }, timeoutMs);
+  try {
+    let subscribed!: () => void;
+    const ready = new Promise<void>((resolve) => (subscribed = resolve));
+    const done = subscribe(
+      socketPath,
+      (e) => {
+        if (printer.feed(e)) ac.abort();
+      },
+      ac.signal,
+      subscribed,
+    );
+    await Promise.race([ready, done]);
+    const reply = await request(socketPath, { cmd: 'listen' });
+    if (!reply.ok) {
+      process.stderr.write(`speaker-agent: ${reply.error}\n`);
+      process.exitCode = 1;
+      ac.abort();
+    }
+    await done;
+  } catch (err) {
+    process.exitCode = reportError(err);
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
+}
+
 export function registerControlCommands(program: Command): void {
+  withSocket(program.command('listen').description('start listening now, as if the wake word was heard'))
+    .option('--timeline', 'wait for the turn to finish and print it as a timeline with timings')
+    .option('--timeout <seconds>', 'with --timeline: give up after this long', '60')
+    .action(async (opts: SocketOpts & { timeline?: boolean; timeout: string }) => {
+      if (!opts.timeline) {
+        await send(opts, { cmd: 'listen' });
+        return;
+      }
+      await listenWithTimeline(resolveSocket(opts), Number(opts.timeout) * 1000);
+    });
+
   const simple: [string, string, ControlRequest][] = [
-    ['listen', 'start listening now, as if the wake word was heard', { cmd: 'listen' }],
     ['stop', 'stop listening or speaking at once', { cmd: 'stop' }],
     ['mute', 'mute the microphone (no wake word, no listening)', { cmd: 'mute' }],
     ['unmute', 'unmute the microphone', { cmd: 'unmute' }],

@@ -55,6 +55,7 @@ export async function subscribe(
   socketPath: string,
   onEvent: (event: Record<string, unknown>) => void,
   signal?: AbortSignal,
+  onSubscribed?: () => void,
 ): Promise<void> {
   const sock = await connect(socketPath);
   return new Promise((resolve) => {
@@ -77,6 +78,7 @@ export async function subscribe(
         if (first) {
           first = false; // the subscription's own reply
           if (obj.status) onEvent({ event: 'state', ...(obj.status as object) });
+          onSubscribed?.();
           continue;
         }
         onEvent(obj);
