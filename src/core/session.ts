@@ -192,7 +192,10 @@ export class Session extends TypedEmitter<SessionEvents> {
     backend.on('replyAudio', (r) => {
       if (!acceptsReplyAudio(this.#state, r.turnId)) {
         // Binary frames or audio with no audio_start: an unsolicited reply while idle.
-        if (this.#state.phase.kind !== 'idle' && this.#state.phase.kind !== 'settling') return;
+        if (this.#state.phase.kind !== 'idle' && this.#state.phase.kind !== 'settling') {
+          this.#log.debug('reply-audio-dropped', () => ({ turnId: r.turnId, bytes: r.data.length, phase: this.#state.phase.kind }));
+          return;
+        }
         this.dispatch({ type: 'replyAudioStart', turnId: r.turnId });
         if (!acceptsReplyAudio(this.#state, r.turnId)) return;
       }

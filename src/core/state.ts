@@ -290,9 +290,9 @@ export function transition(state: State, event: Event, env: Env): Result {
       const id = event.turnId;
       if (isStale(state, id)) return unchanged(state);
       if (p.kind === 'listening' && matches(p, id)) {
-        const r = finishListening(state, p.turnId);
-        const after = afterReply(r.state, p.turnId, event.prompt);
-        return { state: after.state, effects: [...r.effects, ...after.effects] };
+        // The whole (text-only) reply came before listening ended locally.
+        const after = afterReply(state, p.turnId, event.prompt);
+        return { state: after.state, effects: [{ type: 'endTurn', turnId: p.turnId }, ...after.effects] };
       }
       if (p.kind === 'thinking' && matches(p, id)) return afterReply(state, p.turnId, mergePrompt(p.prompt, event.prompt));
       if (p.kind === 'speaking' && (id === p.turnId || id === null)) {

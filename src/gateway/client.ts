@@ -54,6 +54,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
   #turns = new Map<string, OpenTurn>();
   /** Id of the reply audio currently streaming, for binary frames that carry no id. */
   #replyId: string | null = null;
+  #replyOpen = false;
 
   constructor(config: GatewayConfig, log: Logger, options: GatewayClientOptions = {}) {
     super();
@@ -255,6 +256,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     this.#connected = false;
     this.#turns.clear();
     this.#replyId = null;
+    this.#replyOpen = false;
     if (wasConnected && performance.now() - this.#openedAt >= STABLE_MS) this.#backoff.reset();
     if (this.#stopped) {
       if (wasConnected) this.emit('disconnected', { reason: 'stopped', auth: false, retryInMs: -1 });
@@ -290,7 +292,12 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
 
   #onMessage(data: Buffer, isBinary: boolean): void {
     if (isBinary) {
-      // Binary frames are reply audio for the reply that is streaming (or an unsolicited one).
+      // Binary frames are reply audio, but only inside a reply the gateway announced with
+      // audio_start; outside one they are junk and would be played as noise.
+      if (!this.#replyOpen) {
+        this.#log.warn('message-ignored', { reason: 'binary frame outside a reply (no audio_start)', bytes: data.length });
+        return;
+      }
       this.emit('replyAudio', { turnId: this.#replyId, data });
       return;
     }
@@ -319,6 +326,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
         return;
       case 'audio_start':
         this.#replyId = m.id;
+        this.#replyOpen = true;
         this.emit('replyAudioStart', { turnId: m.id, format: m.format });
         return;
       case 'audio_data':
@@ -327,7 +335,10 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
       case 'audio_end':
         this.emit('replyAudioEnd', { turnId: m.id });
         this.emit('replyEnd', { turnId: m.id, prompt: m.prompt });
-        if (m.id === this.#replyId) this.#replyId = null;
+        if (m.id === this.#replyId || m.id === null) {
+          this.#replyId = null;
+          this.#replyOpen = false;
+        }
         return;
       case 'error':
         this.#log.warn('gateway-error', { turnId: m.id, message: m.message });
