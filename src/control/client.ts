@@ -77,7 +77,7 @@ export async function subscribe(
         }
         if (first) {
           first = false; // the subscription's own reply
-          if (obj.status) onEvent({ event: 'state', ...(obj.status as object) });
+          if (obj.status) onEvent({ event: 'state', ...(obj.status as object), time: new Date().toISOString() });
           onSubscribed?.();
           continue;
         }
