@@ -217,10 +217,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       this.#log.info('wake-word', { keyword: d.keyword });
       this.trigger('wake');
     });
-    wake.on('status', (s) => {
-      if (!s.available) this.#log.warn('wake-word-unavailable', { reason: s.reason });
-      this.#publish();
-    });
+    // The adapter logs its own availability changes; the session only republishes status.
+    wake.on('status', () => this.#publish());
     gpio.on('button', (b) => this.#onButton(b));
     gpio.on('error', (e) => this.#log.warn('gpio-error', { error: e.message }));
 

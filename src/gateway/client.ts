@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import WebSocket from 'ws';
 import { CORE_FORMAT } from '../audio/format.js';
 import { int16ToBytes } from '../audio/wav.js';
@@ -183,10 +184,10 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
       this.#log.addSecret(token.token);
       headers.Authorization = `Bearer ${token.token}`;
     }
-    let ca: Buffer | undefined;
+    let ca: string | undefined;
     if (this.#c.caFile) {
       try {
-        ca = readFileSync(this.#c.caFile);
+        ca = readFileSync(this.#c.caFile, 'utf8');
       } catch (err) {
         this.#log.error('ca-file-unreadable', { file: this.#c.caFile, error: (err as Error).message });
         this.#scheduleRetry('CA file unreadable', false, this.#c.authRetryMs);
@@ -201,8 +202,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
       handshakeTimeout: this.#c.connectTimeoutMs,
       maxPayload: WS_MAX_PAYLOAD,
       perMessageDeflate: false,
-      // Certificate verification stays on; a private CA is added, never a bypass.
-      ...(ca ? { ca: [ca] } : {}),
+      // Certificate verification stays on; a private CA is added to the system's, never a bypass.
+      ...(ca ? { ca: [...rootCertificates, ca] } : {}),
     });
     this.#ws = ws;
 
