@@ -66,11 +66,22 @@ export async function createWakeWord(config: Config, _log: Logger): Promise<Wake
   }
 }
 
-export async function createGpio(config: Config, _log: Logger): Promise<Gpio> {
+export async function createGpio(config: Config, log: Logger): Promise<Gpio> {
   switch (config.gpio.driver) {
     case 'none': {
+      // APA102 LEDs need no GPIO driver (SPI only), so they work with driver "none" too.
+      if (config.gpio.leds.driver === 'apa102' && config.gpio.leds.powerPin === undefined) {
+        const { createBoardGpio } = await import('./gpio/create.js');
+        return createBoardGpio(config.gpio, log.child('gpio'));
+      }
       const { NoGpio } = await import('./none/gpio.js');
       return new NoGpio();
+    }
+    case 'rpio':
+    case 'gpiod':
+    case 'auto': {
+      const { createBoardGpio } = await import('./gpio/create.js');
+      return createBoardGpio(config.gpio, log.child('gpio'));
     }
   }
 }
