@@ -179,9 +179,10 @@ describe('rpio error paths degrade, never throw', () => {
   });
 
   it('a board rpio does not know (it would silently mock) is refused', () => {
-    const fake = Object.assign(new EventEmitter(), {
+    const emitter = new EventEmitter();
+    const fake = Object.assign(emitter, {
       init() {
-        fake.emit('warn', 'Hardware auto-detect failed, running in raspi-3 mock mode');
+        emitter.emit('warn', 'Hardware auto-detect failed, running in raspi-3 mock mode');
       },
     }) as unknown as RpioModule;
     expect(() => RpioLines.open({ rpio: fake, clock: new ManualScheduler(), pollMs: 10, access: () => {} })).toThrow(
