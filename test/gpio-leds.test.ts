@@ -183,8 +183,15 @@ describe('LED animator', () => {
     const a = new LedAnimator(sink, DEFAULT_PATTERNS, clock);
     a.set('speaking', 0.1);
     a.set('speaking', 0.9);
+    // Levels faster than the frame rate wait for the next frame slot, and only the latest shows.
+    expect(sink.frames.length).toBe(1);
+    a.set('speaking', 0.95);
+    clock.advance(1000 / 30);
     expect(sink.frames.length).toBe(2);
     expect(sink.frames[1]![0]![2]).toBeGreaterThan(sink.frames[0]![0]![2]);
+    expect(sink.frames[1]).toEqual(renderFrame(DEFAULT_PATTERNS.speaking, 0, 0.95, 3));
+    clock.advance(1000);
+    expect(sink.frames.length).toBe(2); // a steady level is not re-sent
     a.stop();
     expect(sink.frames.at(-1)).toEqual([OFF, OFF, OFF]);
     a.set('listening');

@@ -17,6 +17,7 @@ export class LedAnimator {
   #state: LedState = 'off';
   #level: number | undefined;
   #since = 0;
+  #lastRender = Number.NEGATIVE_INFINITY;
   #timer: TimerHandle | undefined;
   #stopped = false;
 
@@ -53,8 +54,12 @@ export class LedAnimator {
       this.#render();
       return;
     }
-    // Same state, new level: the running frame timer picks it up; otherwise render once, now.
-    if (!this.#timer) this.#render();
+    // Same state, new level: the running frame timer picks it up. Otherwise render now, or at
+    // the next frame slot when levels arrive faster than `fps` (audio frames come every 20 ms).
+    if (this.#timer) return;
+    const wait = this.#lastRender + this.#frameMs - this.#clock.now();
+    if (wait <= 0) this.#render();
+    else this.#schedule(wait);
   }
 
   /** Stops animating and turns the LEDs off (the sink stays open). */
@@ -68,6 +73,7 @@ export class LedAnimator {
 
   #render(): void {
     const pattern = this.#patterns[this.#state];
+    this.#lastRender = this.#clock.now();
     try {
       this.#sink.show(renderFrame(pattern, this.#clock.now() - this.#since, this.#level, this.#sink.count));
     } catch (err) {
@@ -76,12 +82,14 @@ export class LedAnimator {
       this.#onError(err);
       return;
     }
-    if (isAnimated(pattern, this.#level)) {
-      this.#timer = this.#clock.setTimeout(() => {
-        this.#timer = undefined;
-        this.#render();
-      }, this.#frameMs);
-    }
+    if (isAnimated(pattern, this.#level)) this.#schedule(this.#frameMs);
+  }
+
+  #schedule(ms: number): void {
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#render();
+    }, ms);
   }
 
   #cancel(): void {
