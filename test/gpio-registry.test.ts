@@ -26,6 +26,17 @@ describe('createGpio', () => {
     await gpio.stop();
   });
 
+  it('pins configured with driver none: one warning saying which driver to pick, LEDs on SPI still tried', async () => {
+    const { memoryLogger } = await import('../src/log/logger.js');
+    const mem = memoryLogger();
+    const gpio = await createGpio(parseConfig({ gpio: { buttonPin: 17 } }), mem.logger);
+    expect(gpio).toBeInstanceOf(HatGpio);
+    await gpio.start();
+    const warns = mem.lines().filter((l) => l.level === 'warn');
+    expect(warns.map((w) => w.error)).toEqual(['gpio.driver is "none" but pins are configured: set gpio.driver to auto, rpio or gpiod']);
+    await gpio.stop();
+  });
+
   it('rejects unknown drivers and a gpio LED without a pin, as path: message', () => {
     expect(() => parseConfig({ gpio: { driver: 'pigpio' } })).toThrow(/gpio\.driver: Invalid option/);
     expect(() => parseConfig({ gpio: { leds: { driver: 'gpio' } } })).toThrow(/gpio\.leds\.pin: driver "gpio" needs "pin"/);

@@ -66,7 +66,14 @@ export class HatGpio extends TypedEmitter<GpioEvents> implements Gpio {
     const { config } = this.#d;
     const needPins =
       config.buttonPin !== undefined || config.leds.powerPin !== undefined || config.leds.driver === 'gpio';
-    if (needPins && this.#d.openLines) {
+    this.#status = { driver: undefined, button: false, leds: undefined, problems: [] };
+    if (needPins && !this.#d.openLines) {
+      this.#problem(
+        'gpio-unavailable',
+        'no button and no GPIO LEDs',
+        new Error('gpio.driver is "none" but pins are configured: set gpio.driver to auto, rpio or gpiod'),
+      );
+    } else if (needPins && this.#d.openLines) {
       try {
         this.#lines = await this.#d.openLines();
         this.#status.driver = this.#lines.name;
