@@ -21,14 +21,17 @@ function check(gpio: FakeGpio, extra: Partial<Parameters<typeof runHardwareCheck
 describe('hardware check', () => {
   it('shows every LED state in order and reports a press', async () => {
     const gpio = new FakeGpio();
+    let aborted = false;
     // The test plays the person: press once the prompt is up.
     const c = check(gpio, {
-      sleep: async (ms) => {
+      sleep: async (ms, signal) => {
         if (ms === 15_000) {
           gpio.button('down');
           gpio.button('up');
           gpio.button('press');
-          await new Promise(() => {}); // the timeout never fires
+          // The wait ends when the check aborts it, not by timing out.
+          await new Promise<void>((r) => signal!.addEventListener('abort', () => r()));
+          aborted = true;
         }
       },
     });
@@ -36,6 +39,8 @@ describe('hardware check', () => {
     expect(result.ledsShown).toEqual(['idle', 'listening', 'follow-up', 'thinking', 'speaking', 'muted', 'error', 'disconnected', 'off']);
     expect(gpio.leds).toEqual(['idle', 'listening', 'follow-up', 'thinking', 'speaking', 'muted', 'error', 'disconnected', 'off', 'listening', 'off']);
     expect(result).toMatchObject({ button: ['down', 'up', 'press'], buttonOk: true });
+    await new Promise((r) => setImmediate(r));
+    expect(aborted).toBe(true);
     expect(c.out.join('')).toMatch(/Press the button now \(waiting 15 s\)[\s\S]*Button OK/);
   });
 

@@ -28,7 +28,8 @@ export interface HardwareCheckOptions {
   stepMs: number;
   /** How long to wait for a button press (ms). */
   buttonTimeoutMs: number;
-  sleep: (ms: number) => Promise<void>;
+  /** Waits `ms`; resolves early when `signal` aborts (so a press ends the wait at once). */
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   write: (line: string) => void;
 }
 
@@ -68,6 +69,7 @@ export async function runHardwareCheck(o: HardwareCheckOptions): Promise<Hardwar
   const seen: ButtonEvent[] = [];
   o.write(`Press the button now (waiting ${Math.round(o.buttonTimeoutMs / 1000)} s)...\n`);
   o.gpio.setLed('listening');
+  const stopWaiting = new AbortController();
   const pressed = await new Promise<boolean>((resolve) => {
     const onButton = (e: ButtonEvent) => {
       seen.push(e);
@@ -79,10 +81,11 @@ export async function runHardwareCheck(o: HardwareCheckOptions): Promise<Hardwar
       if (done) return;
       done = true;
       o.gpio.off('button', onButton);
+      stopWaiting.abort();
       resolve(ok);
     };
     o.gpio.on('button', onButton);
-    void o.sleep(o.buttonTimeoutMs).then(() => finish(false));
+    void o.sleep(o.buttonTimeoutMs, stopWaiting.signal).then(() => finish(false));
   });
   o.gpio.setLed('off');
   result.button = seen;

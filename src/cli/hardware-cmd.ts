@@ -43,7 +43,14 @@ export function registerHardwareCommands(program: Command): void {
               : 'No LEDs configured (gpio.leds.driver is "none")',
           stepMs: Number(opts.stepMs),
           buttonTimeoutMs: Number(opts.buttonTimeout) * 1000,
-          sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+          sleep: (ms, signal) =>
+            new Promise<void>((resolve) => {
+              const t = setTimeout(resolve, ms);
+              signal?.addEventListener('abort', () => {
+                clearTimeout(t);
+                resolve();
+              });
+            }),
           write,
         });
         const problems = status?.problems ?? [];
