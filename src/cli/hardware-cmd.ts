@@ -45,6 +45,7 @@ export function registerHardwareCommands(program: Command): void {
           buttonTimeoutMs: Number(opts.buttonTimeout) * 1000,
           sleep: (ms, signal) =>
             new Promise<void>((resolve) => {
+              if (signal?.aborted) return resolve();
               const t = setTimeout(resolve, ms);
               signal?.addEventListener('abort', () => {
                 clearTimeout(t);
