@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { registerConfigCommands } from './cli/config-cmd.js';
 import { registerControlCommands } from './cli/control-cmd.js';
 import { registerGatewayCommand } from './cli/gateway-cmd.js';
+import { registerHardwareCommands } from './cli/hardware-cmd.js';
 import { registerRunCommand } from './cli/run-cmd.js';
 
 export function buildProgram(): Command {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerConfigCommands(program);
   registerControlCommands(program);
   registerGatewayCommand(program);
+  registerHardwareCommands(program);
   registerRunCommand(program);
   return program;
 }

@@ -68,11 +68,23 @@ export async function createWakeWord(config: Config, _log: Logger): Promise<Wake
   }
 }
 
-export async function createGpio(config: Config, _log: Logger): Promise<Gpio> {
+export async function createGpio(config: Config, log: Logger): Promise<Gpio> {
   switch (config.gpio.driver) {
     case 'none': {
+      // APA102 LEDs need no GPIO driver (SPI only); a configured pin without a driver gets a
+      // warning from the board driver rather than being dropped silently.
+      if (config.gpio.leds.driver !== 'none' || config.gpio.buttonPin !== undefined) {
+        const { createBoardGpio } = await import('./gpio/create.js');
+        return createBoardGpio(config.gpio, log.child('gpio'));
+      }
       const { NoGpio } = await import('./none/gpio.js');
       return new NoGpio();
+    }
+    case 'rpio':
+    case 'gpiod':
+    case 'auto': {
+      const { createBoardGpio } = await import('./gpio/create.js');
+      return createBoardGpio(config.gpio, log.child('gpio'));
     }
   }
 }
