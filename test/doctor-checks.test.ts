@@ -165,6 +165,16 @@ describe('configuration and secrets', () => {
     expect(cases[1]!.result.detail).toBe('present in $SPEAKER_AGENT_TOKEN (not shown)');
   });
 
+  it('looks where the agent looks: tokenFile, then the credential, then the environment', () => {
+    const cred = '/etc/speaker-agent/credentials/gateway-token';
+    const both = checkToken(fakeContext({ files: { [cred]: 'from-cred' } }, { env: { SPEAKER_AGENT_TOKEN: 'from-env' } }), alsa);
+    expect(both.token).toEqual({ value: 'from-cred', source: cred });
+    const underSystemd = checkToken(fakeContext({ files: { '/run/credentials/speaker-agent.service/gateway-token': 'x-cred' } }, { env: { CREDENTIALS_DIRECTORY: '/run/credentials/speaker-agent.service' } }), alsa);
+    expect(underSystemd.token?.value).toBe('x-cred');
+    const withFile = checkToken(fakeContext({ files: { [cred]: 'from-cred', '/f': 'from-file' } }), { ...alsa, gateway: { ...alsa.gateway, tokenFile: '/f' } });
+    expect(withFile.token?.value).toBe('from-file');
+  });
+
   it('explains empty, missing, unreadable and too-open token files', () => {
     const cred = '/etc/speaker-agent/credentials/gateway-token';
     expect(checkToken(fakeContext({ files: { [cred]: '' } }), alsa).result).toMatchObject({ status: 'warn', fix: expect.stringMatching(/umask 077; cat >/) });

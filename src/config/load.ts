@@ -9,7 +9,6 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { ConfigSchema, type Config } from './schema.js';
-import { GATEWAY_TOKEN_CREDENTIAL, credentialPath, readCredential } from '../system/credentials.js';
 
 type Json = Record<string, unknown>;
 
@@ -98,30 +97,9 @@ export function parseConfig(raw: unknown): Config {
   return result.data;
 }
 
-/**
- * Secrets systemd passed with `LoadCredential=` (see docs/service.md): the lowest layer, so an
- * explicit `gateway.tokenFile` in the file, environment or flags still wins. An empty
- * credential file (the installer's placeholder) counts as absent.
- */
-function credentialsLayer(env: NodeJS.ProcessEnv): Json {
-  const layer: Json = {};
-  let token: string | undefined;
-  try {
-    token = readCredential(GATEWAY_TOKEN_CREDENTIAL, env);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new ConfigError([`${credentialPath(GATEWAY_TOKEN_CREDENTIAL, env)}: cannot read credential (${code})`]);
-  }
-  if (token !== undefined) {
-    setPath(layer, 'gateway.tokenFile', credentialPath(GATEWAY_TOKEN_CREDENTIAL, env));
-  }
-  return layer;
-}
-
 export function loadConfig(options: LoadOptions = {}): Config {
-  const env = options.env ?? process.env;
-  let raw: Json = deepMerge(credentialsLayer(env), options.file ? readConfigFile(options.file) : {});
-  raw = deepMerge(raw, envLayer(env));
+  let raw: Json = options.file ? readConfigFile(options.file) : {};
+  raw = deepMerge(raw, envLayer(options.env ?? process.env));
   const flags: Json = {};
   for (const [dotted, value] of Object.entries(options.flags ?? {})) {
     if (value !== undefined) setPath(flags, dotted, value);

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
-import { GATEWAY_TOKEN_CREDENTIAL, PORCUPINE_KEY_CREDENTIAL, readCredential, readSecretFile } from '../system/credentials.js';
+import { GATEWAY_TOKEN_CREDENTIAL, PORCUPINE_KEY_CREDENTIAL, readSecretFile } from '../system/credentials.js';
 import type { CheckResult, DoctorContext } from './types.js';
 
 export function checkConfig(load: () => Config, source: string): { result: CheckResult; config?: Config } {
@@ -63,31 +63,52 @@ function writeSecretFix(file: string): string {
   return `sudo sh -c 'umask 077; cat > ${file}' (paste it, press Enter and Ctrl-D), then sudo systemctl restart speaker-agent`;
 }
 
-/** The gateway token: config tokenFile, else the environment, else the systemd credential. */
+/**
+ * The credential file the service will get: `$CREDENTIALS_DIRECTORY/NAME` when the doctor itself
+ * runs under systemd, else the installer's file that the unit's `LoadCredential=` copies.
+ */
+function credentialFile(ctx: DoctorContext, name: string): string {
+  return ctx.env.CREDENTIALS_DIRECTORY ? path.join(ctx.env.CREDENTIALS_DIRECTORY, name) : path.join(ctx.credentialsDir, name);
+}
+
+/**
+ * Looks for a secret in the agent's order: the configured file, then the systemd credential,
+ * then the environment variable.
+ */
+function findSecret(ctx: DoctorContext, id: string, configured: { file?: string; fileKey: string; envName: string; credential: string }): SecretLookup & { nowhere?: string } {
+  if (configured.file) {
+    const file = configured.file;
+    const r = secretFromFile(ctx, id, file, writeSecretFix(file));
+    if (!r.found && !r.problem) {
+      return { problem: { id, status: 'fail', detail: `${configured.fileKey} ${file} ${r.missing ? 'does not exist' : 'is empty'}`, fix: writeSecretFix(file) } };
+    }
+    return r;
+  }
+  const credFile = credentialFile(ctx, configured.credential);
+  const cred = secretFromFile(ctx, id, credFile, writeSecretFix(credFile));
+  if (cred.found || cred.problem) return cred;
+  const fromEnv = ctx.env[configured.envName]?.trim();
+  if (fromEnv) return { found: { value: fromEnv, source: `$${configured.envName}` } };
+  return { nowhere: `${credFile} is ${cred.missing ? 'missing' : 'empty'}, ${configured.fileKey} and $${configured.envName} unset` };
+}
+
+/** The gateway token, looked up where the gateway client looks. */
 export function checkToken(ctx: DoctorContext, config: Config): { result: CheckResult; token?: FoundSecret } {
   const id = 'token';
-  const credFile = path.join(ctx.credentialsDir, GATEWAY_TOKEN_CREDENTIAL);
-  let lookup: SecretLookup;
-  if (config.gateway.tokenFile) {
-    const file = config.gateway.tokenFile;
-    const r = secretFromFile(ctx, id, file, writeSecretFix(file));
-    lookup = r;
-    if (!r.found && !r.problem) {
-      lookup.problem = { id, status: 'fail', detail: `gateway.tokenFile ${file} ${r.missing ? 'does not exist' : 'is empty'}`, fix: writeSecretFix(file) };
-    }
-  } else if (ctx.env[config.gateway.tokenEnv]) {
-    lookup = { found: { value: ctx.env[config.gateway.tokenEnv]!.trim(), source: `$${config.gateway.tokenEnv}` } };
-  } else {
-    lookup = secretFromFile(ctx, id, credFile, writeSecretFix(credFile));
-  }
+  const lookup = findSecret(ctx, id, {
+    file: config.gateway.tokenFile,
+    fileKey: 'gateway.tokenFile',
+    envName: config.gateway.tokenEnv,
+    credential: GATEWAY_TOKEN_CREDENTIAL,
+  });
   if (lookup.problem) return { result: lookup.problem, token: lookup.found };
   if (lookup.found) return { token: lookup.found, result: { id, status: 'ok', detail: `present in ${lookup.found.source} (not shown)` } };
   return {
     result: {
       id,
       status: 'warn',
-      detail: `no gateway token (${credFile} is empty or missing, gateway.tokenFile and $${config.gateway.tokenEnv} unset): only a gateway without authentication will accept the agent`,
-      fix: writeSecretFix(credFile),
+      detail: `no gateway token (${lookup.nowhere}): only a gateway without authentication will accept the agent`,
+      fix: writeSecretFix(credentialFile(ctx, GATEWAY_TOKEN_CREDENTIAL)),
     },
   };
 }
@@ -122,15 +143,16 @@ export async function checkPorcupine(ctx: DoctorContext, config: Config): Promis
   if ((config.wake.engine as string) !== 'porcupine') {
     return { id, status: 'skip', detail: `wake.engine is ${config.wake.engine}: no wake word, the button starts listening` };
   }
-  const credFile = path.join(ctx.credentialsDir, PORCUPINE_KEY_CREDENTIAL);
-  const keyFile = (config.wake as Record<string, unknown>).accessKeyFile;
-  let lookup: SecretLookup;
-  const fromSystemd = readCredential(PORCUPINE_KEY_CREDENTIAL, ctx.env, (f) => ctx.fs.readText(f));
-  if (fromSystemd) lookup = { found: { value: fromSystemd, source: '$CREDENTIALS_DIRECTORY' } };
-  else if (typeof keyFile === 'string') lookup = secretFromFile(ctx, id, keyFile, writeSecretFix(keyFile));
-  else lookup = secretFromFile(ctx, id, credFile, writeSecretFix(credFile));
+  const wake = config.wake as Record<string, unknown>;
+  const lookup = findSecret(ctx, id, {
+    file: typeof wake.accessKeyFile === 'string' ? wake.accessKeyFile : undefined,
+    fileKey: 'wake.accessKeyFile',
+    envName: typeof wake.accessKeyEnv === 'string' ? wake.accessKeyEnv : 'PORCUPINE_ACCESS_KEY',
+    credential: PORCUPINE_KEY_CREDENTIAL,
+  });
   if (!lookup.found) {
-    return lookup.problem ?? { id, status: 'fail', detail: `no Porcupine AccessKey (${credFile} is empty or missing)`, fix: writeSecretFix(credFile) };
+    const credFile = credentialFile(ctx, PORCUPINE_KEY_CREDENTIAL);
+    return lookup.problem ?? { id, status: 'fail', detail: `no Porcupine AccessKey (${lookup.nowhere})`, fix: `${writeSecretFix(credFile)}; free keys at https://console.picovoice.ai/` };
   }
   let mod;
   try {
