@@ -27,8 +27,13 @@ MIN_NODE_MAJOR=20
 NODESOURCE_MAJOR=22
 SERVICE_GROUPS=(audio gpio spi)
 # Native addon builds (naudiodon, speaker, rpio), TLS roots, the NodeSource key, ALSA tools for
-# checking the sound card (aplay/arecord), libgpiod tools for the Pi 5 GPIO driver.
-APT_PACKAGES=(ca-certificates curl gnupg build-essential python3 libasound2-dev alsa-utils gpiod)
+# checking the sound card (aplay/arecord), libgpiod tools for the Pi 5 GPIO driver, and lame,
+# which decodes MP3 replies (node-lame would otherwise download its own copy at install time).
+APT_PACKAGES=(ca-certificates curl gnupg build-essential python3 libasound2-dev alsa-utils gpiod lame)
+# Environment for every npm run: node-lame uses the system's lame (no download), and node-gyp
+# the installed Node.js headers when present (no download from nodejs.org).
+NPM_ENV="LAME_SKIP_DOWNLOAD=1"
+if [ -f /usr/include/node/node_api.h ]; then NPM_ENV="$NPM_ENV npm_config_nodedir=/usr"; fi
 
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROOT=""
@@ -307,16 +312,25 @@ create_user() {
 
 install_app() {
   say "Installing the agent into /opt/speaker-agent"
-  if [ ! -f "$SRC/dist/src/cli.js" ]; then
-    # A git checkout: build it (needs the dev dependencies, in the checkout only).
-    run sh -c "cd '$SRC' && npm ci --no-audit --no-fund && npm run build"
+  local from="$SRC"
+  if [ -f "$SRC/src/cli.ts" ]; then
+    # A source checkout: build a fresh copy in a scratch directory, so the checkout stays as it
+    # was (no root-owned node_modules) and a stale dist/ is never installed.
+    from="$(mktemp -d)"
+    BUILD_DIR="$from"
+    trap 'rm -rf "$BUILD_DIR"' EXIT
+    tar -C "$SRC" --exclude=./node_modules --exclude=./dist --exclude=./.git -cf - . | tar -C "$from" -xf -
+    say "Building from source (TypeScript compile)"
+    run sh -c "cd '$from' && env $NPM_ENV npm ci --no-audit --no-fund && npm run build"
+  elif [ ! -f "$SRC/dist/src/cli.js" ]; then
+    die "$SRC has neither src/ nor a built dist/: use a speaker-agent checkout or release"
   fi
   local stage="$APP_DIR.new"
   rm -rf "$stage"
   mkdir -p "$stage/bin"
   local item
   for item in package.json package-lock.json dist systemd scripts hardware docs LICENSE README.md; do
-    [ -e "$SRC/$item" ] && cp -a "$SRC/$item" "$stage/"
+    if [ -e "$from/$item" ]; then cp -a "$from/$item" "$stage/"; fi
   done
   local node_bin=/usr/bin/node
   [ -z "$ROOT" ] && node_bin="$(command -v node)"
@@ -326,11 +340,9 @@ install_app() {
 exec $node_bin /opt/speaker-agent/dist/src/cli.js "\$@"
 SH
   chmod 0755 "$stage/bin/speaker-agent"
-  # Production dependencies only. The allowScripts list in package.json lets npm 11 build the
-  # native addons; nodedir=/usr makes node-gyp use the installed headers instead of downloading.
-  local nodedir=""
-  if [ -f /usr/include/node/node_api.h ]; then nodedir="npm_config_nodedir=/usr"; fi
-  run sh -c "cd '$stage' && env $nodedir npm ci --omit=dev --no-audit --no-fund"
+  # Production dependencies only; the allowScripts list in package.json lets npm 11 build the
+  # native addons (npm 10 builds them anyway).
+  run sh -c "cd '$stage' && env $NPM_ENV npm ci --omit=dev --no-audit --no-fund"
   # Swap in one step, so a failed build leaves the running version untouched.
   if [ -d "$APP_DIR" ]; then
     rm -rf "$APP_DIR.old"

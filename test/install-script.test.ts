@@ -117,7 +117,7 @@ describe('scripts/install.sh in test mode', () => {
         'chown root:root /etc/speaker-agent/credentials/gateway-token',
         'chown root:root /etc/speaker-agent/credentials/porcupine-access-key',
         // node-gyp uses the installed headers when there are any, instead of downloading them.
-        `sh -c cd '/opt/speaker-agent.new' && env ${existsSync('/usr/include/node/node_api.h') ? 'npm_config_nodedir=/usr ' : ''}npm ci --omit=dev --no-audit --no-fund`,
+        `sh -c cd '/opt/speaker-agent.new' && env LAME_SKIP_DOWNLOAD=1 ${existsSync('/usr/include/node/node_api.h') ? 'npm_config_nodedir=/usr ' : ''}npm ci --omit=dev --no-audit --no-fund`,
         '/opt/speaker-agent/bin/speaker-agent config check /etc/speaker-agent/config.yaml',
       ]),
     );
@@ -220,6 +220,21 @@ describe('scripts/install.sh in test mode', () => {
     expect(install(f, ['--uninstall', '--keep-config']).status).toBe(0);
     expect(readFileSync(path.join(f.root, 'etc/speaker-agent/credentials/gateway-token'), 'utf8')).toBe('tok-0123456789abcdef\n');
     expect(existsSync(path.join(f.root, 'opt/speaker-agent'))).toBe(false);
+  });
+
+  it('builds a source checkout in a scratch copy, never touching the checkout', () => {
+    mkdirSync(path.join(f.src, 'src'));
+    writeFileSync(path.join(f.src, 'src/cli.ts'), '// source\n');
+    mkdirSync(path.join(f.src, 'node_modules/dev-only'), { recursive: true });
+    const before = snapshot(f.src);
+    const r = install(f, []);
+    expect(r.status).toBe(0);
+    const build = r.commands.find((c) => c.includes('npm run build'));
+    expect(build).toMatch(/^sh -c cd '[^']+' && env LAME_SKIP_DOWNLOAD=1 .*npm ci --no-audit --no-fund && npm run build$/);
+    expect(build).not.toContain(f.src);
+    expect(snapshot(f.src)).toEqual(before);
+    expect(existsSync(path.join(f.root, 'opt/speaker-agent/node_modules'))).toBe(false);
+    expect(existsSync(path.join(f.root, 'opt/speaker-agent/src/cli.ts'))).toBe(false);
   });
 
   it('rejects an unknown HAT with the list of known ones', () => {
