@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { checkConfig, checkPorcupine, checkToken } from '../src/doctor/config-checks.js';
-import { cardOfSpec, checkAudio, checkBoard, checkDeviceAccess, checkGpio, checkGroups, checkSpi, parseCards } from '../src/doctor/device-checks.js';
-import { checkAddons, checkClock, checkNode } from '../src/doctor/system-checks.js';
+import { cardOfSpec, unmatchedCardName, checkAudio, checkBoard, checkDeviceAccess, checkGpio, checkGroups, checkSpi, parseCards } from '../src/doctor/device-checks.js';
+import { checkAddons, checkClock, checkNode, checkService } from '../src/doctor/system-checks.js';
 import type { PorcupineModule } from '../src/doctor/types.js';
 import { ConfigError } from '../src/errors.js';
 import { errno, fakeContext } from './helpers/fake-machine.js';
@@ -93,6 +93,17 @@ describe('board, audio, GPIO, SPI', () => {
     expect(checkAudio(hdmiOnly, alsa)).toMatchObject({ status: 'fail', detail: expect.stringMatching(/no capture device/) });
   });
 
+  it('warns when alsa:NAME matches no card (the ALSA drivers look cards up by name fragment)', () => {
+    expect(unmatchedCardName('alsa:seeed2mic', ['vc4hdmi', 'seeed2micvoicec'], CARDS)).toBeUndefined();
+    expect(unmatchedCardName('alsa:USB', ['vc4hdmi'], CARDS)).toBe('alsa:USB matches no sound card');
+    expect(unmatchedCardName('alsa:3', ['a', 'b'], CARDS)).toBe('alsa:3: there is no card 3');
+    expect(unmatchedCardName('alsa:1', ['a', 'b'], CARDS)).toBeUndefined();
+    for (const std of ['alsa:default', 'alsa:plughw:1,0', 'alsa:dsnoop', 'alsa:sysdefault:CARD=x', 'wav:/x.wav']) expect(unmatchedCardName(std, [], '')).toBeUndefined();
+    const devices = { '/dev/snd/pcmC1D0c': { mode: 0o20660 }, '/dev/snd/pcmC1D0p': { mode: 0o20660 } };
+    const r = checkAudio(fakeContext({ files: { '/proc/asound/cards': CARDS }, devices }), parseConfig({ audio: { mic: 'alsa:USB' } }));
+    expect(r).toMatchObject({ status: 'warn', detail: expect.stringMatching(/^alsa:USB matches no sound card \(cards: vc4hdmi, seeed2micvoicec/) });
+  });
+
   it('GPIO and SPI: skip when not configured, explain dtparam=spi=on', () => {
     const none = fakeContext();
     expect(checkGpio(none, alsa).status).toBe('skip');
@@ -103,6 +114,31 @@ describe('board, audio, GPIO, SPI', () => {
     const pi = fakeContext({ devices: { '/dev/gpiochip0': { mode: 0o20660 }, '/dev/gpiomem': { mode: 0o20660 }, '/dev/spidev0.0': { mode: 0o20660 } } });
     expect(checkGpio(pi, wants)).toEqual({ id: 'gpio', status: 'ok', detail: '/dev/gpiochip0, /dev/gpiomem' });
     expect(checkSpi(pi, wants)).toEqual({ id: 'spi', status: 'ok', detail: '/dev/spidev0.0' });
+  });
+});
+
+describe('systemd service state', () => {
+  const cmd = 'systemctl show speaker-agent -p LoadState,ActiveState,SubState,Result,UnitFileState,NRestarts,StatusText';
+  const show = (text: string) => fakeContext({ exec: { [cmd]: { code: 0, stdout: text } } });
+
+  it('skips without systemd (this build machine), warns when not installed', async () => {
+    expect(await checkService(fakeContext())).toMatchObject({ status: 'skip', detail: expect.stringMatching(/systemd is not running/) });
+    expect(await checkService(show('LoadState=not-found\nActiveState=inactive\n'))).toMatchObject({ status: 'warn', fix: 'sudo scripts/install.sh' });
+  });
+
+  it("shows the agent's own STATUS= line while running", async () => {
+    const r = await checkService(show('LoadState=loaded\nActiveState=active\nSubState=running\nResult=success\nUnitFileState=enabled\nNRestarts=2\nStatusText=idle: waiting for wake word\n'));
+    expect(r).toEqual({ id: 'service', status: 'ok', detail: 'active (running), status: idle: waiting for wake word, restarted 2 times' });
+  });
+
+  it('explains why it failed, and how to start it again', async () => {
+    const r = await checkService(show('LoadState=loaded\nActiveState=failed\nSubState=failed\nResult=watchdog\nUnitFileState=enabled\nNRestarts=0\nStatusText=\n'));
+    expect(r).toMatchObject({ status: 'fail', detail: 'failed: the main loop stopped answering the watchdog' });
+    expect(r.fix).toMatch(/journalctl -u speaker-agent -n 50.*reset-failed speaker-agent/);
+    const limit = await checkService(show('LoadState=loaded\nActiveState=failed\nResult=start-limit-hit\n'));
+    expect(limit.detail).toMatch(/gave up/);
+    const off = await checkService(show('LoadState=loaded\nActiveState=inactive\nSubState=dead\nUnitFileState=disabled\n'));
+    expect(off).toMatchObject({ status: 'warn', detail: 'inactive and not enabled at boot', fix: 'sudo systemctl enable --now speaker-agent' });
   });
 });
 

@@ -57,6 +57,22 @@ export function cardOfSpec(spec: string): string | undefined {
   return m?.[1];
 }
 
+/** ALSA PCM names every system has; `alsa:NAME` with one of these names no card. */
+const STANDARD_PCMS = /^(default|sysdefault|dmix|dsnoop|plug|pulse|pipewire|null|(plug)?hw(:.*)?|(sysdefault|dmix|dsnoop):.*)$/;
+
+/**
+ * For `alsa:NAME` where NAME is a card-name fragment or index (how the ALSA drivers look cards
+ * up): the problem when no card matches, else undefined. A custom PCM from asound.conf also
+ * lands here, hence only a warning.
+ */
+export function unmatchedCardName(spec: string, cards: string[], cardsText: string): string | undefined {
+  if (!spec.startsWith('alsa:')) return undefined;
+  const name = spec.slice('alsa:'.length);
+  if (!name || STANDARD_PCMS.test(name) || cardOfSpec(spec)) return undefined;
+  if (/^\d+$/.test(name)) return Number(name) < cards.length ? undefined : `${spec}: there is no card ${name}`;
+  return cardsText.toLowerCase().includes(name.toLowerCase()) ? undefined : `${spec} matches no sound card`;
+}
+
 export function checkAudio(ctx: DoctorContext, config: Config | undefined): CheckResult {
   const needed = usesAlsa(config);
   const noCardFix =
@@ -85,6 +101,10 @@ export function checkAudio(ctx: DoctorContext, config: Config | undefined): Chec
     }
     if (config.audio.speaker.startsWith('alsa') && playback.length === 0) {
       return { id: 'audio', status: 'fail', detail: `no playback device in /dev/snd (${found})`, fix: noCardFix };
+    }
+    const unmatched = [config.audio.mic, config.audio.speaker].map((spec) => unmatchedCardName(spec, cards, cardsText ?? '')).find(Boolean);
+    if (unmatched) {
+      return { id: 'audio', status: 'warn', detail: `${unmatched} (${found})`, fix: `use a card from \`arecord -l\` / \`aplay -l\` (${cards.join(', ')}); ignore this if it is a PCM you defined in asound.conf` };
     }
   }
   return { id: 'audio', status: 'ok', detail: found };

@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js';
 import { checkConfig, checkPorcupine, checkToken } from './config-checks.js';
 import { checkAudio, checkBoard, checkDeviceAccess, checkGpio, checkGroups, checkSpi } from './device-checks.js';
 import { checkGateway } from './gateway-check.js';
-import { checkAddons, checkClock, checkNode } from './system-checks.js';
+import { checkAddons, checkClock, checkNode, checkService } from './system-checks.js';
 import type { CheckResult, DoctorContext } from './types.js';
 
 export interface DoctorOptions {
@@ -37,6 +37,7 @@ export async function runDoctor(ctx: DoctorContext, options: DoctorOptions): Pro
   add(checkSpi(ctx, config));
   if (!config) {
     for (const id of ['token', 'gateway', 'porcupine']) add({ id, status: 'skip', detail: 'configuration invalid (see the config line)' });
+    add(await checkService(ctx));
     return results;
   }
   const { result: tokenResult, token } = checkToken(ctx, config);
@@ -44,6 +45,7 @@ export async function runDoctor(ctx: DoctorContext, options: DoctorOptions): Pro
   if (options.offline) add({ id: 'gateway', status: 'skip', detail: 'not checked (--offline)' });
   else add(await checkGateway({ config, token: token?.value, timeoutMs: ctx.networkTimeoutMs }));
   add(await checkPorcupine(ctx, config));
+  add(await checkService(ctx));
   return results;
 }
 

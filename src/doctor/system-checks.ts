@@ -103,3 +103,57 @@ export async function checkClock(ctx: DoctorContext): Promise<CheckResult> {
   }
   return { id: 'clock', status: 'ok', detail: `${now.toISOString()} (plausible; NTP state unknown: timedatectl unavailable)` };
 }
+
+/** Parses `systemctl show` output (KEY=value lines). */
+export function parseShow(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}
+
+/** The service's state as systemd sees it, with the agent's own STATUS= line. */
+export async function checkService(ctx: DoctorContext, unit = 'speaker-agent'): Promise<CheckResult> {
+  const id = 'service';
+  const r = await ctx.exec('systemctl', ['show', unit, '-p', 'LoadState,ActiveState,SubState,Result,UnitFileState,NRestarts,StatusText']);
+  if (r.code !== 0) return { id, status: 'skip', detail: 'systemd is not running here (a container or build machine)' };
+  const s = parseShow(r.stdout);
+  const logs = `journalctl -u ${unit} -n 50 --no-pager`;
+  if (s.LoadState === 'not-found') return { id, status: 'warn', detail: `${unit}.service is not installed`, fix: 'sudo scripts/install.sh' };
+  const status = s.StatusText ? `, status: ${s.StatusText}` : '';
+  const restarts = Number(s.NRestarts) > 0 ? `, restarted ${s.NRestarts} times` : '';
+  switch (s.ActiveState) {
+    case 'active':
+      return { id, status: 'ok', detail: `${s.ActiveState} (${s.SubState})${status}${restarts}` };
+    case 'activating':
+    case 'reloading':
+      return { id, status: 'warn', detail: `starting${status}${restarts}`, fix: `wait a few seconds; if it stays so, see ${logs}` };
+    case 'failed': {
+      const why: Record<string, string> = {
+        watchdog: 'the main loop stopped answering the watchdog',
+        'start-limit-hit': 'it failed too often in a row and systemd gave up',
+        timeout: 'it did not become ready in time',
+        'exit-code': 'it exited with an error',
+        signal: 'it was killed by a signal',
+        'core-dump': 'it crashed',
+      };
+      return {
+        id,
+        status: 'fail',
+        detail: `failed: ${why[s.Result ?? ''] ?? s.Result}${status}`,
+        fix: `${logs}; after fixing: sudo systemctl reset-failed ${unit} && sudo systemctl start ${unit}`,
+      };
+    }
+    default: {
+      const enabled = s.UnitFileState === 'enabled';
+      return {
+        id,
+        status: 'warn',
+        detail: `${s.ActiveState ?? 'unknown'}${enabled ? '' : ' and not enabled at boot'}`,
+        fix: enabled ? `sudo systemctl start ${unit}` : `sudo systemctl enable --now ${unit}`,
+      };
+    }
+  }
+}
