@@ -45,6 +45,14 @@ describe('native addons', () => {
     expect((await checkAddons(ctx, wav)).find((x) => x.id === 'addon naudiodon')!.status).toBe('skip');
   });
 
+  it('gpio.driver auto needs rpio on a Pi 4 but not on a Pi 5', async () => {
+    const auto = { ...wav, gpio: { driver: 'auto' } } as unknown as typeof wav;
+    const on = (model: string) => fakeContext({ files: { '/proc/device-tree/model': `${model}\0` }, addons: { rpio: { status: 'missing' } } });
+    const rpio = async (model: string) => (await checkAddons(on(model), auto)).find((x) => x.id === 'addon rpio')!.status;
+    expect(await rpio('Raspberry Pi 4 Model B Rev 1.5')).toBe('fail');
+    expect(await rpio('Raspberry Pi 5 Model B Rev 1.0')).toBe('skip');
+  });
+
   it('tells an ABI mismatch (npm rebuild) from a crash on load', async () => {
     const ctx = fakeContext({
       addons: {

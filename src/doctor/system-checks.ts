@@ -22,14 +22,15 @@ export function checkNode(ctx: DoctorContext): CheckResult {
 export const ADDONS: {
   name: string;
   purpose: string;
-  needed: (c: Config | undefined) => boolean;
+  /** Whether this configuration on this board (device-tree model, if any) loads the addon. */
+  needed: (c: Config | undefined, model: string) => boolean;
   /** What a crash while loading usually means for this addon. */
   crashHint?: { detail: string; fix: string };
 }[] = [
-  { name: 'naudiodon', purpose: 'microphone capture (alsa: mic)', needed: (c) => !!c && c.audio.mic.startsWith('alsa') },
+  { name: 'naudiodon', purpose: 'microphone capture for alsa: mics', needed: (c) => !!c && c.audio.mic.startsWith('alsa') },
   {
     name: 'speaker',
-    purpose: 'playback (alsa: speaker)',
+    purpose: 'playback for alsa: speakers',
     needed: (c) => !!c && c.audio.speaker.startsWith('alsa'),
     // speaker opens ALSA's default playback device while loading, and mpg123 then trips an
     // assertion when there is none: the whole process aborts.
@@ -38,10 +39,22 @@ export const ADDONS: {
       fix: '`aplay -l` must list a card; make it the default (e.g. `defaults.pcm.card 1` in /etc/asound.conf)',
     },
   },
-  { name: 'rpio', purpose: 'GPIO on Pi 1-4 (gpio.driver: rpio)', needed: (c) => (c?.gpio.driver as string | undefined) === 'rpio' },
+  {
+    name: 'rpio',
+    purpose: 'GPIO on Pi 1-4 and Zero 2 (gpio.driver rpio, or auto on those boards)',
+    needed: (c, model) => {
+      const driver = c?.gpio.driver as string | undefined;
+      return driver === 'rpio' || (driver === 'auto' && /Raspberry Pi/.test(model) && !/Raspberry Pi (5|500)|Compute Module 5/.test(model));
+    },
+  },
+  {
+    name: 'spi-device',
+    purpose: 'APA102 LEDs (gpio.leds.driver apa102)',
+    needed: (c) => ((c?.gpio as { leds?: { driver?: string } } | undefined)?.leds?.driver ?? 'none') === 'apa102',
+  },
   {
     name: '@picovoice/porcupine-node',
-    purpose: 'wake word (wake.engine: porcupine)',
+    purpose: 'the wake word with wake.engine porcupine',
     needed: (c) => (c?.wake.engine as string | undefined) === 'porcupine',
   },
 ];
@@ -53,12 +66,18 @@ function rebuildFix(ctx: DoctorContext, name: string): string {
 /** Loads every addon (each in its own child process); one result per addon. */
 export async function checkAddons(ctx: DoctorContext, config: Config | undefined): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
+  let model = '';
+  try {
+    model = ctx.fs.readText('/proc/device-tree/model').replace(/\0/g, '');
+  } catch {
+    // not a Pi: boards only matter for rpio
+  }
   for (const addon of ADDONS) {
     const id = `addon ${addon.name}`;
-    const needed = addon.needed(config);
+    const needed = addon.needed(config, model);
     const load = await ctx.loadAddon(addon.name);
     if (load.status === 'ok') {
-      results.push({ id, status: 'ok', detail: `loads (${addon.purpose})` });
+      results.push({ id, status: 'ok', detail: `loads; used for ${addon.purpose}` });
     } else if (load.status === 'missing') {
       results.push({
         id,
@@ -75,7 +94,7 @@ export async function checkAddons(ctx: DoctorContext, config: Config | undefined
       results.push({
         id,
         status: needed ? 'fail' : 'warn',
-        detail: abi ? `built for another Node.js version (${addon.purpose})` : `fails to load: ${load.message} (${addon.purpose})`,
+        detail: abi ? `built for another Node.js version; used for ${addon.purpose}` : `fails to load: ${load.message}; used for ${addon.purpose}`,
         fix: abi ? `cd ${ctx.appDir} && sudo npm rebuild ${addon.name}` : rebuildFix(ctx, addon.name),
       });
     }
