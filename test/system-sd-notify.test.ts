@@ -90,6 +90,21 @@ describe('createSystemdNotifier queueing', () => {
     expect(sent).toHaveLength(2);
   });
 
+  it('never folds a new STATUS into one already being delivered', async () => {
+    const sent: string[][] = [];
+    const releases: (() => void)[] = [];
+    const transport: NotifyTransport = { send: (a) => new Promise((resolve) => (sent.push(a), releases.push(resolve))) };
+    const n = createSystemdNotifier({ env: { NOTIFY_SOCKET: '/x' }, log: memoryLogger().logger, transport });
+    const p1 = n.status('a');
+    const p2 = n.status('b');
+    releases.shift()!();
+    await p1;
+    await Promise.resolve();
+    releases.shift()!();
+    await p2;
+    expect(sent).toEqual([['STATUS=a'], ['STATUS=b']]);
+  });
+
   it('logs a failing transport once per cause and keeps going', async () => {
     const mem = memoryLogger();
     const n = createSystemdNotifier({

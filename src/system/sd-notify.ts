@@ -104,6 +104,8 @@ class Notifier implements SystemdNotifier {
   readonly #timers: WatchdogTimers;
   readonly #healthy: () => boolean;
   readonly #queue: Pending[] = [];
+  /** The message being delivered now (still queue[0]); it can no longer be changed. */
+  #inFlight: Pending | undefined;
   #timer: unknown;
   #sending = false;
   #readySent = false;
@@ -161,7 +163,7 @@ class Notifier implements SystemdNotifier {
     if (this.#withheld) this.#log.info('watchdog_resumed');
     this.#withheld = false;
     // A ping already waiting is as good as a new one.
-    if (this.#queue.some((p) => p.assignments.includes('WATCHDOG=1'))) return;
+    if (this.#queue.some((p) => p !== this.#inFlight && p.assignments.includes('WATCHDOG=1'))) return;
     void this.#enqueue(['WATCHDOG=1'], false);
   }
 
@@ -175,7 +177,7 @@ class Notifier implements SystemdNotifier {
     if (this.#closed) return Promise.resolve();
     return new Promise((resolve) => {
       const last = this.#queue[this.#queue.length - 1];
-      if (statusOnly && last?.statusOnly) {
+      if (statusOnly && last?.statusOnly && last !== this.#inFlight) {
         // Nobody needs the older status any more: replace it, resolve both callers together.
         last.assignments = assignments;
         last.waiters.push(resolve);
@@ -191,6 +193,7 @@ class Notifier implements SystemdNotifier {
     this.#sending = true;
     try {
       for (let next = this.#queue[0]; next; next = this.#queue[0]) {
+        this.#inFlight = next;
         try {
           await this.#transport.send(next.assignments);
           this.#lastError = '';
@@ -201,6 +204,7 @@ class Notifier implements SystemdNotifier {
           this.#lastError = message;
         }
         this.#queue.shift();
+        this.#inFlight = undefined;
         for (const w of next.waiters) w();
       }
     } finally {
