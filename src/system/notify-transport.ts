@@ -13,9 +13,10 @@
  *    datagram, so systemd can no longer attribute it to the unit) is closed since systemd 246:
  *    it waits on `sd_notify_barrier()` unless `--no-block` is given. Bookworm ships 252.
  *    The unit needs `NotifyAccess=all` because the sender is a child, not the main PID.
- * We use `systemd-notify`. Its cost is one short fork+exec per message (~5 ms of CPU on a
- * Pi Zero 2), so callers coalesce STATUS updates (see sd-notify.ts) and the watchdog pings at
- * half of `WatchdogSec`, not more often.
+ * We use `systemd-notify`. Its cost is one short fork+exec per message: 6 ms of CPU on the x86
+ * build machine (bench/sd-notify-cost.ts; expect several times that on a Pi Zero 2), so callers
+ * coalesce STATUS updates (see sd-notify.ts), STATUS follows health rather than every
+ * conversation phase (agent-systemd.ts), and the watchdog pings at half of `WatchdogSec`.
  */
 import { execFile } from 'node:child_process';
 
