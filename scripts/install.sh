@@ -101,13 +101,21 @@ pkg_installed() {
 }
 
 # Installer state survives upgrades: what this installer added, so --uninstall can take it back.
-state_get() { [ -f "$INSTALLER_STATE" ] && sed -n "s/^$1=//p" "$INSTALLER_STATE" | tail -1 || true; }
+state_get() {
+  if [ -f "$INSTALLER_STATE" ]; then sed -n "s/^$1=//p" "$INSTALLER_STATE" | tail -1; fi
+}
 state_set() {
   mkdir -p "$(dirname "$INSTALLER_STATE")"
   touch "$INSTALLER_STATE"
   grep -v "^$1=" "$INSTALLER_STATE" >"$INSTALLER_STATE.tmp" || true
   printf '%s=%s\n' "$1" "$2" >>"$INSTALLER_STATE.tmp"
   mv "$INSTALLER_STATE.tmp" "$INSTALLER_STATE"
+}
+# Adds Debian packages to the list of those this installer installed (kept across re-runs).
+state_add_packages() {
+  local known
+  read -r -a known <<<"$(state_get apt_added)"
+  state_set apt_added "$(printf '%s\n' "${known[@]}" "$@" | sed '/^$/d' | sort -u | tr '\n' ' ' | sed 's/ $//')"
 }
 
 # --- Hardware profiles ---------------------------------------------------------------------------
@@ -246,7 +254,7 @@ check_platform() {
 
 node_version() {
   if [ -n "$ROOT" ]; then printf '%s\n' "${SPEAKER_AGENT_TEST_NODE_VERSION:-$(node -p process.versions.node)}"; return; fi
-  command -v node >/dev/null 2>&1 && node -p process.versions.node || true
+  if command -v node >/dev/null 2>&1; then node -p process.versions.node; fi
 }
 apt_candidate() {
   if [ -n "$ROOT" ]; then printf '%s\n' "${SPEAKER_AGENT_TEST_NODE_CANDIDATE:-}"; return; fi
@@ -261,7 +269,7 @@ install_packages() {
     say "Installing Debian packages: ${added[*]}"
     run apt-get update
     run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${added[@]}"
-    state_set apt_added "$(printf '%s\n' $(state_get apt_added) "${added[@]}" | sort -u | tr '\n' ' ' | sed 's/ $//')"
+    state_add_packages "${added[@]}"
   fi
 
   local have; have="$(node_version)"
@@ -274,7 +282,7 @@ install_packages() {
     say "Installing Node.js $candidate from the Debian archive"
     # Debian splits npm and the C headers (node-gyp builds the addons against them) out of nodejs.
     run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm libnode-dev
-    state_set apt_added "$(printf '%s\n' $(state_get apt_added) nodejs npm libnode-dev | sort -u | tr '\n' ' ' | sed 's/ $//')"
+    state_add_packages nodejs npm libnode-dev
     return
   fi
   say "Node.js ${have:-(none)} is too old and Debian offers ${candidate:-nothing newer}: adding NodeSource's apt repository (Node.js $NODESOURCE_MAJOR)"
@@ -286,7 +294,7 @@ install_packages() {
   run apt-get update
   # NodeSource's nodejs bundles npm and the headers (/usr/include/node).
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs
-  state_set apt_added "$(printf '%s\n' $(state_get apt_added) nodejs | sort -u | tr '\n' ' ' | sed 's/ $//')"
+  state_add_packages nodejs
 }
 
 create_user() {
@@ -414,13 +422,13 @@ print_next_steps() {
   local lines; lines="$(boot_lines)"
   echo
   if [ -n "$lines" ]; then
-    echo "The $HARDWARE needs these lines in ${boot#$ROOT} (this installer does not edit boot files):"
+    echo "The $HARDWARE needs these lines in ${boot#"$ROOT"} (this installer does not edit boot files):"
     local l
     while IFS= read -r l; do
       if [ -f "$boot" ] && grep -qxF "$l" "$boot"; then echo "    $l    (already there)"; else echo "    $l"; fi
     done <<<"$lines"
     hardware_note
-    echo "Add the missing ones with: sudo nano ${boot#$ROOT}   then reboot."
+    echo "Add the missing ones with: sudo nano ${boot#"$ROOT"}   then reboot."
     echo
   fi
   if [ ! -s "$CRED_DIR/gateway-token" ]; then

@@ -193,6 +193,10 @@ describe('configuration and secrets', () => {
     expect(r.config).toBeUndefined();
     expect(r.result.detail).toBe('/etc/speaker-agent/config.yaml: gateway.url: must be a ws:// or wss:// URL; audio.volume: too big');
     expect(r.result.fix).toMatch(/speaker-agent config check \/etc\/speaker-agent\/config\.yaml/);
+    const denied = checkConfig(() => {
+      throw new ConfigError(['/etc/speaker-agent/config.yaml: cannot read config file (EACCES)']);
+    }, '/etc/speaker-agent/config.yaml');
+    expect(denied.result).toMatchObject({ detail: '/etc/speaker-agent/config.yaml: cannot read config file (EACCES)', fix: expect.stringMatching(/sudo speaker-agent doctor/) });
   });
 
   it('finds the token without ever printing it', () => {

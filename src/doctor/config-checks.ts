@@ -11,12 +11,14 @@ export function checkConfig(load: () => Config, source: string): { result: Check
     return { config, result: { id: 'config', status: 'ok', detail: `valid (${source})` } };
   } catch (err) {
     const issues = err instanceof ConfigError ? err.issues : [err instanceof Error ? err.message : String(err)];
+    // The installed config is readable by root and the service only (mode 0640).
+    const unreadable = issues.some((i) => i.includes('(EACCES)'));
     return {
       result: {
         id: 'config',
         status: 'fail',
-        detail: `${source}: ${issues.join('; ')}`,
-        fix: `edit ${source}, then \`speaker-agent config check ${source}\` must print OK`,
+        detail: issues.map((i) => (i.startsWith(source) ? i : `${source}: ${i}`)).join('; '),
+        fix: unreadable ? 'run `sudo speaker-agent doctor` (the config is readable by root and the service only)' : `edit ${source}, then \`speaker-agent config check ${source}\` must print OK`,
       },
     };
   }
