@@ -17,7 +17,8 @@ export function checkConfig(load: () => Config, source: string): { result: Check
       result: {
         id: 'config',
         status: 'fail',
-        detail: issues.map((i) => (i.startsWith(source) ? i : `${source}: ${i}`)).join('; '),
+        // File-level problems already name the file; schema problems are `path: message`.
+        detail: issues[0]?.startsWith(source) ? issues.join('; ') : `${source}: ${issues.join('; ')}`,
         fix: unreadable ? 'run `sudo speaker-agent doctor` (the config is readable by root and the service only)' : `edit ${source}, then \`speaker-agent config check ${source}\` must print OK`,
       },
     };
