@@ -438,6 +438,10 @@ print_next_steps() {
     echo
   fi
   echo "Check everything:   speaker-agent doctor   (sudo speaker-agent doctor also checks the token)"
+  echo "Talk to the agent:  sudo speaker-agent status --control /run/speaker-agent/control.sock"
+  if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+    echo "                    (without sudo: sudo usermod -aG $SERVICE_USER $SUDO_USER, then log in again)"
+  fi
   echo "Follow the logs:    journalctl -u speaker-agent -f"
   echo "Service state:      systemctl status speaker-agent"
 }
