@@ -8,7 +8,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { parseConfig } from '../src/config/load.js';
+import { runDoctor } from '../src/doctor/doctor.js';
 import { checkGateway } from '../src/doctor/gateway-check.js';
+import { errno, fakeContext } from './helpers/fake-machine.js';
 
 /** A gateway on loopback port 0 that accepts `Bearer good`, forbids `Bearer forbidden`, else 401. */
 function gateway(server: http.Server | https.Server) {
@@ -66,9 +68,19 @@ describe('doctor gateway check (ws://)', () => {
   it('says 401 for a missing token, and 403 for a token that is not allowed', async () => {
     const none = await checkGateway({ config: cfg(`ws://127.0.0.1:${port}/gw`), timeoutMs: 5000 });
     expect(none.detail).toMatch(/rejected the connection without a token \(401/);
+    const unreadable = await checkGateway({ config: cfg(`ws://127.0.0.1:${port}/gw`), noTokenReason: 'run `sudo speaker-agent doctor`', timeoutMs: 5000 });
+    expect(unreadable.fix).toBe('run `sudo speaker-agent doctor`');
     const forbidden = await checkGateway({ config: cfg(`ws://127.0.0.1:${port}/gw`), token: 'forbidden', timeoutMs: 5000 });
     expect(forbidden.detail).toMatch(/refused access \(403 Forbidden\)/);
     expect(forbidden.fix).toMatch(/gateway\.headers/);
+  });
+
+  it('run as a user who cannot read the root-only token: the 401 says to use sudo', async () => {
+    const cred = '/etc/speaker-agent/credentials/gateway-token';
+    const ctx = fakeContext({ files: { [cred]: errno('EACCES', cred) } });
+    const results = await runDoctor(ctx, { loadConfig: () => cfg(`ws://127.0.0.1:${port}/gw`), configSource: 'test' });
+    expect(results.find((r) => r.id === 'token')).toMatchObject({ status: 'warn', detail: `${cred} exists but this user cannot read it` });
+    expect(results.find((r) => r.id === 'gateway')).toMatchObject({ status: 'fail', fix: expect.stringMatching(/^this user cannot read the token: run `sudo speaker-agent doctor`/) });
   });
 
   it('a wrong path is an upgrade refusal, not an auth problem', async () => {

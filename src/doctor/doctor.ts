@@ -43,7 +43,11 @@ export async function runDoctor(ctx: DoctorContext, options: DoctorOptions): Pro
   const { result: tokenResult, token } = checkToken(ctx, config);
   add(tokenResult);
   if (options.offline) add({ id: 'gateway', status: 'skip', detail: 'not checked (--offline)' });
-  else add(await checkGateway({ config, token: token?.value, timeoutMs: ctx.networkTimeoutMs }));
+  else {
+    // Not readable as this user (root-only credential): say so instead of blaming the gateway.
+    const noTokenReason = !token && tokenResult.status === 'warn' && tokenResult.fix?.includes('sudo') ? `this user cannot read the token: ${tokenResult.fix}` : undefined;
+    add(await checkGateway({ config, token: token?.value, noTokenReason, timeoutMs: ctx.networkTimeoutMs }));
+  }
   add(await checkPorcupine(ctx, config));
   add(await checkService(ctx));
   return results;

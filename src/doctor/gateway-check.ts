@@ -14,6 +14,8 @@ export interface GatewayCheckOptions {
   config: Config;
   /** Bearer token, or undefined to connect without one. */
   token?: string;
+  /** Why there is no token when one may exist (e.g. the credential file needs root): used for the 401 fix. */
+  noTokenReason?: string;
   /** Bound on each step (ms). */
   timeoutMs: number;
   /** Reads the CA file (`gateway.caFile`); injectable for tests. Default: fs.readFileSync. */
@@ -62,7 +64,7 @@ function tlsHandshake(host: string, port: number, ca: Buffer[] | undefined, time
 
 function wsUpgrade(url: string, headers: Record<string, string>, ca: Buffer[] | undefined, timeoutMs: number): Promise<Step<number>> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(url, { headers, ca, handshakeTimeout: timeoutMs });
+    const ws = new WebSocket(url, { headers, ca, handshakeTimeout: timeoutMs, perMessageDeflate: false });
     ws.once('open', () => {
       ws.close(1000, 'speaker-agent doctor');
       resolve({ ok: true, value: 101 });
@@ -135,8 +137,9 @@ export async function checkGateway(options: GatewayCheckOptions): Promise<CheckR
   if (secure) {
     if (g.caFile) {
       try {
-        // Trust the private CA in addition to the system's, as the gateway client does.
-        ca = [...tls.rootCertificates.map((c) => Buffer.from(c)), (options.readFile ?? readFileSync)(g.caFile)];
+        // Exactly what the gateway client trusts (src/gateway/client.ts passes `ca: [file]`),
+        // so the doctor predicts the agent rather than a more lenient client.
+        ca = [(options.readFile ?? readFileSync)(g.caFile)];
       } catch (err) {
         return { id, status: 'fail', detail: `cannot read gateway.caFile ${g.caFile} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, fix: 'fix the path in gateway.caFile' };
       }
@@ -159,7 +162,9 @@ export async function checkGateway(options: GatewayCheckOptions): Promise<CheckR
       id,
       status: 'fail',
       detail: `${prefix}; the gateway rejected the ${options.token ? 'token' : 'connection without a token'} (401 Unauthorized)`,
-      fix: options.token ? 'the token is wrong or expired: write the current one to the token file (see the token line)' : 'give the agent a token (see the token line)',
+      fix: options.token
+        ? 'the token is wrong or expired: write the current one to the token file (see the token line)'
+        : (options.noTokenReason ?? 'give the agent a token (see the token line)'),
     };
   }
   if (up.code === 'HTTP 403') {
