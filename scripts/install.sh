@@ -30,10 +30,15 @@ SERVICE_GROUPS=(audio gpio spi)
 # checking the sound card (aplay/arecord), libgpiod tools for the Pi 5 GPIO driver, and lame,
 # which decodes MP3 replies (node-lame would otherwise download its own copy at install time).
 APT_PACKAGES=(ca-certificates curl gnupg build-essential python3 libasound2-dev alsa-utils gpiod lame)
+
 # Environment for every npm run: node-lame uses the system's lame (no download), and node-gyp
-# the installed Node.js headers when present (no download from nodejs.org).
-NPM_ENV="LAME_SKIP_DOWNLOAD=1"
-if [ -f /usr/include/node/node_api.h ]; then NPM_ENV="$NPM_ENV npm_config_nodedir=/usr"; fi
+# the installed Node.js headers (no download from nodejs.org). Asked for after Node.js is
+# installed, since the headers come with it (NodeSource) or with libnode-dev (Debian).
+npm_env() {
+  local e="LAME_SKIP_DOWNLOAD=1"
+  if [ -f /usr/include/node/node_api.h ]; then e="$e npm_config_nodedir=/usr"; fi
+  printf '%s\n' "$e"
+}
 
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ROOT=""
@@ -329,7 +334,7 @@ install_app() {
     trap 'rm -rf "$BUILD_DIR"' EXIT
     tar -C "$SRC" --exclude=./node_modules --exclude=./dist --exclude=./.git -cf - . | tar -C "$from" -xf -
     say "Building from source (TypeScript compile)"
-    run sh -c "cd '$from' && env $NPM_ENV npm ci --no-audit --no-fund && npm run build"
+    run sh -c "cd '$from' && env $(npm_env) npm ci --no-audit --no-fund && npm run build"
   elif [ ! -f "$SRC/dist/src/cli.js" ]; then
     die "$SRC has neither src/ nor a built dist/: use a speaker-agent checkout or release"
   fi
@@ -350,7 +355,7 @@ SH
   chmod 0755 "$stage/bin/speaker-agent"
   # Production dependencies only; the allowScripts list in package.json lets npm 11 build the
   # native addons (npm 10 builds them anyway).
-  run sh -c "cd '$stage' && env $NPM_ENV npm ci --omit=dev --no-audit --no-fund"
+  run sh -c "cd '$stage' && env $(npm_env) npm ci --omit=dev --no-audit --no-fund"
   # Swap in one step, so a failed build leaves the running version untouched.
   if [ -d "$APP_DIR" ]; then
     rm -rf "$APP_DIR.old"
