@@ -116,12 +116,15 @@ state_set() {
   printf '%s=%s\n' "$1" "$2" >>"$INSTALLER_STATE.tmp"
   mv "$INSTALLER_STATE.tmp" "$INSTALLER_STATE"
 }
-# Adds Debian packages to the list of those this installer installed (kept across re-runs).
-state_add_packages() {
-  local known
-  read -r -a known <<<"$(state_get apt_added)"
-  state_set apt_added "$(printf '%s\n' "${known[@]}" "$@" | sed '/^$/d' | sort -u | tr '\n' ' ' | sed 's/ $//')"
+# Adds words to a space-separated list in the state (kept across re-runs).
+state_add() {
+  local key="$1" known
+  shift
+  read -r -a known <<<"$(state_get "$key")"
+  state_set "$key" "$(printf '%s\n' "${known[@]}" "$@" | sed '/^$/d' | sort -u | tr '\n' ' ' | sed 's/ $//')"
 }
+# Debian packages this installer installed.
+state_add_packages() { state_add apt_added "$@"; }
 
 # --- Hardware profiles ---------------------------------------------------------------------------
 
@@ -313,14 +316,20 @@ create_user() {
       printf '%s:x:999:\n' "$SERVICE_USER" >>"$ROOT/etc/group"
     fi
   fi
-  local g have=()
+  local g
   for g in "${SERVICE_GROUPS[@]}"; do
-    if group_exists "$g"; then have+=("$g"); else say "Group $g does not exist here (Raspberry Pi OS has it): skipped"; fi
+    if ! group_exists "$g"; then
+      # Raspberry Pi OS has gpio and spi; plain Debian does not. The unit's SupplementaryGroups=
+      # fails the start (216/GROUP) when a group is missing, so create it (empty of devices:
+      # without Pi OS's udev rules it grants nothing).
+      say "Creating group $g (Raspberry Pi OS has it; here it grants no device access by itself)"
+      run groupadd --system "$g"
+      if [ -n "$ROOT" ]; then printf '%s:x:%s:\n' "$g" "$((900 + ${#g}))" >>"$ROOT/etc/group"; fi
+      state_add groups_added "$g"
+    fi
   done
-  if [ ${#have[@]} -gt 0 ]; then
-    local joined; joined="$(IFS=,; printf '%s' "${have[*]}")"
-    run usermod -aG "$joined" "$SERVICE_USER"
-  fi
+  local joined; joined="$(IFS=,; printf '%s' "${SERVICE_GROUPS[*]}")"
+  run usermod -aG "$joined" "$SERVICE_USER"
 }
 
 install_app() {
@@ -489,6 +498,13 @@ do_uninstall() {
       sed -i "/^$SERVICE_USER:/d" "$ROOT/etc/passwd" "$ROOT/etc/group"
     fi
   fi
+  local g groups_added
+  read -r -a groups_added <<<"$(state_get groups_added)"
+  for g in "${groups_added[@]}"; do
+    say "Removing group $g (created by the installer)"
+    run groupdel "$g"
+    if [ -n "$ROOT" ]; then sed -i "/^$g:/d" "$ROOT/etc/group"; fi
+  done
   if [ "$(state_get nodesource)" = yes ]; then
     say "Removing NodeSource's apt repository"
     rm -f "$NODESOURCE_LIST" "$NODESOURCE_KEY"

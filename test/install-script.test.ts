@@ -215,6 +215,19 @@ describe('scripts/install.sh in test mode', () => {
     expect(r.stdout).toMatch(/sudo apt-get remove .*libasound2-dev.*nodejs/);
   });
 
+  it('on plain Debian creates the missing gpio and spi groups (the unit needs them) and removes them again', () => {
+    writeFileSync(path.join(f.root, 'etc/group'), 'root:x:0:\naudio:x:29:\n');
+    const pristine = readFileSync(path.join(f.root, 'etc/group'), 'utf8');
+    const first = install(f, []);
+    expect(first.status).toBe(0);
+    expect(first.commands).toEqual(expect.arrayContaining(['groupadd --system gpio', 'groupadd --system spi', 'usermod -aG audio,gpio,spi speaker-agent']));
+    const again = install(f, []);
+    expect(again.commands.filter((c) => c.startsWith('groupadd'))).toEqual([]);
+    const gone = install(f, ['--uninstall']);
+    expect(gone.commands).toEqual(expect.arrayContaining(['groupdel gpio', 'groupdel spi']));
+    expect(readFileSync(path.join(f.root, 'etc/group'), 'utf8')).toBe(pristine);
+  });
+
   it('--uninstall --keep-config keeps /etc/speaker-agent', () => {
     expect(install(f, ['--token-file', f.token]).status).toBe(0);
     expect(install(f, ['--uninstall', '--keep-config']).status).toBe(0);
