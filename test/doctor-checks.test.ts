@@ -157,12 +157,12 @@ describe('service user, groups and device permissions', () => {
     expect(checkDeviceAccess(fakeContext(), undefined).status).toBe('skip');
   });
 
-  it('gives the usermod line for missing groups; warns about groups the OS lacks', () => {
+  it('gives the usermod line for missing memberships; fails on groups the OS lacks', () => {
     const missing = checkGroups(fakeContext({ files: { '/etc/group': 'audio:x:29:\ngpio:x:993:speaker-agent\nspi:x:994:\nspeaker-agent:x:998:\n' } }));
     expect(missing.result).toMatchObject({ status: 'fail', fix: 'sudo usermod -aG audio,spi speaker-agent && sudo systemctl restart speaker-agent' });
     // Like this build machine: Debian without Raspberry Pi OS's gpio/spi groups.
     const debian = checkGroups(fakeContext({ files: { '/etc/group': 'audio:x:29:speaker-agent\nspeaker-agent:x:998:\n' } }));
-    expect(debian.result).toMatchObject({ status: 'warn', detail: expect.stringMatching(/group gpio, spi does not exist/) });
+    expect(debian.result).toMatchObject({ status: 'fail', detail: expect.stringMatching(/group gpio, spi does not exist, and the service cannot start/) });
     expect(checkGroups(fakeContext()).result).toMatchObject({ status: 'ok', detail: 'speaker-agent is in audio, gpio, spi, speaker-agent' });
   });
 

@@ -146,9 +146,9 @@ export function checkGroups(ctx: DoctorContext): { result: CheckResult; account?
       account,
       result: {
         id: 'groups',
-        status: 'warn',
-        detail: `${who}; group ${absent.join(', ')} does not exist on this system`,
-        fix: 'Raspberry Pi OS creates gpio and spi; elsewhere grant the devices to a group with a udev rule',
+        status: 'fail',
+        detail: `${who}; group ${absent.join(', ')} does not exist, and the service cannot start without it (SupplementaryGroups=)`,
+        fix: 'run `sudo scripts/install.sh` again (it creates missing groups); Raspberry Pi OS has them already',
       },
     };
   }
