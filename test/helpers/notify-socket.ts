@@ -55,7 +55,7 @@ export class NotifyReceiver {
   }
 
   /** Resolves with the next datagram (not yet returned by `next`) whose text satisfies `match`. */
-  next(match: (text: string) => boolean, timeoutMs = 5000): Promise<Datagram> {
+  next(match: (text: string) => boolean, timeoutMs = 15_000): Promise<Datagram> {
     for (let i = this.#seen; i < this.messages.length; i++) {
       const d = this.messages[i]!;
       if (match(d.message)) {
