@@ -105,6 +105,23 @@ describe('createSystemdNotifier queueing', () => {
     expect(sent).toEqual([['STATUS=a'], ['STATUS=b']]);
   });
 
+  it('close() twice: both wait until STOPPING was delivered', async () => {
+    const sent: string[][] = [];
+    let release: () => void = () => {};
+    const transport: NotifyTransport = { send: (a) => new Promise((resolve) => (sent.push(a), (release = resolve))) };
+    const n = createSystemdNotifier({ env: { NOTIFY_SOCKET: '/x' }, log: memoryLogger().logger, transport });
+    void n.stopping('bye');
+    let done = 0;
+    const a = n.close().then(() => done++);
+    const b = n.close().then(() => done++);
+    await Promise.resolve();
+    expect(done).toBe(0);
+    release();
+    await Promise.all([a, b]);
+    expect(done).toBe(2);
+    expect(sent).toEqual([['STOPPING=1', 'STATUS=bye']]);
+  });
+
   it('logs a failing transport once per cause and keeps going', async () => {
     const mem = memoryLogger();
     const n = createSystemdNotifier({

@@ -49,7 +49,7 @@ export interface SystemdNotifier {
   status(text: string): Promise<void>;
   /** Sends STOPPING=1 (and an optional status) and stops the watchdog. */
   stopping(status?: string): Promise<void>;
-  /** Stops the watchdog and waits for queued messages; later calls do nothing. Safe twice. */
+  /** Stops the watchdog and waits for queued messages; later messages are dropped. Every call waits for the same delivery. */
   close(): Promise<void>;
 }
 
@@ -110,6 +110,7 @@ class Notifier implements SystemdNotifier {
   #sending = false;
   #readySent = false;
   #closed = false;
+  #closing: Promise<void> | undefined;
   #withheld = false;
   #lastError = '';
 
@@ -145,13 +146,16 @@ class Notifier implements SystemdNotifier {
     return this.#enqueue(assignments, false);
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.#stopWatchdog();
-    if (this.#closed) return;
-    // Let what is queued (typically STOPPING=1) go out, then refuse more.
-    const last = this.#queue[this.#queue.length - 1];
-    this.#closed = true;
-    if (last) await new Promise<void>((resolve) => last.waiters.push(resolve));
+    // Every caller waits for the same delivery (one may close on `stopped`, another before exit).
+    this.#closing ??= (async () => {
+      // Let what is queued (typically STOPPING=1) go out, then refuse more.
+      const last = this.#queue[this.#queue.length - 1];
+      this.#closed = true;
+      if (last) await new Promise<void>((resolve) => last.waiters.push(resolve));
+    })();
+    return this.#closing;
   }
 
   #tick(): void {
