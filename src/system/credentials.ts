@@ -1,10 +1,11 @@
 /**
  * systemd credentials: the unit's `LoadCredential=` copies secrets into `$CREDENTIALS_DIRECTORY`
  * (a private, read-only directory only this service can read), so tokens never sit in the
- * config file, the environment or `ps` output.
+ * config file, the environment or `ps` output. The gateway client (src/gateway/token.ts) and
+ * the Porcupine adapter read their credential there; the installer, the unit and the doctor
+ * use these names.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 
 /** Credential ID of the audio gateway bearer token (first line of the file). */
 export const GATEWAY_TOKEN_CREDENTIAL = 'gateway-token';
@@ -16,16 +17,11 @@ export type ReadText = (file: string) => string;
 
 const readText: ReadText = (file) => readFileSync(file, 'utf8');
 
-/** Path of credential `name` when systemd provided a credentials directory, else undefined. */
-export function credentialPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  const dir = env.CREDENTIALS_DIRECTORY;
-  return dir ? path.join(dir, name) : undefined;
-}
-
 /**
  * The first non-empty line of a secret file, trimmed, or undefined when the file is missing or
  * empty. The installer creates an empty file for a secret the user has not given yet, because
- * `LoadCredential=` refuses to start a unit whose source file is missing.
+ * `LoadCredential=` refuses to start a unit whose source file is missing. Other errors (EACCES)
+ * are thrown.
  */
 export function readSecretFile(file: string, read: ReadText = readText): string | undefined {
   let text: string;
@@ -37,10 +33,4 @@ export function readSecretFile(file: string, read: ReadText = readText): string 
   }
   const line = text.split(/\r?\n/).find((l) => l.trim() !== '');
   return line?.trim() || undefined;
-}
-
-/** Credential `name` from `$CREDENTIALS_DIRECTORY`, or undefined when absent or empty. */
-export function readCredential(name: string, env: NodeJS.ProcessEnv, read: ReadText = readText): string | undefined {
-  const file = credentialPath(name, env);
-  return file ? readSecretFile(file, read) : undefined;
 }
