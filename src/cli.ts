@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { registerConfigCommands } from './cli/config-cmd.js';
 import { registerControlCommands } from './cli/control-cmd.js';
+import { registerDoctor } from './cli/doctor-cmd.js';
 import { registerGatewayCommand } from './cli/gateway-cmd.js';
 import { registerHardwareCommands } from './cli/hardware-cmd.js';
 import { registerRunCommand } from './cli/run-cmd.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   // One line per verb module; keep this list sorted by module name.
   registerConfigCommands(program);
   registerControlCommands(program);
+  registerDoctor(program);
   registerGatewayCommand(program);
   registerHardwareCommands(program);
   registerRunCommand(program);
