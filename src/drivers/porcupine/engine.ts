@@ -4,6 +4,8 @@
  * package is imported only when a real engine is first built.
  */
 
+import type * as PorcupineNode from '@picovoice/porcupine-node';
+
 /** What the adapter needs from a Porcupine instance (matches `Porcupine` in porcupine-node 4.x). */
 export interface PorcupineEngine {
   /** Samples per `process()` call (512 at 16 kHz today; always read it, never assume). */
@@ -44,7 +46,7 @@ export class PorcupineMissingError extends Error {
  */
 export function realEngineFactory(): EngineFactory {
   return async (request) => {
-    let mod: typeof import('@picovoice/porcupine-node');
+    let mod: typeof PorcupineNode;
     try {
       mod = await import('@picovoice/porcupine-node');
     } catch (err) {
