@@ -35,7 +35,7 @@ export interface BandVadOptions {
   hangoverMs?: number;
   /** Window of the minimum-statistics noise floor, ms (default 1500). */
   floorWindowMs?: number;
-  /** Levels more than this far below the band's recent peak count as silence, dB (default 30). */
+  /** Levels more than this far below the band's recent peak count as silence, dB (default 26). */
   dynamicRangeDb?: number;
   /** Levels are averaged over this long before any decision, ms (default 40). */
   smoothMs?: number;
@@ -98,6 +98,7 @@ class BandTracker {
   peak = -100;
   readonly #powers: Float64Array;
   #powPos = 0;
+  #powFill = 0;
   readonly #history: Float32Array;
   #histPos = 0;
   #histFill = 0;
@@ -118,11 +119,13 @@ class BandTracker {
     p[this.#powPos] = this.sum / n / (32768 * 32768);
     this.sum = 0;
     this.#powPos = (this.#powPos + 1) % p.length;
+    if (this.#powFill < p.length) this.#powFill++;
     // Summed afresh (a few entries): a running sum drifts after loud blocks. Averaging matters
-    // because 10 ms blocks of noise scatter by several dB and would reset the hang-over.
+    // because 10 ms blocks of noise scatter by several dB and would reset the hang-over. Only
+    // filled entries count, or the first blocks would read low and drag the floor down.
     let s = 0;
-    for (let i = 0; i < p.length; i++) s += p[i]!;
-    const mean = s / p.length;
+    for (let i = 0; i < this.#powFill; i++) s += p[i]!;
+    const mean = s / this.#powFill;
     this.level = mean > 1e-11 ? 10 * Math.log10(mean) : -110;
     const h = this.#history;
     h[this.#histPos] = this.level;
@@ -165,7 +168,7 @@ export class BandVad implements Vad {
       speechStartMs: 100,
       hangoverMs: 700,
       floorWindowMs: 1500,
-      dynamicRangeDb: 30,
+      dynamicRangeDb: 26,
       smoothMs: 40,
       extraHangoverMsPerDb: 15,
       snrKneeDb: 25,
@@ -195,9 +198,19 @@ export class BandVad implements Vad {
     return { low: this.#low.noise, high: this.#high.noise };
   }
 
+  /** Window minimums of the low and high band, dBFS (for diagnostics). */
+  get floorDb(): { low: number; high: number } {
+    return { low: this.#low.floor, high: this.#high.floor };
+  }
+
   /** Smoothed levels of the low and high band, dBFS (for diagnostics). */
   get levelDb(): { low: number; high: number } {
     return { low: this.#low.level, high: this.#high.level };
+  }
+
+  /** How far the current utterance's recent peak stands above the noise, dB (best band). */
+  get speechToNoiseDb(): number {
+    return Math.max(this.#low.peak - this.#low.noise, this.#high.peak - this.#high.noise);
   }
 
   reset(): void {
@@ -266,7 +279,7 @@ export class BandVad implements Vad {
       return null;
     }
     this.#silenceRun += n;
-    const snr = Math.max(low.peak - low.noise, high.peak - high.noise);
+    const snr = this.speechToNoiseDb;
     const extraMs = Math.min(o.maxExtraHangoverMs, Math.max(0, o.snrKneeDb - snr) * o.extraHangoverMsPerDb);
     if (this.#silenceRun >= this.#hangoverSamples + (extraMs * o.sampleRate) / 1000) {
       this.reset();

@@ -78,14 +78,22 @@ export const AudioSchema = z
 
 export const VadSchema = z
   .object({
+    /**
+     * `band`: two-band detector with a per-band noise floor (default; measured in
+     * bench/eos-eval.ts). `energy`: the simple full-band detector (uses thresholdDb, minLevelDb).
+     */
+    engine: z.enum(['band', 'energy']).default('band'),
     /** Frames louder than the noise floor by this many dB count as speech. */
     thresholdDb: z.number().min(3).max(40).default(12),
     /** Absolute floor: quieter frames are never speech (dBFS). */
     minLevelDb: z.number().min(-90).max(0).default(-50),
     /** Speech must last this long before it counts (rejects clicks). */
     speechStartMs: ms(100, 0, 2000),
-    /** Silence after speech that ends the utterance. */
-    hangoverMs: ms(800, 100, 5000),
+    /**
+     * Silence after speech that ends the utterance. Keep it above the longest pause users make
+     * inside a sentence (600 ms); the band detector adds up to 300 ms more in loud noise.
+     */
+    hangoverMs: ms(700, 100, 5000),
   })
   .strict();
 
