@@ -81,10 +81,10 @@ export function evaluate(fixtures: Fixture[], detectors = DETECTORS): DetectorRo
 }
 
 export function formatRows(rows: DetectorRow[]): string {
-  const head = 'detector noise     n   median  p95   max   early  missed';
+  const head = 'detector noise       n   median  p95   max   early  missed';
   const lines = rows.map(
     (r) =>
-      `${r.detector.padEnd(8)} ${r.noise.padEnd(9)} ${String(r.utterances).padStart(2)}  ${String(r.medianDelayMs ?? '-').padStart(5)}  ${String(r.p95DelayMs ?? '-').padStart(5)} ${String(r.maxDelayMs ?? '-').padStart(5)}  ${String(r.earlyCutoffs).padStart(5)}  ${String(r.missedEnds).padStart(6)}`,
+      `${r.detector.padEnd(8)} ${r.noise.padEnd(11)} ${String(r.utterances).padStart(2)}  ${String(r.medianDelayMs ?? '-').padStart(5)}  ${String(r.p95DelayMs ?? '-').padStart(5)} ${String(r.maxDelayMs ?? '-').padStart(5)}  ${String(r.earlyCutoffs).padStart(5)}  ${String(r.missedEnds).padStart(6)}`,
   );
   return [head, ...lines].join('\n');
 }
