@@ -6,6 +6,7 @@
  */
 import { Command } from 'commander';
 import { registerConfigCommands } from './cli/config-cmd.js';
+import { registerWakeCommands } from './cli/wake-cmd.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   // One line per verb module; keep this list sorted by module name.
   registerConfigCommands(program);
+  registerWakeCommands(program);
   return program;
 }
 
