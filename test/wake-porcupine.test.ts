@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { WakeSchema, type WakeConfig } from '../src/config/schema.js';
 import type { EngineRequest, PorcupineEngine } from '../src/drivers/porcupine/engine.js';
+import { SampleRing } from '../src/audio/ring-buffer.js';
 import { Framer } from '../src/drivers/porcupine/framer.js';
 import { keywordLabel, PorcupineWake, type Scheduler } from '../src/drivers/porcupine/wake.js';
 import { memoryLogger } from '../src/log/logger.js';
@@ -164,6 +165,35 @@ describe('PorcupineWake with an injected engine', () => {
       expect(firsts.slice(0, 4)).toEqual([0, 512 % 1000, 1024 % 1000, 1536 % 1000]);
       expect(firsts).toHaveLength(Math.floor(48000 / 512));
     }
+  });
+
+  it('pre-roll: a 500 ms ring pushed before feed() holds, at detection, the keyword end and all audio after it', async () => {
+    const t = setup();
+    await t.wake.start();
+    const ring = new SampleRing(8000);
+    let drained: Int16Array | null = null;
+    let detectedAt = -1;
+    t.wake.on('detected', (d) => {
+      detectedAt = d.sampleIndex;
+      drained = ring.drain(); // what the session does when a turn starts
+    });
+    const keywordEnd = 20000;
+    for (let s = 0; s < 32000; s += 320) {
+      // Sample value = its index mod 30000 (below MARK), so the drained audio tells where it came from.
+      const pcm = Int16Array.from({ length: 320 }, (_, i) => (s + i) % 29000);
+      if (keywordEnd >= s && keywordEnd < s + 320) pcm[keywordEnd - s] = MARK;
+      ring.push(pcm);
+      t.wake.feed(pcm, s);
+    }
+    expect(detectedAt).toBe(20480);
+    const got = drained as Int16Array | null;
+    expect(got).not.toBeNull();
+    expect(got!.length).toBe(8000);
+    // The ring ends with the capture frame [20160, 20480) that completed the engine frame.
+    expect(got![got!.length - 1]).toBe(20479);
+    // It starts 500 ms earlier, so the keyword's end and everything after it are in the turn.
+    expect(got![0]).toBe(20480 - 8000);
+    expect(Array.from(got!)).toContain(MARK);
   });
 
   it('ignores a second detection inside the refractory period (audio time) and accepts one after', async () => {

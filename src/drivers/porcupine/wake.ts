@@ -154,6 +154,7 @@ export class PorcupineWake extends TypedEmitter<WakeWordEvents> implements WakeW
       return;
     }
     this.#lastDetectionEnd = endSampleIndex;
+    this.#log.info('detected', { keyword: this.#labels[hit], sampleIndex: endSampleIndex, guarded: this.#guarded });
     this.emit('detected', { keyword: this.#labels[hit]!, sampleIndex: endSampleIndex });
   };
 
