@@ -3,6 +3,7 @@
  * files, the adapter never throws, reports its own actionable reason, and never leaks the key.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -83,6 +84,22 @@ describe('real porcupine-node', () => {
     const model = realWake({ modelPath: '/nonexistent/porcupine_params_de.pv' }, { TEST_PV_KEY: BAD_KEY });
     await model.wake.start();
     expect(model.wake.status().reason).toMatch(/^Porcupine model file not found: \/nonexistent\/porcupine_params_de.pv/);
+  });
+
+  it('a keyword file for another platform, or a file that is not a model, is named with the fix', async () => {
+    const pvDir = path.dirname(createRequire(import.meta.url).resolve('@picovoice/porcupine-node/package.json'));
+    const macPpn = path.join(pvDir, 'resources/keyword_files/mac/computer_mac.ppn');
+    const kw = realWake({ keywords: [macPpn] }, { TEST_PV_KEY: BAD_KEY });
+    await kw.wake.start();
+    expect(kw.wake.status().reason).toBe(
+      `Porcupine keyword file ${macPpn} is not a keyword for this platform (or not a .ppn at all): download the Raspberry Pi (or Linux) version from https://console.picovoice.ai/`,
+    );
+    const dir = mkdtempSync(path.join(tmpdir(), 'pv-model-'));
+    const notModel = path.join(dir, 'porcupine_params_de.pv');
+    writeFileSync(notModel, 'not a model');
+    const model = realWake({ modelPath: notModel }, { TEST_PV_KEY: BAD_KEY });
+    await model.wake.start();
+    expect(model.wake.status().reason).toMatch(new RegExp(`^Porcupine could not load its model file ${notModel} \\(not a Porcupine .pv file`));
   });
 
   it('the registry builds the porcupine adapter lazily and start() does not throw', async () => {

@@ -19,6 +19,8 @@ export interface FailureContext {
   accessKey?: string;
   /** Where the key came from, e.g. "file /etc/speaker-agent/porcupine.key". */
   keySource?: string;
+  /** The configured model file, if any (named in model errors). */
+  modelPath?: string;
 }
 
 /** Replaces every occurrence of `secret` in `text` (no-op for short or missing secrets). */
@@ -44,6 +46,11 @@ export function describePorcupineError(err: unknown, ctx: FailureContext = {}): 
   const detail = scrub(text.replace(/\s+/g, ' ').trim(), ctx.accessKey);
   const from = ctx.keySource ? ` (from ${ctx.keySource})` : '';
   const fail = (reason: string, retry = true): DescribedFailure => ({ reason, retry, detail });
+  const badModel = () =>
+    fail(
+      `Porcupine could not load its model file${ctx.modelPath ? ` ${ctx.modelPath}` : ''} (not a Porcupine .pv file, or for another platform or version): ` +
+        'fix wake.modelPath, or remove it to use the built-in English model',
+    );
 
   if (err instanceof PorcupineMissingError) {
     return fail('@picovoice/porcupine-node is not installed: run `npm install @picovoice/porcupine-node` in the agent directory, or set wake.engine: none', false);
@@ -63,6 +70,7 @@ export function describePorcupineError(err: unknown, ctx: FailureContext = {}): 
       }
       return fail(`Porcupine failed at run time (${detail}): retrying; if it persists, reinstall @picovoice/porcupine-node`);
     case 'PorcupineIOError':
+      if (/loading parameters/i.test(text)) return badModel();
       return fail(`Porcupine could not read a model or keyword file (${detail}): check the paths and file permissions`);
     case 'PorcupineOutOfMemoryError':
       return fail('Porcupine ran out of memory: free memory or use fewer keywords');
@@ -85,8 +93,13 @@ export function describePorcupineError(err: unknown, ctx: FailureContext = {}): 
   if (m) return fail(`Porcupine model file not found: ${m[1]!.trim()}: fix wake.modelPath or copy the .pv file there`);
   m = /File not found at 'libraryPath': (.*)$/m.exec(text);
   if (m) return fail(`Porcupine library not found: ${m[1]!.trim()}: remove wake.libraryPath or fix it`, false);
+  if (/model \(\.pv\) file has incorrect format|loading parameters/i.test(text)) return badModel();
   if (/platform/i.test(text)) {
-    return fail(`a Porcupine keyword file is for another platform: download the .ppn for Raspberry Pi (or this machine) from https://console.picovoice.ai/`);
+    const file = /Loading keyword file at `([^`]*)`/.exec(text)?.[1];
+    return fail(
+      `Porcupine keyword file ${file ? `${file} ` : ''}is not a keyword for this platform (or not a .ppn at all): ` +
+        'download the Raspberry Pi (or Linux) version from https://console.picovoice.ai/',
+    );
   }
   if (/language|different/i.test(text)) {
     return fail(`Porcupine keyword and model files are for different languages: set wake.modelPath to the .pv of the keyword's language`);

@@ -224,7 +224,7 @@ export class PorcupineWake extends TypedEmitter<WakeWordEvents> implements WakeW
   }
 
   #describe(err: unknown, accessKey: string | undefined, keySource: string | undefined): DescribedFailure {
-    return describePorcupineError(err, { accessKey, keySource });
+    return describePorcupineError(err, { accessKey, keySource, modelPath: this.#cfg.modelPath });
   }
 
   #fail(failure: DescribedFailure): void {
