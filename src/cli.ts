@@ -6,6 +6,9 @@
  */
 import { Command } from 'commander';
 import { registerConfigCommands } from './cli/config-cmd.js';
+import { registerControlCommands } from './cli/control-cmd.js';
+import { registerGatewayCommand } from './cli/gateway-cmd.js';
+import { registerRunCommand } from './cli/run-cmd.js';
 import { registerWakeCommands } from './cli/wake-cmd.js';
 
 export function buildProgram(): Command {
@@ -17,6 +20,9 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   // One line per verb module; keep this list sorted by module name.
   registerConfigCommands(program);
+  registerControlCommands(program);
+  registerGatewayCommand(program);
+  registerRunCommand(program);
   registerWakeCommands(program);
   return program;
 }
