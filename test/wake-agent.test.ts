@@ -42,14 +42,14 @@ describe('agent with porcupine and a bad AccessKey', () => {
       wake: { engine: 'porcupine', keywords: ['computer'], accessKeyEnv: ENV },
       control: { socket },
     });
-    let agent: Agent | undefined;
+    const made: { agent?: Agent } = {};
     cleanup = async () => {
       delete process.env[ENV];
-      await agent?.stop();
+      await made.agent?.stop();
       await gw.stop();
       rmSync(dir, { recursive: true, force: true });
     };
-    agent = await createAgent(config, { log: mem.logger, controlSocket: socket, overrides: { mic: new FakeMic(), speaker: new FakeSpeaker(), gpio } });
+    const agent = (made.agent = await createAgent(config, { log: mem.logger, controlSocket: socket, overrides: { mic: new FakeMic(), speaker: new FakeSpeaker(), gpio } }));
     await expect(agent.start()).resolves.toBeUndefined();
 
     const reason = 'Porcupine AccessKey (from environment variable SPEAKER_AGENT_TEST_BAD_PORCUPINE_KEY) is invalid: copy it again from https://console.picovoice.ai/ (one line, no spaces)';
@@ -64,8 +64,8 @@ describe('agent with porcupine and a bad AccessKey', () => {
     expect(mem.text()).not.toContain(BAD_KEY);
 
     // The button still starts a turn.
-    await waitFor(() => agent!.session.state.connected, 'connected');
+    await waitFor(() => agent.session.state.connected, 'connected');
     gpio.button('press');
-    await waitFor(() => agent!.session.state.phase.kind === 'listening', 'listening after a button press');
+    await waitFor(() => agent.session.state.phase.kind === 'listening', 'listening after a button press');
   });
 });
