@@ -248,10 +248,9 @@ export class BandVad implements Vad {
     low.endBlock(n);
     high.endBlock(n);
     const o = this.#o;
-    const above = (b: BandTracker, db: number) => b.level > o.minLevelDb && b.level > b.noise + db;
 
     if (!this.#inSpeech) {
-      const startLoud = above(low, o.startDb) || above(high, o.startDb);
+      const startLoud = this.#starts(low) || this.#starts(high);
       if (startLoud) {
         low.peak = Math.max(low.peak, low.level);
         high.peak = Math.max(high.peak, high.level);
@@ -273,8 +272,7 @@ export class BandVad implements Vad {
     const decay = (6 * BLOCK_MS) / 1000;
     low.peak = Math.max(low.level, low.peak - decay);
     high.peak = Math.max(high.level, high.peak - decay);
-    const holds = (b: BandTracker) => b.level > b.noise + o.holdDb && b.level > b.peak - o.dynamicRangeDb;
-    if (holds(low) || holds(high)) {
+    if (this.#holds(low) || this.#holds(high)) {
       this.#silenceRun = 0;
       return null;
     }
@@ -286,5 +284,15 @@ export class BandVad implements Vad {
       return 'speech-end';
     }
     return null;
+  }
+
+  /** A band loud enough to count towards speech-start. */
+  #starts(b: BandTracker): boolean {
+    return b.level > this.#o.minLevelDb && b.level > b.noise + this.#o.startDb;
+  }
+
+  /** A band loud enough to keep speech going. */
+  #holds(b: BandTracker): boolean {
+    return b.level > b.noise + this.#o.holdDb && b.level > b.peak - this.#o.dynamicRangeDb;
   }
 }
