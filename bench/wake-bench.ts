@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { formatRows, runEosEval } from './eos-eval.js';
+import { describeSet, formatRows, runEosEval } from './eos-eval.js';
 import { runFrontendBench } from './wake-frontend.js';
 import { runWakeLatencyBench, type LatencyResult } from './wake-latency.js';
 
@@ -53,6 +53,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     eos: Awaited<ReturnType<typeof runEosEval>> | { skipped: string };
   };
   process.stdout.write(printFrontend(out.frontend) + '\n' + printLatency(out.latency) + '\n\n');
-  if ('rows' in out.eos) process.stdout.write(`end of speech, delay after the true end (ms), ${out.eos.fixtures} fixtures\n${formatRows(out.eos.rows)}\n`);
+  if ('rows' in out.eos) process.stdout.write(`end of speech, delay after the true end (ms): ${describeSet(out.eos)}\n${formatRows(out.eos.rows)}\n`);
   else process.stdout.write(out.eos.skipped + '\n');
 }

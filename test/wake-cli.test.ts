@@ -33,14 +33,14 @@ describe('wake check', () => {
     );
     expect(lines.slice(1).map((l) => l.trim().split(/\s+/).slice(2).join(' '))).toEqual([
       'speech-start',
-      'speech-end', // the recording has 1 s of silence after speech, more than the 700 ms hang-over
+      'speech-end', // the recording has 1 s of silence after speech, more than the 750 ms hang-over
       `end of ${wav}, 2 s of silence follow`,
     ]);
     const at = (name: string) => Number(lines.find((l) => l.includes(name))!.trim().split(' ')[0]);
     expect(at('speech-start')).toBeGreaterThan(1.0);
     expect(at('speech-start')).toBeLessThan(1.3);
-    expect(at('speech-end')).toBeGreaterThan(2.2 + 0.7);
-    expect(at('speech-end')).toBeLessThan(2.2 + 1.1);
+    expect(at('speech-end')).toBeGreaterThan(2.2 + 0.75);
+    expect(at('speech-end')).toBeLessThan(2.2 + 1.15);
     expect(out).not.toContain('this-is-not-a-key');
   });
 

@@ -13,7 +13,9 @@
  * - Hold also needs a level within `dynamicRangeDb` of the utterance's recent peak, so background
  *   speech well below the user's voice does not hold listening open for ever.
  * - The end comes after `hangoverMs` of silence, counted in samples. It must exceed the longest
- *   inner pause users make (600 ms): default 700 ms.
+ *   inner pause users make (600 ms) plus the word endings that fade below the noise on either
+ *   side of it: default 750 ms, plus up to 300 ms when the speech's mean level is less than 16 dB
+ *   above the noise (a loud fan), where endings drown.
  *
  * Work per sample: four biquads and two squares; per 10 ms block: two log10 and two 150-entry
  * minimums. No allocation after construction.
@@ -31,21 +33,21 @@ export interface BandVadOptions {
   minLevelDb?: number;
   /** Speech-level blocks needed in a row before speech-start, ms (default 100). */
   speechStartMs?: number;
-  /** Silence after speech that ends it, ms (default 700; keep above the longest inner pause). */
+  /** Silence after speech that ends it, ms (default 750; keep above the longest inner pause). */
   hangoverMs?: number;
   /** Window of the minimum-statistics noise floor, ms (default 1500). */
   floorWindowMs?: number;
-  /** Levels more than this far below the band's recent peak count as silence, dB (default 26). */
+  /** Levels more than this far below the band's recent peak count as silence, dB (default 30). */
   dynamicRangeDb?: number;
   /** Levels are averaged over this long before any decision, ms (default 40). */
   smoothMs?: number;
   /**
    * Extra hang-over per dB that the speech stands less than `snrKneeDb` above the noise, ms/dB
-   * (default 15, capped at `maxExtraHangoverMs`). In loud noise the ends of words drown, which
+   * (default 30, capped at `maxExtraHangoverMs`). In loud noise the ends of words drown, which
    * makes every pause look longer than it is; waiting a little longer there avoids cutting off.
    */
   extraHangoverMsPerDb?: number;
-  /** Speech-to-noise ratio above which no extra hang-over is added, dB (default 25). */
+  /** Mean speech-to-noise ratio above which no extra hang-over is added, dB (default 16). */
   snrKneeDb?: number;
   /** Cap of the extra hang-over, ms (default 300). */
   maxExtraHangoverMs?: number;
@@ -96,6 +98,8 @@ class BandTracker {
   offset = 3;
   /** Recent peak level of the current utterance, dBFS. */
   peak = -100;
+  /** Running mean level of the current utterance's active blocks, dBFS (-100: none yet). */
+  speech = -100;
   readonly #powers: Float64Array;
   #powPos = 0;
   #powFill = 0;
@@ -166,12 +170,12 @@ export class BandVad implements Vad {
       holdDb: 3,
       minLevelDb: -65,
       speechStartMs: 100,
-      hangoverMs: 700,
+      hangoverMs: 750,
       floorWindowMs: 1500,
-      dynamicRangeDb: 26,
+      dynamicRangeDb: 30,
       smoothMs: 40,
-      extraHangoverMsPerDb: 15,
-      snrKneeDb: 25,
+      extraHangoverMsPerDb: 30,
+      snrKneeDb: 16,
       maxExtraHangoverMs: 300,
       ...options,
     };
@@ -208,17 +212,21 @@ export class BandVad implements Vad {
     return { low: this.#low.level, high: this.#high.level };
   }
 
-  /** How far the current utterance's recent peak stands above the noise, dB (best band). */
+  /**
+   * How far the current utterance's typical (mean active) level stands above the noise, dB, in
+   * the better band. The mean, not the peak: weak sounds drown when the *typical* level is near
+   * the noise, however loud the loudest vowel was.
+   */
   get speechToNoiseDb(): number {
-    return Math.max(this.#low.peak - this.#low.noise, this.#high.peak - this.#high.noise);
+    return Math.max(this.#low.speech - this.#low.noise, this.#high.speech - this.#high.noise);
   }
 
   reset(): void {
     this.#inSpeech = false;
     this.#loudBlocks = 0;
     this.#silenceRun = 0;
-    this.#low.peak = -100;
-    this.#high.peak = -100;
+    this.#low.peak = this.#low.speech = -100;
+    this.#high.peak = this.#high.speech = -100;
   }
 
   process(pcm: Int16Array): VadEvent | null {
@@ -272,7 +280,11 @@ export class BandVad implements Vad {
     const decay = (6 * BLOCK_MS) / 1000;
     low.peak = Math.max(low.level, low.peak - decay);
     high.peak = Math.max(high.level, high.peak - decay);
-    if (this.#holds(low) || this.#holds(high)) {
+    const lowHolds = this.#holds(low);
+    const highHolds = this.#holds(high);
+    if (lowHolds || highHolds) {
+      if (lowHolds) learnSpeech(low);
+      if (highHolds) learnSpeech(high);
       this.#silenceRun = 0;
       return null;
     }
@@ -295,4 +307,9 @@ export class BandVad implements Vad {
   #holds(b: BandTracker): boolean {
     return b.level > b.noise + this.#o.holdDb && b.level > b.peak - this.#o.dynamicRangeDb;
   }
+}
+
+/** Folds an active block into the band's running speech level (about 0.5 s memory). */
+function learnSpeech(b: BandTracker): void {
+  b.speech = b.speech <= -100 ? b.level : b.speech + (b.level - b.speech) * 0.05;
 }

@@ -96,9 +96,10 @@ export const VadSchema = z
     speechStartMs: ms(100, 0, 2000),
     /**
      * Silence after speech that ends the utterance. Keep it above the longest pause users make
-     * inside a sentence (600 ms); the band detector adds up to 300 ms more in loud noise.
+     * inside a sentence (600 ms) plus fading word endings; the band detector adds up to 300 ms
+     * more in loud noise.
      */
-    hangoverMs: ms(700, 100, 5000),
+    hangoverMs: ms(750, 100, 5000),
   })
   .strict();
 
