@@ -132,6 +132,11 @@ describe('describePorcupineError', () => {
     }
   });
 
+  it('treats the bare string porcupine-node throws for an unknown OS as not retryable', () => {
+    const d = describePorcupineError('System freebsd/x64 is not supported by this library.');
+    expect(d).toMatchObject({ retry: false, reason: expect.stringMatching(/^Porcupine does not support this CPU\/OS \(System freebsd/) });
+  });
+
   it('marks an unsupported CPU as not retryable', () => {
     const Cls = { PorcupineRuntimeError: class extends Error {} }.PorcupineRuntimeError;
     const d = describePorcupineError(new Cls("Unsupported CPU: '0xc07'"));

@@ -80,6 +80,10 @@ export function describePorcupineError(err: unknown, ctx: FailureContext = {}): 
     case 'PorcupineError':
       break;
     default:
+      // porcupine-node throws a bare string for an unknown OS/architecture.
+      if (/is not supported by this library|unsupported cpu/i.test(text)) {
+        return fail(`Porcupine does not support this CPU/OS (${detail}): use a Raspberry Pi 3/4/5/Zero 2 or x86_64 Linux, or set wake.engine: none`, false);
+      }
       if (err instanceof RangeError) return fail(`Porcupine rejected a sensitivity (${detail}): use values 0-1`, false);
       return fail(`Porcupine failed to start (${detail}): see docs/wake-word.md`);
   }
