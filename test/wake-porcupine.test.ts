@@ -272,10 +272,12 @@ describe('PorcupineWake with an injected engine', () => {
     const t = setup();
     await t.wake.start();
     class PorcupineActivationRefusedError extends Error {}
-    t.engines[0]!.throwOnNext = new PorcupineActivationRefusedError('refused');
+    t.engines[0]!.throwOnNext = new PorcupineActivationRefusedError('refused for key secret-key-123456');
     expect(() => feedStream(t.wake, 2048, 320)).not.toThrow();
     expect(t.engines[0]!.released).toBe(1);
     expect(t.wake.status().reason).toMatch(/refused \(expired, revoked/);
+    expect(t.wake.status().reason).toContain('(from environment variable TEST_PV_KEY)');
+    expect(t.mem.text()).not.toContain('secret-key-123456');
     expect(t.sched.live()).toBe(1);
     await t.sched.runNext();
     expect(t.wake.status().available).toBe(true);

@@ -82,6 +82,8 @@ export class PorcupineWake extends TypedEmitter<WakeWordEvents> implements WakeW
   #cancelRetry: (() => void) | null = null;
   #retryDelay: number;
   #lastLoggedReason = '';
+  /** The key the running engines were built with, to scrub it from run-time errors too. */
+  #keyInUse: { key: string; source: string } | null = null;
 
   constructor(options: PorcupineWakeOptions) {
     super();
@@ -141,7 +143,7 @@ export class PorcupineWake extends TypedEmitter<WakeWordEvents> implements WakeW
       index = engine.process(frame);
       if (this.#guardEngine) guardIndex = this.#guardEngine.process(frame);
     } catch (err) {
-      this.#fail(this.#describe(err, undefined, undefined));
+      this.#fail(this.#describe(err, this.#keyInUse?.key, this.#keyInUse?.source));
       return;
     }
     const hit = this.#guarded ? (this.#cfg.guardMode === 'desensitise' ? guardIndex : -1) : index;
@@ -211,6 +213,7 @@ export class PorcupineWake extends TypedEmitter<WakeWordEvents> implements WakeW
     }
     this.#engine = engine;
     this.#guardEngine = guardEngine ?? null;
+    this.#keyInUse = { key: key.key, source: key.source };
     this.#framer = new Framer(engine.frameLength);
     this.#retryDelay = this.#cfg.retryMinMs;
     this.#lastLoggedReason = '';
