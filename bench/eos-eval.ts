@@ -12,6 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BandVad } from '../src/audio/vad-band.js';
 import { EnergyVad, type Vad } from '../src/audio/vad.js';
+import { loadWebRtcVad } from './vad-webrtc.js';
 import { generateEosFixtures, NOISE_KINDS, RATE, type Fixture, type NoiseKind } from './fixtures/eos-fixtures.js';
 
 const FRAME = 320; // 20 ms, the session's capture frame
@@ -92,10 +93,10 @@ export function describeSet(r: EosResult): string {
 }
 
 export function formatRows(rows: DetectorRow[]): string {
-  const head = 'detector  noise       n   median  p95   max   early  missed';
+  const head = 'detector     noise       n   median  p95   max   early  missed';
   const lines = rows.map(
     (r) =>
-      `${r.detector.padEnd(9)} ${r.noise.padEnd(11)} ${String(r.utterances).padStart(2)}  ${String(r.medianDelayMs ?? '-').padStart(5)}  ${String(r.p95DelayMs ?? '-').padStart(5)} ${String(r.maxDelayMs ?? '-').padStart(5)}  ${String(r.earlyCutoffs).padStart(5)}  ${String(r.missedEnds).padStart(6)}`,
+      `${r.detector.padEnd(12)} ${r.noise.padEnd(11)} ${String(r.utterances).padStart(2)}  ${String(r.medianDelayMs ?? '-').padStart(5)}  ${String(r.p95DelayMs ?? '-').padStart(5)} ${String(r.maxDelayMs ?? '-').padStart(5)}  ${String(r.earlyCutoffs).padStart(5)}  ${String(r.missedEnds).padStart(6)}`,
   );
   return [head, ...lines].join('\n');
 }
@@ -107,6 +108,8 @@ export interface EosResult {
   utterances: number;
   /** Inner pauses per utterance set: how many, their range, and how many are the 600 ms worst case. */
   pausesMs: { count: number; min: number; max: number; at600: number };
+  /** Whether @echogarden/fvad-wasm was installed and its rows are included. */
+  webrtcCompared: boolean;
 }
 
 export async function runEosEval(resultsDir = path.resolve('bench/results')): Promise<EosResult> {
@@ -121,10 +124,16 @@ export async function runEosEval(resultsDir = path.resolve('bench/results')): Pr
   // Stress set: the same utterances with every inner pause at the 600 ms limit.
   const stress = generateEosFixtures(cache, ['quiet', 'fan-low', 'fan-high'], 600);
   rows.push(...evaluate(stress, { band: DETECTORS.band! }).map((r) => ({ ...r, detector: 'band/600' })));
+  // The WebRTC VAD with the same start and hang-over rule, when installed (comparison only).
+  const webrtc = await loadWebRtcVad();
+  if (webrtc) {
+    rows.push(...evaluate(fixtures, { webrtc2: () => webrtc(2), webrtc3: () => webrtc(3) }));
+    rows.push(...evaluate(stress, { webrtc2: () => webrtc(2), webrtc3: () => webrtc(3) }).map((r) => ({ ...r, detector: `${r.detector}/600` })));
+  }
   const utterances = fixtures.filter((f) => f.noise === NOISE_KINDS[0]);
   const pauseList = utterances.flatMap((f) => f.pauses.map((p) => Math.round(((p.end - p.start) * 1000) / RATE)));
   const pausesMs = { count: pauseList.length, min: Math.min(...pauseList), max: Math.max(...pauseList), at600: pauseList.filter((p) => p >= 600).length };
-  const result = { rows, fixtures: fixtures.length, utterances: utterances.length, pausesMs };
+  const result = { rows, fixtures: fixtures.length, utterances: utterances.length, pausesMs, webrtcCompared: webrtc !== null };
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(path.join(resultsDir, 'eos-eval.json'), JSON.stringify(result, null, 2) + '\n');
   return result;
