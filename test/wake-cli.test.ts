@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { int16ToBytes, wavHeader } from '../src/audio/wav.js';
+import { CONFIG_FLAGS, configFromFlags } from '../src/cli/common.js';
 import { wakeCheck } from '../src/cli/wake-cmd.js';
 
 /** 1 s silence, 1.2 s of syllable-like tone bursts, 1 s silence, as a 16 kHz WAV file. */
@@ -49,5 +50,13 @@ describe('wake check', () => {
     const code = await wakeCheck({}, (s) => (out += s), {});
     expect(code).toBe(1);
     expect(out).toMatch(/^wake word: unavailable: no Porcupine AccessKey: set wake.accessKeyFile/);
+  });
+
+  it('--wake porcupine and SPEAKER_AGENT_WAKE select the engine; the key has no flag', () => {
+    expect(configFromFlags({ wake: 'porcupine' }, {}).wake.engine).toBe('porcupine');
+    expect(configFromFlags({}, { SPEAKER_AGENT_WAKE: 'porcupine' }).wake.engine).toBe('porcupine');
+    // The key itself is never a flag (it would show in `ps`): only files and the environment.
+    expect(CONFIG_FLAGS.filter((f) => /access.?key/i.test(f.flag + f.path))).toEqual([]);
+    expect(() => configFromFlags({ wake: 'snowboy' }, {})).toThrow(/wake.engine: Invalid option: expected one of "none"\|"porcupine"/);
   });
 });
