@@ -11,6 +11,7 @@ import { registerDoctor } from './cli/doctor-cmd.js';
 import { registerGatewayCommand } from './cli/gateway-cmd.js';
 import { registerHardwareCommands } from './cli/hardware-cmd.js';
 import { registerRunCommand } from './cli/run-cmd.js';
+import { registerWakeCommands } from './cli/wake-cmd.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerGatewayCommand(program);
   registerHardwareCommands(program);
   registerRunCommand(program);
+  registerWakeCommands(program);
   return program;
 }
 

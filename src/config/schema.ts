@@ -83,14 +83,23 @@ export const AudioSchema = z
 
 export const VadSchema = z
   .object({
+    /**
+     * `band`: two-band detector with a per-band noise floor (default; measured in
+     * bench/eos-eval.ts). `energy`: the simple full-band detector (uses thresholdDb, minLevelDb).
+     */
+    engine: z.enum(['band', 'energy']).default('band'),
     /** Frames louder than the noise floor by this many dB count as speech. */
     thresholdDb: z.number().min(3).max(40).default(12),
     /** Absolute floor: quieter frames are never speech (dBFS). */
     minLevelDb: z.number().min(-90).max(0).default(-50),
     /** Speech must last this long before it counts (rejects clicks). */
     speechStartMs: ms(100, 0, 2000),
-    /** Silence after speech that ends the utterance. */
-    hangoverMs: ms(800, 100, 5000),
+    /**
+     * Silence after speech that ends the utterance. Keep it above the longest pause users make
+     * inside a sentence (600 ms) plus fading word endings; the band detector adds up to 300 ms
+     * more in loud noise.
+     */
+    hangoverMs: ms(750, 100, 5000),
   })
   .strict();
 
@@ -111,9 +120,78 @@ export const ConversationSchema = z
   })
   .strict();
 
+/**
+ * Porcupine's built-in keywords (`BuiltinKeyword` in @picovoice/porcupine-node 4.x). Kept here so
+ * config validation never loads the native package; test/wake-config.test.ts checks the list
+ * against the installed package.
+ */
+export const PORCUPINE_BUILTIN_KEYWORDS = [
+  'alexa',
+  'americano',
+  'blueberry',
+  'bumblebee',
+  'computer',
+  'grapefruit',
+  'grasshopper',
+  'hey google',
+  'hey siri',
+  'jarvis',
+  'ok google',
+  'picovoice',
+  'porcupine',
+  'terminator',
+] as const;
+
+const sensitivity = z.number().min(0, 'must be 0-1').max(1, 'must be 0-1');
+
+/** One keyword: a built-in name or a custom `.ppn` file from Picovoice Console. */
+export const WakeKeywordSchema = z
+  .object({
+    /** Built-in keyword name (e.g. "computer") or absolute path of a custom `.ppn` file. */
+    keyword: z
+      .string()
+      .min(1)
+      .refine(
+        (k) => (PORCUPINE_BUILTIN_KEYWORDS as readonly string[]).includes(k) || k.endsWith('.ppn'),
+        `must be a built-in keyword (${PORCUPINE_BUILTIN_KEYWORDS.join(', ')}) or a path ending in .ppn`,
+      ),
+    /** 0-1; higher misses less but false-triggers more (default 0.5). */
+    sensitivity: sensitivity.default(0.5),
+    /** Name reported in `detected` and status (default: built-in name or the .ppn file's first word). */
+    label: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const WakeSchema = z
   .object({
-    engine: z.enum(['none']).default('none'),
+    /** `none`: button and control socket only. `porcupine`: Picovoice Porcupine (needs an AccessKey). */
+    engine: z.enum(['none', 'porcupine']).default('none'),
+    /** Keywords listened for; a bare string is a keyword with the default sensitivity. */
+    keywords: z
+      .array(z.union([z.string().transform((keyword) => ({ keyword })), z.object({}).passthrough()]).pipe(WakeKeywordSchema))
+      .min(1, 'list at least one keyword')
+      .default([{ keyword: 'porcupine', sensitivity: 0.5 }]),
+    /** File whose first line is the Picovoice AccessKey (preferred; mode 0600). */
+    accessKeyFile: z.string().optional(),
+    /** Environment variable holding the AccessKey when no file is given. */
+    accessKeyEnv: z.string().min(1).default('PORCUPINE_ACCESS_KEY'),
+    /** Porcupine model file (`.pv`) for a language other than English; must match the keywords. */
+    modelPath: z.string().optional(),
+    /** Override of the Porcupine native library (`.node`); normally chosen by the package per CPU. */
+    libraryPath: z.string().optional(),
+    /** After a detection, further detections are ignored for this long (audio time). */
+    refractoryMs: ms(2000, 0, 30_000),
+    /**
+     * While the device speaks (and for the settle delay after): `ignore` drops every detection;
+     * `desensitise` runs a second Porcupine instance at `guardSensitivity` and passes only its
+     * detections, which allows barge-in by wake word over the device's own voice.
+     */
+    guardMode: z.enum(['ignore', 'desensitise']).default('ignore'),
+    /** Sensitivity of the guard instance in `desensitise` mode (lower = harder to trigger). */
+    guardSensitivity: sensitivity.default(0.25),
+    /** First retry after Porcupine failed to start; doubles up to `retryMaxMs`. */
+    retryMinMs: ms(30_000, 1000, 3_600_000),
+    retryMaxMs: ms(1_800_000, 1000, 86_400_000),
   })
   .strict();
 
@@ -225,3 +303,4 @@ export type ConversationConfig = Config['conversation'];
 export type VadConfig = Config['conversation']['vad'];
 export type GpioConfig = Config['gpio'];
 export type LedsConfig = Config['gpio']['leds'];
+export type WakeConfig = Config['wake'];

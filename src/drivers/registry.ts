@@ -59,11 +59,17 @@ export async function createAudioOutput(config: Config, _log: Logger): Promise<A
   }
 }
 
-export async function createWakeWord(config: Config, _log: Logger): Promise<WakeWord> {
+export async function createWakeWord(config: Config, log: Logger): Promise<WakeWord> {
   switch (config.wake.engine) {
     case 'none': {
       const { NoWakeWord } = await import('./none/wake.js');
       return new NoWakeWord();
+    }
+    case 'porcupine': {
+      // The adapter imports @picovoice/porcupine-node only when it builds an engine, and turns a
+      // missing package into an unavailable status rather than a start-up failure.
+      const { PorcupineWake } = await import('./porcupine/wake.js');
+      return new PorcupineWake({ config: config.wake, log: log.child('wake'), env: process.env });
     }
   }
 }
