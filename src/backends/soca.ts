@@ -12,7 +12,7 @@ import type WebSocket from 'ws';
 import type { SocaConfig } from '../config/schema.js';
 import { DisconnectedError, errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { Backend, BackendEvents, TurnId } from '../ports/backend.js';
+import type { Backend, BackendEvents, TurnId, TurnOptions } from '../ports/backend.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { Backoff } from './backoff.js';
 import { ServiceError } from './service-error.js';
@@ -123,7 +123,8 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     }
   }
 
-  beginTurn(turnId: string): void {
+  /** Soca takes no per-turn options: its STT is configured in Soca Studio. */
+  beginTurn(turnId: string, _options?: TurnOptions): void {
     if (!this.#connected) throw new DisconnectedError('not connected to Soca');
     this.#inputTurn = turnId;
     this.#sending = true;
@@ -157,7 +158,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     if (this.#ws && this.#connected) this.#sendJson({ type: interruptingSpeech ? 'barge' : 'stop' });
   }
 
-  sendText(turnId: string): void {
+  sendText(turnId: string, _text: string): void {
     this.emit('turnError', {
       turnId,
       message: 'the soca backend takes speech only: Soca has no typed-request message (use the gateway or pipeline backend)',
