@@ -17,7 +17,7 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 import { Backoff } from './backoff.js';
 import { ServiceError } from './service-error.js';
 import { SentenceQueue } from './soca-sentences.js';
-import { connectWs, parseJsonObject, pcmBytes, safeUrl } from './ws-connect.js';
+import { connectWs, type Connected, parseJsonObject, pcmBytes, safeUrl } from './ws-connect.js';
 
 /** 20 ms at 16 kHz: the frame size the seed recommends. */
 const FRAME_SAMPLES = 320;
@@ -169,21 +169,25 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
 
   async #connect(): Promise<void> {
     if (this.#stopped) return;
-    let ws: WebSocket;
+    let conn: Connected;
     try {
-      ws = await connectWs(this.#config.url, { service: 'soca', timeoutMs: this.#config.connectTimeoutMs });
+      conn = await connectWs(this.#config.url, {
+        service: 'soca',
+        timeoutMs: this.#config.connectTimeoutMs,
+      });
     } catch (err) {
       this.#failed(err instanceof ServiceError ? err : new ServiceError('soca', 'network', errorMessage(err)));
       return;
     }
+    const ws = conn.ws;
     if (this.#stopped) {
       ws.terminate();
       return;
     }
     this.#ws = ws;
-    ws.on('message', (data, isBinary) => this.#onMessage(ws, data, isBinary));
     ws.on('error', (err) => this.#log.warn('socket_error', { error: err.message }));
     ws.on('close', (code, reason) => this.#onClose(ws, code, reason.toString()));
+    conn.listen((data, isBinary) => this.#onMessage(ws, data, isBinary));
     this.#sendJson({
       type: 'start',
       private_key: this.#key,

@@ -17,6 +17,19 @@ export interface ConnectOptions {
   maxPayload?: number;
 }
 
+export type MessageHandler = (data: WebSocket.RawData, isBinary: boolean) => void;
+
+/** An open socket whose messages are held until `listen()` is called. */
+export interface Connected {
+  ws: WebSocket;
+  /**
+   * Starts delivering messages to `handler`, first those that arrived already: a server that
+   * speaks first (AssemblyAI's `Begin`) can have its message parsed in the same tick as the
+   * upgrade, before a listener added after the promise settled would exist.
+   */
+  listen(handler: MessageHandler): void;
+}
+
 /** Host part of a URL for messages: never the query string, which may carry a token. */
 export function safeUrl(url: string): string {
   try {
@@ -28,7 +41,7 @@ export function safeUrl(url: string): string {
 }
 
 /** The socket, already open. Rejects with ServiceError. */
-export function connectWs(url: string, options: ConnectOptions): Promise<WebSocket> {
+export function connectWs(url: string, options: ConnectOptions): Promise<Connected> {
   return new Promise((resolve, reject) => {
     let ws: WebSocket;
     try {
@@ -42,6 +55,21 @@ export function connectWs(url: string, options: ConnectOptions): Promise<WebSock
       return;
     }
     ws.binaryType = 'nodebuffer';
+    let held: [WebSocket.RawData, boolean][] | undefined = [];
+    let handler: MessageHandler | undefined;
+    ws.on('message', (data, isBinary) => {
+      if (handler) handler(data, isBinary);
+      else held?.push([data, isBinary]);
+    });
+    const connected: Connected = {
+      ws,
+      listen: (h) => {
+        const early = held ?? [];
+        held = undefined;
+        for (const [data, isBinary] of early) h(data, isBinary);
+        handler = h;
+      },
+    };
     const fail = (err: ServiceError): void => {
       ws.removeAllListeners();
       ws.on('error', () => {});
@@ -66,7 +94,7 @@ export function connectWs(url: string, options: ConnectOptions): Promise<WebSock
     ws.once('open', () => {
       ws.removeAllListeners('error');
       ws.removeAllListeners('unexpected-response');
-      resolve(ws);
+      resolve(connected);
     });
   });
 }

@@ -10,7 +10,7 @@ import type { AssemblyAiConfig } from '../../config/schema.js';
 import type { Logger } from '../../log/logger.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
 import { ServiceError } from '../service-error.js';
-import { connectWs, parseJsonObject, pcmBytes } from '../ws-connect.js';
+import { connectWs, type Connected, parseJsonObject, pcmBytes } from '../ws-connect.js';
 import type { SttClient, SttEvents, SttSession } from './types.js';
 
 const BYTES_PER_MS = 32; // 16 kHz * 2 bytes
@@ -96,9 +96,9 @@ class AssemblyAiSession extends TypedEmitter<SttEvents> implements SttSession {
     url.searchParams.set('encoding', 'pcm_s16le');
     url.searchParams.set('format_turns', String(config.formatTurns));
     for (const [k, v] of Object.entries(config.query)) url.searchParams.set(k, v);
-    let ws: WebSocket;
+    let conn: Connected;
     try {
-      ws = await connectWs(url.toString(), {
+      conn = await connectWs(url.toString(), {
         service: 'assemblyai',
         headers: { Authorization: this.#opt.key },
         timeoutMs: this.#opt.connectTimeoutMs,
@@ -107,11 +107,12 @@ class AssemblyAiSession extends TypedEmitter<SttEvents> implements SttSession {
       this.#fail(err as ServiceError);
       return;
     }
+    const ws = conn.ws;
     this.#ws = ws;
     this.#state = 'open';
-    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     ws.on('error', (err) => this.#log.warn('socket_error', { error: err.message }));
     ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
+    conn.listen((data, isBinary) => this.#onMessage(data, isBinary));
     if (this.#closeWanted) this.#terminate();
   }
 

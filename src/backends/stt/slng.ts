@@ -9,7 +9,7 @@ import type { SlngSttConfig } from '../../config/schema.js';
 import type { Logger } from '../../log/logger.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
 import { ServiceError, type ServiceErrorKind } from '../service-error.js';
-import { connectWs, parseJsonObject, pcmBytes } from '../ws-connect.js';
+import { connectWs, type Connected, parseJsonObject, pcmBytes } from '../ws-connect.js';
 import type { SttClient, SttEvents, SttSession } from './types.js';
 
 const MAX_PENDING_BYTES = 10_000 * 32; // 10 s at 16 kHz
@@ -100,9 +100,9 @@ class SlngSttSession extends TypedEmitter<SttEvents> implements SttSession {
   }
 
   async #connect(): Promise<void> {
-    let ws: WebSocket;
+    let conn: Connected;
     try {
-      ws = await connectWs(this.#opt.config.url, {
+      conn = await connectWs(this.#opt.config.url, {
         service: 'slng-stt',
         headers: { Authorization: `${this.#opt.authScheme} ${this.#opt.key}` },
         timeoutMs: this.#opt.connectTimeoutMs,
@@ -112,11 +112,12 @@ class SlngSttSession extends TypedEmitter<SttEvents> implements SttSession {
       this.#finish();
       return;
     }
+    const ws = conn.ws;
     this.#ws = ws;
     this.#state = 'initializing';
-    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     ws.on('error', (err) => this.#log.warn('socket_error', { error: err.message }));
     ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
+    conn.listen((data, isBinary) => this.#onMessage(data, isBinary));
     const c = this.#opt.config;
     this.#sendRaw(
       JSON.stringify({

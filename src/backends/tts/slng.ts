@@ -13,7 +13,7 @@ import type { ReplyFormat } from '../../ports/backend.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
 import { ServiceError } from '../service-error.js';
 import { slngError } from '../stt/slng.js';
-import { connectWs, parseJsonObject } from '../ws-connect.js';
+import { connectWs, type Connected, parseJsonObject } from '../ws-connect.js';
 
 export type TtsEvents = {
   /** The first audio of the reply is here; `format` says how to play it. */
@@ -108,9 +108,9 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
 
   async #connect(): Promise<void> {
     const c = this.#opt.config;
-    let ws: WebSocket;
+    let conn: Connected;
     try {
-      ws = await connectWs(c.url, {
+      conn = await connectWs(c.url, {
         service: 'slng-tts',
         headers: { Authorization: `${this.#opt.authScheme} ${this.#opt.key}` },
         timeoutMs: this.#opt.connectTimeoutMs,
@@ -119,19 +119,20 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
       this.#failed(err as ServiceError);
       return;
     }
+    const ws = conn.ws;
     if (this.#state === 'done') {
       ws.terminate();
       return;
     }
     this.#ws = ws;
     this.#state = 'initializing';
-    ws.on('message', (data, isBinary) => this.#onMessage(ws, data, isBinary));
     ws.on('error', (err) => this.#log.warn('socket_error', { error: err.message }));
     ws.on('close', (code, reason) => {
       if (ws !== this.#ws || this.#state === 'done') return;
       const why = reason.length ? `${code} ${reason.toString()}` : String(code);
       this.#failed(new ServiceError('slng-tts', 'provider', `slng-tts closed the connection before the reply was complete (${why})`));
     });
+    conn.listen((data, isBinary) => this.#onMessage(ws, data, isBinary));
     const config: Record<string, unknown> = { sample_rate: c.sampleRate, encoding: c.encoding };
     if (c.language) config.language = c.language;
     if (c.speed !== undefined) config.speed = c.speed;
