@@ -6,6 +6,9 @@
  */
 import { Command } from 'commander';
 import { registerConfigCommands } from './cli/config-cmd.js';
+import { registerControlCommands } from './cli/control-cmd.js';
+import { registerGatewayCommand } from './cli/gateway-cmd.js';
+import { registerRunCommand } from './cli/run-cmd.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -16,6 +19,9 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   // One line per verb module; keep this list sorted by module name.
   registerConfigCommands(program);
+  registerControlCommands(program);
+  registerGatewayCommand(program);
+  registerRunCommand(program);
   return program;
 }
 
