@@ -66,7 +66,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   #suppress = false;
   #currentSeq = Number.NEGATIVE_INFINITY;
   readonly #seqTurn = new Map<number, SeqBinding>();
-  /** Turns that received reply audio: cancelling them sends `barge` rather than `stop`. */
+  /** Turns whose reply audio was sent to the player: cancelling one is a barge-in (`barge`, not `stop`). */
   readonly #spoke = new Set<string>();
   readonly #sentences: SentenceQueue;
 
@@ -128,6 +128,8 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     if (!this.#connected) throw new DisconnectedError('not connected to Soca');
     this.#inputTurn = turnId;
     this.#sending = true;
+    // A new turn means every earlier reply finished playing or was cancelled.
+    this.#spoke.clear();
   }
 
   sendAudio(turnId: string, pcm: Int16Array): void {
@@ -377,7 +379,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     this.#sentences.finish(seq ?? this.#currentSeq);
     const text = finalAnswerText(msg.fullResponse);
     if (text) this.emit('replyText', { turnId, text });
-    if (turnId) this.#spoke.delete(turnId);
+    // `#spoke` keeps the turn: its audio may still be playing, and a cancel then is a barge-in.
     this.emit('replyEnd', { turnId, prompt: this.#config.followUp });
   }
 

@@ -12,7 +12,7 @@ export interface FakeSocaOptions {
   /** The private key the server accepts. */
   key: string;
   /** When set, the server transcribes and answers by itself at the first silent frame after speech. */
-  auto?: { transcript: string; sentences: Buffer[][] };
+  auto?: { transcript: string; sentences: Buffer[][]; /** false: keep the answer open (no final_answer). */ finish?: boolean };
   /** Do not send `stt.ready` (for the ready-timeout test). */
   withholdSttReady?: boolean;
   /** Answer a valid `start` with this protocol error instead of `ready`. */
@@ -124,7 +124,7 @@ export class FakeSoca {
     this.final(auto.transcript, conn);
     const seq = this.nextSeq();
     auto.sentences.forEach((chunks, i) => this.sentence(seq, 1000 + i, chunks, conn));
-    this.finalAnswer(seq, 'auto answer', conn);
+    if (auto.finish !== false) this.finalAnswer(seq, 'auto answer', conn);
   }
 
   /** A fresh `seq`, higher than every one sent so far. */
