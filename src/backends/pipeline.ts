@@ -3,9 +3,10 @@
  * text-to-speech, so a Pi is a complete assistant with no audio gateway.
  *
  * Per turn: an STT session opens at `beginTurn` (audio is held until the service is ready);
- * partials become `transcript` final:false; the first final transcript ends listening, closes the
- * STT session (AssemblyAI: `Terminate`), opens a TTS session (its handshake overlaps the skill
- * call) and asks the skill; the reply text is spoken and streamed back as it is synthesized;
+ * partials become `transcript` final:false; local end of speech (`endTurn`) asks for the final
+ * transcript at once and opens the TTS session (its handshake overlaps the final transcript and
+ * the skill call); the first final transcript ends listening, closes the STT session
+ * (AssemblyAI: `Terminate`) and asks the skill; the reply text is spoken and streamed back as it is synthesized;
  * `replyEnd.prompt` is the skill's `followUp`. `sessionId` (sent to the skill) is kept across
  * follow-up turns. There is no long-lived connection: the backend is `connected` while started,
  * except for `authRetryMs` after a service refused its key.
@@ -111,7 +112,12 @@ export class PipelineBackend extends TypedEmitter<BackendEvents> implements Back
 
   endTurn(turnId: string): void {
     const turn = this.#turns.get(turnId);
-    if (turn?.phase === 'listening') turn.stt?.finalize();
+    if (turn?.phase !== 'listening') return;
+    turn.stt?.finalize();
+    // The user stopped talking: connect to TTS now, while the final transcript and the skill
+    // are on their way, so its handshake is off the critical path. (Not earlier: an idle TTS
+    // session held through a long utterance could be dropped by the service.)
+    this.#ttsFor(turn);
   }
 
   cancelTurn(turnId: string): void {
@@ -134,13 +140,13 @@ export class PipelineBackend extends TypedEmitter<BackendEvents> implements Back
     const turnId = turn.id;
     if (!transcript.trim()) {
       this.#log.info('no_speech', { turnId });
+      void turn.tts?.cancel();
       this.#turns.delete(turnId);
       this.emit('replyEnd', { turnId, prompt: false });
       return;
     }
-    // Connect to TTS while the skill thinks: the handshake is off the critical path.
-    const tts = this.#opt.tts.open();
-    turn.tts = tts;
+    // Connect to TTS (if endTurn has not already) while the skill thinks.
+    const tts = this.#ttsFor(turn);
     let reply;
     try {
       reply = await this.#opt.skill.ask({ transcript, sessionId: turn.sessionId, turnId }, turn.abort.signal);
@@ -183,6 +189,11 @@ export class PipelineBackend extends TypedEmitter<BackendEvents> implements Back
       this.#fail(turn, err);
     });
     tts.speak(reply.text);
+  }
+
+  #ttsFor(turn: Turn): TtsSession {
+    turn.tts ??= this.#opt.tts.open();
+    return turn.tts;
   }
 
   /** Ends the turn with an error; a refused key also blocks new turns for `authRetryMs`. */

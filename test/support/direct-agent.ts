@@ -50,8 +50,8 @@ export function makeMp3(ms: number, hz = 440): Buffer {
   try {
     const raw = path.join(dir, 'tone.raw');
     const mp3 = path.join(dir, 'tone.mp3');
-    execFileSync('sox', ['-n', '-r', '22050', '-c', '1', '-b', '16', '-e', 'signed', '-t', 'raw', raw, 'synth', String(ms / 1000), 'sine', String(hz), 'vol', '0.3']);
-    execFileSync('lame', ['--quiet', '-r', '-s', '22.05', '--bitwidth', '16', '--signed', '--little-endian', '-m', 'm', '-b', '32', raw, mp3]);
+    execFileSync('sox', ['-n', '-r', '22050', '-c', '1', '-b', '16', '-e', 'signed', '-t', 'raw', raw, 'synth', String(ms / 1000), 'sine', String(hz), 'vol', '0.3'], { stdio: 'ignore' });
+    execFileSync('lame', ['--quiet', '-r', '-s', '22.05', '--bitwidth', '16', '--signed', '--little-endian', '-m', 'm', '-b', '32', raw, mp3], { stdio: 'ignore' });
     return readFileSync(mp3);
   } finally {
     rmSync(dir, { recursive: true, force: true });
