@@ -232,6 +232,15 @@ describe('soca backend (seed 004)', () => {
     expect(fake.connections).toHaveLength(2);
   });
 
+  it('drops and replaces a connection that stops answering pings', async () => {
+    const { fake, events } = await setup({ deaf: true }, { pingIntervalMs: 500, pongTimeoutMs: 500 });
+    await events.next('connected');
+    const d = await events.next('disconnected', undefined, 5000);
+    expect(d.reason).toBe('soca stopped answering pings for 500 ms');
+    await events.next('connected');
+    expect(fake.connections).toHaveLength(2);
+  });
+
   it('refuses typed requests with a clear turnError', async () => {
     const { backend, events } = await setup();
     await events.next('connected');

@@ -52,6 +52,8 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   #sttReady = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #readyTimer: NodeJS.Timeout | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
+  #lastPong = 0;
   /** Audio held until the server is ready (bytes). */
   #pending: Buffer[] = [];
   #pendingBytes = 0;
@@ -103,6 +105,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     this.#stopped = true;
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#readyTimer);
+    clearInterval(this.#pingTimer);
     const ws = this.#ws;
     this.#ws = undefined;
     this.#resetConnection();
@@ -189,6 +192,16 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     this.#ws = ws;
     ws.on('error', (err) => this.#log.warn('socket_error', { error: err.message }));
     ws.on('close', (code, reason) => this.#onClose(ws, code, reason.toString()));
+    // Heartbeat: a connection that died silently (NAT timeout, Wi-Fi change) is found and replaced.
+    this.#lastPong = performance.now();
+    ws.on('pong', () => (this.#lastPong = performance.now()));
+    this.#pingTimer = setInterval(() => {
+      if (performance.now() - this.#lastPong > this.#config.pingIntervalMs + this.#config.pongTimeoutMs) {
+        this.#drop(ws, new ServiceError('soca', 'network', `soca stopped answering pings for ${this.#config.pongTimeoutMs} ms`));
+      } else if (ws.readyState === ws.OPEN) {
+        ws.ping();
+      }
+    }, this.#config.pingIntervalMs);
     conn.listen((data, isBinary) => this.#onMessage(ws, data, isBinary));
     this.#sendJson({
       type: 'start',
@@ -225,6 +238,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   /** One failure: report it once, abandon open turns, schedule the next attempt. */
   #failed(err: ServiceError): void {
     clearTimeout(this.#readyTimer);
+    clearInterval(this.#pingTimer);
     const wasConnected = this.#connected;
     const openTurn = this.#inputTurn ?? this.#awaitingTurn;
     this.#resetConnection();

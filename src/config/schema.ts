@@ -99,6 +99,9 @@ export const SocaSchema = z
     endSilenceMs: ms(600, 0, 3000),
     /** Audio held while the connection is not ready yet; older audio is dropped. Milliseconds. */
     maxBufferMs: ms(5000, 500, 30_000),
+    /** WebSocket ping interval; the connection is dropped when no pong came for interval + timeout. */
+    pingIntervalMs: ms(15_000, 500, 120_000),
+    pongTimeoutMs: ms(10_000, 500, 120_000),
     ...connectionTimings,
   })
   .strict();

@@ -15,6 +15,8 @@ export interface FakeSocaOptions {
   auto?: { transcript: string; sentences: Buffer[][]; /** false: keep the answer open (no final_answer). */ finish?: boolean };
   /** Do not send `stt.ready` (for the ready-timeout test). */
   withholdSttReady?: boolean;
+  /** Never answer pings (a peer that died silently). */
+  deaf?: boolean;
   /** Answer a valid `start` with this protocol error instead of `ready`. */
   rejectStart?: string;
 }
@@ -43,7 +45,7 @@ export class FakeSoca {
   constructor(private readonly options: FakeSocaOptions) {}
 
   async start(): Promise<this> {
-    const { wss, port } = await listen();
+    const { wss, port } = await listen(undefined, { autoPong: !this.options.deaf });
     this.#wss = wss;
     this.url = `ws://127.0.0.1:${port}/voice-ws`;
     wss.on('connection', (ws) => this.#accept(ws));

@@ -9,10 +9,11 @@ export interface Started {
 }
 
 /** A WebSocketServer on 127.0.0.1, port chosen by the OS. `verify` may refuse the upgrade with a status. */
-export async function listen(verify?: (req: IncomingMessage) => number | undefined): Promise<Started> {
+export async function listen(verify?: (req: IncomingMessage) => number | undefined, options: { autoPong?: boolean } = {}): Promise<Started> {
   const wss = new WebSocketServer({
     host: '127.0.0.1',
     port: 0,
+    autoPong: options.autoPong ?? true,
     verifyClient: verify
       ? (info, cb) => {
           const status = verify(info.req);
