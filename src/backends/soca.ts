@@ -1,11 +1,8 @@
 /**
  * The `soca` backend: a whole voice agent on one WebSocket (seed 004). Mic audio goes up as
  * 20 ms binary PCM frames; transcripts, sentence MP3 audio and the final answer come down.
- *
- * Turns: the protocol has no turn ids, only a `seq` per agent response. A new `seq` is bound to
- * the turn whose final transcript came last (or, failing that, the turn being listened to); a
- * lower `seq` is stale and dropped. After a cancel, new `seq`s are dropped until the next final
- * transcript, so a late answer to an abandoned turn is never played.
+ * The connection (start, ready + stt.ready, heartbeat, reconnect with backoff) lives here; which
+ * turn an answer's `seq` belongs to is SocaTurns' job, sentence ordering SentenceQueue's.
  */
 import { randomUUID } from 'node:crypto';
 import type WebSocket from 'ws';
@@ -17,6 +14,7 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 import { Backoff } from './backoff.js';
 import { ServiceError } from './service-error.js';
 import { SentenceQueue } from './soca-sentences.js';
+import { SocaTurns } from './soca-turns.js';
 import { connectWs, type Connected, parseJsonObject, pcmBytes, safeUrl } from './ws-connect.js';
 
 /** 20 ms at 16 kHz: the frame size the seed recommends. */
@@ -33,9 +31,6 @@ export interface SocaBackendOptions {
   /** Session id generator when the config names none. */
   newSessionId?: () => string;
 }
-
-/** `false` marks a `seq` whose messages are dropped (it answers an abandoned turn). */
-type SeqBinding = TurnId | false;
 
 export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend {
   readonly name = 'soca';
@@ -58,18 +53,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   #pending: Buffer[] = [];
   #pendingBytes = 0;
 
-  /** The turn whose speech the server is transcribing (from beginTurn to its final or cancel). */
-  #inputTurn: string | undefined;
-  /** True while the session streams mic audio for `#inputTurn`. */
-  #sending = false;
-  /** The turn that got its final transcript and waits for its answer's `seq`. */
-  #awaitingTurn: string | undefined;
-  /** After a cancel: drop new `seq`s until the next final transcript. */
-  #suppress = false;
-  #currentSeq = Number.NEGATIVE_INFINITY;
-  readonly #seqTurn = new Map<number, SeqBinding>();
-  /** Turns whose reply audio was sent to the player: cancelling one is a barge-in (`barge`, not `stop`). */
-  readonly #spoke = new Set<string>();
+  readonly #turns = new SocaTurns();
   readonly #sentences: SentenceQueue;
 
   constructor(options: SocaBackendOptions) {
@@ -82,7 +66,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     this.#newSessionId = options.newSessionId ?? randomUUID;
     this.#sentences = new SentenceQueue({
       start: (turnId) => {
-        if (turnId) this.#spoke.add(turnId);
+        this.#turns.spoke(turnId);
         this.emit('replyAudioStart', { turnId, format: { codec: 'mp3' } });
       },
       audio: (turnId, data) => this.emit('replyAudio', { turnId, data }),
@@ -129,37 +113,26 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   /** Soca takes no per-turn options: its STT is configured in Soca Studio. */
   beginTurn(turnId: string, _options?: TurnOptions): void {
     if (!this.#connected) throw new DisconnectedError('not connected to Soca');
-    this.#inputTurn = turnId;
-    this.#sending = true;
-    // A new turn means every earlier reply finished playing or was cancelled.
-    this.#spoke.clear();
+    this.#turns.begin(turnId);
   }
 
   sendAudio(turnId: string, pcm: Int16Array): void {
-    if (turnId !== this.#inputTurn || !this.#sending) return;
+    if (turnId !== this.#turns.input || !this.#turns.sending) return;
     // The first call carries the pre-roll; the seed wants frames of at most 50 ms.
     for (let i = 0; i < pcm.length; i += FRAME_SAMPLES) this.#sendFrame(pcmBytes(pcm.subarray(i, i + FRAME_SAMPLES)));
   }
 
   endTurn(turnId: string): void {
-    if (turnId !== this.#inputTurn || !this.#sending) return;
-    this.#sending = false;
+    if (turnId !== this.#turns.input || !this.#turns.sending) return;
+    this.#turns.sending = false;
     // The agent stops forwarding the mic here; silence lets Soca's end-pointing fire now.
     const silence = Buffer.alloc(FRAME_SAMPLES * 2);
     for (let ms = 0; ms < this.#config.endSilenceMs; ms += 20) this.#sendFrame(silence);
   }
 
   cancelTurn(turnId: string): void {
-    const interruptingSpeech = this.#spoke.has(turnId);
-    if (this.#inputTurn === turnId) {
-      this.#inputTurn = undefined;
-      this.#sending = false;
-    }
-    if (this.#awaitingTurn === turnId) this.#awaitingTurn = undefined;
-    this.#suppress = true;
-    for (const [seq, bound] of this.#seqTurn) if (bound === turnId) this.#seqTurn.set(seq, false);
+    const interruptingSpeech = this.#turns.cancel(turnId);
     this.#sentences.drop((_seq, t) => t === turnId);
-    this.#spoke.delete(turnId);
     if (this.#ws && this.#connected) this.#sendJson({ type: interruptingSpeech ? 'barge' : 'stop' });
   }
 
@@ -240,7 +213,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     clearTimeout(this.#readyTimer);
     clearInterval(this.#pingTimer);
     const wasConnected = this.#connected;
-    const openTurn = this.#inputTurn ?? this.#awaitingTurn;
+    const openTurn = this.#turns.open;
     this.#resetConnection();
     if (this.#stopped) return;
     const retryInMs = err.auth ? this.#config.authRetryMs : this.#backoff.next();
@@ -258,14 +231,8 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     this.#sttReady = false;
     this.#pending = [];
     this.#pendingBytes = 0;
-    this.#inputTurn = undefined;
-    this.#awaitingTurn = undefined;
-    this.#sending = false;
+    this.#turns.reset();
     this.#sentences.clear();
-    this.#spoke.clear();
-    this.#seqTurn.clear();
-    // A new connection is a new server session: its seq numbering starts afresh.
-    this.#currentSeq = Number.NEGATIVE_INFINITY;
   }
 
   #sendJson(message: Record<string, unknown>): void {
@@ -333,40 +300,28 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   }
 
   #onTranscript(text: string, final: boolean): void {
-    const turnId = this.#inputTurn;
+    const turnId = this.#turns.input;
     if (!turnId) {
       this.#log.debug('transcript_without_turn', { final });
       return;
     }
     this.emit('transcript', { turnId, text, final });
     if (!final) return;
-    this.#inputTurn = undefined;
-    this.#sending = false;
-    if (text.trim()) {
-      this.#awaitingTurn = turnId;
-      this.#suppress = false;
-    } else {
-      // The seed: only a non-empty final starts an answer. Nothing will come for this turn.
-      this.emit('replyEnd', { turnId, prompt: false });
-    }
+    this.#turns.final(text.trim() !== '');
+    // The seed: only a non-empty final starts an answer. Nothing will come for this turn.
+    if (!text.trim()) this.emit('replyEnd', { turnId, prompt: false });
   }
 
-  /** Binds `seq` to a turn the first time it is seen; returns false when it must be dropped. */
-  #bind(seq: number | undefined): SeqBinding {
-    if (seq === undefined) return this.#seqTurn.get(this.#currentSeq) ?? null;
-    if (seq < this.#currentSeq) return false;
-    if (seq > this.#currentSeq) {
-      // A newer answer replaces everything older (seed: stop all players with a lower seq).
-      const interrupted = this.#sentences.openTurns();
+  /** The turn `seq` belongs to, or false to drop it; a newer `seq` stops every older answer. */
+  #bind(seq: number | undefined): TurnId | false {
+    const open = this.#sentences.openTurns();
+    const { turn, advanced } = this.#turns.bind(seq);
+    if (advanced && seq !== undefined) {
+      // Seed: stop all players with a lower seq.
       this.#sentences.drop((s) => s < seq);
-      for (const turnId of interrupted) this.emit('barge', { turnId });
-      this.#currentSeq = seq;
-      const turn: SeqBinding = this.#suppress ? false : (this.#awaitingTurn ?? this.#inputTurn ?? null);
-      this.#awaitingTurn = undefined;
-      this.#seqTurn.set(seq, turn);
-      return turn;
+      for (const turnId of open) this.emit('barge', { turnId });
     }
-    return this.#seqTurn.get(seq) ?? null;
+    return turn;
   }
 
   #onSentence(msg: Record<string, unknown>): void {
@@ -376,7 +331,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     const b64 = typeof msg.audioBase64 === 'string' ? msg.audioBase64 : null;
     this.#sentences.push(
       {
-        seq: seq ?? this.#currentSeq,
+        seq: seq ?? this.#turns.currentSeq,
         sentenceId: String(msg.sentenceId ?? ''),
         chunkIndex: typeof msg.chunkIndex === 'number' ? msg.chunkIndex : undefined,
         isLastChunk: msg.isLastChunk === true,
@@ -390,28 +345,21 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     const seq = typeof msg.seq === 'number' ? msg.seq : undefined;
     const turnId = this.#bind(seq);
     if (turnId === false) return;
-    this.#sentences.finish(seq ?? this.#currentSeq);
+    this.#sentences.finish(seq ?? this.#turns.currentSeq);
     const text = finalAnswerText(msg.fullResponse);
     if (text) this.emit('replyText', { turnId, text });
-    // `#spoke` keeps the turn: its audio may still be playing, and a cancel then is a barge-in.
+    // SocaTurns still counts the turn as spoken: its audio may be playing, and a cancel then is a barge-in.
     this.emit('replyEnd', { turnId, prompt: this.#config.followUp });
   }
 
   #onServerBarge(msg: Record<string, unknown>): void {
     const seq = typeof msg.seq === 'number' ? msg.seq : undefined;
     const interrupted = this.#sentences.openTurns();
-    const old = this.#seqTurn.get(this.#currentSeq);
-    if (seq !== undefined && seq > this.#currentSeq) {
-      // Drop older audio without a second barge event for the same turns.
-      this.#sentences.drop((s) => s < seq);
-      this.#currentSeq = seq;
-      const turn: SeqBinding = this.#suppress ? false : (this.#awaitingTurn ?? this.#inputTurn ?? null);
-      this.#awaitingTurn = undefined;
-      this.#seqTurn.set(seq, turn);
-    }
+    const old = this.#turns.currentTurn();
+    if (seq !== undefined && this.#turns.bind(seq).advanced) this.#sentences.drop((s) => s < seq);
     this.#log.info('server_barge', { seq, reason: typeof msg.reason === 'string' ? msg.reason : undefined });
-    const turns = interrupted.length ? interrupted : [old === false || old === undefined ? null : old];
-    for (const turnId of turns) this.emit('barge', { turnId });
+    // Soca's barge-in always stops what plays, even audio whose sentence already ended here.
+    for (const turnId of interrupted.length ? interrupted : [old]) this.emit('barge', { turnId });
   }
 
   #onError(ws: WebSocket, msg: Record<string, unknown>): void {
@@ -428,7 +376,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
       this.#drop(ws, new ServiceError('soca', 'protocol', `soca refused the session: "${text}" (check soca.agentId and soca.lang)`));
       return;
     }
-    const turnId = this.#inputTurn ?? this.#awaitingTurn ?? null;
+    const turnId = this.#turns.open ?? null;
     this.#log.error('service_error', { error: text, turnId });
     this.emit('turnError', { turnId, message: `soca error: ${text}` });
   }
