@@ -154,3 +154,22 @@ describe('pipeline through the session', () => {
     expect(await aai.leaked()).toEqual([]);
   });
 });
+
+describe('typed requests', () => {
+  it('soca refuses `say` with a clear error and the session returns to idle', async () => {
+    const { a } = await soca();
+    const errors: string[] = [];
+    a.agent.session.on('error', (e) => errors.push(e.message));
+    expect(a.agent.session.say('hello').ok).toBe(true);
+    await waitFor(() => errors.length > 0, 'error');
+    expect(errors[0]).toMatch(/takes speech only/);
+    await waitFor(() => phase(a) === 'idle', 'idle');
+  });
+
+  it('pipeline answers `say` through the skill and TTS', async () => {
+    const { a, skill } = await pipeline();
+    expect(a.agent.session.say('what time is it').ok).toBe(true);
+    await waitFor(() => a.speaker.ends > 0, 'reply', 10_000);
+    expect(skill.requests[0]!.body.transcript).toBe('what time is it');
+  });
+});

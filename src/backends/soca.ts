@@ -136,11 +136,14 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     if (this.#ws && this.#connected) this.#sendJson({ type: interruptingSpeech ? 'barge' : 'stop' });
   }
 
+  /** Soca has no text input: the turn fails (on the next tick, never inside the caller's call). */
   sendText(turnId: string, _text: string): void {
-    this.emit('turnError', {
-      turnId,
-      message: 'the soca backend takes speech only: Soca has no typed-request message (use the gateway or pipeline backend)',
-    });
+    setImmediate(() =>
+      this.emit('turnError', {
+        turnId,
+        message: 'the soca backend takes speech only: Soca has no typed-request message (use the gateway or pipeline backend)',
+      }),
+    );
   }
 
   // ---- connection -------------------------------------------------------------------------
