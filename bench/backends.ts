@@ -13,6 +13,7 @@
  * session timeline relative to the last frame (transcript, reply_text, reply_audio, first write).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PipelineBackend } from '../src/backends/pipeline.js';
 import { HttpSkill } from '../src/backends/skill.js';
@@ -202,6 +203,9 @@ export async function runBackendBench(options: { turns?: number; warmup?: number
     measured: 'last user audio frame -> first reply sample handed to the speaker (ms), fakes answer at once',
     targetP95Ms: 30,
     node: process.version,
+    /** The fakes share the agent's event loop and this machine's cores: load skews the tail. */
+    loadAverage1m: Math.round(os.loadavg()[0]! * 100) / 100,
+    cpus: os.cpus().length,
     backends: { soca: stats(soca.map((t) => t.total)), pipeline: stats(pipeline.map((t) => t.total)) },
     /** The backend's share: last frame -> first reply audio at the session (before the player and decoder). */
     backendOnly: { soca: stats(soca.map((t) => t.backend)), pipeline: stats(pipeline.map((t) => t.backend)) },
@@ -214,7 +218,8 @@ export async function runBackendBench(options: { turns?: number; warmup?: number
 
 type Stats = ReturnType<typeof stats>;
 
-function printTable(result: { backends: Record<string, Stats>; backendOnly: Record<string, Stats>; targetP95Ms: number }): void {
+function printTable(result: { backends: Record<string, Stats>; backendOnly: Record<string, Stats>; targetP95Ms: number; loadAverage1m: number; cpus: number }): void {
+  console.log(`load average ${result.loadAverage1m} on ${result.cpus} cores`);
   console.log('last user frame -> first sample   turns   p50 ms   p95 ms   max ms   target p95');
   const row = (label: string, s: Stats, target: boolean) => {
     const ok = !target ? '' : s.p95 <= result.targetP95Ms ? `<= ${result.targetP95Ms} ok` : `<= ${result.targetP95Ms} OVER`;
