@@ -145,6 +145,15 @@ describe('SLNG text-to-speech (seed 003)', () => {
     await until(() => server.conns[0]!.closeReceived, 'close after the reply');
   });
 
+  it('also ends correctly when flushed acknowledges the flush before the audio', async () => {
+    const { tts } = await ttsSetup({ flushedFirst: true, chunks: 4, chunkDelayMs: 5 });
+    const s = tts.open();
+    const got = collectTts(s);
+    s.speak('Hello there.');
+    await s.next('end');
+    expect(got.audio).toHaveLength(4);
+  });
+
   it('plays raw binary frames and announces mp3 when configured', async () => {
     const { tts } = await ttsSetup({ binary: true, chunks: 2 }, { encoding: 'mp3' });
     const s = tts.open();

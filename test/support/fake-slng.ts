@@ -140,6 +140,8 @@ export interface FakeSlngTtsOptions {
   chunkDelayMs?: number;
   /** Bytes per chunk (PCM). */
   chunkBytes?: number;
+  /** Acknowledge the flush with `flushed` before the audio instead of after it. */
+  flushedFirst?: boolean;
 }
 
 export interface SlngTtsConn {
@@ -186,6 +188,7 @@ export class FakeSlngTts {
       buffered = '';
       const n = this.options.chunks ?? 3;
       const bytes = this.options.chunkBytes ?? 640;
+      if (this.options.flushedFirst) sendJson(ws, { type: 'flushed' });
       sendJson(ws, { type: 'segment_start', segment_id: `seg_${index}` });
       let i = 0;
       const step = (): void => {
@@ -200,7 +203,7 @@ export class FakeSlngTts {
           return;
         }
         sendJson(ws, { type: 'segment_end', segment_id: `seg_${index}` });
-        sendJson(ws, { type: 'flushed' });
+        if (!this.options.flushedFirst) sendJson(ws, { type: 'flushed' });
       };
       step();
     };

@@ -2,8 +2,8 @@
  * SLNG streaming text-to-speech (seed 003). One session per reply: it connects and sends `init`
  * (model, voice, rate, encoding) as soon as it is opened, so the handshake overlaps the skill
  * call; `speak()` sends the text with `flush: true`. Audio (`audio_chunk` base64, or raw binary
- * frames) is passed on as it arrives. The reply ends at `flushed` or `audio_end`, whichever comes
- * first. `cancel()` sends `clear` (barge-in) and `close`. A `rate_limit` error before any audio
+ * frames) is passed on as it arrives. The reply ends at `audio_end`, or at `flushed` once its
+ * audio is in (see #maybeDone). `cancel()` sends `clear` (barge-in) and `close`. A `rate_limit` error before any audio
  * is retried on a fresh connection after a growing delay.
  */
 import type WebSocket from 'ws';
@@ -60,6 +60,9 @@ export class SlngTts implements TtsClient {
 
 type State = 'connecting' | 'initializing' | 'ready' | 'speaking' | 'done';
 
+/** How long a flush that produced no audio may stay silent before the reply counts as empty. */
+const FLUSH_GRACE_MS = 3000;
+
 class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
   readonly #opt: SlngTtsOptions;
   readonly #log: Logger;
@@ -72,6 +75,9 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
   #readyTimer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #lastSequence = -1;
+  #flushed = false;
+  #openSegments = 0;
+  #graceTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SlngTtsOptions) {
     super();
@@ -93,6 +99,7 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
     this.#state = 'done';
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#readyTimer);
+    clearTimeout(this.#graceTimer);
     const ws = this.#ws;
     this.#ws = undefined;
     if (!ws) return;
@@ -173,10 +180,18 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
         return;
       }
       case 'segment_start':
-      case 'segment_end':
+        this.#openSegments++;
         this.#log.debug(msg.type, { segment: String(msg.segment_id ?? '') });
         return;
+      case 'segment_end':
+        this.#openSegments = Math.max(0, this.#openSegments - 1);
+        this.#log.debug(msg.type, { segment: String(msg.segment_id ?? '') });
+        this.#maybeDone();
+        return;
       case 'flushed':
+        this.#flushed = true;
+        this.#maybeDone();
+        return;
       case 'audio_end':
         if (this.#state === 'speaking') this.#finish();
         return;
@@ -187,6 +202,23 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
         return;
       default:
         this.#log.debug('ignored_message', { type: String(msg.type) });
+    }
+  }
+
+  /**
+   * The reply is complete at `audio_end`, or once `flushed` came with audio delivered and no
+   * segment still open. The seed does not say whether `flushed` follows the audio or merely
+   * acknowledges the flush, so both orders work; a flush that produced no audio at all ends
+   * after FLUSH_GRACE_MS.
+   */
+  #maybeDone(): void {
+    if (this.#state !== 'speaking' || !this.#flushed || this.#openSegments > 0) return;
+    if (this.#audioStarted) {
+      this.#finish();
+    } else {
+      this.#graceTimer ??= setTimeout(() => {
+        if (this.#state === 'speaking' && !this.#audioStarted) this.#finish();
+      }, FLUSH_GRACE_MS);
     }
   }
 
@@ -206,6 +238,7 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
 
   #finish(): void {
     this.#state = 'done';
+    clearTimeout(this.#graceTimer);
     const ws = this.#ws;
     this.#ws = undefined;
     this.emit('end');
@@ -233,10 +266,13 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
       this.#attempt++;
       this.#log.warn('rate_limited', { attempt: this.#attempt, retryInMs: delay });
       this.#state = 'connecting';
+      this.#flushed = false;
+      this.#openSegments = 0;
       this.#retryTimer = setTimeout(() => void this.#connect(), delay);
       return;
     }
     this.#state = 'done';
+    clearTimeout(this.#graceTimer);
     this.emit('error', err);
   }
 
