@@ -9,7 +9,7 @@ import { silentLogger } from '../src/log/logger.js';
 import { EventLog } from './support/backend-events.js';
 import { FakeAssemblyAi, type FakeAssemblyAiOptions } from './support/fake-assemblyai.js';
 import { FakeSkill, reply, type SkillHandler } from './support/fake-skill.js';
-import { FakeSlngStt, FakeSlngTts, type FakeSlngTtsOptions } from './support/fake-slng.js';
+import { FakeSlngStt, FakeSlngTts, type FakeSlngSttOptions, type FakeSlngTtsOptions } from './support/fake-slng.js';
 import { until } from './support/ws-server.js';
 
 const AAI_KEY = 'aai-key-0123456789';
@@ -26,13 +26,14 @@ interface SetupOptions {
   aai?: Partial<FakeAssemblyAiOptions>;
   aaiKey?: string;
   tts?: Partial<FakeSlngTtsOptions>;
+  slngStt?: Partial<FakeSlngSttOptions>;
   skill?: SkillHandler;
 }
 
 async function setup(o: SetupOptions = {}) {
   const log = silentLogger();
   const aai = await new FakeAssemblyAi({ key: AAI_KEY, transcript: 'What time is it?', ...o.aai }).start();
-  const slngStt = await new FakeSlngStt({ key: SLNG_KEY, transcript: 'turn on the lights' }).start();
+  const slngStt = await new FakeSlngStt({ key: SLNG_KEY, transcript: 'turn on the lights', ...o.slngStt }).start();
   const tts = await new FakeSlngTts({ key: SLNG_KEY, ...o.tts }).start();
   const skill = await new FakeSkill(o.skill ?? reply('It is noon.')).start();
   const config = ConfigSchema.parse({
@@ -41,7 +42,7 @@ async function setup(o: SetupOptions = {}) {
       stt: o.stt ?? 'assemblyai',
       assemblyai: { url: aai.url },
       slngStt: { url: slngStt.url },
-      slngTts: { url: tts.url },
+      slngTts: { url: tts.url, rateLimitRetryMs: 20 },
       skill: { url: skill.url, timeoutMs: 2000 },
     },
   }).pipeline;
@@ -193,6 +194,23 @@ describe('pipeline backend: STT -> skill -> TTS', () => {
     expect(err.message).toMatch(/the skill at http:\/\/127\.0\.0\.1:\d+\/skill answered HTTP 503: busy/);
     expect(backend.connected).toBe(true);
     await until(() => tts.conns.every((c) => c.ws.readyState === c.ws.CLOSED), 'pre-opened TTS session closed');
+  });
+
+  it('an SLNG STT provider_error is a turnError, and the backend stays available', async () => {
+    const { backend, events } = await setup({ stt: 'slng', slngStt: { initError: 'provider_error' } });
+    backend.beginTurn('t1');
+    speak(backend, 't1');
+    expect((await events.next('turnError')).message).toMatch(/^slng-stt provider_error: fake provider_error \(the upstream provider failed/);
+    expect(backend.connected).toBe(true);
+  });
+
+  it('a TTS rate_limit is retried and the reply still plays', async () => {
+    const { backend, events, tts } = await setup({ tts: { rateLimitFirst: 1 } });
+    backend.sendText('t1', 'hello');
+    expect(await events.next('replyEnd')).toEqual({ turnId: 't1', prompt: false });
+    expect(events.audio('t1').length).toBe(3 * 640);
+    expect(tts.conns).toHaveLength(2);
+    expect(events.of('turnError')).toEqual([]);
   });
 
   it('a TTS config_error is a turnError with the hint', async () => {
