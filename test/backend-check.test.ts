@@ -57,7 +57,7 @@ describe('check-backend', () => {
     ]);
     expect(steps[2]!.detail).toMatch(/^"Hello from the skill\.": 1920 bytes of PCM 16000 Hz, first after \d+ ms$/);
     expect(await f.aai.leaked()).toEqual([]);
-    expect(formatSteps(steps).split('\n')[0]).toMatch(/^ok    connect         pipeline connected \(\d+ ms\)$/);
+    expect(formatSteps(steps).split('\n')[0]).toMatch(/^ok {4}connect {9}pipeline connected \(\d+ ms\)$/);
   });
 
   it('pipeline: a failing skill fails the reply step with its message', async () => {
@@ -97,7 +97,7 @@ describe('check-backend', () => {
       (e: { code: number; stdout: string }) => e,
     );
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^FAIL  connect         soca: soca rejected the private key/);
+    expect(r.stdout).toMatch(/^FAIL {2}connect {9}soca: soca rejected the private key/);
     expect(r.stdout).not.toContain('wrong-key-0000');
   });
 });
