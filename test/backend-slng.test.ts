@@ -125,7 +125,7 @@ describe('SLNG speech-to-text (seed 003)', () => {
 
 describe('SLNG text-to-speech (seed 003)', () => {
   it('init with model, voice, rate and encoding; text with flush; base64 audio_chunk played as it arrives', async () => {
-    const { server, tts } = await ttsSetup({ chunks: 3, chunkDelayMs: 20 });
+    const { server, tts } = await ttsSetup({ chunks: 3, chunkDelayMs: 50 });
     const s = tts.open();
     const got = collectTts(s);
     s.speak('Hello there.');
