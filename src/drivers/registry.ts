@@ -101,5 +101,13 @@ export async function createBackend(config: Config, log: Logger): Promise<Backen
       const { GatewayClient } = await import('../gateway/client.js');
       return new GatewayClient(config.gateway, log);
     }
+    case 'soca': {
+      const { createSocaBackend } = await import('../backends/factory.js');
+      return createSocaBackend(config, log);
+    }
+    case 'pipeline': {
+      const { createPipelineBackend } = await import('../backends/factory.js');
+      return createPipelineBackend(config, log);
+    }
   }
 }
