@@ -33,7 +33,7 @@ beforeAll(() => {
 const phase = (a: DirectAgent) => a.agent.session.state.phase.kind;
 function utter(a: DirectAgent, ms = 600): void {
   a.mic.push(speech(ms));
-  a.mic.push(silence(1000));
+  a.mic.push(silence(1500));
 }
 
 async function soca(followUp = false, finish = true) {
@@ -69,6 +69,7 @@ async function pipeline(skillFollowUp = false) {
     await Promise.all([aai.close(), tts.close(), skill.close()]);
   });
   await waitFor(() => a.agent.session.state.connected, 'pipeline connected');
+  a.mic.push(silence(500)); // the mic has been running: the VAD knows the room
   return { a, aai, tts, skill, mem };
 }
 

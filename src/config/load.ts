@@ -15,6 +15,7 @@ type Json = Record<string, unknown>;
 
 /** Environment variables that set a config path. Values are strings (or "true"/"false"). */
 export const ENV_VARS: Record<string, string> = {
+  SPEAKER_AGENT_BACKEND: 'backend',
   SPEAKER_AGENT_GATEWAY_URL: 'gateway.url',
   SPEAKER_AGENT_TOKEN_FILE: 'gateway.tokenFile',
   SPEAKER_AGENT_MIC: 'audio.mic',
