@@ -53,7 +53,8 @@ export function captureCandidates(device: PaDevice, opts: { rate?: number; chann
   const out: CaptureCandidate[] = [];
   for (const sampleRate of rates) {
     for (const channels of channelOptions) {
-      if (channels < needed || channels > Math.max(max, needed)) continue;
+      // An explicit count is tried as given (a bad channel index then fails with its own message).
+      if (!opts.channels && (channels < needed || channels > Math.max(max, needed))) continue;
       if (!out.some((c) => c.sampleRate === sampleRate && c.channels === channels)) out.push({ sampleRate, channels });
     }
   }
