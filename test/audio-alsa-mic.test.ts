@@ -2,7 +2,8 @@
  * The ALSA microphone through the real native stack: naudiodon (PortAudio) in its helper
  * process, reading from ALSA `file` PCMs that play fixtures.
  */
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureConverter } from '../src/audio/channels.js';
 import { AlsaMic } from '../src/drivers/alsa/mic.js';
@@ -94,5 +95,43 @@ describe('AlsaMic (naudiodon through the ALSA file plugin)', () => {
   it('rejects a channel the device does not capture', async () => {
     const mic = new AlsaMic({ device: 'in48', rate: 48000, channels: 2, channel: 3, log: memoryLogger().logger, env: alsa.env });
     await expect(mic.start()).rejects.toThrow(/channel 3/);
+  });
+
+  it('reports a stalled device once, reopens it with backoff and recovers when audio flows again', async () => {
+    // A FIFO stands in for a USB mic that stops delivering: capture blocks when no data comes.
+    // Opened read-write by the test before any helper probes it, so no open() blocks. It gets
+    // its own ALSA configuration: device scans open every PCM defined there.
+    const fifoEnv = makeAlsaEnv({ fifo: 'mic.fifo' }, {});
+    execFileSync('mkfifo', [fifoEnv.path('mic.fifo')]);
+    const fd = openSync(fifoEnv.path('mic.fifo'), 'r+');
+    try {
+      const { logger, lines } = memoryLogger('info');
+      const mic = new AlsaMic({ device: 'fifo', log: logger, env: fifoEnv.env, stallMs: 300, retryMinMs: 50 });
+      const errors: { message: string; recoverable: boolean }[] = [];
+      mic.on('error', (e) => errors.push(e));
+      let frames = 0;
+      mic.on('frame', () => frames++);
+      writeSync(fd, toBuffer(mono16.subarray(0, 16000)));
+      await mic.start();
+      await mic.next('error');
+      const before = frames;
+      expect(before).toBeGreaterThan(0);
+      const recovered = mic.next('recovered');
+      // Keep feeding until the reopened helper reads again.
+      const feeder = setInterval(() => writeSync(fd, toBuffer(mono16.subarray(0, 3200))), 50);
+      await recovered;
+      clearInterval(feeder);
+      await mic.stop();
+      expect(frames).toBeGreaterThan(before);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toEqual({ message: 'microphone "alsa:fifo": no audio for 300 ms', recoverable: true });
+      const events = lines().map((l) => l.event);
+      expect(events).toContain('microphone failed; reopening');
+      expect(events).toContain('microphone recovered');
+      expect(lines().some((l) => l.level === 'error')).toBe(false);
+    } finally {
+      closeSync(fd);
+      fifoEnv.cleanup();
+    }
   });
 });

@@ -135,7 +135,7 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
       const [list] = await Promise.race([proc.next('devices'), ended]);
       const device = resolveCaptureDevice(this.#o.device, list.devices, readCards(this.#o.cardsPath), list.defaultInput);
       const candidates = captureCandidates(device, this.#o);
-      proc.send({ type: 'open', deviceId: device.id, candidates, framesPerBuffer: 0 });
+      proc.send({ type: 'open', deviceId: device.id, candidates, chunkMs: this.#o.frameMs });
       const opened = Promise.race([
         proc.next('opened').then(([f]) => f),
         proc.next('failed').then(([tried]) => {

@@ -9,7 +9,7 @@
  * The child is plain CommonJS run with `node -e`, so it works the same from the TypeScript
  * sources under test and from the compiled package. Protocol (IPC messages; PCM on fd 3):
  *   child -> parent  {type:'devices', devices, defaultInput, defaultOutput}   at start
- *   parent -> child  {type:'open', deviceId, candidates:[{sampleRate, channels}], framesPerBuffer}
+ *   parent -> child  {type:'open', deviceId, candidates:[{sampleRate, channels}], chunkMs}
  *   child -> parent  {type:'opened', format} then raw PCM16LE on fd 3 | {type:'failed', tried}
  *   parent -> child  {type:'probe', ids, rates}  ->  {type:'probed', results: {id: {input, output}}}
  *   child -> parent  {type:'error', message}  (the child exits after it)
@@ -31,7 +31,7 @@ export type ChildMessage =
   | { type: 'error'; message: string };
 
 export type ParentMessage =
-  | { type: 'open'; deviceId: number; candidates: CaptureCandidate[]; framesPerBuffer: number }
+  | { type: 'open'; deviceId: number; candidates: CaptureCandidate[]; chunkMs: number }
   | { type: 'probe'; ids: number[]; rates: number[] };
 
 /** Source of the child. argv[1] is the resolved path of the naudiodon module. */
@@ -64,9 +64,12 @@ function open(msg) {
   const tried = [];
   for (const c of msg.candidates) {
     let io;
+    // naudiodon reads highwaterMark bytes at a time (16 KiB by default, half a second of 16 kHz
+    // mono): ask for chunkMs-sized blocks so audio reaches the agent with little delay.
+    const frames = Math.max(64, Math.round((c.sampleRate * msg.chunkMs) / 1000));
     try {
       io = pa.AudioIO({ inOptions: { deviceId: msg.deviceId, sampleRate: c.sampleRate, channelCount: c.channels,
-        sampleFormat: 16, closeOnError: true, framesPerBuffer: msg.framesPerBuffer } });
+        sampleFormat: 16, closeOnError: true, framesPerBuffer: frames, highwaterMark: frames * c.channels * 2 } });
     } catch (e) {
       tried.push(c.sampleRate + ' Hz x' + c.channels + ': ' + (e && e.message));
       continue;
