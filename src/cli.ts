@@ -5,6 +5,7 @@
  * control verbs start fast and never load native addons.
  */
 import { Command } from 'commander';
+import { registerAudioCommands } from './cli/audio-cmd.js';
 import { registerConfigCommands } from './cli/config-cmd.js';
 
 export function buildProgram(): Command {
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   // One line per verb module; keep this list sorted by module name.
+  registerAudioCommands(program);
   registerConfigCommands(program);
   return program;
 }
