@@ -7,6 +7,9 @@
 import { Command } from 'commander';
 import { registerAudioCommands } from './cli/audio-cmd.js';
 import { registerConfigCommands } from './cli/config-cmd.js';
+import { registerControlCommands } from './cli/control-cmd.js';
+import { registerGatewayCommand } from './cli/gateway-cmd.js';
+import { registerRunCommand } from './cli/run-cmd.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -18,6 +21,9 @@ export function buildProgram(): Command {
   // One line per verb module; keep this list sorted by module name.
   registerAudioCommands(program);
   registerConfigCommands(program);
+  registerControlCommands(program);
+  registerGatewayCommand(program);
+  registerRunCommand(program);
   return program;
 }
 

@@ -79,6 +79,11 @@ export const AudioSchema = z
     speaker: driverSpec.default('alsa:default'),
     /** `wav:` mic: deliver frames in real time (false: as fast as possible, for tests). */
     micRealtime: z.boolean().default(true),
+    /**
+     * `wav:` mic: when the simulated user speaks the file: at `start`, or each time the agent
+     * starts `listen`ing (a demo user who answers every prompt).
+     */
+    micCue: z.enum(['start', 'listen']).default('start'),
     /** `wav:` mic: after the file ends, keep delivering silence (true) or end the input (false). */
     micPadSilence: z.boolean().default(true),
     /** Milliseconds per captured frame. */

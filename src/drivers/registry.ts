@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { AudioInput } from '../ports/audio-input.js';
+import type { Backend } from '../ports/backend.js';
 import type { AudioOutput } from '../ports/audio-output.js';
 import type { Gpio } from '../ports/gpio.js';
 import type { WakeWord } from '../ports/wake-word.js';
@@ -33,6 +34,7 @@ export async function createAudioInput(config: Config, log: Logger): Promise<Aud
         frameMs: config.audio.frameMs,
         realtime: config.audio.micRealtime,
         padSilence: config.audio.micPadSilence,
+        cueAtStart: config.audio.micCue === 'start',
       });
     }
     case 'alsa': {
@@ -86,6 +88,15 @@ export async function createGpio(config: Config, _log: Logger): Promise<Gpio> {
     case 'none': {
       const { NoGpio } = await import('./none/gpio.js');
       return new NoGpio();
+    }
+  }
+}
+
+export async function createBackend(config: Config, log: Logger): Promise<Backend> {
+  switch (config.backend) {
+    case 'gateway': {
+      const { GatewayClient } = await import('../gateway/client.js');
+      return new GatewayClient(config.gateway, log);
     }
   }
 }

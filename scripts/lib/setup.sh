@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Shared set-up for scripts/demo.sh and scripts/test.sh: installs what is missing and builds.
+# Safe to run any number of times. Works as root (Debian, CI) or as a sudo-capable user (Pi OS).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+fi
+
+# Debian packages: native addon builds (ALSA headers, compiler), speech and audio tools for
+# fixtures and the local gateway's voice, lame for MP3, systemd-analyze for the unit tests.
+APT_PACKAGES=(${SPEAKER_AGENT_APT_PACKAGES:-libasound2-dev python3 make g++ espeak-ng sox lame alsa-utils systemd ca-certificates})
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+need_node=0
+if ! command -v node >/dev/null 2>&1; then
+  need_node=1
+elif [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  need_node=1
+fi
+if [ "$need_node" = 1 ]; then missing+=(nodejs npm); fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ] && [ -z "$SUDO" ]; then
+    echo "Missing packages: ${missing[*]}. Run as root or install sudo." >&2
+    exit 1
+  fi
+  say "Installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  cat >&2 <<MSG
+Node.js $(node --version) is too old: speaker-agent needs Node.js 20 or newer.
+On Debian 12 / Raspberry Pi OS Bookworm the system package is 18. Install Node.js 20+ (for
+example with scripts/install.sh, which sets up a supported Node.js), then run this again.
+MSG
+  exit 1
+fi
+
+# npm ci when node_modules is missing or older than the lock file.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "Installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+say "Building"
+npm run -s build
+chmod +x dist/src/cli.js

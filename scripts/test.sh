@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, checks types and lint, and runs the test suite.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
+
+say "Type check"
+npm run -s typecheck
+say "Lint"
+npm run -s lint
+say "Tests"
+RESULTS="$(mktemp -d)/vitest.json"
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile="$RESULTS" "$@" || status=$?
+# A plain closing line that any CI can read.
+if [ -f "$RESULTS" ]; then
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + (r.numTodoTests || 0)} skipped`);
+  ' "$RESULTS"
+fi
+exit "$status"

@@ -1,0 +1,127 @@
+/**
+ * Composition root: builds the drivers the config names, the backend, the session and the
+ * control socket, and starts/stops them in order. Tests pass their own ports in `overrides`.
+ */
+import { LameMp3Decoder } from './audio/mp3.js';
+import type { Config } from './config/schema.js';
+import { ControlServer } from './control/server.js';
+import { Session } from './core/session.js';
+import type { DecoderFactory } from './core/player.js';
+import { createAudioInput, createAudioOutput, createBackend, createGpio, createWakeWord } from './drivers/registry.js';
+import type { Logger } from './log/logger.js';
+import type { AudioInput } from './ports/audio-input.js';
+import type { AudioOutput } from './ports/audio-output.js';
+import type { Backend } from './ports/backend.js';
+import type { Gpio } from './ports/gpio.js';
+import type { WakeWord } from './ports/wake-word.js';
+import { TypedEmitter } from './util/typed-emitter.js';
+
+export interface AgentOverrides {
+  backend?: Backend;
+  mic?: AudioInput;
+  speaker?: AudioOutput;
+  wake?: WakeWord;
+  gpio?: Gpio;
+  decoderFactory?: DecoderFactory;
+  newId?: () => string;
+}
+
+export type AgentEvents = {
+  /** Everything started; the backend may still be connecting. */
+  started: [];
+  /** The backend connected, or failed its first attempt (degraded, with the reason). */
+  ready: [{ connected: boolean; reason?: string }];
+  stopping: [];
+  stopped: [];
+};
+
+/** A mic that can be told "the simulated user speaks now" (the `wav:` driver). */
+function isCueable(mic: AudioInput): mic is AudioInput & { cue(): void } {
+  return typeof (mic as { cue?: unknown }).cue === 'function';
+}
+
+export class Agent extends TypedEmitter<AgentEvents> {
+  #stopping: Promise<void> | undefined;
+  #started = false;
+
+  constructor(
+    readonly config: Config,
+    readonly session: Session,
+    readonly control: ControlServer | undefined,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    let readySent = false;
+    const onReady = (connected: boolean, reason?: string) => {
+      if (readySent) return;
+      readySent = true;
+      this.emit('ready', { connected, ...(reason ? { reason } : {}) });
+    };
+    this.session.on('state', (s) => {
+      if (s.connected) onReady(true);
+    });
+    this.session.on('error', (e) => {
+      if (e.code === 'disconnected') onReady(false, e.message);
+    });
+    await this.session.start();
+    if (this.control) await this.control.start();
+    this.log.info('started', { backend: this.config.backend, mic: this.config.audio.mic, speaker: this.config.audio.speaker, wake: this.config.wake.engine, gpio: this.config.gpio.driver });
+    this.emit('started');
+  }
+
+  /** Graceful stop: ends an open turn, closes the connection, finalises output. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.emit('stopping');
+      this.log.info('stopping');
+      if (this.control) await this.control.stop();
+      await this.session.stop();
+      this.log.info('stopped');
+      this.emit('stopped');
+    })();
+    return this.#stopping;
+  }
+}
+
+export interface CreateAgentOptions {
+  log: Logger;
+  /** Control socket path; null disables it. */
+  controlSocket: string | null;
+  overrides?: AgentOverrides;
+}
+
+export async function createAgent(config: Config, options: CreateAgentOptions): Promise<Agent> {
+  const { log } = options;
+  const o = options.overrides ?? {};
+  // Drivers are created one by one so the first failure names its part.
+  const mic = o.mic ?? (await createAudioInput(config, log));
+  const speaker = o.speaker ?? (await createAudioOutput(config, log));
+  const wake = o.wake ?? (await createWakeWord(config, log));
+  const gpio = o.gpio ?? (await createGpio(config, log));
+  const backend = o.backend ?? (await createBackend(config, log));
+  speaker.setVolume(config.audio.volume);
+  const session = new Session({
+    backend,
+    mic,
+    speaker,
+    wake,
+    gpio,
+    config: config.conversation,
+    log,
+    preRollMs: config.audio.preRollMs,
+    decoderFactory: o.decoderFactory ?? (() => new LameMp3Decoder()),
+    ...(o.newId ? { newId: o.newId } : {}),
+  });
+  if (config.audio.micCue === 'listen' && isCueable(mic)) {
+    session.on('timeline', (m) => {
+      if (m.mark === 'audio_start') mic.cue();
+    });
+  }
+  const control = options.controlSocket ? new ControlServer(options.controlSocket, session, log) : undefined;
+  return new Agent(config, session, control, log);
+}

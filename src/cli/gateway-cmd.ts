@@ -1,0 +1,54 @@
+import type { Command } from 'commander';
+import { Logger } from '../log/logger.js';
+import { reportError } from './common.js';
+
+export function registerGatewayCommand(program: Command): void {
+  program
+    .command('gateway')
+    .description('run the bundled local audio gateway (for development, demos and tests)')
+    .option('-p, --port <port>', 'TCP port (0 picks a free one)', '8080')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--reply-format <format>', 'reply audio: pcm or mp3', 'pcm')
+    .option('--audio-data <form>', 'reply audio framing: base64, buffer or binary', 'base64')
+    .option('--follow-up <mode>', 'ask for a follow-up (prompt=true): alternate, always or never', 'alternate')
+    .option('--token-file <path>', 'require this bearer token from clients')
+    .option('--speech <engine>', 'reply voice: espeak-ng or tone (default: espeak-ng when installed)')
+    .option('--log-format <format>', 'json or pretty', 'pretty')
+    .action(async (opts: Record<string, string | undefined>) => {
+      const log = new Logger({ format: opts.logFormat === 'json' ? 'json' : 'pretty' });
+      try {
+        const choice = <T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T => {
+          if (value && (allowed as readonly string[]).includes(value)) return value as T;
+          throw new Error(`--${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+        };
+        const port = Number(opts.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535 (got "${opts.port}")`);
+        let token: string | undefined;
+        if (opts.tokenFile) {
+          const { readFileSync } = await import('node:fs');
+          token = readFileSync(opts.tokenFile, 'utf8').split(/\r?\n/)[0]!.trim();
+          log.addSecret(token);
+        }
+        const { LocalGateway } = await import('../local-gateway/server.js');
+        const gw = new LocalGateway({
+          port,
+          host: opts.host ?? '127.0.0.1',
+          replyFormat: choice('reply-format', opts.replyFormat, ['pcm', 'mp3'] as const),
+          audioDataForm: choice('audio-data', opts.audioData, ['base64', 'buffer', 'binary'] as const),
+          followUp: choice('follow-up', opts.followUp, ['alternate', 'always', 'never'] as const),
+          ...(token ? { token } : {}),
+          ...(opts.speech ? { speech: choice('speech', opts.speech, ['espeak-ng', 'tone'] as const) } : {}),
+          log,
+        });
+        await gw.start();
+        // Machine-readable line for scripts that start the gateway on port 0.
+        process.stdout.write(`GATEWAY_URL=${gw.url}\n`);
+        process.on('SIGUSR1', () => void gw.pushUnsolicited('This is an unsolicited announcement from the local gateway.'));
+        const stop = () => void gw.stop().then(() => process.exit(0));
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      } catch (err) {
+        process.exitCode = reportError(err);
+      }
+    });
+}

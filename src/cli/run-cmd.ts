@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { Logger } from '../log/logger.js';
+import { addConfigFlags, configFromFlags, controlPath, reportError } from './common.js';
+
+/** Longest a graceful stop may take before the process exits anyway. */
+const STOP_BACKSTOP_MS = 2000;
+
+export function registerRunCommand(program: Command): void {
+  addConfigFlags(program.command('run').description('run the agent (as the systemd service does)')).action(async (opts: Record<string, unknown>) => {
+    let config;
+    try {
+      config = configFromFlags(opts);
+    } catch (err) {
+      process.exitCode = reportError(err);
+      return;
+    }
+    const log = new Logger({ level: config.log.level, format: config.log.format });
+    const { createAgent } = await import('../agent.js');
+    let agent;
+    try {
+      agent = await createAgent(config, { log, controlSocket: controlPath(config) });
+      await agent.start();
+    } catch (err) {
+      log.error('start-failed', { error: err instanceof Error ? err.message : String(err) });
+      process.exitCode = reportError(err);
+      await agent?.stop().catch(() => undefined);
+      return;
+    }
+    const shutdown = (signal: string) => {
+      log.info('signal', { signal });
+      const backstop = setTimeout(() => {
+        log.error('stop-timeout', { afterMs: STOP_BACKSTOP_MS });
+        process.exit(1);
+      }, STOP_BACKSTOP_MS);
+      backstop.unref();
+      agent.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+}

@@ -1,0 +1,153 @@
+/**
+ * The audio gateway's JSON protocol (seed 000, with the variants the deployed gateway was seen
+ * to send, shared/notes/protocols.md). Incoming messages are validated into a typed union;
+ * anything else is rejected with a reason that the client logs before ignoring the message.
+ */
+import type { PromptValue, ReplyFormat } from '../ports/backend.js';
+
+export type GatewayMessage =
+  | { action: 'stt_transcript'; id: string | null; transcript: string; confidence?: number; final: boolean }
+  | { action: 'text'; id: string | null; text: string; prompt?: PromptValue }
+  | { action: 'response'; id: string | null; data: unknown }
+  | { action: 'audio_start'; id: string | null; format: ReplyFormat }
+  | { action: 'audio_data'; id: string | null; data: Buffer }
+  | { action: 'audio_end'; id: string | null; prompt: PromptValue }
+  | { action: 'error'; id: string | null; message: string; detail: unknown };
+
+export type ParseResult = { ok: true; message: GatewayMessage } | { ok: false; reason: string; action?: string };
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** `prompt` may be true/false, an object of STT options, or the strings "true"/"false". */
+export function parsePrompt(v: unknown): PromptValue | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'boolean') return v;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  if (isObj(v)) return v;
+  return undefined;
+}
+
+/**
+ * Reads a content type such as `audio/l16; rate=16000; channels=1` or `audio/mpeg`.
+ * Returns `unknown` when it says nothing we can use (the player sniffs then).
+ */
+export function formatFromContentType(ct: string): ReplyFormat {
+  const lower = ct.toLowerCase();
+  if (/audio\/(mpeg|mp3|mpeg3|x-mpeg)/.test(lower)) return { codec: 'mp3' };
+  if (/audio\/(l16|pcm|raw|x-raw)|pcm_s16le|linear16/.test(lower)) {
+    const rate = Number(/rate=(\d+)/.exec(lower)?.[1] ?? 16000);
+    const channels = Number(/channels=(\d+)/.exec(lower)?.[1] ?? 1);
+    if (rate >= 8000 && rate <= 96000 && channels >= 1 && channels <= 8) return { codec: 'pcm', sampleRate: rate, channels };
+  }
+  return { codec: 'unknown' };
+}
+
+/** Finds the reply format in an `audio_start` from the gateway: options, tts options, or top level. */
+function formatOf(msg: Obj): ReplyFormat {
+  const candidates: unknown[] = [msg.content_type, msg.contentType, msg.format, msg.encoding];
+  for (const holder of [msg.options, isObj(msg.options) ? msg.options.tts : undefined]) {
+    if (isObj(holder)) candidates.push(holder.content_type, holder.contentType, holder.format, holder.accept);
+  }
+  for (const c of candidates) {
+    if (typeof c !== 'string') continue;
+    if (c === 'mp3') return { codec: 'mp3' };
+    const f = formatFromContentType(c);
+    if (f.codec !== 'unknown') return f;
+  }
+  return { codec: 'unknown' };
+}
+
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+/** Audio payload: a base64 string, or a JSON-serialised Node Buffer `{type:'Buffer', data:[...]}`. */
+export function decodeAudioData(data: unknown): Buffer | string {
+  if (typeof data === 'string') {
+    const compact = data.replace(/\s+/g, '');
+    if (!BASE64.test(compact)) return 'audio_data.data is not valid base64';
+    return Buffer.from(compact, 'base64');
+  }
+  if (isObj(data) && data.type === 'Buffer' && Array.isArray(data.data)) {
+    const bytes = data.data;
+    for (const b of bytes) {
+      if (typeof b !== 'number' || !Number.isInteger(b) || b < 0 || b > 255) return 'audio_data.data Buffer holds a non-byte value';
+    }
+    return Buffer.from(bytes as number[]);
+  }
+  return 'audio_data.data must be a base64 string or a {"type":"Buffer","data":[...]} object';
+}
+
+function errorText(e: unknown): string {
+  if (typeof e === 'string') return e;
+  if (isObj(e)) {
+    for (const k of ['message', 'description', 'error', 'reason', 'code']) {
+      if (typeof e[k] === 'string' && e[k]) return e[k] as string;
+    }
+    const json = JSON.stringify(e);
+    return json === '{}' ? 'unspecified gateway error' : json.slice(0, 300);
+  }
+  return 'unspecified gateway error';
+}
+
+/** Parses and validates one text frame from the gateway. */
+export function parseGatewayMessage(text: string): ParseResult {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'not JSON' };
+  }
+  if (!isObj(msg)) return { ok: false, reason: 'not a JSON object' };
+  const action = msg.action;
+  if (typeof action !== 'string') return { ok: false, reason: 'no "action" field' };
+  const rawId = msg.id;
+  if (rawId !== undefined && rawId !== null && typeof rawId !== 'string') return { ok: false, reason: '"id" must be a string', action };
+  const id = typeof rawId === 'string' && rawId.length > 0 ? rawId : null;
+
+  switch (action) {
+    case 'stt_transcript': {
+      const transcript = msg.transcript;
+      if (typeof transcript !== 'string') return { ok: false, reason: 'stt_transcript without a "transcript" string', action };
+      const confidence = typeof msg.confidence === 'number' && Number.isFinite(msg.confidence) ? msg.confidence : undefined;
+      // Some gateways stream interim transcripts; only an explicit final:false is interim.
+      const final = msg.final !== false && msg.is_final !== false;
+      return { ok: true, message: { action, id, transcript, final, ...(confidence !== undefined ? { confidence } : {}) } };
+    }
+    case 'text': {
+      if (typeof msg.text !== 'string') return { ok: false, reason: 'text without a "text" string', action };
+      const prompt = parsePrompt(msg.prompt);
+      return { ok: true, message: { action, id, text: msg.text, ...(prompt !== undefined ? { prompt } : {}) } };
+    }
+    case 'response':
+      return { ok: true, message: { action, id, data: msg.data ?? null } };
+    case 'audio_start':
+      return { ok: true, message: { action, id, format: formatOf(msg) } };
+    case 'audio_data': {
+      const data = decodeAudioData(msg.data);
+      if (typeof data === 'string') return { ok: false, reason: data, action };
+      return { ok: true, message: { action, id, data } };
+    }
+    case 'audio_end':
+      return { ok: true, message: { action, id, prompt: parsePrompt(msg.prompt) ?? false } };
+    case 'error':
+      return { ok: true, message: { action, id, message: errorText(msg.error ?? msg.message), detail: msg.error ?? null } };
+    default:
+      return { ok: false, reason: `unknown action "${action.slice(0, 40)}"`, action };
+  }
+}
+
+/** Client -> gateway messages (the seed's form). */
+export const out = {
+  audioStart: (id: string, stt?: Record<string, unknown>) =>
+    JSON.stringify({ id, action: 'audio_start', ...(stt ? { options: { stt } } : {}) }),
+  audioData: (id: string, pcm: Buffer) => JSON.stringify({ id, action: 'audio_data', data: pcm.toString('base64'), encoding: 'base64' }),
+  audioEnd: (id: string) => JSON.stringify({ id, action: 'audio_end' }),
+  text: (id: string, text: string) => JSON.stringify({ id, action: 'text', text }),
+  sttOptions: (id: string, options: Record<string, unknown>) => JSON.stringify({ id, action: 'stt_options', options }),
+  ttsOptions: (id: string, options: Record<string, unknown>) => JSON.stringify({ id, action: 'tts_options', options }),
+  location: (id: string, location: { latitude: number; longitude: number }) => JSON.stringify({ id, action: 'location', location }),
+};

@@ -1,0 +1,272 @@
+/**
+ * The transition function, every state x every event. Each row names the phase (and flags)
+ * expected after the event and the effects that must be present; the loop below also checks
+ * invariants that must hold for every pair.
+ */
+import { describe, expect, it } from 'vitest';
+import { transition, type Effect, type Event, type Phase, type State } from '../src/core/state.js';
+
+const T = 'turn-1';
+const OTHER = 'turn-other';
+const STALE = 'turn-stale';
+
+function env() {
+  let n = 0;
+  return { newId: () => `new-${++n}` };
+}
+
+const base = (phase: Phase, over: Partial<State> = {}): State => ({ phase, connected: true, muted: false, stale: [STALE], ...over });
+
+const STATES: Record<string, State> = {
+  idle: base({ kind: 'idle' }),
+  'idle-disconnected': base({ kind: 'idle' }, { connected: false }),
+  'idle-muted': base({ kind: 'idle' }, { muted: true }),
+  listening: base({ kind: 'listening', turnId: T, followUp: false, ptt: false, speech: false }),
+  'listening-speech': base({ kind: 'listening', turnId: T, followUp: false, ptt: false, speech: true }),
+  'listening-followup': base({ kind: 'listening', turnId: T, followUp: true, ptt: false, speech: false }),
+  'listening-ptt': base({ kind: 'listening', turnId: T, followUp: false, ptt: true, speech: true }),
+  thinking: base({ kind: 'thinking', turnId: T, prompt: false }),
+  speaking: base({ kind: 'speaking', turnId: T, replyDone: false, prompt: false }),
+  'speaking-done': base({ kind: 'speaking', turnId: T, replyDone: true, prompt: false }),
+  'speaking-done-prompt': base({ kind: 'speaking', turnId: T, replyDone: true, prompt: true }),
+  settling: base({ kind: 'settling', turnId: T, prompt: true }),
+};
+
+const EVENTS: Record<string, Event> = {
+  'trigger-wake': { type: 'trigger', source: 'wake' },
+  'trigger-button': { type: 'trigger', source: 'button' },
+  'trigger-ptt': { type: 'trigger', source: 'button', ptt: true },
+  release: { type: 'release' },
+  say: { type: 'say', text: 'hi' },
+  speechStart: { type: 'speechStart' },
+  speechEnd: { type: 'speechEnd' },
+  'transcript-final': { type: 'transcript', turnId: T, final: true },
+  'transcript-partial': { type: 'transcript', turnId: T, final: false },
+  'transcript-other': { type: 'transcript', turnId: OTHER, final: true },
+  'replyText-prompt': { type: 'replyText', turnId: T, prompt: true },
+  'replyAudioStart': { type: 'replyAudioStart', turnId: T },
+  'replyAudioStart-stale': { type: 'replyAudioStart', turnId: STALE },
+  'replyAudioStart-other': { type: 'replyAudioStart', turnId: OTHER },
+  replyEnd: { type: 'replyEnd', turnId: T, prompt: false },
+  'replyEnd-prompt': { type: 'replyEnd', turnId: T, prompt: true },
+  drained: { type: 'drained' },
+  backendError: { type: 'backendError', turnId: T, message: 'boom' },
+  barge: { type: 'barge', turnId: null },
+  'timeout-noSpeech': { type: 'timeout', timer: 'noSpeech', turnId: T },
+  'timeout-expectSpeech': { type: 'timeout', timer: 'expectSpeech', turnId: T },
+  'timeout-maxUtterance': { type: 'timeout', timer: 'maxUtterance', turnId: T },
+  'timeout-thinking': { type: 'timeout', timer: 'thinking', turnId: T },
+  'timeout-reply': { type: 'timeout', timer: 'reply', turnId: T },
+  'timeout-settle': { type: 'timeout', timer: 'settle', turnId: T },
+  'timeout-stale-turn': { type: 'timeout', timer: 'thinking', turnId: OTHER },
+  connected: { type: 'connected' },
+  disconnected: { type: 'disconnected', reason: 'net down' },
+  mute: { type: 'mute' },
+  unmute: { type: 'unmute' },
+  toggleMute: { type: 'toggleMute' },
+  stop: { type: 'stop' },
+};
+
+/**
+ * Expected outcome: "<phase>[+followUp][+ptt] [effect ...]". `=` means unchanged state and no
+ * effects. Effects are listed by type (every listed effect must be present).
+ */
+type Row = Record<keyof typeof EVENTS, string>;
+const L = 'listening openTurn';
+const EXPECT: Record<keyof typeof STATES, Row> = {
+  idle: {
+    'trigger-wake': L, 'trigger-button': L, 'trigger-ptt': 'listening+ptt openTurn', release: '=', say: 'thinking sendText',
+    speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
+    'replyText-prompt': '=', replyAudioStart: 'speaking', 'replyAudioStart-stale': '=', 'replyAudioStart-other': 'speaking',
+    replyEnd: '=', 'replyEnd-prompt': '=', drained: '=', backendError: 'idle error', barge: '=',
+    'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': '=', 'timeout-reply': '=', 'timeout-settle': '=', 'timeout-stale-turn': '=',
+    connected: 'idle', disconnected: 'idle', mute: 'idle muted', unmute: '=', toggleMute: 'idle muted', stop: '=',
+  },
+  'idle-disconnected': {
+    'trigger-wake': 'idle refused', 'trigger-button': 'idle refused', 'trigger-ptt': 'idle refused', release: '=', say: 'idle refused',
+    speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
+    'replyText-prompt': '=', replyAudioStart: 'speaking', 'replyAudioStart-stale': '=', 'replyAudioStart-other': 'speaking',
+    replyEnd: '=', 'replyEnd-prompt': '=', drained: '=', backendError: 'idle error', barge: '=',
+    'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': '=', 'timeout-reply': '=', 'timeout-settle': '=', 'timeout-stale-turn': '=',
+    connected: 'idle', disconnected: 'idle', mute: 'idle muted', unmute: '=', toggleMute: 'idle muted', stop: '=',
+  },
+  'idle-muted': {
+    'trigger-wake': 'idle refused', 'trigger-button': 'idle refused', 'trigger-ptt': 'idle refused', release: '=', say: 'thinking sendText',
+    speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
+    'replyText-prompt': '=', replyAudioStart: 'speaking', 'replyAudioStart-stale': '=', 'replyAudioStart-other': 'speaking',
+    replyEnd: '=', 'replyEnd-prompt': '=', drained: '=', backendError: 'idle error', barge: '=',
+    'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': '=', 'timeout-reply': '=', 'timeout-settle': '=', 'timeout-stale-turn': '=',
+    connected: 'idle', disconnected: 'idle', mute: '=', unmute: 'idle unmuted', toggleMute: 'idle unmuted', stop: '=',
+  },
+  listening: {
+    'trigger-wake': '=', 'trigger-button': 'thinking endTurn', 'trigger-ptt': 'thinking endTurn', release: '=', say: 'thinking cancelTurn sendText',
+    speechStart: 'listening', speechEnd: '=', 'transcript-final': 'thinking endTurn', 'transcript-partial': '=', 'transcript-other': '=',
+    'replyText-prompt': 'thinking endTurn', replyAudioStart: 'speaking endTurn', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    replyEnd: 'idle endTurn', 'replyEnd-prompt': 'settling endTurn', drained: '=', backendError: 'idle cancelTurn error', barge: '=',
+    'timeout-noSpeech': 'idle cancelTurn notice', 'timeout-expectSpeech': 'idle cancelTurn notice', 'timeout-maxUtterance': 'thinking endTurn', 'timeout-thinking': '=', 'timeout-reply': '=', 'timeout-settle': '=', 'timeout-stale-turn': '=',
+    connected: 'listening', disconnected: 'idle cancelTurn error', mute: 'idle muted cancelTurn', unmute: '=', toggleMute: 'idle muted cancelTurn', stop: 'idle cancelTurn notice',
+  },
+  'listening-speech': {
+    'trigger-wake': '=', 'trigger-button': 'thinking endTurn', 'trigger-ptt': 'thinking endTurn', release: '=', say: 'thinking cancelTurn sendText',
+    speechStart: '=', speechEnd: 'thinking endTurn', 'transcript-final': 'thinking endTurn', 'transcript-partial': '=', 'transcript-other': '=',
+    'replyText-prompt': 'thinking endTurn', replyAudioStart: 'speaking endTurn', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    replyEnd: 'idle endTurn', 'replyEnd-prompt': 'settling endTurn', drained: '=', backendError: 'idle cancelTurn error', barge: '=',
+    'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': 'thinking endTurn', 'timeout-thinking': '=', 'timeout-reply': '=', 'timeout-settle': '=', 'timeout-stale-turn': '=',
+    connected: 'listening', disconnected: 'idle cancelTurn error', mute: 'idle muted cancelTurn', unmute: '=', toggleMute: 'idle muted cancelTurn', stop: 'idle cancelTurn notice',
+  },
+  'listening-followup': {
+    'trigger-wake': '=', 'trigger-button': 'thinking endTurn', 'trigger-ptt': 'thinking endTurn', release: '=', say: 'thinking cancelTurn sendText',
+    speechStart: 'listening+followUp', speechEnd: '=', 'transcript-final': 'thinking endTurn', 'transcript-partial': '=', 'transcript-other': '=',
+    'replyText-prompt': 'thinking endTurn', replyAudioStart: 'speaking endTurn', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    replyEnd: 'idle endTurn', 'replyEnd-prompt': 'settling endTurn', drained: '=', backendError: 'idle cancelTurn error', barge: '=',
+    'timeout-noSpeech': 'idle cancelTurn notice', 'timeout-expectSpeech': 'idle cancelTurn notice', 'timeout-maxUtterance': 'thinking endTurn', 'timeout-thinking': '=', 'timeout-reply': '=', 'timeout-settle': '=', 'timeout-stale-turn': '=',
+    connected: 'listening+followUp', disconnected: 'idle cancelTurn error', mute: 'idle muted cancelTurn', unmute: '=', toggleMute: 'idle muted cancelTurn', stop: 'idle cancelTurn notice',
+  },
+  'listening-ptt': {
+    'trigger-wake': '=', 'trigger-button': '=', 'trigger-ptt': '=', release: 'thinking endTurn', say: 'thinking cancelTurn sendText',
+    speechStart: '=', speechEnd: '=', 'transcript-final': 'thinking endTurn', 'transcript-partial': '=', 'transcript-other': '=',
+    'replyText-prompt': 'thinking endTurn', replyAudioStart: 'speaking endTurn', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    replyEnd: 'idle endTurn', 'replyEnd-prompt': 'settling endTurn', drained: '=', backendError: 'idle cancelTurn error', barge: '=',
+    'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': 'thinking endTurn', 'timeout-thinking': '=', 'timeout-reply': '=', 'timeout-settle': '=', 'timeout-stale-turn': '=',
+    connected: 'listening+ptt', disconnected: 'idle cancelTurn error', mute: 'idle muted cancelTurn', unmute: '=', toggleMute: 'idle muted cancelTurn', stop: 'idle cancelTurn notice',
+  },
+  thinking: {
+    'trigger-wake': 'listening cancelTurn openTurn', 'trigger-button': 'listening cancelTurn openTurn', 'trigger-ptt': 'listening+ptt cancelTurn openTurn', release: '=', say: 'thinking cancelTurn sendText',
+    speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
+    'replyText-prompt': 'thinking', replyAudioStart: 'speaking', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    replyEnd: 'idle', 'replyEnd-prompt': 'settling', drained: '=', backendError: 'idle cancelTurn error', barge: '=',
+    'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': 'idle cancelTurn error', 'timeout-reply': '=', 'timeout-settle': '=', 'timeout-stale-turn': '=',
+    connected: 'thinking', disconnected: 'idle cancelTurn error', mute: 'thinking muted', unmute: '=', toggleMute: 'thinking muted', stop: 'idle cancelTurn notice',
+  },
+  speaking: {
+    'trigger-wake': 'listening stopPlayback cancelTurn openTurn', 'trigger-button': 'listening stopPlayback cancelTurn openTurn', 'trigger-ptt': 'listening+ptt stopPlayback cancelTurn openTurn', release: '=', say: 'thinking stopPlayback cancelTurn sendText',
+    speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
+    'replyText-prompt': 'speaking', replyAudioStart: '=', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    replyEnd: 'speaking finishPlayback', 'replyEnd-prompt': 'speaking finishPlayback', drained: '=', backendError: 'speaking error', barge: 'idle stopPlayback',
+    'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': '=', 'timeout-reply': 'speaking finishPlayback error', 'timeout-settle': '=', 'timeout-stale-turn': '=',
+    connected: 'speaking', disconnected: 'speaking finishPlayback', mute: 'speaking muted', unmute: '=', toggleMute: 'speaking muted', stop: 'idle stopPlayback cancelTurn notice',
+  },
+  'speaking-done': {
+    'trigger-wake': 'listening stopPlayback openTurn', 'trigger-button': 'listening stopPlayback openTurn', 'trigger-ptt': 'listening+ptt stopPlayback openTurn', release: '=', say: 'thinking stopPlayback sendText',
+    speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
+    'replyText-prompt': 'speaking', replyAudioStart: '=', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    replyEnd: 'speaking finishPlayback', 'replyEnd-prompt': 'speaking finishPlayback', drained: 'idle', backendError: 'speaking error', barge: 'idle stopPlayback',
+    'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': '=', 'timeout-reply': 'idle stopPlayback error', 'timeout-settle': '=', 'timeout-stale-turn': '=',
+    connected: 'speaking', disconnected: 'speaking', mute: 'speaking muted', unmute: '=', toggleMute: 'speaking muted', stop: 'idle stopPlayback notice',
+  },
+  'speaking-done-prompt': {
+    'trigger-wake': 'listening stopPlayback openTurn', 'trigger-button': 'listening stopPlayback openTurn', 'trigger-ptt': 'listening+ptt stopPlayback openTurn', release: '=', say: 'thinking stopPlayback sendText',
+    speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
+    'replyText-prompt': 'speaking', replyAudioStart: '=', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    replyEnd: 'speaking finishPlayback', 'replyEnd-prompt': 'speaking finishPlayback', drained: 'settling', backendError: 'speaking error', barge: 'idle stopPlayback',
+    'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': '=', 'timeout-reply': 'idle stopPlayback error', 'timeout-settle': '=', 'timeout-stale-turn': '=',
+    connected: 'speaking', disconnected: 'speaking', mute: 'speaking muted', unmute: '=', toggleMute: 'speaking muted', stop: 'idle stopPlayback notice',
+  },
+  settling: {
+    'trigger-wake': L, 'trigger-button': L, 'trigger-ptt': 'listening+ptt openTurn', release: '=', say: 'thinking sendText',
+    speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
+    'replyText-prompt': '=', replyAudioStart: 'speaking', 'replyAudioStart-stale': '=', 'replyAudioStart-other': 'speaking',
+    replyEnd: '=', 'replyEnd-prompt': '=', drained: '=', backendError: 'settling error', barge: '=',
+    'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': '=', 'timeout-reply': '=', 'timeout-settle': 'listening+followUp openTurn', 'timeout-stale-turn': '=',
+    connected: 'settling', disconnected: 'idle', mute: 'idle muted', unmute: '=', toggleMute: 'idle muted', stop: 'idle notice',
+  },
+};
+
+function describePhase(s: State): string {
+  const p = s.phase;
+  let d: string = p.kind;
+  if (p.kind === 'listening' && p.followUp) d += '+followUp';
+  if (p.kind === 'listening' && p.ptt) d += '+ptt';
+  return d;
+}
+
+describe('transition: every state x event', () => {
+  for (const [stateName, state] of Object.entries(STATES)) {
+    for (const [eventName, event] of Object.entries(EVENTS)) {
+      const expected = EXPECT[stateName]![eventName]!;
+      it(`${stateName} + ${eventName} -> ${expected}`, () => {
+        const { state: next, effects } = transition(state, event, env());
+        if (expected === '=') {
+          expect(next).toEqual(state);
+          expect(effects).toEqual([]);
+          return;
+        }
+        const [phase, ...rest] = expected.split(' ');
+        expect(describePhase(next)).toBe(phase);
+        const types = effects.map((e) => e.type);
+        for (const r of rest) {
+          if (r === 'muted') expect(next.muted).toBe(true);
+          else if (r === 'unmuted') expect(next.muted).toBe(false);
+          else expect(types).toContain(r);
+        }
+        // Effects not named must not be the dangerous ones.
+        for (const dangerous of ['openTurn', 'cancelTurn', 'endTurn', 'stopPlayback', 'sendText', 'refused'] as const) {
+          if (!rest.includes(dangerous)) expect(types, `unexpected ${dangerous}`).not.toContain(dangerous);
+        }
+      });
+    }
+  }
+});
+
+describe('transition invariants', () => {
+  const all = Object.entries(STATES).flatMap(([sn, s]) => Object.entries(EVENTS).map(([en, e]) => ({ sn, s, en, e })));
+
+  it.each(all)('$sn + $en: timers only for the new turn, openTurn only with listening', ({ s, e }) => {
+    const { state: next, effects } = transition(s, e, env());
+    const turn = next.phase.kind === 'idle' ? null : next.phase.turnId;
+    for (const eff of effects) {
+      if (eff.type === 'setTimer') expect(eff.turnId).toBe(turn);
+      if (eff.type === 'openTurn') {
+        expect(next.phase.kind).toBe('listening');
+        expect(eff.turnId).toBe(turn);
+      }
+    }
+    expect(next.stale.length).toBeLessThanOrEqual(32);
+  });
+
+  it.each(all)('$sn + $en: a refusal changes nothing', ({ s, e }) => {
+    const { state: next, effects } = transition(s, e, env());
+    if (effects.some((x: Effect) => x.type === 'refused')) expect(next).toEqual(s);
+  });
+});
+
+describe('transition details', () => {
+  it('barge-in marks the interrupted turn stale so its late audio is dropped', () => {
+    const r = transition(STATES.speaking!, { type: 'trigger', source: 'button' }, env());
+    expect(r.state.stale).toContain(T);
+    const late = transition(r.state, { type: 'replyAudioStart', turnId: T }, env());
+    expect(late.state.phase.kind).toBe('listening');
+  });
+
+  it('a follow-up turn carries the STT options the prompt object gave', () => {
+    const s = base({ kind: 'settling', turnId: T, prompt: { model: 'yes-no' } });
+    const r = transition(s, { type: 'timeout', timer: 'settle', turnId: T }, env());
+    expect(r.effects).toContainEqual({ type: 'openTurn', turnId: 'new-1', followUp: true, stt: { model: 'yes-no' } });
+    expect(r.effects).toContainEqual({ type: 'setTimer', timer: 'expectSpeech', turnId: 'new-1' });
+  });
+
+  it('prompt from the text message is kept until the reply has played', () => {
+    let s = transition(STATES.thinking!, { type: 'replyText', turnId: T, prompt: true }, env()).state;
+    s = transition(s, { type: 'replyAudioStart', turnId: T }, env()).state;
+    s = transition(s, { type: 'replyEnd', turnId: T, prompt: false }, env()).state;
+    s = transition(s, { type: 'drained' }, env()).state;
+    expect(s.phase.kind).toBe('settling');
+  });
+
+  it('no follow-up while muted or disconnected', () => {
+    const muted = transition({ ...STATES['speaking-done-prompt']!, muted: true }, { type: 'drained' }, env());
+    expect(muted.state.phase.kind).toBe('idle');
+    const off = transition({ ...STATES['speaking-done-prompt']!, connected: false }, { type: 'drained' }, env());
+    expect(off.state.phase.kind).toBe('idle');
+  });
+
+  it('the stale list is bounded', () => {
+    let s: State = { ...STATES.idle!, stale: [] };
+    for (let i = 0; i < 100; i++) {
+      s = transition(s, { type: 'trigger', source: 'control' }, { newId: () => `t${i}` }).state;
+      s = transition(s, { type: 'stop' }, env()).state;
+    }
+    expect(s.stale.length).toBe(32);
+    expect(s.stale[31]).toBe('t99');
+  });
+});
