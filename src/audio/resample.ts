@@ -43,8 +43,8 @@ interface Design {
   m: number;
   /** Taps per phase (even). */
   taps: number;
-  /** `l * taps` coefficients; phase `p` occupies `[p * taps, (p + 1) * taps)`. */
-  coeffs: Float32Array;
+  /** `l * taps` coefficients; phase `p` occupies `[p * taps, (p + 1) * taps)`. Float64: V8 reads it without conversion. */
+  coeffs: Float64Array;
 }
 
 function design(inRate: number, outRate: number): Design {
@@ -66,7 +66,7 @@ function design(inRate: number, outRate: number): Design {
   const taps = length + (length % 2);
   const half = taps / 2;
   const i0beta = besselI0(beta);
-  const coeffs = new Float32Array(l * taps);
+  const coeffs = new Float64Array(l * taps);
   for (let p = 0; p < l; p++) {
     const frac = p / l;
     let sum = 0;
@@ -95,7 +95,7 @@ function design(inRate: number, outRate: number): Design {
 export class Resampler {
   readonly #d: Design | undefined;
   /** History plus new input, as floats; only `[0, #len)` is valid. */
-  #buf: Float32Array;
+  #buf: Float64Array;
   #len: number;
   /** Buffer index of the first tap of the next output sample. */
   #pos = 0;
@@ -116,7 +116,7 @@ export class Resampler {
     this.#d = inRate === outRate ? undefined : design(inRate, outRate);
     // Pre-load half a filter of silence so output sample 0 is centred on input sample 0.
     const history = this.#d ? this.#d.taps / 2 - 1 : 0;
-    this.#buf = new Float32Array(Math.max(1024, history * 2));
+    this.#buf = new Float64Array(Math.max(1024, history * 2));
     this.#len = history;
   }
 
@@ -139,10 +139,18 @@ export class Resampler {
     const maxOut = Math.ceil(((len - pos) * l) / m) + 2;
     const out = new Int16Array(maxOut);
     let n = 0;
+    const half = taps >> 1;
     while (pos + taps <= len) {
-      const c = phase * taps;
       let acc = 0;
-      for (let k = 0; k < taps; k++) acc += buf[pos + k]! * coeffs[c + k]!;
+      if (l === 1) {
+        // Integer decimation (48 -> 16 kHz): one filter, symmetric about tap half-1 (the last tap
+        // is the window's zero), so fold it and halve the multiplies.
+        for (let k = 0, j = pos + taps - 2; k < half - 1; k++, j--) acc += (buf[pos + k]! + buf[j]!) * coeffs[k]!;
+        acc += buf[pos + half - 1]! * coeffs[half - 1]!;
+      } else {
+        const c = phase * taps;
+        for (let k = 0; k < taps; k++) acc += buf[pos + k]! * coeffs[c + k]!;
+      }
       const v = Math.round(acc);
       out[n++] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
       phase += m;
@@ -168,7 +176,7 @@ export class Resampler {
   #append(input: Int16Array): void {
     const need = this.#len + input.length;
     if (need > this.#buf.length) {
-      const grown = new Float32Array(Math.max(need, this.#buf.length * 2));
+      const grown = new Float64Array(Math.max(need, this.#buf.length * 2));
       grown.set(this.#buf.subarray(0, this.#len));
       this.#buf = grown;
     }
