@@ -6,13 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PcmFormat } from '../src/audio/format.js';
-import { LameMp3Decoder } from '../src/audio/mp3.js';
+import { Mpg123Mp3Decoder } from '../src/audio/mp3-mpg123.js';
+import { LameMp3Decoder, type Mp3Decoder } from '../src/audio/mp3.js';
 import { AlsaSpeaker } from '../src/drivers/alsa/speaker.js';
 import { memoryLogger } from '../src/log/logger.js';
 import { type AlsaEnv, makeAlsaEnv, testSignal, toBuffer } from './audio-alsa-env.js';
 
 let alsa: AlsaEnv;
-const devices = ['plain', 'mp3', 'vol', 'stop', 'fmt'];
+const devices = ['plain', 'mp3a', 'mp3b', 'vol', 'stop', 'fmt'];
 
 beforeAll(() => {
   alsa = makeAlsaEnv({}, Object.fromEntries(devices.map((d) => [d, `${d}.raw`])));
@@ -50,15 +51,18 @@ describe('AlsaSpeaker (speaker module through the ALSA file plugin)', () => {
     expect(writes.every((w) => w.bytes <= 640)).toBe(true);
   });
 
-  it('plays a streamed MP3 (22.05 kHz mono) as decoded, at its own rate', async () => {
+  it.each([
+    ['mpg123', 'mp3a', () => new Mpg123Mp3Decoder()],
+    ['node-lame', 'mp3b', () => new LameMp3Decoder()],
+  ] as [string, string, () => Mp3Decoder][])('plays a streamed MP3 (22.05 kHz mono) as decoded by %s, at its own rate', async (_n, device, make) => {
     const wav = alsa.path('reply.wav');
     const mp3 = alsa.path('reply.mp3');
     execFileSync('sox', ['-n', '-r', '22050', '-c', '1', '-b', '16', wav, 'synth', '0.6', 'sine', '300-3000']);
     execFileSync('lame', ['--quiet', '-b', '32', wav, mp3]);
     const bytes = readFileSync(mp3);
-    const { spk, writes } = speaker('mp3');
+    const { spk, writes } = speaker(device);
     await spk.start();
-    const dec = new LameMp3Decoder();
+    const dec = make();
     const decoded: Buffer[] = [];
     dec.on('pcm', (b, f) => {
       decoded.push(Buffer.from(b));
@@ -74,7 +78,7 @@ describe('AlsaSpeaker (speaker module through the ALSA file plugin)', () => {
     expect(writes[0]!.format).toEqual({ sampleRate: 22050, channels: 1 });
     const all = Buffer.concat(decoded);
     expect(all.length).toBeGreaterThan(22050); // ~0.6 s
-    expect(played('mp3').equals(all)).toBe(true);
+    expect(played(device).equals(all)).toBe(true);
   });
 
   it('applies software volume', async () => {

@@ -3,7 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LameMp3Decoder, looksLikeMp3 } from '../src/audio/mp3.js';
+import { createMp3DecoderFactory } from '../src/audio/mp3-decoders.js';
+import { Mpg123Mp3Decoder, mpegChannels } from '../src/audio/mp3-mpg123.js';
+import { LameMp3Decoder, looksLikeMp3, type Mp3Decoder } from '../src/audio/mp3.js';
 import { wavHeader } from '../src/audio/wav.js';
 
 let dir: string;
@@ -40,9 +42,14 @@ describe('looksLikeMp3', () => {
   });
 });
 
-describe('LameMp3Decoder', () => {
+const decoders: [string, () => Mp3Decoder][] = [
+  ['mpg123 (WASM)', () => new Mpg123Mp3Decoder()],
+  ['node-lame', () => new LameMp3Decoder()],
+];
+
+describe.each(decoders)('%s decoder', (_name, make) => {
   it('decodes a stream fed in small chunks to PCM at the file rate, starting before the end of input', async () => {
-    const dec = new LameMp3Decoder();
+    const dec = make();
     const out: Buffer[] = [];
     let formats = new Set<string>();
     let beforeEnd = false;
@@ -70,7 +77,7 @@ describe('LameMp3Decoder', () => {
   });
 
   it('reports garbage as an error event instead of throwing', async () => {
-    const dec = new LameMp3Decoder();
+    const dec = make();
     const failed = new Promise<unknown>((resolve) => {
       dec.on('error', resolve);
       dec.on('end', () => resolve('end'));
@@ -80,5 +87,74 @@ describe('LameMp3Decoder', () => {
     const r = await failed;
     // lame either rejects the input or decodes nothing; it never crashes the process.
     expect(r === 'end' || r instanceof Error).toBe(true);
+  });
+});
+
+describe('decoder choice', () => {
+  it('both decoders give the same audio (within MP3 decoder rounding)', async () => {
+    const decode = async (dec: Mp3Decoder) => {
+      const parts: Buffer[] = [];
+      dec.on('pcm', (b) => parts.push(Buffer.from(b)));
+      const done = dec.next('end');
+      dec.write(mp3NoTag);
+      dec.end();
+      await done;
+      const all = Buffer.concat(parts);
+      return new Int16Array(all.buffer, all.byteOffset, all.length / 2);
+    };
+    const a = await decode(new Mpg123Mp3Decoder());
+    const b = await decode(new LameMp3Decoder());
+    // Encoder/decoder delay handling differs slightly; compare the aligned middle.
+    let best = Infinity;
+    for (let shift = -1200; shift <= 1200; shift++) {
+      let err = 0;
+      for (let i = 3000; i < 9000; i += 7) err += Math.abs(a[i]! - (b[i + shift] ?? 0));
+      best = Math.min(best, err / (6000 / 7));
+    }
+    expect(best).toBeLessThan(50);
+  });
+
+  it('mpg123: plays stereo MP3 as stereo and mono as mono (the WASM decoder always outputs two channels)', async () => {
+    const wav = join(dir, 's.wav');
+    execFileSync('sox', ['-n', '-r', '22050', '-c', '2', '-b', '16', wav, 'synth', '0.3', 'sine', '440', 'sine', '660']);
+    execFileSync('lame', ['--quiet', '-m', 's', '-b', '64', wav, join(dir, 's.mp3')]);
+    const stereo = readFileSync(join(dir, 's.mp3'));
+    expect(mpegChannels(stereo)).toBe(2);
+    expect(mpegChannels(mp3)).toBe(1); // skips the ID3 tag
+    expect(mpegChannels(Buffer.alloc(100))).toBeUndefined();
+    const dec = new Mpg123Mp3Decoder();
+    const formats = new Set<string>();
+    dec.on('pcm', (_b, f) => formats.add(`${f.sampleRate}x${f.channels}`));
+    const done = dec.next('end');
+    dec.write(stereo);
+    dec.end();
+    await done;
+    expect([...formats]).toEqual(['22050x2']);
+  });
+
+  it('the factory makes the configured kind', () => {
+    expect(createMp3DecoderFactory('lame')()).toBeInstanceOf(LameMp3Decoder);
+    const d = createMp3DecoderFactory('mpg123')();
+    expect(d).toBeInstanceOf(Mpg123Mp3Decoder);
+    d.destroy();
+  });
+
+  it('mpg123: a decoder that cannot load reports it as an error event', async () => {
+    const dec = new Mpg123Mp3Decoder(() => Promise.reject(new Error('MP3 decoder unavailable (mpg123-decoder): missing')));
+    const [err] = await dec.next('error');
+    expect(err.message).toMatch(/mpg123-decoder/);
+  });
+
+  it('mpg123: destroy() stops all events (barge-in)', async () => {
+    const dec = new Mpg123Mp3Decoder();
+    let events = 0;
+    dec.on('pcm', () => events++);
+    dec.on('end', () => events++);
+    dec.write(mp3.subarray(0, 4000));
+    dec.destroy();
+    dec.write(mp3.subarray(4000));
+    dec.end();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(events).toBe(0);
   });
 });

@@ -102,6 +102,8 @@ export const AudioSchema = z
     micRate: z.number().int().min(0).max(192_000).default(0),
     /** `alsa:` mic: native capture channel count; 0 uses the device's own count (hardware devices). */
     micChannels: z.number().int().min(0).max(16).default(0),
+    /** MP3 reply decoder: `mpg123` (WebAssembly, in-process; default) or `lame` (node-lame, a lame child process per reply). */
+    mp3Decoder: z.enum(['mpg123', 'lame']).default('mpg123'),
     /** Short sounds for wake, done, error and disconnected. */
     earcons: EarconsSchema.prefault({}),
   })
