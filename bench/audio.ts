@@ -19,7 +19,8 @@ import { CaptureConverter } from '../src/audio/channels.js';
 import type { PcmFormat } from '../src/audio/format.js';
 import { Mpg123Mp3Decoder, preloadMpg123 } from '../src/audio/mp3-mpg123.js';
 import { LameMp3Decoder } from '../src/audio/mp3.js';
-import { AlsaSpeaker } from '../src/drivers/alsa/speaker.js';
+import { AlsaMic } from '../src/drivers/alsa/mic.js';
+import { AlsaSpeaker, type SpeakerCtor } from '../src/drivers/alsa/speaker.js';
 import { silentLogger } from '../src/log/logger.js';
 
 /** A streaming decoder as the bench drives it: push MP3 bytes, get PCM16 via `onPcm`. */
@@ -122,6 +123,60 @@ async function firstSampleLatency(factory: DecoderFactory, mp3: Buffer, spk: Als
   return out;
 }
 
+/** stop() -> snd_pcm_drop on the device (barge-in), ms, over `runs`, with 3 s of audio queued each time. */
+async function stopLatency(runs: number): Promise<number[]> {
+  const Base = (await import('speaker')).default as unknown as SpeakerCtor;
+  let droppedAt = 0;
+  class TimedSpeaker extends Base {
+    override close(flush: boolean): void {
+      if (flush) droppedAt = performance.now();
+      super.close(flush);
+    }
+  }
+  let writes = 0;
+  const spk = new AlsaSpeaker({ device: 'bench', log: silentLogger(), speakerClass: TimedSpeaker, onAlsaWrite: () => writes++ });
+  await spk.start();
+  const audio = Buffer.alloc(16000 * 2 * 3, 1);
+  const out: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    writes = 0;
+    droppedAt = 0;
+    spk.write(audio, { sampleRate: 16000, channels: 1 });
+    await until(() => writes >= 3, 5000, 'playback to start');
+    const t0 = performance.now();
+    spk.stop();
+    await until(() => droppedAt > 0, 5000, 'the drop');
+    out.push(droppedAt - t0);
+  }
+  await spk.close();
+  return out;
+}
+
+/** CPU of this process + the capture helper per second of 48 kHz stereo captured and converted, and the helper's memory. */
+async function capturePath(dir: string): Promise<{ percentOfCore: number; helperRssMb: number; audioSeconds: number }> {
+  const seconds = 20;
+  const raw = Buffer.alloc(48000 * 2 * 2 * seconds);
+  for (let i = 0; i < raw.length / 2; i++) raw.writeInt16LE(Math.round(8000 * Math.sin(i * 0.013)), i * 2);
+  writeFileSync(join(dir, 'mic48.raw'), raw);
+  const mic = new AlsaMic({ device: 'mic48', rate: 48000, channels: 2, log: silentLogger(), env: { ...process.env, HOME: dir } });
+  let samples = 0;
+  const want = 16000 * seconds;
+  const done = new Promise<void>((resolve) => mic.on('frame', (f) => (samples += f.pcm.length) >= want && resolve()));
+  await mic.start();
+  const pid = mic.helperPid!;
+  const helperCpu = () => {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[14 - 3]) + Number(f[15 - 3])) / 100; // utime + stime
+  };
+  const c0 = selfCpuSeconds() + helperCpu();
+  await done;
+  const cpu = selfCpuSeconds() + helperCpu() - c0;
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+  await mic.stop();
+  return { percentOfCore: (cpu / (samples / 16000)) * 100, helperRssMb: rss, audioSeconds: samples / 16000 };
+}
+
 /** MP3 bytes a decoder needs before its first PCM, fed 128 bytes at a time (a slow network). */
 async function bytesBeforeFirstPcm(factory: DecoderFactory, mp3: Buffer): Promise<number> {
   let got = false;
@@ -170,7 +225,14 @@ export async function runAudioBench(): Promise<object> {
       execFileSync('lame', ['--quiet', '-b', String(kbps), wav, join(dir, `${rate}.mp3`)]);
       mp3s[name] = readFileSync(join(dir, `${rate}.mp3`));
     }
-    writeFileSync(join(dir, '.asoundrc'), `pcm.!default { type file; slave.pcm "null"; file "/dev/null"; format "raw" }\npcm.bench { type file; slave.pcm "null"; file "/dev/null"; format "raw" }\n`);
+    writeFileSync(
+      join(dir, '.asoundrc'),
+      [
+        'pcm.!default { type file; slave.pcm "null"; file "/dev/null"; format "raw" }',
+        'pcm.bench { type file; slave.pcm "null"; file "/dev/null"; format "raw" }',
+        `pcm.mic48 { type file; slave.pcm "null"; file "/dev/null"; infile "${join(dir, 'mic48.raw')}"; format "raw" }`,
+      ].join('\n') + '\n',
+    );
     process.env.HOME = dir; // libasound reads ~/.asoundrc on the first open in this process
 
     const decoders: Record<string, DecoderFactory> = {
@@ -207,6 +269,10 @@ export async function runAudioBench(): Promise<object> {
       '16 kHz stereo -> 16 kHz mono': conversionCpu({ sampleRate: 16000, channels: 2 }, 12),
     };
 
+    const stops = await stopLatency(30);
+    const stop = { p50: percentile(stops, 50), p95: percentile(stops, 95), runs: stops.length };
+    const capture = await capturePath(dir);
+
     const result = {
       name: 'audio',
       machine: { node: process.version, arch: process.arch },
@@ -215,6 +281,8 @@ export async function runAudioBench(): Promise<object> {
       firstMp3ChunkToFirstAlsaWriteMs: latency,
       decodeCpu: decode,
       conversionCpuPercentOfCore: conversion,
+      stopToAlsaDropMs: stop,
+      capturePath48kStereo: capture,
     };
     const outDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
     // Under dist/, results still go to the source tree's bench/results.
@@ -234,6 +302,8 @@ function printTable(r: {
   firstMp3ChunkToFirstAlsaWriteMs: Record<string, { p50: number; p95: number; bytesBeforeFirstPcm: number }>;
   decodeCpu: Record<string, Record<string, { percentOfCore: number }>>;
   conversionCpuPercentOfCore: Record<string, number>;
+  stopToAlsaDropMs: { p50: number; p95: number };
+  capturePath48kStereo: { percentOfCore: number; helperRssMb: number };
 }): void {
   const rows: string[] = [];
   rows.push('audio bench');
@@ -247,6 +317,9 @@ function printTable(r: {
   }
   rows.push('  capture conversion CPU, % of one core (target <= 0.5 % for 48 kHz stereo)');
   for (const [k, v] of Object.entries(r.conversionCpuPercentOfCore)) rows.push(`    ${k.padEnd(36)} ${v.toFixed(3).padStart(7)} %`);
+  const c = r.capturePath48kStereo;
+  rows.push(`  whole capture path, 48 kHz stereo device -> 16 kHz frames (helper + agent): ${c.percentOfCore.toFixed(3)} % of one core; helper RSS ${c.helperRssMb.toFixed(1)} MB`);
+  rows.push(`  stop() -> ALSA drop (barge-in, target < 50 ms): p50 ${r.stopToAlsaDropMs.p50.toFixed(2)} ms, p95 ${r.stopToAlsaDropMs.p95.toFixed(2)} ms`);
   process.stdout.write(rows.join('\n') + '\n');
 }
 

@@ -92,6 +92,11 @@ describe('AlsaMic (naudiodon through the ALSA file plugin)', () => {
     expect(msg).not.toContain('\n');
   });
 
+  it('explains a naudiodon that cannot be loaded, without killing the caller', async () => {
+    const mic = new AlsaMic({ device: 'in16', log: memoryLogger().logger, env: alsa.env, modulePath: '/nonexistent/naudiodon.js' });
+    await expect(mic.start()).rejects.toThrow(/^microphone "alsa:in16": naudiodon cannot be loaded: Cannot find module/);
+  });
+
   it('rejects a channel the device does not capture', async () => {
     const mic = new AlsaMic({ device: 'in48', rate: 48000, channels: 2, channel: 3, log: memoryLogger().logger, env: alsa.env });
     await expect(mic.start()).rejects.toThrow(/channel 3/);

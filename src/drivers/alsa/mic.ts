@@ -93,6 +93,11 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
     return this.#native ? { sampleRate: this.#native.sampleRate, channels: this.#native.channels } : undefined;
   }
 
+  /** Process id of the capture helper while open (diagnostics: its memory and CPU). */
+  get helperPid(): number | undefined {
+    return this.#proc?.pid;
+  }
+
   /** The PortAudio name of the device in use, once open. */
   get deviceName(): string {
     return this.#deviceName;

@@ -98,6 +98,11 @@ export class PortAudioProcess extends TypedEmitter<PortAudioEvents> {
     return this.#exited;
   }
 
+  /** Process id of the helper (for diagnostics). */
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
   #onMessage(m: ChildMessage): void {
     switch (m.type) {
       case 'devices':
