@@ -48,6 +48,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
     readonly config: Config,
     readonly session: Session,
     readonly control: ControlServer | undefined,
+    readonly backend: Backend,
     private readonly log: Logger,
   ) {
     super();
@@ -65,9 +66,8 @@ export class Agent extends TypedEmitter<AgentEvents> {
     this.session.on('state', (s) => {
       if (s.connected) onReady(true);
     });
-    this.session.on('error', (e) => {
-      if (e.code === 'disconnected') onReady(false, e.message);
-    });
+    // The first failed attempt makes the agent ready in a degraded state, with the reason.
+    this.backend.once('disconnected', (e) => onReady(false, e.reason));
     await this.session.start();
     if (this.control) await this.control.start();
     this.log.info('started', { backend: this.config.backend, mic: this.config.audio.mic, speaker: this.config.audio.speaker, wake: this.config.wake.engine, gpio: this.config.gpio.driver });
@@ -123,5 +123,5 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
     });
   }
   const control = options.controlSocket ? new ControlServer(options.controlSocket, session, log) : undefined;
-  return new Agent(config, session, control, log);
+  return new Agent(config, session, control, backend, log);
 }

@@ -6,10 +6,14 @@
  */
 import { Command } from 'commander';
 import { registerAudioCommands } from './cli/audio-cmd.js';
+import { registerBackendCommand } from './cli/backend-cmd.js';
 import { registerConfigCommands } from './cli/config-cmd.js';
 import { registerControlCommands } from './cli/control-cmd.js';
+import { registerDoctor } from './cli/doctor-cmd.js';
 import { registerGatewayCommand } from './cli/gateway-cmd.js';
+import { registerHardwareCommands } from './cli/hardware-cmd.js';
 import { registerRunCommand } from './cli/run-cmd.js';
+import { registerWakeCommands } from './cli/wake-cmd.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -20,10 +24,14 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   // One line per verb module; keep this list sorted by module name.
   registerAudioCommands(program);
+  registerBackendCommand(program);
   registerConfigCommands(program);
   registerControlCommands(program);
+  registerDoctor(program);
   registerGatewayCommand(program);
+  registerHardwareCommands(program);
   registerRunCommand(program);
+  registerWakeCommands(program);
   return program;
 }
 

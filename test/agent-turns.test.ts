@@ -18,7 +18,7 @@ afterEach(async () => {
 /** Speaks one utterance into the fake mic: speech then enough silence for end of speech. */
 function utter(harness: Harness, ms = 600): void {
   harness.mic.push(speech(ms));
-  harness.mic.push(silence(1000));
+  harness.mic.push(silence(1500));
 }
 
 function actions(harness: Harness, id: string): string[] {

@@ -38,7 +38,9 @@ describe('config schema', () => {
     expect(c.conversation.settleMs).toBe(500);
     expect(c.audio.preRollMs).toBe(500);
     expect(c.gateway.pingIntervalMs).toBe(3000);
-    expect(c.conversation.vad.hangoverMs).toBe(800);
+    // 750 ms: above the longest inner pause (600 ms), measured in bench/eos-eval.ts (issue 4).
+    expect(c.conversation.vad.hangoverMs).toBe(750);
+    expect(c.conversation.vad.engine).toBe('band');
   });
 
   it('reports every problem as path: message', () => {

@@ -6,13 +6,15 @@ import { AgentError, ConfigError } from '../errors.js';
 
 /** Flags common to every verb that builds a config: name -> config path. */
 export const CONFIG_FLAGS: { flag: string; path: string; help: string; parse?: (v: string) => unknown }[] = [
+  { flag: '--backend <name>', path: 'backend', help: 'gateway (default), soca or pipeline' },
   { flag: '--gateway <url>', path: 'gateway.url', help: 'audio gateway WebSocket URL (ws:// or wss://)' },
   { flag: '--token-file <path>', path: 'gateway.tokenFile', help: 'file holding the gateway bearer token' },
   { flag: '--ca-file <path>', path: 'gateway.caFile', help: 'extra CA certificate (PEM) to trust for wss://' },
   { flag: '--mic <spec>', path: 'audio.mic', help: 'microphone: wav:PATH or alsa:NAME' },
   { flag: '--speaker <spec>', path: 'audio.speaker', help: 'speaker: wav:PATH or alsa:NAME' },
-  { flag: '--wake <engine>', path: 'wake.engine', help: 'wake word engine: none' },
-  { flag: '--gpio <driver>', path: 'gpio.driver', help: 'button/LED driver: none' },
+  { flag: '--wake <engine>', path: 'wake.engine', help: 'wake word engine: none or porcupine' },
+  { flag: '--gpio <driver>', path: 'gpio.driver', help: 'button/LED driver: none, rpio, gpiod or auto' },
+  { flag: '--hardware <name|path>', path: 'hardware', help: 'hardware profile (respeaker-2mic, respeaker-4mic, aiy-voice-hat, aiy-voice-bonnet, usb-mic) or a YAML file' },
   { flag: '--control <path>', path: 'control.socket', help: 'control socket path' },
   { flag: '--push-to-talk', path: 'conversation.pushToTalk', help: 'listen while the button is held' },
   { flag: '--log-level <level>', path: 'log.level', help: 'debug, info, warn or error' },

@@ -16,14 +16,20 @@ export function registerRunCommand(program: Command): void {
     }
     const log = new Logger({ level: config.log.level, format: config.log.format });
     const { createAgent } = await import('../agent.js');
+    const { createSystemdNotifier } = await import('../system/sd-notify.js');
+    const { attachSystemd } = await import('../system/agent-systemd.js');
+    // Under systemd: READY/STATUS/STOPPING and the watchdog, pinged from this event loop.
+    const notifier = createSystemdNotifier({ env: process.env, log });
     let agent;
     try {
       agent = await createAgent(config, { log, controlSocket: controlPath(config) });
+      attachSystemd(agent, notifier);
       await agent.start();
     } catch (err) {
       log.error('start-failed', { error: err instanceof Error ? err.message : String(err) });
       process.exitCode = reportError(err);
       await agent?.stop().catch(() => undefined);
+      await notifier.close();
       return;
     }
     const shutdown = (signal: string) => {
@@ -33,10 +39,13 @@ export function registerRunCommand(program: Command): void {
         process.exit(1);
       }, STOP_BACKSTOP_MS);
       backstop.unref();
-      agent.stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
+      agent
+        .stop()
+        .then(() => notifier.close())
+        .then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));

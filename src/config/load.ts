@@ -8,18 +8,21 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { loadProfile } from './profiles.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 type Json = Record<string, unknown>;
 
 /** Environment variables that set a config path. Values are strings (or "true"/"false"). */
 export const ENV_VARS: Record<string, string> = {
+  SPEAKER_AGENT_BACKEND: 'backend',
   SPEAKER_AGENT_GATEWAY_URL: 'gateway.url',
   SPEAKER_AGENT_TOKEN_FILE: 'gateway.tokenFile',
   SPEAKER_AGENT_MIC: 'audio.mic',
   SPEAKER_AGENT_SPEAKER: 'audio.speaker',
   SPEAKER_AGENT_WAKE: 'wake.engine',
   SPEAKER_AGENT_GPIO: 'gpio.driver',
+  SPEAKER_AGENT_HARDWARE: 'hardware',
   SPEAKER_AGENT_CONTROL: 'control.socket',
   SPEAKER_AGENT_LOG_LEVEL: 'log.level',
   SPEAKER_AGENT_LOG_FORMAT: 'log.format',
@@ -88,6 +91,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Flag values keyed by config path (`gateway.url`), already typed. */
   flags?: Record<string, unknown>;
+  /** Directory of the bundled hardware profiles (default: the package's hardware/). */
+  hardwareDir?: string;
 }
 
 /** Validates a merged raw object. */
@@ -98,12 +103,24 @@ export function parseConfig(raw: unknown): Config {
 }
 
 export function loadConfig(options: LoadOptions = {}): Config {
-  let raw: Json = options.file ? readConfigFile(options.file) : {};
-  raw = deepMerge(raw, envLayer(options.env ?? process.env));
+  const fileLayer: Json = options.file ? readConfigFile(options.file) : {};
+  const env = envLayer(options.env ?? process.env);
   const flags: Json = {};
   for (const [dotted, value] of Object.entries(options.flags ?? {})) {
     if (value !== undefined) setPath(flags, dotted, value);
   }
+  // The hardware profile sits under the config file: defaults < profile < file < env < flags.
+  let raw: Json = {};
+  const hardware = [flags.hardware, env.hardware, fileLayer.hardware].find((h) => h !== undefined);
+  if (typeof hardware === 'string' && hardware) {
+    const fromFile = flags.hardware === undefined && env.hardware === undefined && options.file;
+    raw = loadProfile(hardware, readConfigFile, {
+      dir: options.hardwareDir,
+      baseDir: fromFile ? path.dirname(path.resolve(options.file!)) : undefined,
+    });
+  }
+  raw = deepMerge(raw, fileLayer);
+  raw = deepMerge(raw, env);
   raw = deepMerge(raw, flags);
   return parseConfig(raw);
 }

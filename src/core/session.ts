@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SampleRing } from '../audio/ring-buffer.js';
-import { EnergyVad, type Vad } from '../audio/vad.js';
+import type { Vad } from '../audio/vad.js';
+import { createVad } from '../audio/vad-factory.js';
 import type { ConversationConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -82,7 +83,7 @@ export interface SessionDeps {
   /** Milliseconds of pre-roll kept before a trigger (default 500). */
   preRollMs?: number;
   decoderFactory: DecoderFactory;
-  /** End-of-speech detector; default: the energy VAD with the config's settings. */
+  /** End-of-speech detector; default: the one `conversation.vad` configures. */
   vad?: Vad;
   newId?: () => string;
   now?: () => number;
@@ -121,9 +122,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     const c = deps.config;
     this.#d = {
       ...deps,
-      vad:
-        deps.vad ??
-        new EnergyVad({ thresholdDb: c.vad.thresholdDb, minLevelDb: c.vad.minLevelDb, speechStartMs: c.vad.speechStartMs, hangoverMs: c.vad.hangoverMs }),
+      vad: deps.vad ?? createVad(c.vad, deps.mic.format.sampleRate),
       newId: deps.newId ?? randomUUID,
       now: deps.now ?? (() => performance.now()),
     };
@@ -217,10 +216,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       this.#log.info('wake-word', { keyword: d.keyword });
       this.trigger('wake');
     });
-    wake.on('status', (s) => {
-      if (!s.available) this.#log.warn('wake-word-unavailable', { reason: s.reason });
-      this.#publish();
-    });
+    // The adapter logs its own availability changes; the session only republishes status.
+    wake.on('status', () => this.#publish());
     gpio.on('button', (b) => this.#onButton(b));
     gpio.on('error', (e) => this.#log.warn('gpio-error', { error: e.message }));
 
@@ -514,6 +511,9 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (turn === null) {
       this.#ring.push(pcm);
       this.#d.wake.feed(pcm, frame.sampleIndex);
+      // The VAD keeps learning the room between turns, so its noise floor is right the moment
+      // listening starts (a fan that was already running is not taken for speech).
+      this.#d.vad.process(pcm);
       return;
     }
     // Listening: the frame goes up, and the VAD watches for the end of speech.

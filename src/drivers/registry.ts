@@ -74,20 +74,38 @@ export async function createAudioOutput(config: Config, log: Logger): Promise<Au
   }
 }
 
-export async function createWakeWord(config: Config, _log: Logger): Promise<WakeWord> {
+export async function createWakeWord(config: Config, log: Logger): Promise<WakeWord> {
   switch (config.wake.engine) {
     case 'none': {
       const { NoWakeWord } = await import('./none/wake.js');
       return new NoWakeWord();
     }
+    case 'porcupine': {
+      // The adapter imports @picovoice/porcupine-node only when it builds an engine, and turns a
+      // missing package into an unavailable status rather than a start-up failure.
+      const { PorcupineWake } = await import('./porcupine/wake.js');
+      return new PorcupineWake({ config: config.wake, log: log.child('wake'), env: process.env });
+    }
   }
 }
 
-export async function createGpio(config: Config, _log: Logger): Promise<Gpio> {
+export async function createGpio(config: Config, log: Logger): Promise<Gpio> {
   switch (config.gpio.driver) {
     case 'none': {
+      // APA102 LEDs need no GPIO driver (SPI only); a configured pin without a driver gets a
+      // warning from the board driver rather than being dropped silently.
+      if (config.gpio.leds.driver !== 'none' || config.gpio.buttonPin !== undefined) {
+        const { createBoardGpio } = await import('./gpio/create.js');
+        return createBoardGpio(config.gpio, log.child('gpio'));
+      }
       const { NoGpio } = await import('./none/gpio.js');
       return new NoGpio();
+    }
+    case 'rpio':
+    case 'gpiod':
+    case 'auto': {
+      const { createBoardGpio } = await import('./gpio/create.js');
+      return createBoardGpio(config.gpio, log.child('gpio'));
     }
   }
 }
@@ -97,6 +115,14 @@ export async function createBackend(config: Config, log: Logger): Promise<Backen
     case 'gateway': {
       const { GatewayClient } = await import('../gateway/client.js');
       return new GatewayClient(config.gateway, log);
+    }
+    case 'soca': {
+      const { createSocaBackend } = await import('../backends/factory.js');
+      return createSocaBackend(config, log);
+    }
+    case 'pipeline': {
+      const { createPipelineBackend } = await import('../backends/factory.js');
+      return createPipelineBackend(config, log);
     }
   }
 }

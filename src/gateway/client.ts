@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import WebSocket from 'ws';
 import { CORE_FORMAT } from '../audio/format.js';
 import { int16ToBytes } from '../audio/wav.js';
@@ -14,7 +15,8 @@ import { DisconnectedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Backend, BackendEvents, TurnOptions } from '../ports/backend.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../util/backoff.js';
+import { closeGracefully } from '../util/ws-close.js';
 import { out, parseGatewayMessage, type GatewayMessage } from './protocol.js';
 import { readToken } from './token.js';
 
@@ -81,25 +83,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     const ws = this.#ws;
-    if (!ws) return;
-    if (ws.readyState === WebSocket.CONNECTING) {
-      ws.terminate();
-      return;
-    }
-    if (ws.readyState === WebSocket.OPEN) {
-      await new Promise<void>((resolve) => {
-        // A peer that never answers the close handshake is cut off after 1 s.
-        const force = setTimeout(() => {
-          ws.terminate();
-          resolve();
-        }, 1000);
-        ws.once('close', () => {
-          clearTimeout(force);
-          resolve();
-        });
-        ws.close(1000, 'agent stopping');
-      });
-    }
+    if (ws) await closeGracefully(ws, 'agent stopping');
   }
 
   beginTurn(turnId: string, options: TurnOptions = {}): void {
@@ -183,10 +167,10 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
       this.#log.addSecret(token.token);
       headers.Authorization = `Bearer ${token.token}`;
     }
-    let ca: Buffer | undefined;
+    let ca: string | undefined;
     if (this.#c.caFile) {
       try {
-        ca = readFileSync(this.#c.caFile);
+        ca = readFileSync(this.#c.caFile, 'utf8');
       } catch (err) {
         this.#log.error('ca-file-unreadable', { file: this.#c.caFile, error: (err as Error).message });
         this.#scheduleRetry('CA file unreadable', false, this.#c.authRetryMs);
@@ -201,8 +185,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
       handshakeTimeout: this.#c.connectTimeoutMs,
       maxPayload: WS_MAX_PAYLOAD,
       perMessageDeflate: false,
-      // Certificate verification stays on; a private CA is added, never a bypass.
-      ...(ca ? { ca: [ca] } : {}),
+      // Certificate verification stays on; a private CA is added to the system's, never a bypass.
+      ...(ca ? { ca: [...rootCertificates, ca] } : {}),
     });
     this.#ws = ws;
 

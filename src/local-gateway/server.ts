@@ -93,6 +93,8 @@ export class LocalGateway {
   readonly audio = new Map<string, Int16Array[]>();
   /** Authorization headers seen, for tests (never logged). */
   readonly authHeaders: (string | undefined)[] = [];
+  /** performance.now() when the first reply audio chunk of each turn was sent, for benchmarks. */
+  readonly firstAudioSentAt = new Map<string, number>();
 
   constructor(options: LocalGatewayOptions) {
     this.#o = {
@@ -315,6 +317,7 @@ export class LocalGateway {
     for (let off = 0; off < bytes.length; off += chunkBytes) {
       if (ws.readyState !== ws.OPEN) return;
       const chunk = bytes.subarray(off, off + chunkBytes);
+      if (off === 0) this.firstAudioSentAt.set(id, performance.now());
       if (this.#o.audioDataForm === 'binary') ws.send(chunk, { binary: true });
       else if (this.#o.audioDataForm === 'buffer') this.#send(ws, { id, action: 'audio_data', data: chunk.toJSON() });
       else this.#send(ws, { id, action: 'audio_data', data: chunk.toString('base64'), encoding: 'base64' });

@@ -1,0 +1,56 @@
+/**
+ * `npm run bench`: runs the benchmarks, writes JSON to bench/results/ and prints a table.
+ * `npm run bench -- core` runs only the named ones.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runBackendBench } from './backends.js';
+import { runCoreBench } from './core.js';
+import { main as runGpioBench } from './gpio-leds.js';
+import { runWakeBench } from './wake-bench.js';
+
+const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+
+/** Each bench returns its figures; the runner writes them to bench/results/<name>.json. */
+const BENCHES: Record<string, () => Promise<object>> = {
+  core: () => runCoreBench(),
+  backends: () => runBackendBench(),
+  wake: () => runWakeBench(RESULTS),
+  // Writes bench/results/gpio-leds.json itself and prints its own table.
+  gpio: async () => {
+    await runGpioBench();
+    return { written: 'bench/results/gpio-leds.json' };
+  },
+};
+
+function flatten(obj: unknown, prefix = ''): [string, unknown][] {
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return [[prefix, obj]];
+  return Object.entries(obj as Record<string, unknown>).flatMap(([k, v]) => flatten(v, prefix ? `${prefix}.${k}` : k));
+}
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const names = wanted.length ? wanted : Object.keys(BENCHES);
+  mkdirSync(RESULTS, { recursive: true });
+  for (const name of names) {
+    const bench = BENCHES[name];
+    if (!bench) {
+      process.stderr.write(`unknown bench "${name}" (have: ${Object.keys(BENCHES).join(', ')})\n`);
+      process.exitCode = 2;
+      continue;
+    }
+    process.stdout.write(`\n## ${name}\n`);
+    const result = { bench: name, date: new Date().toISOString(), ...(await bench()) };
+    writeFileSync(path.join(RESULTS, `${name}.json`), JSON.stringify(result, null, 2) + '\n');
+    for (const [k, v] of flatten(result)) process.stdout.write(`${k.padEnd(58)} ${String(v)}\n`);
+  }
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);

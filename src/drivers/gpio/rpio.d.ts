@@ -1,0 +1,2 @@
+// rpio ships no type declarations; RpioModule in rpio-lines.ts types the members we use.
+declare module 'rpio';
