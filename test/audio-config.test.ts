@@ -3,7 +3,7 @@ import { parseConfig } from '../src/config/load.js';
 import { createAudioInput, createAudioOutput } from '../src/drivers/registry.js';
 import { AlsaMic } from '../src/drivers/alsa/mic.js';
 import { AlsaSpeaker } from '../src/drivers/alsa/speaker.js';
-import { ConfigError } from '../src/errors.js';
+import type { ConfigError } from '../src/errors.js';
 import { silentLogger } from '../src/log/logger.js';
 
 const issues = (raw: unknown): string[] => {
