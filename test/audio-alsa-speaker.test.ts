@@ -3,12 +3,13 @@
  * PCMs, whose output files hold exactly the samples ALSA was given.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PcmFormat } from '../src/audio/format.js';
 import { Mpg123Mp3Decoder } from '../src/audio/mp3-mpg123.js';
 import { LameMp3Decoder, type Mp3Decoder } from '../src/audio/mp3.js';
 import { AlsaSpeaker } from '../src/drivers/alsa/speaker.js';
+import { DeviceError } from '../src/errors.js';
 import { memoryLogger } from '../src/log/logger.js';
 import { type AlsaEnv, makeAlsaEnv, testSignal, toBuffer } from './audio-alsa-env.js';
 
@@ -152,5 +153,23 @@ describe('AlsaSpeaker (speaker module through the ALSA file plugin)', () => {
     await spk.next('drained');
     expect(mem.lines().some((l) => l.level === 'error')).toBe(false);
     await spk.close();
+  });
+
+  it('an ALSA default that cannot be opened is a clear error, not an aborted process', async () => {
+    // `speaker` opens the default device when it loads and libasound aborts if that fails.
+    const broken = makeAlsaEnv({}, { spk: 'spk.raw' });
+    try {
+      writeFileSync(broken.path('.asoundrc'), 'pcm.!default { type hw; card 9 }\n' + readFileSync(broken.path('.asoundrc'), 'utf8').split('\n').slice(2).join('\n'));
+      const spk = new AlsaSpeaker({ device: 'spk', log: memoryLogger().logger, env: broken.env, cardsPath: '/nonexistent' });
+      const err = await spk.start().then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(err).toBeInstanceOf(DeviceError);
+      expect(err!.message).toMatch(/^speaker: ALSA's "default" playback device cannot be opened \(.*cannot open device default.*\), and the speaker module opens it when it loads; give ALSA a working default/);
+      expect(err!.message).not.toContain('\n');
+    } finally {
+      broken.cleanup();
+    }
   });
 });

@@ -12,6 +12,8 @@
  * the clock when playback (re)starts; `drained` waits for it and then lets ALSA drain the last
  * few milliseconds (snd_pcm_drain), so it fires when the last sample has actually played.
  */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import { bytesFor, type PcmFormat, sameFormat } from '../../audio/format.js';
 import { applyGain } from '../../audio/pcm.js';
@@ -47,11 +49,47 @@ export interface AlsaSpeakerOptions {
   onAlsaWrite?: (bytes: number, format: PcmFormat) => void;
   /** Clock in ms (default performance.now). */
   now?: () => number;
+  /**
+   * Check in a throw-away process that the `speaker` module loads before loading it here
+   * (default true; see `probeSpeakerLoad`). Skipped when `speakerClass` is given.
+   */
+  probeLoad?: boolean;
+  /** Environment of that check (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 interface Segment {
   format: PcmFormat;
   data: Buffer;
+}
+
+/**
+ * The `speaker` module opens ALSA's *default* playback device when it loads (to list formats)
+ * and, when that open fails, libasound aborts the whole process (assertion in
+ * snd_pcm_hw_refine). So it is loaded once in a throw-away process first: a broken default
+ * becomes a clear error instead of a dead daemon. Resolves with undefined when the load is
+ * fine, else with the reason.
+ */
+export function probeSpeakerLoad(env: NodeJS.ProcessEnv = process.env, timeoutMs = 10_000): Promise<string | undefined> {
+  let path: string;
+  try {
+    path = createRequire(import.meta.url).resolve('speaker');
+  } catch {
+    return Promise.resolve(undefined); // loadSpeaker() explains a missing module
+  }
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', 'require(process.argv[1])', path], { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: timeoutMs });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => (stderr += d));
+    child.on('error', (err) => resolve(`cannot run the check (${err.message})`));
+    child.on('exit', (code, signal) => {
+      if (code === 0) return resolve(undefined);
+      const lines = stderr.split('\n').filter((l) => l.trim() && !l.startsWith('ALSA lib'));
+      const why = lines.find((l) => /cannot open device|error/i.test(l)) ?? lines[0] ?? `exit ${signal ?? code}`;
+      resolve(why.trim());
+    });
+  });
 }
 
 /** Loads the `speaker` module, or explains how to install it. */
@@ -76,7 +114,7 @@ function safeClose(out: SpeakerStream, flush: boolean): void {
 }
 
 export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements AudioOutput {
-  readonly #o: Required<Omit<AlsaSpeakerOptions, 'speakerClass' | 'onAlsaWrite' | 'cardsPath'>> & AlsaSpeakerOptions;
+  readonly #o: Required<Pick<AlsaSpeakerOptions, 'volume' | 'aheadMs' | 'chunkMs' | 'now'>> & AlsaSpeakerOptions;
   readonly #log: Logger;
   readonly #now: () => number;
   #Ctor: SpeakerCtor | undefined;
@@ -115,6 +153,15 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
   async start(): Promise<void> {
     if (this.#Ctor) return;
     this.#alsaName = resolvePlaybackName(this.#o.device, readCards(this.#o.cardsPath));
+    if (!this.#o.speakerClass && this.#o.probeLoad !== false) {
+      const problem = await probeSpeakerLoad(this.#o.env);
+      if (problem) {
+        throw new DeviceError(
+          `speaker: ALSA's "default" playback device cannot be opened (${problem}), and the speaker module opens it when it loads; ` +
+            `give ALSA a working default (e.g. "defaults.pcm.card N" and "defaults.ctl.card N" in /etc/asound.conf, N from aplay -l) or fix pcm.!default in ~/.asoundrc; ${DEVICE_HINT}`,
+        );
+      }
+    }
     this.#Ctor = this.#o.speakerClass ?? (await loadSpeaker());
     this.#closed = false;
     this.#log.info('speaker ready', { device: this.#alsaName });
