@@ -251,7 +251,9 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
     }
     if (!this.#out && !this.#open(seg.format)) return;
     const take = Math.min(seg.data.length, bytesFor(seg.format, this.#o.chunkMs));
-    const block = Buffer.from(seg.data.subarray(0, take));
+    // Own, unpooled memory (offset 0): the gain is applied in place through an Int16Array view.
+    const block = Buffer.alloc(take);
+    seg.data.copy(block, 0, 0, take);
     seg.data = seg.data.subarray(take);
     if (seg.data.length === 0) this.#queue.shift();
     applyGain(bytesToInt16(block), this.#gain);
