@@ -46,7 +46,7 @@ interface Rig {
 async function rig(url: string): Promise<Rig> {
   const config = parseConfig({
     gateway: { url },
-    audio: { mic: 'wav:x', speaker: 'wav:x' },
+    audio: { mic: 'wav:x', speaker: 'wav:x', earcons: { wake: 'off', done: 'off', error: 'off', disconnected: 'off' } },
     conversation: { settleMs: 0, vad: { hangoverMs: 300 } },
     log: { level: 'error' },
   });

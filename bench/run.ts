@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runAudioBench } from './audio.js';
 import { runBackendBench } from './backends.js';
 import { runCoreBench } from './core.js';
 import { main as runGpioBench } from './gpio-leds.js';
@@ -15,6 +16,7 @@ const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..',
 /** Each bench returns its figures; the runner writes them to bench/results/<name>.json. */
 const BENCHES: Record<string, () => Promise<object>> = {
   core: () => runCoreBench(),
+  audio: () => runAudioBench(),
   backends: () => runBackendBench(),
   wake: () => runWakeBench(RESULTS),
   // Writes bench/results/gpio-leds.json itself and prints its own table.

@@ -2,7 +2,8 @@
  * Composition root: builds the drivers the config names, the backend, the session and the
  * control socket, and starts/stops them in order. Tests pass their own ports in `overrides`.
  */
-import { LameMp3Decoder } from './audio/mp3.js';
+import { Earcons } from './audio/earcons.js';
+import { createMp3DecoderFactory } from './audio/mp3-decoders.js';
 import type { Config } from './config/schema.js';
 import { ControlServer } from './control/server.js';
 import { Session } from './core/session.js';
@@ -105,6 +106,7 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
   const gpio = o.gpio ?? (await createGpio(config, log));
   const backend = o.backend ?? (await createBackend(config, log));
   speaker.setVolume(config.audio.volume);
+  const earcons = new Earcons({ config: config.audio.earcons, log });
   const session = new Session({
     backend,
     mic,
@@ -114,7 +116,8 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
     config: config.conversation,
     log,
     preRollMs: config.audio.preRollMs,
-    decoderFactory: o.decoderFactory ?? (() => new LameMp3Decoder()),
+    decoderFactory: o.decoderFactory ?? createMp3DecoderFactory(config.audio.mp3Decoder),
+    earcons,
     ...(o.newId ? { newId: o.newId } : {}),
   });
   if (config.audio.micCue === 'listen' && isCueable(mic)) {

@@ -79,6 +79,23 @@ describe('a complete turn', () => {
   });
 });
 
+describe('earcons', () => {
+  it('plays the wake and done cues on the same speaker without taking their drain for the reply\'s', async () => {
+    h = await startHarness({ gateway: { followUp: 'never' }, config: { audio: { earcons: { wake: 'builtin', done: 'builtin' } } } });
+    await connected(h);
+    h.agent.session.trigger('control');
+    expect(h.speaker.writes).toHaveLength(1); // the wake cue, at once
+    expect(h.speaker.ends).toBe(1);
+    h.speaker.drain(); // the cue finished playing
+    expect(phase(h)).toBe('listening');
+    utter(h);
+    await waitFor(() => h!.speaker.ends >= 3, 'done cue and the whole reply');
+    expect(phase(h)).toBe('speaking');
+    h.speaker.drain(); // the reply (which followed the done cue on the same stream) finished
+    await waitPhase(h, 'idle');
+  });
+});
+
 describe('follow-up', () => {
   it('prompt=true reopens the mic without a wake word after playback drained and the settle delay', async () => {
     h = await startHarness({ gateway: { followUp: 'alternate' } });

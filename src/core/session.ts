@@ -83,10 +83,18 @@ export interface SessionDeps {
   /** Milliseconds of pre-roll kept before a trigger (default 500). */
   preRollMs?: number;
   decoderFactory: DecoderFactory;
+  /** Short cue sounds (wake, done, error, disconnected) played on the same speaker; optional. */
+  earcons?: EarconPlayer;
   /** End-of-speech detector; default: the one `conversation.vad` configures. */
   vad?: Vad;
   newId?: () => string;
   now?: () => number;
+}
+
+/** The part of `Earcons` the session uses. */
+export interface EarconPlayer {
+  play(name: 'wake' | 'done' | 'error' | 'disconnected', out: AudioOutput): void;
+  has(name: 'wake' | 'done' | 'error' | 'disconnected'): boolean;
 }
 
 export type RequestResult = { ok: true } | { ok: false; reason: RefuseReason | 'invalid'; message: string };
@@ -100,7 +108,7 @@ const ERROR_LED_MS = 2000;
 
 export class Session extends TypedEmitter<SessionEvents> {
   #state: State = initialState();
-  readonly #d: Required<Omit<SessionDeps, 'vad' | 'preRollMs'>> & { vad: Vad };
+  readonly #d: Required<Omit<SessionDeps, 'vad' | 'preRollMs' | 'earcons'>> & { vad: Vad; earcons?: EarconPlayer };
   readonly #ring: SampleRing;
   readonly #player: ReplyPlayer;
   readonly #timers = new Map<TimerName, NodeJS.Timeout>();
@@ -116,6 +124,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   #replyMarked: TurnId | undefined;
   #started = false;
   #lastRefusal: RefuseReason | undefined;
+  /** An earcon ended the output last: its `drained` is not the reply's. */
+  #earconPending = false;
 
   constructor(deps: SessionDeps) {
     super();
@@ -129,7 +139,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#log = deps.log.child('session');
     this.#ring = new SampleRing(Math.round(((deps.preRollMs ?? 500) * deps.mic.format.sampleRate) / 1000));
     this.#player = new ReplyPlayer(deps.speaker, deps.decoderFactory, deps.log.child('player'), {
-      onFirstSample: (latencyMs) => this.#mark('first_sample', { latencyMs: Math.round(latencyMs * 100) / 100 }),
+      onFirstSample: (latencyMs) => {
+        // The reply now owns the output stream: the next drained is the reply's.
+        this.#earconPending = false;
+        this.#mark('first_sample', { latencyMs: Math.round(latencyMs * 100) / 100 });
+      },
     });
   }
 
@@ -159,6 +173,10 @@ export class Session extends TypedEmitter<SessionEvents> {
     const { backend, mic, speaker, wake, gpio } = this.#d;
 
     speaker.on('drained', () => {
+      if (this.#earconPending) {
+        this.#earconPending = false;
+        return;
+      }
       this.#mark('drained');
       this.dispatch({ type: 'drained' });
     });
@@ -321,7 +339,10 @@ export class Session extends TypedEmitter<SessionEvents> {
     }
     if (after.connected !== before.connected) {
       if (after.connected) this.#log.info('connected', { backend: this.#d.backend.name });
-      else this.#log.warn('disconnected', { backend: this.#d.backend.name });
+      else {
+        this.#log.warn('disconnected', { backend: this.#d.backend.name });
+        this.#chime('disconnected');
+      }
     }
     const guard = p.kind === 'speaking' || p.kind === 'settling';
     if (guard !== this.#guarded) {
@@ -372,6 +393,8 @@ export class Session extends TypedEmitter<SessionEvents> {
         this.#streamingTurn = effect.turnId;
         this.#firstDataSent = false;
         this.#mark('audio_start', { followUp: effect.followUp });
+        // The cue plays while capture goes on: the pre-roll and the user's first word are kept.
+        this.#chime('wake');
         // The pre-roll opens the utterance so the first word is never lost. A follow-up starts
         // clean: its ring holds the tail of our own reply.
         const pre = this.#ring.drain();
@@ -390,6 +413,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         try {
           backend.endTurn(effect.turnId);
           this.#mark('audio_end');
+          if (this.#state.phase.kind === 'thinking') this.#chime('done');
         } catch (err) {
           this.#log.debug('end-turn-failed', { error: errorMessage(err) });
         }
@@ -404,6 +428,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         return;
       case 'stopPlayback':
         this.#player.stop();
+        this.#earconPending = false;
         return;
       case 'finishPlayback':
         this.#player.finish();
@@ -417,6 +442,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       case 'error':
         this.#log.warn('turn-error', { code: effect.code, message: effect.message });
         this.#raise(effect.code, effect.message);
+        if (effect.code !== 'disconnected') this.#chime('error');
         return;
       case 'refused':
         this.#lastRefusal = effect.reason;
@@ -428,6 +454,14 @@ export class Session extends TypedEmitter<SessionEvents> {
         this.emit('notice', { code: effect.code, message: effect.message });
         return;
     }
+  }
+
+  /** Plays a cue unless a reply is using the speaker. */
+  #chime(name: 'wake' | 'done' | 'error' | 'disconnected'): void {
+    const e = this.#d.earcons;
+    if (!e?.has(name) || this.#player.active || this.#state.phase.kind === 'speaking') return;
+    e.play(name, this.#d.speaker);
+    this.#earconPending = true;
   }
 
   #raise(code: string, message: string): void {

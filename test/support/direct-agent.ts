@@ -11,6 +11,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { FakeGpio, FakeMic, FakeSpeaker, FakeWake } from '../../src/drivers/fakes.js';
 import type { Logger } from '../../src/log/logger.js';
 import type { Backend } from '../../src/ports/backend.js';
+import { NO_EARCONS } from './harness.js';
 
 export interface DirectAgent {
   agent: Agent;
@@ -32,7 +33,7 @@ export const FAST_CONVERSATION = {
 
 export async function startDirectAgent(backend: Backend, log: Logger, conversation: Record<string, unknown> = {}): Promise<DirectAgent> {
   const config = parseConfig({
-    audio: { mic: 'wav:unused.wav', speaker: 'wav:unused.wav' },
+    audio: { mic: 'wav:unused.wav', speaker: 'wav:unused.wav', earcons: NO_EARCONS },
     conversation: { ...FAST_CONVERSATION, ...conversation },
   });
   const mic = new FakeMic();

@@ -28,10 +28,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** No earcons: tests count the speaker's streams (earcons have their own tests). */
+export const NO_EARCONS = { wake: 'off', done: 'off', error: 'off', disconnected: 'off' } as const;
+
 /** Short timeouts so tests run quickly; each test overrides what it exercises. */
 export const FAST: ConfigInput = {
   gateway: { reconnectMinMs: 50, reconnectMaxMs: 400, pingIntervalMs: 1000, pongTimeoutMs: 1000, authRetryMs: 1000 },
-  audio: { mic: 'wav:unused.wav', speaker: 'wav:unused.wav' },
+  audio: { mic: 'wav:unused.wav', speaker: 'wav:unused.wav', earcons: NO_EARCONS },
   conversation: { noSpeechTimeoutMs: 3000, maxUtteranceMs: 8000, thinkingTimeoutMs: 5000, settleMs: 50, expectSpeechTimeoutMs: 3000 },
 };
 
