@@ -11,14 +11,12 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CORE_FORMAT } from '../audio/format.js';
-import { peakDb, rmsDb } from '../audio/pcm.js';
-import { EnergyVad } from '../audio/vad.js';
 import { bytesToInt16 } from '../audio/wav.js';
 import type { SttClient } from '../backends/stt/types.js';
 import type { TtsClient } from '../backends/tts/slng.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { Listening } from './listening.js';
 import { Recognition } from './recognition.js';
 import { replyAudio } from './reply-audio.js';
 import { detectSpeechEngine, type SpeechEngine } from './speech.js';
@@ -89,23 +87,6 @@ export interface LocalGatewayOptions {
   /** Per-request plan; the default replies with what was heard. */
   plan?: (u: Utterance) => TurnPlan;
   log: Logger;
-}
-
-interface Pending {
-  id: string;
-  samples: Int16Array[];
-  count: number;
-  vad: EnergyVad;
-  speechSamples: number;
-  transcribed: boolean;
-  ended: boolean;
-  transcript: string;
-  speechMs: number;
-  /** The STT session of this utterance, when `stt` is configured. */
-  recognition: Recognition | undefined;
-  /** Resolves true once `stt_transcript` was sent, false when the turn failed instead. */
-  heard: Promise<boolean>;
-  markHeard: (ok: boolean) => void;
 }
 
 const CHUNK_MS = 100;
@@ -220,7 +201,7 @@ export class LocalGateway {
   #onConnection(ws: WebSocket): void {
     this.#clients.add(ws);
     this.#log.info('client-connected', { clients: this.#clients.size });
-    const pending = new Map<string, Pending>();
+    const pending = new Map<string, Listening>();
     ws.on('message', (data: Buffer, isBinary) => {
       if (isBinary) {
         this.received.push({ action: '(binary)', bytes: data.length });
@@ -239,7 +220,9 @@ export class LocalGateway {
       switch (action) {
         case 'audio_start': {
           pending.get(id)?.recognition?.close().catch(() => undefined); // a restarted id replaces its old turn
-          const p = this.#newPending(ws, id, () => pending.delete(id));
+          const p = this.#newListening(ws, id, () => {
+            if (pending.get(id) === p) pending.delete(id);
+          });
           pending.set(id, p);
           this.audio.set(id, []);
           return;
@@ -255,7 +238,6 @@ export class LocalGateway {
         case 'audio_end': {
           const p = pending.get(id);
           if (!p) return;
-          p.ended = true;
           if (!p.transcribed) this.#endListening(ws, p);
           pending.delete(id);
           void this.#answer(ws, p);
@@ -282,23 +264,8 @@ export class LocalGateway {
     ws.on('error', (err) => this.#log.debug('client-error', { error: err.message }));
   }
 
-  #newPending(ws: WebSocket, id: string, forget: () => void): Pending {
-    let markHeard!: (ok: boolean) => void;
-    const heard = new Promise<boolean>((resolve) => (markHeard = resolve));
-    const p: Pending = {
-      id,
-      samples: [],
-      count: 0,
-      vad: new EnergyVad({ hangoverMs: this.#o.endSilenceMs }),
-      speechSamples: 0,
-      transcribed: false,
-      ended: false,
-      transcript: '',
-      speechMs: 0,
-      recognition: undefined,
-      heard,
-      markHeard,
-    };
+  #newListening(ws: WebSocket, id: string, forget: () => void): Listening {
+    const p = new Listening(id, this.#o.endSilenceMs, this.#o.maxUtteranceMs);
     const stt = this.#o.stt;
     if (stt) {
       const r = new Recognition(stt, this.#o.sttTimeoutMs);
@@ -309,7 +276,7 @@ export class LocalGateway {
           this.#recognitions.delete(r);
           // The service's own end-pointing may come first: it ends listening as well.
           p.transcribed = true;
-          p.speechMs = this.#speechMs(p);
+          p.speechMs = p.measureSpeech();
           p.transcript = result.text;
           this.#send(ws, {
             id,
@@ -318,13 +285,13 @@ export class LocalGateway {
             ...(result.confidence !== undefined ? { confidence: result.confidence } : {}),
             transactionId: id.slice(0, 8),
           });
-          markHeard(true);
+          p.markHeard(true);
         },
         (err: unknown) => {
           this.#recognitions.delete(r);
           p.transcribed = true;
           forget();
-          markHeard(false);
+          p.markHeard(false);
           // Abandoned on purpose (client gone, gateway stopping, id reused): nobody to tell.
           if (r.abandoned || ws.readyState !== ws.OPEN) return;
           const message = errorMessage(err);
@@ -336,20 +303,9 @@ export class LocalGateway {
     return p;
   }
 
-  #onAudio(ws: WebSocket, p: Pending, pcm: Int16Array): void {
-    p.samples.push(pcm);
-    p.count += pcm.length;
-    if (p.transcribed) return;
-    p.recognition?.send(pcm);
-    const v = p.vad.process(pcm);
-    if (p.vad.inSpeech || v === 'speech-end') p.speechSamples += pcm.length;
-    const ms = (p.count / CORE_FORMAT.sampleRate) * 1000;
-    if (v === 'speech-end' || ms >= this.#o.maxUtteranceMs) this.#endListening(ws, p);
-  }
-
-  /** Speech heard so far, ms, without the end-pointing hangover. */
-  #speechMs(p: Pending): number {
-    return Math.max(0, p.speechSamples - (this.#o.endSilenceMs * CORE_FORMAT.sampleRate) / 1000) / (CORE_FORMAT.sampleRate / 1000);
+  #onAudio(ws: WebSocket, p: Listening, pcm: Int16Array): void {
+    if (!p.transcribed) p.recognition?.send(pcm);
+    if (p.push(pcm)) this.#endListening(ws, p);
   }
 
   /**
@@ -357,27 +313,19 @@ export class LocalGateway {
    * service, asks it for the final transcript (sent when it arrives); otherwise sends the
    * stand-in transcript, which says what was heard, not what was said.
    */
-  #endListening(ws: WebSocket, p: Pending): void {
+  #endListening(ws: WebSocket, p: Listening): void {
     p.transcribed = true;
     if (p.recognition) {
       p.recognition.finish();
       return;
     }
-    const all = new Int16Array(p.count);
-    let o = 0;
-    for (const s of p.samples) {
-      all.set(s, o);
-      o += s.length;
-    }
-    const speechMs = this.#speechMs(p);
-    const transcript = `[stand-in transcript: ${(speechMs / 1000).toFixed(1)} s of speech, level ${rmsDb(all).toFixed(0)} dBFS, peak ${peakDb(all).toFixed(0)} dBFS]`;
-    p.transcript = transcript;
-    p.speechMs = speechMs;
-    this.#send(ws, { id: p.id, action: 'stt_transcript', transcript, confidence: 0, transactionId: p.id.slice(0, 8) });
+    p.speechMs = p.measureSpeech();
+    p.transcript = p.standInTranscript();
+    this.#send(ws, { id: p.id, action: 'stt_transcript', transcript: p.transcript, confidence: 0, transactionId: p.id.slice(0, 8) });
     p.markHeard(true);
   }
 
-  async #answer(ws: WebSocket, p: Pending): Promise<void> {
+  async #answer(ws: WebSocket, p: Listening): Promise<void> {
     // With an STT service the transcript may still be on its way; a failed turn got its error already.
     if (!(await p.heard)) return;
     const u: Utterance = { index: this.#requests++, id: p.id, transcript: p.transcript, speechMs: p.speechMs, typed: false, recognized: !!p.recognition };
