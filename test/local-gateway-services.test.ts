@@ -257,6 +257,17 @@ describe('local gateway with real speech services, on the wire', () => {
     expect(await aai.leaked()).toEqual([]);
   });
 
+  it('a client that stops sending audio without audio_end still gets its session ended', async () => {
+    const aai = await fakeAai();
+    const { gw } = await gateway({ stt: aaiClient(aai), maxUtteranceMs: 400 });
+    const { ws, messages } = await rawClient(gw.url);
+    ws.send(JSON.stringify({ id: 'u4', action: 'audio_start' }));
+    sendAudio(ws, 'u4', speech(200)); // then nothing: no end of speech, no length limit, no audio_end
+    await waitFor(() => messages.some((m) => m.action === 'stt_transcript'), 'transcript after the guard', 3000);
+    expect(aai.sessions[0]!.forceEndpoints).toBe(1);
+    expect(await aai.leaked()).toEqual([]);
+  });
+
   it('the service\'s own end of turn ends listening before the gateway\'s end-pointing', async () => {
     const aai = await fakeAai({ endOfTurnAfterMs: 300 });
     const { gw } = await gateway({ stt: aaiClient(aai) });

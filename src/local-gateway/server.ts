@@ -271,8 +271,14 @@ export class LocalGateway {
       const r = new Recognition(stt, this.#o.sttTimeoutMs);
       p.recognition = r;
       this.#recognitions.add(r);
+      // A client that stops sending audio without `audio_end` would keep the (billed) session
+      // open: listening ends anyway after twice the longest utterance, in wall-clock time.
+      const guard = setTimeout(() => {
+        if (!p.transcribed) this.#endListening(ws, p);
+      }, 2 * this.#o.maxUtteranceMs);
       r.result.then(
         (result) => {
+          clearTimeout(guard);
           this.#recognitions.delete(r);
           // The service's own end-pointing may come first: it ends listening as well.
           p.transcribed = true;
@@ -288,6 +294,7 @@ export class LocalGateway {
           p.markHeard(true);
         },
         (err: unknown) => {
+          clearTimeout(guard);
           this.#recognitions.delete(r);
           p.transcribed = true;
           forget();
