@@ -17,42 +17,14 @@ import type { TtsClient } from '../backends/tts/slng.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { Listening } from './listening.js';
+import { defaultPlan, type FollowUpMode, type TurnPlan, type Utterance } from './plan.js';
 import { Recognition } from './recognition.js';
 import { replyAudio } from './reply-audio.js';
 import { detectSpeechEngine, type SpeechEngine } from './speech.js';
 
 export type ReplyFormatChoice = 'pcm' | 'mp3';
 export type AudioDataForm = 'base64' | 'buffer' | 'binary';
-export type FollowUpMode = 'never' | 'always' | 'alternate';
-
-/** What the gateway does with one request; tests script it per turn. */
-export interface TurnPlan {
-  /** Reply text (spoken too unless `audio` is false). */
-  text?: string;
-  /** Send reply audio (default true). */
-  audio?: boolean;
-  /** `prompt` on `audio_end`. */
-  prompt?: boolean | Record<string, unknown>;
-  /** Send an `error` for the turn instead of a reply. */
-  error?: unknown;
-  /** Send nothing at all (for thinking-timeout tests). */
-  silent?: boolean;
-  /** Delay before replying, ms. */
-  delayMs?: number;
-}
-
-export interface Utterance {
-  /** 0-based index of the request on this gateway. */
-  index: number;
-  id: string;
-  /** For typed requests, the text; for speech, the recognised or the stand-in transcript. */
-  transcript: string;
-  /** Speech heard (energy end-pointing), ms; 0 for typed requests. */
-  speechMs: number;
-  typed: boolean;
-  /** True when `transcript` is a real recognition by the STT service (not the stand-in). */
-  recognized: boolean;
-}
+export type { FollowUpMode, TurnPlan, Utterance } from './plan.js';
 
 export interface LocalGatewayOptions {
   port?: number;
@@ -345,13 +317,7 @@ export class LocalGateway {
   }
 
   #planFor(u: Utterance): TurnPlan {
-    if (this.#o.plan) return this.#o.plan(u);
-    const prompt = this.#o.followUp === 'always' || (this.#o.followUp === 'alternate' && u.index % 2 === 0);
-    let heard: string;
-    if (u.typed) heard = `You typed: ${u.transcript}.`;
-    else if (u.recognized) heard = u.transcript.trim() ? `You said: "${u.transcript.trim()}".` : 'I did not catch any words.';
-    else heard = `I heard ${(u.speechMs / 1000).toFixed(1)} seconds of speech.`;
-    return { text: `${heard} This is the local test gateway.${prompt ? ' Anything else?' : ' Goodbye.'}`, prompt };
+    return this.#o.plan ? this.#o.plan(u) : defaultPlan(u, this.#o.followUp);
   }
 
   async #reply(ws: WebSocket, id: string, plan: TurnPlan): Promise<void> {
