@@ -115,7 +115,7 @@ export async function runCoreBench(options: { turns?: number } = { turns: Number
 
   // Phase 2: CPU per second of streamed audio, then memory over many turns; the gateway runs
   // in a child process so neither its CPU nor its memory is counted as the agent's.
-  const child = spawn(process.execPath, [path.join(HERE, '..', 'src', 'cli.js'), 'gateway', '--port', '0', '--speech', 'tone', '--follow-up', 'never', '--log-format', 'json'], {
+  const child = spawn(process.execPath, [path.join(HERE, '..', 'src', 'cli.js'), 'gateway', '--port', '0', '--speech', 'tone', '--follow-up', 'never', '--pace', '0', '--log-format', 'json'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

@@ -5,12 +5,23 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runBackendBench } from './backends.js';
 import { runCoreBench } from './core.js';
+import { main as runGpioBench } from './gpio-leds.js';
+import { runWakeBench } from './wake-bench.js';
 
 const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 
-const BENCHES: Record<string, () => Promise<Record<string, unknown>>> = {
+/** Each bench returns its figures; the runner writes them to bench/results/<name>.json. */
+const BENCHES: Record<string, () => Promise<object>> = {
   core: () => runCoreBench(),
+  backends: () => runBackendBench(),
+  wake: () => runWakeBench(RESULTS),
+  // Writes bench/results/gpio-leds.json itself and prints its own table.
+  gpio: async () => {
+    await runGpioBench();
+    return { written: 'bench/results/gpio-leds.json' };
+  },
 };
 
 function flatten(obj: unknown, prefix = ''): [string, unknown][] {

@@ -5,6 +5,7 @@
  * control verbs start fast and never load native addons.
  */
 import { Command } from 'commander';
+import { registerAudioCommands } from './cli/audio-cmd.js';
 import { registerBackendCommand } from './cli/backend-cmd.js';
 import { registerConfigCommands } from './cli/config-cmd.js';
 import { registerControlCommands } from './cli/control-cmd.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   // One line per verb module; keep this list sorted by module name.
+  registerAudioCommands(program);
   registerBackendCommand(program);
   registerConfigCommands(program);
   registerControlCommands(program);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPipelineBackend, createSocaBackend } from '../src/backends/factory.js';
 import { readKey } from '../src/backends/secret.js';
-import { Backoff } from '../src/backends/backoff.js';
+import { Backoff } from '../src/util/backoff.js';
 import { formatIssues } from '../src/config/load.js';
 import { ConfigSchema } from '../src/config/schema.js';
 import { createBackend } from '../src/drivers/registry.js';

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { parseConfig } from '../src/config/load.js';
-import { Backoff } from '../src/gateway/backoff.js';
+import { Backoff } from '../src/util/backoff.js';
 import { GatewayClient } from '../src/gateway/client.js';
 import { memoryLogger } from '../src/log/logger.js';
 import { waitFor } from './support/harness.js';

@@ -11,7 +11,8 @@ import { DisconnectedError, errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Backend, BackendEvents, TurnId, TurnOptions } from '../ports/backend.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../util/backoff.js';
+import { closeGracefully } from '../util/ws-close.js';
 import { ServiceError } from './service-error.js';
 import { SentenceQueue } from './soca-sentences.js';
 import { SocaTurns } from './soca-turns.js';
@@ -96,17 +97,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     if (ws) {
       ws.removeAllListeners();
       ws.on('error', () => {});
-      await new Promise<void>((resolve) => {
-        const force = setTimeout(() => {
-          ws.terminate();
-          resolve();
-        }, 1000);
-        ws.once('close', () => {
-          clearTimeout(force);
-          resolve();
-        });
-        ws.close(1000, 'agent stopping');
-      });
+      await closeGracefully(ws, 'agent stopping');
     }
   }
 

@@ -26,6 +26,7 @@ export function registerGatewayCommand(program: Command): void {
     .option('--reply-format <format>', 'reply audio: pcm or mp3', 'pcm')
     .option('--audio-data <form>', 'reply audio framing: base64, buffer or binary', 'base64')
     .option('--follow-up <mode>', 'ask for a follow-up (prompt=true): alternate, always or never', 'alternate')
+    .option('--pace <factor>', 'reply audio speed relative to real time (0: all at once)', '2')
     .option('--token-file <path>', 'require this bearer token from clients')
     .option('--speech <engine>', 'local reply voice: espeak-ng or tone (default: espeak-ng when installed); also the fallback for a TTS service')
     .option('-c, --config <file>', "agent config file (YAML or JSON) whose pipeline section sets up real speech-to-text and text-to-speech; keys from keyFile, $CREDENTIALS_DIRECTORY or the environment")
@@ -38,6 +39,8 @@ export function registerGatewayCommand(program: Command): void {
           if (value && (allowed as readonly string[]).includes(value)) return value as T;
           throw new Error(`--${name} must be one of ${allowed.join(', ')} (got "${value}")`);
         };
+        const pace = Number(opts.pace);
+        if (!Number.isFinite(pace) || pace < 0) throw new Error(`--pace must be 0 or more (got "${opts.pace}")`);
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0-65535 (got "${opts.port}")`);
         let token: string | undefined;
@@ -50,6 +53,7 @@ export function registerGatewayCommand(program: Command): void {
         const { LocalGateway } = await import('../local-gateway/server.js');
         const gw = new LocalGateway({
           port,
+          pace,
           host: opts.host ?? '127.0.0.1',
           replyFormat: choice('reply-format', opts.replyFormat, ['pcm', 'mp3'] as const),
           audioDataForm: choice('audio-data', opts.audioData, ['base64', 'buffer', 'binary'] as const),

@@ -53,6 +53,24 @@ export const GatewaySchema = z
   })
   .strict();
 
+/** An earcon: `builtin` (generated sound shipped with the agent), `off`, or a path to a PCM16 WAV. */
+const earcon = z.string().min(1, 'use "builtin", "off" or a path to a 16-bit PCM WAV file').default('builtin');
+
+export const EarconsSchema = z
+  .object({
+    /** Played when the wake word or button starts listening (the mic keeps capturing meanwhile). */
+    wake: earcon,
+    /** Played when listening ends and the request is sent. */
+    done: earcon,
+    /** Played when a turn fails. */
+    error: earcon,
+    /** Played when the gateway connection is lost. */
+    disconnected: earcon,
+    /** Earcon loudness relative to the speaker volume, 0-100. */
+    volume: z.number().min(0).max(100).default(60),
+  })
+  .strict();
+
 /** Where a service API key comes from; see src/backends/secret.ts. The key is never logged. */
 const keySource = (env: string, credential: string) => ({
   /** File whose first line is the key (takes precedence). */
@@ -213,6 +231,16 @@ export const AudioSchema = z
     speakerRealtime: z.boolean().default(true),
     /** Software volume 0-100. */
     volume: z.number().min(0).max(100).default(100),
+    /** `alsa:` mic: channel to keep (0-based, e.g. one mic of the 4-mic HAT) or "mix" (average of all). */
+    micChannel: z.union([z.number().int().min(0).max(15), z.literal('mix')]).default('mix'),
+    /** `alsa:` mic: native capture rate in Hz; 0 tries 16000, 48000, the device default, 44100. */
+    micRate: z.number().int().min(0).max(192_000).default(0),
+    /** `alsa:` mic: native capture channel count; 0 uses the device's own count (hardware devices). */
+    micChannels: z.number().int().min(0).max(16).default(0),
+    /** MP3 reply decoder: `mpg123` (WebAssembly, in-process; default) or `lame` (node-lame, a lame child process per reply). */
+    mp3Decoder: z.enum(['mpg123', 'lame']).default('mpg123'),
+    /** Short sounds for wake, done, error and disconnected. */
+    earcons: EarconsSchema.prefault({}),
   })
   .strict();
 
@@ -442,6 +470,7 @@ export type SlngSttConfig = PipelineConfig['slngStt'];
 export type SkillConfig = PipelineConfig['skill'];
 export type SlngTtsConfig = PipelineConfig['slngTts'];
 export type AudioConfig = Config['audio'];
+export type EarconsConfig = Config['audio']['earcons'];
 export type ConversationConfig = Config['conversation'];
 export type VadConfig = Config['conversation']['vad'];
 export type GpioConfig = Config['gpio'];

@@ -23,7 +23,7 @@ function needArg(kind: string, spec: string, arg: string, example: string): stri
   return arg;
 }
 
-export async function createAudioInput(config: Config, _log: Logger): Promise<AudioInput> {
+export async function createAudioInput(config: Config, log: Logger): Promise<AudioInput> {
   const spec = config.audio.mic;
   const { scheme, arg } = parseSpec(spec);
   switch (scheme) {
@@ -37,12 +37,23 @@ export async function createAudioInput(config: Config, _log: Logger): Promise<Au
         cueAtStart: config.audio.micCue === 'start',
       });
     }
+    case 'alsa': {
+      const { AlsaMic } = await import('./alsa/mic.js');
+      return new AlsaMic({
+        device: arg,
+        log,
+        channel: config.audio.micChannel,
+        rate: config.audio.micRate,
+        channels: config.audio.micChannels,
+        frameMs: config.audio.frameMs,
+      });
+    }
     default:
       throw new ConfigError([`audio.mic: unknown microphone driver "${scheme}" (use wav:PATH or alsa:NAME)`]);
   }
 }
 
-export async function createAudioOutput(config: Config, _log: Logger): Promise<AudioOutput> {
+export async function createAudioOutput(config: Config, log: Logger): Promise<AudioOutput> {
   const spec = config.audio.speaker;
   const { scheme, arg } = parseSpec(spec);
   switch (scheme) {
@@ -53,6 +64,10 @@ export async function createAudioOutput(config: Config, _log: Logger): Promise<A
         sampleRate: config.audio.speakerRate,
         realtime: config.audio.speakerRealtime,
       });
+    }
+    case 'alsa': {
+      const { AlsaSpeaker } = await import('./alsa/speaker.js');
+      return new AlsaSpeaker({ device: arg, log, volume: config.audio.volume });
     }
     default:
       throw new ConfigError([`audio.speaker: unknown speaker driver "${scheme}" (use wav:PATH or alsa:NAME)`]);

@@ -15,7 +15,8 @@ import { DisconnectedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Backend, BackendEvents, TurnOptions } from '../ports/backend.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../util/backoff.js';
+import { closeGracefully } from '../util/ws-close.js';
 import { out, parseGatewayMessage, type GatewayMessage } from './protocol.js';
 import { readToken } from './token.js';
 
@@ -82,25 +83,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     const ws = this.#ws;
-    if (!ws) return;
-    if (ws.readyState === WebSocket.CONNECTING) {
-      ws.terminate();
-      return;
-    }
-    if (ws.readyState === WebSocket.OPEN) {
-      await new Promise<void>((resolve) => {
-        // A peer that never answers the close handshake is cut off after 1 s.
-        const force = setTimeout(() => {
-          ws.terminate();
-          resolve();
-        }, 1000);
-        ws.once('close', () => {
-          clearTimeout(force);
-          resolve();
-        });
-        ws.close(1000, 'agent stopping');
-      });
-    }
+    if (ws) await closeGracefully(ws, 'agent stopping');
   }
 
   beginTurn(turnId: string, options: TurnOptions = {}): void {

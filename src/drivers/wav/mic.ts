@@ -42,7 +42,13 @@ export function loadWavAsCore(path: string): Int16Array {
   }
   const raw = bytesToInt16(Buffer.from(buf.subarray(parsed.dataOffset, parsed.dataOffset + parsed.dataBytes)));
   const mono = toMono(raw, parsed.format.channels);
-  return new Resampler(parsed.format.sampleRate, CORE_FORMAT.sampleRate).process(mono);
+  const resampler = new Resampler(parsed.format.sampleRate, CORE_FORMAT.sampleRate);
+  const body = resampler.process(mono);
+  const tail = resampler.flush(); // the filter's last few ms
+  const all = new Int16Array(body.length + tail.length);
+  all.set(body);
+  all.set(tail, body.length);
+  return all;
 }
 
 export class WavMic extends TypedEmitter<AudioInputEvents> implements AudioInput {

@@ -77,11 +77,22 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
       return;
     }
     if (!this.#inFormat || this.#inFormat.sampleRate !== format.sampleRate || this.#inFormat.channels !== format.channels) {
+      // The low-pass filter holds a few ms of the previous format: play them before switching.
+      this.#flushResampler();
       this.#inFormat = { ...format };
       this.#resampler = new Resampler(format.sampleRate, this.#opts.sampleRate);
     }
     const mono = toMono(bytesToInt16(pcm), format.channels);
-    const out = Int16Array.from(this.#resampler!.process(mono));
+    this.#play(Int16Array.from(this.#resampler!.process(mono)));
+  }
+
+  /** Emits what the resampler still holds (the end of a stream or of a format). */
+  #flushResampler(): void {
+    const tail = this.#playing ? this.#resampler?.flush() : undefined;
+    if (tail && tail.length > 0) this.#play(Int16Array.from(tail));
+  }
+
+  #play(out: Int16Array): void {
     applyGain(out, this.#gain);
     this.#playing = true;
     this.#ending = false;
@@ -102,6 +113,7 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
       setImmediate(() => this.emit('drained'));
       return;
     }
+    this.#flushResampler();
     this.#ending = true;
     if (!this.#opts.realtime) {
       this.#finish();
@@ -115,7 +127,7 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
     this.#playhead = 0;
     this.#ending = false;
     this.#playing = false;
-    // A resampler keeps one sample of history; a new stream starts clean.
+    // A resampler keeps a few ms of history; a new stream starts clean.
     this.#inFormat = undefined;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;

@@ -24,8 +24,13 @@ export class Backoff {
     return Math.round(base * (0.5 + this.random()));
   }
 
-  /** Call after a successful connection: the next failure starts from `minMs` again. */
+  /** Call after a stable connection: the next failure starts from `minMs` again. */
   reset(): void {
     this.#attempt = 0;
+  }
+
+  /** Attempts since the last reset. */
+  get attempts(): number {
+    return this.#attempt;
   }
 }

@@ -1,0 +1,252 @@
+/**
+ * `alsa:NAME` microphone over naudiodon (PortAudio), run in a helper process (see
+ * portaudio-child.ts for why). One capture stream for the daemon's life. The device is captured
+ * in a format it supports natively (16 kHz when it can, else 48 kHz; its own channel count for
+ * hardware devices) and converted here to 16 kHz mono: one channel picked or all mixed, then a
+ * proper low-pass resampler. Device trouble (USB mic unplugged, helper crash, capture stalls) is
+ * reported once per outage through `error` and repaired by reopening with capped backoff;
+ * `recovered` follows when audio flows again.
+ */
+import { CaptureConverter, type ChannelSelect } from '../../audio/channels.js';
+import { CORE_FORMAT, type PcmFormat } from '../../audio/format.js';
+import { DeviceError, errorMessage } from '../../errors.js';
+import type { Logger } from '../../log/logger.js';
+import type { AudioInput, AudioInputEvents } from '../../ports/audio-input.js';
+import { TypedEmitter } from '../../util/typed-emitter.js';
+import { hwAddress, type PaDevice, readCards, resolveCaptureDevice } from './devices.js';
+import type { CaptureCandidate } from './portaudio-child.js';
+import { PortAudioProcess } from './portaudio-process.js';
+
+export interface AlsaMicOptions {
+  /** What followed `alsa:`: ALSA PCM name, card name substring or card index; '' or `default`. */
+  device: string;
+  log: Logger;
+  /** Channel to keep (0-based) or `'mix'` (default). */
+  channel?: ChannelSelect;
+  /** Native capture rate in Hz; 0 or absent: try 16000, 48000, the device's default, 44100. */
+  rate?: number;
+  /** Native capture channel count; 0 or absent: the device's own count for hardware devices. */
+  channels?: number;
+  /** Milliseconds per emitted frame (default 20). */
+  frameMs?: number;
+  /** No audio for this long while running counts as a device error (default 2000 ms). */
+  stallMs?: number;
+  /** Reopen delay after an error: doubles from `retryMinMs` (250) up to `retryMaxMs` (30000). */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /** Helper environment (tests point ALSA at their own configuration). Default: this process's. */
+  env?: NodeJS.ProcessEnv;
+  /** naudiodon module path (default: resolved from this package). */
+  modulePath?: string;
+  /** Where the kernel lists sound cards (default /proc/asound/cards). */
+  cardsPath?: string;
+}
+
+/** Capture formats to try, best first: native to the device, 16 kHz first (no resampling). */
+export function captureCandidates(device: PaDevice, opts: { rate?: number; channels?: number; channel?: ChannelSelect }): CaptureCandidate[] {
+  const hardware = hwAddress(device) !== undefined;
+  const needed = typeof opts.channel === 'number' ? opts.channel + 1 : 1;
+  const max = Math.max(1, Math.min(device.maxInputChannels, 8));
+  // Plugin PCMs (default, dsnoop, plughw) convert anything: ask for just what we use.
+  const channelOptions = opts.channels ? [opts.channels] : hardware ? [max, 2, 1] : [needed];
+  const rates = opts.rate ? [opts.rate] : [16000, 48000, Math.round(device.defaultSampleRate), 44100];
+  const out: CaptureCandidate[] = [];
+  for (const sampleRate of rates) {
+    for (const channels of channelOptions) {
+      // An explicit count is tried as given (a bad channel index then fails with its own message).
+      if (!opts.channels && (channels < needed || channels > Math.max(max, needed))) continue;
+      if (!out.some((c) => c.sampleRate === sampleRate && c.channels === channels)) out.push({ sampleRate, channels });
+    }
+  }
+  return out;
+}
+
+export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInput {
+  readonly format: PcmFormat = CORE_FORMAT;
+  readonly #o: AlsaMicOptions & Required<Pick<AlsaMicOptions, 'frameMs' | 'stallMs' | 'retryMinMs' | 'retryMaxMs' | 'channel'>>;
+  readonly #log: Logger;
+  readonly #frameSamples: number;
+  #proc: PortAudioProcess | undefined;
+  #converter: CaptureConverter | undefined;
+  #running = false;
+  #faulted = false;
+  #retryMs: number;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #stallTimer: NodeJS.Timeout | undefined;
+  #pending = new Int16Array(0);
+  #oddByte: number | undefined;
+  #emitted = 0;
+  #native: CaptureCandidate | undefined;
+  #deviceName = '';
+  #early: Buffer[] = [];
+
+  constructor(options: AlsaMicOptions) {
+    super();
+    this.#o = { frameMs: 20, stallMs: 2000, retryMinMs: 250, retryMaxMs: 30_000, channel: 'mix', ...options };
+    this.#log = options.log.child('alsa.mic');
+    this.#frameSamples = Math.round((CORE_FORMAT.sampleRate * this.#o.frameMs) / 1000);
+    this.#retryMs = this.#o.retryMinMs;
+  }
+
+  /** The format actually captured from the device, once open. */
+  get nativeFormat(): PcmFormat | undefined {
+    return this.#native ? { sampleRate: this.#native.sampleRate, channels: this.#native.channels } : undefined;
+  }
+
+  /** Process id of the capture helper while open (diagnostics: its memory and CPU). */
+  get helperPid(): number | undefined {
+    return this.#proc?.pid;
+  }
+
+  /** The PortAudio name of the device in use, once open. */
+  get deviceName(): string {
+    return this.#deviceName;
+  }
+
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    this.#emitted = 0;
+    try {
+      await this.#open();
+    } catch (err) {
+      this.#running = false;
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#clearTimers();
+    const proc = this.#proc;
+    this.#proc = undefined;
+    await proc?.kill();
+  }
+
+  /** Spawns the helper, picks the device and a format; resolves when capture has started. */
+  async #open(): Promise<void> {
+    const proc = new PortAudioProcess({ log: this.#log.child('portaudio'), env: this.#o.env, modulePath: this.#o.modulePath });
+    this.#proc = proc;
+    this.#converter = undefined;
+    this.#early = [];
+    // PCM can arrive before the 'opened' message: keep it until the converter exists.
+    proc.on('pcm', (b) => (this.#converter ? this.#onPcm(b) : this.#early.push(b)));
+    const ended = new Promise<never>((_, reject) => {
+      proc.on('error', (msg) => reject(new DeviceError(`microphone "alsa:${this.#o.device}": ${msg}`)));
+      proc.on('exit', (code) => reject(new DeviceError(`microphone "alsa:${this.#o.device}": the capture helper exited (code ${code})`)));
+    });
+    ended.catch(() => undefined); // only awaited while opening
+    try {
+      const [list] = await Promise.race([proc.next('devices'), ended]);
+      const device = resolveCaptureDevice(this.#o.device, list.devices, readCards(this.#o.cardsPath), list.defaultInput);
+      const candidates = captureCandidates(device, this.#o);
+      proc.send({ type: 'open', deviceId: device.id, candidates, chunkMs: this.#o.frameMs });
+      const opened = Promise.race([
+        proc.next('opened').then(([f]) => f),
+        proc.next('failed').then(([tried]) => {
+          throw new DeviceError(`microphone "${device.name}" cannot capture in any of the formats tried (${tried.join('; ')}); set audio.micRate/audio.micChannels to what "speaker-agent devices" lists`);
+        }),
+        ended,
+      ]);
+      const format = await opened;
+      try {
+        this.#converter = new CaptureConverter(format, CORE_FORMAT.sampleRate, this.#o.channel);
+      } catch (err) {
+        throw new DeviceError(errorMessage(err));
+      }
+      this.#native = format;
+      this.#deviceName = device.name;
+      this.#pending = new Int16Array(0);
+      this.#oddByte = undefined;
+    } catch (err) {
+      this.#proc = undefined;
+      await proc.kill();
+      throw err;
+    }
+    if (!this.#running) {
+      // stop() ran while opening.
+      this.#proc = undefined;
+      await proc.kill();
+      return;
+    }
+    this.#log.info('capturing', { device: this.#deviceName, native: this.#native, channel: this.#o.channel });
+    proc.on('error', (msg) => this.#fault(msg));
+    proc.on('exit', (code) => this.#fault(`the capture helper exited (code ${code})`));
+    this.#armStall();
+    const early = this.#early;
+    this.#early = [];
+    for (const b of early) this.#onPcm(b);
+  }
+
+  #onPcm(chunk: Buffer): void {
+    if (!this.#running || !this.#converter) return;
+    this.#armStall();
+    if (this.#faulted) {
+      this.#faulted = false;
+      this.#retryMs = this.#o.retryMinMs;
+      this.#log.info('microphone recovered', { device: this.#deviceName });
+      this.emit('recovered');
+    }
+    // A pipe may split a sample; keep the odd byte for the next chunk.
+    let bytes = chunk;
+    if (this.#oddByte !== undefined) {
+      bytes = Buffer.concat([Buffer.of(this.#oddByte), chunk]);
+      this.#oddByte = undefined;
+    }
+    if (bytes.length % 2) {
+      this.#oddByte = bytes[bytes.length - 1];
+      bytes = bytes.subarray(0, bytes.length - 1);
+    }
+    const aligned = Buffer.from(bytes); // own, aligned memory for the Int16Array view
+    const converted = this.#converter.process(new Int16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2));
+    let all = converted;
+    if (this.#pending.length > 0) {
+      all = new Int16Array(this.#pending.length + converted.length);
+      all.set(this.#pending);
+      all.set(converted, this.#pending.length);
+    }
+    const n = this.#frameSamples;
+    let i = 0;
+    for (; i + n <= all.length && this.#running; i += n) {
+      this.emit('frame', { pcm: all.slice(i, i + n), sampleIndex: this.#emitted });
+      this.#emitted += n;
+    }
+    this.#pending = all.slice(i);
+  }
+
+  #armStall(): void {
+    if (this.#stallTimer) clearTimeout(this.#stallTimer);
+    this.#stallTimer = setTimeout(() => this.#fault(`no audio for ${this.#o.stallMs} ms`), this.#o.stallMs);
+    this.#stallTimer.unref?.();
+  }
+
+  /** A running capture broke: report once per outage, then reopen with backoff. */
+  #fault(message: string): void {
+    if (!this.#running) return; // stopping: the helper's exit is expected
+    this.#clearTimers();
+    const proc = this.#proc;
+    this.#proc = undefined;
+    proc?.removeAllListeners();
+    void proc?.kill();
+    if (!this.#faulted) {
+      this.#faulted = true;
+      this.#log.warn('microphone failed; reopening', { device: this.#deviceName || this.#o.device, reason: message, retryMs: this.#retryMs });
+      const full = message.startsWith('microphone ') ? message : `microphone "alsa:${this.#o.device}": ${message}`;
+      this.emit('error', { message: full, recoverable: true });
+    } else {
+      this.#log.debug('microphone still failing', { reason: message, retryMs: this.#retryMs });
+    }
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#open().catch((err: unknown) => this.#fault(errorMessage(err)));
+    }, this.#retryMs);
+    this.#retryMs = Math.min(this.#retryMs * 2, this.#o.retryMaxMs);
+  }
+
+  #clearTimers(): void {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    if (this.#stallTimer) clearTimeout(this.#stallTimer);
+    this.#retryTimer = undefined;
+    this.#stallTimer = undefined;
+  }
+}

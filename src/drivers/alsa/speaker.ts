@@ -1,0 +1,352 @@
+/**
+ * `alsa:NAME` speaker over the `speaker` module (mpg123's ALSA output). Each reply plays at its
+ * own rate and channel count (ALSA's plug layer converts if the card cannot); a new format
+ * queues behind the stream that is playing.
+ *
+ * Why we pace writes ourselves: `speaker` opens ALSA with a 0.5 s ring buffer and its writes
+ * block in a libuv worker while that buffer is full; closing the device under a blocked write
+ * is a use-after-free. So at most `aheadMs` of audio is handed to ALSA ahead of the playhead:
+ * writes then never block, `stop()` can drop the ring at once (snd_pcm_drop: silence within a
+ * period, well under 50 ms), and chunks arriving from the network join without gaps as long as
+ * they come less than `aheadMs` late. The playhead is counted in samples written, anchored to
+ * the clock when playback (re)starts; `drained` waits for it and then lets ALSA drain the last
+ * few milliseconds (snd_pcm_drain), so it fires when the last sample has actually played.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import type { Writable } from 'node:stream';
+import { bytesFor, type PcmFormat, sameFormat } from '../../audio/format.js';
+import { applyGain } from '../../audio/pcm.js';
+import { bytesToInt16 } from '../../audio/wav.js';
+import { DeviceError, errorMessage } from '../../errors.js';
+import type { Logger } from '../../log/logger.js';
+import type { AudioOutput, AudioOutputEvents } from '../../ports/audio-output.js';
+import { TypedEmitter } from '../../util/typed-emitter.js';
+import { DEVICE_HINT, describeCards, readCards, resolvePlaybackName } from './devices.js';
+
+/** The part of the `speaker` module's Speaker class we use. */
+export interface SpeakerStream extends Writable {
+  /** `flush` true: drop what ALSA holds (snd_pcm_drop); false: play it out (snd_pcm_drain). */
+  close(flush: boolean): void;
+}
+export type SpeakerCtor = new (opts: { channels: number; sampleRate: number; bitDepth: number; signed: boolean; device: string }) => SpeakerStream;
+
+export interface AlsaSpeakerOptions {
+  /** What followed `alsa:`: ALSA PCM name, card name substring or card index; '' or `default`. */
+  device: string;
+  log: Logger;
+  /** Initial software volume 0-100 (default 100). */
+  volume?: number;
+  /** Audio handed to ALSA ahead of the playhead, ms (default 200; < ALSA's 500 ms buffer). */
+  aheadMs?: number;
+  /** Size of each write to ALSA, ms (default 20). */
+  chunkMs?: number;
+  /** Where the kernel lists sound cards (default /proc/asound/cards). */
+  cardsPath?: string;
+  /** The `speaker` module's class; default: imported on `start()`. */
+  speakerClass?: SpeakerCtor;
+  /** Called after each block is accepted by ALSA (for benchmarks and diagnostics). */
+  onAlsaWrite?: (bytes: number, format: PcmFormat) => void;
+  /** Clock in ms (default performance.now). */
+  now?: () => number;
+  /**
+   * Check in a throw-away process that the `speaker` module loads before loading it here
+   * (default true; see `probeSpeakerLoad`). Skipped when `speakerClass` is given.
+   */
+  probeLoad?: boolean;
+  /** Environment of that check (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+}
+
+interface Segment {
+  format: PcmFormat;
+  data: Buffer;
+}
+
+/**
+ * The `speaker` module opens ALSA's *default* playback device when it loads (to list formats)
+ * and, when that open fails, libasound aborts the whole process (assertion in
+ * snd_pcm_hw_refine). So it is loaded once in a throw-away process first: a broken default
+ * becomes a clear error instead of a dead daemon. Resolves with undefined when the load is
+ * fine, else with the reason.
+ */
+export function probeSpeakerLoad(env: NodeJS.ProcessEnv = process.env, timeoutMs = 10_000): Promise<string | undefined> {
+  let path: string;
+  try {
+    path = createRequire(import.meta.url).resolve('speaker');
+  } catch {
+    return Promise.resolve(undefined); // loadSpeaker() explains a missing module
+  }
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', 'require(process.argv[1])', path], { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: timeoutMs });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => (stderr += d));
+    child.on('error', (err) => resolve(`cannot run the check (${err.message})`));
+    child.on('exit', (code, signal) => {
+      if (code === 0) return resolve(undefined);
+      const lines = stderr.split('\n').filter((l) => l.trim() && !l.startsWith('ALSA lib'));
+      const why = lines.find((l) => /cannot open device|error/i.test(l)) ?? lines[0] ?? `exit ${signal ?? code}`;
+      resolve(why.trim());
+    });
+  });
+}
+
+/** Loads the `speaker` module, or explains how to install it. */
+async function loadSpeaker(): Promise<SpeakerCtor> {
+  try {
+    const mod = (await import('speaker')) as unknown as { default: SpeakerCtor };
+    return mod.default;
+  } catch (err) {
+    throw new DeviceError(
+      `the speaker driver needs the "speaker" module (${errorMessage(err)}): run "npm install speaker" (it builds against libasound2-dev; on npm 11 approve its install script)`,
+    );
+  }
+}
+
+/** Closes an ALSA stream, ignoring errors from a device that is already gone. */
+function safeClose(out: SpeakerStream, flush: boolean): void {
+  try {
+    out.close(flush);
+  } catch {
+    // The device failed already; its error was reported.
+  }
+}
+
+export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements AudioOutput {
+  readonly #o: Required<Pick<AlsaSpeakerOptions, 'volume' | 'aheadMs' | 'chunkMs' | 'now'>> & AlsaSpeakerOptions;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  #Ctor: SpeakerCtor | undefined;
+  #alsaName = '';
+  #gain = 1;
+  #queue: Segment[] = [];
+  #out: SpeakerStream | undefined;
+  #outFormat: PcmFormat | undefined;
+  /** Clock time at which everything handed to ALSA has played. */
+  #endsAt = 0;
+  #inFlight = false;
+  #ending = false;
+  #playing = false;
+  #closed = false;
+  #timer: NodeJS.Timeout | undefined;
+  /** Bumped by stop(): callbacks of an older generation do nothing. */
+  #generation = 0;
+
+  constructor(options: AlsaSpeakerOptions) {
+    super();
+    this.#o = { volume: 100, aheadMs: 200, chunkMs: 20, now: () => performance.now(), ...options };
+    this.#log = options.log.child('alsa.speaker');
+    this.#now = this.#o.now;
+    this.setVolume(this.#o.volume);
+  }
+
+  get playing(): boolean {
+    return this.#playing;
+  }
+
+  /** The ALSA PCM name opened for playback (after `start()`). */
+  get alsaName(): string {
+    return this.#alsaName;
+  }
+
+  async start(): Promise<void> {
+    if (this.#Ctor) return;
+    this.#alsaName = resolvePlaybackName(this.#o.device, readCards(this.#o.cardsPath));
+    if (!this.#o.speakerClass && this.#o.probeLoad !== false) {
+      const problem = await probeSpeakerLoad(this.#o.env);
+      if (problem) {
+        throw new DeviceError(
+          `speaker: ALSA's "default" playback device cannot be opened (${problem}), and the speaker module opens it when it loads; ` +
+            `give ALSA a working default (e.g. "defaults.pcm.card N" and "defaults.ctl.card N" in /etc/asound.conf, N from aplay -l) or fix pcm.!default in ~/.asoundrc; ${DEVICE_HINT}`,
+        );
+      }
+    }
+    this.#Ctor = this.#o.speakerClass ?? (await loadSpeaker());
+    this.#closed = false;
+    this.#log.info('speaker ready', { device: this.#alsaName });
+  }
+
+  setVolume(percent: number): void {
+    const p = Number.isFinite(percent) ? Math.max(0, Math.min(100, percent)) : 100;
+    // Perceptual taper: 50 % sounds about half as loud (-10 dB per half), not -6 dB.
+    this.#gain = p === 0 ? 0 : Math.pow(p / 100, 1.66);
+  }
+
+  write(pcm: Buffer, format: PcmFormat): void {
+    if (!this.#Ctor || this.#closed) {
+      this.emit('error', { message: 'speaker written before start()' });
+      return;
+    }
+    if (!(format.channels >= 1 && format.channels <= 8 && format.sampleRate >= 4000 && format.sampleRate <= 192_000)) {
+      this.emit('error', { message: `speaker: unsupported PCM format ${format.sampleRate} Hz x${format.channels}` });
+      return;
+    }
+    const frame = format.channels * 2;
+    const usable = pcm.length - (pcm.length % frame);
+    if (usable === 0) return;
+    this.#playing = true;
+    this.#ending = false;
+    const last = this.#queue[this.#queue.length - 1];
+    const data = Buffer.from(pcm.subarray(0, usable)); // the caller may reuse its buffer
+    if (last && sameFormat(last.format, format)) last.data = last.data.length ? Buffer.concat([last.data, data]) : data;
+    else this.#queue.push({ format: { ...format }, data });
+    this.#pump();
+  }
+
+  end(): void {
+    if (!this.#playing) {
+      setImmediate(() => this.emit('drained'));
+      return;
+    }
+    this.#ending = true;
+    this.#pump();
+  }
+
+  stop(): void {
+    this.#generation++;
+    this.#queue = [];
+    this.#ending = false;
+    this.#playing = false;
+    this.#clearTimer();
+    this.#closeOutput(true);
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+    this.#closed = true;
+    this.#Ctor = undefined;
+  }
+
+  /** Hands the next block to ALSA when there is room ahead of the playhead; schedules itself. */
+  #pump(): void {
+    this.#clearTimer();
+    if (this.#inFlight) return; // the write callback pumps again
+    const now = this.#now();
+    const seg = this.#queue[0];
+    if (!seg) {
+      if (this.#ending) {
+        if (now >= this.#endsAt) this.#finish();
+        else this.#arm(this.#endsAt - now);
+      }
+      return;
+    }
+    if (this.#out && this.#outFormat && !sameFormat(this.#outFormat, seg.format)) {
+      // A new format: let the current stream play out first.
+      if (now < this.#endsAt) {
+        this.#arm(this.#endsAt - now);
+        return;
+      }
+      this.#closeOutput(false);
+    }
+    const ahead = this.#endsAt - now;
+    if (ahead > this.#o.aheadMs - this.#o.chunkMs) {
+      this.#arm(ahead - this.#o.aheadMs + this.#o.chunkMs);
+      return;
+    }
+    if (seg.data.length === 0) {
+      this.#queue.shift();
+      this.#pump();
+      return;
+    }
+    if (!this.#out && !this.#open(seg.format)) return;
+    const take = Math.min(seg.data.length, bytesFor(seg.format, this.#o.chunkMs));
+    // Own, unpooled memory (offset 0): the gain is applied in place through an Int16Array view.
+    const block = Buffer.alloc(take);
+    seg.data.copy(block, 0, 0, take);
+    seg.data = seg.data.subarray(take);
+    if (seg.data.length === 0) this.#queue.shift();
+    applyGain(bytesToInt16(block), this.#gain);
+    const ms = (take / (seg.format.channels * 2) / seg.format.sampleRate) * 1000;
+    // Playback (re)starts now if ALSA had run dry.
+    this.#endsAt = Math.max(this.#endsAt, now) + ms;
+    this.#inFlight = true;
+    const gen = this.#generation;
+    const out = this.#out!;
+    out.write(block, (err) => {
+      this.#inFlight = false;
+      if (gen !== this.#generation || out !== this.#out) {
+        // stop() or a device error ran while this write was inside ALSA; closing was deferred
+        // to now, when it is safe. A stream written since then can start.
+        if (out !== this.#out) safeClose(out, true);
+        this.#pump();
+        return;
+      }
+      if (err) {
+        this.#deviceError(err);
+        return;
+      }
+      this.#o.onAlsaWrite?.(take, seg.format);
+      this.#pump();
+    });
+  }
+
+  #open(format: PcmFormat): boolean {
+    try {
+      const out = new this.#Ctor!({ channels: format.channels, sampleRate: format.sampleRate, bitDepth: 16, signed: true, device: this.#alsaName });
+      out.on('error', (err: Error) => {
+        if (out !== this.#out) return;
+        // A failed native write rejects without completing the write callback.
+        this.#inFlight = false;
+        this.#deviceError(err);
+      });
+      this.#out = out;
+      this.#outFormat = { ...format };
+      this.#log.debug('stream open', () => ({ device: this.#alsaName, format }));
+      return true;
+    } catch (err) {
+      this.#deviceError(err);
+      return false;
+    }
+  }
+
+  /** Closes the ALSA stream: `flush` drops what it holds, else plays the rest out. */
+  #closeOutput(flush: boolean): void {
+    const out = this.#out;
+    this.#out = undefined;
+    this.#outFormat = undefined;
+    this.#endsAt = 0;
+    if (!out) return;
+    // Closing under a write still inside ALSA is unsafe: the write callback closes it instead.
+    if (!this.#inFlight) safeClose(out, flush);
+  }
+
+  #finish(): void {
+    this.#ending = false;
+    this.#playing = false;
+    // The playhead says everything has played: snd_pcm_drain waits out the last period.
+    this.#closeOutput(false);
+    setImmediate(() => this.emit('drained'));
+  }
+
+  #deviceError(err: unknown): void {
+    const message =
+      `speaker "alsa:${this.#o.device}" (ALSA "${this.#alsaName}"): ${errorMessage(err)}; ` +
+      `sound cards: ${describeCards(readCards(this.#o.cardsPath))}; ${DEVICE_HINT}`;
+    this.#log.warn('speaker failed', { device: this.#alsaName, error: errorMessage(err) });
+    this.#queue = [];
+    this.#playing = false;
+    this.#ending = false;
+    this.#generation++;
+    this.#clearTimer();
+    const out = this.#out;
+    this.#out = undefined;
+    this.#outFormat = undefined;
+    this.#endsAt = 0;
+    if (out && !this.#inFlight) safeClose(out, true);
+    this.emit('error', { message });
+  }
+
+  #arm(ms: number): void {
+    this.#clearTimer();
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#pump();
+    }, Math.max(1, Math.ceil(ms)));
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
