@@ -10,6 +10,7 @@ interface GatewayFlags {
   replyFormat?: string;
   audioData?: string;
   followUp?: string;
+  pace?: string;
   tokenFile?: string;
   speech?: string;
   config?: string;
