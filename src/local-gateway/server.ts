@@ -2,49 +2,29 @@
  * The bundled local gateway: the gateway side of the seed protocol, for development, demos and
  * tests. It accepts a session, ends listening with an `stt_transcript` when the speaker stops
  * (or on the client's `audio_end`), then replies with `text` and audio (espeak-ng speech or a
- * tone; PCM or MP3) and can ask for a follow-up (`prompt: true`). Its transcript is a clearly
- * labelled stand-in (duration and level of what it heard), not a recognition.
+ * tone; PCM or MP3) and can ask for a follow-up (`prompt: true`). Without a speech-to-text
+ * client its transcript is a clearly labelled stand-in (duration and level of what it heard);
+ * with one (`stt`, the pipeline backend's AssemblyAI or SLNG client) it is the real recognition,
+ * and with a text-to-speech client (`tts`) replies are spoken by that service.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CORE_FORMAT } from '../audio/format.js';
-import { peakDb, rmsDb } from '../audio/pcm.js';
-import { EnergyVad } from '../audio/vad.js';
-import { bytesToInt16, int16ToBytes } from '../audio/wav.js';
+import { bytesToInt16 } from '../audio/wav.js';
+import type { SttClient } from '../backends/stt/types.js';
+import type { TtsClient } from '../backends/tts/slng.js';
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { detectSpeechEngine, encodeMp3, synthesize, type SpeechEngine } from './speech.js';
+import { Listening } from './listening.js';
+import { defaultPlan, type FollowUpMode, type TurnPlan, type Utterance } from './plan.js';
+import { Recognition } from './recognition.js';
+import { replyAudio } from './reply-audio.js';
+import { detectSpeechEngine, type SpeechEngine } from './speech.js';
 
 export type ReplyFormatChoice = 'pcm' | 'mp3';
 export type AudioDataForm = 'base64' | 'buffer' | 'binary';
-export type FollowUpMode = 'never' | 'always' | 'alternate';
-
-/** What the gateway does with one request; tests script it per turn. */
-export interface TurnPlan {
-  /** Reply text (spoken too unless `audio` is false). */
-  text?: string;
-  /** Send reply audio (default true). */
-  audio?: boolean;
-  /** `prompt` on `audio_end`. */
-  prompt?: boolean | Record<string, unknown>;
-  /** Send an `error` for the turn instead of a reply. */
-  error?: unknown;
-  /** Send nothing at all (for thinking-timeout tests). */
-  silent?: boolean;
-  /** Delay before replying, ms. */
-  delayMs?: number;
-}
-
-export interface Utterance {
-  /** 0-based index of the request on this gateway. */
-  index: number;
-  id: string;
-  /** For typed requests, the text; for speech, the stand-in transcript. */
-  transcript: string;
-  speechMs: number;
-  typed: boolean;
-}
+export type { FollowUpMode, TurnPlan, Utterance } from './plan.js';
 
 export interface LocalGatewayOptions {
   port?: number;
@@ -60,33 +40,38 @@ export interface LocalGatewayOptions {
   endSilenceMs?: number;
   /** Longest utterance before the gateway ends listening itself, ms (default 12000). */
   maxUtteranceMs?: number;
+  /** Local reply voice (default: espeak-ng when installed, else a tone); also the fallback for `tts`. */
   speech?: SpeechEngine;
-  /** Per-request plan; the default replies with the stand-in transcript. */
+  /**
+   * Speech-to-text service for real transcripts (the pipeline backend's client). Without it the
+   * transcript is the stand-in. A failure becomes an `error` message for that turn.
+   */
+  stt?: SttClient;
+  /**
+   * Text-to-speech service for the reply audio, streamed in the service's own format (PCM at its
+   * rate, or MP3) regardless of `replyFormat`. On failure the reply falls back to `speech`.
+   */
+  tts?: TtsClient;
+  /** Longest wait for the final transcript after the end of the utterance, ms (default 10000). */
+  sttTimeoutMs?: number;
+  /** Longest wait for the complete synthesised reply before falling back, ms (default 20000). */
+  ttsTimeoutMs?: number;
+  /** Per-request plan; the default replies with what was heard. */
   plan?: (u: Utterance) => TurnPlan;
   log: Logger;
-}
-
-interface Pending {
-  id: string;
-  samples: Int16Array[];
-  count: number;
-  vad: EnergyVad;
-  speechSamples: number;
-  transcribed: boolean;
-  ended: boolean;
-  transcript: string;
-  speechMs: number;
 }
 
 const CHUNK_MS = 100;
 
 export class LocalGateway {
-  readonly #o: Required<Omit<LocalGatewayOptions, 'token' | 'plan' | 'speech'>> & Pick<LocalGatewayOptions, 'token' | 'plan'>;
+  readonly #o: Required<Omit<LocalGatewayOptions, 'token' | 'plan' | 'speech' | 'stt' | 'tts'>> & Pick<LocalGatewayOptions, 'token' | 'plan' | 'stt' | 'tts'>;
   readonly #log: Logger;
   #wss: WebSocketServer | undefined;
   #engine: SpeechEngine;
   #requests = 0;
   readonly #clients = new Set<WebSocket>();
+  /** Open STT sessions, so none is left open (billed) when a client goes or the gateway stops. */
+  readonly #recognitions = new Set<Recognition>();
   /** Every message received, for tests: [action, id]. */
   readonly received: { action: string; id?: string; bytes?: number }[] = [];
   /** PCM received per turn id, for tests. */
@@ -106,6 +91,8 @@ export class LocalGateway {
       pace: 2,
       endSilenceMs: 700,
       maxUtteranceMs: 12_000,
+      sttTimeoutMs: 10_000,
+      ttsTimeoutMs: 20_000,
       ...options,
     };
     this.#log = options.log.child('local-gateway');
@@ -122,6 +109,16 @@ export class LocalGateway {
 
   get speechEngine(): SpeechEngine {
     return this.#engine;
+  }
+
+  /** What makes transcripts: the STT service's name, or `stand-in`. */
+  get sttEngine(): string {
+    return this.#o.stt?.name ?? 'stand-in';
+  }
+
+  /** What speaks replies: the TTS service's name, or the local engine. */
+  get ttsEngine(): string {
+    return this.#o.tts?.name ?? this.#engine;
   }
 
   async start(): Promise<void> {
@@ -145,12 +142,13 @@ export class LocalGateway {
       wss.once('listening', resolve);
       wss.once('error', reject);
     });
-    this.#log.info('listening', { url: this.url, speech: this.#engine, replyFormat: this.#o.replyFormat });
+    this.#log.info('listening', { url: this.url, stt: this.sttEngine, tts: this.ttsEngine, speech: this.#engine, replyFormat: this.#o.replyFormat });
   }
 
   async stop(): Promise<void> {
     for (const ws of this.#clients) ws.terminate();
     this.#clients.clear();
+    await Promise.all([...this.#recognitions].map((r) => r.close()));
     const wss = this.#wss;
     this.#wss = undefined;
     if (wss) await new Promise<void>((resolve) => wss.close(() => resolve()));
@@ -175,7 +173,7 @@ export class LocalGateway {
   #onConnection(ws: WebSocket): void {
     this.#clients.add(ws);
     this.#log.info('client-connected', { clients: this.#clients.size });
-    const pending = new Map<string, Pending>();
+    const pending = new Map<string, Listening>();
     ws.on('message', (data: Buffer, isBinary) => {
       if (isBinary) {
         this.received.push({ action: '(binary)', bytes: data.length });
@@ -192,20 +190,15 @@ export class LocalGateway {
       const action = String(msg.action);
       this.received.push({ action, id });
       switch (action) {
-        case 'audio_start':
-          pending.set(id, {
-            id,
-            samples: [],
-            count: 0,
-            vad: new EnergyVad({ hangoverMs: this.#o.endSilenceMs }),
-            speechSamples: 0,
-            transcribed: false,
-            ended: false,
-            transcript: '',
-            speechMs: 0,
+        case 'audio_start': {
+          pending.get(id)?.recognition?.close().catch(() => undefined); // a restarted id replaces its old turn
+          const p = this.#newListening(ws, id, () => {
+            if (pending.get(id) === p) pending.delete(id);
           });
+          pending.set(id, p);
           this.audio.set(id, []);
           return;
+        }
         case 'audio_data': {
           const p = pending.get(id);
           if (!p || typeof msg.data !== 'string') return;
@@ -217,8 +210,7 @@ export class LocalGateway {
         case 'audio_end': {
           const p = pending.get(id);
           if (!p) return;
-          p.ended = true;
-          if (!p.transcribed) this.#transcribe(ws, p);
+          if (!p.transcribed) this.#endListening(ws, p);
           pending.delete(id);
           void this.#answer(ws, p);
           return;
@@ -236,53 +228,96 @@ export class LocalGateway {
       }
     });
     ws.on('close', () => {
+      for (const p of pending.values()) void p.recognition?.close();
+      pending.clear();
       this.#clients.delete(ws);
       this.#log.info('client-disconnected', { clients: this.#clients.size });
     });
     ws.on('error', (err) => this.#log.debug('client-error', { error: err.message }));
   }
 
-  #onAudio(ws: WebSocket, p: Pending, pcm: Int16Array): void {
-    p.samples.push(pcm);
-    p.count += pcm.length;
-    if (p.transcribed) return;
-    const v = p.vad.process(pcm);
-    if (p.vad.inSpeech || v === 'speech-end') p.speechSamples += pcm.length;
-    const ms = (p.count / CORE_FORMAT.sampleRate) * 1000;
-    if (v === 'speech-end' || ms >= this.#o.maxUtteranceMs) this.#transcribe(ws, p);
-  }
-
-  /** Ends listening: the stand-in transcript says what was heard, not what was said. */
-  #transcribe(ws: WebSocket, p: Pending): void {
-    p.transcribed = true;
-    const all = new Int16Array(p.count);
-    let o = 0;
-    for (const s of p.samples) {
-      all.set(s, o);
-      o += s.length;
+  #newListening(ws: WebSocket, id: string, forget: () => void): Listening {
+    const p = new Listening(id, this.#o.endSilenceMs, this.#o.maxUtteranceMs);
+    const stt = this.#o.stt;
+    if (stt) {
+      const r = new Recognition(stt, this.#o.sttTimeoutMs);
+      p.recognition = r;
+      this.#recognitions.add(r);
+      // A client that stops sending audio without `audio_end` would keep the (billed) session
+      // open: listening ends anyway after twice the longest utterance, in wall-clock time.
+      const guard = setTimeout(() => {
+        if (!p.transcribed) this.#endListening(ws, p);
+      }, 2 * this.#o.maxUtteranceMs);
+      r.result.then(
+        (result) => {
+          clearTimeout(guard);
+          this.#recognitions.delete(r);
+          // The service's own end-pointing may come first: it ends listening as well.
+          p.transcribed = true;
+          p.speechMs = p.measureSpeech();
+          p.transcript = result.text;
+          this.#send(ws, {
+            id,
+            action: 'stt_transcript',
+            transcript: result.text,
+            ...(result.confidence !== undefined ? { confidence: result.confidence } : {}),
+            transactionId: id.slice(0, 8),
+          });
+          p.markHeard(true);
+        },
+        (err: unknown) => {
+          clearTimeout(guard);
+          this.#recognitions.delete(r);
+          p.transcribed = true;
+          forget();
+          p.markHeard(false);
+          // Abandoned on purpose (client gone, gateway stopping, id reused): nobody to tell.
+          if (r.abandoned || ws.readyState !== ws.OPEN) return;
+          const message = errorMessage(err);
+          this.#log.warn('stt-failed', { service: stt.name, turn: id, error: message });
+          this.#send(ws, { id, action: 'error', error: { message, service: stt.name, code: 'stt_failed' } });
+        },
+      );
     }
-    const speechMs = Math.max(0, p.speechSamples - (this.#o.endSilenceMs * CORE_FORMAT.sampleRate) / 1000) / 16;
-    const transcript = `[stand-in transcript: ${(speechMs / 1000).toFixed(1)} s of speech, level ${rmsDb(all).toFixed(0)} dBFS, peak ${peakDb(all).toFixed(0)} dBFS]`;
-    p.transcript = transcript;
-    p.speechMs = speechMs;
-    this.#send(ws, { id: p.id, action: 'stt_transcript', transcript, confidence: 0, transactionId: p.id.slice(0, 8) });
+    return p;
   }
 
-  async #answer(ws: WebSocket, p: Pending): Promise<void> {
-    const u: Utterance = { index: this.#requests++, id: p.id, transcript: p.transcript, speechMs: p.speechMs, typed: false };
+  #onAudio(ws: WebSocket, p: Listening, pcm: Int16Array): void {
+    if (!p.transcribed) p.recognition?.send(pcm);
+    if (p.push(pcm)) this.#endListening(ws, p);
+  }
+
+  /**
+   * Ends listening (end-pointing, the length limit, or the client's `audio_end`). With an STT
+   * service, asks it for the final transcript (sent when it arrives); otherwise sends the
+   * stand-in transcript, which says what was heard, not what was said.
+   */
+  #endListening(ws: WebSocket, p: Listening): void {
+    p.transcribed = true;
+    if (p.recognition) {
+      p.recognition.finish();
+      return;
+    }
+    p.speechMs = p.measureSpeech();
+    p.transcript = p.standInTranscript();
+    this.#send(ws, { id: p.id, action: 'stt_transcript', transcript: p.transcript, confidence: 0, transactionId: p.id.slice(0, 8) });
+    p.markHeard(true);
+  }
+
+  async #answer(ws: WebSocket, p: Listening): Promise<void> {
+    // With an STT service the transcript may still be on its way; a failed turn got its error already.
+    if (!(await p.heard)) return;
+    const u: Utterance = { index: this.#requests++, id: p.id, transcript: p.transcript, speechMs: p.speechMs, typed: false, recognized: !!p.recognition };
     await this.#reply(ws, p.id, this.#planFor(u));
   }
 
   async #answerText(ws: WebSocket, id: string, text: string): Promise<void> {
-    const u: Utterance = { index: this.#requests++, id, transcript: text, speechMs: 0, typed: true };
+    const u: Utterance = { index: this.#requests++, id, transcript: text, speechMs: 0, typed: true, recognized: false };
     await this.#reply(ws, id, this.#planFor(u));
   }
 
   #planFor(u: Utterance): TurnPlan {
-    if (this.#o.plan) return this.#o.plan(u);
-    const prompt = this.#o.followUp === 'always' || (this.#o.followUp === 'alternate' && u.index % 2 === 0);
-    const heard = u.typed ? `You typed: ${u.transcript}.` : `I heard ${(u.speechMs / 1000).toFixed(1)} seconds of speech.`;
-    return { text: `${heard} This is the local test gateway.${prompt ? ' Anything else?' : ' Goodbye.'}`, prompt };
+    return this.#o.plan ? this.#o.plan(u) : defaultPlan(u, this.#o.followUp);
   }
 
   async #reply(ws: WebSocket, id: string, plan: TurnPlan): Promise<void> {
@@ -295,17 +330,17 @@ export class LocalGateway {
     const text = plan.text ?? 'OK.';
     this.#send(ws, { id, action: 'text', text });
     if (plan.audio !== false) {
-      const pcm = await synthesize(text, this.#engine);
-      if (this.#o.replyFormat === 'mp3') {
-        const mp3 = await encodeMp3(pcm);
-        this.#send(ws, { id, action: 'audio_start', options: { tts: { content_type: 'audio/mpeg' } } });
-        const seconds = pcm.length / CORE_FORMAT.sampleRate;
-        const chunkBytes = Math.max(256, Math.round((mp3.length / seconds) * (CHUNK_MS / 1000)));
-        await this.#stream(ws, id, mp3, chunkBytes);
-      } else {
-        this.#send(ws, { id, action: 'audio_start', options: { tts: { content_type: 'audio/l16; rate=16000; channels=1' } } });
-        await this.#stream(ws, id, int16ToBytes(pcm), (CORE_FORMAT.sampleRate * 2 * CHUNK_MS) / 1000);
-      }
+      const audio = await replyAudio(text, {
+        tts: this.#o.tts,
+        engine: this.#engine,
+        replyFormat: this.#o.replyFormat,
+        ttsTimeoutMs: this.#o.ttsTimeoutMs,
+        log: this.#log,
+      });
+      this.#send(ws, { id, action: 'audio_start', options: { tts: { content_type: audio.contentType } } });
+      // 100 ms per chunk, in whole 4-byte units so no PCM frame (mono or stereo) is split.
+      const chunkBytes = Math.max(256, Math.round((audio.bytesPerSecond * CHUNK_MS) / 1000 / 4) * 4);
+      await this.#stream(ws, id, audio.bytes, chunkBytes);
     }
     if (ws.readyState !== ws.OPEN) return;
     this.#send(ws, { id, action: 'audio_end', prompt: plan.prompt ?? false });
