@@ -4,6 +4,8 @@
 #   scripts/demo.sh            (output in ./demo-output)
 #   DEMO_DIR=/tmp/x scripts/demo.sh
 #   DEMO_REPLY_FORMAT=mp3 scripts/demo.sh   (the gateway answers in MP3)
+#   DEMO_GATEWAY_CONFIG=agent.yaml scripts/demo.sh   (real speech-to-text/text-to-speech in the
+#                                  local gateway, from the file's `pipeline` keys; docs/backends.md)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 
@@ -26,7 +28,9 @@ else
 fi
 
 say "Starting the local gateway"
-$CLI gateway --port 0 --reply-format "${DEMO_REPLY_FORMAT:-pcm}" --log-format json >"$OUT/gateway.log" 2>&1 &
+GW_ARGS=(--port 0 --reply-format "${DEMO_REPLY_FORMAT:-pcm}" --log-format json)
+[ -n "${DEMO_GATEWAY_CONFIG:-}" ] && GW_ARGS+=(--config "$DEMO_GATEWAY_CONFIG")
+$CLI gateway "${GW_ARGS[@]}" >"$OUT/gateway.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 100); do
   URL=$(grep -o 'GATEWAY_URL=ws://[^ ]*' "$OUT/gateway.log" 2>/dev/null | head -1 | cut -d= -f2 || true)
