@@ -14,8 +14,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Debian packages: native addon builds (ALSA headers, compiler), speech and audio tools for
-# fixtures and the local gateway's voice, lame for MP3, systemd-analyze for the unit tests.
-APT_PACKAGES=(${SPEAKER_AGENT_APT_PACKAGES:-libasound2-dev python3 make g++ espeak-ng sox lame alsa-utils systemd ca-certificates})
+# fixtures and the local gateway's voice, lame for MP3, systemd (systemd-analyze and
+# systemd-notify for the unit and sd_notify tests), gpiod tools and openssl for their tests.
+APT_PACKAGES=(${SPEAKER_AGENT_APT_PACKAGES:-libasound2-dev python3 make g++ espeak-ng sox lame alsa-utils systemd gpiod openssl ca-certificates})
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -49,7 +50,9 @@ MSG
   exit 1
 fi
 
-# npm ci when node_modules is missing or older than the lock file.
+# npm ci when node_modules is missing or older than the lock file. node-lame uses Debian's
+# lame (installed above) instead of downloading its own copy.
+export LAME_SKIP_DOWNLOAD=1
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "Installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
