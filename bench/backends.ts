@@ -54,7 +54,7 @@ interface Rig {
 
 async function rig(backend: Backend, closeFakes: () => Promise<void>): Promise<Rig> {
   const config = parseConfig({
-    audio: { mic: 'wav:unused.wav', speaker: 'wav:unused.wav' },
+    audio: { mic: 'wav:unused.wav', speaker: 'wav:unused.wav', earcons: { wake: 'off', done: 'off', error: 'off', disconnected: 'off' } },
     conversation: { settleMs: 0, noSpeechTimeoutMs: 5000, thinkingTimeoutMs: 5000 },
   });
   const mic = new FakeMic();
@@ -66,6 +66,8 @@ async function rig(backend: Backend, closeFakes: () => Promise<void>): Promise<R
   });
   await agent.start();
   await until(() => agent.session.state.connected, 'connected');
+  // The mic has been running before the first turn: the VAD knows the (quiet) room.
+  mic.push(new Int16Array(FRAME * 25));
   return {
     agent,
     mic,

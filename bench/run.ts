@@ -43,7 +43,16 @@ async function main(): Promise<void> {
       continue;
     }
     process.stdout.write(`\n## ${name}\n`);
-    const result = { bench: name, date: new Date().toISOString(), ...(await bench()) };
+    let figures: object;
+    try {
+      figures = await bench();
+    } catch (err) {
+      // One failing bench is reported and the others still run.
+      process.stderr.write(`bench ${name} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+      continue;
+    }
+    const result = { bench: name, date: new Date().toISOString(), ...figures };
     writeFileSync(path.join(RESULTS, `${name}.json`), JSON.stringify(result, null, 2) + '\n');
     for (const [k, v] of flatten(result)) process.stdout.write(`${k.padEnd(58)} ${String(v)}\n`);
   }
