@@ -165,5 +165,7 @@ export async function runCoreBench(options: { turns?: number } = { turns: Number
     arrayBuffersMb: { after10: rss10.arrayBuffers, [`after${turns}`]: rssEnd.arrayBuffers },
     heapUsedMb: { after10: rss10.heap, [`after${turns}`]: rssEnd.heap, growth: Math.round((rssEnd.heap - rss10.heap) * 10) / 10 },
     node: process.version,
+    // The service runs with NODE_OPTIONS=--max-semi-space-size=1 (systemd unit); so does npm run bench.
+    nodeFlags: [...process.execArgv, process.env.NODE_OPTIONS ?? ''].filter(Boolean).join(' '),
   };
 }
