@@ -163,49 +163,14 @@ gpio:
   driver: none
 YAML
       ;;
-    respeaker-2mic)
-      cat <<'YAML'
-audio:
-  mic: "alsa:seeed2micvoicec"
-  speaker: "alsa:seeed2micvoicec"
-
-gpio:
-  # auto: rpio on Pi 1-4 and Zero 2, the GPIO character device on a Pi 5.
-  driver: auto
-  buttonPin: 17
-  leds:
-    driver: apa102
-    count: 3
-YAML
-      ;;
-    respeaker-4mic)
-      cat <<'YAML'
-audio:
-  mic: "alsa:seeed4micvoicec"
-  # The 4-mic array has no speaker output: use the Pi's headphone jack or HDMI.
-  speaker: "alsa:default"
-
-gpio:
-  driver: auto
-  leds:
-    driver: apa102
-    count: 12
-    # GPIO5 powers the LEDs on the 4-mic array.
-    powerPin: 5
-YAML
-      ;;
-    aiy-voice-hat)
-      cat <<'YAML'
-audio:
-  mic: "alsa:sndrpigooglevoi"
-  speaker: "alsa:sndrpigooglevoi"
-
-gpio:
-  driver: auto
-  buttonPin: 23
-  leds:
-    driver: gpio
-    pin: 25
+    *)
+      cat <<YAML
+# The hardware profile sets the audio devices, the button pin and the LEDs for this HAT
+# (/opt/speaker-agent/hardware/$HARDWARE.yaml; copy it to change it). Settings written below
+# override the profile, e.g.:
+# gpio:
+#   leds: { brightness: 20 }
+hardware: $HARDWARE
 YAML
       ;;
   esac
@@ -250,8 +215,9 @@ YAML
 check_platform() {
   if [ -z "$ROOT" ] && [ "$(id -u)" -ne 0 ]; then die "run as root: sudo $0 $ORIG_ARGS"; fi
   case "$HARDWARE" in
-    usb|respeaker-2mic|respeaker-4mic|aiy-voice-hat) ;;
-    *) die "unknown --hardware \"$HARDWARE\" (known: usb, respeaker-2mic, respeaker-4mic, aiy-voice-hat)" ;;
+    usb-mic) HARDWARE=usb ;;
+    usb|respeaker-2mic|respeaker-4mic|aiy-voice-hat|aiy-voice-bonnet) ;;
+    *) die "unknown --hardware \"$HARDWARE\" (known: usb, respeaker-2mic, respeaker-4mic, aiy-voice-hat, aiy-voice-bonnet)" ;;
   esac
   if [ "$(uname -m)" = armv6l ]; then
     die "this is an ARMv6 board (Pi 1, Zero, Zero W): Node.js 20+ has no build for it. Use a Pi Zero 2 W or newer."
