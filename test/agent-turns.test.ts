@@ -57,6 +57,10 @@ describe('a complete turn', () => {
     expect(replies[0]).toMatch(/local test gateway/);
     expect(h.speaker.bytes).toBeGreaterThan(16000); // the tone reply, at least half a second
     expect(h.speaker.writes[0]!.format).toEqual({ sampleRate: 16000, channels: 1 });
+    // The LEDs went through the turn, and followed the reply's loudness while speaking.
+    expect(h.gpio.leds).toEqual(['disconnected', 'idle', 'listening', 'thinking', 'speaking', 'idle']);
+    expect(h.gpio.levels.length).toBeGreaterThan(0);
+    expect(h.gpio.levels.every((l) => l > 0.3 && l <= 1)).toBe(true);
   });
 
   it('plays an MP3 reply decoded as a stream', async () => {

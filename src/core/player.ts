@@ -28,6 +28,8 @@ interface Stream {
 export interface PlayerHooks {
   /** The first PCM of a reply went to the output; `latencyMs` since its first encoded byte arrived. */
   onFirstSample?: (latencyMs: number) => void;
+  /** Every chunk of PCM handed to the output (for the speaking LED's level). */
+  onPcm?: (pcm: Buffer) => void;
 }
 
 export class ReplyPlayer {
@@ -144,6 +146,7 @@ export class ReplyPlayer {
 
   #toOutput(pcm: Buffer, format: PcmFormat): void {
     this.output.write(pcm, format);
+    this.hooks.onPcm?.(pcm);
     this.#started = true;
     if (!this.#firstSampleReported && this.#firstByteAt > 0) {
       this.#firstSampleReported = true;

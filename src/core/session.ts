@@ -6,7 +6,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SampleRing } from '../audio/ring-buffer.js';
+import { rmsDb } from '../audio/pcm.js';
 import type { Vad } from '../audio/vad.js';
+import { bytesToInt16 } from '../audio/wav.js';
 import { createVad } from '../audio/vad-factory.js';
 import type { ConversationConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
@@ -124,6 +126,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #replyMarked: TurnId | undefined;
   #started = false;
   #lastRefusal: RefuseReason | undefined;
+  #levelAt = 0;
   /** An earcon ended the output last: its `drained` is not the reply's. */
   #earconPending = false;
 
@@ -144,6 +147,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         this.#earconPending = false;
         this.#mark('first_sample', { latencyMs: Math.round(latencyMs * 100) / 100 });
       },
+      onPcm: (pcm) => this.#speakingLevel(pcm),
     });
   }
 
@@ -454,6 +458,19 @@ export class Session extends TypedEmitter<SessionEvents> {
         this.emit('notice', { code: effect.code, message: effect.message });
         return;
     }
+  }
+
+  /**
+   * Lets the speaking LEDs follow the reply's loudness: the level of the audio handed to the
+   * speaker, -50..0 dBFS mapped to 0..1, at most every 50 ms.
+   */
+  #speakingLevel(pcm: Buffer): void {
+    if (this.#led !== 'speaking') return;
+    const now = this.#d.now();
+    if (now - this.#levelAt < 50) return;
+    this.#levelAt = now;
+    const level = Math.max(0, Math.min(1, (rmsDb(bytesToInt16(pcm)) + 50) / 50));
+    this.#d.gpio.setLed('speaking', Math.round(level * 100) / 100);
   }
 
   /** Plays a cue unless a reply is using the speaker. */

@@ -118,10 +118,13 @@ export class FakeWake extends TypedEmitter<WakeWordEvents> implements WakeWord {
 /** GPIO whose button the test presses and whose LED history it reads. */
 export class FakeGpio extends TypedEmitter<GpioEvents> implements Gpio {
   readonly leds: LedState[] = [];
+  /** Audio levels passed with `speaking`. */
+  readonly levels: number[] = [];
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
-  setLed(state: LedState): void {
+  setLed(state: LedState, level?: number): void {
     if (this.leds[this.leds.length - 1] !== state) this.leds.push(state);
+    if (level !== undefined) this.levels.push(level);
   }
   button(event: ButtonEvent): void {
     this.emit('button', event);
