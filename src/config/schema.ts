@@ -377,8 +377,11 @@ export const LedColorsSchema = z
 
 export const LedsSchema = z
   .object({
-    /** `apa102`: RGB strip on SPI (ReSpeaker HATs); `gpio`: one single-colour LED on a pin; `none`. */
-    driver: z.enum(['none', 'apa102', 'gpio']).default('none'),
+    /**
+     * `apa102`: RGB strip on SPI (ReSpeaker HATs); `gpio`: one single-colour LED on a pin;
+     * `ktd2027`: the RGB button LED of the AIY Voice Bonnet, through a KTD2027 chip on I2C; `none`.
+     */
+    driver: z.enum(['none', 'apa102', 'gpio', 'ktd2027']).default('none'),
     /** Number of APA102 LEDs on the strip (3 on the 2-mic HAT, 12 on the 4-mic array). */
     count: z.number().int().min(1).max(256).default(3),
     /** SPI device node the APA102 strip is wired to. */
@@ -388,11 +391,18 @@ export const LedsSchema = z
       .default('/dev/spidev0.1'),
     /** SPI clock in Hz for the APA102 strip (the kernel default is far too fast for it). */
     spiSpeedHz: z.number().int().min(100_000).max(32_000_000).default(8_000_000),
+    /** I2C bus number of the KTD2027 (`/dev/i2c-1` is the header's bus on every Pi). */
+    i2cBus: z.number().int().min(0).max(255).default(1),
+    /** 7-bit I2C address of the KTD2027 (0x31 on the AIY Voice Bonnet; 0x30 on other boards). */
+    i2cAddress: z.number().int().min(0x03).max(0x77).default(0x31),
     /** BCM pin driven high before the LEDs are used (GPIO5 powers the 4-mic array's LEDs). */
     powerPin: z.number().int().min(0).max(53).optional(),
     /** BCM pin of a single-colour LED (`driver: gpio`; GPIO25 on the AIY Voice HAT). */
     pin: z.number().int().min(0).max(53).optional(),
-    /** Overall brightness 0-31 (the APA102 global brightness field; scales single LEDs too). */
+    /**
+     * Overall brightness 0-31 (the APA102 global brightness field; scales single LEDs too; for
+     * the KTD2027 the maximum current, 31 = 24 mA).
+     */
     brightness: z.number().int().min(0).max(31).default(10),
     /** Animation frames per second (only while a state animates; static states write once). */
     fps: z.number().int().min(5).max(100).default(30),

@@ -1,6 +1,6 @@
 /**
  * Builds the board Gpio from config: resolves `auto` by board model (and logs the choice),
- * and wires the real rpio / gpiod / spi-device modules, each loaded only when used.
+ * and wires the real rpio / gpiod / spi-device / i2c-bus modules, each loaded only when used.
  */
 import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import type { Logger } from '../../log/logger.js';
 import { pickGpioDriver, readBoardModel, type GpioDriverName } from './board.js';
 import { GpiodLines, type Exec, type Spawn } from './gpiod-lines.js';
 import { HatGpio } from './hat-gpio.js';
+import { loadI2cBus, openI2c, type I2cBusModule, type I2cRegisters } from './i2c.js';
 import type { GpioLines } from './lines.js';
 import { RpioLines, loadRpio, type RpioModule } from './rpio-lines.js';
 import { systemScheduler, type Scheduler } from './scheduler.js';
@@ -26,6 +27,12 @@ export interface BoardGpioEnv {
   loadSpi: () => Promise<SpiDeviceModule>;
   /** Replaces the SPI device entirely (tests record frames here). */
   openSpi?: (device: string, speedHz: number) => Promise<SpiTransport>;
+  /** Loads `i2c-bus` (default: the real optional package). */
+  loadI2c?: () => Promise<I2cBusModule>;
+  /** Replaces the I2C device entirely (tests record register writes here). */
+  openI2c?: (bus: number, address: number) => Promise<I2cRegisters>;
+  /** Waits after the KTD2027 reset (tests pass an instant one). */
+  i2cSleep?: (ms: number) => Promise<void>;
 }
 
 const realExec: Exec = (command, args) =>
@@ -44,6 +51,7 @@ export function realBoardEnv(): BoardGpioEnv {
     spawn: (command, args, options) => spawn(command, [...args], options),
     exec: realExec,
     loadSpi: loadSpiDevice,
+    loadI2c: loadI2cBus,
   };
 }
 
@@ -70,5 +78,7 @@ export function createBoardGpio(config: GpioConfig, log: Logger, env: BoardGpioE
   }
   const openSpiFn =
     env.openSpi ?? (async (device: string, speedHz: number) => openSpi(await env.loadSpi(), device, speedHz));
-  return new HatGpio({ config, log, clock: env.clock, openLines, openSpi: openSpiFn });
+  const openI2cFn =
+    env.openI2c ?? (async (bus: number, address: number) => openI2c(await (env.loadI2c ?? loadI2cBus)(), bus, address));
+  return new HatGpio({ config, log, clock: env.clock, openLines, openSpi: openSpiFn, openI2c: openI2cFn, i2cSleep: env.i2cSleep });
 }

@@ -9,7 +9,7 @@ const CONFIG_TXT = '/boot/firmware/config.txt (/boot/config.txt before Raspberry
 function code(err: unknown): string | undefined {
   const c = (err as NodeJS.ErrnoException | undefined)?.code;
   if (c) return c;
-  const m = /\b(EACCES|EPERM|ENOENT|EBUSY|ENODEV)\b/.exec(String((err as Error | undefined)?.message ?? err));
+  const m = /\b(EACCES|EPERM|ENOENT|EBUSY|ENODEV|ENXIO|EREMOTEIO|EIO)\b/.exec(String((err as Error | undefined)?.message ?? err));
   return m?.[1];
 }
 
@@ -51,6 +51,47 @@ export function spiError(device: string, err: unknown): DeviceError {
       return new DeviceError(`${device} is busy: another program is using the SPI device`, { cause: err });
     default:
       return new DeviceError(`cannot use ${device}: ${errText(err)}`, { cause: err });
+  }
+}
+
+/**
+ * Maps an error from talking to the I2C device at `address` on `/dev/i2c-<bus>`: bus missing
+ * (I2C not enabled), no permission (group i2c), address held by a kernel driver, or no device
+ * acknowledging the address (wrong board or address).
+ */
+export function i2cError(bus: number, address: number, err: unknown): DeviceError {
+  const device = `/dev/i2c-${bus}`;
+  const addr = `0x${address.toString(16).padStart(2, '0')}`;
+  switch (code(err)) {
+    case 'ENOENT':
+    case 'ENODEV':
+      return new DeviceError(
+        `${device} does not exist: I2C is not enabled. Add the line "dtparam=i2c_arm=on" to ${CONFIG_TXT} and reboot`,
+        { cause: err },
+      );
+    case 'EACCES':
+    case 'EPERM':
+      return new DeviceError(
+        `no permission to open ${device}: add the service user to group "i2c" ` +
+          `(sudo usermod -aG i2c $USER, then log in again; the systemd unit needs SupplementaryGroups=i2c)`,
+        { cause: err },
+      );
+    case 'EBUSY':
+      return new DeviceError(
+        `I2C address ${addr} on ${device} is held by a kernel driver (an LED overlay such as the AIY ` +
+          `image's leds-ktd202x): remove that dtoverlay line from ${CONFIG_TXT} and reboot, or set gpio.leds.driver to none`,
+        { cause: err },
+      );
+    case 'ENXIO':
+    case 'EREMOTEIO':
+    case 'EIO':
+      return new DeviceError(
+        `no device answers at I2C address ${addr} on ${device}: this is not an AIY Voice Bonnet or the address ` +
+          `is wrong (check with "i2cdetect -y ${bus}" from i2c-tools; set gpio.leds.i2cAddress)`,
+        { cause: err },
+      );
+    default:
+      return new DeviceError(`cannot use I2C address ${addr} on ${device}: ${errText(err)}`, { cause: err });
   }
 }
 

@@ -1,12 +1,12 @@
 /**
- * The Gpio port for a real board: a button on a pin, LEDs on SPI (APA102) or on a pin, and an
- * optional LED power pin. Every part is optional and fails on its own: a missing permission or
+ * The Gpio port for a real board: a button on a pin, LEDs on SPI (APA102), on I2C (KTD2027, the
+ * AIY Voice Bonnet) or on a pin, and an optional LED power pin. Every part is optional and fails on its own: a missing permission or
  * a disabled SPI bus costs that part (one warning naming the fix) and never the agent, which
  * keeps working by wake word and control socket. `start()` never throws for hardware reasons.
  */
 import type { GpioConfig } from '../../config/schema.js';
 import { LedAnimator } from '../../leds/animator.js';
-import { buildPatterns } from '../../leds/patterns.js';
+import { buildPatterns, type Pattern } from '../../leds/patterns.js';
 import type { LedSink } from '../../leds/sink.js';
 import type { Logger } from '../../log/logger.js';
 import type { ButtonEvent, Gpio, GpioEvents, LedState } from '../../ports/gpio.js';
@@ -14,6 +14,8 @@ import { TypedEmitter } from '../../util/typed-emitter.js';
 import { Apa102Sink } from './apa102-sink.js';
 import { ButtonRecognizer } from './button.js';
 import { errText } from './errors.js';
+import type { I2cRegisters } from './i2c.js';
+import { Ktd2027Sink } from './ktd2027-sink.js';
 import type { GpioLines, InputLine, OutputLine } from './lines.js';
 import type { Scheduler } from './scheduler.js';
 import { SingleLedSink } from './single-led-sink.js';
@@ -27,13 +29,17 @@ export interface HatGpioDeps {
   openLines?: () => Promise<GpioLines>;
   /** Opens the SPI device for APA102 LEDs. */
   openSpi?: (device: string, speedHz: number) => Promise<SpiTransport>;
+  /** Opens the I2C device for KTD2027 LEDs (`bus` as in /dev/i2c-N, 7-bit `address`). */
+  openI2c?: (bus: number, address: number) => Promise<I2cRegisters>;
+  /** Waits after the KTD2027 reset (default: a real 1 ms timer). */
+  i2cSleep?: (ms: number) => Promise<void>;
 }
 
 /** What came up at start, for the hardware check and tests. */
 export interface GpioStatus {
   driver: string | undefined;
   button: boolean;
-  leds: 'apa102' | 'gpio' | undefined;
+  leds: 'apa102' | 'gpio' | 'ktd2027' | undefined;
   problems: string[];
 }
 
@@ -162,6 +168,15 @@ export class HatGpio extends TypedEmitter<GpioEvents> implements Gpio {
         if (!this.#d.openSpi) throw new Error('no SPI support in this build');
         const spi = await this.#d.openSpi(leds.spiDevice, leds.spiSpeedHz);
         this.#sink = new Apa102Sink(spi, leds.count, leds.brightness);
+      } else if (leds.driver === 'ktd2027') {
+        if (!this.#d.openI2c) throw new Error('no I2C support in this build');
+        const regs = await this.#d.openI2c(leds.i2cBus, leds.i2cAddress);
+        try {
+          this.#sink = await Ktd2027Sink.open(regs, { brightness: leds.brightness, sleep: this.#d.i2cSleep });
+        } catch (err) {
+          regs.close();
+          throw err;
+        }
       } else {
         if (!this.#lines) throw new Error(`the LED on GPIO${leds.pin} needs a GPIO driver`);
         const line = await this.#lines.output(leds.pin!, false, (err) => this.#runtimeError('led-failed', err));
@@ -175,7 +190,8 @@ export class HatGpio extends TypedEmitter<GpioEvents> implements Gpio {
       return;
     }
     this.#status.leds = leds.driver;
-    this.#animator = new LedAnimator(this.#sink, buildPatterns(leds.colors), clock, {
+    const patterns = buildPatterns(leds.colors);
+    this.#animator = new LedAnimator(this.#sink, this.#sink.count === 1 ? forOneLed(patterns) : patterns, clock, {
       fps: leds.fps,
       onError: (err) => this.#runtimeError('leds-failed', err),
     });
@@ -202,4 +218,17 @@ export class HatGpio extends TypedEmitter<GpioEvents> implements Gpio {
     // An 'error' event with no listener would throw out of a timer callback: only emit when heard.
     if (this.listenerCount('error') > 0) this.emit('error', { message });
   }
+}
+
+/**
+ * One LED cannot show a light walking round a ring: rendered as-is, a spin is a steady light and
+ * "thinking" would look like "listening". On a single LED a spin breathes instead, once per
+ * revolution, down to a fifth of full brightness.
+ */
+export function forOneLed(patterns: Record<LedState, Pattern>): Record<LedState, Pattern> {
+  const out = { ...patterns };
+  for (const [state, p] of Object.entries(out) as [LedState, Pattern][]) {
+    if (p.animation.kind === 'spin') out[state] = { ...p, animation: { kind: 'pulse', periodMs: p.animation.periodMs, min: 0.2 } };
+  }
+  return out;
 }
