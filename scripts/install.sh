@@ -295,6 +295,9 @@ create_user() {
     fi
   done
   local joined; joined="$(IFS=,; printf '%s' "${SERVICE_GROUPS[*]}")"
+  # i2c (the AIY Voice Bonnet's LED chip): joined when the system has it, never created; the
+  # unit does not name it, the service gets it from the user's membership.
+  if group_exists i2c; then joined="$joined,i2c"; fi
   run usermod -aG "$joined" "$SERVICE_USER"
 }
 

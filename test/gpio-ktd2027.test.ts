@@ -15,10 +15,13 @@ import { createBoardGpio, type BoardGpioEnv } from '../src/drivers/gpio/create.j
 import type { HatGpio } from '../src/drivers/gpio/hat-gpio.js';
 import { loadI2cBus, openI2c, type I2cBusModule, type I2cRegisters } from '../src/drivers/gpio/i2c.js';
 import { KTD2027_REG, Ktd2027Sink, ktd2027Codes } from '../src/drivers/gpio/ktd2027-sink.js';
+import { checkDeviceAccess, checkGroups } from '../src/doctor/device-checks.js';
+import { checkAddons } from '../src/doctor/system-checks.js';
 import { DeviceError } from '../src/errors.js';
 import { memoryLogger } from '../src/log/logger.js';
 import type { LedState } from '../src/ports/gpio.js';
 import { ManualScheduler } from './gpio-helpers.js';
+import { fakeContext } from './helpers/fake-machine.js';
 
 const CTRL = KTD2027_REG.control;
 const CH = KTD2027_REG.channelControl;
@@ -360,5 +363,26 @@ describe('config', () => {
     writeFileSync(file, 'hardware: aiy-voice-bonnet\ngpio:\n  leds:\n    i2cAddress: 0x30\n');
     expect(loadConfig({ file, env: {}, hardwareDir: dir }).gpio.leds.i2cAddress).toBe(0x30);
     rmSync(tmp, { recursive: true, force: true });
+  });
+});
+
+describe('doctor', () => {
+  it('checks /dev/i2c-1 access and names group i2c', () => {
+    const devices = { '/dev/i2c-1': { mode: 0o20660, gid: 997 } };
+    const group = 'audio:x:29:speaker-agent\ngpio:x:993:speaker-agent\nspi:x:994:speaker-agent\ni2c:x:997:\nspeaker-agent:x:998:\n';
+    const ctx = fakeContext({ devices, files: { '/etc/group': group } });
+    const r = checkDeviceAccess(ctx, checkGroups(ctx).account);
+    expect(r).toMatchObject({ status: 'fail', detail: 'speaker-agent cannot open /dev/i2c-1 (group i2c)' });
+    expect(r.fix).toBe('sudo usermod -aG i2c speaker-agent && sudo systemctl restart speaker-agent');
+  });
+
+  it('needs the i2c-bus addon only for leds.driver ktd2027', async () => {
+    const ctx = fakeContext({ addons: { 'i2c-bus': { status: 'missing' } } });
+    const status = async (driver: string) => {
+      const cfg = loadConfig({ env: {}, flags: { 'gpio.leds.driver': driver } });
+      return (await checkAddons(ctx, cfg)).find((x) => x.id === 'addon i2c-bus')!.status;
+    };
+    expect(await status('ktd2027')).toBe('fail');
+    expect(await status('none')).toBe('skip');
   });
 });

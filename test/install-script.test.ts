@@ -228,6 +228,15 @@ describe('scripts/install.sh in test mode', () => {
     expect(readFileSync(path.join(f.root, 'etc/group'), 'utf8')).toBe(pristine);
   });
 
+  it('joins group i2c (AIY Voice Bonnet LED) only where it exists, and never creates it', () => {
+    const without = install(f, []);
+    expect(without.commands).toEqual(expect.arrayContaining(['usermod -aG audio,gpio,spi speaker-agent']));
+    expect(without.commands.some((c) => c.includes('i2c'))).toBe(false);
+    writeFileSync(path.join(f.root, 'etc/group'), 'root:x:0:\naudio:x:29:pi\ngpio:x:993:pi\nspi:x:994:pi\ni2c:x:998:pi\n');
+    const withI2c = install(f, []);
+    expect(withI2c.commands).toEqual(expect.arrayContaining(['usermod -aG audio,gpio,spi,i2c speaker-agent']));
+  });
+
   it('--uninstall --keep-config keeps /etc/speaker-agent', () => {
     expect(install(f, ['--token-file', f.token]).status).toBe(0);
     expect(install(f, ['--uninstall', '--keep-config']).status).toBe(0);

@@ -52,11 +52,11 @@ describe('systemd/speaker-agent.service', () => {
     expect(Number(values('StartLimitIntervalSec')[0])).toBeGreaterThan(0);
   });
 
-  it('runs as the dedicated user with device access limited to sound, GPIO and SPI', () => {
+  it('runs as the dedicated user with device access limited to sound, GPIO, SPI and I2C', () => {
     expect(values('User')).toEqual(['speaker-agent']);
     expect(values('SupplementaryGroups')).toEqual(['audio gpio spi']);
     expect(values('DevicePolicy')).toEqual(['closed']);
-    for (const d of values('DeviceAllow')) expect(d).toMatch(/^char-(alsa|gpiochip|bcm2835-gpiomem|rpi-gpiomem|spi) rw$/);
+    for (const d of values('DeviceAllow')) expect(d).toMatch(/^char-(alsa|gpiochip|bcm2835-gpiomem|rpi-gpiomem|spi|i2c) rw$/);
     expect(values('RuntimeDirectory')).toEqual(['speaker-agent']);
     expect(values('ExecStart')[0]).toMatch(/^\/opt\/speaker-agent\/bin\/speaker-agent run --config \/etc\/speaker-agent\/config\.yaml$/);
   });

@@ -155,11 +155,11 @@ export function checkGroups(ctx: DoctorContext): { result: CheckResult; account?
   return { account, result: { id: 'groups', status: 'ok', detail: who } };
 }
 
-/** Device nodes the agent may open: sound, GPIO (character device and gpiomem) and SPI. */
+/** Device nodes the agent may open: sound, GPIO (character device and gpiomem), SPI and I2C. */
 export function deviceNodes(ctx: DoctorContext): string[] {
   const snd = tryReaddir(ctx, '/dev/snd').map((n) => `/dev/snd/${n}`);
   const dev = tryReaddir(ctx, '/dev')
-    .filter((n) => /^(gpiomem\d*|gpiochip\d+|spidev\d+\.\d+)$/.test(n))
+    .filter((n) => /^(gpiomem\d*|gpiochip\d+|spidev\d+\.\d+|i2c-\d+)$/.test(n))
     .map((n) => `/dev/${n}`);
   return [...snd, ...dev].sort();
 }
@@ -181,7 +181,7 @@ export function checkDeviceAccess(ctx: DoctorContext, account: Account | undefin
     checked++;
     if (!canReadWrite(account, st, groups)) denied.push({ node, group: groupName(groups, st.gid) });
   }
-  if (checked === 0) return { id: 'device access', status: 'skip', detail: 'no sound, GPIO or SPI device nodes present' };
+  if (checked === 0) return { id: 'device access', status: 'skip', detail: 'no sound, GPIO, SPI or I2C device nodes present' };
   if (denied.length === 0) return { id: 'device access', status: 'ok', detail: `${account.name} can use all ${checked} device nodes` };
   const need = [...new Set(denied.map((d) => d.group))];
   return {

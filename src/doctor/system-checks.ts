@@ -53,6 +53,11 @@ export const ADDONS: {
     needed: (c) => ((c?.gpio as { leds?: { driver?: string } } | undefined)?.leds?.driver ?? 'none') === 'apa102',
   },
   {
+    name: 'i2c-bus',
+    purpose: 'the AIY Voice Bonnet LED (gpio.leds.driver ktd2027)',
+    needed: (c) => ((c?.gpio as { leds?: { driver?: string } } | undefined)?.leds?.driver ?? 'none') === 'ktd2027',
+  },
+  {
     name: '@picovoice/porcupine-node',
     purpose: 'the wake word with wake.engine porcupine',
     needed: (c) => (c?.wake.engine as string | undefined) === 'porcupine',

@@ -66,7 +66,8 @@ export function i2cError(bus: number, address: number, err: unknown): DeviceErro
     case 'ENOENT':
     case 'ENODEV':
       return new DeviceError(
-        `${device} does not exist: I2C is not enabled. Add the line "dtparam=i2c_arm=on" to ${CONFIG_TXT} and reboot`,
+        `${device} does not exist: I2C is not enabled. Add the line "dtparam=i2c_arm=on" to ${CONFIG_TXT}, ` +
+          'load the i2c-dev module at boot (sudo raspi-config nonint do_i2c 0 does both) and reboot',
         { cause: err },
       );
     case 'EACCES':
