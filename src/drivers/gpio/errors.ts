@@ -79,8 +79,10 @@ export function i2cError(bus: number, address: number, err: unknown): DeviceErro
       );
     case 'EBUSY':
       return new DeviceError(
-        `I2C address ${addr} on ${device} is held by a kernel driver (an LED overlay such as the AIY ` +
-          `image's leds-ktd202x): remove that dtoverlay line from ${CONFIG_TXT} and reboot, or set gpio.leds.driver to none`,
+        `I2C address ${addr} on ${device} is held by a kernel driver (the AIY image's leds-ktd202x module, ` +
+          'bound through the aiy-voicebonnet overlay): keep the overlay (it is the sound card) and stop the module with ' +
+          '"echo blacklist leds-ktd202x | sudo tee /etc/modprobe.d/speaker-agent-leds.conf", then reboot; ' +
+          'or set gpio.leds.driver to none',
         { cause: err },
       );
     case 'ENXIO':
