@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CaptureConverter } from '../src/audio/channels.js';
 import type { PcmFormat } from '../src/audio/format.js';
 import { Mpg123Mp3Decoder, preloadMpg123 } from '../src/audio/mp3-mpg123.js';
-import { LameMp3Decoder } from '../src/audio/mp3.js';
+import { LameMp3Decoder, type Mp3Decoder } from '../src/audio/mp3.js';
 import { AlsaMic } from '../src/drivers/alsa/mic.js';
 import { AlsaSpeaker, type SpeakerCtor } from '../src/drivers/alsa/speaker.js';
 import { silentLogger } from '../src/log/logger.js';
@@ -32,33 +32,25 @@ interface BenchDecoder {
 }
 type DecoderFactory = (onPcm: (pcm: Buffer, format: PcmFormat) => void) => Promise<BenchDecoder>;
 
-const lameFactory: DecoderFactory = async (onPcm) => {
-  const dec = new LameMp3Decoder();
-  dec.on('pcm', onPcm);
-  const ended = dec.next('end');
-  return {
-    write: (c) => dec.write(c),
-    finish: async () => {
-      dec.end();
-      await ended;
-    },
-    destroy: () => dec.destroy(),
+/** Wraps one of the agent's Mp3Decoder classes for the bench. */
+function factoryOf(make: () => Mp3Decoder): DecoderFactory {
+  return async (onPcm) => {
+    const dec = make();
+    dec.on('pcm', onPcm);
+    const ended = dec.next('end');
+    return {
+      write: (c) => dec.write(c),
+      finish: async () => {
+        dec.end();
+        await ended;
+      },
+      destroy: () => dec.destroy(),
+    };
   };
-};
+}
 
-const mpg123Factory: DecoderFactory = async (onPcm) => {
-  const dec = new Mpg123Mp3Decoder();
-  dec.on('pcm', onPcm);
-  const ended = dec.next('end');
-  return {
-    write: (c) => dec.write(c),
-    finish: async () => {
-      dec.end();
-      await ended;
-    },
-    destroy: () => dec.destroy(),
-  };
-};
+const lameFactory = factoryOf(() => new LameMp3Decoder());
+const mpg123Factory = factoryOf(() => new Mpg123Mp3Decoder());
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
