@@ -205,6 +205,25 @@ describe('KTD2027 register writes', () => {
     expect([last.get(RED), last.get(GREEN), last.get(BLUE)]).toEqual([59, 29, 191]);
   });
 
+  it('bus load: at most 4 register writes per frame while animating, 1 per transition while blinking', async () => {
+    const perSecond: Record<string, number> = {};
+    for (const state of ['follow-up', 'thinking', 'speaking', 'error', 'disconnected'] as LedState[]) {
+      const { gpio, chip, clock } = await startFake();
+      gpio.setLed(state);
+      chip.take();
+      clock.advance(2000);
+      perSecond[state] = chip.take().length / 2;
+      await gpio.stop();
+      started.splice(0);
+    }
+    // 30 frames a second, each at most 3 currents + the channel switch.
+    for (const n of Object.values(perSecond)) expect(n).toBeLessThanOrEqual(4 * 30);
+    // A blink writes only the channel switch, once per on/off transition.
+    expect(perSecond.error).toBeLessThanOrEqual(4); // 2 Hz: 4 transitions a second
+    expect(perSecond.error).toBeGreaterThanOrEqual(3);
+    expect(perSecond.disconnected).toBeLessThanOrEqual(1); // 0.5 Hz
+  });
+
   it('skips frames that change nothing', async () => {
     const chip = new FakeKtd();
     const sink = await Ktd2027Sink.open(chip, { brightness: 31, sleep: instant });
