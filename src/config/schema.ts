@@ -393,7 +393,7 @@ export const LedsSchema = z
     spiSpeedHz: z.number().int().min(100_000).max(32_000_000).default(8_000_000),
     /** I2C bus number of the KTD2027 (`/dev/i2c-1` is the header's bus on every Pi). */
     i2cBus: z.number().int().min(0).max(255).default(1),
-    /** 7-bit I2C address of the KTD2027 (0x31 on the AIY Voice Bonnet; 0x30 on other boards). */
+    /** 7-bit I2C address of the KTD2027 (0x31 on the AIY Voice Bonnet; chip variants on other boards may use 0x30). */
     i2cAddress: z.number().int().min(0x03).max(0x77).default(0x31),
     /** BCM pin driven high before the LEDs are used (GPIO5 powers the 4-mic array's LEDs). */
     powerPin: z.number().int().min(0).max(53).optional(),
