@@ -31,13 +31,9 @@ const BLUE = KTD2027_REG.current + 2;
 
 /** A KTD2027 that records register writes; like the real chip it does not acknowledge a reset. */
 class FakeKtd implements I2cRegisters {
-  readonly name = '/dev/i2c-1@0x31';
   writes: [number, number][] = [];
   closed = false;
   failWith: Error | undefined;
-  write(register: number, value: number): void {
-    this.writeRegister(register, value);
-  }
   writeRegister(register: number, value: number): void {
     if (this.failWith) throw this.failWith;
     this.writes.push([register, value]);

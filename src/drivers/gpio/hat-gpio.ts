@@ -1,8 +1,8 @@
 /**
  * The Gpio port for a real board: a button on a pin, LEDs on SPI (APA102), on I2C (KTD2027, the
- * AIY Voice Bonnet) or on a pin, and an optional LED power pin. Every part is optional and fails on its own: a missing permission or
- * a disabled SPI bus costs that part (one warning naming the fix) and never the agent, which
- * keeps working by wake word and control socket. `start()` never throws for hardware reasons.
+ * AIY Voice Bonnet) or on a pin, and an optional LED power pin. Every part is optional and fails
+ * on its own: a missing permission or a disabled SPI or I2C bus costs that part (one warning
+ * naming the fix) and never the agent, which keeps working by wake word and control socket. `start()` never throws for hardware reasons.
  */
 import type { GpioConfig } from '../../config/schema.js';
 import { LedAnimator } from '../../leds/animator.js';

@@ -9,8 +9,6 @@ import { i2cError } from './errors.js';
 
 /** Writes 8-bit registers of one device on one bus. */
 export interface I2cRegisters {
-  /** `/dev/i2c-1@0x31`, for messages. */
-  readonly name: string;
   /** One SMBus "write byte data" transaction: register, value. Throws a DeviceError on failure. */
   writeRegister(register: number, value: number): void;
   close(): void;
@@ -38,18 +36,12 @@ export async function loadI2cBus(): Promise<I2cBusModule> {
   }
 }
 
-/** Human name of a device: `/dev/i2c-1@0x31`. */
-export function i2cName(bus: number, address: number): string {
-  return `/dev/i2c-${bus}@0x${address.toString(16).padStart(2, '0')}`;
-}
-
 /**
  * Opens bus `bus` for the device at `address`. `i2c-bus` opens `/dev/i2c-N` and selects the
  * address on the first transfer, so a missing bus, a permission problem, an address held by a
  * kernel driver and an absent device all surface at the first `writeRegister`, mapped there.
  */
 export function openI2c(mod: I2cBusModule, bus: number, address: number): I2cRegisters {
-  const name = i2cName(bus, address);
   let dev: ReturnType<I2cBusModule['openSync']>;
   try {
     dev = mod.openSync(bus);
@@ -57,7 +49,6 @@ export function openI2c(mod: I2cBusModule, bus: number, address: number): I2cReg
     throw i2cError(bus, address, err);
   }
   return {
-    name,
     writeRegister(register, value) {
       try {
         dev.writeByteSync(address, register, value);
