@@ -13,13 +13,22 @@ function code(err: unknown): string | undefined {
   return m?.[1];
 }
 
-/** No permission on a GPIO device node (`/dev/gpiomem`, `/dev/gpiochipN`). */
-export function gpioPermissionError(device: string, cause?: unknown): DeviceError {
+/**
+ * No permission on a device node that group `group` may open. The service user gets the group
+ * from the installer (and the unit's SupplementaryGroups for gpio/spi); a person running the
+ * agent by hand joins it and logs in again.
+ */
+function groupPermissionError(device: string, group: string, cause?: unknown): DeviceError {
   return new DeviceError(
-    `no permission to open ${device}: add the service user to group "gpio" ` +
-      `(sudo usermod -aG gpio $USER, then log in again; the systemd unit needs SupplementaryGroups=gpio)`,
+    `no permission to open ${device}: add the service user to group "${group}" ` +
+      `(sudo usermod -aG ${group} $USER, then log in again; for the service: sudo systemctl restart speaker-agent)`,
     { cause },
   );
+}
+
+/** No permission on a GPIO device node (`/dev/gpiomem`, `/dev/gpiochipN`). */
+export function gpioPermissionError(device: string, cause?: unknown): DeviceError {
+  return groupPermissionError(device, 'gpio', cause);
 }
 
 /** A GPIO pin already held by another process or a kernel driver. */
@@ -42,11 +51,7 @@ export function spiError(device: string, err: unknown): DeviceError {
       );
     case 'EACCES':
     case 'EPERM':
-      return new DeviceError(
-        `no permission to open ${device}: add the service user to group "spi" ` +
-          `(sudo usermod -aG spi $USER, then log in again; the systemd unit needs SupplementaryGroups=spi)`,
-        { cause: err },
-      );
+      return groupPermissionError(device, 'spi', err);
     case 'EBUSY':
       return new DeviceError(`${device} is busy: another program is using the SPI device`, { cause: err });
     default:
@@ -72,11 +77,7 @@ export function i2cError(bus: number, address: number, err: unknown): DeviceErro
       );
     case 'EACCES':
     case 'EPERM':
-      return new DeviceError(
-        `no permission to open ${device}: add the service user to group "i2c" ` +
-          `(sudo usermod -aG i2c $USER, then log in again; the systemd unit needs SupplementaryGroups=i2c)`,
-        { cause: err },
-      );
+      return groupPermissionError(device, 'i2c', err);
     case 'EBUSY':
       return new DeviceError(
         `I2C address ${addr} on ${device} is held by a kernel driver (the AIY image's leds-ktd202x module, ` +
