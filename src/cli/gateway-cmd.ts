@@ -55,6 +55,8 @@ export function registerGatewayCommand(program: Command): void {
         const gw = new LocalGateway({
           port,
           pace,
+          // A gateway left running for days must not keep every utterance it heard.
+          record: false,
           host: opts.host ?? '127.0.0.1',
           replyFormat: choice('reply-format', opts.replyFormat, ['pcm', 'mp3'] as const),
           audioDataForm: choice('audio-data', opts.audioData, ['base64', 'buffer', 'binary'] as const),

@@ -58,6 +58,11 @@ export interface LocalGatewayOptions {
   ttsTimeoutMs?: number;
   /** Per-request plan; the default replies with what was heard. */
   plan?: (u: Utterance) => TurnPlan;
+  /**
+   * Keep every message, PCM and auth header received, for tests and benchmarks (default true).
+   * The long-running `speaker-agent gateway` turns it off so its memory stays flat.
+   */
+  record?: boolean;
   log: Logger;
 }
 
@@ -89,6 +94,7 @@ export class LocalGateway {
       audioDataForm: 'base64',
       followUp: 'alternate',
       pace: 2,
+      record: true,
       endSilenceMs: 700,
       maxUtteranceMs: 12_000,
       sttTimeoutMs: 10_000,
@@ -127,7 +133,7 @@ export class LocalGateway {
       host: this.#o.host,
       verifyClient: (info: { req: IncomingMessage }, cb: (ok: boolean, code?: number, msg?: string) => void) => {
         const auth = info.req.headers.authorization;
-        this.authHeaders.push(auth);
+        if (this.#o.record) this.authHeaders.push(auth);
         if (this.#o.token && auth !== `Bearer ${this.#o.token}`) {
           this.#log.warn('client-rejected', { reason: auth ? 'wrong token' : 'no token' });
           cb(false, 401, 'Unauthorized');
@@ -176,7 +182,7 @@ export class LocalGateway {
     const pending = new Map<string, Listening>();
     ws.on('message', (data: Buffer, isBinary) => {
       if (isBinary) {
-        this.received.push({ action: '(binary)', bytes: data.length });
+        if (this.#o.record) this.received.push({ action: '(binary)', bytes: data.length });
         return;
       }
       let msg: Record<string, unknown>;
@@ -188,7 +194,7 @@ export class LocalGateway {
       }
       const id = typeof msg.id === 'string' ? msg.id : '';
       const action = String(msg.action);
-      this.received.push({ action, id });
+      if (this.#o.record) this.received.push({ action, id });
       switch (action) {
         case 'audio_start': {
           pending.get(id)?.recognition?.close().catch(() => undefined); // a restarted id replaces its old turn
@@ -196,7 +202,7 @@ export class LocalGateway {
             if (pending.get(id) === p) pending.delete(id);
           });
           pending.set(id, p);
-          this.audio.set(id, []);
+          if (this.#o.record) this.audio.set(id, []);
           return;
         }
         case 'audio_data': {
@@ -352,7 +358,7 @@ export class LocalGateway {
     for (let off = 0; off < bytes.length; off += chunkBytes) {
       if (ws.readyState !== ws.OPEN) return;
       const chunk = bytes.subarray(off, off + chunkBytes);
-      if (off === 0) this.firstAudioSentAt.set(id, performance.now());
+      if (off === 0 && this.#o.record) this.firstAudioSentAt.set(id, performance.now());
       if (this.#o.audioDataForm === 'binary') ws.send(chunk, { binary: true });
       else if (this.#o.audioDataForm === 'buffer') this.#send(ws, { id, action: 'audio_data', data: chunk.toJSON() });
       else this.#send(ws, { id, action: 'audio_data', data: chunk.toString('base64'), encoding: 'base64' });
