@@ -19,14 +19,10 @@ const LABELS: Record<string, (d: Record<string, unknown>) => string> = {
 
 export class TimelinePrinter {
   #t0: number | undefined;
-  /** Follow-ups still expected: the timeline ends at the idle after the last of them. */
+  /** The timeline ends at the first idle (after any follow-ups) or at a refusal. */
   #done = false;
 
   constructor(private readonly write: (line: string) => void) {}
-
-  get done(): boolean {
-    return this.#done;
-  }
 
   /** Feeds one control-socket event; returns true when the timeline is complete. */
   feed(e: Ev): boolean {

@@ -68,11 +68,6 @@ export class WavMic extends TypedEmitter<AudioInputEvents> implements AudioInput
     this.#frameSamples = Math.round((CORE_FORMAT.sampleRate * this.#opts.frameMs) / 1000);
   }
 
-  /** Samples of the loaded file (16 kHz mono). */
-  get fileSamples(): number {
-    return this.#samples.length;
-  }
-
   async start(): Promise<void> {
     if (this.#running) return;
     this.#samples = loadWavAsCore(this.#opts.path);
