@@ -22,6 +22,7 @@ import { LameMp3Decoder, type Mp3Decoder } from '../src/audio/mp3.js';
 import { AlsaMic } from '../src/drivers/alsa/mic.js';
 import { AlsaSpeaker, type SpeakerCtor } from '../src/drivers/alsa/speaker.js';
 import { silentLogger } from '../src/log/logger.js';
+import { percentile } from './stats.js';
 
 /** A streaming decoder as the bench drives it: push MP3 bytes, get PCM16 via `onPcm`. */
 interface BenchDecoder {
@@ -51,11 +52,6 @@ function factoryOf(make: () => Mp3Decoder): DecoderFactory {
 
 const lameFactory = factoryOf(() => new LameMp3Decoder());
 const mpg123Factory = factoryOf(() => new Mpg123Mp3Decoder());
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
 
 /** CPU seconds used by reaped children of this process (Linux; 10 ms resolution). */
 function childrenCpuSeconds(): number {

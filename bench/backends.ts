@@ -32,6 +32,7 @@ import { FakeSkill, reply } from '../test/support/fake-skill.js';
 import { FakeSlngTts } from '../test/support/fake-slng.js';
 import { FakeSoca } from '../test/support/fake-soca.js';
 import { makeMp3, split } from '../test/support/direct-agent.js';
+import { percentile } from './stats.js';
 
 const KEY = 'bench-key-0000';
 const FRAME = 320;
@@ -147,7 +148,7 @@ async function turn(r: Rig, ended?: () => boolean): Promise<TurnTimes> {
 
 function stats(xs: number[]): { n: number; p50: number; p95: number; max: number; mean: number } {
   const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
+  const q = (p: number) => percentile(s, p * 100);
   const round = (v: number) => Math.round(v * 100) / 100;
   return { n: s.length, p50: round(q(0.5)), p95: round(q(0.95)), max: round(s[s.length - 1]!), mean: round(s.reduce((a, b) => a + b, 0) / s.length) };
 }
