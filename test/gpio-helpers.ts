@@ -1,43 +1,6 @@
-/** Test doubles for the GPIO layer: a manual clock and a recording SPI device. */
-import type { Scheduler, TimerHandle } from '../src/drivers/gpio/scheduler.js';
+/** Test doubles for the GPIO layer: a recording SPI device (and the shared manual clock). */
+export { ManualScheduler } from './fakes/clock.js';
 import type { SpiTransport } from '../src/drivers/gpio/spi.js';
-
-/** A clock that only moves when the test says so; timers fire in due order. */
-export class ManualScheduler implements Scheduler {
-  #now = 0;
-  #seq = 0;
-  #timers = new Map<number, { due: number; fn: () => void }>();
-
-  now(): number {
-    return this.#now;
-  }
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    const id = ++this.#seq;
-    this.#timers.set(id, { due: this.#now + Math.max(0, ms), fn });
-    return { id };
-  }
-  clearTimeout(handle: TimerHandle): void {
-    this.#timers.delete(handle.id as number);
-  }
-  get pending(): number {
-    return this.#timers.size;
-  }
-  /** Advances time by `ms`, firing every timer that falls due, in order. */
-  advance(ms: number): void {
-    const end = this.#now + ms;
-    for (;;) {
-      let next: [number, { due: number; fn: () => void }] | undefined;
-      for (const entry of this.#timers) {
-        if (entry[1].due <= end && (!next || entry[1].due < next[1].due || (entry[1].due === next[1].due && entry[0] < next[0]))) next = entry;
-      }
-      if (!next) break;
-      this.#timers.delete(next[0]);
-      this.#now = next[1].due;
-      next[1].fn();
-    }
-    this.#now = end;
-  }
-}
 
 /** An SPI device that records every frame written. */
 export class RecordingSpi implements SpiTransport {

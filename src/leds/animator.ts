@@ -4,7 +4,7 @@
  * the moment the state was entered (so a blink always starts "on").
  */
 import type { LedState } from '../ports/gpio.js';
-import type { Scheduler, TimerHandle } from '../drivers/gpio/scheduler.js';
+import type { Scheduler, TimerHandle } from '../util/clock.js';
 import { isAnimated, renderFrame, type Pattern } from './patterns.js';
 import type { LedSink } from './sink.js';
 

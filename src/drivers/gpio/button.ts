@@ -7,7 +7,7 @@
  * `debounceMs` latency on `down`).
  */
 import type { ButtonEvent } from '../../ports/gpio.js';
-import type { Scheduler, TimerHandle } from './scheduler.js';
+import type { Scheduler, TimerHandle } from '../../util/clock.js';
 
 export interface ButtonTiming {
   /** A level must hold this long before it counts (ms, default 50). 0 accepts every change at once. */

@@ -12,7 +12,7 @@ import { HatGpio } from './hat-gpio.js';
 import { loadI2cBus, openI2c, type I2cBusModule, type I2cRegisters } from './i2c.js';
 import type { GpioLines } from './lines.js';
 import { RpioLines, loadRpio, type RpioModule } from './rpio-lines.js';
-import { systemScheduler, type Scheduler } from './scheduler.js';
+import { systemScheduler, type Scheduler } from '../../util/clock.js';
 import { loadSpiDevice, openSpi, type SpiDeviceModule, type SpiTransport } from './spi.js';
 
 /** Everything from the outside world, injectable for tests. */

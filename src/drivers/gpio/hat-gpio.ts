@@ -17,7 +17,7 @@ import { errText } from './errors.js';
 import type { I2cRegisters } from './i2c.js';
 import { Ktd2027Sink } from './ktd2027-sink.js';
 import type { GpioLines, InputLine, OutputLine } from './lines.js';
-import type { Scheduler } from './scheduler.js';
+import type { Scheduler } from '../../util/clock.js';
 import { SingleLedSink } from './single-led-sink.js';
 import type { SpiTransport } from './spi.js';
 

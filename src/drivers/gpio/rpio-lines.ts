@@ -10,7 +10,7 @@ import { accessSync, constants } from 'node:fs';
 import { DeviceError } from '../../errors.js';
 import { gpioError, gpioPermissionError } from './errors.js';
 import type { Bias, GpioLines, InputLine, OutputLine } from './lines.js';
-import type { Scheduler, TimerHandle } from './scheduler.js';
+import type { Scheduler, TimerHandle } from '../../util/clock.js';
 
 /** The members of the `rpio` module this driver uses. */
 export interface RpioModule {

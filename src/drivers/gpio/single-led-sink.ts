@@ -7,7 +7,7 @@
 import type { Rgb } from '../../leds/patterns.js';
 import type { LedSink } from '../../leds/sink.js';
 import type { OutputLine } from './lines.js';
-import type { Scheduler, TimerHandle } from './scheduler.js';
+import type { Scheduler, TimerHandle } from '../../util/clock.js';
 
 export interface SingleLedOptions {
   /** Software PWM period in ms (20 = 50 Hz); 0 disables PWM (on/off only). */

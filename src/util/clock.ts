@@ -1,0 +1,60 @@
+/**
+ * The one time source and timer API of the agent. The session, the backends' connections, the
+ * microphone's restart logic, the button recogniser and the LED animator take a `Scheduler`
+ * instead of calling `performance.now()`/`setTimeout` themselves, so tests drive them with a
+ * manual clock (`test/fakes/clock.ts`) and never depend on the machine's speed.
+ */
+
+/** An opaque timer handle returned by `Scheduler.setTimeout`. */
+export type TimerHandle = { readonly id: unknown };
+
+export interface Scheduler {
+  /** Monotonic time in milliseconds (any origin). */
+  now(): number;
+  /** Calls `fn` once after `ms` milliseconds. */
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  /** Cancels a timer; safe on an already fired or cancelled one. */
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/**
+ * The real clock: `performance.now()` and Node timers. Timers are unref'd: a timer never keeps
+ * the process alive by itself (the sockets and the microphone do that).
+ */
+export function systemScheduler(): Scheduler {
+  return {
+    now: () => performance.now(),
+    setTimeout(fn, ms) {
+      const t = setTimeout(fn, ms);
+      t.unref();
+      return { id: t };
+    },
+    clearTimeout(handle) {
+      clearTimeout(handle.id as NodeJS.Timeout);
+    },
+  };
+}
+
+/** One timer slot: setting it again replaces the pending timer; `clear()` is always safe. */
+export class TimerSlot {
+  #handle: TimerHandle | undefined;
+  constructor(private readonly clock: Scheduler) {}
+
+  get pending(): boolean {
+    return this.#handle !== undefined;
+  }
+
+  set(fn: () => void, ms: number): void {
+    this.clear();
+    const handle = this.clock.setTimeout(() => {
+      if (this.#handle === handle) this.#handle = undefined;
+      fn();
+    }, ms);
+    this.#handle = handle;
+  }
+
+  clear(): void {
+    if (this.#handle) this.clock.clearTimeout(this.#handle);
+    this.#handle = undefined;
+  }
+}
