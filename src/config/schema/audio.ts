@@ -1,0 +1,99 @@
+/** Audio and conversation settings (`audio:`, `conversation:`); see docs/audio.md. */
+import { z } from 'zod';
+import { ms, driverSpec } from './common.js';
+
+/** An earcon: `builtin` (generated sound shipped with the agent), `off`, or a path to a PCM16 WAV. */
+const earcon = z.string().min(1, 'use "builtin", "off" or a path to a 16-bit PCM WAV file').default('builtin');
+
+export const EarconsSchema = z
+  .object({
+    /** Played when the wake word or button starts listening (the mic keeps capturing meanwhile). */
+    wake: earcon,
+    /** Played when listening ends and the request is sent. */
+    done: earcon,
+    /** Played when a turn fails. */
+    error: earcon,
+    /** Played when the gateway connection is lost. */
+    disconnected: earcon,
+    /** Earcon loudness relative to the speaker volume, 0-100. */
+    volume: z.number().min(0).max(100).default(60),
+  })
+  .strict();
+
+export const AudioSchema = z
+  .object({
+    /** Microphone: `wav:PATH` (simulated), `alsa:NAME` (real device). */
+    mic: driverSpec.default('alsa:default'),
+    /** Speaker: `wav:PATH` (simulated), `alsa:NAME` (real device). */
+    speaker: driverSpec.default('alsa:default'),
+    /** `wav:` mic: deliver frames in real time (false: as fast as possible, for tests). */
+    micRealtime: z.boolean().default(true),
+    /**
+     * `wav:` mic: when the simulated user speaks the file: at `start`, or each time the agent
+     * starts `listen`ing (a demo user who answers every prompt).
+     */
+    micCue: z.enum(['start', 'listen']).default('start'),
+    /** `wav:` mic: after the file ends, keep delivering silence (true) or end the input (false). */
+    micPadSilence: z.boolean().default(true),
+    /** Milliseconds per captured frame. */
+    frameMs: z.number().int().min(10).max(100).default(20),
+    /** Audio kept from before the trigger so the first word is never lost. */
+    preRollMs: ms(500, 0, 2000),
+    /** `wav:` speaker: sample rate of the file written. */
+    speakerRate: z.number().int().min(8000).max(48_000).default(16_000),
+    /** `wav:` speaker: play in real time (drained fires when the audio would have finished). */
+    speakerRealtime: z.boolean().default(true),
+    /** Software volume 0-100. */
+    volume: z.number().min(0).max(100).default(100),
+    /** `alsa:` mic: channel to keep (0-based, e.g. one mic of the 4-mic HAT) or "mix" (average of all). */
+    micChannel: z.union([z.number().int().min(0).max(15), z.literal('mix')]).default('mix'),
+    /** `alsa:` mic: native capture rate in Hz; 0 tries 16000, 48000, the device default, 44100. */
+    micRate: z.number().int().min(0).max(192_000).default(0),
+    /** `alsa:` mic: native capture channel count; 0 uses the device's own count (hardware devices). */
+    micChannels: z.number().int().min(0).max(16).default(0),
+    /** MP3 reply decoder: `mpg123` (WebAssembly, in-process; default) or `lame` (node-lame, a lame child process per reply). */
+    mp3Decoder: z.enum(['mpg123', 'lame']).default('mpg123'),
+    /** Short sounds for wake, done, error and disconnected. */
+    earcons: EarconsSchema.prefault({}),
+  })
+  .strict();
+
+
+export const VadSchema = z
+  .object({
+    /**
+     * `band`: two-band detector with a per-band noise floor (default; measured in
+     * bench/eos-eval.ts). `energy`: the simple full-band detector (uses thresholdDb, minLevelDb).
+     */
+    engine: z.enum(['band', 'energy']).default('band'),
+    /** Frames louder than the noise floor by this many dB count as speech. */
+    thresholdDb: z.number().min(3).max(40).default(12),
+    /** Absolute floor: quieter frames are never speech (dBFS). */
+    minLevelDb: z.number().min(-90).max(0).default(-50),
+    /** Speech must last this long before it counts (rejects clicks). */
+    speechStartMs: ms(100, 0, 2000),
+    /**
+     * Silence after speech that ends the utterance. Keep it above the longest pause users make
+     * inside a sentence (600 ms) plus fading word endings; the band detector adds up to 300 ms
+     * more in loud noise.
+     */
+    hangoverMs: ms(750, 100, 5000),
+  })
+  .strict();
+
+export const ConversationSchema = z
+  .object({
+    /** Listening lasts while the button is held, and ends on release. */
+    pushToTalk: z.boolean().default(false),
+    /** End listening on local end of speech (VAD), not only on the gateway's transcript. */
+    endOnSilence: z.boolean().default(true),
+    noSpeechTimeoutMs: ms(8000, 500),
+    maxUtteranceMs: ms(10_000, 1000),
+    thinkingTimeoutMs: ms(15_000, 1000),
+    /** Pause after a reply finished playing before the mic reopens for a follow-up. */
+    settleMs: ms(500, 0, 5000),
+    /** A follow-up with no speech for this long ends without a turn. */
+    expectSpeechTimeoutMs: ms(6000, 500),
+    vad: VadSchema.prefault({}),
+  })
+  .strict();

@@ -1,0 +1,45 @@
+/** Settings of the audio gateway connection (`gateway:`); see docs/backends.md. */
+import { z } from 'zod';
+import { ms, optionsObject } from './common.js';
+
+export const GatewaySchema = z
+  .object({
+    /** ws:// or wss:// URL of the audio gateway. */
+    url: z
+      .string()
+      .default('ws://127.0.0.1:8080/')
+      .refine((u) => /^wss?:\/\/[^/]+/.test(u), 'must be a ws:// or wss:// URL'),
+    /** File holding the bearer token (first line). Preferred over the environment variable. */
+    tokenFile: z.string().optional(),
+    /** Environment variable holding the bearer token when no file is given. */
+    tokenEnv: z.string().default('SPEAKER_AGENT_TOKEN'),
+    /** Extra HTTP headers on the WebSocket upgrade (e.g. a tenant header). */
+    headers: z.record(z.string(), z.string()).default({}),
+    /** Extra query parameters on the URL (e.g. skillset, userID, language). */
+    query: z.record(z.string(), z.string()).default({}),
+    /** PEM file of a private CA to trust in addition to the system's (wss only). */
+    caFile: z.string().optional(),
+    /** Sent as `stt_options` right after connecting, and as `audio_start.options.stt`. */
+    sttOptions: optionsObject.optional(),
+    /** Sent as `tts_options` right after connecting. */
+    ttsOptions: optionsObject.optional(),
+    /** Sent as a `location` message right after connecting. */
+    location: z
+      .object({ latitude: z.number().min(-90).max(90), longitude: z.number().min(-180).max(180) })
+      .optional(),
+    /** WebSocket ping interval; the connection is terminated when a pong is `pongTimeoutMs` late. */
+    pingIntervalMs: ms(3000, 500, 60_000),
+    pongTimeoutMs: ms(5000, 500, 60_000),
+    /** Reconnect backoff: doubles from min to max, with +-50 % jitter. */
+    reconnectMinMs: ms(250, 10, 60_000),
+    reconnectMaxMs: ms(64_000, 100, 600_000),
+    /** Delay before retrying after the gateway rejected the token (401/403). */
+    authRetryMs: ms(60_000, 1000, 3_600_000),
+    /** Milliseconds of audio per `audio_data` message (20-100). */
+    frameMs: z.number().int().min(20).max(100).default(20),
+    /** Incoming messages larger than this are dropped with a log line. */
+    maxMessageBytes: z.number().int().min(1024).default(4 * 1024 * 1024),
+    /** How long connecting may take before it counts as failed. */
+    connectTimeoutMs: ms(10_000, 500, 120_000),
+  })
+  .strict();
