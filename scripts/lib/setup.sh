@@ -53,6 +53,8 @@ fi
 # npm ci when node_modules is missing or older than the lock file. node-lame uses Debian's
 # lame (installed above) instead of downloading its own copy.
 export LAME_SKIP_DOWNLOAD=1
+# onnxruntime-node (the openWakeWord engine) runs on the CPU build it ships; skip its GPU download.
+export ONNXRUNTIME_NODE_INSTALL=skip
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "Installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
