@@ -4,7 +4,7 @@
  * invariants that must hold for every pair.
  */
 import { describe, expect, it } from 'vitest';
-import { transition, type Effect, type Event, type Phase, type State } from '../src/core/state.js';
+import { buttonEvent, refusalOf, transition, wakeGuarded, watchesEndOfSpeech, type Effect, type Event, type Phase, type State } from '../src/core/state.js';
 
 const T = 'turn-1';
 const OTHER = 'turn-other';
@@ -49,7 +49,7 @@ const EVENTS: Record<string, Event> = {
   'replyAudioStart-other': { type: 'replyAudioStart', turnId: OTHER },
   replyEnd: { type: 'replyEnd', turnId: T, prompt: false },
   'replyEnd-prompt': { type: 'replyEnd', turnId: T, prompt: true },
-  drained: { type: 'drained' },
+  drained: { type: 'drained', stream: 'reply' },
   backendError: { type: 'backendError', turnId: T, message: 'boom' },
   barge: { type: 'barge', turnId: null },
   'timeout-noSpeech': { type: 'timeout', timer: 'noSpeech', turnId: T },
@@ -141,7 +141,7 @@ const EXPECT: Record<keyof typeof STATES, Row> = {
   speaking: {
     'trigger-wake': 'listening stopPlayback cancelTurn openTurn', 'trigger-button': 'listening stopPlayback cancelTurn openTurn', 'trigger-ptt': 'listening+ptt stopPlayback cancelTurn openTurn', release: '=', say: 'thinking stopPlayback cancelTurn sendText',
     speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
-    'replyText-prompt': 'speaking', replyAudioStart: '=', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    'replyText-prompt': 'speaking', replyAudioStart: 'speaking beginStream', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
     replyEnd: 'speaking finishPlayback', 'replyEnd-prompt': 'speaking finishPlayback', drained: '=', backendError: 'speaking error', barge: 'idle stopPlayback',
     'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': '=', 'timeout-reply': 'speaking finishPlayback error', 'timeout-settle': '=', 'timeout-stale-turn': '=',
     connected: 'speaking', disconnected: 'speaking finishPlayback', mute: 'speaking muted', unmute: '=', toggleMute: 'speaking muted', stop: 'idle stopPlayback cancelTurn notice',
@@ -149,7 +149,7 @@ const EXPECT: Record<keyof typeof STATES, Row> = {
   'speaking-done': {
     'trigger-wake': 'listening stopPlayback openTurn', 'trigger-button': 'listening stopPlayback openTurn', 'trigger-ptt': 'listening+ptt stopPlayback openTurn', release: '=', say: 'thinking stopPlayback sendText',
     speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
-    'replyText-prompt': 'speaking', replyAudioStart: '=', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    'replyText-prompt': 'speaking', replyAudioStart: 'speaking beginStream', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
     replyEnd: 'speaking finishPlayback', 'replyEnd-prompt': 'speaking finishPlayback', drained: 'idle', backendError: 'speaking error', barge: 'idle stopPlayback',
     'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': '=', 'timeout-reply': 'idle stopPlayback error', 'timeout-settle': '=', 'timeout-stale-turn': '=',
     connected: 'speaking', disconnected: 'speaking', mute: 'speaking muted', unmute: '=', toggleMute: 'speaking muted', stop: 'idle stopPlayback notice',
@@ -157,7 +157,7 @@ const EXPECT: Record<keyof typeof STATES, Row> = {
   'speaking-done-prompt': {
     'trigger-wake': 'listening stopPlayback openTurn', 'trigger-button': 'listening stopPlayback openTurn', 'trigger-ptt': 'listening+ptt stopPlayback openTurn', release: '=', say: 'thinking stopPlayback sendText',
     speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
-    'replyText-prompt': 'speaking', replyAudioStart: '=', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    'replyText-prompt': 'speaking', replyAudioStart: 'speaking beginStream', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
     replyEnd: 'speaking finishPlayback', 'replyEnd-prompt': 'speaking finishPlayback', drained: 'settling', backendError: 'speaking error', barge: 'idle stopPlayback',
     'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': '=', 'timeout-reply': 'idle stopPlayback error', 'timeout-settle': '=', 'timeout-stale-turn': '=',
     connected: 'speaking', disconnected: 'speaking', mute: 'speaking muted', unmute: '=', toggleMute: 'speaking muted', stop: 'idle stopPlayback notice',
@@ -180,30 +180,93 @@ function describePhase(s: State): string {
   return d;
 }
 
+/** Checks one row: the phase and flags after the event, and the effects that must be present. */
+function checkRow(state: State, event: Event, expected: string, strict = false): void {
+  const { state: next, effects } = transition(state, event, env());
+  if (expected === '=') {
+    expect(next).toEqual(state);
+    expect(effects).toEqual([]);
+    return;
+  }
+  const [phase, ...rest] = expected.split(' ');
+  expect(describePhase(next)).toBe(phase);
+  const types = effects.map((e) => e.type);
+  for (const r of rest) {
+    if (r === 'muted') expect(next.muted).toBe(true);
+    else if (r === 'unmuted') expect(next.muted).toBe(false);
+    else expect(types).toContain(r);
+  }
+  // Effects not named must not be the dangerous ones.
+  const dangerous = ['openTurn', 'cancelTurn', 'endTurn', 'stopPlayback', 'sendText', 'refused'];
+  // The moved rows also name every audio-routing effect they expect.
+  if (strict) dangerous.push('playAudio', 'beginStream', 'endStream');
+  for (const d of dangerous) {
+    if (!rest.includes(d)) expect(types, `unexpected ${d}`).not.toContain(d);
+  }
+}
+
 describe('transition: every state x event', () => {
   for (const [stateName, state] of Object.entries(STATES)) {
     for (const [eventName, event] of Object.entries(EVENTS)) {
       const expected = EXPECT[stateName]![eventName]!;
-      it(`${stateName} + ${eventName} -> ${expected}`, () => {
-        const { state: next, effects } = transition(state, event, env());
-        if (expected === '=') {
-          expect(next).toEqual(state);
-          expect(effects).toEqual([]);
-          return;
-        }
-        const [phase, ...rest] = expected.split(' ');
-        expect(describePhase(next)).toBe(phase);
-        const types = effects.map((e) => e.type);
-        for (const r of rest) {
-          if (r === 'muted') expect(next.muted).toBe(true);
-          else if (r === 'unmuted') expect(next.muted).toBe(false);
-          else expect(types).toContain(r);
-        }
-        // Effects not named must not be the dangerous ones.
-        for (const dangerous of ['openTurn', 'cancelTurn', 'endTurn', 'stopPlayback', 'sendText', 'refused'] as const) {
-          if (!rest.includes(dangerous)) expect(types, `unexpected ${dangerous}`).not.toContain(dangerous);
-        }
-      });
+      it(`${stateName} + ${eventName} -> ${expected}`, () => checkRow(state, event, expected));
+    }
+  }
+});
+
+/**
+ * Decisions that moved into the state machine from the session: routing of reply audio
+ * (announced or not), the end of a reply stream, which playback stream drained, and shutdown.
+ */
+const AUDIO = Buffer.from([1, 0, 2, 0]);
+const MOVED_EVENTS: Record<string, Event> = {
+  replyAudio: { type: 'replyAudio', turnId: T, data: AUDIO },
+  'replyAudio-other': { type: 'replyAudio', turnId: OTHER, data: AUDIO },
+  'replyAudio-stale': { type: 'replyAudio', turnId: STALE, data: AUDIO },
+  replyAudioEnd: { type: 'replyAudioEnd', turnId: T },
+  'replyAudioEnd-other': { type: 'replyAudioEnd', turnId: OTHER },
+  'drained-earcon': { type: 'drained', stream: 'earcon' },
+  shutdown: { type: 'shutdown' },
+};
+type MovedRow = Record<keyof typeof MOVED_EVENTS, string>;
+const idleMoved: MovedRow = {
+  replyAudio: 'speaking playAudio setTimer', 'replyAudio-other': 'speaking playAudio setTimer', 'replyAudio-stale': '=',
+  replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'idle clearTimers',
+};
+const listeningMoved = (phase: string): MovedRow => ({
+  replyAudio: '=', 'replyAudio-other': '=', 'replyAudio-stale': '=',
+  replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: `${phase} clearTimers endTurn`,
+});
+const speakingMoved: MovedRow = {
+  replyAudio: 'speaking playAudio setTimer', 'replyAudio-other': '=', 'replyAudio-stale': '=',
+  replyAudioEnd: 'speaking endStream', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'speaking clearTimers',
+};
+const EXPECT_MOVED: Record<keyof typeof STATES, MovedRow> = {
+  idle: idleMoved,
+  'idle-disconnected': idleMoved,
+  'idle-muted': idleMoved,
+  listening: listeningMoved('listening'),
+  'listening-speech': listeningMoved('listening'),
+  'listening-followup': listeningMoved('listening+followUp'),
+  'listening-ptt': listeningMoved('listening+ptt'),
+  thinking: {
+    replyAudio: '=', 'replyAudio-other': '=', 'replyAudio-stale': '=',
+    replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'thinking clearTimers',
+  },
+  speaking: speakingMoved,
+  'speaking-done': speakingMoved,
+  'speaking-done-prompt': speakingMoved,
+  settling: {
+    replyAudio: 'speaking playAudio setTimer', 'replyAudio-other': 'speaking playAudio setTimer', 'replyAudio-stale': '=',
+    replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'settling clearTimers',
+  },
+};
+
+describe('transition: every state x moved event', () => {
+  for (const [stateName, state] of Object.entries(STATES)) {
+    for (const [eventName, event] of Object.entries(MOVED_EVENTS)) {
+      const expected = EXPECT_MOVED[stateName]![eventName]!;
+      it(`${stateName} + ${eventName} -> ${expected}`, () => checkRow(state, event, expected, true));
     }
   }
 });
@@ -249,14 +312,14 @@ describe('transition details', () => {
     let s = transition(STATES.thinking!, { type: 'replyText', turnId: T, prompt: true }, env()).state;
     s = transition(s, { type: 'replyAudioStart', turnId: T }, env()).state;
     s = transition(s, { type: 'replyEnd', turnId: T, prompt: false }, env()).state;
-    s = transition(s, { type: 'drained' }, env()).state;
+    s = transition(s, { type: 'drained', stream: 'reply' }, env()).state;
     expect(s.phase.kind).toBe('settling');
   });
 
   it('no follow-up while muted or disconnected', () => {
-    const muted = transition({ ...STATES['speaking-done-prompt']!, muted: true }, { type: 'drained' }, env());
+    const muted = transition({ ...STATES['speaking-done-prompt']!, muted: true }, { type: 'drained', stream: 'reply' }, env());
     expect(muted.state.phase.kind).toBe('idle');
-    const off = transition({ ...STATES['speaking-done-prompt']!, connected: false }, { type: 'drained' }, env());
+    const off = transition({ ...STATES['speaking-done-prompt']!, connected: false }, { type: 'drained', stream: 'reply' }, env());
     expect(off.state.phase.kind).toBe('idle');
   });
 
@@ -268,5 +331,86 @@ describe('transition details', () => {
     }
     expect(s.stale.length).toBe(32);
     expect(s.stale[31]).toBe('t99');
+  });
+});
+
+describe('decisions moved from the session', () => {
+  const types = (r: { effects: Effect[] }) => r.effects.map((e) => e.type);
+  const earcons = (r: { effects: Effect[] }) => r.effects.flatMap((e) => (e.type === 'earcon' ? [e.name] : []));
+
+  it('the done cue follows the end of listening, never the start of a reply', () => {
+    expect(earcons(transition(STATES['listening-speech']!, { type: 'speechEnd' }, env()))).toEqual(['done']);
+    expect(earcons(transition(STATES.listening!, { type: 'replyAudioStart', turnId: T }, env()))).toEqual([]);
+    expect(earcons(transition(STATES.listening!, { type: 'replyEnd', turnId: T, prompt: false }, env()))).toEqual([]);
+  });
+
+  it('an error sounds its cue except over our own reply; a lost link has its own cue, once', () => {
+    expect(earcons(transition(STATES.thinking!, { type: 'timeout', timer: 'thinking', turnId: T }, env()))).toEqual(['error']);
+    expect(earcons(transition(STATES.speaking!, { type: 'timeout', timer: 'reply', turnId: T }, env()))).toEqual([]);
+    expect(earcons(transition(STATES.speaking!, { type: 'backendError', turnId: T, message: 'x' }, env()))).toEqual([]);
+    expect(earcons(transition(STATES.listening!, { type: 'disconnected', reason: 'x' }, env()))).toEqual(['disconnected']);
+    expect(earcons(transition(STATES['idle-disconnected']!, { type: 'disconnected', reason: 'x' }, env()))).toEqual([]);
+    expect(earcons(transition(STATES.speaking!, { type: 'disconnected', reason: 'x' }, env()))).toEqual([]);
+  });
+
+  it('an earcon draining never ends a reply; the reply draining does', () => {
+    expect(transition(STATES['speaking-done']!, { type: 'drained', stream: 'earcon' }, env()).state.phase.kind).toBe('speaking');
+    expect(transition(STATES['speaking-done']!, { type: 'drained', stream: 'reply' }, env()).state.phase.kind).toBe('idle');
+  });
+
+  it('local end of speech ends listening only when endOnSilence is on', () => {
+    const off = transition(STATES['listening-speech']!, { type: 'speechEnd' }, { ...env(), endOnSilence: false });
+    expect(off.effects).toEqual([]);
+    expect(off.state).toEqual(STATES['listening-speech']);
+    expect(types(transition(STATES['listening-speech']!, { type: 'speechEnd' }, { ...env(), endOnSilence: true }))).toContain('endTurn');
+  });
+
+  it('every accepted piece of reply audio re-arms the reply inactivity timer', () => {
+    const r = transition(STATES.speaking!, { type: 'replyAudio', turnId: T, data: AUDIO }, env());
+    expect(r.effects).toEqual([
+      { type: 'playAudio', turnId: T, data: AUDIO },
+      { type: 'setTimer', timer: 'reply', turnId: T },
+    ]);
+  });
+
+  it('unannounced audio while idle opens an unsolicited reply; while listening it is dropped', () => {
+    const r = transition(STATES.idle!, { type: 'replyAudio', turnId: null, data: AUDIO }, env());
+    expect(r.state.phase).toEqual({ kind: 'speaking', turnId: null, replyDone: false, prompt: false });
+    expect(types(r)).toContain('playAudio');
+    expect(transition(STATES.listening!, { type: 'replyAudio', turnId: null, data: AUDIO }, env()).effects).toEqual([]);
+  });
+
+  it('a refusal is returned in the result', () => {
+    expect(refusalOf(transition(STATES['idle-disconnected']!, { type: 'trigger', source: 'control' }, env()))).toBe('disconnected');
+    expect(refusalOf(transition(STATES['idle-muted']!, { type: 'trigger', source: 'control' }, env()))).toBe('muted');
+    expect(refusalOf(transition(STATES.idle!, { type: 'trigger', source: 'control' }, env()))).toBeUndefined();
+  });
+
+  it('messages name the backend in use, not always the gateway', () => {
+    const msg = (backend: string | undefined) => {
+      const r = transition(STATES.thinking!, { type: 'timeout', timer: 'thinking', turnId: T }, { ...env(), ...(backend ? { backend } : {}) });
+      return r.effects.flatMap((e) => (e.type === 'error' ? [e.message] : []))[0];
+    };
+    expect(msg(undefined)).toBe('no reply from the gateway in time');
+    expect(msg('gateway')).toBe('no reply from the gateway in time');
+    expect(msg('soca')).toBe('no reply from soca in time');
+    const d = transition(STATES.listening!, { type: 'disconnected', reason: 'net down' }, { ...env(), backend: 'pipeline' });
+    expect(d.effects).toContainEqual({ type: 'error', code: 'disconnected', message: 'pipeline disconnected: net down' });
+  });
+
+  it('the wake word is guarded while our reply plays and settles; the VAD watches hands-free listening only', () => {
+    expect(Object.entries(STATES).filter(([, s]) => wakeGuarded(s)).map(([n]) => n)).toEqual(['speaking', 'speaking-done', 'speaking-done-prompt', 'settling']);
+    expect(Object.entries(STATES).filter(([, s]) => watchesEndOfSpeech(s)).map(([n]) => n)).toEqual(['listening', 'listening-speech', 'listening-followup']);
+  });
+
+  it('the button means talk, mute or stop; push-to-talk means hold to talk', () => {
+    expect(buttonEvent('press', false)).toEqual({ type: 'trigger', source: 'button' });
+    expect(buttonEvent('long-press', false)).toEqual({ type: 'toggleMute' });
+    expect(buttonEvent('double-press', false)).toEqual({ type: 'stop' });
+    expect(buttonEvent('down', false)).toBeUndefined();
+    expect(buttonEvent('down', true)).toEqual({ type: 'trigger', source: 'button', ptt: true });
+    expect(buttonEvent('up', true)).toEqual({ type: 'release' });
+    expect(buttonEvent('double-press', true)).toEqual({ type: 'toggleMute' });
+    expect(buttonEvent('press', true)).toBeUndefined();
   });
 });

@@ -79,12 +79,11 @@ export class Earcons {
   }
 
   /**
-   * Plays `name` on `out` as one stream: writes it and calls `end()`, so `out` fires `drained`
-   * when it has played (unless a reply written meanwhile extends the stream, which then drains
-   * once at its own end). Returns at once; does nothing for an earcon that is `off`.
-   * Call it when no reply is streaming: it ends the current stream.
+   * Plays `name` on `out` as one stream: writes it and calls `end()`. Returns at once; does
+   * nothing for an earcon that is `off`. The session plays earcons through its playback mux
+   * (src/core/playback.ts), so an earcon's end is never taken for a reply's.
    */
-  play(name: EarconName, out: AudioOutput): void {
+  play(name: EarconName, out: Pick<AudioOutput, 'write' | 'end'>): void {
     const sound = this.#sounds.get(name);
     if (!sound) return;
     this.#log.debug('play', { name });

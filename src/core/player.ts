@@ -7,8 +7,8 @@
 import { CORE_FORMAT, type PcmFormat } from '../audio/format.js';
 import { looksLikeMp3, type Mp3Decoder } from '../audio/mp3.js';
 import type { Logger } from '../log/logger.js';
-import type { AudioOutput } from '../ports/audio-output.js';
 import type { ReplyFormat } from '../ports/backend.js';
+import type { PcmSink } from './playback.js';
 
 export type DecoderFactory = () => Mp3Decoder;
 
@@ -40,7 +40,7 @@ export class ReplyPlayer {
   #firstSampleReported = false;
 
   constructor(
-    private readonly output: AudioOutput,
+    private readonly output: PcmSink,
     private readonly decoderFactory: DecoderFactory,
     private readonly log: Logger,
     private readonly hooks: PlayerHooks = {},

@@ -3,8 +3,9 @@ import type { TypedEmitter } from '../util/typed-emitter.js';
 
 export type AudioOutputEvents = {
   /**
-   * The last sample written before `end()` has actually been played (not merely queued).
-   * Fires once per `end()`; never after `stop()`.
+   * The last sample written before `end()` has actually been played (not merely queued), and
+   * nothing was written since. A write after `end()` and before `drained` continues the stream:
+   * one `drained` then covers both. Never after `stop()`.
    */
   drained: [];
   /** A device problem; playback of the current stream is lost, later writes retry the device. */

@@ -128,6 +128,8 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
   #inFlight = false;
   #ending = false;
   #playing = false;
+  /** Bumped by every write and stop(): a `drained` scheduled before either is not emitted. */
+  #drainGen = 0;
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
   /** Bumped by stop(): callbacks of an older generation do nothing. */
@@ -185,6 +187,7 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
     const frame = format.channels * 2;
     const usable = pcm.length - (pcm.length % frame);
     if (usable === 0) return;
+    this.#drainGen++; // a write continues the stream: a drained still pending is not told
     this.#playing = true;
     this.#ending = false;
     const last = this.#queue[this.#queue.length - 1];
@@ -196,7 +199,7 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
 
   end(): void {
     if (!this.#playing) {
-      setImmediate(() => this.emit('drained'));
+      this.#drainedSoon();
       return;
     }
     this.#ending = true;
@@ -204,6 +207,7 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
   }
 
   stop(): void {
+    this.#drainGen++;
     this.#generation++;
     this.#queue = [];
     this.#ending = false;
@@ -316,7 +320,7 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
     this.#playing = false;
     // The playhead says everything has played: snd_pcm_drain waits out the last period.
     this.#closeOutput(false);
-    setImmediate(() => this.emit('drained'));
+    this.#drainedSoon();
   }
 
   #deviceError(err: unknown): void {
@@ -348,5 +352,13 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
   #clearTimer(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** Emits `drained` on the next turn, unless a write or stop() comes first (see the port). */
+  #drainedSoon(): void {
+    const gen = this.#drainGen;
+    setImmediate(() => {
+      if (gen === this.#drainGen) this.emit('drained');
+    });
   }
 }

@@ -38,6 +38,8 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
   #playhead = 0; // performance.now() when everything queued has played
   #ending = false;
   #playing = false;
+  /** Bumped by every write and stop(): a `drained` scheduled before either is not emitted. */
+  #drainGen = 0;
   #gain = 1;
   #resampler: Resampler | undefined;
   #inFormat: PcmFormat | undefined;
@@ -94,6 +96,7 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
 
   #play(out: Int16Array): void {
     applyGain(out, this.#gain);
+    this.#drainGen++; // a write continues the stream: a drained still pending is not told
     this.#playing = true;
     this.#ending = false;
     if (!this.#opts.realtime) {
@@ -110,7 +113,7 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
   end(): void {
     if (!this.#playing) {
       // Nothing was played: the stream is trivially drained.
-      setImmediate(() => this.emit('drained'));
+      this.#drainedSoon();
       return;
     }
     this.#flushResampler();
@@ -123,6 +126,7 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
   }
 
   stop(): void {
+    this.#drainGen++;
     this.#queue = [];
     this.#playhead = 0;
     this.#ending = false;
@@ -171,7 +175,7 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
     this.#ending = false;
     this.#playing = false;
     this.#inFormat = undefined;
-    setImmediate(() => this.emit('drained'));
+    this.#drainedSoon();
   }
 
   #append(pcm: Int16Array): void {
@@ -180,5 +184,13 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
     writeSync(this.#fd, bytes, 0, bytes.length, WAV_HEADER_BYTES + this.#dataBytes);
     this.#dataBytes += bytes.length;
     writeSync(this.#fd, wavHeader({ sampleRate: this.#opts.sampleRate, channels: 1 }, this.#dataBytes), 0, WAV_HEADER_BYTES, 0);
+  }
+
+  /** Emits `drained` on the next turn, unless a write or stop() comes first (see the port). */
+  #drainedSoon(): void {
+    const gen = this.#drainGen;
+    setImmediate(() => {
+      if (gen === this.#drainGen) this.emit('drained');
+    });
   }
 }

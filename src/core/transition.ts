@@ -1,0 +1,366 @@
+/**
+ * The pure transition function of the conversation: `transition(state, event, env) -> { state,
+ * effects }`. Every decision of a turn is made here and nowhere else: when listening starts and
+ * ends, which reply audio plays, when a timer is (re)armed, which cue sounds, what is refused.
+ * Every timer carries the turn it belongs to, and a timeout only acts when the phase and turn
+ * still match, so a late timer can never disturb a newer turn.
+ */
+import type { PromptValue, TurnId } from '../ports/backend.js';
+import {
+  acceptsReplyAudio,
+  currentTurn,
+  isStale,
+  type Effect,
+  type Env,
+  type ErrorCode,
+  type Event,
+  type Phase,
+  type Result,
+  type State,
+} from './state.js';
+
+const STALE_KEEP = 32;
+const idle: Phase = { kind: 'idle' };
+
+/** An id "matches" the current turn when equal, or when the backend named no turn. */
+function matches(phase: Phase, turnId: TurnId): boolean {
+  const cur = currentTurn(phase);
+  return cur !== null && (turnId === null || turnId === cur);
+}
+
+function withStale(state: State, turnId: TurnId): string[] {
+  if (turnId === null || state.stale.includes(turnId)) return state.stale;
+  const next = [...state.stale, turnId];
+  return next.length > STALE_KEEP ? next.slice(next.length - STALE_KEEP) : next;
+}
+
+function mergePrompt(a: PromptValue, b: PromptValue | undefined): PromptValue {
+  if (b === undefined || b === false) return a;
+  return b;
+}
+
+function unchanged(state: State): Result {
+  return { state, effects: [] };
+}
+
+/**
+ * The one way a turn is abandoned: back to idle with the turn marked stale (its late replies are
+ * dropped), its timers cleared and the backend told; `more` effects follow.
+ */
+function dropTurn(state: State, turnId: string, ...more: Effect[]): Result {
+  return {
+    state: { ...state, phase: idle, stale: withStale(state, turnId) },
+    effects: [{ type: 'clearTimers' }, { type: 'cancelTurn', turnId }, ...more],
+  };
+}
+
+/** An error the user sees, with its cue (a lost connection has its own cue). */
+function fail(code: ErrorCode, message: string): Effect[] {
+  const effects: Effect[] = [{ type: 'error', code, message }];
+  if (code !== 'disconnected') effects.push({ type: 'earcon', name: 'error' });
+  return effects;
+}
+
+/** "the gateway", or the direct backend's name, for messages. */
+function who(env: Env): string {
+  return !env.backend || env.backend === 'gateway' ? 'the gateway' : env.backend;
+}
+
+/** Ends whatever the current phase is doing so a new turn can start (barge-in). */
+function abandon(state: State): Result {
+  const p = state.phase;
+  switch (p.kind) {
+    case 'idle':
+      return { state, effects: [{ type: 'clearTimers' }] };
+    case 'listening':
+    case 'thinking':
+      return dropTurn(state, p.turnId);
+    case 'speaking': {
+      const effects: Effect[] = [{ type: 'clearTimers' }, { type: 'stopPlayback' }];
+      if (p.turnId !== null && !p.replyDone) effects.push({ type: 'cancelTurn', turnId: p.turnId });
+      return { state: { ...state, phase: idle, stale: withStale(state, p.turnId) }, effects };
+    }
+    case 'settling':
+      return { state: { ...state, phase: idle }, effects: [{ type: 'clearTimers' }] };
+  }
+}
+
+function startListening(state: State, env: Env, opts: { followUp: boolean; ptt: boolean; stt?: Record<string, unknown> }): Result {
+  const turnId = env.newId();
+  const effects: Effect[] = [
+    { type: 'clearTimers' },
+    { type: 'openTurn', turnId, followUp: opts.followUp, ...(opts.stt ? { stt: opts.stt } : {}) },
+    { type: 'setTimer', timer: 'maxUtterance', turnId },
+  ];
+  if (!opts.ptt) effects.push({ type: 'setTimer', timer: opts.followUp ? 'expectSpeech' : 'noSpeech', turnId });
+  return {
+    state: { ...state, phase: { kind: 'listening', turnId, followUp: opts.followUp, ptt: opts.ptt, speech: false } },
+    effects,
+  };
+}
+
+/** Listening ends normally: the utterance goes to the backend and we wait for the reply. */
+function finishListening(state: State, turnId: string): Result {
+  return {
+    state: { ...state, phase: { kind: 'thinking', turnId, prompt: false } },
+    effects: [
+      { type: 'clearTimers' },
+      { type: 'endTurn', turnId },
+      { type: 'earcon', name: 'done' },
+      { type: 'setTimer', timer: 'thinking', turnId },
+    ],
+  };
+}
+
+/** After a reply: a follow-up (after the settle delay) or idle. */
+function afterReply(state: State, turnId: TurnId, prompt: PromptValue): Result {
+  if (prompt !== false && state.connected && !state.muted) {
+    return {
+      state: { ...state, phase: { kind: 'settling', turnId, prompt } },
+      effects: [{ type: 'clearTimers' }, { type: 'setTimer', timer: 'settle', turnId }],
+    };
+  }
+  return { state: { ...state, phase: idle }, effects: [{ type: 'clearTimers' }] };
+}
+
+/** Reply audio begins for `id`: the phase it leads to (the audio itself is routed by the caller). */
+function replyBegins(state: State, id: TurnId): Result {
+  const p = state.phase;
+  if (isStale(state, id)) return unchanged(state);
+  const speaking = (turnId: TurnId, prompt: PromptValue): Result => ({
+    state: { ...state, phase: { kind: 'speaking', turnId, replyDone: false, prompt } },
+    effects: [{ type: 'clearTimers' }, { type: 'setTimer', timer: 'reply', turnId }],
+  });
+  switch (p.kind) {
+    case 'idle':
+      // Unsolicited reply (e.g. "the blinds are now open"): play it.
+      return speaking(id, false);
+    case 'settling':
+      return speaking(id, id === p.turnId ? p.prompt : false);
+    case 'listening': {
+      if (!matches(p, id)) return unchanged(state);
+      const r = speaking(p.turnId, false);
+      return { state: r.state, effects: [{ type: 'clearTimers' }, { type: 'endTurn', turnId: p.turnId }, { type: 'setTimer', timer: 'reply', turnId: p.turnId }] };
+    }
+    case 'thinking':
+      if (!matches(p, id)) return unchanged(state);
+      return speaking(p.turnId, p.prompt);
+    case 'speaking':
+      return unchanged(state);
+  }
+}
+
+/** The reply timer is an inactivity timer: every accepted piece of reply audio re-arms it. */
+const replyActivity = (turnId: TurnId): Effect => ({ type: 'setTimer', timer: 'reply', turnId });
+
+export function transition(state: State, event: Event, env: Env): Result {
+  const r = step(state, event, env);
+  // A cue never plays over our own reply.
+  if (r.state.phase.kind === 'speaking' && r.effects.some((e) => e.type === 'earcon')) {
+    return { state: r.state, effects: r.effects.filter((e) => e.type !== 'earcon') };
+  }
+  return r;
+}
+
+function step(state: State, event: Event, env: Env): Result {
+  const p = state.phase;
+  switch (event.type) {
+    case 'trigger': {
+      if (!state.connected) return { state, effects: [{ type: 'refused', reason: 'disconnected' }] };
+      if (state.muted) return { state, effects: [{ type: 'refused', reason: 'muted' }] };
+      if (p.kind === 'listening') {
+        // A button press while listening means "I'm done"; wake word and control are no-ops.
+        if (event.source === 'button' && !p.ptt) return finishListening(state, p.turnId);
+        return unchanged(state);
+      }
+      const cleared = abandon(state);
+      const next = startListening(cleared.state, env, { followUp: false, ptt: !!event.ptt });
+      return { state: next.state, effects: [...cleared.effects, ...next.effects] };
+    }
+
+    case 'release':
+      if (p.kind === 'listening' && p.ptt) return finishListening(state, p.turnId);
+      return unchanged(state);
+
+    case 'say': {
+      if (!state.connected) return { state, effects: [{ type: 'refused', reason: 'disconnected' }] };
+      const cleared = abandon(state);
+      const turnId = env.newId();
+      return {
+        state: { ...cleared.state, phase: { kind: 'thinking', turnId, prompt: false } },
+        effects: [...cleared.effects, { type: 'sendText', turnId, text: event.text }, { type: 'setTimer', timer: 'thinking', turnId }],
+      };
+    }
+
+    case 'speechStart':
+      if (p.kind === 'listening' && !p.speech) return { state: { ...state, phase: { ...p, speech: true } }, effects: [] };
+      return unchanged(state);
+
+    case 'speechEnd':
+      if (env.endOnSilence === false) return unchanged(state);
+      if (p.kind === 'listening' && p.speech && !p.ptt) return finishListening(state, p.turnId);
+      return unchanged(state);
+
+    case 'transcript':
+      if (event.final && p.kind === 'listening' && matches(p, event.turnId)) return finishListening(state, p.turnId);
+      return unchanged(state);
+
+    case 'replyText': {
+      if (isStale(state, event.turnId)) return unchanged(state);
+      if (p.kind === 'listening' && matches(p, event.turnId)) {
+        // The backend answered before listening ended locally: stop listening now.
+        const r = finishListening(state, p.turnId);
+        const t = r.state.phase as Extract<Phase, { kind: 'thinking' }>;
+        return { state: { ...r.state, phase: { ...t, prompt: mergePrompt(t.prompt, event.prompt) } }, effects: r.effects };
+      }
+      if ((p.kind === 'thinking' || p.kind === 'speaking') && matches(p, event.turnId)) {
+        return { state: { ...state, phase: { ...p, prompt: mergePrompt(p.prompt, event.prompt) } }, effects: [] };
+      }
+      return unchanged(state);
+    }
+
+    case 'replyAudioStart': {
+      const r = replyBegins(state, event.turnId);
+      if (!acceptsReplyAudio(r.state, event.turnId)) return r;
+      return { state: r.state, effects: [...r.effects, { type: 'beginStream', format: event.format ?? { codec: 'unknown' } }, replyActivity(event.turnId)] };
+    }
+
+    case 'replyAudio': {
+      const id = event.turnId;
+      const play: Effect[] = [{ type: 'playAudio', turnId: id, data: event.data }, replyActivity(id)];
+      if (acceptsReplyAudio(state, id)) return { state, effects: play };
+      // Audio that no `audio_start` announced (binary frames): an unsolicited reply while idle.
+      if (p.kind !== 'idle' && p.kind !== 'settling') return unchanged(state);
+      const r = replyBegins(state, id);
+      if (!acceptsReplyAudio(r.state, id)) return r;
+      return { state: r.state, effects: [...r.effects, ...play] };
+    }
+
+    case 'replyAudioEnd':
+      if (acceptsReplyAudio(state, event.turnId)) return { state, effects: [{ type: 'endStream' }] };
+      return unchanged(state);
+
+    case 'replyEnd': {
+      const id = event.turnId;
+      if (isStale(state, id)) return unchanged(state);
+      if (p.kind === 'listening' && matches(p, id)) {
+        // The whole (text-only) reply came before listening ended locally.
+        const after = afterReply(state, p.turnId, event.prompt);
+        return { state: after.state, effects: [{ type: 'endTurn', turnId: p.turnId }, ...after.effects] };
+      }
+      if (p.kind === 'thinking' && matches(p, id)) return afterReply(state, p.turnId, mergePrompt(p.prompt, event.prompt));
+      if (p.kind === 'speaking' && (id === p.turnId || id === null)) {
+        return {
+          state: { ...state, phase: { ...p, replyDone: true, prompt: mergePrompt(p.prompt, event.prompt) } },
+          effects: [{ type: 'finishPlayback' }],
+        };
+      }
+      return unchanged(state);
+    }
+
+    case 'drained':
+      // Only the reply's own end moves the turn on; an earcon ending means nothing here.
+      if (event.stream === 'reply' && p.kind === 'speaking' && p.replyDone) return afterReply(state, p.turnId, p.prompt);
+      return unchanged(state);
+
+    case 'backendError': {
+      const effects = fail('backend', event.message);
+      if ((p.kind === 'listening' || p.kind === 'thinking') && matches(p, event.turnId)) return dropTurn(state, p.turnId, ...effects);
+      return { state, effects };
+    }
+
+    case 'barge':
+      if (p.kind === 'speaking') {
+        return { state: { ...state, phase: idle, stale: withStale(state, p.turnId) }, effects: [{ type: 'clearTimers' }, { type: 'stopPlayback' }] };
+      }
+      return unchanged(state);
+
+    case 'timeout':
+      return timeout(state, event.timer, event.turnId, env);
+
+    case 'connected':
+      return { state: { ...state, connected: true }, effects: [] };
+
+    case 'disconnected': {
+      const next: State = { ...state, connected: false };
+      const lost: Effect[] = state.connected ? [{ type: 'earcon', name: 'disconnected' }] : [];
+      const msg = `${env.backend ?? 'gateway'} disconnected: ${event.reason}`;
+      switch (p.kind) {
+        case 'listening':
+        case 'thinking':
+          return dropTurn(next, p.turnId, ...fail('disconnected', msg), ...lost);
+        case 'speaking':
+          // Play what has arrived; nothing more will come on this connection.
+          if (p.replyDone) return { state: { ...next, phase: { ...p, prompt: false } }, effects: lost };
+          return { state: { ...next, phase: { ...p, replyDone: true, prompt: false } }, effects: [{ type: 'finishPlayback' }, ...lost] };
+        case 'settling':
+          return { state: { ...next, phase: idle }, effects: [{ type: 'clearTimers' }, ...lost] };
+        case 'idle':
+          return { state: next, effects: lost };
+      }
+      return { state: next, effects: lost };
+    }
+
+    case 'mute':
+    case 'unmute':
+    case 'toggleMute': {
+      const muted = event.type === 'toggleMute' ? !state.muted : event.type === 'mute';
+      if (muted === state.muted) return unchanged(state);
+      if (!muted) return { state: { ...state, muted }, effects: [] };
+      // Muting the mic ends any listening at once; a reply that is playing goes on.
+      if (p.kind === 'listening') return dropTurn({ ...state, muted }, p.turnId);
+      if (p.kind === 'settling') return { state: { ...state, muted, phase: idle }, effects: [{ type: 'clearTimers' }] };
+      if (p.kind === 'speaking') return { state: { ...state, muted, phase: { ...p, prompt: false } }, effects: [] };
+      return { state: { ...state, muted }, effects: [] };
+    }
+
+    case 'stop': {
+      if (p.kind === 'idle') return unchanged(state);
+      const r = abandon(state);
+      return { state: r.state, effects: [...r.effects, { type: 'notice', code: 'stopped', message: 'stopped' }] };
+    }
+
+    case 'shutdown':
+      // The agent is going away: the phase is left as it is, but no timer may fire and an open
+      // utterance is closed properly.
+      if (p.kind === 'listening') return { state, effects: [{ type: 'clearTimers' }, { type: 'endTurn', turnId: p.turnId }] };
+      return { state, effects: [{ type: 'clearTimers' }] };
+  }
+}
+
+function timeout(state: State, timer: Extract<Event, { type: 'timeout' }>['timer'], turnId: TurnId, env: Env): Result {
+  const p = state.phase;
+  if (currentTurn(p) !== turnId && !(p.kind === 'speaking' && p.turnId === turnId)) return unchanged(state);
+  switch (timer) {
+    case 'noSpeech':
+    case 'expectSpeech':
+      if (p.kind !== 'listening' || p.speech) return unchanged(state);
+      return dropTurn(state, p.turnId, {
+        type: 'notice',
+        code: 'no-speech',
+        message: p.followUp ? 'no answer heard; back to waiting for the wake word' : 'no speech heard',
+      });
+    case 'maxUtterance':
+      if (p.kind !== 'listening') return unchanged(state);
+      return finishListening(state, p.turnId);
+    case 'thinking':
+      if (p.kind !== 'thinking') return unchanged(state);
+      return dropTurn(state, p.turnId, ...fail('thinking-timeout', `no reply from ${who(env)} in time`));
+    case 'reply':
+      if (p.kind !== 'speaking') return unchanged(state);
+      if (!p.replyDone) {
+        // The reply stalled: play what arrived, then stop waiting for the rest.
+        return {
+          state: { ...state, phase: { ...p, replyDone: true, prompt: false }, stale: withStale(state, p.turnId) },
+          effects: [{ type: 'finishPlayback' }, { type: 'setTimer', timer: 'reply', turnId: p.turnId }, ...fail('reply-timeout', 'the reply stopped arriving')],
+        };
+      }
+      // Playback never drained: the output is stuck; give up on it.
+      return { state: { ...state, phase: idle }, effects: [{ type: 'clearTimers' }, { type: 'stopPlayback' }, ...fail('playback-timeout', 'playback did not finish')] };
+    case 'settle': {
+      if (p.kind !== 'settling') return unchanged(state);
+      const stt = typeof p.prompt === 'object' ? p.prompt : undefined;
+      return startListening(state, env, { followUp: true, ptt: false, ...(stt ? { stt } : {}) });
+    }
+  }
+}
