@@ -15,6 +15,7 @@ import type { AudioOutput } from './ports/audio-output.js';
 import type { Backend } from './ports/backend.js';
 import type { Gpio } from './ports/gpio.js';
 import type { WakeWord } from './ports/wake-word.js';
+import type { Scheduler } from './util/clock.js';
 import { TypedEmitter } from './util/typed-emitter.js';
 
 export interface AgentOverrides {
@@ -25,6 +26,8 @@ export interface AgentOverrides {
   gpio?: Gpio;
   decoderFactory?: DecoderFactory;
   newId?: () => string;
+  /** The session's clock (tests pass a manual one). */
+  clock?: Scheduler;
 }
 
 export type AgentEvents = {
@@ -119,6 +122,7 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
     decoderFactory: o.decoderFactory ?? createMp3DecoderFactory(config.audio.mp3Decoder),
     earcons,
     ...(o.newId ? { newId: o.newId } : {}),
+    ...(o.clock ? { clock: o.clock } : {}),
   });
   if (config.audio.micCue === 'listen' && isCueable(mic)) {
     session.on('timeline', (m) => {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalGateway } from '../src/local-gateway/server.js';
 import { silentLogger } from '../src/log/logger.js';
+import { ManualScheduler } from './fakes/clock.js';
 import { connected, marker, phase, received, silence, speech, startHarness, waitFor, waitPhase, type Harness } from './support/harness.js';
 
 let h: Harness | undefined;
@@ -124,7 +125,8 @@ describe('follow-up', () => {
   });
 
   it('a follow-up with no answer ends quietly after the expect-speech timeout', async () => {
-    h = await startHarness({ gateway: { followUp: 'always' }, config: { conversation: { expectSpeechTimeoutMs: 500 } } });
+    const clock = new ManualScheduler();
+    h = await startHarness({ clock, gateway: { followUp: 'always' }, config: { conversation: { expectSpeechTimeoutMs: 500 } } });
     await connected(h);
     const notices: string[] = [];
     h.agent.session.on('notice', (n) => notices.push(n.code));
@@ -132,7 +134,12 @@ describe('follow-up', () => {
     utter(h);
     await waitFor(() => h!.speaker.ends > 0, 'reply ended');
     h.speaker.drain();
+    await waitPhase(h, 'settling');
+    clock.advance(50); // the settle delay
     await waitPhase(h, 'listening');
+    clock.advance(499);
+    expect(phase(h)).toBe('listening');
+    clock.advance(1);
     await waitPhase(h, 'idle', 3000);
     expect(notices).toContain('no-speech');
   });
@@ -189,36 +196,45 @@ describe('errors and timeouts', () => {
   });
 
   it('no speech: listening ends after the no-speech timeout and the turn is closed', async () => {
-    h = await startHarness({ config: { conversation: { noSpeechTimeoutMs: 500 } } });
+    const clock = new ManualScheduler();
+    h = await startHarness({ clock, config: { conversation: { noSpeechTimeoutMs: 500 } } });
     await connected(h);
     h.agent.session.trigger('control');
     const id = h.agent.session.status().turnId!;
     h.mic.push(silence(300));
+    clock.advance(499);
+    expect(phase(h)).toBe('listening');
+    clock.advance(1);
     await waitPhase(h, 'idle', 3000);
     await waitFor(() => actions(h!, id).includes('audio_end'), 'audio_end for the empty turn');
   });
 
   it('maximum utterance: listening ends even while the user keeps talking', async () => {
-    h = await startHarness({ config: { conversation: { maxUtteranceMs: 1000 } }, gateway: { maxUtteranceMs: 60_000 } });
+    const clock = new ManualScheduler();
+    h = await startHarness({ clock, config: { conversation: { maxUtteranceMs: 1000 } }, gateway: { maxUtteranceMs: 60_000 } });
     await connected(h);
     h.agent.session.trigger('control');
-    const talk = setInterval(() => h!.mic.push(speech(20)), 20);
-    try {
-      await waitFor(() => phase(h!) !== 'listening', 'listening to end', 3000);
-    } finally {
-      clearInterval(talk);
+    // The user talks without a pause: 50 frames of speech, 20 ms of clock each.
+    for (let i = 0; i < 50; i++) {
+      h.mic.push(speech(20));
+      clock.advance(20);
     }
+    await waitFor(() => phase(h!) !== 'listening', 'listening to end', 3000);
     expect(['thinking', 'speaking']).toContain(phase(h));
   });
 
   it('thinking timeout: no reply returns to idle with an error', async () => {
-    h = await startHarness({ gateway: { plan: () => ({ silent: true }) }, config: { conversation: { thinkingTimeoutMs: 1000 } } });
+    const clock = new ManualScheduler();
+    h = await startHarness({ clock, gateway: { plan: () => ({ silent: true }) }, config: { conversation: { thinkingTimeoutMs: 1000 } } });
     await connected(h);
     const errors: string[] = [];
     h.agent.session.on('error', (e) => errors.push(e.code));
     h.agent.session.trigger('control');
     utter(h);
     await waitPhase(h, 'thinking');
+    clock.advance(999);
+    expect(phase(h)).toBe('thinking');
+    clock.advance(1);
     await waitPhase(h, 'idle', 3000);
     expect(errors).toEqual(['thinking-timeout']);
   });

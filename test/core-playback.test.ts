@@ -9,8 +9,15 @@ import { FakeSpeaker } from '../src/drivers/fakes.js';
 
 const PCM = Buffer.alloc(640);
 
+/** A speaker whose device can fail. */
+class FailingSpeaker extends FakeSpeaker {
+  fail(message: string): void {
+    this.emit('error', { message });
+  }
+}
+
 function rig() {
-  const speaker = new FakeSpeaker();
+  const speaker = new FailingSpeaker();
   const mux = new PlaybackMux(speaker);
   const ended: string[] = [];
   mux.on('ended', (e) => ended.push(`${e.kind}#${e.id}${e.error ? ' error' : ''}`));
@@ -70,7 +77,7 @@ describe('PlaybackMux', () => {
     r.earcon.write(PCM, CORE_FORMAT);
     r.earcon.end();
     r.reply.write(PCM, CORE_FORMAT);
-    r.speaker.emit('error', { message: 'device gone' });
+    r.speaker.fail('device gone');
     expect(r.ended).toEqual(['earcon#1 error']);
     expect(r.mux.busy('reply')).toBe(true);
   });

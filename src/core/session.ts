@@ -5,27 +5,22 @@
  * frames are routed by the uplink, playback streams by the mux, LEDs by the presenter.
  */
 import { randomUUID } from 'node:crypto';
-import type { Vad } from '../audio/vad.js';
 import { createVad } from '../audio/vad-factory.js';
-import type { ConversationConfig } from '../config/schema.js';
 import { errorMessage } from '../errors.js';
 import { LedPresenter } from '../leds/presenter.js';
 import type { Logger } from '../log/logger.js';
-import type { AudioInput } from '../ports/audio-input.js';
-import type { AudioOutput } from '../ports/audio-output.js';
-import type { Backend, TurnId } from '../ports/backend.js';
-import type { Gpio, LedState } from '../ports/gpio.js';
-import type { WakeStatus, WakeWord } from '../ports/wake-word.js';
 import { systemScheduler, TimerSlot, type Scheduler } from '../util/clock.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
-import { PlaybackMux, type PcmSink } from './playback.js';
-import type { DecoderFactory } from './player.js';
+import { PlaybackMux } from './playback.js';
 import { ReplyPlayer } from './player.js';
+import type { RequestResult, SessionDeps, SessionEvents, SessionStatus } from './session-types.js';
 import {
   buttonEvent,
   currentTurn,
   initialState,
   refusalOf,
+  refuseMessage,
+  timerMs,
   transition,
   wakeGuarded,
   watchesEndOfSpeech,
@@ -34,69 +29,15 @@ import {
   type Env,
   type ErrorCode,
   type Event,
-  type NoticeCode,
-  type Phase,
-  type RefuseReason,
   type State,
   type TimerName,
   type TriggerSource,
 } from './state.js';
-import { Timeline, type TimelineEntry } from './timeline.js';
+import { Timeline } from './timeline.js';
 import { Uplink } from './uplink.js';
 
+export type { EarconPlayer, RequestResult, SessionDeps, SessionEvents, SessionStatus } from './session-types.js';
 export type { TimelineMark } from './timeline.js';
-
-export interface SessionStatus {
-  phase: Phase['kind'];
-  turnId: TurnId;
-  followUp: boolean;
-  connected: boolean;
-  muted: boolean;
-  led: LedState;
-  backend: string;
-  wake: WakeStatus;
-  lastError?: { code: ErrorCode; message: string; at: string };
-}
-
-export type SessionEvents = {
-  state: [SessionStatus];
-  led: [LedState];
-  timeline: [TimelineEntry];
-  transcript: [{ turnId: TurnId; text: string; final: boolean; confidence?: number }];
-  replyText: [{ turnId: TurnId; text: string }];
-  response: [{ turnId: TurnId; data: unknown }];
-  error: [{ code: ErrorCode; message: string }];
-  notice: [{ code: NoticeCode; message: string }];
-  refused: [{ reason: RefuseReason; message: string }];
-};
-
-export interface SessionDeps {
-  backend: Backend;
-  mic: AudioInput;
-  speaker: AudioOutput;
-  wake: WakeWord;
-  gpio: Gpio;
-  config: ConversationConfig;
-  log: Logger;
-  /** Milliseconds of pre-roll kept before a trigger (default 500). */
-  preRollMs?: number;
-  decoderFactory: DecoderFactory;
-  /** Short cue sounds (wake, done, error, disconnected) played on the same speaker; optional. */
-  earcons?: EarconPlayer;
-  /** End-of-speech detector; default: the one `conversation.vad` configures. */
-  vad?: Vad;
-  newId?: () => string;
-  /** Time and timers; default the system clock. Tests pass a manual one. */
-  clock?: Scheduler;
-}
-
-/** The part of `Earcons` the session uses. */
-export interface EarconPlayer {
-  play(name: EarconName, out: PcmSink): void;
-  has(name: EarconName): boolean;
-}
-
-export type RequestResult = { ok: true } | { ok: false; reason: RefuseReason | 'invalid'; message: string };
 
 export class Session extends TypedEmitter<SessionEvents> {
   #state: State = initialState();
@@ -277,14 +218,7 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   #request(event: Event): RequestResult {
     const reason = refusalOf(this.dispatch(event));
-    return reason ? { ok: false, reason, message: this.#refuseMessage(reason) } : { ok: true };
-  }
-
-  #refuseMessage(reason: RefuseReason): string {
-    if (reason === 'muted') return 'the microphone is muted: unmute first (`speaker-agent unmute` or a long press)';
-    const name = this.#d.backend.name;
-    const to = name === 'gateway' ? 'the gateway' : name;
-    return `not connected to ${to}: the request was not sent (check the network and \`speaker-agent status\`)`;
+    return reason ? { ok: false, reason, message: refuseMessage(reason, this.#d.backend.name) } : { ok: true };
   }
 
   /** Feeds one event through the transition function and runs its effects; returns the result. */
@@ -376,7 +310,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         this.#player.finish();
         return;
       case 'setTimer':
-        this.#timer(effect.timer).set(() => this.dispatch({ type: 'timeout', timer: effect.timer, turnId: effect.turnId }), this.#timerMs(effect.timer));
+        this.#timer(effect.timer).set(() => this.dispatch({ type: 'timeout', timer: effect.timer, turnId: effect.turnId }), timerMs(effect.timer, this.#d.config));
         return;
       case 'clearTimers':
         for (const t of this.#timers.values()) t.clear();
@@ -390,7 +324,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         return;
       case 'refused':
         this.#log.info('refused', { reason: effect.reason });
-        this.emit('refused', { reason: effect.reason, message: this.#refuseMessage(effect.reason) });
+        this.emit('refused', { reason: effect.reason, message: refuseMessage(effect.reason, this.#d.backend.name) });
         return;
       case 'notice':
         this.#log.info('notice', { code: effect.code, message: effect.message });
@@ -428,22 +362,5 @@ export class Session extends TypedEmitter<SessionEvents> {
     let t = this.#timers.get(name);
     if (!t) this.#timers.set(name, (t = new TimerSlot(this.#d.clock)));
     return t;
-  }
-
-  #timerMs(timer: TimerName): number {
-    const c = this.#d.config;
-    switch (timer) {
-      case 'noSpeech':
-        return c.noSpeechTimeoutMs;
-      case 'expectSpeech':
-        return c.expectSpeechTimeoutMs;
-      case 'maxUtterance':
-        return c.maxUtteranceMs;
-      case 'thinking':
-      case 'reply':
-        return c.thinkingTimeoutMs;
-      case 'settle':
-        return c.settleMs;
-    }
   }
 }

@@ -6,6 +6,7 @@
  * No I/O here: the session executes the effects (send, play, start timers).
  */
 import type { PromptValue, ReplyFormat, TurnId } from '../ports/backend.js';
+import type { ConversationConfig } from '../config/schema.js';
 import type { ButtonEvent } from '../ports/gpio.js';
 
 export type TriggerSource = 'wake' | 'button' | 'control';
@@ -187,3 +188,27 @@ export function refusalOf(result: Result): RefuseReason | undefined {
 }
 
 export { transition } from './transition.js';
+
+/** How long each timer runs, from the conversation settings. */
+export function timerMs(timer: TimerName, c: Pick<ConversationConfig, 'noSpeechTimeoutMs' | 'expectSpeechTimeoutMs' | 'maxUtteranceMs' | 'thinkingTimeoutMs' | 'settleMs'>): number {
+  switch (timer) {
+    case 'noSpeech':
+      return c.noSpeechTimeoutMs;
+    case 'expectSpeech':
+      return c.expectSpeechTimeoutMs;
+    case 'maxUtterance':
+      return c.maxUtteranceMs;
+    case 'thinking':
+    case 'reply':
+      return c.thinkingTimeoutMs;
+    case 'settle':
+      return c.settleMs;
+  }
+}
+
+/** Why a request was refused, and what to do, naming the backend in use. */
+export function refuseMessage(reason: RefuseReason, backend: string): string {
+  if (reason === 'muted') return 'the microphone is muted: unmute first (`speaker-agent unmute` or a long press)';
+  const to = backend === 'gateway' ? 'the gateway' : backend;
+  return `not connected to ${to}: the request was not sent (check the network and \`speaker-agent status\`)`;
+}

@@ -12,6 +12,7 @@ import type { Phase } from '../../src/core/state.js';
 import { FakeGpio, FakeMic, FakeSpeaker, FakeWake } from '../../src/drivers/fakes.js';
 import { memoryLogger, silentLogger } from '../../src/log/logger.js';
 import { LocalGateway, type LocalGatewayOptions } from '../../src/local-gateway/server.js';
+import type { Scheduler } from '../../src/util/clock.js';
 
 
 export interface Harness {
@@ -38,7 +39,8 @@ export const FAST: ConfigInput = {
   conversation: { noSpeechTimeoutMs: 3000, maxUtteranceMs: 8000, thinkingTimeoutMs: 5000, settleMs: 50, expectSpeechTimeoutMs: 3000 },
 };
 
-export async function startHarness(opts: { gateway?: Partial<LocalGatewayOptions>; config?: ConfigInput; gw?: LocalGateway } = {}): Promise<Harness> {
+/** `clock`: the session's clock (a ManualScheduler for timeout tests); default the system clock. */
+export async function startHarness(opts: { gateway?: Partial<LocalGatewayOptions>; config?: ConfigInput; gw?: LocalGateway; clock?: Scheduler } = {}): Promise<Harness> {
   const gw = opts.gw ?? new LocalGateway({ log: silentLogger(), speech: 'tone', pace: 0, ...opts.gateway });
   if (!opts.gw) await gw.start();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sa-test-'));
@@ -49,7 +51,7 @@ export async function startHarness(opts: { gateway?: Partial<LocalGatewayOptions
   const speaker = new FakeSpeaker();
   const wake = new FakeWake();
   const gpio = new FakeGpio();
-  const agent = await createAgent(config, { log: mem.logger, controlSocket: socket, overrides: { mic, speaker, wake, gpio } });
+  const agent = await createAgent(config, { log: mem.logger, controlSocket: socket, overrides: { mic, speaker, wake, gpio, ...(opts.clock ? { clock: opts.clock } : {}) } });
   await agent.start();
   return {
     agent,
