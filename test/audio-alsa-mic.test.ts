@@ -10,6 +10,8 @@ import { AlsaMic } from '../src/drivers/alsa/mic.js';
 import { DeviceError } from '../src/errors.js';
 import { memoryLogger } from '../src/log/logger.js';
 import type { AudioFrame } from '../src/ports/audio-input.js';
+import { ManualScheduler } from './fakes/clock.js';
+import { until } from './support/ws-server.js';
 import { type AlsaEnv, interleave, makeAlsaEnv, testSignal, toBuffer } from './audio-alsa-env.js';
 
 let alsa: AlsaEnv;
@@ -113,20 +115,28 @@ describe('AlsaMic (naudiodon through the ALSA file plugin)', () => {
     execFileSync('mkfifo', [fifoEnv.path('mic.fifo')]);
     const fd = openSync(fifoEnv.path('mic.fifo'), 'r+');
     try {
+      // The capture helper is real; the stall and reopen timers run on a manual clock.
+      const clock = new ManualScheduler();
       const { logger, lines } = memoryLogger('info');
-      const mic = new AlsaMic({ device: 'fifo', log: logger, env: fifoEnv.env, stallMs: 300, retryMinMs: 50 });
+      const mic = new AlsaMic({ device: 'fifo', log: logger, env: fifoEnv.env, stallMs: 300, retryMinMs: 50, clock });
       const errors: { message: string; recoverable: boolean }[] = [];
       mic.on('error', (e) => errors.push(e));
       let frames = 0;
       mic.on('frame', () => frames++);
       writeSync(fd, toBuffer(mono16.subarray(0, 16000)));
       await mic.start();
-      await mic.next('error');
+      await until(() => frames > 0, 'the first frames');
+      const failed = mic.next('error');
+      clock.advance(299);
+      expect(errors).toEqual([]);
+      clock.advance(1); // no audio for stallMs on the mic's clock
+      await failed;
       const before = frames;
       expect(before).toBeGreaterThan(0);
       const recovered = mic.next('recovered');
       // Keep feeding until the reopened helper reads again.
       const feeder = setInterval(() => writeSync(fd, toBuffer(mono16.subarray(0, 3200))), 50);
+      clock.advance(50); // retryMinMs: the reopen is due
       await recovered;
       clearInterval(feeder);
       await mic.stop();

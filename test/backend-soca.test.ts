@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SocaBackend } from '../src/backends/soca.js';
 import { ConfigSchema, type SocaConfig } from '../src/config/schema.js';
 import { memoryLogger, silentLogger } from '../src/log/logger.js';
+import { ManualScheduler } from './fakes/clock.js';
 import { EventLog } from './support/backend-events.js';
 import { FakeSoca, type FakeSocaOptions } from './support/fake-soca.js';
 import { until } from './support/ws-server.js';
@@ -15,17 +16,19 @@ afterEach(async () => {
   cleanups = [];
 });
 
+/** The backend on a manual clock: socket I/O is real, its timers fire only when a test advances the clock. */
 async function setup(fakeOptions: Partial<FakeSocaOptions> = {}, config: Partial<SocaConfig> = {}, log = silentLogger()) {
   const fake = await new FakeSoca({ key: KEY, ...fakeOptions }).start();
   const base = ConfigSchema.parse({ backend: 'soca', soca: { agentId: 'agent-7', url: fake.url } }).soca;
-  const backend = new SocaBackend({ config: { ...base, reconnectMinMs: 20, ...config }, key: KEY, log, random: () => 0.5 });
+  const clock = new ManualScheduler();
+  const backend = new SocaBackend({ config: { ...base, reconnectMinMs: 20, ...config }, key: KEY, log, random: () => 0.5, clock });
   const events = new EventLog(backend);
   cleanups.push(async () => {
     await backend.stop();
     await fake.close();
   });
   await backend.start();
-  return { fake, backend, events };
+  return { fake, backend, events, clock };
 }
 
 const speech = (samples: number) => Int16Array.from({ length: samples }, (_, i) => (i % 2 ? 1000 : -1000));
@@ -194,17 +197,27 @@ describe('soca backend (seed 004)', () => {
   });
 
   it('a protocol error on start is reported clearly and retried with backoff', async () => {
-    const { events } = await setup({ rejectStart: 'must start with type=start' });
+    const { events, clock } = await setup({ rejectStart: 'must start with type=start' });
     const d = await events.next('disconnected');
     expect(d).toMatchObject({ auth: false });
     expect(d.reason).toContain('soca refused the session: "must start with type=start"');
     expect(d.retryInMs).toBe(20); // min 20 ms, jitter factor 1.0 with random 0.5
+    clock.advance(20);
     const d2 = await events.next('disconnected');
     expect(d2.retryInMs).toBe(40); // doubled
   });
 
   it('reports a missing stt.ready after the connect timeout', async () => {
-    const { events } = await setup({ withholdSttReady: true }, { connectTimeoutMs: 500 });
+    const mem = memoryLogger('debug');
+    const { fake, events, clock } = await setup({ withholdSttReady: true }, { connectTimeoutMs: 500 }, mem.logger);
+    // The ready timer runs from the open, before `start` goes out; the fake answers `ready` at once.
+    await until(() => fake.connections.some((c) => c.start !== undefined), 'start at the fake');
+    // A transcript sent after `ready` is logged once read: by then `ready` was read too.
+    fake.partial('sync');
+    await until(() => mem.lines().some((l) => l.event === 'transcript_without_turn'), 'the client read ready');
+    clock.advance(499);
+    expect(events.of('disconnected')).toEqual([]);
+    clock.advance(1);
     const d = await events.next('disconnected');
     expect(d.reason).toBe('soca did not send stt.ready within 500 ms after start');
   });
@@ -219,7 +232,7 @@ describe('soca backend (seed 004)', () => {
   });
 
   it('reconnects after the connection drops, failing the open turn', async () => {
-    const { fake, backend, events } = await setup();
+    const { fake, backend, events, clock } = await setup();
     await events.next('connected');
     backend.beginTurn('t1');
     fake.last.ws.terminate();
@@ -228,15 +241,20 @@ describe('soca backend (seed 004)', () => {
     expect(d).toMatchObject({ auth: false, retryInMs: 20 });
     expect(backend.connected).toBe(false);
     expect(() => backend.beginTurn('t2')).toThrow(/not connected to Soca/);
+    clock.advance(20);
     await events.next('connected');
     expect(fake.connections).toHaveLength(2);
   });
 
   it('drops and replaces a connection that stops answering pings', async () => {
-    const { fake, events } = await setup({ deaf: true }, { pingIntervalMs: 500, pongTimeoutMs: 500 });
+    const { fake, events, clock } = await setup({ deaf: true }, { pingIntervalMs: 500, pongTimeoutMs: 500 });
     await events.next('connected');
+    clock.advance(1000); // two pings, both unanswered
+    expect(events.of('disconnected')).toEqual([]);
+    clock.advance(500); // silent for more than interval + timeout
     const d = await events.next('disconnected', undefined, 5000);
     expect(d.reason).toBe('soca stopped answering pings for 500 ms');
+    clock.advance(20);
     await events.next('connected');
     expect(fake.connections).toHaveLength(2);
   });

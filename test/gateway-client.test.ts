@@ -8,6 +8,8 @@ import { parseConfig } from '../src/config/load.js';
 import { Backoff } from '../src/util/backoff.js';
 import { GatewayClient } from '../src/gateway/client.js';
 import { memoryLogger } from '../src/log/logger.js';
+import type { Scheduler } from '../src/util/clock.js';
+import { ManualScheduler } from './fakes/clock.js';
 import { waitFor } from './support/harness.js';
 
 const servers: WebSocketServer[] = [];
@@ -38,10 +40,10 @@ async function server(options: { autoPong?: boolean } = {}) {
   return { wss, port, requests, messages, sockets };
 }
 
-function client(port: number, gateway: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}) {
+function client(port: number, gateway: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}, clock?: Scheduler) {
   const config = parseConfig({ gateway: { url: `ws://127.0.0.1:${port}/v1/audio`, reconnectMinMs: 50, reconnectMaxMs: 200, ...gateway } });
   const mem = memoryLogger();
-  const c = new GatewayClient(config.gateway, mem.logger, { env });
+  const c = new GatewayClient(config.gateway, mem.logger, { env, clock });
   clients.push(c);
   return { c, mem };
 }
@@ -124,15 +126,41 @@ describe('turns on the wire', () => {
     expect(sizes).toEqual([3200, 2800]);
     expect(s.messages[1]!.encoding).toBe('base64');
   });
+
+  it('frames of exactly frameMs go out as they are, and a frame after a partial one is still re-chunked', async () => {
+    const s = await server();
+    const { c } = client(s.port, { frameMs: 20 });
+    await c.start();
+    await waitFor(() => c.connected, 'connected');
+    c.beginTurn('t1');
+    for (let i = 0; i < 3; i++) c.sendAudio('t1', new Int16Array(320).fill(i + 1));
+    c.sendAudio('t1', new Int16Array(100).fill(9));
+    c.sendAudio('t1', new Int16Array(320).fill(4));
+    c.endTurn('t1');
+    await waitFor(() => s.messages.some((m) => m.action === 'audio_end'), 'audio_end');
+    const frames = s.messages
+      .filter((m) => m.action === 'audio_data')
+      .map((m) => Array.from(new Int16Array(new Uint8Array(Buffer.from(m.data as string, 'base64')).buffer)));
+    expect(frames.map((f) => f.length)).toEqual([320, 320, 320, 320, 100]);
+    expect(frames.slice(0, 3).map((f) => new Set(f))).toEqual([new Set([1]), new Set([2]), new Set([3])]);
+    // The partial 100 samples lead the next frame, topped up from the following 320.
+    expect(frames[3]!.slice(98, 102)).toEqual([9, 9, 4, 4]);
+    expect(new Set(frames[4])).toEqual(new Set([4]));
+  });
 });
 
 describe('heartbeat and reconnect', () => {
   it('terminates a connection whose pongs stop, and reconnects', async () => {
+    const clock = new ManualScheduler();
     const s = await server({ autoPong: false });
-    const { c, mem } = client(s.port, { pingIntervalMs: 500, pongTimeoutMs: 500 });
+    const { c, mem } = client(s.port, { pingIntervalMs: 500, pongTimeoutMs: 500 }, {}, clock);
     await c.start();
     await waitFor(() => c.connected, 'connected');
+    clock.advance(1000); // two pings, both unanswered
+    expect(mem.text()).not.toContain('heartbeat-timeout');
+    clock.advance(500); // silent for more than interval + timeout
     await waitFor(() => mem.text().includes('heartbeat-timeout'), 'heartbeat timeout', 4000);
+    clock.advance(200); // reconnectMaxMs: the retry is due
     await waitFor(() => s.requests.length >= 2, 'reconnect', 3000);
   });
 
@@ -148,8 +176,14 @@ describe('heartbeat and reconnect', () => {
   });
 
   it('keeps retrying with growing delays while the gateway is down', async () => {
-    const { c, mem } = client(1, { reconnectMinMs: 20, reconnectMaxMs: 10_000 });
+    const clock = new ManualScheduler();
+    const { c, mem } = client(1, { reconnectMinMs: 20, reconnectMaxMs: 10_000 }, {}, clock);
+    const failures = () => mem.lines().filter((l) => l.event === 'disconnected').length;
     await c.start();
+    for (let n = 1; n < 4; n++) {
+      await waitFor(() => failures() >= n, `failure ${n}`);
+      clock.advance(10_000); // the retry is due
+    }
     await waitFor(() => mem.lines().filter((l) => l.event === 'disconnected').length >= 4, 'four failures', 4000);
     const delays = mem.lines().filter((l) => l.event === 'disconnected').map((l) => l.retryInMs as number);
     // Each base doubles; with +-50 % jitter the fourth is always above the first's maximum.

@@ -74,6 +74,7 @@ export function bytesToInt16(buf: Buffer): Int16Array {
   return new Int16Array(copy.buffer, copy.byteOffset, Math.floor(copy.length / 2));
 }
 
+/** PCM16 samples as their bytes, without copying: a view that shares the samples' memory (little-endian on every Pi). */
 export function int16ToBytes(pcm: Int16Array): Buffer {
   return Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
 }

@@ -1,24 +1,25 @@
 /**
- * The `soca` backend: a whole voice agent on one WebSocket (seed 004). Mic audio goes up as
- * 20 ms binary PCM frames; transcripts, sentence MP3 audio and the final answer come down.
- * The connection (start, ready + stt.ready, heartbeat, reconnect with backoff) lives here; which
- * turn an answer's `seq` belongs to is SocaTurns' job, sentence ordering SentenceQueue's.
+ * The `soca` backend: a whole voice agent on one WebSocket (docs/protocol.md). Mic audio goes up
+ * as 20 ms binary PCM frames; transcripts, sentence MP3 audio and the final answer come down.
+ * The connection (heartbeat, reconnect with backoff) is a ReconnectingSocket; the handshake on
+ * it (start, then ready + stt.ready) lives here. Which turn an answer's `seq` belongs to is
+ * SocaTurns' job, sentence ordering SentenceQueue's.
  */
 import { randomUUID } from 'node:crypto';
 import type WebSocket from 'ws';
+import { int16ToBytes } from '../audio/wav.js';
 import type { SocaConfig } from '../config/schema.js';
-import { DisconnectedError, errorMessage } from '../errors.js';
+import { DisconnectedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Backend, BackendEvents, TurnId, TurnOptions } from '../ports/backend.js';
+import type { Scheduler } from '../util/clock.js';
+import { ReconnectingSocket, type SocketDown, type SocketFailure } from '../util/reconnecting-socket.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
-import { Backoff } from '../util/backoff.js';
-import { closeGracefully } from '../util/ws-close.js';
-import { ServiceError } from './service-error.js';
 import { SentenceQueue } from './soca-sentences.js';
 import { SocaTurns } from './soca-turns.js';
-import { connectWs, type Connected, parseJsonObject, pcmBytes, safeUrl } from './ws-connect.js';
+import { badUrl, connectFailed, parseJsonObject, safeUrl, SERVICE_MAX_PAYLOAD, upgradeRefused } from './ws-connect.js';
 
-/** 20 ms at 16 kHz: the frame size the seed recommends. */
+/** 20 ms at 16 kHz: the frame size the protocol recommends. */
 const FRAME_SAMPLES = 320;
 const AUTH_WORDS = /(token|private[_ ]?key|api[_ ]?key|auth|unauthori[sz]ed|forbidden|expired|credential)/i;
 
@@ -31,6 +32,8 @@ export interface SocaBackendOptions {
   random?: () => number;
   /** Session id generator when the config names none. */
   newSessionId?: () => string;
+  /** Time source of the heartbeat, the ready timeout and the reconnect delays (default: the system clock). */
+  clock?: Scheduler;
 }
 
 export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend {
@@ -38,18 +41,12 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   readonly #config: SocaConfig;
   readonly #key: string;
   readonly #log: Logger;
-  readonly #backoff: Backoff;
   readonly #newSessionId: () => string;
+  readonly #socket: ReconnectingSocket;
 
-  #ws: WebSocket | undefined;
-  #stopped = true;
-  #connected = false;
+  /** What the server said since `start` on the current socket. */
   #ready = false;
   #sttReady = false;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #readyTimer: NodeJS.Timeout | undefined;
-  #pingTimer: NodeJS.Timeout | undefined;
-  #lastPong = 0;
   /** Audio held until the server is ready (bytes). */
   #pending: Buffer[] = [];
   #pendingBytes = 0;
@@ -59,12 +56,30 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
 
   constructor(options: SocaBackendOptions) {
     super();
-    this.#config = options.config;
+    const config = options.config;
+    this.#config = config;
     this.#key = options.key;
     this.#log = options.log.child('soca');
     this.#log.addSecret(options.key);
-    this.#backoff = new Backoff(this.#config.reconnectMinMs, this.#config.reconnectMaxMs, options.random);
     this.#newSessionId = options.newSessionId ?? randomUUID;
+    this.#socket = new ReconnectingSocket({
+      target: () => ({ url: config.url, options: { handshakeTimeout: config.connectTimeoutMs, maxPayload: SERVICE_MAX_PAYLOAD } }),
+      reconnectMinMs: config.reconnectMinMs,
+      reconnectMaxMs: config.reconnectMaxMs,
+      authRetryMs: config.authRetryMs,
+      pingIntervalMs: config.pingIntervalMs,
+      pongTimeoutMs: config.pongTimeoutMs,
+      // Connected only once ready and stt.ready came, within the connect timeout.
+      readyTimeoutMs: config.connectTimeoutMs,
+      // A session that got ready counts as stable at once: the next failure starts from the minimum delay.
+      stableMs: 0,
+      random: options.random,
+      clock: options.clock,
+    });
+    this.#socket.on('open', (ws) => this.#onOpen(ws));
+    this.#socket.on('connected', () => this.#onConnected());
+    this.#socket.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    this.#socket.on('disconnected', (down) => this.#onDisconnected(down));
     this.#sentences = new SentenceQueue({
       start: (turnId) => {
         this.#turns.spoke(turnId);
@@ -76,41 +91,29 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   }
 
   get connected(): boolean {
-    return this.#connected;
+    return this.#socket.connected;
   }
 
   async start(): Promise<void> {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    void this.#connect();
+    this.#socket.start();
   }
 
   async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    clearTimeout(this.#retryTimer);
-    clearTimeout(this.#readyTimer);
-    clearInterval(this.#pingTimer);
-    const ws = this.#ws;
-    this.#ws = undefined;
+    const closing = this.#socket.stop('agent stopping');
     this.#resetConnection();
-    if (ws) {
-      ws.removeAllListeners();
-      ws.on('error', () => {});
-      await closeGracefully(ws, 'agent stopping');
-    }
+    await closing;
   }
 
   /** Soca takes no per-turn options: its STT is configured in Soca Studio. */
   beginTurn(turnId: string, _options?: TurnOptions): void {
-    if (!this.#connected) throw new DisconnectedError('not connected to Soca');
+    if (!this.#socket.connected) throw new DisconnectedError('not connected to Soca');
     this.#turns.begin(turnId);
   }
 
   sendAudio(turnId: string, pcm: Int16Array): void {
     if (turnId !== this.#turns.input || !this.#turns.sending) return;
-    // The first call carries the pre-roll; the seed wants frames of at most 50 ms.
-    for (let i = 0; i < pcm.length; i += FRAME_SAMPLES) this.#sendFrame(pcmBytes(pcm.subarray(i, i + FRAME_SAMPLES)));
+    // The first call carries the pre-roll; the protocol wants frames of at most 50 ms.
+    for (let i = 0; i < pcm.length; i += FRAME_SAMPLES) this.#sendFrame(int16ToBytes(pcm.subarray(i, i + FRAME_SAMPLES)));
   }
 
   endTurn(turnId: string): void {
@@ -124,7 +127,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   cancelTurn(turnId: string): void {
     const interruptingSpeech = this.#turns.cancel(turnId);
     this.#sentences.drop((_seq, t) => t === turnId);
-    if (this.#ws && this.#connected) this.#sendJson({ type: interruptingSpeech ? 'barge' : 'stop' });
+    if (this.#socket.connected) this.#sendJson({ type: interruptingSpeech ? 'barge' : 'stop' });
   }
 
   /** Soca has no text input: the turn fails (on the next tick, never inside the caller's call). */
@@ -139,88 +142,68 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
 
   // ---- connection -------------------------------------------------------------------------
 
-  async #connect(): Promise<void> {
-    if (this.#stopped) return;
-    let conn: Connected;
-    try {
-      conn = await connectWs(this.#config.url, {
-        service: 'soca',
-        timeoutMs: this.#config.connectTimeoutMs,
-      });
-    } catch (err) {
-      this.#failed(err instanceof ServiceError ? err : new ServiceError('soca', 'network', errorMessage(err)));
-      return;
-    }
-    const ws = conn.ws;
-    if (this.#stopped) {
-      ws.terminate();
-      return;
-    }
-    this.#ws = ws;
-    ws.on('error', (err) => this.#log.warn('socket_error', { error: err.message }));
-    ws.on('close', (code, reason) => this.#onClose(ws, code, reason.toString()));
-    // Heartbeat: a connection that died silently (NAT timeout, Wi-Fi change) is found and replaced.
-    this.#lastPong = performance.now();
-    ws.on('pong', () => (this.#lastPong = performance.now()));
-    this.#pingTimer = setInterval(() => {
-      if (performance.now() - this.#lastPong > this.#config.pingIntervalMs + this.#config.pongTimeoutMs) {
-        this.#drop(ws, new ServiceError('soca', 'network', `soca stopped answering pings for ${this.#config.pongTimeoutMs} ms`));
-      } else if (ws.readyState === ws.OPEN) {
-        ws.ping();
-      }
-    }, this.#config.pingIntervalMs);
-    conn.listen((data, isBinary) => this.#onMessage(ws, data, isBinary));
-    this.#sendJson({
-      type: 'start',
-      private_key: this.#key,
-      session_id: this.#config.sessionId ?? this.#newSessionId(),
-      agent_id: this.#config.agentId,
-      lang: this.#config.lang,
-      sr: 16000,
-    });
-    this.#readyTimer = setTimeout(() => {
-      const missing = [!this.#ready && 'ready', !this.#sttReady && 'stt.ready'].filter(Boolean).join(' and ');
-      this.#drop(ws, new ServiceError('soca', 'timeout', `soca did not send ${missing} within ${this.#config.connectTimeoutMs} ms after start`));
-    }, this.#config.connectTimeoutMs);
+  #onOpen(ws: WebSocket): void {
+    ws.send(
+      JSON.stringify({
+        type: 'start',
+        private_key: this.#key,
+        session_id: this.#config.sessionId ?? this.#newSessionId(),
+        agent_id: this.#config.agentId,
+        lang: this.#config.lang,
+        sr: 16000,
+      }),
+    );
     this.#log.debug('socket_open', { url: safeUrl(this.#config.url) });
   }
 
-  /** Closes `ws` because of `err` and reconnects later. */
-  #drop(ws: WebSocket, err: ServiceError): void {
-    if (ws !== this.#ws) return;
-    this.#ws = undefined;
-    ws.removeAllListeners();
-    ws.on('error', () => {});
-    ws.terminate();
-    this.#failed(err);
+  /** ready and stt.ready both came. */
+  #onConnected(): void {
+    this.#log.info('connected');
+    const ws = this.#socket.ws;
+    if (ws) for (const frame of this.#pending) ws.send(frame, { binary: true });
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.emit('connected');
   }
 
-  #onClose(ws: WebSocket, code: number, reason: string): void {
-    if (ws !== this.#ws) return;
-    this.#ws = undefined;
-    const why = reason ? `${code} ${reason}` : `${code}`;
-    this.#failed(new ServiceError('soca', 'network', `soca closed the connection (${why})`));
-  }
-
-  /** One failure: report it once, abandon open turns, schedule the next attempt. */
-  #failed(err: ServiceError): void {
-    clearTimeout(this.#readyTimer);
-    clearInterval(this.#pingTimer);
-    const wasConnected = this.#connected;
+  /** One failure: report it once, abandon open turns; the socket has scheduled the next attempt. */
+  #onDisconnected(down: SocketDown): void {
+    const f = down.failure;
+    if (f.kind === 'closed' && f.error) this.#log.warn('socket_error', { error: f.error.message });
+    const reason = this.#reason(f);
+    const { retryInMs, wasConnected } = down;
     const openTurn = this.#turns.open;
     this.#resetConnection();
-    if (this.#stopped) return;
-    const retryInMs = err.auth ? this.#config.authRetryMs : this.#backoff.next();
-    if (err.auth) this.#log.error('auth_failed', { error: err.message, retryInMs });
-    else this.#log.warn('disconnected', { error: err.message, retryInMs, wasConnected });
-    if (openTurn) this.emit('turnError', { turnId: openTurn, message: err.message });
-    this.emit('disconnected', { reason: err.message, auth: err.auth, retryInMs });
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = setTimeout(() => void this.#connect(), retryInMs);
+    if (down.auth) this.#log.error('auth_failed', { error: reason, retryInMs });
+    else this.#log.warn('disconnected', { error: reason, retryInMs, wasConnected });
+    if (openTurn) this.emit('turnError', { turnId: openTurn, message: reason });
+    this.emit('disconnected', { reason, auth: down.auth, retryInMs });
+  }
+
+  #reason(f: SocketFailure): string {
+    const url = this.#config.url;
+    switch (f.kind) {
+      case 'unavailable':
+      case 'dropped':
+        return f.reason;
+      case 'invalid':
+        return badUrl('soca', url, f.error).message;
+      case 'refused':
+        return upgradeRefused('soca', url, f.status).message;
+      case 'error':
+        return connectFailed('soca', url, f.error).message;
+      case 'closed':
+        return `soca closed the connection (${f.reason ? `${f.code} ${f.reason}` : `${f.code}`})`;
+      case 'heartbeat':
+        return `soca stopped answering pings for ${this.#config.pongTimeoutMs} ms`;
+      case 'ready-timeout': {
+        const missing = [!this.#ready && 'ready', !this.#sttReady && 'stt.ready'].filter(Boolean).join(' and ');
+        return `soca did not send ${missing} within ${f.timeoutMs} ms after start`;
+      }
+    }
   }
 
   #resetConnection(): void {
-    this.#connected = false;
     this.#ready = false;
     this.#sttReady = false;
     this.#pending = [];
@@ -230,13 +213,13 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   }
 
   #sendJson(message: Record<string, unknown>): void {
-    const ws = this.#ws;
+    const ws = this.#socket.ws;
     if (ws && ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
   }
 
   #sendFrame(frame: Buffer): void {
-    const ws = this.#ws;
-    if (ws && this.#connected && ws.readyState === ws.OPEN) {
+    const ws = this.#socket.ws;
+    if (ws && this.#socket.connected && ws.readyState === ws.OPEN) {
       ws.send(frame, { binary: true });
       return;
     }
@@ -249,7 +232,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
 
   // ---- messages ---------------------------------------------------------------------------
 
-  #onMessage(ws: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+  #onMessage(data: WebSocket.RawData, isBinary: boolean): void {
     if (isBinary) {
       this.#log.debug('unexpected_binary', () => ({ bytes: (data as Buffer).length }));
       return;
@@ -264,33 +247,24 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     switch (msg.type) {
       case 'ready':
         this.#ready = true;
-        return this.#maybeConnected();
+        return this.#maybeReady();
       case 'stt.ready':
         this.#sttReady = true;
-        return this.#maybeConnected();
+        return this.#maybeReady();
       case 'stt.partial':
       case 'stt.final':
         return this.#onTranscript(String(msg.text ?? ''), msg.type === 'stt.final');
       case 'barge':
         return this.#onServerBarge(msg);
       case 'error':
-        return this.#onError(ws, msg);
+        return this.#onError(msg);
       default:
         this.#log.debug('ignored_message', { type: String(msg.type ?? msg.stepType ?? '') });
     }
   }
 
-  #maybeConnected(): void {
-    if (this.#connected || !this.#ready || !this.#sttReady) return;
-    clearTimeout(this.#readyTimer);
-    this.#connected = true;
-    this.#backoff.reset();
-    this.#log.info('connected');
-    const ws = this.#ws;
-    if (ws) for (const frame of this.#pending) ws.send(frame, { binary: true });
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    this.emit('connected');
+  #maybeReady(): void {
+    if (this.#ready && this.#sttReady) this.#socket.markReady();
   }
 
   #onTranscript(text: string, final: boolean): void {
@@ -302,7 +276,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     this.emit('transcript', { turnId, text, final });
     if (!final) return;
     this.#turns.final(text.trim() !== '');
-    // The seed: only a non-empty final starts an answer. Nothing will come for this turn.
+    // Only a non-empty final starts an answer (docs/protocol.md). Nothing will come for this turn.
     if (!text.trim()) this.emit('replyEnd', { turnId, prompt: false });
   }
 
@@ -311,7 +285,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     const open = this.#sentences.openTurns();
     const { turn, advanced } = this.#turns.bind(seq);
     if (advanced && seq !== undefined) {
-      // Seed: stop all players with a lower seq.
+      // A newer seq stops every player of a lower one.
       this.#sentences.drop((s) => s < seq);
       for (const turnId of open) this.emit('barge', { turnId });
     }
@@ -356,18 +330,15 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     for (const turnId of interrupted.length ? interrupted : [old]) this.emit('barge', { turnId });
   }
 
-  #onError(ws: WebSocket, msg: Record<string, unknown>): void {
+  #onError(msg: Record<string, unknown>): void {
     const text = typeof msg.message === 'string' ? msg.message : JSON.stringify(msg);
     if (AUTH_WORDS.test(text)) {
-      this.#drop(
-        ws,
-        new ServiceError('soca', 'auth', `soca rejected the private key: "${text}". Get a fresh key from the Soca dashboard and check soca.keyFile`),
-      );
+      this.#socket.drop(`soca rejected the private key: "${text}". Get a fresh key from the Soca dashboard and check soca.keyFile`, { auth: true });
       return;
     }
-    if (!this.#connected) {
+    if (!this.#socket.connected) {
       // Before ready, any error means the start message was refused (protocol error).
-      this.#drop(ws, new ServiceError('soca', 'protocol', `soca refused the session: "${text}" (check soca.agentId and soca.lang)`));
+      this.#socket.drop(`soca refused the session: "${text}" (check soca.agentId and soca.lang)`);
       return;
     }
     const turnId = this.#turns.open ?? null;

@@ -1,7 +1,8 @@
 /**
  * Opens a WebSocket to a speech service with a connect timeout, and turns the ways it can fail
  * into a ServiceError with an actionable message (HTTP 401/403 on the upgrade means the key was
- * refused; DNS and refused connections say which host).
+ * refused; DNS and refused connections say which host). The soca backend's reconnecting socket
+ * words its failures with the same functions.
  */
 import WebSocket from 'ws';
 import { ServiceError, isAuthStatus } from './service-error.js';
@@ -13,9 +14,12 @@ export interface ConnectOptions {
   headers?: Record<string, string>;
   /** Give up connecting after this many milliseconds. */
   timeoutMs: number;
-  /** Largest message accepted, in bytes. */
+  /** Largest message accepted, in bytes (default SERVICE_MAX_PAYLOAD). */
   maxPayload?: number;
 }
+
+/** Largest message a speech service may send, in bytes, unless a caller says otherwise. */
+export const SERVICE_MAX_PAYLOAD = 16 * 1024 * 1024;
 
 export type MessageHandler = (data: WebSocket.RawData, isBinary: boolean) => void;
 
@@ -40,6 +44,26 @@ export function safeUrl(url: string): string {
   }
 }
 
+/** ws refused the URL before any I/O. */
+export function badUrl(service: string, url: string, err: Error): ServiceError {
+  return new ServiceError(service, 'config', `${service}: bad URL ${safeUrl(url)}: ${err.message}`);
+}
+
+/** The server answered the upgrade with HTTP `status` instead of a WebSocket. */
+export function upgradeRefused(service: string, url: string, status: number): ServiceError {
+  if (isAuthStatus(status)) {
+    return new ServiceError(service, 'auth', `${service} refused the API key (HTTP ${status} from ${safeUrl(url)}): check the key`);
+  }
+  if (status === 429) return new ServiceError(service, 'rate_limit', `${service} is rate limiting this key (HTTP 429)`);
+  return new ServiceError(service, 'network', `${service} answered HTTP ${status} instead of a WebSocket at ${safeUrl(url)}: check the URL`);
+}
+
+/** Connecting failed (DNS, refused connection, TLS, handshake timeout): says which host. */
+export function connectFailed(service: string, url: string, err: NodeJS.ErrnoException): ServiceError {
+  const why = err.code ? `${err.code}` : err.message;
+  return new ServiceError(service, 'network', `${service}: cannot connect to ${safeUrl(url)} (${why})`, { cause: err });
+}
+
 /** The socket, already open. Rejects with ServiceError. */
 export function connectWs(url: string, options: ConnectOptions): Promise<Connected> {
   return new Promise((resolve, reject) => {
@@ -48,10 +72,10 @@ export function connectWs(url: string, options: ConnectOptions): Promise<Connect
       ws = new WebSocket(url, {
         headers: options.headers,
         handshakeTimeout: options.timeoutMs,
-        maxPayload: options.maxPayload ?? 16 * 1024 * 1024,
+        maxPayload: options.maxPayload ?? SERVICE_MAX_PAYLOAD,
       });
     } catch (err) {
-      reject(new ServiceError(options.service, 'config', `${options.service}: bad URL ${safeUrl(url)}: ${(err as Error).message}`));
+      reject(badUrl(options.service, url, err as Error));
       return;
     }
     ws.binaryType = 'nodebuffer';
@@ -79,18 +103,9 @@ export function connectWs(url: string, options: ConnectOptions): Promise<Connect
     ws.once('unexpected-response', (_req, res) => {
       const status = res.statusCode ?? 0;
       res.resume();
-      if (isAuthStatus(status)) {
-        fail(new ServiceError(options.service, 'auth', `${options.service} refused the API key (HTTP ${status} from ${safeUrl(url)}): check the key`));
-      } else if (status === 429) {
-        fail(new ServiceError(options.service, 'rate_limit', `${options.service} is rate limiting this key (HTTP 429)`));
-      } else {
-        fail(new ServiceError(options.service, 'network', `${options.service} answered HTTP ${status} instead of a WebSocket at ${safeUrl(url)}: check the URL`));
-      }
+      fail(upgradeRefused(options.service, url, status));
     });
-    ws.once('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code ? `${err.code}` : err.message;
-      fail(new ServiceError(options.service, 'network', `${options.service}: cannot connect to ${safeUrl(url)} (${why})`, { cause: err }));
-    });
+    ws.once('error', (err: NodeJS.ErrnoException) => fail(connectFailed(options.service, url, err)));
     ws.once('open', () => {
       ws.removeAllListeners('error');
       ws.removeAllListeners('unexpected-response');
@@ -107,9 +122,4 @@ export function parseJsonObject(data: WebSocket.RawData): Record<string, unknown
   } catch {
     return undefined;
   }
-}
-
-/** Int16Array view as bytes without copying (little-endian on every Pi). */
-export function pcmBytes(pcm: Int16Array): Buffer {
-  return Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
 }

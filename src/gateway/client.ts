@@ -1,8 +1,8 @@
 /**
- * Audio gateway client (seed 000/001): one WebSocket, JSON text frames, binary frames as reply
- * audio. Implements the Backend port. Connects in the background and keeps reconnecting with
- * capped, jittered backoff; a token rejection (401/403) is reported clearly and retried slowly.
- * A heartbeat (ping, terminate on a missing pong) finds silent disconnects.
+ * Audio gateway client (docs/protocol.md): one WebSocket, JSON text frames, binary frames as
+ * reply audio. Implements the Backend port. The connection itself (background connect, heartbeat,
+ * capped jittered backoff, slow retry after a token rejection) is a ReconnectingSocket; this file
+ * is the gateway's protocol on top of it.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -14,21 +14,22 @@ import type { GatewayConfig } from '../config/schema.js';
 import { DisconnectedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Backend, BackendEvents, TurnOptions } from '../ports/backend.js';
+import type { Scheduler } from '../util/clock.js';
+import { ReconnectingSocket, type SocketDown, type SocketFailure, type SocketTarget, type TargetUnavailable } from '../util/reconnecting-socket.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
-import { Backoff } from '../util/backoff.js';
-import { closeGracefully } from '../util/ws-close.js';
 import { out, parseGatewayMessage, type GatewayMessage } from './protocol.js';
 import { readToken } from './token.js';
 
-/** A connection that lived this long resets the backoff; shorter ones keep it growing. */
-const STABLE_MS = 10_000;
 /** Hard limit above which ws itself closes the socket (1009); smaller oversize is ignored. */
 const WS_MAX_PAYLOAD = 64 * 1024 * 1024;
 const BUFFERED_WARN_BYTES = 1024 * 1024;
 
 export interface GatewayClientOptions {
   env?: NodeJS.ProcessEnv;
+  /** Random source of the backoff jitter. */
   random?: () => number;
+  /** Time source of the heartbeat and the reconnect delays (default: the system clock). */
+  clock?: Scheduler;
 }
 
 interface OpenTurn {
@@ -42,17 +43,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
   readonly #c: GatewayConfig;
   readonly #log: Logger;
   readonly #env: NodeJS.ProcessEnv;
-  readonly #backoff: Backoff;
   readonly #frameSamples: number;
-  #ws: WebSocket | undefined;
-  #connected = false;
-  #stopped = true;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #pingTimer: NodeJS.Timeout | undefined;
-  #lastPong = 0;
-  #openedAt = 0;
-  #authFailed = false;
-  #lastStatus: number | undefined;
+  readonly #socket: ReconnectingSocket;
   #turns = new Map<string, OpenTurn>();
   /** Id of the reply audio currently streaming, for binary frames that carry no id. */
   #replyId: string | null = null;
@@ -63,27 +55,35 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     this.#c = config;
     this.#log = log.child('gateway');
     this.#env = options.env ?? process.env;
-    this.#backoff = new Backoff(config.reconnectMinMs, config.reconnectMaxMs, options.random);
     this.#frameSamples = Math.round((CORE_FORMAT.sampleRate * config.frameMs) / 1000);
+    this.#socket = new ReconnectingSocket({
+      target: () => this.#target(),
+      reconnectMinMs: config.reconnectMinMs,
+      reconnectMaxMs: config.reconnectMaxMs,
+      authRetryMs: config.authRetryMs,
+      pingIntervalMs: config.pingIntervalMs,
+      pongTimeoutMs: config.pongTimeoutMs,
+      random: options.random,
+      clock: options.clock,
+    });
+    this.#socket.on('connected', () => this.#onConnected());
+    this.#socket.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
+    this.#socket.on('disconnected', (down) => this.#onDisconnected(down));
   }
 
   get connected(): boolean {
-    return this.#connected;
+    return this.#socket.connected;
   }
 
   async start(): Promise<void> {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    this.#connect();
+    this.#socket.start();
   }
 
   async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
-    const ws = this.#ws;
-    if (ws) await closeGracefully(ws, 'agent stopping');
+    const wasConnected = this.#socket.connected;
+    await this.#socket.stop('agent stopping');
+    this.#forgetTurns();
+    if (wasConnected) this.emit('disconnected', { reason: 'stopped', auth: false, retryInMs: -1 });
   }
 
   beginTurn(turnId: string, options: TurnOptions = {}): void {
@@ -96,16 +96,21 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
 
   sendAudio(turnId: string, pcm: Int16Array): void {
     const turn = this.#turns.get(turnId);
-    const ws = this.#ws;
+    const ws = this.#socket.ws;
     if (!turn || !ws || ws.readyState !== WebSocket.OPEN) return;
-    // Re-chunk to frameMs per message: small frames keep latency low, not too many messages.
-    let offset = 0;
-    while (offset < pcm.length) {
-      const take = Math.min(this.#frameSamples - turn.pendingLength, pcm.length - offset);
-      turn.pending.set(pcm.subarray(offset, offset + take), turn.pendingLength);
-      turn.pendingLength += take;
-      offset += take;
-      if (turn.pendingLength === this.#frameSamples) this.#flush(ws, turnId, turn);
+    if (turn.pendingLength === 0 && pcm.length === this.#frameSamples) {
+      // Already one frameMs frame (the microphone's usual size): no copy into the pending buffer.
+      ws.send(out.audioData(turnId, int16ToBytes(pcm)));
+    } else {
+      // Re-chunk to frameMs per message: small frames keep latency low, not too many messages.
+      let offset = 0;
+      while (offset < pcm.length) {
+        const take = Math.min(this.#frameSamples - turn.pendingLength, pcm.length - offset);
+        turn.pending.set(pcm.subarray(offset, offset + take), turn.pendingLength);
+        turn.pendingLength += take;
+        offset += take;
+        if (turn.pendingLength === this.#frameSamples) this.#flush(ws, turnId, turn);
+      }
     }
     if (!turn.warnedBackpressure && ws.bufferedAmount > BUFFERED_WARN_BYTES) {
       turn.warnedBackpressure = true;
@@ -117,19 +122,19 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     const turn = this.#turns.get(turnId);
     if (!turn) return;
     this.#turns.delete(turnId);
-    const ws = this.#ws;
+    const ws = this.#socket.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return;
     if (turn.pendingLength > 0) this.#flush(ws, turnId, turn);
     ws.send(out.audioEnd(turnId));
     this.#log.debug('audio-end-sent', { turnId });
   }
 
-  /** The seed protocol has no cancel: the turn is closed with `audio_end` and its reply ignored. */
+  /** The protocol has no cancel: the turn is closed with `audio_end` and its reply ignored. */
   cancelTurn(turnId: string): void {
     const turn = this.#turns.get(turnId);
     if (!turn) return;
     this.#turns.delete(turnId);
-    const ws = this.#ws;
+    const ws = this.#socket.ws;
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(out.audioEnd(turnId));
     this.#log.debug('turn-canceled', { turnId });
   }
@@ -139,29 +144,36 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
   }
 
   #requireOpen(what: string): WebSocket {
-    const ws = this.#ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN || !this.#connected) {
+    const ws = this.#socket.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || !this.#socket.connected) {
       throw new DisconnectedError(`cannot ${what}: not connected to the gateway`);
     }
     return ws;
   }
 
   #flush(ws: WebSocket, turnId: string, turn: OpenTurn): void {
-    const frame = turn.pending.subarray(0, turn.pendingLength);
-    ws.send(out.audioData(turnId, Buffer.from(int16ToBytes(frame))));
+    // audioData encodes at once, so a view of the reused pending buffer is enough.
+    ws.send(out.audioData(turnId, int16ToBytes(turn.pending.subarray(0, turn.pendingLength))));
     turn.pendingLength = 0;
   }
 
-  #connect(): void {
-    if (this.#stopped) return;
+  #forgetTurns(): void {
+    this.#turns.clear();
+    this.#replyId = null;
+    this.#replyOpen = false;
+  }
+
+  // ---- connection -------------------------------------------------------------------------
+
+  /** The URL and upgrade options for the next attempt; the token and CA file are read afresh each time. */
+  #target(): SocketTarget | TargetUnavailable {
     const url = new URL(this.#c.url);
     for (const [k, v] of Object.entries(this.#c.query)) url.searchParams.set(k, v);
     const headers: Record<string, string> = { ...this.#c.headers };
     const token = readToken(this.#c, this.#env);
     if ('error' in token) {
       this.#log.error('token-unavailable', { problem: token.error, fix: 'set gateway.tokenFile to a readable file, or the environment variable' });
-      this.#scheduleRetry('no token', true, this.#c.authRetryMs);
-      return;
+      return { unavailable: 'no token', auth: true };
     }
     if (token.token) {
       this.#log.addSecret(token.token);
@@ -173,105 +185,51 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
         ca = readFileSync(this.#c.caFile, 'utf8');
       } catch (err) {
         this.#log.error('ca-file-unreadable', { file: this.#c.caFile, error: (err as Error).message });
-        this.#scheduleRetry('CA file unreadable', false, this.#c.authRetryMs);
-        return;
+        return { unavailable: 'CA file unreadable', auth: false };
       }
     }
     const where = `${url.protocol}//${url.host}${url.pathname}`;
     this.#log.info('connecting', { url: where, auth: token.token ? token.source : 'none' });
-    this.#lastStatus = undefined;
-    const ws = new WebSocket(url, {
-      headers,
-      handshakeTimeout: this.#c.connectTimeoutMs,
-      maxPayload: WS_MAX_PAYLOAD,
-      perMessageDeflate: false,
-      // Certificate verification stays on; a private CA is added to the system's, never a bypass.
-      ...(ca ? { ca: [...rootCertificates, ca] } : {}),
-    });
-    this.#ws = ws;
-
-    ws.on('unexpected-response', (req, res) => {
-      this.#lastStatus = res.statusCode;
-      res.resume();
-      req.destroy();
-      // ws emits 'close' after this only for an open socket; make sure we retry.
-      this.#onClosed(ws, 1006, `HTTP ${res.statusCode}`);
-    });
-    ws.on('open', () => this.#onOpen(ws));
-    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
-    ws.on('pong', () => (this.#lastPong = performance.now()));
-    ws.on('ping', () => (this.#lastPong = performance.now()));
-    ws.on('error', (err) => {
-      if (this.#lastStatus === undefined) this.#log.debug('socket-error', { error: err.message });
-      this.#onClosed(ws, 1006, err.message);
-    });
-    ws.on('close', (code, reason) => this.#onClosed(ws, code, reason.toString() || `code ${code}`));
+    return {
+      url,
+      options: {
+        headers,
+        handshakeTimeout: this.#c.connectTimeoutMs,
+        maxPayload: WS_MAX_PAYLOAD,
+        perMessageDeflate: false,
+        // Certificate verification stays on; a private CA is added to the system's, never a bypass.
+        ...(ca ? { ca: [...rootCertificates, ca] } : {}),
+      },
+    };
   }
 
-  #onOpen(ws: WebSocket): void {
-    if (this.#ws !== ws) return;
-    this.#connected = true;
-    this.#authFailed = false;
-    this.#openedAt = performance.now();
-    this.#lastPong = this.#openedAt;
+  #onConnected(): void {
+    const ws = this.#socket.ws;
+    if (!ws) return;
     this.#log.info('connected');
     if (this.#c.sttOptions) ws.send(out.sttOptions(randomUUID(), this.#c.sttOptions));
     if (this.#c.ttsOptions) ws.send(out.ttsOptions(randomUUID(), this.#c.ttsOptions));
     if (this.#c.location) ws.send(out.location(randomUUID(), this.#c.location));
-    this.#pingTimer = setInterval(() => this.#heartbeat(ws), this.#c.pingIntervalMs);
     this.emit('connected');
   }
 
-  #heartbeat(ws: WebSocket): void {
-    if (performance.now() - this.#lastPong > this.#c.pingIntervalMs + this.#c.pongTimeoutMs) {
-      this.#log.warn('heartbeat-timeout', { silentMs: Math.round(performance.now() - this.#lastPong) });
-      ws.terminate();
-      return;
+  /** Every failed attempt is told, so status always carries the current reason. */
+  #onDisconnected(down: SocketDown): void {
+    this.#forgetTurns();
+    const f = down.failure;
+    const socketError = f.kind === 'error' ? f.error : f.kind === 'closed' ? f.error : undefined;
+    if (socketError) this.#log.debug('socket-error', { error: socketError.message });
+    if (f.kind === 'heartbeat') this.#log.warn('heartbeat-timeout', { silentMs: Math.round(f.silentMs) });
+    if (f.kind === 'refused' && down.auth && !down.repeated) {
+      this.#log.error('auth-rejected', {
+        status: f.status,
+        problem: 'the gateway rejected the token',
+        fix: 'check the token in gateway.tokenFile / the credential / the environment variable; retrying slowly',
+      });
     }
-    ws.ping();
-  }
-
-  #onClosed(ws: WebSocket, code: number, reason: string): void {
-    if (this.#ws !== ws) return; // already handled
-    this.#ws = undefined;
-    if (this.#pingTimer) clearInterval(this.#pingTimer);
-    this.#pingTimer = undefined;
-    const wasConnected = this.#connected;
-    this.#connected = false;
-    this.#turns.clear();
-    this.#replyId = null;
-    this.#replyOpen = false;
-    if (wasConnected && performance.now() - this.#openedAt >= STABLE_MS) this.#backoff.reset();
-    if (this.#stopped) {
-      if (wasConnected) this.emit('disconnected', { reason: 'stopped', auth: false, retryInMs: -1 });
-      return;
-    }
-    const status = this.#lastStatus;
-    if (status === 401 || status === 403) {
-      if (!this.#authFailed) {
-        this.#log.error('auth-rejected', {
-          status,
-          problem: 'the gateway rejected the token',
-          fix: 'check the token in gateway.tokenFile / the credential / the environment variable; retrying slowly',
-        });
-      }
-      this.#authFailed = true;
-      this.#scheduleRetry(`gateway rejected the token (HTTP ${status})`, true, this.#c.authRetryMs);
-      return;
-    }
-    this.#scheduleRetry(status ? `HTTP ${status}` : reason || `closed (${code})`, false);
-  }
-
-  #scheduleRetry(reason: string, auth: boolean, fixedMs?: number): void {
-    const delay = fixedMs ?? this.#backoff.next();
-    this.#log.warn('disconnected', { reason, retryInMs: delay });
-    // Told on every failed attempt, so status always carries the current reason.
-    this.emit('disconnected', { reason, auth, retryInMs: delay });
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#connect();
-    }, delay);
+    const reason = failureReason(f, down.auth);
+    this.#log.warn('disconnected', { reason, retryInMs: down.retryInMs });
+    this.emit('disconnected', { reason, auth: down.auth, retryInMs: down.retryInMs });
   }
 
   #onMessage(data: Buffer, isBinary: boolean): void {
@@ -329,5 +287,26 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
         this.emit('turnError', { turnId: m.id, message: m.message, detail: m.detail });
         return;
     }
+  }
+}
+
+/** The `reason` of a `disconnected` event, as status and the log show it. */
+function failureReason(f: SocketFailure, auth: boolean): string {
+  switch (f.kind) {
+    case 'unavailable':
+    case 'dropped':
+      return f.reason;
+    case 'invalid':
+    case 'error':
+      return f.error.message;
+    case 'refused':
+      return auth ? `gateway rejected the token (HTTP ${f.status})` : `HTTP ${f.status}`;
+    case 'closed':
+      return f.error?.message ?? (f.reason || `code ${f.code}`);
+    case 'heartbeat':
+      // Worded as the close that terminate() causes; the heartbeat-timeout line says why.
+      return 'code 1006';
+    case 'ready-timeout':
+      return `not ready within ${f.timeoutMs} ms`;
   }
 }

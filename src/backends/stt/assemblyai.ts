@@ -1,5 +1,5 @@
 /**
- * AssemblyAI Universal Streaming v3 (seed 002 + notes): one WebSocket per utterance.
+ * AssemblyAI Universal Streaming v3 (docs/protocol.md): one WebSocket per utterance.
  * Audio goes up as binary PCM messages of 50-1000 ms (the agent's 20 ms frames are aggregated to
  * `chunkMs`); `Begin` opens the session, `Turn` messages carry partial and end-of-turn text,
  * `ForceEndpoint` asks for the end of turn at once, and `Terminate` is sent on every way out
@@ -7,10 +7,11 @@
  */
 import type WebSocket from 'ws';
 import type { AssemblyAiConfig } from '../../config/schema.js';
+import { int16ToBytes } from '../../audio/wav.js';
 import type { Logger } from '../../log/logger.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
 import { ServiceError } from '../service-error.js';
-import { connectWs, type Connected, parseJsonObject, pcmBytes } from '../ws-connect.js';
+import { connectWs, type Connected, parseJsonObject } from '../ws-connect.js';
 import type { SttClient, SttEvents, SttSession } from './types.js';
 
 const BYTES_PER_MS = 32; // 16 kHz * 2 bytes
@@ -69,7 +70,7 @@ class AssemblyAiSession extends TypedEmitter<SttEvents> implements SttSession {
 
   send(pcm: Int16Array): void {
     if (this.#state === 'closed' || this.#state === 'terminating' || this.#finalizeWanted) return;
-    this.#acc.push(Buffer.from(pcmBytes(pcm)));
+    this.#acc.push(Buffer.from(int16ToBytes(pcm)));
     this.#accBytes += pcm.byteLength;
     if (this.#state === 'ready') this.#flush(false);
     else this.#trimPending();

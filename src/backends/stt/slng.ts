@@ -1,15 +1,16 @@
 /**
- * SLNG streaming speech-to-text (seed 003): `init` with the recognition config, `ready`, audio as
- * binary PCM frames (the seed's preferred form), `partial_transcript` / `final_transcript`,
- * `finalize` on local end of speech, `keepalive` when nothing was sent for a while, and `close`
- * at the end (the server sends what is left, then closes the socket).
+ * SLNG streaming speech-to-text (docs/protocol.md): `init` with the recognition config,
+ * `ready`, audio as binary PCM frames (the service's preferred form), `partial_transcript` /
+ * `final_transcript`, `finalize` on local end of speech, `keepalive` when nothing was sent for a
+ * while, and `close` at the end (the server sends what is left, then closes the socket).
  */
 import type WebSocket from 'ws';
 import type { SlngSttConfig } from '../../config/schema.js';
+import { int16ToBytes } from '../../audio/wav.js';
 import type { Logger } from '../../log/logger.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
 import { ServiceError, type ServiceErrorKind } from '../service-error.js';
-import { connectWs, type Connected, parseJsonObject, pcmBytes } from '../ws-connect.js';
+import { connectWs, type Connected, parseJsonObject } from '../ws-connect.js';
 import type { SttClient, SttEvents, SttSession } from './types.js';
 
 const MAX_PENDING_BYTES = 10_000 * 32; // 10 s at 16 kHz
@@ -78,10 +79,10 @@ class SlngSttSession extends TypedEmitter<SttEvents> implements SttSession {
   send(pcm: Int16Array): void {
     if (this.#state === 'closing' || this.#state === 'closed') return;
     if (this.#state === 'ready') {
-      this.#sendRaw(pcmBytes(pcm));
+      this.#sendRaw(int16ToBytes(pcm));
       return;
     }
-    this.#pending.push(Buffer.from(pcmBytes(pcm)));
+    this.#pending.push(Buffer.from(int16ToBytes(pcm)));
     this.#pendingBytes += pcm.byteLength;
     while (this.#pendingBytes > MAX_PENDING_BYTES && this.#pending.length > 1) this.#pendingBytes -= this.#pending.shift()!.length;
   }

@@ -12,6 +12,8 @@ import { CORE_FORMAT, type PcmFormat } from '../../audio/format.js';
 import { DeviceError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import type { AudioInput, AudioInputEvents } from '../../ports/audio-input.js';
+import { Backoff } from '../../util/backoff.js';
+import { systemScheduler, TimerSlot, type Scheduler } from '../../util/clock.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
 import { hwAddress, type PaDevice, readCards, resolveCaptureDevice } from './devices.js';
 import type { CaptureCandidate } from './portaudio-child.js';
@@ -40,6 +42,8 @@ export interface AlsaMicOptions {
   modulePath?: string;
   /** Where the kernel lists sound cards (default /proc/asound/cards). */
   cardsPath?: string;
+  /** Time source of the stall detection and the reopen delays (default: the system clock). */
+  clock?: Scheduler;
 }
 
 /** Capture formats to try, best first: native to the device, 16 kHz first (no resampling). */
@@ -70,9 +74,9 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
   #converter: CaptureConverter | undefined;
   #running = false;
   #faulted = false;
-  #retryMs: number;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #stallTimer: NodeJS.Timeout | undefined;
+  readonly #backoff: Backoff;
+  readonly #retryTimer: TimerSlot;
+  readonly #stallTimer: TimerSlot;
   #pending = new Int16Array(0);
   #oddByte: number | undefined;
   #emitted = 0;
@@ -85,7 +89,11 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
     this.#o = { frameMs: 20, stallMs: 2000, retryMinMs: 250, retryMaxMs: 30_000, channel: 'mix', ...options };
     this.#log = options.log.child('alsa.mic');
     this.#frameSamples = Math.round((CORE_FORMAT.sampleRate * this.#o.frameMs) / 1000);
-    this.#retryMs = this.#o.retryMinMs;
+    // No jitter (random 0.5 gives the plain base): one local device has no herd to spread out.
+    this.#backoff = new Backoff(this.#o.retryMinMs, this.#o.retryMaxMs, () => 0.5);
+    const clock = options.clock ?? systemScheduler();
+    this.#retryTimer = new TimerSlot(clock);
+    this.#stallTimer = new TimerSlot(clock);
   }
 
   /** The format actually captured from the device, once open. */
@@ -183,7 +191,7 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
     this.#armStall();
     if (this.#faulted) {
       this.#faulted = false;
-      this.#retryMs = this.#o.retryMinMs;
+      this.#backoff.reset();
       this.#log.info('microphone recovered', { device: this.#deviceName });
       this.emit('recovered');
     }
@@ -215,9 +223,7 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
   }
 
   #armStall(): void {
-    if (this.#stallTimer) clearTimeout(this.#stallTimer);
-    this.#stallTimer = setTimeout(() => this.#fault(`no audio for ${this.#o.stallMs} ms`), this.#o.stallMs);
-    this.#stallTimer.unref?.();
+    this.#stallTimer.set(() => this.#fault(`no audio for ${this.#o.stallMs} ms`), this.#o.stallMs);
   }
 
   /** A running capture broke: report once per outage, then reopen with backoff. */
@@ -228,25 +234,20 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
     this.#proc = undefined;
     proc?.removeAllListeners();
     void proc?.kill();
+    const retryMs = this.#backoff.next();
     if (!this.#faulted) {
       this.#faulted = true;
-      this.#log.warn('microphone failed; reopening', { device: this.#deviceName || this.#o.device, reason: message, retryMs: this.#retryMs });
+      this.#log.warn('microphone failed; reopening', { device: this.#deviceName || this.#o.device, reason: message, retryMs });
       const full = message.startsWith('microphone ') ? message : `microphone "alsa:${this.#o.device}": ${message}`;
       this.emit('error', { message: full, recoverable: true });
     } else {
-      this.#log.debug('microphone still failing', { reason: message, retryMs: this.#retryMs });
+      this.#log.debug('microphone still failing', { reason: message, retryMs });
     }
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#open().catch((err: unknown) => this.#fault(errorMessage(err)));
-    }, this.#retryMs);
-    this.#retryMs = Math.min(this.#retryMs * 2, this.#o.retryMaxMs);
+    this.#retryTimer.set(() => this.#open().catch((err: unknown) => this.#fault(errorMessage(err))), retryMs);
   }
 
   #clearTimers(): void {
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    if (this.#stallTimer) clearTimeout(this.#stallTimer);
-    this.#retryTimer = undefined;
-    this.#stallTimer = undefined;
+    this.#retryTimer.clear();
+    this.#stallTimer.clear();
   }
 }
