@@ -14,8 +14,8 @@ import type { Backend } from '../ports/backend.js';
 import type { WakeWord } from '../ports/wake-word.js';
 
 export interface UplinkDeps {
-  backend: Backend;
-  wake: WakeWord;
+  backend: Pick<Backend, 'sendAudio'>;
+  wake: Pick<WakeWord, 'feed'>;
   vad: Vad;
   log: Logger;
   /** Samples of pre-roll kept before a trigger. */
