@@ -121,6 +121,7 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
     preRollMs: config.audio.preRollMs,
     decoderFactory: o.decoderFactory ?? createMp3DecoderFactory(config.audio.mp3Decoder),
     earcons,
+    jitter: config.audio.jitterBuffer,
     ...(o.newId ? { newId: o.newId } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
   });

@@ -8,6 +8,7 @@ import type { Backend, TurnId } from '../ports/backend.js';
 import type { Gpio, LedState } from '../ports/gpio.js';
 import type { WakeStatus, WakeWord } from '../ports/wake-word.js';
 import type { Scheduler } from '../util/clock.js';
+import type { JitterOptions } from './jitter.js';
 import type { PcmSink } from './playback.js';
 import type { DecoderFactory } from './player.js';
 import type { EarconName, ErrorCode, NoticeCode, Phase, RefuseReason } from './state.js';
@@ -21,6 +22,8 @@ export interface SessionStatus {
   muted: boolean;
   led: LedState;
   backend: string;
+  /** Reply playback: underruns (the speaker ran dry inside a reply) since start. */
+  playback?: { underruns: number };
   wake: WakeStatus;
   lastError?: { code: ErrorCode; message: string; at: string };
 }
@@ -55,6 +58,8 @@ export interface SessionDeps {
   newId?: () => string;
   /** Time and timers; default the system clock. Tests pass a manual one. */
   clock?: Scheduler;
+  /** The jitter buffer in front of the speaker (`audio.jitterBuffer`). */
+  jitter?: JitterOptions;
 }
 
 /** The part of `Earcons` the session uses. */

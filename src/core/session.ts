@@ -11,6 +11,7 @@ import { LedPresenter } from '../leds/presenter.js';
 import type { Logger } from '../log/logger.js';
 import { systemScheduler, TimerSlot, type Scheduler } from '../util/clock.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
+import { JitterBuffer, type JitterOptions } from './jitter.js';
 import { PlaybackMux } from './playback.js';
 import { ReplyPlayer } from './player.js';
 import type { RequestResult, SessionDeps, SessionEvents, SessionStatus } from './session-types.js';
@@ -39,6 +40,9 @@ import { Uplink } from './uplink.js';
 export type { EarconPlayer, RequestResult, SessionDeps, SessionEvents, SessionStatus } from './session-types.js';
 export type { TimelineMark } from './timeline.js';
 
+/** The jitter buffer when the agent gives none (see `audio.jitterBuffer`). */
+const DEFAULT_JITTER: JitterOptions = { startMs: 200, maxMs: 1000, stepMs: 100 };
+
 export class Session extends TypedEmitter<SessionEvents> {
   #state: State = initialState();
   readonly #d: SessionDeps & { clock: Scheduler };
@@ -46,7 +50,10 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #log: Logger;
   readonly #uplink: Uplink;
   readonly #mux: PlaybackMux;
+  readonly #jitter: JitterBuffer;
   readonly #player: ReplyPlayer;
+  /** When the first reply byte of the reply playing arrived, for its first-sample latency. */
+  #replyFirstByteAt: number | undefined;
   readonly #leds: LedPresenter;
   readonly #timeline: Timeline;
   readonly #timers = new Map<TimerName, TimerSlot>();
@@ -70,8 +77,15 @@ export class Session extends TypedEmitter<SessionEvents> {
     });
     this.#leds = new LedPresenter(deps.gpio, clock, () => this.#publish());
     this.#mux = new PlaybackMux(deps.speaker);
-    this.#player = new ReplyPlayer(this.#mux.channel('reply'), deps.decoderFactory, deps.log.child('player'), {
-      onFirstSample: (latencyMs) => this.#timeline.mark('first_sample', { latencyMs: Math.round(latencyMs * 100) / 100 }),
+    this.#jitter = new JitterBuffer(this.#mux.channel('reply'), clock, deps.jitter ?? DEFAULT_JITTER, {
+      started: () => {
+        const at = this.#replyFirstByteAt;
+        this.#replyFirstByteAt = undefined;
+        this.#timeline.mark('first_sample', at === undefined ? {} : { latencyMs: Math.round((clock.now() - at) * 100) / 100 });
+      },
+      underrun: (count, targetMs) => this.#log.warn('playback-underrun', { underruns: count, bufferMs: targetMs }),
+    });
+    this.#player = new ReplyPlayer(this.#jitter, deps.decoderFactory, deps.log.child('player'), {
       onPcm: (pcm) => this.#leds.level(pcm),
     });
   }
@@ -90,6 +104,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       muted: this.#state.muted,
       led: this.#leds.led,
       backend: this.#d.backend.name,
+      playback: { underruns: this.#jitter.underruns },
       wake: this.#d.wake.status(),
       ...(this.#lastError ? { lastError: this.#lastError } : {}),
     };
@@ -298,19 +313,28 @@ export class Session extends TypedEmitter<SessionEvents> {
         return;
       case 'playAudio':
         this.#timeline.replyAudio(effect.turnId);
+        this.#replyFirstByteAt ??= this.#d.clock.now();
         this.#player.write(effect.data);
         return;
       case 'endStream':
         this.#player.endStream();
         return;
       case 'stopPlayback':
+        this.#replyFirstByteAt = undefined;
         this.#player.stop();
+        return;
+      case 'silenceCues':
+        if (this.#mux.busy('earcon') && !this.#mux.busy('reply')) this.#mux.channel('earcon').stop();
         return;
       case 'finishPlayback':
         this.#player.finish();
         return;
       case 'setTimer':
-        this.#timer(effect.timer).set(() => this.dispatch({ type: 'timeout', timer: effect.timer, turnId: effect.turnId }), timerMs(effect.timer, this.#d.config));
+        this.#timer(effect.timer).set(() => {
+          // The reply timer follows the playhead: the reducer is told what is still queued.
+          const queued = effect.timer === 'reply' ? { queuedMs: Math.round(this.#jitter.queuedMs) } : {};
+          this.dispatch({ type: 'timeout', timer: effect.timer, turnId: effect.turnId, ...queued });
+        }, effect.ms ?? timerMs(effect.timer, this.#d.config));
         return;
       case 'clearTimers':
         for (const t of this.#timers.values()) t.clear();
@@ -344,11 +368,13 @@ export class Session extends TypedEmitter<SessionEvents> {
     }
   }
 
-  /** Plays a cue unless a reply is using the speaker. */
+  /** Plays a cue unless a reply is using the speaker; a new cue replaces one still sounding. */
   #chime(name: EarconName): void {
     const e = this.#d.earcons;
     if (!e?.has(name) || this.#player.active || this.#mux.busy('reply')) return;
-    e.play(name, this.#mux.channel('earcon'));
+    const cues = this.#mux.channel('earcon');
+    if (this.#mux.busy('earcon')) cues.stop();
+    e.play(name, cues);
   }
 
   #raise(code: ErrorCode, message: string): void {

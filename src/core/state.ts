@@ -71,7 +71,8 @@ export type Event =
   | { type: 'drained'; stream: PlaybackKind }
   | { type: 'backendError'; turnId: TurnId; message: string }
   | { type: 'barge'; turnId: TurnId }
-  | { type: 'timeout'; timer: TimerName; turnId: TurnId }
+  /** A timer fired; for the reply timer, `queuedMs` is the reply audio still to play. */
+  | { type: 'timeout'; timer: TimerName; turnId: TurnId; queuedMs?: number }
   | { type: 'connected' }
   | { type: 'disconnected'; reason: string }
   | { type: 'mute' }
@@ -108,10 +109,12 @@ export type Effect =
   | { type: 'endStream' }
   /** Cut playback now (barge-in, stop). */
   | { type: 'stopPlayback' }
+  /** Silence any cue still sounding (a stop request). */
+  | { type: 'silenceCues' }
   /** The whole reply has arrived: let the player end the output so it drains. */
   | { type: 'finishPlayback' }
-  /** (Re)start a timer; an armed timer of the same name is replaced. */
-  | { type: 'setTimer'; timer: TimerName; turnId: TurnId }
+  /** (Re)start a timer; an armed timer of the same name is replaced. `ms` overrides its setting. */
+  | { type: 'setTimer'; timer: TimerName; turnId: TurnId; ms?: number }
   | { type: 'clearTimers' }
   /** A short cue sound, unless the speaker is busy with a reply. */
   | { type: 'earcon'; name: EarconName }

@@ -81,7 +81,7 @@ function abandon(state: State): Result {
       return { state: { ...state, phase: idle, stale: withStale(state, p.turnId) }, effects };
     }
     case 'settling':
-      return { state: { ...state, phase: idle }, effects: [{ type: 'clearTimers' }] };
+      return { state: { ...state, phase: idle, stale: withStale(state, p.turnId) }, effects: [{ type: 'clearTimers' }] };
   }
 }
 
@@ -112,7 +112,10 @@ function finishListening(state: State, turnId: string): Result {
   };
 }
 
-/** After a reply: a follow-up (after the settle delay) or idle. */
+/**
+ * After a reply: a follow-up (after the settle delay) or idle. A finished turn is done: its
+ * reply sent again later is dropped, never played as an announcement.
+ */
 function afterReply(state: State, turnId: TurnId, prompt: PromptValue): Result {
   if (prompt !== false && state.connected && !state.muted) {
     return {
@@ -120,8 +123,11 @@ function afterReply(state: State, turnId: TurnId, prompt: PromptValue): Result {
       effects: [{ type: 'clearTimers' }, { type: 'setTimer', timer: 'settle', turnId }],
     };
   }
-  return { state: { ...state, phase: idle }, effects: [{ type: 'clearTimers' }] };
+  return { state: { ...state, phase: idle, stale: withStale(state, turnId) }, effects: [{ type: 'clearTimers' }] };
 }
+
+/** Slack after the playhead's end before a reply timer acts: the output drains its last period. */
+export const PLAYHEAD_GRACE_MS = 1000;
 
 /** Reply audio begins for `id`: the phase it leads to (the audio itself is routed by the caller). */
 function replyBegins(state: State, id: TurnId): Result {
@@ -276,7 +282,7 @@ function step(state: State, event: Event, env: Env): Result {
       return unchanged(state);
 
     case 'timeout':
-      return timeout(state, event.timer, event.turnId, env);
+      return timeout(state, event, env);
 
     case 'connected':
       return { state: { ...state, connected: true }, effects: [] };
@@ -317,7 +323,7 @@ function step(state: State, event: Event, env: Env): Result {
     case 'stop': {
       if (p.kind === 'idle') return unchanged(state);
       const r = abandon(state);
-      return { state: r.state, effects: [...r.effects, { type: 'notice', code: 'stopped', message: 'stopped' }] };
+      return { state: r.state, effects: [...r.effects, { type: 'silenceCues' }, { type: 'notice', code: 'stopped', message: 'stopped' }] };
     }
 
     case 'shutdown':
@@ -328,7 +334,8 @@ function step(state: State, event: Event, env: Env): Result {
   }
 }
 
-function timeout(state: State, timer: Extract<Event, { type: 'timeout' }>['timer'], turnId: TurnId, env: Env): Result {
+function timeout(state: State, event: Extract<Event, { type: 'timeout' }>, env: Env): Result {
+  const { timer, turnId } = event;
   const p = state.phase;
   if (currentTurn(p) !== turnId && !(p.kind === 'speaking' && p.turnId === turnId)) return unchanged(state);
   switch (timer) {
@@ -348,6 +355,11 @@ function timeout(state: State, timer: Extract<Event, { type: 'timeout' }>['timer
       return dropTurn(state, p.turnId, ...fail('thinking-timeout', `no reply from ${who(env)} in time`));
     case 'reply':
       if (p.kind !== 'speaking') return unchanged(state);
+      if ((event.queuedMs ?? 0) > 0) {
+        // Audio is still queued to play (a reply faster than real time): the timer follows the
+        // playhead, not the arrival of the last chunk.
+        return { state, effects: [{ type: 'setTimer', timer: 'reply', turnId: p.turnId, ms: event.queuedMs! + PLAYHEAD_GRACE_MS }] };
+      }
       if (!p.replyDone) {
         // The reply stalled: play what arrived, then stop waiting for the rest.
         return {
@@ -360,7 +372,7 @@ function timeout(state: State, timer: Extract<Event, { type: 'timeout' }>['timer
     case 'settle': {
       if (p.kind !== 'settling') return unchanged(state);
       const stt = typeof p.prompt === 'object' ? p.prompt : undefined;
-      return startListening(state, env, { followUp: true, ptt: false, ...(stt ? { stt } : {}) });
+      return startListening({ ...state, stale: withStale(state, p.turnId) }, env, { followUp: true, ptt: false, ...(stt ? { stt } : {}) });
     }
   }
 }

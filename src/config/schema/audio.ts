@@ -20,6 +20,18 @@ export const EarconsSchema = z
   })
   .strict();
 
+/** The jitter buffer in front of the speaker (src/core/jitter.ts); see docs/audio.md. */
+export const JitterSchema = z
+  .object({
+    /** Reply audio queued before playback starts (or the reply's end, if sooner); 0 starts at once. */
+    startMs: ms(200, 0, 2000),
+    /** The deepest the buffer grows after underruns; 0 never buffers. */
+    maxMs: ms(1000, 0, 5000),
+    /** How much deeper each underrun makes it. */
+    stepMs: ms(100, 0, 1000),
+  })
+  .strict();
+
 export const AudioSchema = z
   .object({
     /** Microphone: `wav:PATH` (simulated), `alsa:NAME` (real device). */
@@ -55,6 +67,7 @@ export const AudioSchema = z
     mp3Decoder: z.enum(['mpg123', 'lame']).default('mpg123'),
     /** Short sounds for wake, done, error and disconnected. */
     earcons: EarconsSchema.prefault({}),
+    jitterBuffer: JitterSchema.prefault({}),
   })
   .strict();
 
