@@ -20,7 +20,7 @@ import { checkAddons } from '../src/doctor/system-checks.js';
 import { DeviceError } from '../src/errors.js';
 import { memoryLogger } from '../src/log/logger.js';
 import type { LedState } from '../src/ports/gpio.js';
-import { ManualScheduler } from './gpio-helpers.js';
+import { ManualScheduler } from './fakes/clock.js';
 import { fakeContext } from './helpers/fake-machine.js';
 
 const CTRL = KTD2027_REG.control;
