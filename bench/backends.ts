@@ -9,7 +9,7 @@
  *             SLNG TTS (session pre-opened during the skill call) -> PCM -> speaker
  *
  * Writes bench/results/backends.json and prints a short table. Target: p95 <= 30 ms.
- * Run: `npx tsc -p . && node dist/bench/backends.js`; `BENCH_TRACE=1` prints each turn's
+ * Run: `npx tsc -p tsconfig.bench.json && node dist-bench/bench/backends.js`; `BENCH_TRACE=1` prints each turn's
  * session timeline relative to the last frame (transcript, reply_text, reply_audio, first write).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
