@@ -196,7 +196,7 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
 
   end(): void {
     if (!this.#playing) {
-      setImmediate(() => this.emit('drained'));
+      this.#emitDrained();
       return;
     }
     this.#ending = true;
@@ -316,7 +316,15 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
     this.#playing = false;
     // The playhead says everything has played: snd_pcm_drain waits out the last period.
     this.#closeOutput(false);
-    setImmediate(() => this.emit('drained'));
+    this.#emitDrained();
+  }
+
+  /** `drained` on the next tick, unless stop() comes first. */
+  #emitDrained(): void {
+    const gen = this.#generation;
+    setImmediate(() => {
+      if (gen === this.#generation) this.emit('drained');
+    });
   }
 
   #deviceError(err: unknown): void {

@@ -42,6 +42,8 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
   #resampler: Resampler | undefined;
   #inFormat: PcmFormat | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Bumped by stop(): a `drained` scheduled before it is dropped (none follows a stop). */
+  #generation = 0;
 
   constructor(options: WavSpeakerOptions) {
     super();
@@ -110,7 +112,7 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
   end(): void {
     if (!this.#playing) {
       // Nothing was played: the stream is trivially drained.
-      setImmediate(() => this.emit('drained'));
+      this.#emitDrained();
       return;
     }
     this.#flushResampler();
@@ -123,6 +125,7 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
   }
 
   stop(): void {
+    this.#generation++;
     this.#queue = [];
     this.#playhead = 0;
     this.#ending = false;
@@ -171,7 +174,15 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
     this.#ending = false;
     this.#playing = false;
     this.#inFormat = undefined;
-    setImmediate(() => this.emit('drained'));
+    this.#emitDrained();
+  }
+
+  /** `drained` on the next tick, unless stop() comes first. */
+  #emitDrained(): void {
+    const gen = this.#generation;
+    setImmediate(() => {
+      if (gen === this.#generation) this.emit('drained');
+    });
   }
 
   #append(pcm: Int16Array): void {
