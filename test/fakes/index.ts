@@ -15,3 +15,4 @@ export { FakeAssemblyAi, type FakeAssemblyAiOptions } from './assemblyai.js';
 export { FakeSkill, reply, type SkillHandler } from './skill.js';
 export { FakeSlngStt, FakeSlngTts, type FakeSlngSttOptions, type FakeSlngTtsOptions } from './slng.js';
 export { FakeSoca, type FakeSocaOptions, type SocaConnection } from './soca.js';
+export { MARK, ScriptedEngine } from './porcupine.js';
