@@ -1,10 +1,13 @@
 /**
- * Fakes of the layers under the board Gpio: a recording SPI device (APA102 frames) and an
- * in-memory pin driver (`GpioLines`) whose input levels the test sets. Strict: claiming a pin
- * twice, driving a released output and using a closed driver throw.
+ * Fakes of the layers under the board Gpio: a recording SPI device (APA102 frames), a recording
+ * KTD2027 on I2C, and an in-memory pin driver (`GpioLines`) whose input levels the test sets.
+ * Strict: claiming a pin twice, driving a released output, using a closed pin driver and
+ * writing a closed I2C device throw.
  */
-import type { SpiTransport } from '../../src/drivers/gpio/spi.js';
+import type { I2cRegisters } from '../../src/drivers/gpio/i2c.js';
+import { KTD2027_REG } from '../../src/drivers/gpio/ktd2027-sink.js';
 import type { Bias, GpioLines, InputLine, OutputLine } from '../../src/drivers/gpio/lines.js';
+import type { SpiTransport } from '../../src/drivers/gpio/spi.js';
 
 /** An SPI device that records every frame written. */
 export class RecordingSpi implements SpiTransport {
@@ -20,6 +23,26 @@ export class RecordingSpi implements SpiTransport {
   }
   get last(): Buffer | undefined {
     return this.writes[this.writes.length - 1];
+  }
+}
+
+/** A KTD2027 that records register writes; like the real chip it does not acknowledge a reset. */
+export class FakeKtd implements I2cRegisters {
+  writes: [number, number][] = [];
+  closed = false;
+  failWith: Error | undefined;
+  writeRegister(register: number, value: number): void {
+    if (this.closed) throw new Error('FakeKtd.writeRegister(): the I2C device is closed');
+    if (this.failWith) throw this.failWith;
+    this.writes.push([register, value]);
+    if (register === KTD2027_REG.control && value === 0x07) throw Object.assign(new Error('Remote I/O error'), { code: 'EREMOTEIO' });
+  }
+  close(): void {
+    this.closed = true;
+  }
+  /** Takes the writes recorded so far. */
+  take(): [number, number][] {
+    return this.writes.splice(0);
   }
 }
 

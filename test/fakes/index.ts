@@ -9,7 +9,7 @@ export { FakeMic } from './mic.js';
 export { FakeSpeaker } from './speaker.js';
 export { FakeWake } from './wake.js';
 export { FakeGpio, LED_STATES } from './gpio.js';
-export { FakeLines, RecordingSpi } from './gpio-lines.js';
+export { FakeKtd, FakeLines, RecordingSpi } from './gpio-lines.js';
 export { installGpiodTools, type FakeGpiodTools, type GpiodToolbox } from './gpiod-tools.js';
 export { FakeAssemblyAi, type FakeAssemblyAiOptions } from './assemblyai.js';
 export { FakeSkill, reply, type SkillHandler } from './skill.js';
