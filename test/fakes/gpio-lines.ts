@@ -76,7 +76,7 @@ export class FakeLines implements GpioLines {
     return [...this.#claimed].sort((a, b) => a - b);
   }
 
-  async input(pin: number, bias: Bias, onChange: (high: boolean) => void): Promise<InputLine> {
+  async input(pin: number, bias: Bias, onChange: (high: boolean) => void, _onError?: (err: Error) => void): Promise<InputLine> {
     this.#claim(pin);
     // An unconnected pin reads what its bias pulls it to.
     if (!this.#levels.has(pin)) this.#levels.set(pin, bias === 'pull-up');
@@ -90,7 +90,7 @@ export class FakeLines implements GpioLines {
     };
   }
 
-  async output(pin: number, initial: boolean): Promise<OutputLine> {
+  async output(pin: number, initial: boolean, _onError?: (err: Error) => void): Promise<OutputLine> {
     this.#claim(pin);
     const driven = [initial];
     this.outputs.set(pin, driven);
