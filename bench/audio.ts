@@ -3,7 +3,7 @@
  * considered, and capture conversion CPU. Runs the real native stack on the ALSA `file` plugin
  * (no sound card needed). Writes bench/results/audio.json and prints a short table.
  *
- *   node dist/bench/audio.js        (after npm run build), or runAudioBench() from bench/run.ts
+ *   npx tsc -p tsconfig.bench.json && node dist-bench/bench/audio.js, or runAudioBench() from bench/run.ts
  *
  * Decoders compared in one run, through the product's own classes: mpg123-decoder (libmpg123
  * compiled to WebAssembly, in-process; the default) and node-lame (the `lame` binary in a child
@@ -13,8 +13,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CaptureConverter } from '../src/audio/channels.js';
 import type { PcmFormat } from '../src/audio/format.js';
 import { Mpg123Mp3Decoder, preloadMpg123 } from '../src/audio/mp3-mpg123.js';
@@ -22,6 +22,7 @@ import { LameMp3Decoder, type Mp3Decoder } from '../src/audio/mp3.js';
 import { AlsaMic } from '../src/drivers/alsa/mic.js';
 import { AlsaSpeaker, type SpeakerCtor } from '../src/drivers/alsa/speaker.js';
 import { silentLogger } from '../src/log/logger.js';
+import { resultsDir } from './paths.js';
 import { percentile } from './stats.js';
 
 /** A streaming decoder as the bench drives it: push MP3 bytes, get PCM16 via `onPcm`. */
@@ -272,11 +273,10 @@ export async function runAudioBench(): Promise<object> {
       stopToAlsaDropMs: stop,
       capturePath48kStereo: capture,
     };
-    const outDir = join(dirname(fileURLToPath(import.meta.url)), 'results');
-    // Under dist/, results still go to the source tree's bench/results.
-    const resultsDir = outDir.includes(`${join('dist', 'bench')}`) ? outDir.replace(join('dist', 'bench'), 'bench') : outDir;
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(join(resultsDir, 'audio.json'), JSON.stringify(result, null, 2) + '\n');
+    // From the benches' build too, results go to the source tree's bench/results.
+    const outDir = resultsDir();
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'audio.json'), JSON.stringify(result, null, 2) + '\n');
     printTable(result);
     return result;
   } finally {

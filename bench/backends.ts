@@ -9,7 +9,7 @@
  *             SLNG TTS (session pre-opened during the skill call) -> PCM -> speaker
  *
  * Writes bench/results/backends.json and prints a short table. Target: p95 <= 30 ms.
- * Run: `npx tsc -p . && node dist/bench/backends.js`; `BENCH_TRACE=1` prints each turn's
+ * Run: `npx tsc -p tsconfig.bench.json && node dist-bench/bench/backends.js`; `BENCH_TRACE=1` prints each turn's
  * session timeline relative to the last frame (transcript, reply_text, reply_audio, first write).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -24,13 +24,13 @@ import { createAgent, type Agent } from '../src/agent.js';
 import { parseConfig } from '../src/config/load.js';
 import { ConfigSchema } from '../src/config/schema.js';
 import type { PcmFormat } from '../src/audio/format.js';
-import { FakeGpio, FakeMic, FakeSpeaker, FakeWake } from '../src/drivers/fakes.js';
+import { FakeGpio, FakeMic, FakeSpeaker, FakeWake } from '../test/fakes/index.js';
 import { silentLogger } from '../src/log/logger.js';
 import type { Backend } from '../src/ports/backend.js';
-import { FakeAssemblyAi } from '../test/support/fake-assemblyai.js';
-import { FakeSkill, reply } from '../test/support/fake-skill.js';
-import { FakeSlngTts } from '../test/support/fake-slng.js';
-import { FakeSoca } from '../test/support/fake-soca.js';
+import { FakeAssemblyAi } from '../test/fakes/assemblyai.js';
+import { FakeSkill, reply } from '../test/fakes/skill.js';
+import { FakeSlngTts } from '../test/fakes/slng.js';
+import { FakeSoca } from '../test/fakes/soca.js';
 import { makeMp3, split } from '../test/support/direct-agent.js';
 import { percentile } from './stats.js';
 

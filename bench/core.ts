@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAgent, type Agent } from '../src/agent.js';
 import { parseConfig } from '../src/config/load.js';
-import { FakeGpio, FakeMic, FakeSpeaker, FakeWake } from '../src/drivers/fakes.js';
+import { FakeGpio, FakeMic, FakeSpeaker, FakeWake } from '../test/fakes/index.js';
 import { silentLogger } from '../src/log/logger.js';
 import { LocalGateway } from '../src/local-gateway/server.js';
 import { rssMb, summary } from './stats.js';

@@ -4,7 +4,7 @@
  * the detected end (median, p95), early cut-offs (an end detected before the true end, e.g. at
  * an inner pause) and misses (no end within the 2.5 s tail). All times are counted in samples.
  *
- * Run: `npm run build && node dist/bench/eos-eval.js` (needs espeak-ng and sox).
+ * Run: `npx tsc -p tsconfig.bench.json && node dist-bench/bench/eos-eval.js` (needs espeak-ng and sox).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeApa102 } from '../src/drivers/gpio/apa102.js';
 import { DEFAULT_PATTERNS, renderFrame } from '../src/leds/patterns.js';
+import { resultsDir } from './paths.js';
 
 function frameCost(count: number, frames: number): number {
   const buf = Buffer.alloc(0);
@@ -63,10 +64,8 @@ export async function main(): Promise<void> {
     node: process.version,
     arch: process.arch,
   };
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  // Results go next to the sources (bench/results), whether run from bench/ or dist/bench/.
-  const root = here.includes(`${path.sep}dist${path.sep}`) ? path.resolve(here, '../..') : path.resolve(here, '..');
-  const out = path.join(root, 'bench', 'results');
+  // Results go next to the sources (bench/results), whether run from bench/ or dist-bench/bench/.
+  const out = resultsDir();
   mkdirSync(out, { recursive: true });
   writeFileSync(path.join(out, 'gpio-leds.json'), JSON.stringify(result, null, 2) + '\n');
   console.log('what                                  value');

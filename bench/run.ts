@@ -4,14 +4,14 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runAudioBench } from './audio.js';
 import { runBackendBench } from './backends.js';
 import { runCoreBench } from './core.js';
 import { main as runGpioBench } from './gpio-leds.js';
+import { resultsDir } from './paths.js';
 import { runWakeBench } from './wake-bench.js';
 
-const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
+const RESULTS = resultsDir();
 
 /** Each bench returns its figures; the runner writes them to bench/results/<name>.json. */
 const BENCHES: Record<string, () => Promise<object>> = {
@@ -33,6 +33,10 @@ function flatten(obj: unknown, prefix = ''): [string, unknown][] {
 
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
+  if (wanted.includes('--help') || wanted.includes('-h')) {
+    process.stdout.write(`usage: npm run bench [-- NAME...]\nruns the named benchmarks (default: all): ${Object.keys(BENCHES).join(', ')}\nresults go to ${RESULTS}\n`);
+    return;
+  }
   const names = wanted.length ? wanted : Object.keys(BENCHES);
   mkdirSync(RESULTS, { recursive: true });
   for (const name of names) {

@@ -4,7 +4,7 @@
  * that answers the barrier as systemd does, compared in the same run with spawning `/bin/true`
  * (the floor for any fork+exec). Also what the watchdog costs per hour at WatchdogSec=30.
  *
- * Run: `npm run build && node dist/bench/sd-notify-cost.js` (needs python3 and systemd).
+ * Run: `npx tsc -p tsconfig.bench.json && node dist-bench/bench/sd-notify-cost.js` (needs python3 and systemd).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * Wake word and listening front-end benches, for the bench runner (`runWakeBench`) or alone:
- * `npm run build && node dist/bench/wake-bench.js`. Writes bench/results/wake-frontend.json,
+ * `npx tsc -p tsconfig.bench.json && node dist-bench/bench/wake-bench.js`. Writes bench/results/wake-frontend.json,
  * wake-latency.json and eos-eval.json, and prints short tables.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -12,7 +12,7 @@ import { parseConfig } from '../src/config/load.js';
 import { WakeSchema } from '../src/config/schema.js';
 import type { PorcupineEngine } from '../src/drivers/porcupine/engine.js';
 import { PorcupineWake } from '../src/drivers/porcupine/wake.js';
-import { FakeGpio, FakeMic, FakeSpeaker } from '../src/drivers/fakes.js';
+import { FakeGpio, FakeMic, FakeSpeaker } from '../test/fakes/index.js';
 import { LocalGateway } from '../src/local-gateway/server.js';
 import { silentLogger } from '../src/log/logger.js';
 

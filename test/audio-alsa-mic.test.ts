@@ -11,7 +11,7 @@ import { DeviceError } from '../src/errors.js';
 import { memoryLogger } from '../src/log/logger.js';
 import type { AudioFrame } from '../src/ports/audio-input.js';
 import { ManualScheduler } from './fakes/clock.js';
-import { until } from './support/ws-server.js';
+import { until } from './fakes/ws-server.js';
 import { type AlsaEnv, interleave, makeAlsaEnv, testSignal, toBuffer } from './audio-alsa-env.js';
 
 let alsa: AlsaEnv;

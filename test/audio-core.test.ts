@@ -8,7 +8,7 @@ import { SampleRing } from '../src/audio/ring-buffer.js';
 import { EnergyVad } from '../src/audio/vad.js';
 import { bytesToInt16, int16ToBytes, parseWav, wavHeader } from '../src/audio/wav.js';
 import { ReplyPlayer } from '../src/core/player.js';
-import { FakeSpeaker } from '../src/drivers/fakes.js';
+import { FakeSpeaker } from './fakes/index.js';
 import { WavMic } from '../src/drivers/wav/mic.js';
 import { WavSpeaker } from '../src/drivers/wav/speaker.js';
 import { silentLogger } from '../src/log/logger.js';
@@ -114,6 +114,7 @@ describe('wav: speaker', () => {
 describe('reply player', () => {
   it('plays PCM streams in order, even when a later MP3 stream decodes first', async () => {
     const out = new FakeSpeaker();
+    await out.start();
     const player = new ReplyPlayer(out, () => new LameMp3Decoder(), silentLogger());
     const mp3 = await encodeMp3(toneFor('a sentence'));
     player.beginStream({ codec: 'mp3' });
@@ -131,6 +132,7 @@ describe('reply player', () => {
 
   it('sniffs MP3 and PCM when the format is not given; joins odd byte splits', async () => {
     const out = new FakeSpeaker();
+    await out.start();
     const player = new ReplyPlayer(out, () => new LameMp3Decoder(), silentLogger());
     const pcm = int16ToBytes(new Int16Array([1, 2, 3]));
     player.write(pcm.subarray(0, 3));
@@ -140,8 +142,9 @@ describe('reply player', () => {
     expect(out.ends).toBe(1);
   });
 
-  it('stop() cuts at once and forgets the reply', () => {
+  it('stop() cuts at once and forgets the reply', async () => {
     const out = new FakeSpeaker();
+    await out.start();
     const player = new ReplyPlayer(out, () => new LameMp3Decoder(), silentLogger());
     player.beginStream({ codec: 'pcm', sampleRate: 16000, channels: 1 });
     player.write(int16ToBytes(new Int16Array(320)));

@@ -13,7 +13,7 @@ import { bytesToInt16 } from '../src/audio/wav.js';
 import { parseConfig } from '../src/config/load.js';
 import { AlsaMic } from '../src/drivers/alsa/mic.js';
 import { AlsaSpeaker } from '../src/drivers/alsa/speaker.js';
-import { FakeGpio, FakeWake } from '../src/drivers/fakes.js';
+import { FakeGpio, FakeWake } from './fakes/index.js';
 import { LocalGateway } from '../src/local-gateway/server.js';
 import { toneFor } from '../src/local-gateway/speech.js';
 import { memoryLogger, silentLogger } from '../src/log/logger.js';

@@ -4,7 +4,7 @@ import { Earcons } from '../src/audio/earcons.js';
 import { peakDb } from '../src/audio/pcm.js';
 import { wavHeader } from '../src/audio/wav.js';
 import { ConfigSchema } from '../src/config/schema.js';
-import { FakeSpeaker } from '../src/drivers/fakes.js';
+import { FakeSpeaker } from './fakes/index.js';
 import { ConfigError } from '../src/errors.js';
 import { silentLogger } from '../src/log/logger.js';
 
@@ -28,8 +28,9 @@ describe('built-in earcons', () => {
 });
 
 describe('Earcons', () => {
-  it('plays a configured sound as one stream (write then end) at the earcon volume', () => {
+  it('plays a configured sound as one stream (write then end) at the earcon volume', async () => {
     const out = new FakeSpeaker();
+    await out.start();
     const e = new Earcons({ config: config({ volume: 50 }), log: silentLogger() });
     e.play('wake', out);
     expect(out.writes).toHaveLength(1);
@@ -40,8 +41,9 @@ describe('Earcons', () => {
     expect(e.durationMs('wake')).toBe(160);
   });
 
-  it('an earcon that is off plays nothing', () => {
+  it('an earcon that is off plays nothing', async () => {
     const out = new FakeSpeaker();
+    await out.start();
     const e = new Earcons({ config: config({ done: 'off' }), log: silentLogger() });
     expect(e.has('done')).toBe(false);
     e.play('done', out);
@@ -49,12 +51,13 @@ describe('Earcons', () => {
     expect(out.ends).toBe(0);
   });
 
-  it('a WAV path replaces a sound and plays at its own format', () => {
+  it('a WAV path replaces a sound and plays at its own format', async () => {
     const data = Buffer.alloc(22050 * 2 * 2 * 0.1, 0);
     data.writeInt16LE(1000, 0);
     const file = Buffer.concat([wavHeader({ sampleRate: 22050, channels: 2 }, data.length), data]);
     const e = new Earcons({ config: config({ error: '/x/err.wav', volume: 100 }), log: silentLogger(), readFile: () => file });
     const out = new FakeSpeaker();
+    await out.start();
     e.play('error', out);
     expect(out.writes[0]!.format).toEqual({ sampleRate: 22050, channels: 2 });
     expect(out.writes[0]!.pcm.equals(data)).toBe(true);

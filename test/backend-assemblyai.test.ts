@@ -3,8 +3,8 @@ import { AssemblyAiStt } from '../src/backends/stt/assemblyai.js';
 import type { SttSession } from '../src/backends/stt/types.js';
 import { ConfigSchema, type AssemblyAiConfig } from '../src/config/schema.js';
 import { memoryLogger, silentLogger } from '../src/log/logger.js';
-import { FakeAssemblyAi, type FakeAssemblyAiOptions } from './support/fake-assemblyai.js';
-import { until } from './support/ws-server.js';
+import { FakeAssemblyAi, type FakeAssemblyAiOptions } from './fakes/assemblyai.js';
+import { until } from './fakes/ws-server.js';
 
 const KEY = 'aai-key-0123456789';
 let cleanups: (() => Promise<void>)[] = [];

@@ -12,10 +12,10 @@ import { AssemblyAiStt } from '../src/backends/stt/assemblyai.js';
 import { SlngTts } from '../src/backends/tts/slng.js';
 import { ConfigSchema } from '../src/config/schema.js';
 import { silentLogger } from '../src/log/logger.js';
-import { FakeAssemblyAi } from './support/fake-assemblyai.js';
-import { FakeSkill, reply } from './support/fake-skill.js';
-import { FakeSlngTts } from './support/fake-slng.js';
-import { FakeSoca } from './support/fake-soca.js';
+import { FakeAssemblyAi } from './fakes/assemblyai.js';
+import { FakeSkill, reply } from './fakes/skill.js';
+import { FakeSlngTts } from './fakes/slng.js';
+import { FakeSoca } from './fakes/soca.js';
 
 const KEY = 'check-key-123456';
 let cleanups: (() => Promise<void>)[] = [];

@@ -7,10 +7,10 @@ import { SlngTts } from '../src/backends/tts/slng.js';
 import { ConfigSchema } from '../src/config/schema.js';
 import { silentLogger } from '../src/log/logger.js';
 import { EventLog } from './support/backend-events.js';
-import { FakeAssemblyAi, type FakeAssemblyAiOptions } from './support/fake-assemblyai.js';
-import { FakeSkill, reply, type SkillHandler } from './support/fake-skill.js';
-import { FakeSlngStt, FakeSlngTts, type FakeSlngSttOptions, type FakeSlngTtsOptions } from './support/fake-slng.js';
-import { until } from './support/ws-server.js';
+import { FakeAssemblyAi, type FakeAssemblyAiOptions } from './fakes/assemblyai.js';
+import { FakeSkill, reply, type SkillHandler } from './fakes/skill.js';
+import { FakeSlngStt, FakeSlngTts, type FakeSlngSttOptions, type FakeSlngTtsOptions } from './fakes/slng.js';
+import { until } from './fakes/ws-server.js';
 
 const AAI_KEY = 'aai-key-0123456789';
 const SLNG_KEY = 'slng-key-abcdef123';

@@ -4,7 +4,7 @@ import { ServiceError } from '../src/backends/service-error.js';
 import { ConfigSchema, type SkillConfig } from '../src/config/schema.js';
 import { CanceledError } from '../src/errors.js';
 import { memoryLogger, silentLogger } from '../src/log/logger.js';
-import { FakeSkill, reply, type SkillHandler } from './support/fake-skill.js';
+import { FakeSkill, reply, type SkillHandler } from './fakes/skill.js';
 
 let cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -5,8 +5,8 @@ import { SlngTts, type TtsSession } from '../src/backends/tts/slng.js';
 import type { ServiceError } from '../src/backends/service-error.js';
 import { ConfigSchema, type SlngSttConfig, type SlngTtsConfig } from '../src/config/schema.js';
 import { memoryLogger, silentLogger } from '../src/log/logger.js';
-import { FakeSlngStt, FakeSlngTts, type FakeSlngSttOptions, type FakeSlngTtsOptions } from './support/fake-slng.js';
-import { until } from './support/ws-server.js';
+import { FakeSlngStt, FakeSlngTts, type FakeSlngSttOptions, type FakeSlngTtsOptions } from './fakes/slng.js';
+import { until } from './fakes/ws-server.js';
 
 const KEY = 'slng-key-abcdef123';
 let cleanups: (() => Promise<void>)[] = [];

@@ -4,8 +4,8 @@ import { ConfigSchema, type SocaConfig } from '../src/config/schema.js';
 import { memoryLogger, silentLogger } from '../src/log/logger.js';
 import { ManualScheduler } from './fakes/clock.js';
 import { EventLog } from './support/backend-events.js';
-import { FakeSoca, type FakeSocaOptions } from './support/fake-soca.js';
-import { until } from './support/ws-server.js';
+import { FakeSoca, type FakeSocaOptions } from './fakes/soca.js';
+import { until } from './fakes/ws-server.js';
 
 const KEY = 'soca-private-key-123456';
 const mp3 = (n: number) => Buffer.from([0xff, 0xfb, 0x90, n, n, n]);

@@ -5,8 +5,8 @@ import { AssemblyAiStt } from '../src/backends/stt/assemblyai.js';
 import { SlngTts } from '../src/backends/tts/slng.js';
 import { ConfigSchema } from '../src/config/schema.js';
 import { silentLogger } from '../src/log/logger.js';
-import { FakeAssemblyAi } from './support/fake-assemblyai.js';
-import { FakeSlngTts } from './support/fake-slng.js';
+import { FakeAssemblyAi } from './fakes/assemblyai.js';
+import { FakeSlngTts } from './fakes/slng.js';
 
 const KEY = 'svc-key-123456';
 let cleanups: (() => Promise<void>)[] = [];

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { CORE_FORMAT } from '../src/audio/format.js';
 import { PlaybackMux } from '../src/core/playback.js';
-import { FakeSpeaker } from '../src/drivers/fakes.js';
+import { FakeSpeaker } from './fakes/index.js';
 
 const PCM = Buffer.alloc(640);
 
@@ -16,8 +16,9 @@ class FailingSpeaker extends FakeSpeaker {
   }
 }
 
-function rig() {
+async function rig() {
   const speaker = new FailingSpeaker();
+  await speaker.start();
   const mux = new PlaybackMux(speaker);
   const ended: string[] = [];
   mux.on('ended', (e) => ended.push(`${e.kind}#${e.id}${e.error ? ' error' : ''}`));
@@ -25,20 +26,20 @@ function rig() {
 }
 
 describe('PlaybackMux', () => {
-  it('a reply written before the earcon drained joins its stream: one drained ends both', () => {
-    const r = rig();
+  it('a reply written before the earcon drained joins its stream: one drained ends both', async () => {
+    const r = await rig();
     r.earcon.write(PCM, CORE_FORMAT);
     r.earcon.end();
-    r.reply.write(PCM, CORE_FORMAT); // continues the output's stream
-    r.speaker.drain();
-    expect(r.ended).toEqual([]); // nothing has drained: the reply is still open
+    r.reply.write(PCM, CORE_FORMAT); // continues the output's stream: the speaker owes no drained yet
+    expect(() => r.speaker.drain()).toThrow(/nothing to drain/);
+    expect(r.ended).toEqual([]);
     r.reply.end();
     r.speaker.drain();
     expect(r.ended).toEqual(['earcon#1', 'reply#2']);
   });
 
-  it('an earcon drained before the reply begins is not the reply end', () => {
-    const r = rig();
+  it('an earcon drained before the reply begins is not the reply end', async () => {
+    const r = await rig();
     r.earcon.write(PCM, CORE_FORMAT);
     r.earcon.end();
     r.speaker.drain();
@@ -51,8 +52,8 @@ describe('PlaybackMux', () => {
     expect(r.ended).toEqual(['earcon#1', 'reply#2']);
   });
 
-  it('a reply with no audio that ends while an earcon plays still ends (one drained covers both)', () => {
-    const r = rig();
+  it('a reply with no audio that ends while an earcon plays still ends (one drained covers both)', async () => {
+    const r = await rig();
     r.earcon.write(PCM, CORE_FORMAT);
     r.earcon.end();
     r.reply.end(); // audio_start + audio_end and nothing between
@@ -60,20 +61,20 @@ describe('PlaybackMux', () => {
     expect(r.ended).toEqual(['earcon#1', 'reply#2']);
   });
 
-  it('stop drops every stream on the output with no end told', () => {
-    const r = rig();
+  it('stop drops every stream on the output with no end told', async () => {
+    const r = await rig();
     r.earcon.write(PCM, CORE_FORMAT);
     r.earcon.end();
     r.reply.write(PCM, CORE_FORMAT);
     r.reply.stop();
-    r.speaker.drain();
+    expect(() => r.speaker.drain()).toThrow(/nothing to drain/); // and the speaker owes none
     expect(r.ended).toEqual([]);
     expect(r.speaker.stops).toBe(1);
     expect(r.mux.busy('reply') || r.mux.busy('earcon')).toBe(false);
   });
 
-  it('an output error ends the streams that had ended, marked as lost; an open stream goes on', () => {
-    const r = rig();
+  it('an output error ends the streams that had ended, marked as lost; an open stream goes on', async () => {
+    const r = await rig();
     r.earcon.write(PCM, CORE_FORMAT);
     r.earcon.end();
     r.reply.write(PCM, CORE_FORMAT);
@@ -82,8 +83,8 @@ describe('PlaybackMux', () => {
     expect(r.mux.busy('reply')).toBe(true);
   });
 
-  it('each stream of a producer gets a new identity', () => {
-    const r = rig();
+  it('each stream of a producer gets a new identity', async () => {
+    const r = await rig();
     for (let i = 0; i < 3; i++) {
       r.reply.write(PCM, CORE_FORMAT);
       r.reply.end();

@@ -9,14 +9,15 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAgent, type Agent } from '../src/agent.js';
 import { deepMerge, parseConfig } from '../src/config/load.js';
-import { FakeMic, FakeSpeaker, FakeWake } from '../src/drivers/fakes.js';
+import { FakeMic, FakeSpeaker, FakeWake } from './fakes/index.js';
 import { createBoardGpio } from '../src/drivers/gpio/create.js';
 import { loadRpio } from '../src/drivers/gpio/rpio-lines.js';
 import { loadSpiDevice } from '../src/drivers/gpio/spi.js';
 import { memoryLogger, silentLogger } from '../src/log/logger.js';
 import { LocalGateway } from '../src/local-gateway/server.js';
 import { FAST, waitFor } from './support/harness.js';
-import { ManualScheduler, RecordingSpi } from './gpio-helpers.js';
+import { ManualScheduler } from './fakes/clock.js';
+import { RecordingSpi } from './fakes/gpio-lines.js';
 
 const rpio = await loadRpio();
 const cleanups: (() => Promise<void>)[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ButtonRecognizer, DEFAULT_BUTTON_TIMING, type ButtonTiming } from '../src/drivers/gpio/button.js';
 import type { ButtonEvent } from '../src/ports/gpio.js';
-import { ManualScheduler } from './gpio-helpers.js';
+import { ManualScheduler } from './fakes/clock.js';
 
 function setup(timing: Partial<ButtonTiming> = {}) {
   const clock = new ManualScheduler();

@@ -4,10 +4,6 @@
  * called. Real child processes: spawning, killing and stderr handling are exercised for real.
  * The real `gpiodetect` (Debian package gpiod) is also run where installed.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GpioSchema } from '../src/config/schema.js';
 import { pickGpioDriver, readBoardModel } from '../src/drivers/gpio/board.js';
@@ -19,71 +15,15 @@ import {
   parseGpiodVersion,
   parseGpiodetect,
   type Exec,
-  type Spawn,
 } from '../src/drivers/gpio/gpiod-lines.js';
 import { memoryLogger } from '../src/log/logger.js';
-import { ManualScheduler, RecordingSpi } from './gpio-helpers.js';
+import { ManualScheduler } from './fakes/clock.js';
+import { installGpiodTools } from './fakes/gpiod-tools.js';
+import { RecordingSpi } from './fakes/gpio-lines.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'gpiod-fake-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function tool(name: string, body: string): void {
-  const file = path.join(dir, name);
-  writeFileSync(file, `#!/usr/bin/env node\nconst fs = require('fs');\nconst log = (s) => fs.appendFileSync(process.env.FAKE_LOG, s + '\\n');\n${body}\n`);
-  chmodSync(file, 0o755);
-}
-
-tool(
-  'gpiodetect',
-  `if (process.argv.includes('--version')) { console.log('gpiodetect (libgpiod) v' + process.env.FAKE_VERSION + '\\nCopyright (C) 2017-2023 Bartosz Golaszewski'); process.exit(0); }
-if (process.env.FAKE_DENIED) { console.error('gpiodetect: unable to open chip /dev/gpiochip0: Permission denied'); process.exit(1); }
-console.log(process.env.FAKE_CHIPS.split(',').join('\\n'));`,
-);
-tool(
-  'gpiomon',
-  `log('gpiomon ' + process.argv.slice(2).join(' '));
-for (const e of (process.env.FAKE_EDGES || '').split(',').filter(Boolean)) process.stdout.write(e + '\\n');
-if (process.env.FAKE_BUSY) { console.error('gpiomon: unable to request lines on chip /dev/gpiochip0: Device or resource busy'); process.exit(1); }
-process.on('SIGTERM', () => process.exit(0));
-setInterval(() => {}, 1000);`,
-);
-tool(
-  'gpioset',
-  `const args = process.argv.slice(2).join(' ');
-if (process.env.FAKE_BUSY) { console.error('gpioset: unable to request lines on chip /dev/gpiochip0: Device or resource busy'); process.exit(1); }
-log('hold ' + args);
-process.on('SIGTERM', () => { log('release ' + args); process.exit(0); });
-setInterval(() => {}, 1000);`,
-);
-
-interface Fake {
-  spawn: Spawn;
-  exec: Exec;
-  children: ChildProcess[];
-  log: () => string[];
-}
-
-function fake(vars: Record<string, string>): Fake {
-  const logFile = path.join(dir, `log-${Math.random().toString(36).slice(2)}`);
-  writeFileSync(logFile, '');
-  const env = { ...process.env, FAKE_LOG: logFile, FAKE_VERSION: '2.1', FAKE_CHIPS: 'gpiochip0 [pinctrl-rp1] (54 lines)', ...vars };
-  const children: ChildProcess[] = [];
-  return {
-    children,
-    spawn: (cmd, args, options) => {
-      const child = spawn(path.join(dir, cmd), [...args], { ...options, env });
-      children.push(child);
-      return child;
-    },
-    exec: (cmd, args) =>
-      new Promise((resolve, reject) =>
-        execFile(path.join(dir, cmd), [...args], { env }, (err, stdout, stderr) =>
-          err ? reject(Object.assign(err, { stderr })) : resolve(stdout),
-        ),
-      ),
-    log: () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean),
-  };
-}
+const tools = installGpiodTools();
+afterAll(() => tools.remove());
+const fake = tools.fake;
 
 /** Waits until `cond()` holds (child processes answer in their own time). */
 async function until(cond: () => boolean, what: string): Promise<void> {

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runHardwareCheck } from '../src/cli/hardware-check.js';
 import { registerHardwareCommands } from '../src/cli/hardware-cmd.js';
-import { FakeGpio } from '../src/drivers/fakes.js';
+import { FakeGpio } from './fakes/index.js';
 
 function check(gpio: FakeGpio, extra: Partial<Parameters<typeof runHardwareCheck>[0]> = {}) {
   const out: string[] = [];
@@ -21,6 +21,7 @@ function check(gpio: FakeGpio, extra: Partial<Parameters<typeof runHardwareCheck
 describe('hardware check', () => {
   it('shows every LED state in order and reports a press', async () => {
     const gpio = new FakeGpio();
+    await gpio.start(); // test-hardware starts the GPIO before the check
     let aborted = false;
     // The test plays the person: press once the prompt is up.
     const c = check(gpio, {
@@ -46,6 +47,7 @@ describe('hardware check', () => {
 
   it('times out with advice when no press comes', async () => {
     const gpio = new FakeGpio();
+    await gpio.start(); // test-hardware starts the GPIO before the check
     const c = check(gpio, { noLeds: 'No LEDs configured (gpio.leds.driver is "none")' });
     const result = await c.run;
     expect(result.buttonOk).toBe(false);

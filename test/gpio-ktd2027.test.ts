@@ -13,14 +13,15 @@ import { findHardwareDir } from '../src/config/profiles.js';
 import { GpioSchema, type GpioConfig } from '../src/config/schema.js';
 import { createBoardGpio, type BoardGpioEnv } from '../src/drivers/gpio/create.js';
 import type { HatGpio } from '../src/drivers/gpio/hat-gpio.js';
-import { loadI2cBus, openI2c, type I2cBusModule, type I2cRegisters } from '../src/drivers/gpio/i2c.js';
+import { loadI2cBus, openI2c, type I2cBusModule } from '../src/drivers/gpio/i2c.js';
 import { KTD2027_REG, Ktd2027Sink, ktd2027Codes } from '../src/drivers/gpio/ktd2027-sink.js';
 import { checkDeviceAccess, checkGroups } from '../src/doctor/device-checks.js';
 import { checkAddons } from '../src/doctor/system-checks.js';
 import { DeviceError } from '../src/errors.js';
 import { memoryLogger } from '../src/log/logger.js';
 import type { LedState } from '../src/ports/gpio.js';
-import { ManualScheduler } from './gpio-helpers.js';
+import { ManualScheduler } from './fakes/clock.js';
+import { FakeKtd } from './fakes/gpio-lines.js';
 import { fakeContext } from './helpers/fake-machine.js';
 
 const CTRL = KTD2027_REG.control;
@@ -28,25 +29,6 @@ const CH = KTD2027_REG.channelControl;
 const RED = KTD2027_REG.current;
 const GREEN = KTD2027_REG.current + 1;
 const BLUE = KTD2027_REG.current + 2;
-
-/** A KTD2027 that records register writes; like the real chip it does not acknowledge a reset. */
-class FakeKtd implements I2cRegisters {
-  writes: [number, number][] = [];
-  closed = false;
-  failWith: Error | undefined;
-  writeRegister(register: number, value: number): void {
-    if (this.failWith) throw this.failWith;
-    this.writes.push([register, value]);
-    if (register === CTRL && value === 0x07) throw Object.assign(new Error('Remote I/O error'), { code: 'EREMOTEIO' });
-  }
-  close(): void {
-    this.closed = true;
-  }
-  /** Takes the writes recorded so far. */
-  take(): [number, number][] {
-    return this.writes.splice(0);
-  }
-}
 
 const instant = async () => {};
 

@@ -13,7 +13,8 @@ import {
   type Rgb,
 } from '../src/leds/patterns.js';
 import type { LedState } from '../src/ports/gpio.js';
-import { ManualScheduler, RecordingSpi } from './gpio-helpers.js';
+import { ManualScheduler } from './fakes/clock.js';
+import { RecordingSpi } from './fakes/gpio-lines.js';
 
 const STATES: LedState[] = ['off', 'idle', 'listening', 'follow-up', 'thinking', 'speaking', 'muted', 'error', 'disconnected'];
 const OFF: Rgb = [0, 0, 0];

@@ -11,7 +11,8 @@ import { RpioLines, loadRpio, type RpioModule } from '../src/drivers/gpio/rpio-l
 import { loadSpiDevice } from '../src/drivers/gpio/spi.js';
 import { memoryLogger } from '../src/log/logger.js';
 import type { ButtonEvent } from '../src/ports/gpio.js';
-import { ManualScheduler, RecordingSpi } from './gpio-helpers.js';
+import { ManualScheduler } from './fakes/clock.js';
+import { RecordingSpi } from './fakes/gpio-lines.js';
 
 const rpio = await loadRpio();
 const MOCK = 'raspi-3';

@@ -1,6 +1,6 @@
 /** The LED presenter: the LED state as a function of the session's status, on a manual clock. */
 import { describe, expect, it } from 'vitest';
-import { FakeGpio } from '../src/drivers/fakes.js';
+import { FakeGpio } from './fakes/index.js';
 import { ERROR_LED_MS, LedPresenter, ledFor, speakingLevel, type LedView } from '../src/leds/presenter.js';
 import { ManualScheduler } from './fakes/clock.js';
 

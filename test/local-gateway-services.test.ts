@@ -17,8 +17,8 @@ import { mp3BytesPerSecond } from '../src/local-gateway/mp3.js';
 import { LocalGateway, type LocalGatewayOptions } from '../src/local-gateway/server.js';
 import { encodeMp3, toneFor } from '../src/local-gateway/speech.js';
 import { memoryLogger, silentLogger } from '../src/log/logger.js';
-import { FakeAssemblyAi, type FakeAssemblyAiOptions } from './support/fake-assemblyai.js';
-import { FakeSlngStt, FakeSlngTts, type FakeSlngTtsOptions } from './support/fake-slng.js';
+import { FakeAssemblyAi, type FakeAssemblyAiOptions } from './fakes/assemblyai.js';
+import { FakeSlngStt, FakeSlngTts, type FakeSlngTtsOptions } from './fakes/slng.js';
 import { connected, phase, silence, speech, startHarness, waitFor, type Harness } from './support/harness.js';
 
 const KEY = 'gw-svc-key-9f8e7d6c';

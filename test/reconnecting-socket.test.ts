@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket as ServerSocket } from 'ws';
 import { ReconnectingSocket, type ReconnectingSocketOptions, type SocketDown } from '../src/util/reconnecting-socket.js';
 import { ManualScheduler } from './fakes/clock.js';
-import { closeServer, listen, until } from './support/ws-server.js';
+import { closeServer, listen, until } from './fakes/ws-server.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

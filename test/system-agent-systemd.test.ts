@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAgent, type Agent } from '../src/agent.js';
 import { deepMerge, parseConfig } from '../src/config/load.js';
 import type { SessionStatus } from '../src/core/session.js';
-import { FakeGpio, FakeMic, FakeSpeaker, FakeWake } from '../src/drivers/fakes.js';
+import { FakeGpio, FakeMic, FakeSpeaker, FakeWake } from './fakes/index.js';
 import { LocalGateway } from '../src/local-gateway/server.js';
 import { silentLogger } from '../src/log/logger.js';
 import { attachSystemd, statusLine } from '../src/system/agent-systemd.js';

@@ -12,7 +12,7 @@ import { formatStatus } from '../src/cli/control-cmd.js';
 import { parseConfig } from '../src/config/load.js';
 import { request } from '../src/control/client.js';
 import type { SessionStatus } from '../src/core/session.js';
-import { FakeGpio, FakeMic, FakeSpeaker } from '../src/drivers/fakes.js';
+import { FakeGpio, FakeMic, FakeSpeaker } from './fakes/index.js';
 import { LocalGateway } from '../src/local-gateway/server.js';
 import { memoryLogger, silentLogger } from '../src/log/logger.js';
 import { waitFor } from './support/harness.js';

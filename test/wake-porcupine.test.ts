@@ -4,40 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { WakeSchema, type WakeConfig } from '../src/config/schema.js';
-import type { EngineRequest, PorcupineEngine } from '../src/drivers/porcupine/engine.js';
 import { SampleRing } from '../src/audio/ring-buffer.js';
+import type { PorcupineEngine } from '../src/drivers/porcupine/engine.js';
 import { Framer } from '../src/drivers/porcupine/framer.js';
 import { keywordLabel, PorcupineWake, type Scheduler } from '../src/drivers/porcupine/wake.js';
 import { memoryLogger } from '../src/log/logger.js';
 import type { WakeStatus } from '../src/ports/wake-word.js';
-
-/** Marker sample values: a frame containing MARK + k makes the engine report keyword k. */
-const MARK = 30000;
-
-class ScriptedEngine implements PorcupineEngine {
-  readonly frameLength: number;
-  readonly sampleRate = 16000;
-  /** First sample of every frame processed, in order. */
-  readonly firsts: number[] = [];
-  released = 0;
-  throwOnNext: Error | null = null;
-  constructor(
-    readonly request: EngineRequest,
-    frameLength = 512,
-  ) {
-    this.frameLength = frameLength;
-  }
-  process(frame: Int16Array): number {
-    if (frame.length !== this.frameLength) throw new Error(`bad frame length ${frame.length}`);
-    if (this.throwOnNext) throw this.throwOnNext;
-    this.firsts.push(frame[0]!);
-    for (let i = 0; i < frame.length; i++) if (frame[i]! >= MARK) return frame[i]! - MARK;
-    return -1;
-  }
-  release(): void {
-    this.released++;
-  }
-}
+import { MARK, ScriptedEngine } from './fakes/porcupine.js';
 
 function config(over: Record<string, unknown> = {}): WakeConfig {
   return WakeSchema.parse({ engine: 'porcupine', keywords: ['computer', 'jarvis'], accessKeyEnv: 'TEST_PV_KEY', ...over });

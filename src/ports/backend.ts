@@ -52,13 +52,15 @@ export interface TurnOptions {
 /**
  * The conversation backend: the seed audio gateway, or a direct speech service.
  * Methods that send throw `DisconnectedError` when not connected; the session checks
- * `connected` first and refuses triggers with a clear signal.
+ * `connected` first and refuses triggers with a clear signal. `sendAudio`, `endTurn` and
+ * `cancelTurn` of a turn that is not open (never begun, ended, or lost with the connection)
+ * do nothing.
  */
 export interface Backend extends TypedEmitter<BackendEvents> {
   /** Short name for logs and status: `gateway`, `soca`, `pipeline`. */
   readonly name: string;
   readonly connected: boolean;
-  /** Starts connecting (and reconnecting) in the background. Resolves at once. */
+  /** Starts connecting (and reconnecting) in the background. Resolves at once. Idempotent. */
   start(): Promise<void>;
   /** Closes the connection and stops reconnecting. Idempotent. */
   stop(): Promise<void>;

@@ -22,8 +22,13 @@ export type GpioEvents = {
 
 /** Button and LED port. A board without either uses the `none` driver. */
 export interface Gpio extends TypedEmitter<GpioEvents> {
+  /** Claims the pins and buses and starts watching the button. Idempotent. */
   start(): Promise<void>;
+  /** Releases everything; no `button` event follows. Idempotent; safe before start. */
   stop(): Promise<void>;
-  /** Shows `state`. `level` (0-1) is the current output audio level while speaking. */
+  /**
+   * Shows `state`. `level` (0-1) is the current output audio level while speaking. Callable at
+   * any time, before `start()` and after `stop()` too.
+   */
   setLed(state: LedState, level?: number): void;
 }

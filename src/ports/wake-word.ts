@@ -21,7 +21,9 @@ export type WakeWordEvents = {
  * frame length internally.
  */
 export interface WakeWord extends TypedEmitter<WakeWordEvents> {
+  /** Builds the engine. Idempotent. An engine that cannot run says why in `status()`. */
   start(): Promise<void>;
+  /** Releases the engine; nothing is detected after it. Idempotent; safe before start. */
   stop(): Promise<void>;
   /** Feeds 16 kHz mono PCM. Cheap: must not allocate per call on the hot path. */
   feed(pcm: Int16Array, sampleIndex: number): void;

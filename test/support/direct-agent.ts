@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createAgent, type Agent } from '../../src/agent.js';
 import { parseConfig } from '../../src/config/load.js';
-import { FakeGpio, FakeMic, FakeSpeaker, FakeWake } from '../../src/drivers/fakes.js';
+import { FakeGpio, FakeMic, FakeSpeaker, FakeWake } from '../fakes/index.js';
 import type { Logger } from '../../src/log/logger.js';
 import type { Backend } from '../../src/ports/backend.js';
 import { NO_EARCONS } from './harness.js';

@@ -9,7 +9,7 @@ import { createAgent, type Agent } from '../../src/agent.js';
 import { deepMerge, parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { Phase } from '../../src/core/state.js';
-import { FakeGpio, FakeMic, FakeSpeaker, FakeWake } from '../../src/drivers/fakes.js';
+import { FakeGpio, FakeMic, FakeSpeaker, FakeWake } from '../fakes/index.js';
 import { memoryLogger, silentLogger } from '../../src/log/logger.js';
 import { LocalGateway, type LocalGatewayOptions } from '../../src/local-gateway/server.js';
 import type { Scheduler } from '../../src/util/clock.js';
