@@ -227,19 +227,20 @@ const MOVED_EVENTS: Record<string, Event> = {
   'replyAudioEnd-other': { type: 'replyAudioEnd', turnId: OTHER },
   'drained-earcon': { type: 'drained', stream: 'earcon' },
   shutdown: { type: 'shutdown' },
+  'timeout-reply-queued': { type: 'timeout', timer: 'reply', turnId: T, queuedMs: 5000 },
 };
 type MovedRow = Record<keyof typeof MOVED_EVENTS, string>;
 const idleMoved: MovedRow = {
   replyAudio: 'speaking playAudio setTimer', 'replyAudio-other': 'speaking playAudio setTimer', 'replyAudio-stale': '=',
-  replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'idle clearTimers',
+  replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'idle clearTimers', 'timeout-reply-queued': '=',
 };
 const listeningMoved = (phase: string): MovedRow => ({
   replyAudio: '=', 'replyAudio-other': '=', 'replyAudio-stale': '=',
-  replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: `${phase} clearTimers endTurn`,
+  replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: `${phase} clearTimers endTurn`, 'timeout-reply-queued': '=',
 });
 const speakingMoved: MovedRow = {
   replyAudio: 'speaking playAudio setTimer', 'replyAudio-other': '=', 'replyAudio-stale': '=',
-  replyAudioEnd: 'speaking endStream', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'speaking clearTimers',
+  replyAudioEnd: 'speaking endStream', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'speaking clearTimers', 'timeout-reply-queued': 'speaking setTimer',
 };
 const EXPECT_MOVED: Record<keyof typeof STATES, MovedRow> = {
   idle: idleMoved,
@@ -251,14 +252,14 @@ const EXPECT_MOVED: Record<keyof typeof STATES, MovedRow> = {
   'listening-ptt': listeningMoved('listening+ptt'),
   thinking: {
     replyAudio: '=', 'replyAudio-other': '=', 'replyAudio-stale': '=',
-    replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'thinking clearTimers',
+    replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'thinking clearTimers', 'timeout-reply-queued': '=',
   },
   speaking: speakingMoved,
   'speaking-done': speakingMoved,
   'speaking-done-prompt': speakingMoved,
   settling: {
     replyAudio: 'speaking playAudio setTimer', 'replyAudio-other': 'speaking playAudio setTimer', 'replyAudio-stale': '=',
-    replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'settling clearTimers',
+    replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'settling clearTimers', 'timeout-reply-queued': '=',
   },
 };
 
@@ -363,6 +364,18 @@ describe('decisions moved from the session', () => {
     expect(off.effects).toEqual([]);
     expect(off.state).toEqual(STATES['listening-speech']);
     expect(types(transition(STATES['listening-speech']!, { type: 'speechEnd' }, { ...env(), endOnSilence: true }))).toContain('endTurn');
+  });
+
+  it('a reply timer that fires with audio still queued waits for the playhead instead', () => {
+    const r = transition(STATES['speaking-done']!, { type: 'timeout', timer: 'reply', turnId: T, queuedMs: 5000 }, env());
+    expect(r.state).toEqual(STATES['speaking-done']);
+    expect(r.effects).toEqual([{ type: 'setTimer', timer: 'reply', turnId: T, ms: 6000 }]);
+  });
+
+  it('a finished turn is done: its reply sent again is dropped', () => {
+    const done = transition(STATES['speaking-done']!, { type: 'drained', stream: 'reply' }, env()).state;
+    expect(done.stale).toContain(T);
+    expect(transition(done, { type: 'replyAudioStart', turnId: T }, env()).effects).toEqual([]);
   });
 
   it('every accepted piece of reply audio re-arms the reply inactivity timer', () => {
