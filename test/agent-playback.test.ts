@@ -149,3 +149,23 @@ describe('cues and the reply share the speaker', () => {
     expect(h.speaker.playing).toBe(false);
   });
 });
+
+describe('unsolicited replies', () => {
+  it('one that arrives during a turn is held and played after the turn\'s own reply', async () => {
+    h = await startHarness({ gateway: { plan: () => ({ silent: true }) } });
+    await connected(h);
+    const id = await silentTurn(h);
+    await h.gw.pushUnsolicited('The blinds are now open.');
+    await waitFor(() => h!.logText().includes('reply-held'), 'the unsolicited reply held');
+    expect(h.speaker.bytes).toBe(0); // nothing plays over the turn
+    reply(h, id, 0.5);
+    await waitFor(() => h!.speaker.ends > 0, 'our reply played');
+    const ours = h.speaker.bytes;
+    h.speaker.drain();
+    await waitFor(() => h!.logText().includes('held-reply-playing'), 'the held reply playing');
+    await waitFor(() => h!.speaker.ends > 1, 'the held reply ended');
+    expect(h.speaker.bytes).toBeGreaterThan(ours);
+    h.speaker.drain();
+    await waitPhase(h, 'idle');
+  });
+});

@@ -101,7 +101,7 @@ const EXPECT: Record<keyof typeof STATES, Row> = {
   listening: {
     'trigger-wake': '=', 'trigger-button': 'thinking endTurn', 'trigger-ptt': 'thinking endTurn', release: '=', say: 'thinking cancelTurn sendText',
     speechStart: 'listening', speechEnd: '=', 'transcript-final': 'thinking endTurn', 'transcript-partial': '=', 'transcript-other': '=',
-    'replyText-prompt': 'thinking endTurn', replyAudioStart: 'speaking endTurn', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    'replyText-prompt': 'thinking endTurn', replyAudioStart: 'speaking endTurn', 'replyAudioStart-stale': '=', 'replyAudioStart-other': 'listening holdAudio',
     replyEnd: 'idle endTurn', 'replyEnd-prompt': 'settling endTurn', drained: '=', backendError: 'idle cancelTurn error', barge: '=',
     'timeout-noSpeech': 'idle cancelTurn notice', 'timeout-expectSpeech': 'idle cancelTurn notice', 'timeout-maxUtterance': 'thinking endTurn', 'timeout-thinking': '=', 'timeout-reply': '=', 'timeout-settle': '=', 'timeout-stale-turn': '=',
     connected: 'listening', disconnected: 'idle cancelTurn error', mute: 'idle muted cancelTurn', unmute: '=', toggleMute: 'idle muted cancelTurn', stop: 'idle cancelTurn notice',
@@ -109,7 +109,7 @@ const EXPECT: Record<keyof typeof STATES, Row> = {
   'listening-speech': {
     'trigger-wake': '=', 'trigger-button': 'thinking endTurn', 'trigger-ptt': 'thinking endTurn', release: '=', say: 'thinking cancelTurn sendText',
     speechStart: '=', speechEnd: 'thinking endTurn', 'transcript-final': 'thinking endTurn', 'transcript-partial': '=', 'transcript-other': '=',
-    'replyText-prompt': 'thinking endTurn', replyAudioStart: 'speaking endTurn', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    'replyText-prompt': 'thinking endTurn', replyAudioStart: 'speaking endTurn', 'replyAudioStart-stale': '=', 'replyAudioStart-other': 'listening holdAudio',
     replyEnd: 'idle endTurn', 'replyEnd-prompt': 'settling endTurn', drained: '=', backendError: 'idle cancelTurn error', barge: '=',
     'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': 'thinking endTurn', 'timeout-thinking': '=', 'timeout-reply': '=', 'timeout-settle': '=', 'timeout-stale-turn': '=',
     connected: 'listening', disconnected: 'idle cancelTurn error', mute: 'idle muted cancelTurn', unmute: '=', toggleMute: 'idle muted cancelTurn', stop: 'idle cancelTurn notice',
@@ -117,7 +117,7 @@ const EXPECT: Record<keyof typeof STATES, Row> = {
   'listening-followup': {
     'trigger-wake': '=', 'trigger-button': 'thinking endTurn', 'trigger-ptt': 'thinking endTurn', release: '=', say: 'thinking cancelTurn sendText',
     speechStart: 'listening+followUp', speechEnd: '=', 'transcript-final': 'thinking endTurn', 'transcript-partial': '=', 'transcript-other': '=',
-    'replyText-prompt': 'thinking endTurn', replyAudioStart: 'speaking endTurn', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    'replyText-prompt': 'thinking endTurn', replyAudioStart: 'speaking endTurn', 'replyAudioStart-stale': '=', 'replyAudioStart-other': 'listening+followUp holdAudio',
     replyEnd: 'idle endTurn', 'replyEnd-prompt': 'settling endTurn', drained: '=', backendError: 'idle cancelTurn error', barge: '=',
     'timeout-noSpeech': 'idle cancelTurn notice', 'timeout-expectSpeech': 'idle cancelTurn notice', 'timeout-maxUtterance': 'thinking endTurn', 'timeout-thinking': '=', 'timeout-reply': '=', 'timeout-settle': '=', 'timeout-stale-turn': '=',
     connected: 'listening+followUp', disconnected: 'idle cancelTurn error', mute: 'idle muted cancelTurn', unmute: '=', toggleMute: 'idle muted cancelTurn', stop: 'idle cancelTurn notice',
@@ -125,7 +125,7 @@ const EXPECT: Record<keyof typeof STATES, Row> = {
   'listening-ptt': {
     'trigger-wake': '=', 'trigger-button': '=', 'trigger-ptt': '=', release: 'thinking endTurn', say: 'thinking cancelTurn sendText',
     speechStart: '=', speechEnd: '=', 'transcript-final': 'thinking endTurn', 'transcript-partial': '=', 'transcript-other': '=',
-    'replyText-prompt': 'thinking endTurn', replyAudioStart: 'speaking endTurn', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    'replyText-prompt': 'thinking endTurn', replyAudioStart: 'speaking endTurn', 'replyAudioStart-stale': '=', 'replyAudioStart-other': 'listening+ptt holdAudio',
     replyEnd: 'idle endTurn', 'replyEnd-prompt': 'settling endTurn', drained: '=', backendError: 'idle cancelTurn error', barge: '=',
     'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': 'thinking endTurn', 'timeout-thinking': '=', 'timeout-reply': '=', 'timeout-settle': '=', 'timeout-stale-turn': '=',
     connected: 'listening+ptt', disconnected: 'idle cancelTurn error', mute: 'idle muted cancelTurn', unmute: '=', toggleMute: 'idle muted cancelTurn', stop: 'idle cancelTurn notice',
@@ -133,7 +133,7 @@ const EXPECT: Record<keyof typeof STATES, Row> = {
   thinking: {
     'trigger-wake': 'listening cancelTurn openTurn', 'trigger-button': 'listening cancelTurn openTurn', 'trigger-ptt': 'listening+ptt cancelTurn openTurn', release: '=', say: 'thinking cancelTurn sendText',
     speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
-    'replyText-prompt': 'thinking', replyAudioStart: 'speaking', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    'replyText-prompt': 'thinking', replyAudioStart: 'speaking', 'replyAudioStart-stale': '=', 'replyAudioStart-other': 'thinking holdAudio',
     replyEnd: 'idle', 'replyEnd-prompt': 'settling', drained: '=', backendError: 'idle cancelTurn error', barge: '=',
     'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': 'idle cancelTurn error', 'timeout-reply': '=', 'timeout-settle': '=', 'timeout-stale-turn': '=',
     connected: 'thinking', disconnected: 'idle cancelTurn error', mute: 'thinking muted', unmute: '=', toggleMute: 'thinking muted', stop: 'idle cancelTurn notice',
@@ -141,7 +141,7 @@ const EXPECT: Record<keyof typeof STATES, Row> = {
   speaking: {
     'trigger-wake': 'listening stopPlayback cancelTurn openTurn', 'trigger-button': 'listening stopPlayback cancelTurn openTurn', 'trigger-ptt': 'listening+ptt stopPlayback cancelTurn openTurn', release: '=', say: 'thinking stopPlayback cancelTurn sendText',
     speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
-    'replyText-prompt': 'speaking', replyAudioStart: 'speaking beginStream', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    'replyText-prompt': 'speaking', replyAudioStart: 'speaking beginStream', 'replyAudioStart-stale': '=', 'replyAudioStart-other': 'speaking holdAudio',
     replyEnd: 'speaking finishPlayback', 'replyEnd-prompt': 'speaking finishPlayback', drained: '=', backendError: 'speaking error', barge: 'idle stopPlayback',
     'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': '=', 'timeout-reply': 'speaking finishPlayback error', 'timeout-settle': '=', 'timeout-stale-turn': '=',
     connected: 'speaking', disconnected: 'speaking finishPlayback', mute: 'speaking muted', unmute: '=', toggleMute: 'speaking muted', stop: 'idle stopPlayback cancelTurn notice',
@@ -149,7 +149,7 @@ const EXPECT: Record<keyof typeof STATES, Row> = {
   'speaking-done': {
     'trigger-wake': 'listening stopPlayback openTurn', 'trigger-button': 'listening stopPlayback openTurn', 'trigger-ptt': 'listening+ptt stopPlayback openTurn', release: '=', say: 'thinking stopPlayback sendText',
     speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
-    'replyText-prompt': 'speaking', replyAudioStart: 'speaking beginStream', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    'replyText-prompt': 'speaking', replyAudioStart: 'speaking beginStream', 'replyAudioStart-stale': '=', 'replyAudioStart-other': 'speaking holdAudio',
     replyEnd: 'speaking finishPlayback', 'replyEnd-prompt': 'speaking finishPlayback', drained: 'idle', backendError: 'speaking error', barge: 'idle stopPlayback',
     'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': '=', 'timeout-reply': 'idle stopPlayback error', 'timeout-settle': '=', 'timeout-stale-turn': '=',
     connected: 'speaking', disconnected: 'speaking', mute: 'speaking muted', unmute: '=', toggleMute: 'speaking muted', stop: 'idle stopPlayback notice',
@@ -157,7 +157,7 @@ const EXPECT: Record<keyof typeof STATES, Row> = {
   'speaking-done-prompt': {
     'trigger-wake': 'listening stopPlayback openTurn', 'trigger-button': 'listening stopPlayback openTurn', 'trigger-ptt': 'listening+ptt stopPlayback openTurn', release: '=', say: 'thinking stopPlayback sendText',
     speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
-    'replyText-prompt': 'speaking', replyAudioStart: 'speaking beginStream', 'replyAudioStart-stale': '=', 'replyAudioStart-other': '=',
+    'replyText-prompt': 'speaking', replyAudioStart: 'speaking beginStream', 'replyAudioStart-stale': '=', 'replyAudioStart-other': 'speaking holdAudio',
     replyEnd: 'speaking finishPlayback', 'replyEnd-prompt': 'speaking finishPlayback', drained: 'settling', backendError: 'speaking error', barge: 'idle stopPlayback',
     'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': '=', 'timeout-reply': 'idle stopPlayback error', 'timeout-settle': '=', 'timeout-stale-turn': '=',
     connected: 'speaking', disconnected: 'speaking', mute: 'speaking muted', unmute: '=', toggleMute: 'speaking muted', stop: 'idle stopPlayback notice',
@@ -425,5 +425,59 @@ describe('decisions moved from the session', () => {
     expect(buttonEvent('up', true)).toEqual({ type: 'release' });
     expect(buttonEvent('double-press', true)).toEqual({ type: 'toggleMute' });
     expect(buttonEvent('press', true)).toBeUndefined();
+  });
+});
+
+describe('unsolicited replies during a turn are held and played after it', () => {
+  const O = 'unsolicited-1';
+  const AUDIO2 = Buffer.from([9, 0]);
+
+  it('held while thinking, played when the turn is over, then the turn after it goes on', () => {
+    let r = transition(STATES.thinking!, { type: 'replyAudioStart', turnId: O }, env());
+    expect(r.state.held).toEqual([{ turnId: O, complete: false, prompt: false }]);
+    expect(r.effects).toEqual([{ type: 'holdAudio', turnId: O, part: { begin: { codec: 'unknown' } } }]);
+    r = transition(r.state, { type: 'replyAudio', turnId: O, data: AUDIO2 }, env());
+    expect(r.effects).toEqual([{ type: 'holdAudio', turnId: O, part: { data: AUDIO2 } }]);
+    r = transition(r.state, { type: 'replyAudioEnd', turnId: O }, env());
+    r = transition(r.state, { type: 'replyEnd', turnId: O, prompt: false }, env());
+    expect(r.state.held).toEqual([{ turnId: O, complete: true, prompt: false }]);
+    // Our own reply comes and plays to its end; then the held one plays.
+    r = transition(r.state, { type: 'replyEnd', turnId: T, prompt: false }, env());
+    expect(r.state.phase).toEqual({ kind: 'speaking', turnId: O, replyDone: true, prompt: false });
+    expect(r.state.held).toBeUndefined();
+    expect(r.effects.map((e) => e.type)).toEqual(expect.arrayContaining(['playHeld', 'finishPlayback', 'setTimer']));
+    r = transition(r.state, { type: 'drained', stream: 'reply' }, env());
+    expect(r.state.phase.kind).toBe('idle');
+  });
+
+  it('a held reply still arriving when it starts to play goes on streaming as the reply playing', () => {
+    let s = transition(STATES.listening!, { type: 'replyAudioStart', turnId: O }, env()).state;
+    s = transition(s, { type: 'timeout', timer: 'noSpeech', turnId: T }, env()).state;
+    expect(s.phase).toEqual({ kind: 'speaking', turnId: O, replyDone: false, prompt: false });
+    const r = transition(s, { type: 'replyAudio', turnId: O, data: AUDIO2 }, env());
+    expect(r.effects[0]).toEqual({ type: 'playAudio', turnId: O, data: AUDIO2 });
+  });
+
+  it('stop drops what was held; at most four are held, the oldest dropped', () => {
+    let s = STATES.speaking!;
+    for (let i = 0; i < 5; i++) s = transition(s, { type: 'replyAudioStart', turnId: `u${i}` }, env()).state;
+    expect(s.held!.map((h) => h.turnId)).toEqual(['u1', 'u2', 'u3', 'u4']);
+    const r = transition(s, { type: 'stop' }, env());
+    expect(r.state.held).toBeUndefined();
+    expect(r.state.phase.kind).toBe('idle');
+    expect(r.effects.filter((e) => e.type === 'dropHeld')).toHaveLength(4);
+  });
+
+  it('a stale turn\'s reply is dropped, not held; our own turn\'s is never held', () => {
+    expect(transition(STATES.thinking!, { type: 'replyAudioStart', turnId: STALE }, env()).effects).toEqual([]);
+    expect(transition(STATES.thinking!, { type: 'replyAudioStart', turnId: T }, env()).state.held).toBeUndefined();
+  });
+
+  it('a held reply that had not all arrived is dropped when the connection goes', () => {
+    const s = transition(STATES.thinking!, { type: 'replyAudioStart', turnId: O }, env()).state;
+    const r = transition(s, { type: 'disconnected', reason: 'x' }, env());
+    expect(r.state.held).toBeUndefined();
+    expect(r.effects).toContainEqual({ type: 'dropHeld', turnId: O });
+    expect(r.state.phase.kind).toBe('idle');
   });
 });

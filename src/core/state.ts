@@ -40,6 +40,15 @@ export interface State {
   muted: boolean;
   /** Turns abandoned by barge-in, stop or timeout: their late replies are dropped. Newest last. */
   stale: string[];
+  /** Unsolicited replies that arrived while the speaker was busy, oldest first (absent when none). */
+  held?: HeldReply[];
+}
+
+export interface HeldReply {
+  turnId: string;
+  /** Its `replyEnd` has arrived. */
+  complete: boolean;
+  prompt: PromptValue;
 }
 
 export type TimerName = 'noSpeech' | 'expectSpeech' | 'maxUtterance' | 'thinking' | 'reply' | 'settle';
@@ -111,6 +120,12 @@ export type Effect =
   | { type: 'stopPlayback' }
   /** Silence any cue still sounding (a stop request). */
   | { type: 'silenceCues' }
+  /** Keep a part of a held unsolicited reply (its stream start, a chunk, its stream end) for later. */
+  | { type: 'holdAudio'; turnId: string; part: { begin: ReplyFormat } | { data: Buffer } | { end: true } }
+  /** Play what was held of `turnId`'s reply now (the phase is speaking it). */
+  | { type: 'playHeld'; turnId: string }
+  /** Forget what was held of `turnId`'s reply. */
+  | { type: 'dropHeld'; turnId: string }
   /** The whole reply has arrived: let the player end the output so it drains. */
   | { type: 'finishPlayback' }
   /** (Re)start a timer; an armed timer of the same name is replaced. `ms` overrides its setting. */

@@ -18,6 +18,7 @@ import {
   type Result,
   type State,
 } from './state.js';
+import { completeHeld, dropHeld, heldReply, hold, playNextHeld } from './held.js';
 
 const STALE_KEEP = 32;
 const idle: Phase = { kind: 'idle' };
@@ -159,8 +160,24 @@ function replyBegins(state: State, id: TurnId): Result {
 /** The reply timer is an inactivity timer: every accepted piece of reply audio re-arms it. */
 const replyActivity = (turnId: TurnId): Effect => ({ type: 'setTimer', timer: 'reply', turnId });
 
+/**
+ * True when reply audio for `id` is someone else's: an unsolicited reply arriving while the
+ * user's own turn is under way or another reply plays. It is held and played afterwards.
+ */
+function isForeign(state: State, id: TurnId): id is string {
+  const p = state.phase;
+  if (id === null || isStale(state, id)) return false;
+  if (p.kind === 'listening' || p.kind === 'thinking') return id !== p.turnId;
+  return p.kind === 'speaking' && id !== p.turnId;
+}
+
 export function transition(state: State, event: Event, env: Env): Result {
-  const r = step(state, event, env);
+  let r = step(state, event, env);
+  // The speaker became free: a held unsolicited reply plays now.
+  if (r.state.phase.kind === 'idle' && state.phase.kind !== 'idle') {
+    const next = playNextHeld(r.state);
+    if (next) r = { state: next.state, effects: [...r.effects, ...next.effects] };
+  }
   // A cue never plays over our own reply.
   if (r.state.phase.kind === 'speaking' && r.effects.some((e) => e.type === 'earcon')) {
     return { state: r.state, effects: r.effects.filter((e) => e.type !== 'earcon') };
@@ -226,6 +243,10 @@ function step(state: State, event: Event, env: Env): Result {
     }
 
     case 'replyAudioStart': {
+      if (isForeign(state, event.turnId)) {
+        const h = hold(state, event.turnId);
+        return { state: h.state, effects: [...h.effects, { type: 'holdAudio', turnId: event.turnId, part: { begin: event.format ?? { codec: 'unknown' } } }] };
+      }
       const r = replyBegins(state, event.turnId);
       if (!acceptsReplyAudio(r.state, event.turnId)) return r;
       return { state: r.state, effects: [...r.effects, { type: 'beginStream', format: event.format ?? { codec: 'unknown' } }, replyActivity(event.turnId)] };
@@ -235,6 +256,7 @@ function step(state: State, event: Event, env: Env): Result {
       const id = event.turnId;
       const play: Effect[] = [{ type: 'playAudio', turnId: id, data: event.data }, replyActivity(id)];
       if (acceptsReplyAudio(state, id)) return { state, effects: play };
+      if (id !== null && heldReply(state, id)) return { state, effects: [{ type: 'holdAudio', turnId: id, part: { data: event.data } }] };
       // Audio that no `audio_start` announced (binary frames): an unsolicited reply while idle.
       if (p.kind !== 'idle' && p.kind !== 'settling') return unchanged(state);
       const r = replyBegins(state, id);
@@ -244,11 +266,13 @@ function step(state: State, event: Event, env: Env): Result {
 
     case 'replyAudioEnd':
       if (acceptsReplyAudio(state, event.turnId)) return { state, effects: [{ type: 'endStream' }] };
+      if (event.turnId !== null && heldReply(state, event.turnId)) return { state, effects: [{ type: 'holdAudio', turnId: event.turnId, part: { end: true } }] };
       return unchanged(state);
 
     case 'replyEnd': {
       const id = event.turnId;
       if (isStale(state, id)) return unchanged(state);
+      if (id !== null && heldReply(state, id)) return { state: completeHeld(state, id, event.prompt), effects: [] };
       if (p.kind === 'listening' && matches(p, id)) {
         // The whole (text-only) reply came before listening ended locally.
         const after = afterReply(state, p.turnId, event.prompt);
@@ -277,7 +301,9 @@ function step(state: State, event: Event, env: Env): Result {
 
     case 'barge':
       if (p.kind === 'speaking') {
-        return { state: { ...state, phase: idle, stale: withStale(state, p.turnId) }, effects: [{ type: 'clearTimers' }, { type: 'stopPlayback' }] };
+        // The user spoke over the speaker: what was held back is not wanted either.
+        const d = dropHeld(state);
+        return { state: { ...d.state, phase: idle, stale: withStale(state, p.turnId) }, effects: [{ type: 'clearTimers' }, { type: 'stopPlayback' }, ...d.effects] };
       }
       return unchanged(state);
 
@@ -288,6 +314,12 @@ function step(state: State, event: Event, env: Env): Result {
       return { state: { ...state, connected: true }, effects: [] };
 
     case 'disconnected': {
+      // A held reply that had not all arrived never will.
+      const d = dropHeld(state, (h) => h.complete);
+      if (d.effects.length > 0) {
+        const r = step(d.state, event, env);
+        return { state: r.state, effects: [...d.effects, ...r.effects] };
+      }
       const next: State = { ...state, connected: false };
       const lost: Effect[] = state.connected ? [{ type: 'earcon', name: 'disconnected' }] : [];
       const msg = `${env.backend ?? 'gateway'} disconnected: ${event.reason}`;
@@ -322,8 +354,10 @@ function step(state: State, event: Event, env: Env): Result {
 
     case 'stop': {
       if (p.kind === 'idle') return unchanged(state);
-      const r = abandon(state);
-      return { state: r.state, effects: [...r.effects, { type: 'silenceCues' }, { type: 'notice', code: 'stopped', message: 'stopped' }] };
+      // Stop means silence: held replies go too.
+      const d = dropHeld(state);
+      const r = abandon(d.state);
+      return { state: r.state, effects: [...r.effects, ...d.effects, { type: 'silenceCues' }, { type: 'notice', code: 'stopped', message: 'stopped' }] };
     }
 
     case 'shutdown':
