@@ -35,9 +35,15 @@ export function systemScheduler(): Scheduler {
   };
 }
 
-/** One timer slot: setting it again replaces the pending timer; `clear()` is always safe. */
+/**
+ * One timer slot: setting it again replaces the pending timer; `clear()` is always safe. Setting
+ * it again to a later deadline (an inactivity timer re-armed on every chunk) moves the deadline
+ * without touching the underlying timer: when that fires early, it re-arms for the rest.
+ */
 export class TimerSlot {
   #handle: TimerHandle | undefined;
+  #due = 0;
+  #fn: (() => void) | undefined;
   constructor(private readonly clock: Scheduler) {}
 
   get pending(): boolean {
@@ -45,16 +51,37 @@ export class TimerSlot {
   }
 
   set(fn: () => void, ms: number): void {
+    const due = this.clock.now() + ms;
+    this.#fn = fn;
+    if (this.#handle && due >= this.#due) {
+      this.#due = due;
+      return;
+    }
     this.clear();
-    const handle = this.clock.setTimeout(() => {
-      if (this.#handle === handle) this.#handle = undefined;
-      fn();
-    }, ms);
-    this.#handle = handle;
+    this.#fn = fn;
+    this.#arm(due);
   }
 
   clear(): void {
     if (this.#handle) this.clock.clearTimeout(this.#handle);
     this.#handle = undefined;
+    this.#fn = undefined;
+  }
+
+  #arm(due: number): void {
+    this.#due = due;
+    const handle = this.clock.setTimeout(() => {
+      if (this.#handle !== handle) return;
+      const left = this.#due - this.clock.now();
+      if (left > 0) {
+        this.#arm(this.#due);
+        return;
+      }
+      this.#handle = undefined;
+      const fn = this.#fn;
+      this.#fn = undefined;
+      fn?.();
+    }, Math.max(0, due - this.clock.now()));
+    this.#handle = handle;
   }
 }
