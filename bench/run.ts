@@ -9,6 +9,7 @@ import { runBackendBench } from './backends.js';
 import { runCoreBench } from './core.js';
 import { main as runGpioBench } from './gpio-leds.js';
 import { resultsDir } from './paths.js';
+import { runProcessTreeBench } from './process-tree.js';
 import { runWakeBench } from './wake-bench.js';
 
 const RESULTS = resultsDir();
@@ -19,6 +20,8 @@ const BENCHES: Record<string, () => Promise<object>> = {
   audio: () => runAudioBench(),
   backends: () => runBackendBench(),
   wake: () => runWakeBench(RESULTS),
+  // The real CLI as a process, its whole tree from /proc, paced audio, a bare relay as the floor.
+  tree: () => runProcessTreeBench(),
   // Writes bench/results/gpio-leds.json itself and prints its own table.
   gpio: async () => {
     await runGpioBench();

@@ -1,0 +1,325 @@
+/**
+ * Whole-process benchmark, measured the way a user's `top` sees it: the real CLI as a process,
+ * its whole process tree read from /proc, audio paced in real time, and a floor in the same run.
+ *
+ * - A paced writer (a separate process) writes 16 kHz mono PCM in 20 ms writes into a FIFO that
+ *   ALSA's file plugin reads as the capture device `in`.
+ * - The agent (`node dist/src/cli.js run --mic alsa:in ...`) streams one long turn to a loopback
+ *   WebSocket gateway in this process, which records when each frame arrives.
+ * - The audio is a sawtooth of the sample index, so the gateway knows which write each frame came
+ *   from: the delay from a paced write to its arrival is measured per frame.
+ * - The floor: a bare Node relay of the same bytes (FIFO -> raw TCP), the same writer, the same run.
+ *
+ * CPU is utime+stime of every process in the tree (/proc/PID/stat), RSS is VmRSS/VmHWM of each
+ * process (/proc/PID/status). `BENCH_SECONDS` sets the streaming time (default 60).
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { summary } from './stats.js';
+
+const RATE = 16000;
+const FRAME_SAMPLES = 320; // 20 ms writes
+const PERIOD = 30000; // sawtooth period in samples (values stay positive int16)
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+interface ProcInfo {
+  pid: number;
+  ppid: number;
+  comm: string;
+  ticks: number;
+  rssKiB: number;
+  hwmKiB: number;
+}
+
+function readProc(pid: number): ProcInfo | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const f = stat.slice(close + 2).split(' ');
+    // Fields after the comm: state(0) ppid(1) ... utime(11) stime(12).
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+    return { pid, ppid: Number(f[1]), comm, ticks: Number(f[11]) + Number(f[12]), rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every live process in the tree under `root`, root first. */
+export function processTree(root: number): ProcInfo[] {
+  const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map((d) => readProc(Number(d))).filter((p): p is ProcInfo => !!p);
+  const out: ProcInfo[] = [];
+  const want = new Set([root]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const p of all) {
+      if (want.has(p.pid) || !want.has(p.ppid)) continue;
+      want.add(p.pid);
+      grew = true;
+    }
+  }
+  for (const p of all) if (want.has(p.pid)) out.push(p);
+  return out.sort((a, b) => (a.pid === root ? -1 : b.pid === root ? 1 : a.pid - b.pid));
+}
+
+/** CPU seconds used so far by the tree, including children that already exited (cutime is not read: helpers live on). */
+function treeTicks(root: number): number {
+  return processTree(root).reduce((n, p) => n + p.ticks, 0);
+}
+
+// The writer reopens the FIFO when its reader goes away (device probing opens and closes the PCM
+// before capture starts), and restarts its pacing from there: a paced source, never a burst.
+const WRITER = `
+const fs = require('fs');
+const [fifo, seconds, logFile] = process.argv.slice(1);
+const FRAME = ${FRAME_SAMPLES}, PERIOD = ${PERIOD}, RATE = ${RATE};
+const total = Math.round(Number(seconds) * RATE / FRAME);
+let fd = fs.openSync(fifo, 'w');
+const buf = Buffer.alloc(FRAME * 2);
+const times = [];
+let i = 0;
+let t0 = performance.now();
+const save = () => fs.writeFileSync(logFile, JSON.stringify(times));
+process.on('SIGTERM', () => { save(); process.exit(0); });
+function tick() {
+  if (i >= total) { fs.closeSync(fd); save(); return; }
+  for (let k = 0; k < FRAME; k++) buf.writeInt16LE((i * FRAME + k) % PERIOD, k * 2);
+  const at = performance.timeOrigin + performance.now();
+  try {
+    fs.writeSync(fd, buf);
+  } catch (e) {
+    if (e.code !== 'EPIPE') throw e;
+    fs.closeSync(fd);
+    fd = fs.openSync(fifo, 'w');
+    t0 = performance.now() - i * FRAME * 1000 / RATE;
+    setImmediate(tick);
+    return;
+  }
+  times[i] = at;
+  i++;
+  const next = t0 + i * FRAME * 1000 / RATE;
+  setTimeout(tick, Math.max(0, next - performance.now()));
+}
+tick();
+`;
+
+const RELAY = `
+const fs = require('fs'); const net = require('net');
+const [fifo, port] = process.argv.slice(1);
+const sock = net.connect(Number(port), '127.0.0.1', () => {
+  fs.createReadStream(fifo, { highWaterMark: ${FRAME_SAMPLES * 2} }).on('data', (d) => sock.write(d)).on('end', () => sock.end());
+});
+`;
+
+function startWriter(fifo: string, seconds: number, logFile: string): ChildProcess {
+  return spawn(process.execPath, ['-e', WRITER, fifo, String(seconds), logFile], { stdio: 'ignore' });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function until(pred: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** The absolute sample index whose sawtooth value is `value`, nearest `expected`. */
+function sampleIndexOf(value: number, expected: number): number {
+  const base = expected - (expected % PERIOD);
+  let best = base + value;
+  for (const c of [base - PERIOD + value, base + PERIOD + value]) if (Math.abs(c - expected) < Math.abs(best - expected)) best = c;
+  return best;
+}
+
+/** Delay of each frame from the paced write that carried its last sample to its arrival, ms. */
+function delays(arrivals: { at: number; last: number }[], writes: number[]): number[] {
+  const out: number[] = [];
+  let wi = 0;
+  for (const a of arrivals) {
+    // The newest write before the arrival says roughly where the stream is; the sawtooth says exactly.
+    while (wi + 1 < writes.length && writes[wi + 1]! <= a.at) wi++;
+    const w = Math.floor(sampleIndexOf(a.last, (wi + 1) * FRAME_SAMPLES - 1) / FRAME_SAMPLES);
+    if (w >= 0 && w < writes.length) out.push(a.at - writes[w]!);
+  }
+  return out;
+}
+
+interface RunFigures {
+  cpuPercent: number;
+  cpuSeconds: number;
+  wallSeconds: number;
+  processes: { comm: string; rssMiB: number; hwmMiB: number }[];
+  rssMiB: number;
+  hwmMiB: number;
+}
+
+function figures(root: number, ticks0: number, t0: number): RunFigures {
+  const procs = processTree(root);
+  const cpuSeconds = (procs.reduce((n, p) => n + p.ticks, 0) - ticks0) / CLK_TCK;
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const mib = (k: number) => Math.round((k / 1024) * 10) / 10;
+  return {
+    cpuPercent: Math.round((cpuSeconds / wallSeconds) * 10000) / 100,
+    cpuSeconds: Math.round(cpuSeconds * 100) / 100,
+    wallSeconds: Math.round(wallSeconds * 10) / 10,
+    processes: procs.map((p) => ({ comm: p.comm, rssMiB: mib(p.rssKiB), hwmMiB: mib(p.hwmKiB) })),
+    rssMiB: mib(procs.reduce((n, p) => n + p.rssKiB, 0)),
+    hwmMiB: mib(procs.reduce((n, p) => n + p.hwmKiB, 0)),
+  };
+}
+
+async function runAgent(dir: string, seconds: number, cli: string): Promise<{ tree: RunFigures; startCpuSeconds: number; delayMs: ReturnType<typeof summary>; frames: number; rssAtStartMiB: number }> {
+  const fifo = path.join(dir, 'mic.fifo');
+  execFileSync('mkfifo', [fifo]);
+  writeFileSync(
+    path.join(dir, '.asoundrc'),
+    [
+      `pcm.!default { type asym; playback.pcm "out"; capture.pcm "in" }`,
+      `pcm.out { type file; slave.pcm "null"; file "${path.join(dir, 'played.raw')}"; format "raw" }`,
+      `pcm.in { type file; slave.pcm "null"; file "/dev/null"; infile "${fifo}"; format "raw" }`,
+    ].join('\n') + '\n',
+  );
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const port = (wss.address() as AddressInfo).port;
+  const arrivals: { at: number; last: number }[] = [];
+  let client: WebSocket | undefined;
+  let started = false;
+  wss.on('connection', (ws) => {
+    client = ws;
+    ws.on('message', (data: Buffer, binary) => {
+      if (binary) return;
+      const m = JSON.parse(data.toString('utf8')) as { action: string; data?: string };
+      if (m.action === 'audio_start') started = true;
+      if (m.action !== 'audio_data' || !m.data) return;
+      const pcm = Buffer.from(m.data, 'base64');
+      arrivals.push({ at: performance.timeOrigin + performance.now(), last: pcm.readInt16LE(pcm.length - 2) });
+    });
+  });
+  const config = path.join(dir, 'agent.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      conversation: { endOnSilence: false, maxUtteranceMs: (seconds + 30) * 1000, noSpeechTimeoutMs: (seconds + 30) * 1000 },
+      audio: { earcons: { wake: 'off', done: 'off', error: 'off', disconnected: 'off' } },
+    }),
+  );
+  const sock = path.join(dir, 'control.sock');
+  const writerLog = path.join(dir, 'writes.json');
+  // The writer opens the FIFO first (it blocks until the agent's capture opens it for reading).
+  const writer = startWriter(fifo, seconds + 8, writerLog);
+  const agent = spawn(process.execPath, ['--max-semi-space-size=1', cli, 'run', '-c', config, '--mic', 'alsa:in', '--speaker', 'alsa:out', '--gateway', `ws://127.0.0.1:${port}`, '--wake', 'none', '--gpio', 'none', '--control', sock, '--log-level', 'warn'], {
+    env: { ...process.env, HOME: dir },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  agent.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  try {
+    await until(() => client !== undefined, 'the agent to connect');
+    const startCpuSeconds = treeTicks(agent.pid!) / CLK_TCK;
+    const rssAtStartMiB = Math.round((processTree(agent.pid!).reduce((n, p) => n + p.rssKiB, 0) / 1024) * 10) / 10;
+    // Open the turn through the control socket, as `speaker-agent listen` does.
+    await until(() => {
+      try {
+        return readdirSync(dir).includes('control.sock');
+      } catch {
+        return false;
+      }
+    }, 'the control socket');
+    const { connect } = await import('node:net');
+    await new Promise<void>((resolve, reject) => {
+      const c = connect(sock, () => c.write('{"cmd":"listen"}\n'));
+      c.once('data', () => (c.end(), resolve()));
+      c.once('error', reject);
+    });
+    await until(() => started && arrivals.length > 0, 'the first audio_data');
+    await sleep(2000); // past the pre-roll and start-up
+    const ticks0 = treeTicks(agent.pid!);
+    const from = arrivals.length;
+    const tStream = performance.now();
+    await sleep(seconds * 1000);
+    const tree = figures(agent.pid!, ticks0, tStream);
+    writer.kill('SIGTERM');
+    await exited(writer);
+    const writes = JSON.parse(readFileSync(writerLog, 'utf8')) as number[];
+    return { tree, startCpuSeconds: Math.round(startCpuSeconds * 100) / 100, delayMs: summary(delays(arrivals.slice(from), writes)), frames: arrivals.length - from, rssAtStartMiB };
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; agent stderr: ${stderr.trim().slice(-1000)}`);
+  } finally {
+    agent.kill('SIGTERM');
+    writer.kill('SIGKILL');
+    await exited(agent);
+    wss.close();
+  }
+}
+
+async function runRelay(dir: string, seconds: number): Promise<RunFigures> {
+  const fifo = path.join(dir, 'relay.fifo');
+  execFileSync('mkfifo', [fifo]);
+  let received = 0;
+  const server = createServer((s: Socket) => s.on('data', (d) => (received += d.length)));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  const relay = spawn(process.execPath, ['-e', RELAY, fifo, String(port)], { stdio: 'ignore' });
+  const writer = startWriter(fifo, seconds + 4, path.join(dir, 'relay-writes.json'));
+  try {
+    await until(() => received > 0, 'the relay to forward');
+    await sleep(2000);
+    const ticks0 = treeTicks(relay.pid!);
+    const t = performance.now();
+    await sleep(seconds * 1000);
+    return figures(relay.pid!, ticks0, t);
+  } finally {
+    relay.kill('SIGKILL');
+    writer.kill('SIGKILL');
+    server.close();
+  }
+}
+
+export async function runProcessTreeBench(): Promise<object> {
+  const seconds = Number(process.env.BENCH_SECONDS ?? 60);
+  const cli = path.resolve('dist/src/cli.js');
+  const dir = mkdtempSync(path.join(tmpdir(), 'sa-tree-'));
+  try {
+    const agent = await runAgent(dir, seconds, cli);
+    const floor = await runRelay(dir, seconds);
+    const ratio = Math.round((agent.tree.cpuPercent / Math.max(0.01, floor.cpuPercent)) * 100) / 100;
+    const result = {
+      secondsStreamed: seconds,
+      frameMs: 20,
+      machine: { cores: (await import('node:os')).cpus().length, arch: process.arch, node: process.version, loadAverage: (await import('node:os')).loadavg() },
+      agent: { ...agent.tree, startToReadyCpuSeconds: agent.startCpuSeconds, rssAtReadyMiB: agent.rssAtStartMiB, framesMeasured: agent.frames, writeToGatewayDelayMs: agent.delayMs },
+      floor: { what: 'bare Node relay of the same paced bytes, FIFO -> raw TCP', ...floor },
+      cpuRatioToFloor: ratio,
+      targets: { cpuRatioToFloor: 1.3, rssMiB: 60, delayP95Ms: 2, startCpuSeconds: 0.4 },
+    };
+    process.stdout.write(
+      `agent tree ${agent.tree.cpuPercent}% CPU, ${agent.tree.rssMiB} MiB (${agent.tree.processes.map((p) => `${p.comm} ${p.rssMiB}`).join(', ')}); ` +
+        `floor ${floor.cpuPercent}% ${floor.rssMiB} MiB; ratio ${ratio}; delay p50 ${agent.delayMs.p50} p95 ${agent.delayMs.p95} ms; start ${agent.startCpuSeconds} s CPU\n`,
+    );
+    return result;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
