@@ -9,7 +9,6 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import WebSocket from 'ws';
 import { CORE_FORMAT } from '../audio/format.js';
-import { int16ToBytes } from '../audio/wav.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { DisconnectedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -17,6 +16,7 @@ import type { Backend, BackendEvents, TurnOptions } from '../ports/backend.js';
 import type { Scheduler } from '../util/clock.js';
 import { ReconnectingSocket, type SocketDown, type SocketFailure, type SocketTarget, type TargetUnavailable } from '../util/reconnecting-socket.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
+import { AudioDataEncoder } from './audio-data.js';
 import { out, parseGatewayMessage, type GatewayMessage } from './protocol.js';
 import { readToken } from './token.js';
 
@@ -44,6 +44,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
   readonly #log: Logger;
   readonly #env: NodeJS.ProcessEnv;
   readonly #frameSamples: number;
+  /** Builds each audio_data message in one reused buffer (the uplink hot path). */
+  readonly #encoder = new AudioDataEncoder();
   readonly #socket: ReconnectingSocket;
   #turns = new Map<string, OpenTurn>();
   /** Id of the reply audio currently streaming, for binary frames that carry no id. */
@@ -100,7 +102,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     if (!turn || !ws || ws.readyState !== WebSocket.OPEN) return;
     if (turn.pendingLength === 0 && pcm.length === this.#frameSamples) {
       // Already one frameMs frame (the microphone's usual size): no copy into the pending buffer.
-      ws.send(out.audioData(turnId, int16ToBytes(pcm)));
+      ws.send(this.#encoder.encode(turnId, pcm), { binary: false });
     } else {
       // Re-chunk to frameMs per message: small frames keep latency low, not too many messages.
       let offset = 0;
@@ -152,8 +154,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
   }
 
   #flush(ws: WebSocket, turnId: string, turn: OpenTurn): void {
-    // audioData encodes at once, so a view of the reused pending buffer is enough.
-    ws.send(out.audioData(turnId, int16ToBytes(turn.pending.subarray(0, turn.pendingLength))));
+    // The encoder reads the reused pending buffer at once: a view of it is enough.
+    ws.send(this.#encoder.encode(turnId, turn.pending.subarray(0, turn.pendingLength)), { binary: false });
     turn.pendingLength = 0;
   }
 
