@@ -3,7 +3,10 @@
  * to send, shared/notes/protocols.md). Incoming messages are validated into a typed union;
  * anything else is rejected with a reason that the client logs before ignoring the message.
  */
+import { formatFromContentType } from '../audio/content-type.js';
 import type { PromptValue, ReplyFormat } from '../ports/backend.js';
+
+export { formatFromContentType };
 
 export type GatewayMessage =
   | { action: 'stt_transcript'; id: string | null; transcript: string; confidence?: number; final: boolean }
@@ -30,21 +33,6 @@ export function parsePrompt(v: unknown): PromptValue | undefined {
   if (v === 'false') return false;
   if (isObj(v)) return v;
   return undefined;
-}
-
-/**
- * Reads a content type such as `audio/l16; rate=16000; channels=1` or `audio/mpeg`.
- * Returns `unknown` when it says nothing we can use (the player sniffs then).
- */
-export function formatFromContentType(ct: string): ReplyFormat {
-  const lower = ct.toLowerCase();
-  if (/audio\/(mpeg|mp3|mpeg3|x-mpeg)/.test(lower)) return { codec: 'mp3' };
-  if (/audio\/(l16|pcm|raw|x-raw)|pcm_s16le|linear16/.test(lower)) {
-    const rate = Number(/rate=(\d+)/.exec(lower)?.[1] ?? 16000);
-    const channels = Number(/channels=(\d+)/.exec(lower)?.[1] ?? 1);
-    if (rate >= 8000 && rate <= 96000 && channels >= 1 && channels <= 8) return { codec: 'pcm', sampleRate: rate, channels };
-  }
-  return { codec: 'unknown' };
 }
 
 /** Finds the reply format in an `audio_start` from the gateway: options, tts options, or top level. */
