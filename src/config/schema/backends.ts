@@ -58,9 +58,14 @@ export const SocaSchema = z
 
 export const AssemblyAiSchema = z
   .object({
-    /** Universal Streaming v3 endpoint (seed 002). */
+    /** Universal Streaming v3 endpoint (docs/protocol.md "AssemblyAI"). */
     url: wsUrl('wss://streaming.assemblyai.com/v3/ws'),
     ...keySource('ASSEMBLYAI_API_KEY', 'assemblyai-key'),
+    /**
+     * The `speech_model` connection parameter, which the current streaming API requires (it has
+     * no default): `universal-streaming-english`, `universal-streaming-multilingual`, `u3-rt-pro`, ...
+     */
+    speechModel: z.string().min(1).default('universal-streaming-english'),
     /** Audio per binary message; the service takes 50-1000 ms. Milliseconds. */
     chunkMs: z.number().int().min(50).max(1000).default(100),
     /** Wait for the formatted (punctuated) final transcript; adds a little latency. */
