@@ -31,7 +31,7 @@ const connectionTimings = {
 
 export const SocaSchema = z
   .object({
-    /** Soca voice stream endpoint (seed 004). */
+    /** Soca voice stream endpoint (docs/protocol.md "Soca"). */
     url: wsUrl('wss://api.soca.ai/voice-ws'),
     ...keySource('SOCA_PRIVATE_KEY', 'soca-key'),
     /** The agent created in Soca Studio. Required when backend is soca. */
@@ -79,7 +79,11 @@ export const AssemblyAiSchema = z
 
 export const SlngSttSchema = z
   .object({
-    /** `wss://api.slng.ai/v1/stt/{provider}/{model}:{variant}` (seed 003). Required for provider slng. */
+    /**
+     * The STT endpoint, required for provider slng: the unified bridge
+     * `wss://api.slng.ai/v1/bridges/unmute/stt/{model}:{variant}`, or a per-model endpoint
+     * `wss://api.slng.ai/v1/stt/{provider}/{model}:{variant}` (docs/protocol.md "SLNG").
+     */
     url: wsUrlString('wss://api.slng.ai/v1/stt/deepgram/nova:3').optional(),
     ...keySource('SLNG_API_KEY', 'slng-key'),
     language: z.string().default('en'),
@@ -112,8 +116,13 @@ export const SkillSchema = z
 
 export const SlngTtsSchema = z
   .object({
-    /** `wss://api.slng.ai/v1/tts/{provider}/{model}:{variant}` (seed 003). */
-    url: wsUrl('wss://api.slng.ai/v1/tts/deepgram/aura:2'),
+    /**
+     * The TTS endpoint. The default is SLNG's unified bridge, which speaks the protocol of
+     * docs/protocol.md "SLNG" (it answers `init` with `ready`). Per-model endpoints
+     * (`wss://api.slng.ai/v1/tts/{provider}/{model}:{variant}`) may speak a provider-native
+     * format: the client then sends the text right after `init` without waiting for `ready`.
+     */
+    url: wsUrl('wss://api.slng.ai/v1/bridges/unmute/tts/slng/deepgram/aura:2-en'),
     ...keySource('SLNG_API_KEY', 'slng-key'),
     model: z.string().default('aura:2'),
     voice: z.string().optional(),
@@ -126,6 +135,8 @@ export const SlngTtsSchema = z
     /** Retries after a `rate_limit` error, each after a backoff starting at rateLimitRetryMs. */
     rateLimitRetries: z.number().int().min(0).max(10).default(2),
     rateLimitRetryMs: ms(1000, 10, 60_000),
+    /** The reply fails when the endpoint sends nothing for this long while synthesising it. Milliseconds. */
+    idleTimeoutMs: ms(10_000, 500, 120_000),
   })
   .strict();
 
