@@ -38,8 +38,14 @@ export const SocaSchema = z
     agentId: z.string().default(''),
     /** Session id sent in `start`; default: a new random UUID per connection. */
     sessionId: z.string().optional(),
-    /** Conversation language: `id` (Indonesian) or `en` (English). */
-    lang: z.enum(['id', 'en']).default('en'),
+    /** Conversation language: `id` (Indonesian, Soca's default) or `en` (English). */
+    lang: z.enum(['id', 'en']).default('id'),
+    /**
+     * Keep streaming the mic while an answer plays, as Soca's own client does, so Soca can detect
+     * a barge-in by itself. Off by default: without echo cancellation on the mic, Soca hears the
+     * agent's own voice. Turn it on when the microphone cancels the speaker's echo.
+     */
+    streamWhileSpeaking: z.boolean().default(false),
     /** Listen again without a wake word after each answer (Soca has no per-answer flag). */
     followUp: z.boolean().default(false),
     /**
