@@ -57,6 +57,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
   readonly #announced = new Set<string>();
   /** Reply ids the gateway streamed audio for: a later `voice` URL for one of them is not fetched. */
   readonly #streamed = new Set<string>();
+  /** Turns the session abandoned: a late `voice` URL for one of them is not fetched. */
+  readonly #canceled = new Set<string>();
   /** `stt_transcript.transactionId` per turn, for error reports. */
   readonly #transactions = new Map<string, string>();
   /** `stt_options` goes out once per connection, before its first turn. */
@@ -155,6 +157,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
 
   /** The protocol has no cancel: the turn is closed with `audio_end` and its reply ignored. */
   cancelTurn(turnId: string): void {
+    remember(this.#canceled, turnId);
     this.#voice.cancel(turnId);
     const turn = this.#turns.get(turnId);
     if (!turn) return;
@@ -310,7 +313,9 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
         return;
       case 'text':
         this.emit('replyText', { turnId: m.id, text: m.text, ...(m.prompt !== undefined ? { prompt: m.prompt } : {}) });
-        if (m.voice && m.id !== null && this.#c.voiceUrl.enabled && !this.#streamed.has(m.id)) this.#voice.begin(m.id, m.voice, m.prompt);
+        if (m.voice && m.id !== null && this.#c.voiceUrl.enabled && !this.#streamed.has(m.id) && !this.#canceled.has(m.id)) {
+          this.#voice.begin(m.id, m.voice, m.prompt);
+        }
         return;
       case 'response':
         this.emit('response', { turnId: m.id, data: m.data });
@@ -327,7 +332,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
         return;
       case 'audio_end': {
         const id = m.id ?? this.#replyId;
-        const announced = id !== null && this.#announced.delete(id);
+        // An audio_start without an id announces the stream that audio without an id belongs to.
+        const announced = id !== null ? this.#announced.delete(id) : this.#replyOpen && this.#replyId === null;
         if (id === this.#replyId) {
           this.#replyId = null;
           this.#replyOpen = false;
@@ -354,11 +360,12 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
    * an id that no `audio_start` announced (or whose reply already ended) is dropped, not played.
    */
   #replyAudio(id: TurnId, data: Buffer): void {
-    if (id === null || !this.#announced.has(id)) {
+    const announced = id === null ? this.#replyOpen && this.#replyId === null : this.#announced.has(id);
+    if (!announced) {
       this.#log.warn('reply-audio-dropped', { turnId: id, bytes: data.length, reason: 'audio_data for a reply that no audio_start announced' });
       return;
     }
-    remember(this.#streamed, id);
+    if (id !== null) remember(this.#streamed, id);
     if (this.#voice.owns(id)) this.#voice.gatewayAudio(id, data);
     else this.emit('replyAudio', { turnId: id, data });
   }

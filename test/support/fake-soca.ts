@@ -147,7 +147,7 @@ export class FakeSoca {
     sendJson(conn.ws, { type: 'stt.final', text });
   }
 
-  /** One sentence as chunks (closing chunk carries audioBase64 null, as in the seed). */
+  /** One sentence as chunks (the closing chunk carries audioBase64 null, as in docs/protocol.md "Soca"). */
   sentence(seq: number, sentenceId: number, chunks: Buffer[], conn = this.last, options: { close?: boolean } = {}): void {
     chunks.forEach((c, i) => this.chunk(seq, sentenceId, i, c, false, conn));
     if (options.close !== false) this.chunk(seq, sentenceId, chunks.length, null, true, conn);
