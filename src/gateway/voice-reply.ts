@@ -98,7 +98,7 @@ export class VoiceReplies {
       this.emit('replyAudio', { turnId: id, data });
       return;
     }
-    if (!e.droppedLogged) {
+    if (e.phase === 'fetched' && !e.droppedLogged) {
       e.droppedLogged = true;
       this.log.info('streamed-audio-ignored', { turnId: id, reason: 'the reply plays from its voice URL' });
     }
