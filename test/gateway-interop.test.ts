@@ -203,6 +203,9 @@ describe('token command', () => {
     const log = mem.text();
     for (const t of ['tok-1', 'tok-2', 'tok-3', 'tok-4', 'tok-5', 'exchanging key', '--audience']) expect(log).not.toContain(t);
     expect(readFileSync(path.join(dir, 'n'), 'utf8').trim()).toBe('5');
+    // Only the latest tokens stay registered as secrets: the masking set does not grow per exchange.
+    mem.logger.info('probe', { note: 'tok-5 tok-4 tok-2' });
+    expect(mem.lines().find((l) => l.event === 'probe')!.note).toBe('[redacted] [redacted] tok-2');
   });
 
   it('a failing or silent command is reported with a fix, its output never logged, and retried slowly', async () => {

@@ -27,6 +27,8 @@ const WS_MAX_PAYLOAD = 64 * 1024 * 1024;
 const BUFFERED_WARN_BYTES = 1024 * 1024;
 /** Reply ids remembered as announced by `audio_start`, and transcripts' transaction ids kept for error reports. */
 const KEEP_IDS = 32;
+/** Tokens kept masked in the log: the one in use and the one before it. */
+const KEEP_TOKENS = 2;
 
 export interface GatewayClientOptions {
   env?: NodeJS.ProcessEnv;
@@ -63,6 +65,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
   readonly #transactions = new Map<string, string>();
   /** `stt_options` goes out once per connection, before its first turn. */
   #sttOptionsSent = false;
+  /** Tokens registered with the logger, oldest first. */
+  readonly #tokens: string[] = [];
   readonly #voice: VoiceReplies;
 
   constructor(config: GatewayConfig, log: Logger, options: GatewayClientOptions = {}) {
@@ -221,7 +225,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
       return { unavailable: `no token: ${token.error}`, auth: true };
     }
     if (token.token) {
-      this.#log.addSecret(token.token);
+      this.#maskToken(token.token);
       headers.Authorization = `Bearer ${token.token}`;
     }
     let ca: string | undefined;
@@ -247,6 +251,19 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
         ...(ca ? { ca: [...rootCertificates, ca] } : {}),
       },
     };
+  }
+
+  /**
+   * Masks the token in the log. A token command gives a new token on every attempt: only the
+   * latest few stay registered, so the logger's set does not grow for ever.
+   */
+  #maskToken(token: string): void {
+    this.#log.addSecret(token);
+    const known = this.#tokens;
+    const at = known.indexOf(token);
+    if (at >= 0) known.splice(at, 1);
+    known.push(token);
+    while (known.length > KEEP_TOKENS) this.#log.removeSecret(known.shift()!);
   }
 
   #onConnected(): void {
