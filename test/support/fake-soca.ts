@@ -34,8 +34,6 @@ export interface SocaConnection {
   control: Record<string, unknown>[];
   /** Text frames that were not valid JSON or had unknown types. */
   invalid: string[];
-  /** Arrival time (Date.now()) of each binary frame. */
-  frameTimes: number[];
 }
 
 export class FakeSoca {
@@ -67,7 +65,7 @@ export class FakeSoca {
   }
 
   #accept(ws: WebSocket): void {
-    const conn: SocaConnection = { ws, start: undefined, frames: [], audioBytes: 0, control: [], invalid: [], frameTimes: [] };
+    const conn: SocaConnection = { ws, start: undefined, frames: [], audioBytes: 0, control: [], invalid: [] };
     this.connections.push(conn);
     let heardSpeech = false;
     ws.on('message', (data, isBinary) => {
@@ -75,7 +73,6 @@ export class FakeSoca {
       if (isBinary) {
         if (!conn.start) return;
         conn.frames.push(buf.length);
-        conn.frameTimes.push(Date.now());
         conn.audioBytes += buf.length;
         const pcm = new Int16Array(buf.buffer, buf.byteOffset, buf.length / 2);
         const silent = pcm.every((s) => s === 0);
