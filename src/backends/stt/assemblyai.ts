@@ -295,9 +295,9 @@ class AssemblyAiSession extends TypedEmitter<SttEvents> implements SttSession {
     if (this.#state !== 'ready' || !ws || ws.readyState !== ws.OPEN) return;
     clearTimeout(this.#paceTimer);
     this.#paceTimer = undefined;
-    const now = Date.now();
-    this.#paceStart ??= now;
     while (this.#queue.length) {
+      // The clock starts with the first chunk sent.
+      this.#paceStart ??= Date.now();
       const dueIn = this.#paceStart + this.#sentMs - Date.now();
       if (dueIn > 0) {
         this.#paceTimer = setTimeout(() => this.#pump(), dueIn);
