@@ -19,17 +19,12 @@ import { systemScheduler, type Scheduler } from '../util/clock.js';
 import { ReconnectingSocket, type SocketDown, type SocketFailure } from '../util/reconnecting-socket.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { SentenceQueue } from './soca-sentences.js';
+import { ListeningWindow } from './soca-window.js';
 import { SocaTurns } from './soca-turns.js';
 import { badUrl, connectFailed, parseJsonObject, safeUrl, SERVICE_MAX_PAYLOAD, upgradeRefused } from './ws-connect.js';
 
 /** 20 ms at 16 kHz: the frame size the protocol recommends. */
 const FRAME_SAMPLES = 320;
-/** Soca's MP3 is about 32 kbit/s: bytes per millisecond, to estimate how long an answer plays. */
-const MP3_BYTES_PER_MS = 4;
-/** The mic keeps streaming this long after an answer's estimated end (ms). */
-const SPEAKING_TAIL_MS = 500;
-/** After a server barge, the mic streams until Soca's final transcript, at most this long (ms). */
-const BARGE_LISTEN_MS = 10_000;
 const AUTH_WORDS = /(token|private[_ ]?key|api[_ ]?key|auth|unauthori[sz]ed|forbidden|expired|credential)/i;
 
 export interface SocaBackendOptions {
@@ -62,13 +57,8 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
 
   readonly #turns = new SocaTurns();
   readonly #sentences: SentenceQueue;
-  readonly #clock: Scheduler;
-  /** streamWhileSpeaking: the answer being spoken (from its first audio), and how much audio it has (ms). */
-  #answerStartedAt: number | undefined;
-  #answerAudioMs = 0;
-  /** The estimated end of the last answer's playback, and of listening after a server barge (clock ms). */
-  #speakingUntil = 0;
-  #bargeListenUntil = 0;
+  /** streamWhileSpeaking: when the mic streams outside a turn. */
+  readonly #window: ListeningWindow;
 
   constructor(options: SocaBackendOptions) {
     super();
@@ -78,7 +68,8 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     this.#log = options.log.child('soca');
     this.#log.addSecret(options.key);
     this.#newSessionId = options.newSessionId ?? randomUUID;
-    this.#clock = options.clock ?? systemScheduler();
+    const clock = options.clock ?? systemScheduler();
+    this.#window = new ListeningWindow(clock);
     this.#socket = new ReconnectingSocket({
       target: () => ({ url: config.url, options: { handshakeTimeout: config.connectTimeoutMs, maxPayload: SERVICE_MAX_PAYLOAD } }),
       reconnectMinMs: config.reconnectMinMs,
@@ -93,7 +84,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
       // Soca's client reconnects only when the close was not normal (docs/protocol.md "Soca").
       reconnectAfterNormalClose: false,
       random: options.random,
-      clock: this.#clock,
+      clock,
     });
     this.#socket.on('open', (ws) => this.#onOpen(ws));
     this.#socket.on('connected', () => this.#onConnected());
@@ -102,11 +93,10 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     this.#sentences = new SentenceQueue({
       start: (turnId) => {
         this.#turns.spoke(turnId);
-        this.#answerStartedAt ??= this.#clock.now();
         this.emit('replyAudioStart', { turnId, format: { codec: 'mp3' } });
       },
       audio: (turnId, data) => {
-        this.#answerAudioMs += data.length / MP3_BYTES_PER_MS;
+        this.#window.answerAudio(data.length);
         this.emit('replyAudio', { turnId, data });
       },
       end: (turnId) => this.emit('replyAudioEnd', { turnId }),
@@ -135,7 +125,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
       this.#log.info('reconnecting', { reason: 'a turn begins after Soca ended the session' });
       this.#socket.start();
     } else if (!this.#socket.connected) throw new DisconnectedError('not connected to Soca');
-    this.#stopListeningBeyondTurns();
+    this.#window.close();
     this.#turns.begin(turnId);
   }
 
@@ -144,28 +134,8 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
    * (and after a server barge, until Soca's final transcript), so Soca hears a barge-in.
    */
   ambientAudio(pcm: Int16Array): void {
-    if (!this.#config.streamWhileSpeaking || !this.#socket.connected || !this.#listeningBeyondTurns()) return;
+    if (!this.#config.streamWhileSpeaking || !this.#socket.connected || !this.#window.open) return;
     for (let i = 0; i < pcm.length; i += FRAME_SAMPLES) this.#sendFrame(int16ToBytes(pcm.subarray(i, i + FRAME_SAMPLES)));
-  }
-
-  #listeningBeyondTurns(): boolean {
-    const now = this.#clock.now();
-    return this.#answerStartedAt !== undefined || now < this.#speakingUntil || now < this.#bargeListenUntil;
-  }
-
-  #stopListeningBeyondTurns(): void {
-    this.#answerStartedAt = undefined;
-    this.#answerAudioMs = 0;
-    this.#speakingUntil = 0;
-    this.#bargeListenUntil = 0;
-  }
-
-  /** The answer has all its audio: it plays for about as long as that audio lasts. */
-  #answerComplete(): void {
-    if (this.#answerStartedAt === undefined) return;
-    this.#speakingUntil = this.#answerStartedAt + this.#answerAudioMs + SPEAKING_TAIL_MS;
-    this.#answerStartedAt = undefined;
-    this.#answerAudioMs = 0;
   }
 
   sendAudio(turnId: string, pcm: Int16Array): void {
@@ -183,7 +153,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   }
 
   cancelTurn(turnId: string): void {
-    this.#stopListeningBeyondTurns();
+    this.#window.close();
     const interruptingSpeech = this.#turns.cancel(turnId);
     this.#sentences.drop((_seq, t) => t === turnId);
     if (this.#socket.connected) this.#sendJson({ type: interruptingSpeech ? 'barge' : 'stop' });
@@ -270,7 +240,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   }
 
   #resetConnection(): void {
-    this.#stopListeningBeyondTurns();
+    this.#window.close();
     this.#ready = false;
     this.#sttReady = false;
     this.#pending = [];
@@ -335,7 +305,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   }
 
   #onTranscript(text: string, final: boolean): void {
-    if (final) this.#bargeListenUntil = 0;
+    if (final) this.#window.finalTranscript();
     const turnId = this.#turns.input;
     if (!turnId) {
       this.#log.debug('transcript_without_turn', { final });
@@ -382,7 +352,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     const turnId = this.#bind(seq);
     if (turnId === false) return;
     this.#sentences.finish(seq ?? this.#turns.currentSeq);
-    this.#answerComplete();
+    this.#window.answerComplete();
     const text = finalAnswerText(msg.fullResponse);
     if (text) this.emit('replyText', { turnId, text });
     // SocaTurns still counts the turn as spoken: its audio may be playing, and a cancel then is a barge-in.
@@ -396,10 +366,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     if (seq !== undefined && this.#turns.bind(seq).advanced) this.#sentences.drop((s) => s < seq);
     this.#log.info('server_barge', { seq, reason: typeof msg.reason === 'string' ? msg.reason : undefined });
     // The user is talking over the answer: keep streaming so Soca hears the rest of it.
-    this.#answerStartedAt = undefined;
-    this.#answerAudioMs = 0;
-    this.#speakingUntil = 0;
-    if (this.#config.streamWhileSpeaking) this.#bargeListenUntil = this.#clock.now() + BARGE_LISTEN_MS;
+    this.#window.barge();
     // Soca's barge-in always stops what plays, even audio whose sentence already ended here.
     for (const turnId of interrupted.length ? interrupted : [old]) this.emit('barge', { turnId });
   }
