@@ -16,8 +16,10 @@ import { DisconnectedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Backend, BackendEvents, TurnId, TurnOptions } from '../ports/backend.js';
 import type { Scheduler } from '../util/clock.js';
-import { ReconnectingSocket, type SocketDown, type SocketFailure, type TargetResult } from '../util/reconnecting-socket.js';
+import { remember } from '../util/bounded.js';
+import { ReconnectingSocket, type SocketDown, type TargetResult } from '../util/reconnecting-socket.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
+import { failureReason } from './failure-reason.js';
 import { out, parseGatewayMessage, type GatewayMessage } from './protocol.js';
 import { readToken, tokenFingerprint } from './token.js';
 import { VoiceReplies } from './voice-reply.js';
@@ -161,7 +163,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
 
   /** The protocol has no cancel: the turn is closed with `audio_end` and its reply ignored. */
   cancelTurn(turnId: string): void {
-    remember(this.#canceled, turnId);
+    remember(this.#canceled, turnId, KEEP_IDS);
     this.#voice.cancel(turnId);
     const turn = this.#turns.get(turnId);
     if (!turn) return;
@@ -324,7 +326,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
   #dispatch(m: GatewayMessage): void {
     switch (m.action) {
       case 'stt_transcript':
-        if (m.id && m.transactionId) remember(this.#transactions, m.id, m.transactionId);
+        if (m.id && m.transactionId) remember(this.#transactions, m.id, KEEP_IDS, m.transactionId);
         this.#log.debug('transcript', { turnId: m.id, final: m.final, ...(m.transactionId ? { transactionId: m.transactionId } : {}) });
         this.emit('transcript', { turnId: m.id, text: m.transcript, final: m.final, ...(m.confidence !== undefined ? { confidence: m.confidence } : {}) });
         return;
@@ -340,7 +342,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
       case 'audio_start':
         this.#replyId = m.id;
         this.#replyOpen = true;
-        if (m.id !== null) remember(this.#announced, m.id);
+        if (m.id !== null) remember(this.#announced, m.id, KEEP_IDS);
         if (this.#voice.owns(m.id)) this.#voice.gatewayStart(m.id, m.format);
         else this.emit('replyAudioStart', { turnId: m.id, format: m.format });
         return;
@@ -382,41 +384,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
       this.#log.warn('reply-audio-dropped', { turnId: id, bytes: data.length, reason: 'audio_data for a reply that no audio_start announced' });
       return;
     }
-    if (id !== null) remember(this.#streamed, id);
+    if (id !== null) remember(this.#streamed, id, KEEP_IDS);
     if (this.#voice.owns(id)) this.#voice.gatewayAudio(id, data);
     else this.emit('replyAudio', { turnId: id, data });
-  }
-}
-
-/** Adds to a bounded set or map, forgetting the oldest entries. */
-function remember(into: Set<string>, id: string): void;
-function remember(into: Map<string, string>, id: string, value: string): void;
-function remember(into: Set<string> | Map<string, string>, id: string, value?: string): void {
-  if (into instanceof Map) into.set(id, value!);
-  else into.add(id);
-  for (const oldest of into.keys()) {
-    if (into.size <= KEEP_IDS) break;
-    into.delete(oldest);
-  }
-}
-
-/** The `reason` of a `disconnected` event, as status and the log show it. */
-function failureReason(f: SocketFailure, auth: boolean): string {
-  switch (f.kind) {
-    case 'unavailable':
-    case 'dropped':
-      return f.reason;
-    case 'invalid':
-    case 'error':
-      return f.error.message;
-    case 'refused':
-      return auth ? `gateway rejected the token (HTTP ${f.status})` : `HTTP ${f.status}`;
-    case 'closed':
-      return f.error?.message ?? (f.reason || `code ${f.code}`);
-    case 'heartbeat':
-      // Worded as the close that terminate() causes; the heartbeat-timeout line says why.
-      return 'code 1006';
-    case 'ready-timeout':
-      return `not ready within ${f.timeoutMs} ms`;
   }
 }
