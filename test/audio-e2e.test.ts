@@ -65,7 +65,8 @@ describe('ALSA mic -> agent -> gateway -> agent -> ALSA speaker', () => {
     // What the agent must produce: the same conversion over the same stream the mic saw.
     const expected = new CaptureConverter({ sampleRate: 48000, channels: 2 }, 16000, 'mix').process(bytesToInt16(Buffer.concat([lead, stereo])));
 
-    const config = parseConfig({ gateway: { url: gw.url }, audio: { mic: 'alsa:mic48', speaker: 'alsa:spk', earcons: NO_EARCONS }, log: { level: 'info' } });
+    // Local end of speech ends the turn (not the gateway default), as the silence above intends.
+    const config = parseConfig({ gateway: { url: gw.url }, audio: { mic: 'alsa:mic48', speaker: 'alsa:spk', earcons: NO_EARCONS }, conversation: { endOnSilence: true }, log: { level: 'info' } });
     const mic = new AlsaMic({ device: 'mic48', log: mem.logger, env: alsa.env, rate: 48000, channels: 2, stallMs: 10_000 });
     const speaker = new AlsaSpeaker({ device: 'spk', log: mem.logger });
     agent = await createAgent(config, { log: mem.logger, controlSocket: null, overrides: { mic, speaker, wake: new FakeWake(), gpio: new FakeGpio() } });

@@ -36,10 +36,10 @@ function utter(a: DirectAgent, ms = 600): void {
   a.mic.push(silence(1500));
 }
 
-async function soca(followUp = false, finish = true) {
+async function soca(followUp = false, finish = true, more: Record<string, unknown> = {}) {
   const mem = memoryLogger('debug');
   const fake = await new FakeSoca({ key: KEY, auto: { transcript: 'halo apa kabar', sentences: [split(mp3, 4), split(mp3, 3)], finish } }).start();
-  const config = ConfigSchema.parse({ soca: { url: fake.url, agentId: 'agent-1', followUp } }).soca;
+  const config = ConfigSchema.parse({ soca: { url: fake.url, agentId: 'agent-1', followUp, ...more } }).soca;
   const backend = new SocaBackend({ config, key: KEY, log: mem.logger });
   const a = await startDirectAgent(backend, mem.logger);
   cleanups.push(async () => {
@@ -113,6 +113,26 @@ describe('soca through the session', () => {
     expect(phase(a)).toBe('listening');
     await waitFor(() => fake.last.control.length > 0, 'control message at Soca');
     expect(fake.last.control).toEqual([{ type: 'barge' }]);
+  });
+});
+
+describe('soca streamWhileSpeaking through the session', () => {
+  it.each([
+    [false, 'the mic is not sent while the answer plays'],
+    [true, 'the mic goes to Soca while the answer plays, so Soca can barge in'],
+  ])('streamWhileSpeaking %s: %s', async (on) => {
+    const { a, fake } = await soca(false, false, { streamWhileSpeaking: on });
+    a.agent.session.trigger('control');
+    utter(a);
+    await waitFor(() => phase(a) === 'speaking' && a.speaker.bytes > 0, 'speaking');
+    const before = fake.last.audioBytes;
+    a.mic.push(speech(400)); // the user talks over the answer
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fake.last.audioBytes - before).toBe(on ? 400 * 32 : 0);
+    if (!on) return;
+    fake.barge(fake.nextSeq());
+    await waitFor(() => phase(a) === 'idle', 'playback stopped by the server barge');
+    expect(a.speaker.stops).toBeGreaterThan(0);
   });
 });
 

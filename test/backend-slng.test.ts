@@ -23,11 +23,11 @@ async function sttSetup(fake: Partial<FakeSlngSttOptions> = {}, config: Partial<
   return { server, stt };
 }
 
-async function ttsSetup(fake: Partial<FakeSlngTtsOptions> = {}, config: Partial<SlngTtsConfig> = {}, log = silentLogger()) {
+async function ttsSetup(fake: Partial<FakeSlngTtsOptions> = {}, config: Partial<SlngTtsConfig> = {}, log = silentLogger(), connectTimeoutMs = 5000) {
   const server = await new FakeSlngTts({ key: KEY, ...fake }).start();
   cleanups.push(() => server.close());
   const base = ConfigSchema.parse({ pipeline: { slngTts: { url: server.url, voice: 'aura-2-thalia-en' } } }).pipeline.slngTts;
-  const tts = new SlngTts({ config: { ...base, rateLimitRetryMs: 10, ...config }, key: KEY, authScheme: 'Bearer', log, connectTimeoutMs: 5000 });
+  const tts = new SlngTts({ config: { ...base, rateLimitRetryMs: 10, ...config }, key: KEY, authScheme: 'Bearer', log, connectTimeoutMs });
   return { server, tts };
 }
 
@@ -50,7 +50,7 @@ function collectTts(s: TtsSession) {
 
 const frame = () => new Int16Array(320).fill(700);
 
-describe('SLNG speech-to-text (seed 003)', () => {
+describe('SLNG speech-to-text (docs/protocol.md "SLNG")', () => {
   it('init, ready, binary frames, partial and final transcripts, finalize, close', async () => {
     const { server, stt } = await sttSetup();
     const s = stt.open();
@@ -97,6 +97,47 @@ describe('SLNG speech-to-text (seed 003)', () => {
     await s.close();
   });
 
+  it('collects every final_transcript segment until the end of the utterance (the answer to finalize)', async () => {
+    const { stt } = await sttSetup({ segments: ['turn on', 'the kitchen lights'], segmentMs: 200 });
+    const s = stt.open();
+    const got = collectStt(s);
+    await s.next('ready');
+    for (let i = 0; i < 15; i++) s.send(frame()); // 300 ms: the first segment is final
+    await until(() => got.partials.includes('turn on'), 'the first segment shown');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got.finals).toEqual([]); // one segment is not the utterance
+    s.finalize();
+    await s.next('final');
+    expect(got.finals).toEqual(['turn on the kitchen lights']);
+    await s.close();
+  });
+
+  it('the service end of speech (utterance_end) ends the utterance with all its segments', async () => {
+    const { server, stt } = await sttSetup({ segments: ['what is', 'the weather', 'tomorrow'], segmentMs: 100, endAfterMs: 400 });
+    const s = stt.open();
+    const got = collectStt(s);
+    await s.next('ready');
+    for (let i = 0; i < 25; i++) s.send(frame());
+    await s.next('final');
+    expect(got.finals).toEqual(['what is the weather tomorrow']);
+    expect(server.conns[0]!.finalizes).toBe(0);
+    await s.close();
+  });
+
+  it('a finalize answer without a from_finalize mark ends the utterance once the segments stop', async () => {
+    const { stt } = await sttSetup({ segments: ['play', 'some jazz'], segmentMs: 1000, markFinalize: false });
+    const s = stt.open();
+    const got = collectStt(s);
+    await s.next('ready');
+    for (let i = 0; i < 10; i++) s.send(frame());
+    const t0 = Date.now();
+    s.finalize();
+    await s.next('final');
+    expect(got.finals).toEqual(['play some jazz']);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    await s.close();
+  });
+
   it.each([
     ['auth_error', 'auth', /check the key file or SLNG_API_KEY/],
     ['config_error', 'config', /check model, voice, language, sample rate and encoding/],
@@ -123,7 +164,7 @@ describe('SLNG speech-to-text (seed 003)', () => {
   });
 });
 
-describe('SLNG text-to-speech (seed 003)', () => {
+describe('SLNG text-to-speech (docs/protocol.md "SLNG")', () => {
   it('init with model, voice, rate and encoding; text with flush; base64 audio_chunk played as it arrives', async () => {
     const { server, tts } = await ttsSetup({ chunks: 3, chunkDelayMs: 50 });
     const s = tts.open();
@@ -145,13 +186,46 @@ describe('SLNG text-to-speech (seed 003)', () => {
     await until(() => server.conns[0]!.closeReceived, 'close after the reply');
   });
 
-  it('also ends correctly when flushed acknowledges the flush before the audio', async () => {
-    const { tts } = await ttsSetup({ flushedFirst: true, chunks: 4, chunkDelayMs: 5 });
+  it('defaults to the unified bridge endpoint, which answers init with ready before the text goes', async () => {
+    expect(ConfigSchema.parse({}).pipeline.slngTts.url).toBe('wss://api.slng.ai/v1/bridges/unmute/tts/slng/deepgram/aura:2-en');
+    const { server, tts } = await ttsSetup({ fault: 'no-ready' }, {}, silentLogger(), 300);
+    const s = tts.open();
+    const got = collectTts(s);
+    s.speak('Hello.');
+    await s.next('error');
+    expect(server.conns[0]!.texts).toEqual([]); // held for ready, which never came
+    expect(got.errors[0]!.kind).toBe('timeout');
+    expect(got.errors[0]!.message).toMatch(/slng-tts at ws:\/\/127\.0\.0\.1:\d+\/v1\/bridges\/unmute\/tts\/slng\/deepgram\/aura:2-en did not send ready within 300 ms/);
+  });
+
+  it('a provider-native endpoint (no ready, binary audio, Flushed) is not waited on and plays', async () => {
+    const { server, tts } = await ttsSetup({ protocol: 'native', chunks: 3 });
     const s = tts.open();
     const got = collectTts(s);
     s.speak('Hello there.');
     await s.next('end');
-    expect(got.audio).toHaveLength(4);
+    expect(server.conns[0]!.texts).toHaveLength(1);
+    expect(Buffer.concat(got.audio)).toEqual(Buffer.concat([0, 1, 2].map((i) => FakeSlngTts.chunk(i, 640))));
+    expect(got.errors).toEqual([]);
+  });
+
+  it('an endpoint that goes silent after the text fails the reply with an error naming it', async () => {
+    const { tts } = await ttsSetup({ fault: 'silent' }, { idleTimeoutMs: 500 });
+    const s = tts.open();
+    const got = collectTts(s);
+    s.speak('Hello.');
+    await s.next('error');
+    expect(got.errors[0]!.message).toMatch(/slng-tts at ws:\/\/127\.0\.0\.1:\d+\/v1\/bridges\/.* sent nothing for 500 ms/);
+  });
+
+  it('a normal close right after the audio ends the reply', async () => {
+    const { tts } = await ttsSetup({ fault: 'close-after-audio', chunks: 2 });
+    const s = tts.open();
+    const got = collectTts(s);
+    s.speak('Bye.');
+    await s.next('end');
+    expect(got.audio).toHaveLength(2);
+    expect(got.errors).toEqual([]);
   });
 
   it('plays raw binary frames and announces mp3 when configured', async () => {

@@ -17,7 +17,7 @@ const c = (sentenceId: string, chunkIndex: number | undefined, audio: string | n
   sentenceId,
   chunkIndex,
   isLastChunk,
-  audio: audio === null ? null : Buffer.from(audio),
+  audio: audio === null ? null : Buffer.from(audio).toString('base64'),
 });
 
 describe('SentenceQueue', () => {
@@ -64,6 +64,22 @@ describe('SentenceQueue', () => {
     q.push(c('b', 0, 'b0'), 't');
     q.finish(1);
     expect(out).toEqual(['start:t', 'audio:t:a0', 'audio:t:a2', 'end:t', 'start:t', 'audio:t:b0', 'end:t']);
+  });
+
+  it('decodes base64 pieces that end inside a 4-character quantum, carrying the remainder (in chunk order)', () => {
+    const mp3 = Buffer.from(Array.from({ length: 101 }, (_, i) => (i * 37) % 256));
+    const b64 = mp3.toString('base64');
+    const cuts = [0, 5, 7, 18, 41, b64.length]; // none on a multiple of 4
+    const pieces = cuts.slice(1).map((end, i) => b64.slice(cuts[i], end));
+    const got: Buffer[] = [];
+    const q = new SentenceQueue({ start: () => {}, audio: (_t, d) => got.push(d), end: () => {} });
+    // Out of order on the wire: the queue decodes in chunkIndex order.
+    const order = [2, 0, 1, 4, 3];
+    for (const i of order) q.push({ seq: 1, sentenceId: 's', chunkIndex: i, isLastChunk: false, audio: pieces[i]! }, 't');
+    q.push({ seq: 1, sentenceId: 's', chunkIndex: 5, isLastChunk: true, audio: null }, 't');
+    expect(Buffer.concat(got).equals(mp3)).toBe(true);
+    // Decoding each piece on its own (what went wrong before) does not give the same bytes.
+    expect(Buffer.concat(pieces.map((p) => Buffer.from(p, 'base64'))).equals(mp3)).toBe(false);
   });
 
   it('drop() forgets sentences without ending them, and the next one starts', () => {

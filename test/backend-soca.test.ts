@@ -33,7 +33,7 @@ async function setup(fakeOptions: Partial<FakeSocaOptions> = {}, config: Partial
 
 const speech = (samples: number) => Int16Array.from({ length: samples }, (_, i) => (i % 2 ? 1000 : -1000));
 
-describe('soca backend (seed 004)', () => {
+describe('soca backend (docs/protocol.md "Soca")', () => {
   it('sends start with key, session and agent ids, language and rate, then connects on ready + stt.ready', async () => {
     const { fake, backend, events } = await setup({}, { lang: 'id', sessionId: 'sess-1' });
     await events.next('connected');
@@ -257,6 +257,100 @@ describe('soca backend (seed 004)', () => {
     clock.advance(20);
     await events.next('connected');
     expect(fake.connections).toHaveLength(2);
+  });
+
+  it("speaks Soca's default language unless configured", async () => {
+    const { fake, events } = await setup();
+    await events.next('connected');
+    expect(fake.last.start).toMatchObject({ lang: 'id' });
+    expect(ConfigSchema.parse({}).soca.lang).toBe('id');
+  });
+
+  it('joins base64 pieces cut inside a quantum into the exact MP3 bytes', async () => {
+    const { fake, backend, events } = await setup();
+    await events.next('connected');
+    backend.beginTurn('t1');
+    fake.final('halo');
+    await events.next('transcript');
+    const sentence = Buffer.from(Array.from({ length: 997 }, (_, i) => (i * 131 + 7) % 256));
+    const seq = fake.nextSeq();
+    fake.sentenceBase64(seq, 1, sentence, 6);
+    fake.finalAnswer(seq, 'Halo juga.');
+    await events.next('replyEnd');
+    expect(events.audio('t1').equals(sentence)).toBe(true);
+  });
+
+  it('after a normal close (1000) stays available and reconnects only when the next turn begins', async () => {
+    const { fake, backend, events, clock } = await setup();
+    await events.next('connected');
+    fake.endSession();
+    await until(() => backend.connected && fake.connections.length === 1 && fake.last.ws.readyState === fake.last.ws.CLOSED, 'the close');
+    await new Promise((r) => setTimeout(r, 50));
+    clock.advance(60_000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fake.connections).toHaveLength(1); // no background reconnect
+    expect(events.of('disconnected')).toEqual([]);
+    expect(backend.connected).toBe(true);
+    backend.beginTurn('t2');
+    backend.sendAudio('t2', speech(3200)); // held until the new session is ready
+    await until(() => fake.connections.length === 2 && fake.last.audioBytes === 6400, 'the new session and its audio');
+    // An abnormal close is still reconnected in the background.
+    fake.last.ws.terminate();
+    expect(await events.next('disconnected')).toMatchObject({ retryInMs: 20 });
+  });
+
+  describe('streamWhileSpeaking', () => {
+    async function answerPlaying(config: Partial<SocaConfig>) {
+      const s = await setup({}, config);
+      await s.events.next('connected');
+      s.backend.beginTurn('t1');
+      s.backend.endTurn('t1');
+      s.fake.final('ceritakan sesuatu');
+      await s.events.next('transcript');
+      const seq = s.fake.nextSeq();
+      s.fake.sentence(seq, 1, [Buffer.alloc(4000, 1)]); // about a second of 32 kbit/s MP3
+      await s.events.next('replyAudioEnd');
+      return { ...s, seq };
+    }
+    const heard = (f: FakeSoca) => f.last.audioBytes;
+
+    it('is off by default: the mic is not streamed while the answer plays', async () => {
+      const { fake, backend } = await answerPlaying({});
+      const before = heard(fake);
+      backend.ambientAudio(speech(3200));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(heard(fake)).toBe(before);
+    });
+
+    it('on: streams the mic while the answer plays and for its length after, then stops', async () => {
+      const { fake, backend, clock, seq } = await answerPlaying({ streamWhileSpeaking: true });
+      const before = heard(fake);
+      backend.ambientAudio(speech(3200));
+      await until(() => heard(fake) === before + 6400, 'the mic during the answer');
+      fake.finalAnswer(seq, 'Dahulu kala...');
+      await new Promise((r) => setTimeout(r, 20));
+      clock.advance(900); // still within the ~1 s of audio (+ tail)
+      backend.ambientAudio(speech(320));
+      await until(() => heard(fake) === before + 7040, 'the mic while it still plays');
+      clock.advance(1000); // played out
+      backend.ambientAudio(speech(320));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(heard(fake)).toBe(before + 7040);
+    });
+
+    it('on: after a server barge the mic streams until Soca has the final transcript', async () => {
+      const { fake, backend, events, seq } = await answerPlaying({ streamWhileSpeaking: true });
+      fake.barge(seq + 1);
+      await events.next('barge');
+      const before = heard(fake);
+      backend.ambientAudio(speech(3200));
+      await until(() => heard(fake) === before + 6400, 'the barging speech');
+      fake.final('berhenti');
+      await new Promise((r) => setTimeout(r, 30));
+      backend.ambientAudio(speech(320));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(heard(fake)).toBe(before + 6400);
+    });
   });
 
   it('refuses typed requests with a clear turnError', async () => {

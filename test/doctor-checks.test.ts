@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
-import { checkConfig, checkPorcupine, checkToken } from '../src/doctor/config-checks.js';
+import { checkConfig, checkPorcupine, checkToken, checkTokenCommand } from '../src/doctor/config-checks.js';
 import { cardOfSpec, unmatchedCardName, checkAudio, checkBoard, checkDeviceAccess, checkGpio, checkGroups, checkSpi, parseCards } from '../src/doctor/device-checks.js';
 import { checkAddons, checkClock, checkNode, checkService } from '../src/doctor/system-checks.js';
 import type { PorcupineModule } from '../src/doctor/types.js';
@@ -211,6 +211,18 @@ describe('configuration and secrets', () => {
     expect(cases.map((c) => c.token?.value)).toEqual([secret, secret, secret]);
     for (const c of cases) expect(JSON.stringify(c.result)).not.toContain(secret);
     expect(cases[1]!.result.detail).toBe('present in $SPEAKER_AGENT_TOKEN (not shown)');
+  });
+
+  it('with gateway.tokenCommand, runs it as the agent does and never prints the token', async () => {
+    const config = { ...alsa, gateway: { ...alsa.gateway, tokenCommand: '/usr/local/bin/get-token --scope audio' } };
+    const argvs: string[][] = [];
+    const ok = await checkTokenCommand(config, async (argv) => (argvs.push(argv), { token: 'tok-exchanged-1', source: 'command get-token' }));
+    expect(argvs).toEqual([['/usr/local/bin/get-token', '--scope', 'audio']]);
+    expect(ok.result).toMatchObject({ status: 'ok', detail: expect.stringMatching(/obtained from gateway.tokenCommand/) });
+    expect(ok.token?.value).toBe('tok-exchanged-1');
+    expect(JSON.stringify(ok.result)).not.toContain('tok-exchanged-1');
+    const failed = await checkTokenCommand(config, async () => ({ error: 'token command get-token failed (exit code 2)', fix: 'run it by hand' }));
+    expect(failed.result).toMatchObject({ status: 'fail', detail: 'token command get-token failed (exit code 2)', fix: 'run it by hand' });
   });
 
   it('looks where the agent looks: tokenFile, then the credential, then the environment', () => {

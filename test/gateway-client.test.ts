@@ -49,7 +49,7 @@ function client(port: number, gateway: Record<string, unknown> = {}, env: NodeJS
 }
 
 describe('connecting', () => {
-  it('sends the bearer token, extra headers and query parameters, then stt_options, tts_options and location', async () => {
+  it('sends the bearer token, extra headers and query parameters, then tts_options and location (stt_options waits for the first turn)', async () => {
     const s = await server();
     const { c, mem } = client(
       s.port,
@@ -64,7 +64,7 @@ describe('connecting', () => {
       { MY_TOKEN: 'sekrit-token-value' },
     );
     await c.start();
-    await waitFor(() => s.messages.length >= 3, 'the on-connect messages');
+    await waitFor(() => s.messages.length >= 2, 'the on-connect messages');
     const req = s.requests[0]!;
     expect(req.headers.authorization).toBe('Bearer sekrit-token-value');
     expect(req.headers.tenantid).toBe('acme');
@@ -72,10 +72,13 @@ describe('connecting', () => {
     expect(url.pathname).toBe('/v1/audio');
     expect(url.searchParams.get('skillset')).toBe('home');
     expect(url.searchParams.get('language')).toBe('en-US');
-    expect(s.messages.map((m) => m.action)).toEqual(['stt_options', 'tts_options', 'location']);
-    expect(s.messages[0]!.options).toEqual({ engine: 'watson', content_type: 'audio/l16; rate=16000; channels=1' });
-    expect(s.messages[2]!.location).toEqual({ latitude: 45.4, longitude: -123 });
+    expect(s.messages.map((m) => m.action)).toEqual(['tts_options', 'location']);
+    expect(s.messages[1]!.location).toEqual({ latitude: 45.4, longitude: -123 });
     expect(typeof s.messages[0]!.id).toBe('string');
+    c.beginTurn('t1');
+    await waitFor(() => s.messages.length >= 4, 'the first turn');
+    expect(s.messages.slice(2).map((m) => [m.action, m.id])).toEqual([['stt_options', 't1'], ['audio_start', 't1']]);
+    expect(s.messages[2]!.options).toEqual({ engine: 'watson', content_type: 'audio/l16; rate=16000; channels=1' });
     expect(mem.text()).not.toContain('sekrit-token-value');
     expect(c.connected).toBe(true);
   });

@@ -8,9 +8,9 @@ const ok = (o: unknown) => {
 };
 
 describe('gateway messages', () => {
-  it('parses the seed examples', () => {
+  it('parses the examples of docs/protocol.md', () => {
     expect(ok({ id: 'a', action: 'stt_transcript', transcript: 'hello world', confidence: 0.98, transactionId: 'x' })).toEqual({
-      action: 'stt_transcript', id: 'a', transcript: 'hello world', confidence: 0.98, final: true,
+      action: 'stt_transcript', id: 'a', transcript: 'hello world', confidence: 0.98, final: true, transactionId: 'x',
     });
     expect(ok({ id: 'a', action: 'text', text: 'Hello world' })).toEqual({ action: 'text', id: 'a', text: 'Hello world' });
     expect(ok({ id: 'a', action: 'response', data: { skill: 'x' } })).toEqual({ action: 'response', id: 'a', data: { skill: 'x' } });
@@ -18,6 +18,14 @@ describe('gateway messages', () => {
     expect(ok({ id: 'a', action: 'audio_end' })).toEqual({ action: 'audio_end', id: 'a', prompt: false });
     expect(ok({ id: 'a', action: 'error', error: {} })).toMatchObject({ action: 'error', message: 'unspecified gateway error' });
     expect(ok({ id: 'a', action: 'error', error: { description: 'no skill' } })).toMatchObject({ message: 'no skill' });
+  });
+
+  it('reads the reply text from `text` or, as the reference client does, `speech`; `voice` is the audio URL', () => {
+    expect(ok({ id: 'a', action: 'text', speech: 'The blinds are open.', voice: 'https://gw.example/tts/a.mp3?sig=1', prompt: true })).toEqual({
+      action: 'text', id: 'a', text: 'The blinds are open.', voice: 'https://gw.example/tts/a.mp3?sig=1', prompt: true,
+    });
+    expect(ok({ id: 'a', action: 'text', text: 'From text', speech: 'From speech' })).toMatchObject({ text: 'From text' });
+    expect(ok({ id: 'a', action: 'text', voice: 'http://x/a.wav' })).toMatchObject({ text: '', voice: 'http://x/a.wav' });
   });
 
   it('accepts both audio_data forms', () => {
@@ -56,7 +64,7 @@ describe('gateway messages', () => {
     expect(bad('null')).toBe('not a JSON object');
     expect(bad('{"id":"a"}')).toBe('no "action" field');
     expect(bad('{"id":5,"action":"text","text":"x"}')).toBe('"id" must be a string');
-    expect(bad('{"id":"a","action":"text"}')).toMatch(/without a "text"/);
+    expect(bad('{"id":"a","action":"text"}')).toMatch(/without a "text" or "speech"/);
     expect(bad('{"id":"a","action":"fly"}')).toBe('unknown action "fly"');
   });
 

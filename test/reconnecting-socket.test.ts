@@ -157,4 +157,74 @@ describe('ReconnectingSocket', () => {
     await s.stop();
     expect(clock.pending).toBe(0);
   });
+
+  it('asks an async target before every attempt; a refusal after the credential changed retries at once, once', async () => {
+    const tokens: string[] = [];
+    const { url } = await server({ refuse: () => (tokens[tokens.length - 1] === 'good' ? undefined : 401) });
+    const issued = ['old', 'rotated', 'rotated-again', 'good'];
+    let reads = 0;
+    const { s, clock, downs } = socket(url, {
+      target: async () => {
+        await new Promise((r) => setTimeout(r, 1));
+        const token = issued[Math.min(reads++, issued.length - 1)]!;
+        tokens.push(token);
+        return { url, credential: `fp-${token}` };
+      },
+    });
+    s.start();
+    expect(s.state).toBe('preparing');
+    // 'old' refused -> the target is asked at once, gives 'rotated' -> tried immediately.
+    await until(() => downs.length === 2, 'the quick retry refused too');
+    expect(downs[0]).toMatchObject({ failure: { kind: 'refused', status: 401 }, auth: true, retryInMs: 0, repeated: false });
+    // Only once: the second refusal waits authRetryMs although the next token differs again.
+    expect(downs[1]).toMatchObject({ auth: true, retryInMs: 60_000, repeated: true });
+    expect(tokens).toEqual(['old', 'rotated']);
+    clock.advance(60_000);
+    await until(() => downs.length === 3, 'the slow retry refused');
+    clock.advance(60_000);
+    await until(() => s.connected, 'connected with the good token');
+    expect(tokens).toEqual(['old', 'rotated', 'rotated-again', 'good']);
+  });
+
+  it('a refusal with the same credential, or without a fingerprint, waits authRetryMs', async () => {
+    const { url } = await server({ refuse: () => 401 });
+    const same = socket(url, { target: () => ({ url, credential: 'fp-same' }) });
+    same.s.start();
+    await until(() => same.downs.length === 1, 'the refusal');
+    expect(same.downs[0]).toMatchObject({ auth: true, retryInMs: 60_000 });
+    const none = socket(url);
+    none.s.start();
+    await until(() => none.downs.length === 1, 'the refusal');
+    expect(none.downs[0]).toMatchObject({ auth: true, retryInMs: 60_000 });
+  });
+
+  it('stop() while an async target is being built drops its result', async () => {
+    const { url, sockets } = await server();
+    let release!: () => void;
+    const { s, downs } = socket(url, { target: () => new Promise((r) => (release = () => r({ url }))) });
+    s.start();
+    await s.stop();
+    release();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(sockets).toHaveLength(0);
+    expect(downs).toEqual([]);
+  });
+
+  it('with reconnectAfterNormalClose off, a server close 1000 goes idle until start()', async () => {
+    const { url, sockets } = await server();
+    const { s, clock, downs, connections } = socket(url, { reconnectAfterNormalClose: false });
+    s.start();
+    await until(() => s.connected, 'connected');
+    sockets[0]!.close(1000, 'session over');
+    await until(() => downs.length === 1, 'the close');
+    expect(downs[0]).toMatchObject({ failure: { kind: 'closed', code: 1000 }, retryInMs: -1 });
+    expect(s.state).toBe('idle');
+    expect(clock.pending).toBe(0);
+    sockets[0]!.terminate();
+    s.start();
+    await until(() => connections() === 2, 'reconnected on start()');
+    sockets[1]!.terminate(); // abnormal: retried with backoff as usual
+    await until(() => downs.length === 2, 'the abnormal close');
+    expect(downs[1]).toMatchObject({ failure: { kind: 'closed', code: 1006 }, retryInMs: 100 });
+  });
 });

@@ -67,6 +67,30 @@ export function parseWav(buf: Buffer): ParsedWav {
   throw new Error('WAV file has no data chunk');
 }
 
+/**
+ * Parses a WAV header that may still be arriving (a streamed download): undefined while the
+ * bytes so far end before the `data` chunk starts, else the format, where the PCM starts and how
+ * many bytes the header declares (undefined for a streaming header that leaves the size open).
+ * Throws like `parseWav` for anything that is not a 16-bit PCM WAV.
+ */
+export function parseWavPrefix(buf: Buffer): { format: PcmFormat; dataOffset: number; declaredBytes: number | undefined } | undefined {
+  if (buf.length < 12) return undefined;
+  if (buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') throw new Error('not a WAV file (no RIFF/WAVE header)');
+  let offset = 12;
+  while (offset + 8 <= buf.length) {
+    const id = buf.toString('ascii', offset, offset + 4);
+    const size = buf.readUInt32LE(offset + 4);
+    if (id === 'data') {
+      const { format, dataOffset } = parseWav(buf);
+      return { format, dataOffset, declaredBytes: size === 0 || size === 0xffffffff ? undefined : size };
+    }
+    // A chunk before `data` (fmt, LIST, fact) must be whole before the walk can go on.
+    if (offset + 8 + size > buf.length) return undefined;
+    offset += 8 + size + (size % 2);
+  }
+  return undefined;
+}
+
 /** Interprets PCM16LE bytes as samples without copying when aligned. */
 export function bytesToInt16(buf: Buffer): Int16Array {
   if (buf.byteOffset % 2 === 0) return new Int16Array(buf.buffer, buf.byteOffset, Math.floor(buf.length / 2));

@@ -1,8 +1,13 @@
 /**
- * Orders Soca's chunked sentence audio (seed 004) into reply audio streams: sentences play one
- * after another in arrival order, each starting with its first chunk (the seed's own client waits
- * for the last chunk; a streaming decoder does not need to). Chunks are put back in `chunkIndex`
- * order; a sentence that arrives while another is still playing is held until that one ends.
+ * Orders Soca's chunked sentence audio (docs/protocol.md "Soca") into reply audio streams:
+ * sentences play one after another in arrival order, each starting with its first chunk (Soca's
+ * own client waits for the last chunk; a streaming decoder does not need to). Chunks are put back
+ * in `chunkIndex` order; a sentence that arrives while another is still playing is held until
+ * that one ends.
+ *
+ * The chunks' `audioBase64` strings are pieces of one base64 text (Soca's client joins them
+ * before decoding), so a piece may end inside a 4-character quantum: each sentence decodes on
+ * 4-character boundaries in chunk order and carries the remainder to its next piece.
  */
 import type { TurnId } from '../ports/backend.js';
 
@@ -13,8 +18,8 @@ export interface SentenceChunk {
   /** Position of the chunk in its sentence; undefined when the server omitted it. */
   chunkIndex: number | undefined;
   isLastChunk: boolean;
-  /** MP3 bytes; null for the empty closing chunk. */
-  audio: Buffer | null;
+  /** The chunk's base64 text of MP3 bytes; null for the empty closing chunk. */
+  audio: string | null;
 }
 
 /** What the queue asks its owner to emit. */
@@ -31,7 +36,9 @@ interface Sentence {
   started: boolean;
   next: number;
   lastIndex: number | undefined;
-  held: Map<number, Buffer | null>;
+  held: Map<number, string | null>;
+  /** Base64 characters not yet decoded: fewer than 4, waiting for the next piece. */
+  carry: string;
 }
 
 export class SentenceQueue {
@@ -54,7 +61,7 @@ export class SentenceQueue {
     const key = `${chunk.seq}_${chunk.sentenceId}`;
     let sentence = this.#queue.find((s) => s.key === key);
     if (!sentence) {
-      sentence = { key, seq: chunk.seq, turnId, started: false, next: 0, lastIndex: undefined, held: new Map() };
+      sentence = { key, seq: chunk.seq, turnId, started: false, next: 0, lastIndex: undefined, held: new Map(), carry: '' };
       this.#queue.push(sentence);
     }
     const index = chunk.chunkIndex ?? sentence.next + sentence.held.size;
@@ -86,6 +93,15 @@ export class SentenceQueue {
     this.#queue = [];
   }
 
+  /** Decodes whole 4-character quanta of `carry + text`; at the end, whatever is left. */
+  #decode(s: Sentence, text: string, last: boolean): void {
+    const all = s.carry + text.replace(/\s+/g, '');
+    const whole = last ? all.length : all.length - (all.length % 4);
+    s.carry = all.slice(whole);
+    const bytes = Buffer.from(all.slice(0, whole), 'base64');
+    if (bytes.length) this.sink.audio(s.turnId, bytes);
+  }
+
   /** Emits from the head sentence as far as it can go, then moves on to the next one. */
   #pump(): void {
     for (;;) {
@@ -96,13 +112,14 @@ export class SentenceQueue {
         this.sink.start(head.turnId);
       }
       while (head.held.has(head.next)) {
-        const data = head.held.get(head.next);
+        const text = head.held.get(head.next);
         head.held.delete(head.next);
         head.next++;
-        if (data && data.length) this.sink.audio(head.turnId, data);
+        if (text) this.#decode(head, text, false);
       }
       if (head.lastIndex === undefined || head.next <= head.lastIndex) return;
       this.#queue.shift();
+      if (head.carry) this.#decode(head, '', true);
       this.sink.end(head.turnId);
     }
   }

@@ -1,6 +1,6 @@
 /**
- * Which turn each Soca answer belongs to. The protocol (seed 004) has no turn ids, only a `seq`
- * per agent response: a new `seq` is bound to the turn whose final transcript came last (or,
+ * Which turn each Soca answer belongs to. The protocol (docs/protocol.md "Soca") has no turn
+ * ids, only a `seq` per agent response: a new `seq` is bound to the turn whose final transcript came last (or,
  * failing that, the turn being listened to); a lower `seq` is stale. After a cancel, new `seq`s
  * are dropped until the next final transcript, so a late answer to an abandoned turn never plays.
  */

@@ -1,9 +1,12 @@
 /**
- * The `soca` backend: a whole voice agent on one WebSocket (docs/protocol.md). Mic audio goes up
- * as 20 ms binary PCM frames; transcripts, sentence MP3 audio and the final answer come down.
- * The connection (heartbeat, reconnect with backoff) is a ReconnectingSocket; the handshake on
- * it (start, then ready + stt.ready) lives here. Which turn an answer's `seq` belongs to is
- * SocaTurns' job, sentence ordering SentenceQueue's.
+ * The `soca` backend: a whole voice agent on one WebSocket (docs/protocol.md "Soca"). Mic audio
+ * goes up as 20 ms binary PCM frames; transcripts, sentence MP3 audio and the final answer come
+ * down. The connection (heartbeat, reconnect with backoff) is a ReconnectingSocket; the handshake
+ * on it (start, then ready + stt.ready) lives here. As Soca's own client does, only an abnormal
+ * close is reconnected at once: after a normal close (1000) the backend stays available and
+ * connects again when the next turn begins. With `streamWhileSpeaking` the mic also streams
+ * while an answer plays, so Soca can detect a barge-in itself. Which turn an answer's `seq`
+ * belongs to is SocaTurns' job, sentence ordering and decoding SentenceQueue's.
  */
 import { randomUUID } from 'node:crypto';
 import type WebSocket from 'ws';
@@ -12,10 +15,11 @@ import type { SocaConfig } from '../config/schema.js';
 import { DisconnectedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Backend, BackendEvents, TurnId, TurnOptions } from '../ports/backend.js';
-import type { Scheduler } from '../util/clock.js';
+import { systemScheduler, type Scheduler } from '../util/clock.js';
 import { ReconnectingSocket, type SocketDown, type SocketFailure } from '../util/reconnecting-socket.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { SentenceQueue } from './soca-sentences.js';
+import { ListeningWindow } from './soca-window.js';
 import { SocaTurns } from './soca-turns.js';
 import { badUrl, connectFailed, parseJsonObject, safeUrl, SERVICE_MAX_PAYLOAD, upgradeRefused } from './ws-connect.js';
 
@@ -53,6 +57,8 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
 
   readonly #turns = new SocaTurns();
   readonly #sentences: SentenceQueue;
+  /** streamWhileSpeaking: when the mic streams outside a turn. */
+  readonly #window: ListeningWindow;
 
   constructor(options: SocaBackendOptions) {
     super();
@@ -62,6 +68,8 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     this.#log = options.log.child('soca');
     this.#log.addSecret(options.key);
     this.#newSessionId = options.newSessionId ?? randomUUID;
+    const clock = options.clock ?? systemScheduler();
+    this.#window = new ListeningWindow(clock);
     this.#socket = new ReconnectingSocket({
       target: () => ({ url: config.url, options: { handshakeTimeout: config.connectTimeoutMs, maxPayload: SERVICE_MAX_PAYLOAD } }),
       reconnectMinMs: config.reconnectMinMs,
@@ -73,8 +81,10 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
       readyTimeoutMs: config.connectTimeoutMs,
       // A session that got ready counts as stable at once: the next failure starts from the minimum delay.
       stableMs: 0,
+      // Soca's client reconnects only when the close was not normal (docs/protocol.md "Soca").
+      reconnectAfterNormalClose: false,
       random: options.random,
-      clock: options.clock,
+      clock,
     });
     this.#socket.on('open', (ws) => this.#onOpen(ws));
     this.#socket.on('connected', () => this.#onConnected());
@@ -85,13 +95,17 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
         this.#turns.spoke(turnId);
         this.emit('replyAudioStart', { turnId, format: { codec: 'mp3' } });
       },
-      audio: (turnId, data) => this.emit('replyAudio', { turnId, data }),
+      audio: (turnId, data) => {
+        this.#window.answerAudio(data.length);
+        this.emit('replyAudio', { turnId, data });
+      },
       end: (turnId) => this.emit('replyAudioEnd', { turnId }),
     });
   }
 
+  /** Connected, or idle after Soca ended the session normally (the next turn connects again). */
   get connected(): boolean {
-    return this.#socket.connected;
+    return this.#socket.connected || this.#socket.state === 'idle';
   }
 
   async start(): Promise<void> {
@@ -106,8 +120,22 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
 
   /** Soca takes no per-turn options: its STT is configured in Soca Studio. */
   beginTurn(turnId: string, _options?: TurnOptions): void {
-    if (!this.#socket.connected) throw new DisconnectedError('not connected to Soca');
+    if (this.#socket.state === 'idle') {
+      // Soca ended the last session normally: open a new one; the audio waits for ready meanwhile.
+      this.#log.info('reconnecting', { reason: 'a turn begins after Soca ended the session' });
+      this.#socket.start();
+    } else if (!this.#socket.connected) throw new DisconnectedError('not connected to Soca');
+    this.#window.close();
     this.#turns.begin(turnId);
+  }
+
+  /**
+   * Mic audio while no turn is open: with `streamWhileSpeaking`, it goes up while an answer plays
+   * (and after a server barge, until Soca's final transcript), so Soca hears a barge-in.
+   */
+  ambientAudio(pcm: Int16Array): void {
+    if (!this.#config.streamWhileSpeaking || !this.#socket.connected || !this.#window.open) return;
+    for (let i = 0; i < pcm.length; i += FRAME_SAMPLES) this.#sendFrame(int16ToBytes(pcm.subarray(i, i + FRAME_SAMPLES)));
   }
 
   sendAudio(turnId: string, pcm: Int16Array): void {
@@ -125,6 +153,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   }
 
   cancelTurn(turnId: string): void {
+    this.#window.close();
     const interruptingSpeech = this.#turns.cancel(turnId);
     this.#sentences.drop((_seq, t) => t === turnId);
     if (this.#socket.connected) this.#sendJson({ type: interruptingSpeech ? 'barge' : 'stop' });
@@ -174,6 +203,13 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     const { retryInMs, wasConnected } = down;
     const openTurn = this.#turns.open;
     this.#resetConnection();
+    if (retryInMs === -1) {
+      // A normal close: Soca ended the session. Not reconnected now, but on the next turn, so the
+      // backend stays available; only a turn still waiting for its answer has lost it.
+      this.#log.info('session-ended', { reason, next: 'a new session opens when the next turn begins' });
+      if (openTurn) this.emit('turnError', { turnId: openTurn, message: reason });
+      return;
+    }
     if (down.auth) this.#log.error('auth_failed', { error: reason, retryInMs });
     else this.#log.warn('disconnected', { error: reason, retryInMs, wasConnected });
     if (openTurn) this.emit('turnError', { turnId: openTurn, message: reason });
@@ -204,6 +240,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   }
 
   #resetConnection(): void {
+    this.#window.close();
     this.#ready = false;
     this.#sttReady = false;
     this.#pending = [];
@@ -268,6 +305,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   }
 
   #onTranscript(text: string, final: boolean): void {
+    if (final) this.#window.finalTranscript();
     const turnId = this.#turns.input;
     if (!turnId) {
       this.#log.debug('transcript_without_turn', { final });
@@ -296,14 +334,14 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     const seq = typeof msg.seq === 'number' ? msg.seq : undefined;
     const turnId = this.#bind(seq);
     if (turnId === false) return;
-    const b64 = typeof msg.audioBase64 === 'string' ? msg.audioBase64 : null;
+    const b64 = typeof msg.audioBase64 === 'string' && msg.audioBase64 ? msg.audioBase64 : null;
     this.#sentences.push(
       {
         seq: seq ?? this.#turns.currentSeq,
         sentenceId: String(msg.sentenceId ?? ''),
         chunkIndex: typeof msg.chunkIndex === 'number' ? msg.chunkIndex : undefined,
         isLastChunk: msg.isLastChunk === true,
-        audio: b64 ? Buffer.from(b64, 'base64') : null,
+        audio: b64,
       },
       turnId,
     );
@@ -314,6 +352,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     const turnId = this.#bind(seq);
     if (turnId === false) return;
     this.#sentences.finish(seq ?? this.#turns.currentSeq);
+    this.#window.answerComplete();
     const text = finalAnswerText(msg.fullResponse);
     if (text) this.emit('replyText', { turnId, text });
     // SocaTurns still counts the turn as spoken: its audio may be playing, and a cancel then is a barge-in.
@@ -326,6 +365,8 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     const old = this.#turns.currentTurn();
     if (seq !== undefined && this.#turns.bind(seq).advanced) this.#sentences.drop((s) => s < seq);
     this.#log.info('server_barge', { seq, reason: typeof msg.reason === 'string' ? msg.reason : undefined });
+    // The user is talking over the answer: keep streaming so Soca hears the rest of it.
+    this.#window.barge();
     // Soca's barge-in always stops what plays, even audio whose sentence already ended here.
     for (const turnId of interrupted.length ? interrupted : [old]) this.emit('barge', { turnId });
   }

@@ -45,7 +45,12 @@ export const ConfigSchema = z
     control: ControlSchema.prefault({}),
     log: LogSchema.prefault({}),
   })
-  .strict();
+  .strict()
+  .transform((c) => ({
+    ...c,
+    // The default end of listening follows the backend's flow (docs/audio.md "End of listening").
+    conversation: { ...c.conversation, endOnSilence: c.conversation.endOnSilence ?? c.backend !== 'gateway' },
+  }));
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;

@@ -1,8 +1,9 @@
 /**
  * Routes the one long-lived microphone stream. Between turns each frame goes into the pre-roll
  * ring, to the wake word and to the VAD (which keeps learning the room, so its noise floor is
- * right the moment listening starts). While a turn's uplink is open each frame goes to the
- * backend, and the VAD watches it for the end of speech. Which of these applies is the state
+ * right the moment listening starts), and to a backend that listens beyond turns. While a
+ * turn's uplink is open each frame goes to the backend, and the VAD watches it for the end of
+ * speech. Which of these applies is the state
  * machine's decision (`openTurn`, `watchesEndOfSpeech`); this module only moves frames.
  */
 import { SampleRing } from '../audio/ring-buffer.js';
@@ -14,7 +15,7 @@ import type { Backend } from '../ports/backend.js';
 import type { WakeWord } from '../ports/wake-word.js';
 
 export interface UplinkDeps {
-  backend: Pick<Backend, 'sendAudio'>;
+  backend: Pick<Backend, 'sendAudio' | 'ambientAudio'>;
   wake: Pick<WakeWord, 'feed'>;
   vad: Vad;
   log: Logger;
@@ -66,10 +67,22 @@ export class Uplink {
       this.#ring.push(pcm);
       this.#d.wake.feed(pcm, frame.sampleIndex);
       this.#d.vad.process(pcm);
+      this.#ambient(pcm);
       return null;
     }
     this.#send(turn, pcm);
     return watchEnd ? this.#d.vad.process(pcm) : null;
+  }
+
+  /** Audio between turns, for a backend that listens beyond them (see Backend.ambientAudio). */
+  #ambient(pcm: Int16Array): void {
+    const backend = this.#d.backend;
+    if (!backend.ambientAudio) return;
+    try {
+      backend.ambientAudio(pcm);
+    } catch (err) {
+      this.#d.log.debug('ambient-audio-failed', { error: errorMessage(err) });
+    }
   }
 
   #send(turnId: string, pcm: Int16Array): void {

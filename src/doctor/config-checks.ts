@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
+import { readToken, runTokenCommand, type CommandRunner } from '../gateway/token.js';
 import { GATEWAY_TOKEN_CREDENTIAL, PORCUPINE_KEY_CREDENTIAL, readSecretFile } from '../system/credentials.js';
 import type { CheckResult, DoctorContext } from './types.js';
 
@@ -93,6 +94,15 @@ function findSecret(ctx: DoctorContext, id: string, configured: { file?: string;
   const fromEnv = ctx.env[configured.envName]?.trim();
   if (fromEnv) return { found: { value: fromEnv, source: `$${configured.envName}` } };
   return { nowhere: `${credFile} is ${cred.missing ? 'missing' : 'empty'}, ${configured.fileKey} and $${configured.envName} unset` };
+}
+
+/** The gateway token from `gateway.tokenCommand`: the command is run as the agent runs it. */
+export async function checkTokenCommand(config: Config, run: CommandRunner = runTokenCommand): Promise<{ result: CheckResult; token?: FoundSecret }> {
+  const id = 'token';
+  const got = await readToken(config.gateway, {}, run);
+  if ('error' in got) return { result: { id, status: 'fail', detail: got.error, fix: got.fix } };
+  if (!got.token) return { result: { id, status: 'fail', detail: 'gateway.tokenCommand gave no token', fix: 'it must print the token on stdout' } };
+  return { token: { value: got.token, source: got.source }, result: { id, status: 'ok', detail: `obtained from gateway.tokenCommand (${got.source}; not shown)` } };
 }
 
 /** The gateway token, looked up where the gateway client looks. */

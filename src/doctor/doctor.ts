@@ -1,6 +1,6 @@
 /** Runs every doctor check in a sensible order and formats the verdicts, one line each. */
 import type { Config } from '../config/schema.js';
-import { checkConfig, checkPorcupine, checkToken } from './config-checks.js';
+import { checkConfig, checkPorcupine, checkToken, checkTokenCommand } from './config-checks.js';
 import { checkAudio, checkBoard, checkDeviceAccess, checkGpio, checkGroups, checkSpi } from './device-checks.js';
 import { checkGateway } from './gateway-check.js';
 import { checkAddons, checkClock, checkNode, checkService } from './system-checks.js';
@@ -40,7 +40,7 @@ export async function runDoctor(ctx: DoctorContext, options: DoctorOptions): Pro
     add(await checkService(ctx));
     return results;
   }
-  const { result: tokenResult, token } = checkToken(ctx, config);
+  const { result: tokenResult, token } = config.gateway.tokenCommand !== undefined ? await checkTokenCommand(config) : checkToken(ctx, config);
   add(tokenResult);
   if (options.offline) add({ id: 'gateway', status: 'skip', detail: 'not checked (--offline)' });
   else {

@@ -1,8 +1,9 @@
 /**
- * Audio gateway client (docs/protocol.md): one WebSocket, JSON text frames, binary frames as
- * reply audio. Implements the Backend port. The connection itself (background connect, heartbeat,
- * capped jittered backoff, slow retry after a token rejection) is a ReconnectingSocket; this file
- * is the gateway's protocol on top of it.
+ * Audio gateway client (docs/protocol.md "Audio gateway"): one WebSocket, JSON text frames,
+ * binary frames as reply audio. Implements the Backend port. The connection itself (background
+ * connect, heartbeat, capped jittered backoff, token re-read before every attempt, slow retry
+ * after a token rejection) is a ReconnectingSocket; this file is the gateway's protocol on top of
+ * it. Replies whose audio comes by URL are VoiceReplies' job.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -12,17 +13,24 @@ import { CORE_FORMAT } from '../audio/format.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { DisconnectedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { Backend, BackendEvents, TurnOptions } from '../ports/backend.js';
+import type { Backend, BackendEvents, TurnId, TurnOptions } from '../ports/backend.js';
 import type { Scheduler } from '../util/clock.js';
-import { ReconnectingSocket, type SocketDown, type SocketFailure, type SocketTarget, type TargetUnavailable } from '../util/reconnecting-socket.js';
+import { remember } from '../util/bounded.js';
+import { ReconnectingSocket, type SocketDown, type TargetResult } from '../util/reconnecting-socket.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { AudioDataEncoder } from './audio-data.js';
+import { failureReason } from './failure-reason.js';
 import { out, parseGatewayMessage, type GatewayMessage } from './protocol.js';
-import { readToken } from './token.js';
+import { readToken, tokenFingerprint } from './token.js';
+import { VoiceReplies } from './voice-reply.js';
 
 /** Hard limit above which ws itself closes the socket (1009); smaller oversize is ignored. */
 const WS_MAX_PAYLOAD = 64 * 1024 * 1024;
 const BUFFERED_WARN_BYTES = 1024 * 1024;
+/** Reply ids remembered as announced by `audio_start`, and transcripts' transaction ids kept for error reports. */
+const KEEP_IDS = 32;
+/** Tokens kept masked in the log: the one in use and the one before it. */
+const KEEP_TOKENS = 2;
 
 export interface GatewayClientOptions {
   env?: NodeJS.ProcessEnv;
@@ -51,6 +59,19 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
   /** Id of the reply audio currently streaming, for binary frames that carry no id. */
   #replyId: string | null = null;
   #replyOpen = false;
+  /** Reply ids between their `audio_start` and `audio_end`: only their audio plays. */
+  readonly #announced = new Set<string>();
+  /** Reply ids the gateway streamed audio for: a later `voice` URL for one of them is not fetched. */
+  readonly #streamed = new Set<string>();
+  /** Turns the session abandoned: a late `voice` URL for one of them is not fetched. */
+  readonly #canceled = new Set<string>();
+  /** `stt_transcript.transactionId` per turn, for error reports. */
+  readonly #transactions = new Map<string, string>();
+  /** `stt_options` goes out once per connection, before its first turn. */
+  #sttOptionsSent = false;
+  /** Tokens registered with the logger, oldest first. */
+  readonly #tokens: string[] = [];
+  readonly #voice: VoiceReplies;
 
   constructor(config: GatewayConfig, log: Logger, options: GatewayClientOptions = {}) {
     super();
@@ -71,6 +92,12 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     this.#socket.on('connected', () => this.#onConnected());
     this.#socket.on('message', (data, isBinary) => this.#onMessage(data as Buffer, isBinary));
     this.#socket.on('disconnected', (down) => this.#onDisconnected(down));
+    this.#voice = new VoiceReplies((event, ...args) => this.emit(event, ...args), this.#log, () => ({
+      timeoutMs: config.voiceUrl.timeoutMs,
+      maxBytes: config.voiceUrl.maxBytes,
+      // The same CA rules as the connection: the system's, plus the configured private CA.
+      ...(config.caFile ? { ca: config.caFile } : {}),
+    }));
   }
 
   get connected(): boolean {
@@ -85,13 +112,18 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     const wasConnected = this.#socket.connected;
     await this.#socket.stop('agent stopping');
     this.#forgetTurns();
+    this.#voice.clear();
     if (wasConnected) this.emit('disconnected', { reason: 'stopped', auth: false, retryInMs: -1 });
   }
 
   beginTurn(turnId: string, options: TurnOptions = {}): void {
     const ws = this.#requireOpen('start a turn');
-    const stt = options.stt ?? this.#c.sttOptions;
-    ws.send(out.audioStart(turnId, stt));
+    if (!this.#sttOptionsSent && this.#c.sttOptions) {
+      // Once per connection, before its first turn, under that turn's transaction id.
+      ws.send(out.sttOptions(turnId, this.#c.sttOptions));
+      this.#sttOptionsSent = true;
+    }
+    ws.send(out.audioStart(turnId, this.#turnStt(turnId, options.stt)));
     this.#turns.set(turnId, { pending: new Int16Array(this.#frameSamples), pendingLength: 0, warnedBackpressure: false });
     this.#log.debug('audio-start-sent', { turnId });
   }
@@ -133,6 +165,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
 
   /** The protocol has no cancel: the turn is closed with `audio_end` and its reply ignored. */
   cancelTurn(turnId: string): void {
+    remember(this.#canceled, turnId, KEEP_IDS);
+    this.#voice.cancel(turnId);
     const turn = this.#turns.get(turnId);
     if (!turn) return;
     this.#turns.delete(turnId);
@@ -159,26 +193,43 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     turn.pendingLength = 0;
   }
 
+  /**
+   * Per-turn STT overrides for `audio_start.options.stt`. `content_type` is dropped: the audio
+   * format and rate are fixed for the connection and cannot be overridden per turn.
+   */
+  #turnStt(turnId: string, stt: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+    if (!stt) return undefined;
+    if (!('content_type' in stt)) return stt;
+    const { content_type: _dropped, ...rest } = stt;
+    this.#log.info('stt-option-ignored', { turnId, option: 'content_type', reason: 'the audio format cannot be overridden per turn' });
+    return Object.keys(rest).length ? rest : undefined;
+  }
+
   #forgetTurns(): void {
     this.#turns.clear();
     this.#replyId = null;
     this.#replyOpen = false;
+    this.#announced.clear();
   }
 
   // ---- connection -------------------------------------------------------------------------
 
-  /** The URL and upgrade options for the next attempt; the token and CA file are read afresh each time. */
-  #target(): SocketTarget | TargetUnavailable {
+  /**
+   * The URL and upgrade options for the next attempt; the token (a token command runs) and the CA
+   * file are read afresh each time, and the token's fingerprint lets the socket retry a refusal
+   * at once when the token changed.
+   */
+  async #target(): Promise<TargetResult> {
     const url = new URL(this.#c.url);
     for (const [k, v] of Object.entries(this.#c.query)) url.searchParams.set(k, v);
     const headers: Record<string, string> = { ...this.#c.headers };
-    const token = readToken(this.#c, this.#env);
+    const token = await readToken(this.#c, this.#env);
     if ('error' in token) {
-      this.#log.error('token-unavailable', { problem: token.error, fix: 'set gateway.tokenFile to a readable file, or the environment variable' });
-      return { unavailable: 'no token', auth: true };
+      this.#log.error('token-unavailable', { problem: token.error, fix: token.fix });
+      return { unavailable: `no token: ${token.error}`, auth: true };
     }
     if (token.token) {
-      this.#log.addSecret(token.token);
+      this.#maskToken(token.token);
       headers.Authorization = `Bearer ${token.token}`;
     }
     let ca: string | undefined;
@@ -194,6 +245,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     this.#log.info('connecting', { url: where, auth: token.token ? token.source : 'none' });
     return {
       url,
+      ...(token.token ? { credential: tokenFingerprint(token.token) } : {}),
       options: {
         headers,
         handshakeTimeout: this.#c.connectTimeoutMs,
@@ -205,11 +257,24 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     };
   }
 
+  /**
+   * Masks the token in the log. A token command gives a new token on every attempt: only the
+   * latest few stay registered, so the logger's set does not grow for ever.
+   */
+  #maskToken(token: string): void {
+    this.#log.addSecret(token);
+    const known = this.#tokens;
+    const at = known.indexOf(token);
+    if (at >= 0) known.splice(at, 1);
+    known.push(token);
+    while (known.length > KEEP_TOKENS) this.#log.removeSecret(known.shift()!);
+  }
+
   #onConnected(): void {
     const ws = this.#socket.ws;
     if (!ws) return;
     this.#log.info('connected');
-    if (this.#c.sttOptions) ws.send(out.sttOptions(randomUUID(), this.#c.sttOptions));
+    this.#sttOptionsSent = false;
     if (this.#c.ttsOptions) ws.send(out.ttsOptions(randomUUID(), this.#c.ttsOptions));
     if (this.#c.location) ws.send(out.location(randomUUID(), this.#c.location));
     this.emit('connected');
@@ -226,7 +291,10 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
       this.#log.error('auth-rejected', {
         status: f.status,
         problem: 'the gateway rejected the token',
-        fix: 'check the token in gateway.tokenFile / the credential / the environment variable; retrying slowly',
+        fix:
+          down.retryInMs === 0
+            ? 'the token source gives a new token: retrying at once with it'
+            : `check the token from gateway.tokenCommand / tokenFile / the credential / the environment variable; retrying in ${Math.round(down.retryInMs / 1000)} s`,
       });
     }
     const reason = failureReason(f, down.auth);
@@ -242,7 +310,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
         this.#log.warn('message-ignored', { reason: 'binary frame outside a reply (no audio_start)', bytes: data.length });
         return;
       }
-      this.emit('replyAudio', { turnId: this.#replyId, data });
+      this.#replyAudio(this.#replyId, data);
       return;
     }
     if (data.length > this.#c.maxMessageBytes) {
@@ -260,10 +328,15 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
   #dispatch(m: GatewayMessage): void {
     switch (m.action) {
       case 'stt_transcript':
+        if (m.id && m.transactionId) remember(this.#transactions, m.id, KEEP_IDS, m.transactionId);
+        this.#log.debug('transcript', { turnId: m.id, final: m.final, ...(m.transactionId ? { transactionId: m.transactionId } : {}) });
         this.emit('transcript', { turnId: m.id, text: m.transcript, final: m.final, ...(m.confidence !== undefined ? { confidence: m.confidence } : {}) });
         return;
       case 'text':
         this.emit('replyText', { turnId: m.id, text: m.text, ...(m.prompt !== undefined ? { prompt: m.prompt } : {}) });
+        if (m.voice && m.id !== null && this.#c.voiceUrl.enabled && !this.#streamed.has(m.id) && !this.#canceled.has(m.id)) {
+          this.#voice.begin(m.id, m.voice, m.prompt);
+        }
         return;
       case 'response':
         this.emit('response', { turnId: m.id, data: m.data });
@@ -271,44 +344,50 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
       case 'audio_start':
         this.#replyId = m.id;
         this.#replyOpen = true;
-        this.emit('replyAudioStart', { turnId: m.id, format: m.format });
+        if (m.id !== null) remember(this.#announced, m.id, KEEP_IDS);
+        if (this.#voice.owns(m.id)) this.#voice.gatewayStart(m.id, m.format);
+        else this.emit('replyAudioStart', { turnId: m.id, format: m.format });
         return;
       case 'audio_data':
-        this.emit('replyAudio', { turnId: m.id ?? this.#replyId, data: m.data });
+        this.#replyAudio(m.id ?? (this.#replyOpen ? this.#replyId : null), m.data);
         return;
-      case 'audio_end':
-        this.emit('replyAudioEnd', { turnId: m.id });
-        this.emit('replyEnd', { turnId: m.id, prompt: m.prompt });
-        if (m.id === this.#replyId || m.id === null) {
+      case 'audio_end': {
+        const id = m.id ?? this.#replyId;
+        // An audio_start without an id announces the stream that audio without an id belongs to.
+        const announced = id !== null ? this.#announced.delete(id) : this.#replyOpen && this.#replyId === null;
+        if (id === this.#replyId) {
           this.#replyId = null;
           this.#replyOpen = false;
         }
+        if (this.#voice.owns(id)) {
+          this.#voice.gatewayEnd(id, m.prompt);
+          return;
+        }
+        if (announced) this.emit('replyAudioEnd', { turnId: id });
+        this.emit('replyEnd', { turnId: m.id, prompt: m.prompt });
         return;
-      case 'error':
-        this.#log.warn('gateway-error', { turnId: m.id, message: m.message });
+      }
+      case 'error': {
+        const transactionId = m.id ? this.#transactions.get(m.id) : undefined;
+        this.#log.warn('gateway-error', { turnId: m.id, message: m.message, ...(transactionId ? { transactionId } : {}) });
         this.emit('turnError', { turnId: m.id, message: m.message, detail: m.detail });
         return;
+      }
     }
   }
-}
 
-/** The `reason` of a `disconnected` event, as status and the log show it. */
-function failureReason(f: SocketFailure, auth: boolean): string {
-  switch (f.kind) {
-    case 'unavailable':
-    case 'dropped':
-      return f.reason;
-    case 'invalid':
-    case 'error':
-      return f.error.message;
-    case 'refused':
-      return auth ? `gateway rejected the token (HTTP ${f.status})` : `HTTP ${f.status}`;
-    case 'closed':
-      return f.error?.message ?? (f.reason || `code ${f.code}`);
-    case 'heartbeat':
-      // Worded as the close that terminate() causes; the heartbeat-timeout line says why.
-      return 'code 1006';
-    case 'ready-timeout':
-      return `not ready within ${f.timeoutMs} ms`;
+  /**
+   * Reply audio for `id`. Audio data "is always preceded by an audio start message": audio for
+   * an id that no `audio_start` announced (or whose reply already ended) is dropped, not played.
+   */
+  #replyAudio(id: TurnId, data: Buffer): void {
+    const announced = id === null ? this.#replyOpen && this.#replyId === null : this.#announced.has(id);
+    if (!announced) {
+      this.#log.warn('reply-audio-dropped', { turnId: id, bytes: data.length, reason: 'audio_data for a reply that no audio_start announced' });
+      return;
+    }
+    if (id !== null) remember(this.#streamed, id, KEEP_IDS);
+    if (this.#voice.owns(id)) this.#voice.gatewayAudio(id, data);
+    else this.emit('replyAudio', { turnId: id, data });
   }
 }

@@ -1,13 +1,17 @@
 /**
- * The audio gateway's JSON protocol (seed 000, with the variants the deployed gateway was seen
- * to send, shared/notes/protocols.md). Incoming messages are validated into a typed union;
- * anything else is rejected with a reason that the client logs before ignoring the message.
+ * The audio gateway's JSON protocol (docs/protocol.md "Audio gateway", with the variants the
+ * public reference client reads). Incoming messages are validated into a typed union; anything
+ * else is rejected with a reason that the client logs before ignoring the message.
  */
+import { formatFromContentType } from '../audio/content-type.js';
 import type { PromptValue, ReplyFormat } from '../ports/backend.js';
 
+export { formatFromContentType };
+
 export type GatewayMessage =
-  | { action: 'stt_transcript'; id: string | null; transcript: string; confidence?: number; final: boolean }
-  | { action: 'text'; id: string | null; text: string; prompt?: PromptValue }
+  | { action: 'stt_transcript'; id: string | null; transcript: string; confidence?: number; final: boolean; transactionId?: string }
+  /** `text` is the message's `text` or, as the reference client reads it, `speech`; `voice` is a URL of the reply audio. */
+  | { action: 'text'; id: string | null; text: string; prompt?: PromptValue; voice?: string }
   | { action: 'response'; id: string | null; data: unknown }
   | { action: 'audio_start'; id: string | null; format: ReplyFormat }
   | { action: 'audio_data'; id: string | null; data: Buffer }
@@ -30,21 +34,6 @@ export function parsePrompt(v: unknown): PromptValue | undefined {
   if (v === 'false') return false;
   if (isObj(v)) return v;
   return undefined;
-}
-
-/**
- * Reads a content type such as `audio/l16; rate=16000; channels=1` or `audio/mpeg`.
- * Returns `unknown` when it says nothing we can use (the player sniffs then).
- */
-export function formatFromContentType(ct: string): ReplyFormat {
-  const lower = ct.toLowerCase();
-  if (/audio\/(mpeg|mp3|mpeg3|x-mpeg)/.test(lower)) return { codec: 'mp3' };
-  if (/audio\/(l16|pcm|raw|x-raw)|pcm_s16le|linear16/.test(lower)) {
-    const rate = Number(/rate=(\d+)/.exec(lower)?.[1] ?? 16000);
-    const channels = Number(/channels=(\d+)/.exec(lower)?.[1] ?? 1);
-    if (rate >= 8000 && rate <= 96000 && channels >= 1 && channels <= 8) return { codec: 'pcm', sampleRate: rate, channels };
-  }
-  return { codec: 'unknown' };
 }
 
 /** Finds the reply format in an `audio_start` from the gateway: options, tts options, or top level. */
@@ -115,12 +104,19 @@ export function parseGatewayMessage(text: string): ParseResult {
       const confidence = typeof msg.confidence === 'number' && Number.isFinite(msg.confidence) ? msg.confidence : undefined;
       // Some gateways stream interim transcripts; only an explicit final:false is interim.
       const final = msg.final !== false && msg.is_final !== false;
-      return { ok: true, message: { action, id, transcript, final, ...(confidence !== undefined ? { confidence } : {}) } };
+      // Reported with errors about the transcript (docs/protocol.md "stt_transcript").
+      const transactionId = typeof msg.transactionId === 'string' && msg.transactionId ? msg.transactionId.slice(0, 200) : undefined;
+      return {
+        ok: true,
+        message: { action, id, transcript, final, ...(confidence !== undefined ? { confidence } : {}), ...(transactionId ? { transactionId } : {}) },
+      };
     }
     case 'text': {
-      if (typeof msg.text !== 'string') return { ok: false, reason: 'text without a "text" string', action };
+      const text = typeof msg.text === 'string' ? msg.text : typeof msg.speech === 'string' ? msg.speech : undefined;
+      const voice = typeof msg.voice === 'string' && msg.voice.trim() ? msg.voice.trim() : undefined;
+      if (text === undefined && !voice) return { ok: false, reason: 'text without a "text" or "speech" string (or a "voice" URL)', action };
       const prompt = parsePrompt(msg.prompt);
-      return { ok: true, message: { action, id, text: msg.text, ...(prompt !== undefined ? { prompt } : {}) } };
+      return { ok: true, message: { action, id, text: text ?? '', ...(prompt !== undefined ? { prompt } : {}), ...(voice ? { voice } : {}) } };
     }
     case 'response':
       return { ok: true, message: { action, id, data: msg.data ?? null } };
@@ -140,7 +136,7 @@ export function parseGatewayMessage(text: string): ParseResult {
   }
 }
 
-/** Client -> gateway messages (the seed's form). */
+/** Client -> gateway messages (the forms of docs/protocol.md "Audio gateway"). */
 export const out = {
   audioStart: (id: string, stt?: Record<string, unknown>) =>
     JSON.stringify({ id, action: 'audio_start', ...(stt ? { options: { stt } } : {}) }),

@@ -1,11 +1,12 @@
 /**
- * The bundled local gateway: the gateway side of the seed protocol, for development, demos and
- * tests. It accepts a session, ends listening with an `stt_transcript` when the speaker stops
- * (or on the client's `audio_end`), then replies with `text` and audio (espeak-ng speech or a
- * tone; PCM or MP3) and can ask for a follow-up (`prompt: true`). Without a speech-to-text
- * client its transcript is a clearly labelled stand-in (duration and level of what it heard);
- * with one (`stt`, the pipeline backend's AssemblyAI or SLNG client) it is the real recognition,
- * and with a text-to-speech client (`tts`) replies are spoken by that service.
+ * The bundled local gateway: the gateway side of the protocol (docs/protocol.md "Audio
+ * gateway"), for development, demos and tests. It accepts a session, ends listening with an
+ * `stt_transcript` when the speaker stops (or on the client's `audio_end`), then replies with
+ * `text` and audio (espeak-ng speech or a tone; PCM or MP3) and can ask for a follow-up
+ * (`prompt: true`). Without a speech-to-text client its transcript is a clearly labelled
+ * stand-in (duration and level of what it heard); with one (`stt`, the pipeline backend's
+ * AssemblyAI or SLNG client) it is the real recognition, and with a text-to-speech client
+ * (`tts`) replies are spoken by that service.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';

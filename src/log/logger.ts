@@ -57,6 +57,11 @@ export class Logger {
     if (value && value.length >= 4) this.#shared.secrets.add(value);
   }
 
+  /** Stops masking a secret that is no longer in use (a replaced short-lived token), so the set stays small. */
+  removeSecret(value: string): void {
+    this.#shared.secrets.delete(value);
+  }
+
   isEnabled(level: LogLevel): boolean {
     return LEVELS[level] >= this.#shared.level;
   }

@@ -50,7 +50,7 @@ export interface TurnOptions {
 }
 
 /**
- * The conversation backend: the seed audio gateway, or a direct speech service.
+ * The conversation backend: the audio gateway, or a direct speech service.
  * Methods that send throw `DisconnectedError` when not connected; the session checks
  * `connected` first and refuses triggers with a clear signal. `sendAudio`, `endTurn` and
  * `cancelTurn` of a turn that is not open (never begun, ended, or lost with the connection)
@@ -74,4 +74,10 @@ export interface Backend extends TypedEmitter<BackendEvents> {
   cancelTurn(turnId: string): void;
   /** A typed request instead of speech (gateway: `text`). */
   sendText(turnId: string, text: string): void;
+  /**
+   * Mic audio (16 kHz mono PCM) while no turn is open, for a backend that listens beyond turns
+   * (soca with `streamWhileSpeaking`: so the service hears a barge-in while its answer plays).
+   * Optional; the backend decides whether to forward it. Never throws.
+   */
+  ambientAudio?(pcm: Int16Array): void;
 }

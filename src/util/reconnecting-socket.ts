@@ -4,6 +4,10 @@
  * on the upgrade, or `drop(..., { auth: true })`) and a target that cannot be built (no token,
  * unreadable CA file) are retried slowly, after `authRetryMs`, instead of in a hot loop.
  *
+ * The target of each attempt is asked for afresh (it may be async: a token command runs), so a
+ * rotated token is picked up on every reconnect. After a credential refusal the target is asked
+ * at once: when its credential changed, it is tried immediately, once, before the slow retry.
+ *
  * The protocol spoken on the socket is the consumer's (the gateway client, the soca backend):
  * it sends its handshake on `open`, says when the connection counts as up (`markReady()`, or at
  * once without `readyTimeoutMs`), and words the reason of each `disconnected` itself.
@@ -19,7 +23,16 @@ export interface SocketTarget {
   url: string | URL;
   /** Passed to `new WebSocket()`: headers, handshakeTimeout, maxPayload, ca, ... */
   options?: WebSocket.ClientOptions;
+  /**
+   * A fingerprint of the credential this attempt presents (never the credential itself). After
+   * the server refused one, the next target is asked for at once and tried immediately if its
+   * fingerprint differs (the token was rotated or exchanged anew); without one, a refusal always
+   * waits `authRetryMs`.
+   */
+  credential?: string;
 }
+
+export type TargetResult = SocketTarget | TargetUnavailable;
 
 /** No attempt can be made now (a missing token, an unreadable CA file); retried after `authRetryMs`. */
 export interface TargetUnavailable {
@@ -51,7 +64,10 @@ export interface SocketDown {
   failure: SocketFailure;
   /** A refused or missing credential: retried after `authRetryMs`. */
   auth: boolean;
-  /** Milliseconds until the next attempt. */
+  /**
+   * Milliseconds until the next attempt; -1 when none is scheduled (a normal close with
+   * `reconnectAfterNormalClose: false`: `start()` connects again).
+   */
   retryInMs: number;
   /** The connection had counted as connected. */
   wasConnected: boolean;
@@ -74,8 +90,8 @@ export type ReconnectingSocketEvents = {
 };
 
 export interface ReconnectingSocketOptions {
-  /** Asked before every attempt, so a rotated token or a fixed CA file is picked up. */
-  target: () => SocketTarget | TargetUnavailable;
+  /** Asked before every attempt, so a rotated token or a fixed CA file is picked up; may be async. */
+  target: () => TargetResult | Promise<TargetResult>;
   /** Backoff base: doubles from min to max (milliseconds), each delay jittered by +-50 %. */
   reconnectMinMs: number;
   reconnectMaxMs: number;
@@ -88,6 +104,12 @@ export interface ReconnectingSocketOptions {
   readyTimeoutMs?: number;
   /** A connection that stayed connected this long resets the backoff (milliseconds, default 10 000). */
   stableMs?: number;
+  /**
+   * When false, a close with code 1000 from the server ends the connection without a retry: the
+   * socket goes `idle` (the `disconnected` event says `retryInMs: -1`) until `start()` is called
+   * again. Default true.
+   */
+  reconnectAfterNormalClose?: boolean;
   /** Random source of the jitter; injectable for tests. */
   random?: () => number;
   /** Time source for every timer (default: the system clock). */
@@ -102,6 +124,10 @@ type State =
   | { kind: 'stopped' }
   /** The retry timer is pending (or the first attempt is about to start). */
   | { kind: 'waiting' }
+  /** An async `target()` is being built (e.g. a token command runs). */
+  | { kind: 'preparing' }
+  /** The server closed normally and `reconnectAfterNormalClose` is off: nothing until `start()`. */
+  | { kind: 'idle' }
   | { kind: 'connecting'; ws: WebSocket }
   /** Upgraded, waiting for `markReady()`. */
   | { kind: 'open'; ws: WebSocket }
@@ -118,6 +144,12 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
   #lastHeard = 0;
   #socketError: Error | undefined;
   #authRefused = false;
+  /** The credential fingerprint of the current attempt. */
+  #credential: string | undefined;
+  /** The immediate retry after a refusal was used; reset once connected. */
+  #quickAuthUsed = false;
+  /** Bumped whenever an async target() result must be discarded (stop, a newer attempt). */
+  #generation = 0;
 
   constructor(options: ReconnectingSocketOptions) {
     super();
@@ -143,9 +175,9 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
     return s.kind === 'open' || s.kind === 'connected' ? s.ws : undefined;
   }
 
-  /** Starts connecting in the background. Idempotent. */
+  /** Starts connecting in the background (again, when idle). Idempotent. */
   start(): void {
-    if (this.#state.kind !== 'stopped') return;
+    if (this.#state.kind !== 'stopped' && this.#state.kind !== 'idle') return;
     this.#state = { kind: 'waiting' };
     this.#attempt();
   }
@@ -155,6 +187,7 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
     const s = this.#state;
     if (s.kind === 'stopped') return;
     this.#state = { kind: 'stopped' };
+    this.#generation++;
     this.#clearTimers();
     this.#retry.clear();
     if ('ws' in s) {
@@ -171,6 +204,7 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
     this.#readyTimer.clear();
     this.#state = { kind: 'connected', ws: s.ws, since: this.#clock.now() };
     this.#authRefused = false;
+    this.#quickAuthUsed = false;
     this.emit('connected');
   }
 
@@ -182,18 +216,56 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
 
   #attempt(): void {
     if (this.#state.kind !== 'waiting') return;
+    this.#withTarget((target) => this.#open(target));
+  }
+
+  /**
+   * Asks for the target and hands it to `use`; an async target puts the socket in `preparing`
+   * meanwhile, and its result is dropped if the socket was stopped (or moved on) in between.
+   */
+  #withTarget(use: (target: TargetResult) => void): void {
+    let result: TargetResult | Promise<TargetResult>;
+    try {
+      result = this.#o.target();
+    } catch (err) {
+      this.#fail({ kind: 'invalid', error: err instanceof Error ? err : new Error(String(err)) }, false, undefined);
+      return;
+    }
+    if (!(result instanceof Promise)) {
+      use(result);
+      return;
+    }
+    const generation = ++this.#generation;
+    this.#state = { kind: 'preparing' };
+    const current = (): boolean => this.#state.kind === 'preparing' && generation === this.#generation;
+    result.then(
+      (target) => {
+        if (!current()) return;
+        this.#state = { kind: 'waiting' };
+        use(target);
+      },
+      (err: unknown) => {
+        if (!current()) return;
+        this.#state = { kind: 'waiting' };
+        this.#fail({ kind: 'invalid', error: err instanceof Error ? err : new Error(String(err)) }, false, undefined);
+      },
+    );
+  }
+
+  #open(target: TargetResult): void {
+    if (this.#state.kind !== 'waiting') return;
+    if ('unavailable' in target) {
+      this.#fail({ kind: 'unavailable', reason: target.unavailable }, target.auth, undefined);
+      return;
+    }
     let ws: WebSocket;
     try {
-      const target = this.#o.target();
-      if ('unavailable' in target) {
-        this.#fail({ kind: 'unavailable', reason: target.unavailable }, target.auth, undefined);
-        return;
-      }
       ws = new WebSocket(target.url, target.options);
     } catch (err) {
       this.#fail({ kind: 'invalid', error: err instanceof Error ? err : new Error(String(err)) }, false, undefined);
       return;
     }
+    this.#credential = target.credential;
     this.#state = { kind: 'connecting', ws };
     this.#socketError = undefined;
     ws.on('unexpected-response', (_req, res) => {
@@ -256,12 +328,37 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
     this.#clearTimers();
     const wasConnected = connectedSince !== undefined;
     if (wasConnected && this.#clock.now() - connectedSince >= (this.#o.stableMs ?? DEFAULT_STABLE_MS)) this.#backoff.reset();
-    const retryInMs = auth || failure.kind === 'unavailable' ? this.#o.authRetryMs : this.#backoff.next();
     // Only the server's refusals count as repeats; a missing token is the consumer's own report.
     const refusal = auth && failure.kind !== 'unavailable';
     const repeated = refusal && this.#authRefused;
     if (refusal) this.#authRefused = true;
+    if (failure.kind === 'closed' && failure.code === 1000 && this.#o.reconnectAfterNormalClose === false) {
+      this.#state = { kind: 'idle' };
+      this.emit('disconnected', { failure, auth, retryInMs: -1, wasConnected, repeated });
+      return;
+    }
+    const refused = this.#credential;
+    if (refusal && !this.#quickAuthUsed && refused !== undefined) {
+      // The token may have changed since it was read (rotated file, a fresh exchange): ask now.
+      this.#quickAuthUsed = true;
+      this.#state = { kind: 'waiting' };
+      this.#withTarget((target) => {
+        if (!('unavailable' in target) && target.credential !== undefined && target.credential !== refused) {
+          this.emit('disconnected', { failure, auth, retryInMs: 0, wasConnected, repeated });
+          this.#open(target);
+        } else {
+          this.#scheduleRetry(failure, auth, wasConnected, repeated);
+        }
+      });
+      return;
+    }
     this.#state = { kind: 'waiting' };
+    this.#scheduleRetry(failure, auth, wasConnected, repeated);
+  }
+
+  #scheduleRetry(failure: SocketFailure, auth: boolean, wasConnected: boolean, repeated: boolean): void {
+    if (this.#state.kind !== 'waiting') return;
+    const retryInMs = auth || failure.kind === 'unavailable' ? this.#o.authRetryMs : this.#backoff.next();
     this.#retry.set(() => this.#attempt(), retryInMs);
     this.emit('disconnected', { failure, auth, retryInMs, wasConnected, repeated });
   }

@@ -1,12 +1,17 @@
 /**
- * Fake SLNG streaming STT and TTS servers (seed 003) on loopback. Both check
- * `Authorization: Bearer <key>` (401 otherwise) and require `init` first, answering `ready`.
- * STT: binary PCM frames (or `audio` base64 JSON), `partial_transcript` while audio flows,
- * `final_transcript` on `finalize` (or by itself after `endAfterMs`), counts `keepalive`, and on
- * `close` sends what is left and closes. TTS: `text` (+ `flush`) or `flush` produce
- * `segment_start`, audio (base64 `audio_chunk` with `sequence`, or binary frames),
- * `segment_end`, `flushed`; `clear` stops pending audio and answers `cleared`; `close` answers
- * `audio_end` and closes. Errors by code on demand.
+ * Fake SLNG streaming STT and TTS servers (docs/protocol.md "SLNG") on loopback. Both check
+ * `Authorization: Bearer <key>` (401 otherwise) and require `init` first.
+ * STT (the unified bridge): answers `init` with `ready`; takes binary PCM frames (or `audio`
+ * base64 JSON); sends `partial_transcript` while audio flows and each finished segment of the
+ * utterance as its own `final_transcript` (every `segmentMs` of audio); the server's end of speech
+ * (`endAfterMs`) is `utterance_end`; `finalize` sends the segments still unsent, the last marked
+ * `from_finalize` (unless `markFinalize` is false); counts `keepalive`; `close` closes.
+ * TTS: `unified` (the bridge, the default) answers `init` with `ready`, then `text` (+ `flush`) or
+ * `flush` produce `segment_start`, audio (base64 `audio_chunk` with `sequence`, or binary frames),
+ * `segment_end`, `flushed` (all audio for the flush has been sent); `clear` answers `cleared`;
+ * `close` answers `audio_end` and closes. `native` speaks a provider-native endpoint such as
+ * `/v1/tts/deepgram/aura:2`: no `ready` after `init`, binary audio only, then `Flushed`.
+ * Errors by code on demand.
  */
 import type { WebSocket, WebSocketServer } from 'ws';
 import { closeServer, listen, sendJson } from './ws-server.js';
@@ -16,8 +21,14 @@ type Json = Record<string, unknown>;
 export interface FakeSlngSttOptions {
   key: string;
   transcript: string;
-  /** End the utterance by itself (server VAD) after this much audio (ms). */
+  /** The utterance's segments, each sent as a final_transcript (default: the transcript as one). */
+  segments?: string[];
+  /** A finished segment goes out after each this much audio (ms, default 250). */
+  segmentMs?: number;
+  /** End the utterance by itself (server VAD: `utterance_end`) after this much audio (ms). */
   endAfterMs?: number;
+  /** Mark the final that answers `finalize` with `from_finalize: true` (default true). */
+  markFinalize?: boolean;
   /** Answer `init` with this error code. */
   initError?: string;
 }
@@ -69,19 +80,34 @@ export class FakeSlngStt {
     this.conns.push(c);
     ws.on('close', () => (c.socketClosed = true));
     let partialSent = false;
-    let finalSent = false;
-    const final = (): void => {
-      if (finalSent) return;
-      finalSent = true;
-      sendJson(ws, { type: 'final_transcript', transcript: this.options.transcript, confidence: 0.97, language: 'en', duration: c.audioBytes / 32000 });
+    let ended = false;
+    const segments = [...(this.options.segments ?? [this.options.transcript])];
+    const total = segments.length;
+    const segmentBytes = (this.options.segmentMs ?? 250) * 32;
+    const segment = (extra: Json = {}): void => {
+      const text = segments.shift() ?? '';
+      sendJson(ws, { type: 'final_transcript', transcript: text, confidence: 0.97, language: 'en', duration: c.audioBytes / 32000, ...extra });
     };
     const audio = (bytes: number): void => {
       c.audioBytes += bytes;
+      if (ended) return;
       if (!partialSent && c.audioBytes >= 3200) {
         partialSent = true;
-        sendJson(ws, { type: 'partial_transcript', transcript: this.options.transcript.split(' ')[0], confidence: 0.91 });
+        sendJson(ws, { type: 'partial_transcript', transcript: (segments[0] ?? '').split(' ')[0], confidence: 0.91 });
       }
-      if (this.options.endAfterMs !== undefined && c.audioBytes >= this.options.endAfterMs * 32) final();
+      // Each finished segment is a final of its own; the last waits for the end of the utterance.
+      while (segments.length > 1 && c.audioBytes >= (total - segments.length + 1) * segmentBytes) segment();
+      if (this.options.endAfterMs !== undefined && c.audioBytes >= this.options.endAfterMs * 32) {
+        ended = true;
+        while (segments.length) segment();
+        sendJson(ws, { type: 'utterance_end' });
+      }
+    };
+    const finalize = (): void => {
+      if (ended) return;
+      ended = true;
+      while (segments.length > 1) segment();
+      segment(this.options.markFinalize === false ? {} : { from_finalize: true });
     };
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
@@ -111,7 +137,7 @@ export class FakeSlngStt {
           return;
         case 'finalize':
           c.finalizes++;
-          final();
+          finalize();
           return;
         case 'keepalive':
           c.keepalives++;
@@ -140,8 +166,10 @@ export interface FakeSlngTtsOptions {
   chunkDelayMs?: number;
   /** Bytes per chunk (PCM). */
   chunkBytes?: number;
-  /** Acknowledge the flush with `flushed` before the audio instead of after it. */
-  flushedFirst?: boolean;
+  /** `unified` (the bridge, default) or `native` (a provider-native per-model endpoint). */
+  protocol?: 'unified' | 'native';
+  /** Misbehave: never answer init with ready; never answer the text; close 1000 after the audio instead of flushed. */
+  fault?: 'no-ready' | 'silent' | 'close-after-audio';
 }
 
 export interface SlngTtsConn {
@@ -162,7 +190,7 @@ export class FakeSlngTts {
   async start(): Promise<this> {
     const { wss, port } = await listen((req) => (req.headers.authorization === `Bearer ${this.options.key}` ? undefined : 401));
     this.#wss = wss;
-    this.url = `ws://127.0.0.1:${port}/v1/tts/fake/voice:1`;
+    this.url = this.options.protocol === 'native' ? `ws://127.0.0.1:${port}/v1/tts/deepgram/aura:2` : `ws://127.0.0.1:${port}/v1/bridges/unmute/tts/slng/deepgram/aura:2-en`;
     wss.on('connection', (ws) => this.#accept(ws));
     return this;
   }
@@ -183,27 +211,32 @@ export class FakeSlngTts {
     let timer: NodeJS.Timeout | undefined;
     let sequence = 0;
     let buffered = '';
+    const native = this.options.protocol === 'native';
     const synthesize = (): void => {
-      if (!buffered) return;
+      if (!buffered || this.options.fault === 'silent') return;
       buffered = '';
       const n = this.options.chunks ?? 3;
       const bytes = this.options.chunkBytes ?? 640;
-      if (this.options.flushedFirst) sendJson(ws, { type: 'flushed' });
-      sendJson(ws, { type: 'segment_start', segment_id: `seg_${index}` });
+      if (!native) sendJson(ws, { type: 'segment_start', segment_id: `seg_${index}` });
       let i = 0;
       const step = (): void => {
         if (ws.readyState !== ws.OPEN) return;
         if (i < n) {
           const data = FakeSlngTts.chunk(i++, bytes);
-          if (this.options.binary) ws.send(data, { binary: true });
+          if (this.options.binary || native) ws.send(data, { binary: true });
           else sendJson(ws, { type: 'audio_chunk', data: data.toString('base64'), sequence: ++sequence });
           c.chunksSent++;
           if (this.options.chunkDelayMs) timer = setTimeout(step, this.options.chunkDelayMs);
           else step();
           return;
         }
-        sendJson(ws, { type: 'segment_end', segment_id: `seg_${index}` });
-        if (!this.options.flushedFirst) sendJson(ws, { type: 'flushed' });
+        if (this.options.fault === 'close-after-audio') return void ws.close(1000);
+        // flushed: every byte of audio for the flush has been sent.
+        if (native) sendJson(ws, { type: 'Flushed', sequence_id: 0 });
+        else {
+          sendJson(ws, { type: 'segment_end', segment_id: `seg_${index}` });
+          sendJson(ws, { type: 'flushed' });
+        }
       };
       step();
     };
@@ -219,7 +252,8 @@ export class FakeSlngTts {
           sendJson(ws, { type: 'error', code: this.options.initError, message: `fake ${this.options.initError}` });
           return;
         }
-        sendJson(ws, { type: 'ready', session_id: `tts-${index}` });
+        // Only the unified bridge acknowledges init.
+        if (!native && this.options.fault !== 'no-ready') sendJson(ws, { type: 'ready', session_id: `tts-${index}` });
         return;
       }
       switch (msg.type) {
@@ -239,7 +273,7 @@ export class FakeSlngTts {
           c.clears++;
           clearTimeout(timer);
           buffered = '';
-          sendJson(ws, { type: 'cleared' });
+          sendJson(ws, { type: native ? 'Cleared' : 'cleared' });
           return;
         case 'close':
           c.closeReceived = true;

@@ -1,9 +1,11 @@
 /**
- * A fake Soca voice stream server (seed 004) on loopback: checks the `start` message and the
- * binary 16 kHz PCM frames (at most 50 ms, never base64), answers `ready` then `stt.ready`, and
- * lets a test script transcripts, chunked sentence MP3 (base64, seq, sentenceId, chunkIndex,
- * isLastChunk, closing chunk with audioBase64 null), `final_answer`, server `barge` and errors.
- * With `auto`, it answers at once when the client's end-of-speech silence starts (for benches).
+ * A fake Soca voice stream server (docs/protocol.md "Soca") on loopback: checks the `start`
+ * message and the binary 16 kHz PCM frames (at most 50 ms, never base64), answers `ready` then
+ * `stt.ready`, and lets a test script transcripts, chunked sentence MP3 (seq, sentenceId,
+ * chunkIndex, isLastChunk, closing chunk with audioBase64 null), `final_answer`, server `barge`,
+ * errors and a normal close. A sentence's `audioBase64` pieces are slices of one base64 text,
+ * cut anywhere (Soca's client joins them before decoding). With `auto`, it answers at once when
+ * the client's end-of-speech silence starts (for benches).
  */
 import { sendJson, listen, closeServer } from './ws-server.js';
 import type { WebSocket, WebSocketServer } from 'ws';
@@ -125,7 +127,7 @@ export class FakeSoca {
     this.partial(auto.transcript, conn);
     this.final(auto.transcript, conn);
     const seq = this.nextSeq();
-    auto.sentences.forEach((chunks, i) => this.sentence(seq, 1000 + i, chunks, conn));
+    auto.sentences.forEach((chunks, i) => this.sentenceBase64(seq, 1000 + i, Buffer.concat(chunks), chunks.length, conn));
     if (auto.finish !== false) this.finalAnswer(seq, 'auto answer', conn);
   }
 
@@ -142,19 +144,35 @@ export class FakeSoca {
     sendJson(conn.ws, { type: 'stt.final', text });
   }
 
-  /** One sentence as chunks (closing chunk carries audioBase64 null, as in the seed). */
+  /** One sentence as chunks (the closing chunk carries audioBase64 null, as in docs/protocol.md "Soca"). */
   sentence(seq: number, sentenceId: number, chunks: Buffer[], conn = this.last, options: { close?: boolean } = {}): void {
     chunks.forEach((c, i) => this.chunk(seq, sentenceId, i, c, false, conn));
     if (options.close !== false) this.chunk(seq, sentenceId, chunks.length, null, true, conn);
   }
 
+  /**
+   * One sentence as `pieces` slices of its base64 text, cut 1 character past a 4-character
+   * boundary so each slice ends inside a quantum, then the closing chunk.
+   */
+  sentenceBase64(seq: number, sentenceId: number, mp3: Buffer, pieces: number, conn = this.last): void {
+    const b64 = mp3.toString('base64');
+    const size = Math.max(1, Math.floor(b64.length / pieces / 4) * 4 + 1);
+    let i = 0;
+    for (let off = 0; off < b64.length; off += size, i++) this.rawChunk(seq, sentenceId, i, b64.slice(off, off + size), false, conn);
+    this.rawChunk(seq, sentenceId, i, null, true, conn);
+  }
+
   chunk(seq: number, sentenceId: number, chunkIndex: number, audio: Buffer | null, isLastChunk: boolean, conn = this.last): void {
+    this.rawChunk(seq, sentenceId, chunkIndex, audio ? audio.toString('base64') : null, isLastChunk, conn);
+  }
+
+  rawChunk(seq: number, sentenceId: number, chunkIndex: number, audioBase64: string | null, isLastChunk: boolean, conn = this.last): void {
     sendJson(conn.ws, {
       stepType: 'sentence',
       chatId: 'chat-1',
       sentenceId,
       contentStep: 'Halo.',
-      audioBase64: audio ? audio.toString('base64') : null,
+      audioBase64,
       audioMime: 'audio/mp3',
       chunkIndex,
       isLastChunk,
@@ -181,5 +199,10 @@ export class FakeSoca {
 
   error(message: string, conn = this.last): void {
     sendJson(conn.ws, { type: 'error', message });
+  }
+
+  /** Ends the session normally (close code 1000), as a server does when it is done. */
+  endSession(conn = this.last): void {
+    conn.ws.close(1000, 'session ended');
   }
 }

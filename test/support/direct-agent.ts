@@ -33,6 +33,8 @@ export const FAST_CONVERSATION = {
 
 export async function startDirectAgent(backend: Backend, log: Logger, conversation: Record<string, unknown> = {}): Promise<DirectAgent> {
   const config = parseConfig({
+    // The backend's own name, so its defaults (the end of listening) are the ones it runs with.
+    backend: backend.name,
     audio: { mic: 'wav:unused.wav', speaker: 'wav:unused.wav', earcons: NO_EARCONS },
     conversation: { ...FAST_CONVERSATION, ...conversation },
   });

@@ -1,8 +1,12 @@
 /**
- * SLNG streaming speech-to-text (docs/protocol.md): `init` with the recognition config,
+ * SLNG streaming speech-to-text (docs/protocol.md "SLNG"): `init` with the recognition config,
  * `ready`, audio as binary PCM frames (the service's preferred form), `partial_transcript` /
  * `final_transcript`, `finalize` on local end of speech, `keepalive` when nothing was sent for a
  * while, and `close` at the end (the server sends what is left, then closes the socket).
+ *
+ * A `final_transcript` is a finished segment, not the whole utterance: segments are collected
+ * and joined until the utterance ends: `utterance_end`, a final marked `from_finalize` (the answer
+ * to `finalize`) or `speech_final`, a quiet gap after `finalize`, or the server closing.
  */
 import type WebSocket from 'ws';
 import type { SlngSttConfig } from '../../config/schema.js';
@@ -14,6 +18,8 @@ import { connectWs, type Connected, parseJsonObject } from '../ws-connect.js';
 import type { SttClient, SttEvents, SttSession } from './types.js';
 
 const MAX_PENDING_BYTES = 10_000 * 32; // 10 s at 16 kHz
+/** After `finalize`, the utterance ends when no further segment came for this long (ms). */
+const FINALIZE_QUIET_MS = 400;
 
 export interface SlngSttOptions {
   /** `url` must be set (the registry checks). */
@@ -61,6 +67,13 @@ class SlngSttSession extends TypedEmitter<SttEvents> implements SttSession {
   #keepalive: NodeJS.Timeout | undefined;
   #closeTimer: NodeJS.Timeout | undefined;
   #lastSent = 0;
+  /** The utterance's finished segments, and their confidences. */
+  #segments: string[] = [];
+  #confidences: number[] = [];
+  #finalSent = false;
+  #finalizeSent = false;
+  #quietTimer: NodeJS.Timeout | undefined;
+  #finalizeCap: NodeJS.Timeout | undefined;
   #closedPromise: Promise<void>;
   #resolveClosed!: () => void;
 
@@ -90,7 +103,7 @@ class SlngSttSession extends TypedEmitter<SttEvents> implements SttSession {
   finalize(): void {
     if (this.#state === 'closing' || this.#state === 'closed' || this.#finalizeWanted) return;
     this.#finalizeWanted = true;
-    if (this.#state === 'ready') this.#sendRaw(JSON.stringify({ type: 'finalize' }));
+    if (this.#state === 'ready') this.#sendFinalize();
   }
 
   close(): Promise<void> {
@@ -153,17 +166,18 @@ class SlngSttSession extends TypedEmitter<SttEvents> implements SttSession {
         for (const b of this.#pending) this.#sendRaw(b);
         this.#pending = [];
         this.#pendingBytes = 0;
-        if (this.#finalizeWanted) this.#sendRaw(JSON.stringify({ type: 'finalize' }));
+        if (this.#finalizeWanted) this.#sendFinalize();
         this.emit('ready');
         return;
       case 'partial_transcript':
-        if (typeof msg.transcript === 'string' && msg.transcript) {
-          this.emit('partial', { text: msg.transcript, confidence: num(msg.confidence) });
+        if (typeof msg.transcript === 'string' && msg.transcript && !this.#finalSent) {
+          this.emit('partial', { text: this.#withSegments(msg.transcript), confidence: num(msg.confidence) });
         }
         return;
       case 'final_transcript':
-        this.emit('final', { text: typeof msg.transcript === 'string' ? msg.transcript : '', confidence: num(msg.confidence) });
-        return;
+        return this.#onSegment(msg);
+      case 'utterance_end':
+        return this.#endUtterance('utterance_end');
       case 'error': {
         const err = slngError('slng-stt', String(msg.code ?? 'unknown'), String(msg.message ?? ''));
         this.emit('error', err);
@@ -176,11 +190,58 @@ class SlngSttSession extends TypedEmitter<SttEvents> implements SttSession {
   }
 
   #onClose(code: number, reason: string): void {
+    // The server sends what is left before it closes: that ends the utterance too.
+    if (this.#segments.length) this.#endUtterance('closed');
     if (this.#state !== 'closing' && this.#state !== 'closed') {
       const why = reason ? `${code} ${reason}` : String(code);
       this.emit('error', new ServiceError('slng-stt', 'provider', `slng-stt closed the session (${why})`));
     }
     this.#finish();
+  }
+
+  /** One finished segment; it ends the utterance only when the server says so. */
+  #onSegment(msg: Record<string, unknown>): void {
+    if (this.#finalSent) return;
+    const text = typeof msg.transcript === 'string' ? msg.transcript.trim() : '';
+    const c = num(msg.confidence);
+    if (text) {
+      this.#segments.push(text);
+      if (c !== undefined) this.#confidences.push(c);
+    }
+    if (msg.from_finalize === true) return this.#endUtterance('finalize answered');
+    if (msg.speech_final === true) return this.#endUtterance('speech_final');
+    // Not the end yet: show the utterance so far.
+    if (text) this.emit('partial', { text: this.#segments.join(' '), ...(c !== undefined ? { confidence: c } : {}) });
+    if (this.#finalizeSent) {
+      // After finalize, more segments may still be on their way: end once they stop.
+      clearTimeout(this.#quietTimer);
+      this.#quietTimer = setTimeout(() => this.#endUtterance('quiet after finalize'), FINALIZE_QUIET_MS);
+    }
+  }
+
+  /** The utterance is over: its joined segments are the final transcript (once). */
+  #endUtterance(why: string): void {
+    if (this.#finalSent) return;
+    this.#finalSent = true;
+    clearTimeout(this.#quietTimer);
+    clearTimeout(this.#finalizeCap);
+    const c = this.#confidences;
+    this.#log.debug('utterance-end', { why, segments: this.#segments.length });
+    this.emit('final', { text: this.#segments.join(' '), ...(c.length ? { confidence: c.reduce((a, b) => a + b, 0) / c.length } : {}) });
+  }
+
+  #withSegments(partial: string): string {
+    if (!this.#segments.length) return partial;
+    const done = this.#segments.join(' ');
+    // A partial that already repeats the finished segments is shown as it is.
+    return partial.startsWith(done) ? partial : `${done} ${partial}`;
+  }
+
+  #sendFinalize(): void {
+    this.#sendRaw(JSON.stringify({ type: 'finalize' }));
+    this.#finalizeSent = true;
+    // Every wait has an end: without an answer, what has arrived is the transcript.
+    this.#finalizeCap = setTimeout(() => this.#endUtterance('no answer to finalize'), this.#opt.config.closeTimeoutMs);
   }
 
   #sendClose(): void {
@@ -203,6 +264,8 @@ class SlngSttSession extends TypedEmitter<SttEvents> implements SttSession {
     this.#state = 'closed';
     clearInterval(this.#keepalive);
     clearTimeout(this.#closeTimer);
+    clearTimeout(this.#quietTimer);
+    clearTimeout(this.#finalizeCap);
     this.#ws?.removeAllListeners();
     this.#ws?.on('error', () => {});
     this.#resolveClosed();

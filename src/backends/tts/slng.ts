@@ -1,10 +1,15 @@
 /**
- * SLNG streaming text-to-speech (seed 003). One session per reply: it connects and sends `init`
- * (model, voice, rate, encoding) as soon as it is opened, so the handshake overlaps the skill
- * call; `speak()` sends the text with `flush: true`. Audio (`audio_chunk` base64, or raw binary
- * frames) is passed on as it arrives. The reply ends at `audio_end`, or at `flushed` once its
- * audio is in (see #maybeDone). `cancel()` sends `clear` (barge-in) and `close`. A `rate_limit` error before any audio
- * is retried on a fresh connection after a growing delay.
+ * SLNG streaming text-to-speech (docs/protocol.md "SLNG"). One session per reply: it connects and
+ * sends `init` (model, voice, rate, encoding) as soon as it is opened, so the handshake overlaps
+ * the skill call; `speak()` sends the text with `flush: true`. Audio (`audio_chunk` base64, or raw
+ * binary frames) is passed on as it arrives. The reply ends at `audio_end` or `flushed` (both say
+ * every byte of audio has been sent), or when the server closes normally after audio.
+ *
+ * Only the unified bridge (`/v1/bridges/unmute/tts/...`) answers `init` with `ready`, and only
+ * there is the text held until it comes; a provider-native endpoint (`/v1/tts/deepgram/aura:2`)
+ * sends none, so the text follows `init` at once. Every wait has a limit and an error that names
+ * the endpoint. `cancel()` sends `clear` (barge-in) and `close`. A `rate_limit` error before any
+ * audio is retried on a fresh connection after a growing delay.
  */
 import type WebSocket from 'ws';
 import type { SlngTtsConfig } from '../../config/schema.js';
@@ -13,7 +18,7 @@ import type { ReplyFormat } from '../../ports/backend.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
 import { ServiceError } from '../service-error.js';
 import { slngError } from '../stt/slng.js';
-import { connectWs, type Connected, parseJsonObject } from '../ws-connect.js';
+import { connectWs, type Connected, parseJsonObject, safeUrl } from '../ws-connect.js';
 
 export type TtsEvents = {
   /** The first audio of the reply is here; `format` says how to play it. */
@@ -60,8 +65,14 @@ export class SlngTts implements TtsClient {
 
 type State = 'connecting' | 'initializing' | 'ready' | 'speaking' | 'done';
 
-/** How long a flush that produced no audio may stay silent before the reply counts as empty. */
-const FLUSH_GRACE_MS = 3000;
+/** True for the unified bridge, the one endpoint family documented to answer `init` with `ready`. */
+export function sendsReady(url: string): boolean {
+  try {
+    return new URL(url).pathname.includes('/bridges/');
+  } catch {
+    return false;
+  }
+}
 
 class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
   readonly #opt: SlngTtsOptions;
@@ -75,9 +86,9 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
   #readyTimer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #lastSequence = -1;
-  #flushed = false;
-  #openSegments = 0;
-  #graceTimer: NodeJS.Timeout | undefined;
+  /** Re-armed by every message once the text is out: a silent endpoint fails the reply. */
+  #idleTimer: NodeJS.Timeout | undefined;
+  readonly #where: string;
 
   constructor(options: SlngTtsOptions) {
     super();
@@ -85,6 +96,7 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
     this.#log = options.log.child('tts.slng');
     const c = options.config;
     this.#format = c.encoding === 'mp3' ? { codec: 'mp3' } : { codec: 'pcm', sampleRate: c.sampleRate, channels: 1 };
+    this.#where = safeUrl(c.url);
     void this.#connect();
   }
 
@@ -99,7 +111,7 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
     this.#state = 'done';
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#readyTimer);
-    clearTimeout(this.#graceTimer);
+    clearTimeout(this.#idleTimer);
     const ws = this.#ws;
     this.#ws = undefined;
     if (!ws) return;
@@ -136,8 +148,10 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
     ws.on('error', (err) => this.#log.warn('socket_error', { error: err.message }));
     ws.on('close', (code, reason) => {
       if (ws !== this.#ws || this.#state === 'done') return;
+      // Some upstreams close normally right after the last audio instead of saying flushed.
+      if (code === 1000 && this.#state === 'speaking' && this.#audioStarted) return this.#finish();
       const why = reason.length ? `${code} ${reason.toString()}` : String(code);
-      this.#failed(new ServiceError('slng-tts', 'provider', `slng-tts closed the connection before the reply was complete (${why})`));
+      this.#failed(new ServiceError('slng-tts', 'provider', `slng-tts at ${this.#where} closed the connection before the reply was complete (${why})`));
     });
     conn.listen((data, isBinary) => this.#onMessage(ws, data, isBinary));
     const config: Record<string, unknown> = { sample_rate: c.sampleRate, encoding: c.encoding };
@@ -146,14 +160,28 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
     const init: Record<string, unknown> = { type: 'init', model: c.model, config };
     if (c.voice) init.voice = c.voice;
     ws.send(JSON.stringify(init));
+    if (!sendsReady(c.url)) {
+      // A provider-native endpoint acknowledges nothing: the text may follow init at once.
+      this.#state = 'ready';
+      if (this.#text !== undefined) this.#sendText();
+      return;
+    }
     this.#readyTimer = setTimeout(
-      () => this.#failed(new ServiceError('slng-tts', 'timeout', `slng-tts did not send ready within ${this.#opt.connectTimeoutMs} ms after init`)),
+      () =>
+        this.#failed(
+          new ServiceError(
+            'slng-tts',
+            'timeout',
+            `slng-tts at ${this.#where} did not send ready within ${this.#opt.connectTimeoutMs} ms after init (check the URL: only the unified /v1/bridges/unmute/tts/ endpoints send ready)`,
+          ),
+        ),
       this.#opt.connectTimeoutMs,
     );
   }
 
   #onMessage(ws: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
     if (ws !== this.#ws || this.#state === 'done') return;
+    if (this.#state === 'speaking') this.#armIdle();
     if (isBinary) {
       this.#audio(data as Buffer);
       return;
@@ -163,12 +191,16 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
       this.#log.warn('bad_message', { detail: 'slng-tts sent a text frame that is not a JSON object; ignored' });
       return;
     }
-    switch (msg.type) {
+    // Provider-native endpoints capitalise their message types (Flushed, Cleared, Metadata).
+    switch (typeof msg.type === 'string' ? msg.type.toLowerCase() : '') {
       case 'ready':
         clearTimeout(this.#readyTimer);
         if (this.#state !== 'initializing') return;
         this.#state = 'ready';
         if (this.#text !== undefined) this.#sendText();
+        return;
+      case 'metadata':
+        this.#log.debug('metadata', { model: String(msg.model_name ?? '') });
         return;
       case 'audio_chunk': {
         if (typeof msg.data !== 'string') return;
@@ -180,19 +212,12 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
         return;
       }
       case 'segment_start':
-        this.#openSegments++;
-        this.#log.debug(msg.type, { segment: String(msg.segment_id ?? '') });
-        return;
       case 'segment_end':
-        this.#openSegments = Math.max(0, this.#openSegments - 1);
-        this.#log.debug(msg.type, { segment: String(msg.segment_id ?? '') });
-        this.#maybeDone();
+        this.#log.debug(String(msg.type), { segment: String(msg.segment_id ?? '') });
         return;
       case 'flushed':
-        this.#flushed = true;
-        this.#maybeDone();
-        return;
       case 'audio_end':
+        // Both are sent after the last audio of what was flushed (docs/protocol.md "SLNG"): done.
         if (this.#state === 'speaking') this.#finish();
         return;
       case 'cleared':
@@ -205,26 +230,19 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
     }
   }
 
-  /**
-   * The reply is complete at `audio_end`, or once `flushed` came with audio delivered and no
-   * segment still open. The seed does not say whether `flushed` follows the audio or merely
-   * acknowledges the flush, so both orders work; a flush that produced no audio at all ends
-   * after FLUSH_GRACE_MS.
-   */
-  #maybeDone(): void {
-    if (this.#state !== 'speaking' || !this.#flushed || this.#openSegments > 0) return;
-    if (this.#audioStarted) {
-      this.#finish();
-    } else {
-      this.#graceTimer ??= setTimeout(() => {
-        if (this.#state === 'speaking' && !this.#audioStarted) this.#finish();
-      }, FLUSH_GRACE_MS);
-    }
-  }
-
   #sendText(): void {
     this.#state = 'speaking';
     this.#ws?.send(JSON.stringify({ type: 'text', text: this.#text, flush: true }));
+    this.#armIdle();
+  }
+
+  #armIdle(): void {
+    clearTimeout(this.#idleTimer);
+    const ms = this.#opt.config.idleTimeoutMs;
+    this.#idleTimer = setTimeout(
+      () => this.#failed(new ServiceError('slng-tts', 'timeout', `slng-tts at ${this.#where} sent nothing for ${ms} ms while synthesising the reply`)),
+      ms,
+    );
   }
 
   #audio(data: Buffer): void {
@@ -238,7 +256,7 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
 
   #finish(): void {
     this.#state = 'done';
-    clearTimeout(this.#graceTimer);
+    clearTimeout(this.#idleTimer);
     const ws = this.#ws;
     this.#ws = undefined;
     this.emit('end');
@@ -252,6 +270,7 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
   #failed(err: ServiceError): void {
     if (this.#state === 'done') return;
     clearTimeout(this.#readyTimer);
+    clearTimeout(this.#idleTimer);
     const ws = this.#ws;
     this.#ws = undefined;
     if (ws) {
@@ -266,13 +285,10 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
       this.#attempt++;
       this.#log.warn('rate_limited', { attempt: this.#attempt, retryInMs: delay });
       this.#state = 'connecting';
-      this.#flushed = false;
-      this.#openSegments = 0;
       this.#retryTimer = setTimeout(() => void this.#connect(), delay);
       return;
     }
     this.#state = 'done';
-    clearTimeout(this.#graceTimer);
     this.emit('error', err);
   }
 

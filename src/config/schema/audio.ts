@@ -98,8 +98,13 @@ export const ConversationSchema = z
   .object({
     /** Listening lasts while the button is held, and ends on release. */
     pushToTalk: z.boolean().default(false),
-    /** End listening on local end of speech (VAD), not only on the gateway's transcript. */
-    endOnSilence: z.boolean().default(true),
+    /**
+     * End listening on local end of speech (VAD) as well as on the backend's final transcript.
+     * Default: off with the gateway (its flow ends listening with `stt_transcript`, and the agent
+     * then sends `audio_end`), on with the direct backends (the agent asks the service for the
+     * final transcript at once). See docs/audio.md "End of listening".
+     */
+    endOnSilence: z.boolean().optional(),
     noSpeechTimeoutMs: ms(8000, 500),
     maxUtteranceMs: ms(10_000, 1000),
     thinkingTimeoutMs: ms(15_000, 1000),

@@ -31,15 +31,21 @@ const connectionTimings = {
 
 export const SocaSchema = z
   .object({
-    /** Soca voice stream endpoint (seed 004). */
+    /** Soca voice stream endpoint (docs/protocol.md "Soca"). */
     url: wsUrl('wss://api.soca.ai/voice-ws'),
     ...keySource('SOCA_PRIVATE_KEY', 'soca-key'),
     /** The agent created in Soca Studio. Required when backend is soca. */
     agentId: z.string().default(''),
     /** Session id sent in `start`; default: a new random UUID per connection. */
     sessionId: z.string().optional(),
-    /** Conversation language: `id` (Indonesian) or `en` (English). */
-    lang: z.enum(['id', 'en']).default('en'),
+    /** Conversation language: `id` (Indonesian, Soca's default) or `en` (English). */
+    lang: z.enum(['id', 'en']).default('id'),
+    /**
+     * Keep streaming the mic while an answer plays, as Soca's own client does, so Soca can detect
+     * a barge-in by itself. Off by default: without echo cancellation on the mic, Soca hears the
+     * agent's own voice. Turn it on when the microphone cancels the speaker's echo.
+     */
+    streamWhileSpeaking: z.boolean().default(false),
     /** Listen again without a wake word after each answer (Soca has no per-answer flag). */
     followUp: z.boolean().default(false),
     /**
@@ -58,9 +64,14 @@ export const SocaSchema = z
 
 export const AssemblyAiSchema = z
   .object({
-    /** Universal Streaming v3 endpoint (seed 002). */
+    /** Universal Streaming v3 endpoint (docs/protocol.md "AssemblyAI"). */
     url: wsUrl('wss://streaming.assemblyai.com/v3/ws'),
     ...keySource('ASSEMBLYAI_API_KEY', 'assemblyai-key'),
+    /**
+     * The `speech_model` connection parameter, which the current streaming API requires (it has
+     * no default): `universal-streaming-english`, `universal-streaming-multilingual`, `u3-rt-pro`, ...
+     */
+    speechModel: z.string().min(1).default('universal-streaming-english'),
     /** Audio per binary message; the service takes 50-1000 ms. Milliseconds. */
     chunkMs: z.number().int().min(50).max(1000).default(100),
     /** Wait for the formatted (punctuated) final transcript; adds a little latency. */
@@ -74,7 +85,11 @@ export const AssemblyAiSchema = z
 
 export const SlngSttSchema = z
   .object({
-    /** `wss://api.slng.ai/v1/stt/{provider}/{model}:{variant}` (seed 003). Required for provider slng. */
+    /**
+     * The STT endpoint, required for provider slng: the unified bridge
+     * `wss://api.slng.ai/v1/bridges/unmute/stt/{model}:{variant}`, or a per-model endpoint
+     * `wss://api.slng.ai/v1/stt/{provider}/{model}:{variant}` (docs/protocol.md "SLNG").
+     */
     url: wsUrlString('wss://api.slng.ai/v1/stt/deepgram/nova:3').optional(),
     ...keySource('SLNG_API_KEY', 'slng-key'),
     language: z.string().default('en'),
@@ -107,8 +122,13 @@ export const SkillSchema = z
 
 export const SlngTtsSchema = z
   .object({
-    /** `wss://api.slng.ai/v1/tts/{provider}/{model}:{variant}` (seed 003). */
-    url: wsUrl('wss://api.slng.ai/v1/tts/deepgram/aura:2'),
+    /**
+     * The TTS endpoint. The default is SLNG's unified bridge, which speaks the protocol of
+     * docs/protocol.md "SLNG" (it answers `init` with `ready`). Per-model endpoints
+     * (`wss://api.slng.ai/v1/tts/{provider}/{model}:{variant}`) may speak a provider-native
+     * format: the client then sends the text right after `init` without waiting for `ready`.
+     */
+    url: wsUrl('wss://api.slng.ai/v1/bridges/unmute/tts/slng/deepgram/aura:2-en'),
     ...keySource('SLNG_API_KEY', 'slng-key'),
     model: z.string().default('aura:2'),
     voice: z.string().optional(),
@@ -121,6 +141,8 @@ export const SlngTtsSchema = z
     /** Retries after a `rate_limit` error, each after a backoff starting at rateLimitRetryMs. */
     rateLimitRetries: z.number().int().min(0).max(10).default(2),
     rateLimitRetryMs: ms(1000, 10, 60_000),
+    /** The reply fails when the endpoint sends nothing for this long while synthesising it. Milliseconds. */
+    idleTimeoutMs: ms(10_000, 500, 120_000),
   })
   .strict();
 

@@ -13,13 +13,30 @@ export const GatewaySchema = z
     tokenFile: z.string().optional(),
     /** Environment variable holding the bearer token when no file is given. */
     tokenEnv: z.string().default('SPEAKER_AGENT_TOKEN'),
+    /**
+     * A command that prints a bearer token on stdout (a token exchange), run before every
+     * (re)connect; when set it is the only token source. An argv array, or a string split on
+     * whitespace; never run through a shell. Its output is never logged.
+     */
+    tokenCommand: z
+      .union([
+        z.string().refine((c) => c.trim().length > 0, 'must name a program, e.g. "/usr/local/bin/get-gateway-token"'),
+        z.array(z.string().min(1)).min(1, 'must hold the program and its arguments, e.g. ["/usr/local/bin/get-token", "--scope", "audio"]'),
+      ])
+      .optional(),
+    /** The token command is killed, and the attempt retried later, after this long. */
+    tokenCommandTimeoutMs: ms(10_000, 100, 120_000),
     /** Extra HTTP headers on the WebSocket upgrade (e.g. a tenant header). */
     headers: z.record(z.string(), z.string()).default({}),
     /** Extra query parameters on the URL (e.g. skillset, userID, language). */
     query: z.record(z.string(), z.string()).default({}),
     /** PEM file of a private CA to trust in addition to the system's (wss only). */
     caFile: z.string().optional(),
-    /** Sent as `stt_options` right after connecting, and as `audio_start.options.stt`. */
+    /**
+     * Sent as `stt_options` once per connection, before its first turn, with that turn's
+     * transaction id (docs/protocol.md "stt_options"). Per-turn overrides (a follow-up's prompt
+     * options) go in `audio_start.options.stt`, never with `content_type`.
+     */
     sttOptions: optionsObject.optional(),
     /** Sent as `tts_options` right after connecting. */
     ttsOptions: optionsObject.optional(),
@@ -41,5 +58,19 @@ export const GatewaySchema = z
     maxMessageBytes: z.number().int().min(1024).default(4 * 1024 * 1024),
     /** How long connecting may take before it counts as failed. */
     connectTimeoutMs: ms(10_000, 500, 120_000),
+    /**
+     * A `text` reply that carries a `voice` URL and no streamed audio: fetch the URL (http/https,
+     * the same CA rules as the connection) and play it (MP3 or WAV).
+     */
+    voiceUrl: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** The whole download must finish within this long. */
+        timeoutMs: ms(20_000, 500, 300_000),
+        /** Larger replies are cut off with an error. */
+        maxBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(16 * 1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
