@@ -125,6 +125,12 @@ describe('soca streamWhileSpeaking through the session', () => {
     a.agent.session.trigger('control');
     utter(a);
     await waitFor(() => phase(a) === 'speaking' && a.speaker.bytes > 0, 'speaking');
+    // The utterance may still be on its way to the fake: count from when all of it has arrived.
+    let seen = -1;
+    while (seen !== fake.last.audioBytes) {
+      seen = fake.last.audioBytes;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     const before = fake.last.audioBytes;
     a.mic.push(speech(400)); // the user talks over the answer
     await new Promise((r) => setTimeout(r, 100));
