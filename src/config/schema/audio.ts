@@ -57,10 +57,10 @@ export const AudioSchema = z
     /** Echo tail the canceller models, from the reference on (filter length): covers the timing error plus the room's echo. */
     echoTailMs: ms(200, 20, 1000),
     /**
-     * Extra delay applied to the played reference before cancelling, ms. 0 trusts the speaker
-     * driver's timing; `speaker-agent test-audio --echo` measures what to put here.
+     * Shift of the played reference before cancelling, ms (negative: earlier). 0 trusts the
+     * speaker driver's timing; `speaker-agent test-audio --echo` measures what to put here.
      */
-    echoDelayMs: ms(0, 0, 1000),
+    echoDelayMs: z.number().int().min(-200).max(1000).default(0),
     /** The simulated room of the `room:` mic and speaker. */
     room: RoomSchema.prefault({}),
     /** `wav:` mic: deliver frames in real time (false: as fast as possible, for tests). */

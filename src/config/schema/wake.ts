@@ -59,7 +59,7 @@ export const WakeSchema = z
      * Picovoice Porcupine (needs an AccessKey). `openwakeword`: openWakeWord models on
      * onnxruntime-node (64-bit only; models CC BY-NC-SA 4.0, non-commercial).
      */
-    engine: z.enum(['auto', 'none', 'porcupine', 'openwakeword']).default('auto'),
+    engine: z.enum(['none', 'porcupine', 'openwakeword', 'auto']).default('auto'),
     /**
      * openWakeWord: the keyword, a built-in model name (`hey_jarvis`, `alexa`, `hey_mycroft`,
      * `hey_rhasspy`, `weather`; spaces count as underscores) or the path of your own `.onnx`

@@ -44,8 +44,22 @@ export interface SpeexDsp {
 
 type Fn = (...args: unknown[]) => unknown;
 
-/** Loads koffi and libspeexdsp. Throws SpeexUnavailableError saying what to install. */
-export async function loadSpeexDsp(library: string = SPEEXDSP_LIBRARY): Promise<SpeexDsp> {
+/** Loaded libraries by path: the binding is made once per process, like a module import. */
+const loaded = new Map<string, Promise<SpeexDsp>>();
+
+/** Loads koffi and libspeexdsp. Rejects with SpeexUnavailableError saying what to install. */
+export function loadSpeexDsp(library: string = SPEEXDSP_LIBRARY): Promise<SpeexDsp> {
+  let p = loaded.get(library);
+  if (!p) {
+    p = bind(library);
+    // A failure is not cached: installing the library must not need a new process.
+    p.catch(() => loaded.delete(library));
+    loaded.set(library, p);
+  }
+  return p;
+}
+
+async function bind(library: string): Promise<SpeexDsp> {
   let koffi: typeof KoffiModule;
   try {
     const mod = (await import('koffi')) as Partial<typeof KoffiModule> & { default?: typeof KoffiModule };
@@ -60,8 +74,9 @@ export async function loadSpeexDsp(library: string = SPEEXDSP_LIBRARY): Promise<
   } catch (err) {
     throw new SpeexUnavailableError(`cannot load ${library} (${firstLine(err)}): sudo apt-get install libspeexdsp1`, { cause: err });
   }
-  const echoState = koffi.pointer(koffi.opaque('SpeexEchoState'));
-  const preState = koffi.pointer(koffi.opaque('SpeexPreprocessState'));
+  // Anonymous types: koffi's type names are process-wide.
+  const echoState = koffi.pointer(koffi.opaque());
+  const preState = koffi.pointer(koffi.opaque());
   const f = {
     echoInit: lib.func('speex_echo_state_init', echoState, ['int', 'int']) as Fn,
     echoDestroy: lib.func('speex_echo_state_destroy', 'void', [echoState]) as Fn,
