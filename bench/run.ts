@@ -10,6 +10,7 @@ import { runBackendBench } from './backends.js';
 import { runCoreBench } from './core.js';
 import { main as runGpioBench } from './gpio-leds.js';
 import { runWakeBench } from './wake-bench.js';
+import { runOwwBench } from './wake-oww.js';
 
 const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results');
 
@@ -19,6 +20,8 @@ const BENCHES: Record<string, () => Promise<object>> = {
   audio: () => runAudioBench(),
   backends: () => runBackendBench(),
   wake: () => runWakeBench(RESULTS),
+  // openWakeWord and echo cancellation on generated speech (several minutes).
+  oww: () => runOwwBench(),
   // Writes bench/results/gpio-leds.json itself and prints its own table.
   gpio: async () => {
     await runGpioBench();

@@ -11,6 +11,8 @@ import type { AecEngine } from '../../audio/echo-cancel.js';
 const SPEEX_ECHO_SET_SAMPLING_RATE = 24;
 /** speex_preprocess.h */
 const SPEEX_PREPROCESS_SET_DENOISE = 0;
+const SPEEX_PREPROCESS_SET_ECHO_SUPPRESS = 20;
+const SPEEX_PREPROCESS_SET_ECHO_SUPPRESS_ACTIVE = 22;
 const SPEEX_PREPROCESS_SET_ECHO_STATE = 24;
 
 /** The library's soname on Debian and Raspberry Pi OS. */
@@ -36,6 +38,10 @@ export interface SpeexCancellerOptions {
   residualSuppression?: boolean;
   /** Let the preprocessor also reduce stationary noise (default true; its suppressor needs the denoiser on). */
   denoise?: boolean;
+  /** Most the suppressor takes off residual echo, dB (negative; libspeexdsp's default -40). */
+  echoSuppressDb?: number;
+  /** The same while the near end talks too, dB (negative; libspeexdsp's default -15). */
+  echoSuppressActiveDb?: number;
 }
 
 export interface SpeexDsp {
@@ -103,6 +109,8 @@ async function bind(library: string): Promise<SpeexDsp> {
         }
         f.preSetEcho(pre, SPEEX_PREPROCESS_SET_ECHO_STATE, echo);
         f.preCtl(pre, SPEEX_PREPROCESS_SET_DENOISE, new Int32Array([o.denoise === false ? 0 : 1]));
+        if (o.echoSuppressDb !== undefined) f.preCtl(pre, SPEEX_PREPROCESS_SET_ECHO_SUPPRESS, new Int32Array([Math.round(o.echoSuppressDb)]));
+        if (o.echoSuppressActiveDb !== undefined) f.preCtl(pre, SPEEX_PREPROCESS_SET_ECHO_SUPPRESS_ACTIVE, new Int32Array([Math.round(o.echoSuppressActiveDb)]));
       }
       let alive = true;
       return {
