@@ -325,6 +325,30 @@ async function detectedIn(pcm: Int16Array, from: number, to: number): Promise<bo
   return e.hits.some((h) => h.sampleIndex > from && h.sampleIndex <= to);
 }
 
+/** Replies that say the keyword themselves: does the speaker wake itself? */
+const SELF_REPLY = 'to ask me something, say hey jarvis and then your question. hey jarvis works from across the room too.';
+
+async function selfTrigger(): Promise<Record<string, { replies: number; wokeOff: number; wokeOn: number }>> {
+  const out: Record<string, { replies: number; wokeOff: number; wokeOn: number }> = {};
+  for (const echoDb of [0, 6]) {
+    const row = { replies: 0, wokeOff: 0, wokeOn: 0 };
+    let seed = 500;
+    for (const v of [...REPLY_VOICES, { engine: 'espeak' as const, voice: 'en-us' }]) {
+      for (const rate of RATES) {
+        const played = sequence(300, atLevel(speak(SELF_REPLY, { ...v, rate }), -20), 1500);
+        const wet = new Float32Array(played.length);
+        new RoomEcho(RoomSchema.parse({ delayMs: ROOM_DELAY_MS, echoDb })).process(played, wet);
+        const mic = mix(new Int16Array(played.length), wet, roomNoise(played.length, -55, seed++));
+        if (await detectedIn(mic, 0, mic.length)) row.wokeOff++;
+        if (await detectedIn((await cancel(mic, played, ALIGNMENTS.live)).out, 0, mic.length)) row.wokeOn++;
+        row.replies++;
+      }
+    }
+    out[`echo ${echoDb >= 0 ? '+' : ''}${echoDb} dB`] = row;
+  }
+  return out;
+}
+
 interface PlaybackRow {
   renditions: number;
   off: number;
@@ -419,6 +443,7 @@ export async function runOwwBench(): Promise<object> {
   const compute = await chunkCompute();
   const fa = await falseAccepts();
   const ec = await echo();
+  const self = await selfTrigger();
   const hours = fa.audioMinutes / 60;
   const detected = det.filter((d) => d.detectedMs !== null);
   const latency = detected.map((d) => d.detectedMs! + compute.p50);
@@ -477,6 +502,7 @@ export async function runOwwBench(): Promise<object> {
       room: `RoomEcho: ${ROOM_DELAY_MS} ms direct path, 200-4000 Hz band, 5 early reflections 3-28 ms later from -12 dB; reference ${ALIGNMENTS.live} ms ahead of the echo as placed live, ${ALIGNMENTS.tuned} ms when tuned`,
       erleDb: ec.erleDb,
       duringPlayback: playback,
+      replySaysTheKeyword: self,
     },
     cpuPercentOfOneCore: {
       wake: fa.cpuPercentOfOneCore,

@@ -121,6 +121,8 @@ export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements A
       await inner.start();
     } catch (err) {
       this.#detach();
+      this.#canceller?.destroy();
+      this.#canceller = null;
       this.#started = false;
       throw err;
     }
