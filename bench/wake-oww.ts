@@ -12,10 +12,6 @@
  *   the keyword spoken during a reply (echo as loud as, or 6 dB louder than, the talker) with
  *   cancellation off and on.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EchoCanceller } from '../src/audio/echo-cancel.js';
 import { EchoReference } from '../src/audio/echo-reference.js';
@@ -25,80 +21,8 @@ import { RoomEcho } from '../src/drivers/room/acoustics.js';
 import { loadSpeexDsp } from '../src/drivers/speex/speexdsp.js';
 import { silentLogger } from '../src/log/logger.js';
 import { percentile } from './stats.js';
-import { atLevel, mix, prng, RATE, roomNoise, sequence, synth, ttsMissing, voiceName, type Voice } from './fixtures/tts.js';
-
-const ESPEAK = ['en-us', 'en-gb', 'en-gb-scotland', 'en-gb-x-rp', 'en-029', 'en-us-nyc', 'en-us+f3', 'en-gb+f4'];
-const FLITE = ['slt', 'kal16', 'awb', 'rms', 'kal'];
-const VOICES: Voice[] = [...ESPEAK.map((voice) => ({ engine: 'espeak' as const, voice })), ...FLITE.map((voice) => ({ engine: 'flite' as const, voice }))];
-const RATES = [0.85, 1, 1.15];
-/** Room noise under the talker (at -22 dBFS): quiet, 22 dB and 12 dB below the speech. */
-const NOISE_DB = [-65, -44, -34];
-const TALKER_DB = -22;
-
-/** Other speech: assistant requests, chat, and words that share sounds with the keyword. */
-const NEGATIVE_TEXTS = [
-  'what is the weather like tomorrow in london',
-  'please set a timer for ten minutes',
-  'turn on the lights in the kitchen',
-  'play some jazz music in the living room',
-  'how many ounces are in a pound',
-  'remind me to call my sister at six',
-  'hey there, how are you doing today',
-  'the jars are on the top shelf next to the jam',
-  'his service was nervous but the harvest was good',
-  'hey jimmy, have you seen my car keys',
-  'hey, jump in, the water is warm',
-  'a jaguar and a jackal walked across the yard',
-  'the jury heard the evidence and went home',
-  'I parked the car in the garage this morning',
-  'she said hey and waved from across the street',
-  'do you know what time the pharmacy closes',
-  'the garbage truck comes on tuesday and friday',
-  'jarring noises came from the basement all night',
-  'the news tonight is about the elections in paris',
-  'can you add milk, eggs and bread to the shopping list',
-  'we drove through the desert for three hours',
-  'my favourite artist painted this in the spring',
-  'hey google, hey siri and alexa are other assistants',
-  'the starving artist sold his harp for a dollar',
-  'there is a traffic jam on the highway again',
-  'listen to this, it is the best song of the year',
-  'his voice was hoarse after the long concert',
-  'what does the word gravity mean',
-  'say hello to jeremy and harvey for me',
-  'the market opens at nine and closes at five',
-  'my neighbour jarvis lives two doors down',
-  'service, nervous, harvest, jarvis, starving, marvellous',
-];
-
-const CACHE = path.join(tmpdir(), 'speaker-agent-bench-tts');
-
-/** synth() with a disk cache (regenerating hundreds of utterances takes about a minute). */
-function speak(text: string, v: Voice): Int16Array {
-  mkdirSync(CACHE, { recursive: true });
-  const file = path.join(CACHE, `${createHash('sha1').update(`${voiceName(v)}|${text}`).digest('hex')}.raw`);
-  if (existsSync(file)) {
-    const b = readFileSync(file);
-    return new Int16Array(b.buffer, b.byteOffset, b.length >> 1).slice();
-  }
-  const pcm = synth(text, v);
-  writeFileSync(file, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
-  return pcm;
-}
-
-/** Index one past the last 10 ms frame within 40 dB of the loudest: where the word ends. */
-function acousticEnd(pcm: Int16Array): number {
-  const f = 160;
-  const rms: number[] = [];
-  for (let o = 0; o + f <= pcm.length; o += f) {
-    let e = 0;
-    for (let i = o; i < o + f; i++) e += pcm[i]! * pcm[i]!;
-    rms.push(Math.sqrt(e / f));
-  }
-  const gate = Math.max(...rms) / 100;
-  for (let k = rms.length - 1; k >= 0; k--) if (rms[k]! > gate) return (k + 1) * f;
-  return pcm.length;
-}
+import { atLevel, mix, prng, RATE, roomNoise, sequence, ttsMissing, voiceName } from './fixtures/tts.js';
+import { acousticEnd, NEGATIVE_TEXTS, NOISE_DB, RATES, REPLIES, REPLY_VOICES, SELF_REPLY, speak, TALKER_DB, VOICES } from './fixtures/wake-speech.js';
 
 /** One engine for a whole run: every score and detection on one continuous stream. */
 async function engine() {
@@ -272,17 +196,6 @@ async function falseAccepts(minMinutes = 31): Promise<FalseAcceptRun> {
   };
 }
 
-const REPLIES = [
-  'here is the weather for today. it will be sunny in the morning and cloudy in the afternoon, with a light wind from the west and temperatures around twenty degrees.',
-  'your timer for ten minutes has started. I will tell you when it is done, and you can ask me how much time is left at any moment.',
-  'the next train to the city leaves at half past eight from platform two, and the one after that at nine fifteen from platform four.',
-];
-const REPLY_VOICES: Voice[] = [
-  { engine: 'flite', voice: 'awb' },
-  { engine: 'espeak', voice: 'en-gb' },
-  { engine: 'flite', voice: 'slt' },
-];
-
 /**
  * How far ahead of the room's echo (40 ms after the played sound) the reference sits: 20 ms as
  * the live `room:` drivers place it (the capture clock dates frames when they arrive), 10 ms
@@ -324,9 +237,6 @@ async function detectedIn(pcm: Int16Array, from: number, to: number): Promise<bo
   await e.stop();
   return e.hits.some((h) => h.sampleIndex > from && h.sampleIndex <= to);
 }
-
-/** Replies that say the keyword themselves: does the speaker wake itself? */
-const SELF_REPLY = 'to ask me something, say hey jarvis and then your question. hey jarvis works from across the room too.';
 
 async function selfTrigger(): Promise<Record<string, { replies: number; wokeOff: number; wokeOn: number }>> {
   const out: Record<string, { replies: number; wokeOff: number; wokeOn: number }> = {};
