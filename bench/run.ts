@@ -11,6 +11,7 @@ import { main as runGpioBench } from './gpio-leds.js';
 import { resultsDir } from './paths.js';
 import { runProcessTreeBench } from './process-tree.js';
 import { runWakeBench } from './wake-bench.js';
+import { runOwwBench } from './wake-oww.js';
 
 const RESULTS = resultsDir();
 
@@ -22,6 +23,8 @@ const BENCHES: Record<string, () => Promise<object>> = {
   wake: () => runWakeBench(RESULTS),
   // The real CLI as a process, its whole tree from /proc, paced audio, a bare relay as the floor.
   tree: () => runProcessTreeBench(),
+  // openWakeWord and echo cancellation on generated speech (several minutes).
+  oww: () => runOwwBench(),
   // Writes bench/results/gpio-leds.json itself and prints its own table.
   gpio: async () => {
     await runGpioBench();

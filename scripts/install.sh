@@ -28,14 +28,16 @@ NODESOURCE_MAJOR=22
 SERVICE_GROUPS=(audio gpio spi)
 # Native addon builds (naudiodon, speaker, rpio), TLS roots, the NodeSource key, ALSA tools for
 # checking the sound card (aplay/arecord), libgpiod tools for the Pi 5 GPIO driver, and lame,
-# which decodes MP3 replies (node-lame would otherwise download its own copy at install time).
-APT_PACKAGES=(ca-certificates curl gnupg build-essential python3 libasound2-dev alsa-utils gpiod lame)
+# which decodes MP3 replies (node-lame would otherwise download its own copy at install time),
+# and libspeexdsp1 for echo cancellation (audio.echoCancel: speex).
+APT_PACKAGES=(ca-certificates curl gnupg build-essential python3 libasound2-dev alsa-utils gpiod lame libspeexdsp1)
 
-# Environment for every npm run: node-lame uses the system's lame (no download), and node-gyp
-# the installed Node.js headers (no download from nodejs.org). Asked for after Node.js is
-# installed, since the headers come with it (NodeSource) or with libnode-dev (Debian).
+# Environment for every npm run: node-lame uses the system's lame (no download), onnxruntime-node
+# its bundled CPU build (no CUDA download on x86-64), and node-gyp the installed Node.js headers
+# (no download from nodejs.org). Asked for after Node.js is installed, since the headers come
+# with it (NodeSource) or with libnode-dev (Debian).
 npm_env() {
-  local e="LAME_SKIP_DOWNLOAD=1"
+  local e="LAME_SKIP_DOWNLOAD=1 ONNXRUNTIME_NODE_INSTALL=skip"
   if [ -f /usr/include/node/node_api.h ]; then e="$e npm_config_nodedir=/usr"; fi
   printf '%s\n' "$e"
 }
@@ -176,9 +178,36 @@ YAML
   esac
 }
 
+# The wake word engine for a new config: Porcupine with a key, else openWakeWord where its
+# runtime exists (64-bit: aarch64, x86_64), else none (32-bit Raspberry Pi OS: the button).
+wake_engine() {
+  if [ -n "$KEY_FILE" ]; then echo porcupine; return; fi
+  case "${SPEAKER_AGENT_TEST_ARCH:-$(uname -m)}" in
+    aarch64|arm64|x86_64) echo openwakeword ;;
+    *) echo none ;;
+  esac
+}
+
+# The wake section of a new config.yaml.
+wake_yaml() {
+  cat <<YAML
+wake:
+  # none: the button (or the control socket) starts listening. porcupine: wake word, needs the
+  # AccessKey in /etc/speaker-agent/credentials/porcupine-access-key. openwakeword: local
+  # openWakeWord models (64-bit OS only; the models are CC BY-NC-SA 4.0: non-commercial use).
+  engine: $1
+YAML
+  if [ "$1" = openwakeword ]; then
+    cat <<'YAML'
+  # hey_jarvis, alexa, hey_mycroft, hey_rhasspy, weather, or the path of your own .onnx model.
+  keyword: hey_jarvis
+YAML
+  fi
+}
+
 write_config() {
-  local url="${GATEWAY_URL:-ws://127.0.0.1:8080/}" engine=none
-  [ -n "$KEY_FILE" ] && engine=porcupine
+  local url="${GATEWAY_URL:-ws://127.0.0.1:8080/}" engine
+  engine="$(wake_engine)"
   cat <<YAML
 # speaker-agent configuration, written by scripts/install.sh (hardware: $HARDWARE).
 # Re-running the installer keeps this file. After editing:
@@ -198,10 +227,7 @@ gateway:
 
 $(hardware_yaml)
 
-wake:
-  # none: the button (or the control socket) starts listening. porcupine: wake word, needs the
-  # AccessKey in /etc/speaker-agent/credentials/porcupine-access-key.
-  engine: $engine
+$(wake_yaml "$engine")
 
 log:
   # debug, info, warn or error. json for journald; pretty for a terminal.

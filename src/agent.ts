@@ -8,7 +8,7 @@ import type { Config } from './config/schema.js';
 import { ControlServer } from './control/server.js';
 import { Session } from './core/session.js';
 import type { DecoderFactory } from './core/player.js';
-import { createAudioInput, createAudioOutput, createBackend, createGpio, createWakeWord } from './drivers/registry.js';
+import { createAudio, createBackend, createGpio, createWakeWord } from './drivers/registry.js';
 import type { Logger } from './log/logger.js';
 import type { AudioInput } from './ports/audio-input.js';
 import type { AudioOutput } from './ports/audio-output.js';
@@ -103,8 +103,8 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
   const { log } = options;
   const o = options.overrides ?? {};
   // Drivers are created one by one so the first failure names its part.
-  const mic = o.mic ?? (await createAudioInput(config, log));
-  const speaker = o.speaker ?? (await createAudioOutput(config, log));
+  // Mic and speaker come as a pair: the simulated room joins them, the echo canceller wraps the mic.
+  const { mic, speaker } = await createAudio(config, log, { mic: o.mic, speaker: o.speaker });
   const wake = o.wake ?? (await createWakeWord(config, log));
   const gpio = o.gpio ?? (await createGpio(config, log));
   const backend = o.backend ?? (await createBackend(config, log));

@@ -116,7 +116,7 @@ describe('scripts/install.sh in test mode', () => {
         'chown root:root /etc/speaker-agent/credentials/gateway-token',
         'chown root:root /etc/speaker-agent/credentials/porcupine-access-key',
         // node-gyp uses the installed headers when there are any, instead of downloading them.
-        `sh -c cd '/opt/speaker-agent.new' && env LAME_SKIP_DOWNLOAD=1 ${existsSync('/usr/include/node/node_api.h') ? 'npm_config_nodedir=/usr ' : ''}npm ci --omit=dev --no-audit --no-fund`,
+        `sh -c cd '/opt/speaker-agent.new' && env LAME_SKIP_DOWNLOAD=1 ONNXRUNTIME_NODE_INSTALL=skip ${existsSync('/usr/include/node/node_api.h') ? 'npm_config_nodedir=/usr ' : ''}npm ci --omit=dev --no-audit --no-fund`,
         '/opt/speaker-agent/bin/speaker-agent config check /etc/speaker-agent/config.yaml',
       ]),
     );
@@ -152,6 +152,27 @@ describe('scripts/install.sh in test mode', () => {
     } finally {
       rmSync(g.base, { recursive: true, force: true });
     }
+  });
+
+  it('chooses the wake word: openWakeWord on 64-bit without a key, none on 32-bit ARM, Porcupine with a key', () => {
+    const engineOn = (arch: string, args: string[] = []) => {
+      const g = fixture();
+      try {
+        expect(install(g, args, { SPEAKER_AGENT_TEST_ARCH: arch }).status).toBe(0);
+        const text = readFileSync(path.join(g.root, 'etc/speaker-agent/config.yaml'), 'utf8');
+        return { wake: parseConfig(parseYaml(text)).wake, text };
+      } finally {
+        rmSync(g.base, { recursive: true, force: true });
+      }
+    };
+    const arm64 = engineOn('aarch64');
+    expect(arm64.wake).toMatchObject({ engine: 'openwakeword', keyword: 'hey_jarvis' });
+    expect(arm64.text).toMatch(/CC BY-NC-SA 4\.0: non-commercial use/);
+    expect(engineOn('x86_64').wake.engine).toBe('openwakeword');
+    expect(engineOn('armv7l').wake.engine).toBe('none');
+    const key = path.join(f.base, 'key.txt');
+    writeFileSync(key, 'AK-1234\n');
+    expect(engineOn('aarch64', ['--porcupine-key-file', key]).wake.engine).toBe('porcupine');
   });
 
   it('re-running upgrades in place: same files, config and secrets kept, no second user', () => {
@@ -252,7 +273,7 @@ describe('scripts/install.sh in test mode', () => {
     const r = install(f, []);
     expect(r.status).toBe(0);
     const build = r.commands.find((c) => c.includes('npm run build'));
-    expect(build).toMatch(/^sh -c cd '[^']+' && env LAME_SKIP_DOWNLOAD=1 .*npm ci --no-audit --no-fund && npm run build$/);
+    expect(build).toMatch(/^sh -c cd '[^']+' && env LAME_SKIP_DOWNLOAD=1 ONNXRUNTIME_NODE_INSTALL=skip .*npm ci --no-audit --no-fund && npm run build$/);
     expect(build).not.toContain(f.src);
     expect(snapshot(f.src)).toEqual(before);
     expect(existsSync(path.join(f.root, 'opt/speaker-agent/node_modules'))).toBe(false);

@@ -45,9 +45,10 @@ describe('wake check', () => {
     expect(out).not.toContain('this-is-not-a-key');
   });
 
-  it('names the missing key sources when none is set', async () => {
+  it('names the missing key sources when none is set (wake.engine porcupine)', async () => {
     let out = '';
-    const code = await wakeCheck({}, (s) => (out += s), {});
+    // wake.engine defaults to auto, which picks openWakeWord without a key: ask for Porcupine.
+    const code = await wakeCheck({ wake: 'porcupine' }, (s) => (out += s), {});
     expect(code).toBe(1);
     expect(out).toMatch(/^wake word: unavailable: no Porcupine AccessKey: set wake.accessKeyFile/);
   });

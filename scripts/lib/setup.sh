@@ -14,9 +14,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Debian packages: native addon builds (ALSA headers, compiler), speech and audio tools for
-# fixtures and the local gateway's voice, lame for MP3, systemd (systemd-analyze and
-# systemd-notify for the unit and sd_notify tests), gpiod tools and openssl for their tests.
-APT_PACKAGES=(${SPEAKER_AGENT_APT_PACKAGES:-libasound2-dev python3 make g++ espeak-ng sox lame alsa-utils systemd gpiod openssl ca-certificates})
+# fixtures and the local gateway's voice (espeak-ng, flite, sox), libspeexdsp1 for echo
+# cancellation, lame for MP3, systemd (systemd-analyze and systemd-notify for the unit and
+# sd_notify tests), gpiod tools and openssl for their tests.
+APT_PACKAGES=(${SPEAKER_AGENT_APT_PACKAGES:-libasound2-dev python3 make g++ espeak-ng flite sox lame alsa-utils systemd gpiod openssl ca-certificates libspeexdsp1})
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -1,6 +1,7 @@
 /**
  * `speaker-agent devices` (capture and playback devices with their rates and channels) and
- * `speaker-agent test-audio` (record a few seconds, print levels with a hint, play them back).
+ * `speaker-agent test-audio` (record a few seconds, print levels with a hint, play them back;
+ * `--echo` measures the echo delay instead, see echo-measure.ts).
  * Native modules load only inside the actions.
  */
 import type { Command } from 'commander';
@@ -102,8 +103,9 @@ export interface TestAudioIo {
  * Returns the recording (16 kHz mono).
  */
 export async function runTestAudio(config: Config, opts: { seconds: number; play: boolean }, io: TestAudioIo): Promise<{ pcm: Int16Array; levels: LevelReport }> {
-  const { createAudioInput, createAudioOutput } = await import('../drivers/registry.js');
-  const mic = await createAudioInput(config, io.log);
+  const { createAudio } = await import('../drivers/registry.js');
+  // Both ends at once (a `room:` pair shares one room); levels are of the raw microphone.
+  const { mic, speaker: out } = await createAudio({ ...config, audio: { ...config.audio, echoCancel: 'off' } }, io.log);
   const want = Math.round(opts.seconds * CORE_FORMAT.sampleRate);
   const pcm = new Int16Array(want);
   let got = 0;
@@ -126,7 +128,6 @@ export async function runTestAudio(config: Config, opts: { seconds: number; play
   io.write(`Peak ${levels.peakDb.toFixed(1)} dBFS, RMS ${levels.rmsDb.toFixed(1)} dBFS${levels.hint ? '' : ': OK'}\n`);
   if (levels.hint) io.write(`Hint: ${levels.hint}\n`);
   if (opts.play && rec.length > 0) {
-    const out = await createAudioOutput(config, io.log);
     await out.start();
     out.setVolume(config.audio.volume);
     io.write(`Playing it back on ${config.audio.speaker}...\n`);
@@ -160,12 +161,23 @@ export function registerAudioCommands(program: Command): void {
   addConfigFlags(
     program
       .command('test-audio')
-      .description('record a few seconds, print peak and RMS levels (with a hint when silent or clipping), play them back')
+      .description('record a few seconds, print peak and RMS levels (with a hint when silent or clipping), play them back; --echo measures the echo delay')
       .option('--seconds <n>', 'seconds to record', '3')
-      .option('--no-play', 'do not play the recording back'),
+      .option('--no-play', 'do not play the recording back')
+      .option('--echo', 'instead: play a chirp, find its echo in the microphone and print the delay the echo canceller must cover'),
   ).action(async (opts: Record<string, unknown>) => {
     try {
       const config = configFromFlags(opts);
+      if (opts.echo) {
+        const log = new Logger({ level: 'warn', format: 'pretty', sink: { write: (l) => process.stderr.write(l) } });
+        const { measureEcho } = await import('./echo-measure.js');
+        const m = await measureEcho(config, { write: (s) => process.stdout.write(s), log });
+        if (Number.isFinite(m.lagMs) && m.correlation >= 0.2) {
+          process.stdout.write(`Echo ${m.lagMs.toFixed(1)} ms after its reference, ${m.echoDb.toFixed(1)} dB relative to what was played (correlation ${m.correlation.toFixed(2)})\n`);
+        }
+        process.stdout.write(`${m.advice}\n`);
+        return;
+      }
       const seconds = Number(opts.seconds);
       if (!(seconds > 0 && seconds <= 60)) throw new Error(`--seconds must be between 0 and 60, got "${String(opts.seconds)}"`);
       const log = new Logger({ level: 'warn', format: 'pretty', sink: { write: (l) => process.stderr.write(l) } });

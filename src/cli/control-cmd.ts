@@ -42,14 +42,22 @@ async function send(opts: SocketOpts, req: ControlRequest): Promise<ControlReply
   }
 }
 
+/** `on: openwakeword listens for "hey jarvis"`, `on (computer)`, or `off: reason`. */
+function formatWake(w: SessionStatus['wake']): string {
+  if (!w.available) return `off: ${w.reason ?? 'unavailable'}${w.engine ? ` (${w.engine})` : ''}`;
+  if (w.engine) return `on: ${w.engine} listens for ${w.keywords.map((k) => `"${k}"`).join(', ')}`;
+  return `on (${w.keywords.join(', ')})`;
+}
+
 export function formatStatus(s: SessionStatus): string {
   const lines = [
     `state:      ${s.phase}${s.followUp ? ' (follow-up)' : ''}${s.turnId ? ` turn ${s.turnId}` : ''}`,
     `backend:    ${s.backend} ${s.connected ? 'connected' : 'NOT connected'}`,
     `microphone: ${s.muted ? 'muted' : 'live'}`,
-    `wake word:  ${s.wake.available ? `on (${s.wake.keywords.join(', ')})` : `off: ${s.wake.reason ?? 'unavailable'}`}`,
+    `wake word:  ${formatWake(s.wake)}`,
     `leds:       ${s.led}`,
   ];
+  if (s.wake.notice) lines.splice(4, 0, `            ${s.wake.notice}`);
   if (s.lastError) lines.push(`last error: ${s.lastError.message} (${s.lastError.code}, ${s.lastError.at})`);
   return lines.join('\n') + '\n';
 }

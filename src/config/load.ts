@@ -21,6 +21,8 @@ export const ENV_VARS: Record<string, string> = {
   SPEAKER_AGENT_MIC: 'audio.mic',
   SPEAKER_AGENT_SPEAKER: 'audio.speaker',
   SPEAKER_AGENT_WAKE: 'wake.engine',
+  SPEAKER_AGENT_WAKE_KEYWORD: 'wake.keyword',
+  SPEAKER_AGENT_ECHO_CANCEL: 'audio.echoCancel',
   SPEAKER_AGENT_GPIO: 'gpio.driver',
   SPEAKER_AGENT_HARDWARE: 'hardware',
   SPEAKER_AGENT_CONTROL: 'control.socket',

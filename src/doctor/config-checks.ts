@@ -32,7 +32,7 @@ export interface FoundSecret {
   source: string;
 }
 
-type SecretLookup = { found?: FoundSecret; problem?: CheckResult };
+export type SecretLookup = { found?: FoundSecret; problem?: CheckResult };
 
 /** Reads one secret file; classifies missing, unreadable, empty and too-open files. */
 function secretFromFile(ctx: DoctorContext, id: string, file: string, writeFix: string): SecretLookup & { missing?: boolean } {
@@ -150,19 +150,28 @@ const PORCUPINE_ERRORS: Record<string, { detail: string; fix: string }> = {
   },
 };
 
-/** Validates the AccessKey by creating (and releasing) a Porcupine engine with a built-in keyword. */
-export async function checkPorcupine(ctx: DoctorContext, config: Config): Promise<CheckResult> {
-  const id = 'porcupine';
-  if ((config.wake.engine as string) !== 'porcupine') {
-    return { id, status: 'skip', detail: `wake.engine is ${config.wake.engine}: no wake word, the button starts listening` };
-  }
+/** Looks for the Porcupine AccessKey where the agent looks. */
+export function porcupineKeyLookup(ctx: DoctorContext, config: Config): SecretLookup & { nowhere?: string } {
   const wake = config.wake as Record<string, unknown>;
-  const lookup = findSecret(ctx, id, {
+  return findSecret(ctx, 'porcupine', {
     file: typeof wake.accessKeyFile === 'string' ? wake.accessKeyFile : undefined,
     fileKey: 'wake.accessKeyFile',
     envName: typeof wake.accessKeyEnv === 'string' ? wake.accessKeyEnv : 'PORCUPINE_ACCESS_KEY',
     credential: PORCUPINE_KEY_CREDENTIAL,
   });
+}
+
+/** Validates the AccessKey by creating (and releasing) a Porcupine engine with a built-in keyword. */
+export async function checkPorcupine(ctx: DoctorContext, config: Config): Promise<CheckResult> {
+  const id = 'porcupine';
+  const engine = config.wake.engine as string;
+  if (engine !== 'porcupine' && engine !== 'auto') {
+    return { id, status: 'skip', detail: engine === 'none' ? 'wake.engine is none: no wake word, the button starts listening' : `wake.engine is ${engine}` };
+  }
+  const lookup = porcupineKeyLookup(ctx, config);
+  if (engine === 'auto' && !lookup.found && !lookup.problem) {
+    return { id, status: 'skip', detail: 'wake.engine is auto and no Porcupine AccessKey is set: openWakeWord listens instead (where it runs)' };
+  }
   if (!lookup.found) {
     const credFile = credentialFile(ctx, PORCUPINE_KEY_CREDENTIAL);
     return lookup.problem ?? { id, status: 'fail', detail: `no Porcupine AccessKey (${lookup.nowhere})`, fix: `${writeSecretFix(credFile)}; free keys at https://console.picovoice.ai/` };

@@ -4,6 +4,7 @@ import { checkConfig, checkPorcupine, checkToken, checkTokenCommand } from './co
 import { checkAudio, checkBoard, checkDeviceAccess, checkGpio, checkGroups, checkSpi } from './device-checks.js';
 import { checkGateway } from './gateway-check.js';
 import { checkAddons, checkClock, checkNode, checkService } from './system-checks.js';
+import { checkEchoCancel, checkOpenWakeWord } from './wake-checks.js';
 import type { CheckResult, DoctorContext } from './types.js';
 
 export interface DoctorOptions {
@@ -36,7 +37,7 @@ export async function runDoctor(ctx: DoctorContext, options: DoctorOptions): Pro
   add(checkGpio(ctx, config));
   add(checkSpi(ctx, config));
   if (!config) {
-    for (const id of ['token', 'gateway', 'porcupine']) add({ id, status: 'skip', detail: 'configuration invalid (see the config line)' });
+    for (const id of ['token', 'gateway', 'porcupine', 'openwakeword', 'echo cancel']) add({ id, status: 'skip', detail: 'configuration invalid (see the config line)' });
     add(await checkService(ctx));
     return results;
   }
@@ -49,6 +50,8 @@ export async function runDoctor(ctx: DoctorContext, options: DoctorOptions): Pro
     add(await checkGateway({ config, token: token?.value, noTokenReason, timeoutMs: ctx.networkTimeoutMs }));
   }
   add(await checkPorcupine(ctx, config));
+  add(await checkOpenWakeWord(ctx, config));
+  add(await checkEchoCancel(ctx, config));
   add(await checkService(ctx));
   return results;
 }

@@ -62,6 +62,16 @@ export const ADDONS: {
     purpose: 'the wake word with wake.engine porcupine',
     needed: (c) => (c?.wake.engine as string | undefined) === 'porcupine',
   },
+  {
+    name: 'onnxruntime-node',
+    purpose: 'the wake word with wake.engine openwakeword (or auto without a Porcupine key; 64-bit only)',
+    needed: (c) => (c?.wake.engine as string | undefined) === 'openwakeword',
+  },
+  {
+    name: 'koffi',
+    purpose: 'echo cancellation (audio.echoCancel speex, with libspeexdsp1)',
+    needed: (c) => (c?.audio as { echoCancel?: string } | undefined)?.echoCancel === 'speex',
+  },
 ];
 
 function rebuildFix(ctx: DoctorContext, name: string): string {

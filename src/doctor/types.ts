@@ -50,6 +50,8 @@ export interface DoctorContext {
   fs: DoctorFs;
   /** `process.versions.node`. */
   nodeVersion: string;
+  /** `process.arch` (default: this process's). */
+  arch?: string;
   now(): Date;
   /** Loads a native addon by package name, isolated so a crash or stderr noise stays out. */
   loadAddon(name: string): Promise<AddonLoad>;

@@ -48,8 +48,10 @@ export async function createAudioInput(config: Config, log: Logger): Promise<Aud
         frameMs: config.audio.frameMs,
       });
     }
+    case 'room':
+      throw new ConfigError([`audio.mic: "${spec}": the simulated room needs its speaker too: set audio.speaker to room:PATH as well`]);
     default:
-      throw new ConfigError([`audio.mic: unknown microphone driver "${scheme}" (use wav:PATH or alsa:NAME)`]);
+      throw new ConfigError([`audio.mic: unknown microphone driver "${scheme}" (use wav:PATH, room:PATH or alsa:NAME)`]);
   }
 }
 
@@ -69,22 +71,83 @@ export async function createAudioOutput(config: Config, log: Logger): Promise<Au
       const { AlsaSpeaker } = await import('./alsa/speaker.js');
       return new AlsaSpeaker({ device: arg, log, volume: config.audio.volume });
     }
+    case 'room':
+      throw new ConfigError([`audio.speaker: "${spec}": the simulated room needs its microphone too: set audio.mic to room:PATH as well`]);
     default:
-      throw new ConfigError([`audio.speaker: unknown speaker driver "${scheme}" (use wav:PATH or alsa:NAME)`]);
+      throw new ConfigError([`audio.speaker: unknown speaker driver "${scheme}" (use wav:PATH, room:PATH or alsa:NAME)`]);
   }
 }
 
-export async function createWakeWord(config: Config, log: Logger): Promise<WakeWord> {
-  switch (config.wake.engine) {
+/**
+ * The microphone and the speaker, with what joins them: the simulated room when both are
+ * `room:`, and the echo canceller when `audio.echoCancel` is on (it wraps the microphone and
+ * listens to the speaker). `given` ports (tests) are used as they are.
+ */
+export async function createAudio(config: Config, log: Logger, given: { mic?: AudioInput | undefined; speaker?: AudioOutput | undefined } = {}): Promise<{ mic: AudioInput; speaker: AudioOutput }> {
+  const a = config.audio;
+  const micSpec = parseSpec(a.mic);
+  const speakerSpec = parseSpec(a.speaker);
+  let mic = given.mic;
+  let speaker = given.speaker;
+  if (!mic && !speaker && micSpec.scheme === 'room' && speakerSpec.scheme === 'room') {
+    const { createRoom } = await import('./room/room.js');
+    const room = createRoom({
+      mic: { path: needArg('audio.mic', a.mic, micSpec.arg, 'room:/path/to/speech.wav'), frameMs: a.frameMs, padSilence: a.micPadSilence, cueAtStart: a.micCue === 'start' },
+      speaker: { path: needArg('audio.speaker', a.speaker, speakerSpec.arg, 'room:/tmp/played.wav'), sampleRate: a.speakerRate, realtime: a.speakerRealtime },
+      room: a.room,
+    });
+    mic = room.mic;
+    speaker = room.speaker;
+    log.info('room', { delayMs: a.room.delayMs, echoDb: a.room.echoDb, noiseDb: a.room.noiseDb });
+  }
+  // Drivers are created one by one so the first failure names its part.
+  mic ??= await createAudioInput(config, log);
+  speaker ??= await createAudioOutput(config, log);
+  if (a.echoCancel === 'speex') {
+    // koffi and libspeexdsp load when the input starts; a missing library only turns it off.
+    const { EchoCancelInput } = await import('./echo/cancel-input.js');
+    mic = new EchoCancelInput({ inner: mic, output: speaker, log: log.child('echo'), tailMs: a.echoTailMs, delayMs: a.echoDelayMs, frameMs: a.frameMs });
+  }
+  return { mic, speaker };
+}
+
+/**
+ * What `wake.engine: auto` means here: Porcupine when an AccessKey is configured (file,
+ * credential or variable), else openWakeWord where onnxruntime-node runs (arm64, x86-64), else
+ * none, with the reason.
+ */
+export async function resolveWakeEngine(config: Config, env: NodeJS.ProcessEnv = process.env, arch: string = process.arch): Promise<{ engine: 'none' | 'porcupine' | 'openwakeword'; why: string }> {
+  const engine = config.wake.engine;
+  if (engine !== 'auto') return { engine, why: `wake.engine is ${engine}` };
+  const { readAccessKey } = await import('./porcupine/access-key.js');
+  const key = await readAccessKey({ file: config.wake.accessKeyFile, envName: config.wake.accessKeyEnv, env });
+  if (key.ok) return { engine: 'porcupine', why: `a Porcupine AccessKey is configured (${key.source})` };
+  // A key file that is configured but unreadable is still the user's choice: Porcupine says why.
+  if (config.wake.accessKeyFile) return { engine: 'porcupine', why: 'wake.accessKeyFile is set' };
+  const { archProblem } = await import('./openwakeword/runtime.js');
+  const problem = archProblem(arch);
+  if (!problem) return { engine: 'openwakeword', why: 'no Porcupine AccessKey; openWakeWord runs on this CPU' };
+  return { engine: 'none', why: `no Porcupine AccessKey, and ${problem}` };
+}
+
+export async function createWakeWord(config: Config, log: Logger, env: NodeJS.ProcessEnv = process.env): Promise<WakeWord> {
+  const resolved = await resolveWakeEngine(config, env);
+  if (config.wake.engine === 'auto') log.child('wake').info('wake-engine', { engine: resolved.engine, why: resolved.why });
+  switch (resolved.engine) {
     case 'none': {
       const { NoWakeWord } = await import('./none/wake.js');
-      return new NoWakeWord();
+      return new NoWakeWord(config.wake.engine === 'auto' ? `no wake word engine here: ${resolved.why}` : undefined);
     }
     case 'porcupine': {
       // The adapter imports @picovoice/porcupine-node only when it builds an engine, and turns a
       // missing package into an unavailable status rather than a start-up failure.
       const { PorcupineWake } = await import('./porcupine/wake.js');
-      return new PorcupineWake({ config: config.wake, log: log.child('wake'), env: process.env });
+      return new PorcupineWake({ config: config.wake, log: log.child('wake'), env });
+    }
+    case 'openwakeword': {
+      // onnxruntime-node is imported when the engine starts; missing parts give a clear status.
+      const { OpenWakeWord } = await import('./openwakeword/wake.js');
+      return new OpenWakeWord({ config: config.wake, log: log.child('wake') });
     }
   }
 }

@@ -32,4 +32,9 @@ export interface AudioInput extends TypedEmitter<AudioInputEvents> {
   start(): Promise<void>;
   /** Stops capture and releases the device. Idempotent; safe before start. */
   stop(): Promise<void>;
+  /**
+   * Inputs that remove the speaker's own sound (`audio.echoCancel`) say whether they can:
+   * `available` false with the reason when the canceller could not load. Absent otherwise.
+   */
+  echoStatus?(): { mode: string; available: boolean; reason?: string };
 }

@@ -10,6 +10,15 @@ export type AudioOutputEvents = {
   drained: [];
   /** A device problem; playback of the current stream is lost, later writes retry the device. */
   error: [{ message: string }];
+  /**
+   * Samples handed to the device: `pcm` (interleaved in `format`, after the volume) starts
+   * leaving the speaker at `at` (performance.now() ms; the driver's best estimate, which may
+   * lie ahead). For echo cancellation and the simulated room; drivers may omit it. Listeners
+   * must not modify or keep `pcm` beyond the call unless they copy it.
+   */
+  output: [{ pcm: Int16Array; format: PcmFormat; at: number }];
+  /** Playback was cut (`stop()`): nothing reported by `output` plays after `at` (ms). */
+  cut: [{ at: number }];
 };
 
 /**

@@ -7,11 +7,18 @@ export interface WakeStatus {
   reason?: string;
   /** Keywords being listened for. */
   keywords: string[];
+  /** The engine behind the port (`openwakeword`, ...), when it reports one. */
+  engine?: string;
+  /** Something the user must know while this engine is active (e.g. the models' licence). */
+  notice?: string;
 }
 
 export type WakeWordEvents = {
-  /** A keyword was heard. `sampleIndex` is the input sample at which the detection happened. */
-  detected: [{ keyword: string; sampleIndex: number }];
+  /**
+   * A keyword was heard. `sampleIndex` is the input sample at which the detection happened;
+   * `score` (0-1) is the engine's confidence, for engines that have one.
+   */
+  detected: [{ keyword: string; sampleIndex: number; score?: number }];
   /** Availability changed (e.g. activation failed, retry succeeded). */
   status: [WakeStatus];
 };

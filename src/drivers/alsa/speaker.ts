@@ -208,6 +208,8 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
 
   stop(): void {
     this.#drainGen++;
+    // snd_pcm_drop: what ALSA still holds is not played.
+    if (this.#playing) this.emit('cut', { at: this.#now() });
     this.#generation++;
     this.#queue = [];
     this.#ending = false;
@@ -260,10 +262,13 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
     seg.data.copy(block, 0, 0, take);
     seg.data = seg.data.subarray(take);
     if (seg.data.length === 0) this.#queue.shift();
-    applyGain(bytesToInt16(block), this.#gain);
+    const samples = bytesToInt16(block);
+    applyGain(samples, this.#gain);
     const ms = (take / (seg.format.channels * 2) / seg.format.sampleRate) * 1000;
     // Playback (re)starts now if ALSA had run dry.
-    this.#endsAt = Math.max(this.#endsAt, now) + ms;
+    const startsAt = Math.max(this.#endsAt, now);
+    this.#endsAt = startsAt + ms;
+    if (this.listenerCount('output') > 0) this.emit('output', { pcm: samples, format: seg.format, at: startsAt });
     this.#inFlight = true;
     const gen = this.#generation;
     const out = this.#out!;

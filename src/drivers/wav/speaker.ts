@@ -99,15 +99,22 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
     this.#drainGen++; // a write continues the stream: a drained still pending is not told
     this.#playing = true;
     this.#ending = false;
+    const now = performance.now();
     if (!this.#opts.realtime) {
+      this.#report(out, now);
       this.#append(out);
       return;
     }
-    const now = performance.now();
     if (this.#playhead < now) this.#playhead = now;
+    // This "device" is the queue itself: a chunk plays exactly when the playhead reaches it.
+    this.#report(out, this.#playhead);
     this.#playhead += (out.length / this.#opts.sampleRate) * 1000;
     this.#queue.push({ pcm: out, endsAt: this.#playhead });
     this.#arm();
+  }
+
+  #report(pcm: Int16Array, at: number): void {
+    if (this.listenerCount('output') > 0 && pcm.length > 0) this.emit('output', { pcm, format: { sampleRate: this.#opts.sampleRate, channels: 1 }, at });
   }
 
   end(): void {
@@ -127,6 +134,8 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
 
   stop(): void {
     this.#drainGen++;
+    // What was queued but has not started will never play.
+    if (this.#playing && this.#opts.realtime) this.emit('cut', { at: performance.now() });
     this.#queue = [];
     this.#playhead = 0;
     this.#ending = false;

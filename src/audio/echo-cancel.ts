@@ -1,0 +1,93 @@
+/**
+ * Echo cancellation of the capture stream against the played reference.
+ *
+ * The agent knows exactly what it plays: the reference (on the capture clock) comes from the
+ * speaker driver through a PlaybackTap. For each captured frame the canceller checks whether
+ * anything played within the echo tail before it; if not, the frame passes through untouched
+ * (same array, no work), so cancellation costs nothing between replies. Otherwise the frame is
+ * cleaned in engine-sized blocks by an AecEngine (libspeexdsp's adaptive filter plus its
+ * residual-echo suppressor).
+ *
+ * Switching back to pass-through only happens after a full tail of silent reference has been
+ * processed, so the engine's own history is silent too and the next reply starts from a clean
+ * state, with the room's echo path it already learnt.
+ */
+import type { EchoReference } from './echo-reference.js';
+
+/** An echo canceller working on fixed blocks (libspeexdsp, or a test double). */
+export interface AecEngine {
+  /** Samples per `process()` call. */
+  readonly frameSize: number;
+  /** Removes from `rec` the echo of `ref` (same length, `frameSize`), writing `out`. */
+  process(rec: Int16Array, ref: Int16Array, out: Int16Array): void;
+  /** Frees the native state. Safe to call twice. */
+  destroy(): void;
+}
+
+/** The engine block size for a capture frame of `frameSamples`: 160 (10 ms) when it divides, else a divisor. */
+export function engineFrameSize(frameSamples: number): number {
+  for (const n of [160, 128, 80, 64]) if (frameSamples % n === 0) return n;
+  return frameSamples;
+}
+
+export interface EchoCancellerStats {
+  /** Capture frames passed through untouched. */
+  passedFrames: number;
+  /** Capture frames cleaned by the engine. */
+  cancelledFrames: number;
+}
+
+export class EchoCanceller {
+  readonly #engine: AecEngine;
+  readonly #reference: EchoReference;
+  readonly #tail: number;
+  readonly #ref: Int16Array;
+  readonly #rec: Int16Array;
+  readonly #out: Int16Array;
+  readonly stats: EchoCancellerStats = { passedFrames: 0, cancelledFrames: 0 };
+
+  /**
+   * @param tailSamples how long after a reference sample its echo may still be heard (the
+   *   engine's filter length)
+   */
+  constructor(engine: AecEngine, reference: EchoReference, tailSamples: number) {
+    this.#engine = engine;
+    this.#reference = reference;
+    this.#tail = tailSamples;
+    this.#ref = new Int16Array(engine.frameSize);
+    this.#rec = new Int16Array(engine.frameSize);
+    this.#out = new Int16Array(engine.frameSize);
+  }
+
+  /** True when the frame `[sampleIndex, sampleIndex + length)` may hold echo. */
+  active(sampleIndex: number, length: number): boolean {
+    return this.#reference.hasAudio(sampleIndex - this.#tail, sampleIndex + length);
+  }
+
+  /**
+   * Returns the frame with the echo removed: `pcm` itself when nothing played within the
+   * tail, else a new array. Samples after the last full engine block pass through unchanged.
+   */
+  process(pcm: Int16Array, sampleIndex: number): Int16Array {
+    if (!this.active(sampleIndex, pcm.length)) {
+      this.stats.passedFrames++;
+      // Forget reference segments that can no longer echo.
+      this.#reference.prune(sampleIndex - this.#tail);
+      return pcm;
+    }
+    this.stats.cancelledFrames++;
+    const n = this.#engine.frameSize;
+    const result = Int16Array.from(pcm);
+    for (let o = 0; o + n <= pcm.length; o += n) {
+      this.#reference.read(this.#ref, sampleIndex + o, this.#tail);
+      this.#rec.set(pcm.subarray(o, o + n));
+      this.#engine.process(this.#rec, this.#ref, this.#out);
+      result.set(this.#out, o);
+    }
+    return result;
+  }
+
+  destroy(): void {
+    this.#engine.destroy();
+  }
+}

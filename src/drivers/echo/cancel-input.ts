@@ -1,0 +1,173 @@
+/**
+ * AudioInput decorator for `audio.echoCancel: speex`: the capture stream with the speaker's own
+ * sound removed. It taps the speaker driver's `output`/`cut` reports (what was handed to the
+ * device and when), places them on the capture clock, and runs each captured frame through an
+ * EchoCanceller, which passes frames through untouched while nothing plays.
+ *
+ * When libspeexdsp or koffi is missing, capture goes on unchanged: one warn line says why, and
+ * `echoStatus()` reports it (doctor and status show it).
+ */
+import { CaptureClock } from '../../audio/capture-clock.js';
+import { EchoCanceller, engineFrameSize } from '../../audio/echo-cancel.js';
+import { EchoReference } from '../../audio/echo-reference.js';
+import type { PcmFormat } from '../../audio/format.js';
+import { PlaybackTap } from '../../audio/playback-tap.js';
+import type { Logger } from '../../log/logger.js';
+import type { AudioFrame, AudioInput, AudioInputEvents } from '../../ports/audio-input.js';
+import type { AudioOutput } from '../../ports/audio-output.js';
+import { TypedEmitter } from '../../util/typed-emitter.js';
+import { loadSpeexDsp, SpeexUnavailableError, type SpeexDsp } from '../speex/speexdsp.js';
+
+export interface EchoCancelStatus {
+  mode: 'speex';
+  /** True once the canceller is loaded. */
+  available: boolean;
+  /** Why cancellation is off, when it is. */
+  reason?: string;
+  /** Capture frames cleaned / passed through so far. */
+  cancelledFrames: number;
+  passedFrames: number;
+}
+
+export interface EchoCancelInputOptions {
+  inner: AudioInput;
+  /** The speaker whose sound is cancelled. */
+  output: AudioOutput;
+  log: Logger;
+  /** Echo tail the filter models, ms. */
+  tailMs: number;
+  /** Extra delay of the reference, ms (see `test-audio --echo`). */
+  delayMs: number;
+  /** Capture frame length, ms (the engine block divides it). */
+  frameMs: number;
+  /** Loads libspeexdsp; default through koffi. */
+  loadDsp?: () => Promise<SpeexDsp>;
+  /** Clock in ms (default performance.now). */
+  now?: () => number;
+}
+
+export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements AudioInput {
+  readonly #o: EchoCancelInputOptions;
+  readonly #now: () => number;
+  readonly #clock: CaptureClock;
+  readonly #reference = new EchoReference();
+  readonly #tap: PlaybackTap;
+  #canceller: EchoCanceller | null = null;
+  #reason: string | undefined = 'not started';
+  #started = false;
+
+  constructor(options: EchoCancelInputOptions) {
+    super();
+    this.#o = options;
+    this.#now = options.now ?? (() => performance.now());
+    this.#clock = new CaptureClock(options.inner.format.sampleRate);
+    const rate = options.inner.format.sampleRate;
+    this.#tap = new PlaybackTap({ output: options.output, reference: this.#reference, clock: this.#clock, delaySamples: Math.round((options.delayMs * rate) / 1000) });
+  }
+
+  get format(): PcmFormat {
+    return this.#o.inner.format;
+  }
+
+  /** The capture clock the reference is placed on (for `test-audio --echo`). */
+  get clock(): CaptureClock {
+    return this.#clock;
+  }
+
+  /** The played reference on the capture clock (for `test-audio --echo`). */
+  get reference(): EchoReference {
+    return this.#reference;
+  }
+
+  echoStatus(): EchoCancelStatus {
+    const s: EchoCancelStatus = {
+      mode: 'speex',
+      available: this.#canceller !== null,
+      cancelledFrames: this.#canceller?.stats.cancelledFrames ?? 0,
+      passedFrames: this.#canceller?.stats.passedFrames ?? 0,
+    };
+    if (this.#reason) s.reason = this.#reason;
+    return s;
+  }
+
+  /** Forwards "the simulated user speaks now" to a `wav:`/`room:` mic. */
+  cue(): void {
+    (this.#o.inner as { cue?: () => void }).cue?.();
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    const { inner, log } = this.#o;
+    const rate = inner.format.sampleRate;
+    try {
+      const dsp = await (this.#o.loadDsp ?? (() => loadSpeexDsp()))();
+      const frameSize = engineFrameSize(Math.round((this.#o.frameMs * rate) / 1000));
+      const tail = Math.round((this.#o.tailMs * rate) / 1000);
+      const engine = dsp.createCanceller({ frameSize, filterLength: tail, sampleRate: rate });
+      this.#canceller = new EchoCanceller(engine, this.#reference, tail);
+      this.#reason = undefined;
+      this.#tap.attach();
+      log.info('echo-cancel-ready', { engine: 'speex', frameSize, tailMs: this.#o.tailMs, delayMs: this.#o.delayMs });
+    } catch (err) {
+      this.#reason = err instanceof SpeexUnavailableError ? err.reason : `echo canceller failed: ${err instanceof Error ? err.message : String(err)}`;
+      log.warn('echo-cancel-unavailable', { reason: this.#reason });
+    }
+    inner.on('frame', this.#onFrame);
+    inner.on('error', this.#onError);
+    inner.on('recovered', this.#onRecovered);
+    inner.on('end', this.#onEnd);
+    try {
+      await inner.start();
+    } catch (err) {
+      this.#detach();
+      this.#canceller?.destroy();
+      this.#canceller = null;
+      this.#started = false;
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    await this.#o.inner.stop();
+    this.#detach();
+    this.#canceller?.destroy();
+    this.#canceller = null;
+    this.#reason = 'stopped';
+  }
+
+  #detach(): void {
+    const { inner } = this.#o;
+    inner.off('frame', this.#onFrame);
+    inner.off('error', this.#onError);
+    inner.off('recovered', this.#onRecovered);
+    inner.off('end', this.#onEnd);
+    this.#tap.detach();
+  }
+
+  readonly #onFrame = (f: AudioFrame): void => {
+    // The frame's last sample had been captured by now.
+    this.#clock.observe(f.sampleIndex + f.pcm.length, this.#now());
+    const c = this.#canceller;
+    if (!c) {
+      this.emit('frame', f);
+      return;
+    }
+    const pcm = c.process(f.pcm, f.sampleIndex);
+    this.emit('frame', pcm === f.pcm ? f : { pcm, sampleIndex: f.sampleIndex });
+  };
+
+  readonly #onError = (e: AudioInputEvents['error'][0]): void => {
+    this.emit('error', e);
+  };
+
+  readonly #onRecovered = (): void => {
+    this.emit('recovered');
+  };
+
+  readonly #onEnd = (): void => {
+    this.emit('end');
+  };
+}

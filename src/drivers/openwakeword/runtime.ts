@@ -1,0 +1,122 @@
+/**
+ * The slice of onnxruntime-node the openWakeWord pipeline uses, behind a small interface so the
+ * pipeline can be tested with scripted models and the native runtime is imported only when the
+ * engine is chosen.
+ *
+ * onnxruntime-node ships prebuilt binaries for linux-x64 and linux-arm64 only: on a 32-bit
+ * Raspberry Pi OS (armhf) there is nothing to load, so that case is reported before importing.
+ */
+
+import type * as OrtNode from 'onnxruntime-node';
+
+/** One loaded model with a single float32 input and a single float32 output. */
+export interface OwwModel {
+  /** Input shape from the model file; symbolic dimensions are -1. */
+  readonly inputShape: readonly number[];
+  /** Output shape from the model file; symbolic dimensions are -1. */
+  readonly outputShape: readonly number[];
+  /**
+   * Runs the model on `input` (shape `dims`) and returns the output data. The input array may be
+   * reused by the caller after the promise settles. Rejects when the runtime fails.
+   */
+  run(input: Float32Array, dims: readonly number[]): Promise<Float32Array>;
+  /** Frees the native session. Safe to call twice. */
+  release(): Promise<void>;
+}
+
+/** Loads models from `.onnx` files. */
+export interface OwwRuntime {
+  /** Rejects with an error naming the file when it is missing or not an ONNX model. */
+  load(file: string): Promise<OwwModel>;
+}
+
+/** The engine cannot run here; `reason` says why and what to do. */
+export class OwwUnavailableError extends Error {
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(reason, options);
+    this.name = 'OwwUnavailableError';
+  }
+}
+
+/** CPU architectures onnxruntime-node has binaries for on Linux. */
+export const ONNX_ARCHES = ['x64', 'arm64'] as const;
+
+/** Why onnxruntime-node cannot run on `arch`, or undefined when it can. */
+export function archProblem(arch: string = process.arch): string | undefined {
+  if ((ONNX_ARCHES as readonly string[]).includes(arch)) return undefined;
+  if (arch === 'arm') {
+    return 'openWakeWord needs a 64-bit OS: onnxruntime-node has no build for 32-bit ARM (armhf); install Raspberry Pi OS (64-bit), or use wake.engine porcupine or the button';
+  }
+  return `openWakeWord needs onnxruntime-node, which has no build for this CPU (${arch}); use wake.engine porcupine or the button`;
+}
+
+type OrtModule = typeof OrtNode;
+
+/**
+ * The real runtime: imports onnxruntime-node on first use. One intra-op thread and sequential
+ * execution: the models are small, and on a Pi the other cores are better left to the rest of
+ * the agent (measured: a second thread made each run slower here).
+ */
+export async function loadOnnxRuntime(arch: string = process.arch): Promise<OwwRuntime> {
+  const problem = archProblem(arch);
+  if (problem) throw new OwwUnavailableError(problem);
+  let ort: OrtModule;
+  try {
+    const mod = (await import('onnxruntime-node')) as OrtModule & { default?: OrtModule };
+    // onnxruntime-node is CommonJS: under ESM the API may sit on the default export.
+    ort = mod.InferenceSession ? mod : mod.default!;
+  } catch (err) {
+    throw new OwwUnavailableError(
+      `onnxruntime-node is not installed or does not load (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): ` +
+        'run "npm install onnxruntime-node" in the agent directory (64-bit OS only)',
+      { cause: err },
+    );
+  }
+  const options = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' } as const;
+  return {
+    async load(file: string): Promise<OwwModel> {
+      let session: Awaited<ReturnType<OrtModule['InferenceSession']['create']>>;
+      try {
+        session = await ort.InferenceSession.create(file, options);
+      } catch (err) {
+        throw new OwwUnavailableError(`cannot load the model ${file} (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`, { cause: err });
+      }
+      const shapeOf = (m: unknown): number[] => {
+        const shape = (m as { shape?: (number | string)[] }).shape ?? [];
+        return shape.map((d) => (typeof d === 'number' ? d : -1));
+      };
+      const inputName = session.inputNames[0]!;
+      const outputName = session.outputNames[0]!;
+      const inputShape = shapeOf(session.inputMetadata[0]);
+      const outputShape = shapeOf(session.outputMetadata[0]);
+      let released = false;
+      // One tensor per input buffer and shape: the binding reads the data at run time, so a
+      // reused buffer needs no new tensor per call.
+      const tensors = new Map<Float32Array, { key: string; tensor: InstanceType<OrtModule['Tensor']> }>();
+      return {
+        inputShape,
+        outputShape,
+        async run(input, dims) {
+          const key = dims.join('x');
+          let entry = tensors.get(input);
+          if (!entry || entry.key !== key) {
+            entry = { key, tensor: new ort.Tensor('float32', input, dims as number[]) };
+            if (tensors.size > 8) tensors.clear();
+            tensors.set(input, entry);
+          }
+          const out = await session.run({ [inputName]: entry.tensor });
+          return out[outputName]!.data as Float32Array;
+        },
+        async release() {
+          if (released) return;
+          released = true;
+          tensors.clear();
+          await session.release();
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,283 @@
+/**
+ * WakeWord port over openWakeWord's models (mel spectrogram, speech embedding, keyword head) on
+ * onnxruntime-node.
+ *
+ * - Fed from the one shared 16 kHz capture stream; a Framer cuts it into 80 ms chunks. The
+ *   models run asynchronously, one chunk after the other, so `feed()` only copies the chunk
+ *   into a queue (pooled buffers: no allocation on the hot path).
+ * - A chunk whose score reaches `threshold` counts; `triggerLevel` consecutive ones make a
+ *   detection. `detected.sampleIndex` is the input index one past the chunk that completed it.
+ *   The first 5 scores after start are ignored, as openWakeWord does while its buffers fill.
+ * - Refractory period in audio samples (not wall clock) against double triggers.
+ * - Self-trigger guard while the device speaks: `ignore` drops detections; `desensitise` raises
+ *   the threshold to `guardThreshold`. Both scores come from the same model run, so the guard
+ *   can change on any chunk.
+ * - When the runtime or the models are missing (or the OS is 32-bit ARM), `start()` still
+ *   resolves: status turns `{available:false, reason}`, one warn line is logged, and nothing is
+ *   retried (reinstalling needs a restart anyway).
+ */
+import { CORE_FORMAT } from '../../audio/format.js';
+import type { WakeConfig } from '../../config/schema.js';
+import type { Logger } from '../../log/logger.js';
+import type { WakeStatus, WakeWord, WakeWordEvents } from '../../ports/wake-word.js';
+import { TypedEmitter } from '../../util/typed-emitter.js';
+import { Framer } from '../porcupine/framer.js';
+import { CHUNK_SAMPLES, EMBEDDING_SIZE, StreamingFeatures } from './features.js';
+import { OWW_LICENCE_NOTICE, keywordLabel, resolveModelFiles, type OwwModelFiles } from './models.js';
+import { loadOnnxRuntime, OwwUnavailableError, type OwwModel, type OwwRuntime } from './runtime.js';
+
+/** Scores ignored after start while the buffers fill (openWakeWord zeroes its first 5). */
+const WARMUP_CHUNKS = 5;
+
+export interface OpenWakeWordOptions {
+  /** The `wake` config section. */
+  config: WakeConfig;
+  log: Logger;
+  /** Loads the runtime; default imports onnxruntime-node lazily. */
+  loadRuntime?: () => Promise<OwwRuntime>;
+  /** Finds the model files; default from `config.keyword` and `config.modelDir`. */
+  resolveModels?: () => OwwModelFiles;
+  /** Audio queued for the models beyond which the oldest chunks are dropped, ms (default 3000). */
+  maxBacklogMs?: number;
+  /** Called with every chunk's score (for `wake check`, benches and tuning). */
+  onScore?: (score: number, endSampleIndex: number) => void;
+}
+
+export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWord {
+  readonly #cfg: WakeConfig;
+  readonly #log: Logger;
+  readonly #loadRuntime: () => Promise<OwwRuntime>;
+  readonly #resolveModels: () => OwwModelFiles;
+  readonly #maxBacklog: number;
+  readonly #onScore: ((score: number, endSampleIndex: number) => void) | undefined;
+  readonly #label: string;
+  readonly #refractorySamples: number;
+
+  #running = false;
+  #generation = 0;
+  #models: OwwModel[] = [];
+  #keyword: OwwModel | null = null;
+  #keywordDims: number[] = [];
+  #features: StreamingFeatures | null = null;
+  #framer: Framer | null = null;
+  /** Chunks waiting for the models, oldest first, with the input index one past each. */
+  #queue: { pcm: Int16Array; end: number }[] = [];
+  #pool: Int16Array[] = [];
+  #busy = false;
+  #idle: (() => void)[] = [];
+  #overrun = false;
+  #guarded = false;
+  #chunks = 0;
+  #streak = 0;
+  #lastDetectionEnd = Number.NEGATIVE_INFINITY;
+  #status: WakeStatus;
+
+  constructor(options: OpenWakeWordOptions) {
+    super();
+    this.#cfg = options.config;
+    this.#log = options.log;
+    this.#loadRuntime = options.loadRuntime ?? (() => loadOnnxRuntime());
+    this.#resolveModels = options.resolveModels ?? (() => resolveModelFiles({ keyword: this.#cfg.keyword, modelDir: this.#cfg.modelDir }));
+    this.#maxBacklog = Math.ceil(((options.maxBacklogMs ?? 3000) * CORE_FORMAT.sampleRate) / 1000 / CHUNK_SAMPLES);
+    this.#onScore = options.onScore;
+    this.#label = keywordLabel(this.#cfg.keyword);
+    this.#refractorySamples = Math.round((this.#cfg.refractoryMs * CORE_FORMAT.sampleRate) / 1000);
+    this.#status = this.#make(false, 'wake word not started yet');
+  }
+
+  /** Loads the runtime and the models. Never throws: failures set the status. */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    const generation = this.#generation;
+    const loaded: OwwModel[] = [];
+    try {
+      const files = this.#resolveModels();
+      const runtime = await this.#loadRuntime();
+      for (const f of [files.mel, files.embedding, files.keyword]) loaded.push(await runtime.load(f));
+      const [mel, embedding, keyword] = loaded as [OwwModel, OwwModel, OwwModel];
+      const frames = keywordInputFrames(keyword, files.keyword);
+      const features = new StreamingFeatures(mel, embedding, frames);
+      await features.init();
+      if (generation !== this.#generation) {
+        await releaseAll(loaded);
+        return;
+      }
+      this.#models = loaded;
+      this.#keyword = keyword;
+      this.#keywordDims = [1, frames, EMBEDDING_SIZE];
+      this.#features = features;
+      this.#framer = new Framer(CHUNK_SAMPLES);
+      this.#chunks = 0;
+      this.#streak = 0;
+      this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, guardMode: this.#cfg.guardMode, licence: 'CC BY-NC-SA 4.0' });
+      this.#setStatus(this.#make(true));
+    } catch (err) {
+      await releaseAll(loaded);
+      if (generation !== this.#generation) return;
+      this.#fail(err);
+    }
+  }
+
+  /** Releases the models once the chunk in flight is done. Safe to call twice. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#generation++;
+    this.#framer = null;
+    this.#recycleQueue();
+    await this.drain();
+    await this.#release();
+    this.#status = this.#make(false, 'wake word stopped');
+  }
+
+  status(): WakeStatus {
+    return { ...this.#status, keywords: [...this.#status.keywords] };
+  }
+
+  setGuard(guarded: boolean): void {
+    if (guarded === this.#guarded) return;
+    this.#guarded = guarded;
+    this.#log.debug('guard', { guarded, mode: this.#cfg.guardMode });
+  }
+
+  /** Feeds capture audio; `sampleIndex` is the index of `pcm[0]` in the capture stream. */
+  feed(pcm: Int16Array, sampleIndex: number): void {
+    if (!this.#framer) return;
+    this.#framer.push(pcm, sampleIndex, this.#onChunk);
+  }
+
+  /** Resolves when every chunk fed so far has been scored. */
+  drain(): Promise<void> {
+    if (!this.#busy && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  // Bound once, so feed() passes it without allocating a closure per call.
+  readonly #onChunk = (frame: Int16Array, end: number): void => {
+    if (this.#queue.length >= this.#maxBacklog) {
+      // The models fell behind real time (a starved CPU): drop the oldest audio, once logged.
+      const old = this.#queue.shift()!;
+      this.#pool.push(old.pcm);
+      if (!this.#overrun) {
+        this.#overrun = true;
+        this.#log.warn('wake-overrun', { droppedAtSample: old.end, backlogChunks: this.#maxBacklog });
+      }
+    }
+    const buf = this.#pool.pop() ?? new Int16Array(CHUNK_SAMPLES);
+    buf.set(frame);
+    this.#queue.push({ pcm: buf, end });
+    if (!this.#busy) void this.#pump();
+  };
+
+  async #pump(): Promise<void> {
+    this.#busy = true;
+    const generation = this.#generation;
+    try {
+      while (this.#queue.length > 0 && generation === this.#generation) {
+        const item = this.#queue.shift()!;
+        try {
+          await this.#score(item.pcm, item.end);
+        } finally {
+          this.#pool.push(item.pcm);
+        }
+      }
+      if (this.#queue.length === 0) this.#overrun = false;
+    } catch (err) {
+      if (generation === this.#generation) {
+        this.#fail(err);
+        await this.#release();
+      }
+    } finally {
+      this.#busy = false;
+      const waiting = this.#idle;
+      this.#idle = [];
+      for (const w of waiting) w();
+    }
+  }
+
+  async #score(chunk: Int16Array, end: number): Promise<void> {
+    const features = this.#features!;
+    await features.push(chunk);
+    const out = await this.#keyword!.run(features.embeddings, this.#keywordDims);
+    const score = this.#chunks < WARMUP_CHUNKS ? 0 : out[0]!;
+    this.#chunks++;
+    this.#onScore?.(score, end);
+    const threshold = this.#guarded && this.#cfg.guardMode === 'desensitise' ? this.#cfg.guardThreshold : this.#cfg.threshold;
+    // The streak counts chunks at the normal threshold, so the guard can change mid-keyword.
+    this.#streak = score >= this.#cfg.threshold ? this.#streak + 1 : 0;
+    if (this.#streak < this.#cfg.triggerLevel || score < threshold) return;
+    const hit = { keyword: this.#label, sampleIndex: end, score: round(score) };
+    if (this.#guarded && this.#cfg.guardMode === 'ignore') {
+      this.#log.debug('detection-guarded', hit);
+      return;
+    }
+    if (end - this.#lastDetectionEnd < this.#refractorySamples) {
+      this.#log.debug('detection-refractory', hit);
+      return;
+    }
+    this.#lastDetectionEnd = end;
+    this.#streak = 0;
+    this.#log.info('detected', { ...hit, guarded: this.#guarded });
+    this.emit('detected', hit);
+  }
+
+  #fail(err: unknown): void {
+    const reason = err instanceof OwwUnavailableError ? err.reason : `openWakeWord failed: ${err instanceof Error ? err.message : String(err)}`;
+    this.#framer = null;
+    this.#recycleQueue();
+    this.#log.warn('wake-unavailable', { engine: 'openwakeword', reason });
+    this.#setStatus(this.#make(false, reason));
+  }
+
+  async #release(): Promise<void> {
+    const models = this.#models;
+    this.#models = [];
+    this.#keyword = null;
+    this.#features = null;
+    await releaseAll(models);
+  }
+
+  #recycleQueue(): void {
+    for (const q of this.#queue) this.#pool.push(q.pcm);
+    this.#queue = [];
+  }
+
+  #make(available: boolean, reason?: string): WakeStatus {
+    const s: WakeStatus = { available, keywords: [this.#label], engine: 'openwakeword', notice: OWW_LICENCE_NOTICE };
+    if (reason) s.reason = reason;
+    return s;
+  }
+
+  #setStatus(status: WakeStatus): void {
+    const prev = this.#status;
+    this.#status = status;
+    if (prev.available !== status.available || prev.reason !== status.reason) this.emit('status', this.status());
+  }
+}
+
+/** The number of embeddings a keyword model reads (its input is [1, N, 96]). */
+export function keywordInputFrames(model: OwwModel, file: string): number {
+  const [, n, width] = model.inputShape;
+  const outputs = model.outputShape[model.outputShape.length - 1];
+  if (model.inputShape.length !== 3 || width !== EMBEDDING_SIZE || !(n! > 0)) {
+    throw new OwwUnavailableError(`${file} is not an openWakeWord keyword model (input shape [${model.inputShape.join(', ')}], expected [1, N, 96])`);
+  }
+  if (outputs !== 1) {
+    throw new OwwUnavailableError(`${file} scores ${outputs} classes; only single-keyword models (one score) can be a wake word`);
+  }
+  return n!;
+}
+
+async function releaseAll(models: OwwModel[]): Promise<void> {
+  for (const m of models) {
+    try {
+      await m.release();
+    } catch {
+      // Releasing a broken session may throw; there is nothing left to free.
+    }
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
