@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualScheduler } from './fakes/clock.js';
+import { FakeMic } from './fakes/index.js';
 import { connected, phase, speech, silence, startHarness, waitFor, waitPhase, type Harness } from './support/harness.js';
 
 let h: Harness | undefined;
@@ -167,5 +168,37 @@ describe('unsolicited replies', () => {
     expect(h.speaker.bytes).toBeGreaterThan(ours);
     h.speaker.drain();
     await waitPhase(h, 'idle');
+  });
+});
+
+describe('barge-in by voice', () => {
+  /** A microphone that cannot hear the speaker (as a file, or with echo cancellation working). */
+  class EchoFreeMic extends FakeMic {
+    readonly hearsSpeaker = false;
+  }
+
+  async function speakingTurn(mic?: FakeMic): Promise<string> {
+    h = await startHarness({ ...(mic ? { mic } : {}), gateway: { plan: () => ({ silent: true }) } });
+    await connected(h);
+    const id = await silentTurn(h);
+    reply(h, id, 5, { end: false });
+    await waitFor(() => h!.speaker.bytes > 0, 'the reply playing');
+    expect(phase(h)).toBe('speaking');
+    return id;
+  }
+
+  it('the wake word over a reply stops it and opens a new turn when the mic cannot hear the speaker', async () => {
+    const first = await speakingTurn(new EchoFreeMic());
+    expect(h!.wake.guarded).toBe(false);
+    h!.wake.detect('hey jarvis');
+    expect(h!.speaker.stops).toBeGreaterThan(0);
+    expect(phase(h!)).toBe('listening');
+    expect(h!.agent.session.status().turnId).not.toBe(first);
+    expect(h!.agent.session.state.stale).toContain(first);
+  });
+
+  it('a microphone that hears the speaker keeps the wake word guarded while the reply plays', async () => {
+    await speakingTurn();
+    expect(h!.wake.guarded).toBe(true);
   });
 });

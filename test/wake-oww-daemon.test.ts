@@ -109,6 +109,31 @@ describe.skipIf(missing)('speaker-agent run --wake openwakeword', () => {
     }
   }, 40_000);
 
+  it('the keyword spoken while the reply plays barges in: the reply stops and a new turn opens', async () => {
+    const voice: Voice = { engine: 'flite', voice: 'slt' };
+    const keyword = atLevel(synth('hey jarvis', voice), -22);
+    const ask = atLevel(synth('what time is it', { engine: 'espeak', voice: 'en-us' }), -22);
+    // keyword, question, then (while the 3 s reply plays) the keyword again and a second question.
+    const clean = sequence(1200, keyword, 250, ask, 2300, keyword, 250, ask, 3000);
+    const file = path.join(dir, 'barge.wav');
+    writeWav(file, mix(clean, roomNoise(clean.length, -58, 7)), 16000);
+    const before = gw.received.length;
+    const d = startDaemon('barge', file);
+    try {
+      const starts = () => gw.received.slice(before).filter((r) => r.action === 'audio_start');
+      await waitFor(() => starts().length >= 2, `two turns opened by the keyword\n${d.log()}`, 30_000);
+      const log = d.log();
+      // The second keyword came while the first reply was playing, and cut it.
+      const speaking = log.indexOf('"phase":"speaking"');
+      const secondWake = log.indexOf('"event":"wake-word"', log.indexOf('"event":"wake-word"') + 1);
+      expect(speaking).toBeGreaterThan(0);
+      expect(secondWake).toBeGreaterThan(speaking);
+      expect(log.slice(speaking, secondWake)).not.toContain('"phase":"idle"');
+    } finally {
+      await stop(d.child);
+    }
+  }, 45_000);
+
   it('a question without the keyword opens no turn', async () => {
     const ask = atLevel(synth('what time is it in tokyo', { engine: 'flite', voice: 'slt' }), -22);
     const clean = sequence(800, ask, 2500);

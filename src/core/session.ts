@@ -62,6 +62,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #timeline: Timeline;
   readonly #timers = new Map<TimerName, TimerSlot>();
   #lastError: SessionStatus['lastError'];
+  #guarded = false;
   #started = false;
 
   constructor(deps: SessionDeps) {
@@ -272,9 +273,18 @@ export class Session extends TypedEmitter<SessionEvents> {
       if (after.connected) this.#log.info('connected', { backend: this.#d.backend.name });
       else this.#log.warn('disconnected', { backend: this.#d.backend.name });
     }
-    const guard = wakeGuarded(after);
-    if (guard !== wakeGuarded(before)) this.#d.wake.setGuard(guard);
+    const guard = wakeGuarded(after, this.#echoFree());
+    if (guard !== this.#guarded) {
+      this.#guarded = guard;
+      this.#d.wake.setGuard(guard);
+    }
     this.#publish();
+  }
+
+  /** The microphone cannot hear our own reply: cancellation works, or it is a file. */
+  #echoFree(): boolean {
+    const mic = this.#d.mic;
+    return mic.hearsSpeaker === false || mic.echoStatus?.().available === true;
   }
 
   #publish(): void {

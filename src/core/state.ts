@@ -172,9 +172,13 @@ export function acceptsReplyAudio(state: State, turnId: TurnId): boolean {
   return state.phase.kind === 'speaking' && state.phase.turnId === turnId;
 }
 
-/** The wake word is desensitised while our own reply plays (and just after), against self-triggers. */
-export function wakeGuarded(state: State): boolean {
-  return state.phase.kind === 'speaking' || state.phase.kind === 'settling';
+/**
+ * The wake word is guarded while our own reply plays (and just after), against self-triggers,
+ * unless the microphone is `echoFree`: its input cannot contain our voice (echo cancellation
+ * works, or it is a file). Then the wake word heard over a reply barges in, as the button does.
+ */
+export function wakeGuarded(state: State, echoFree = false): boolean {
+  return !echoFree && (state.phase.kind === 'speaking' || state.phase.kind === 'settling');
 }
 
 /** The VAD's speech start/end matter only while listening hands-free (not push-to-talk). */

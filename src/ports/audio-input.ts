@@ -37,4 +37,9 @@ export interface AudioInput extends TypedEmitter<AudioInputEvents> {
    * `available` false with the reason when the canceller could not load. Absent otherwise.
    */
   echoStatus?(): { mode: string; available: boolean; reason?: string };
+  /**
+   * False for an input that cannot pick up this device's own speaker (a file): the wake word
+   * then needs no self-trigger guard while a reply plays. Absent means it may (a microphone).
+   */
+  readonly hearsSpeaker?: boolean;
 }

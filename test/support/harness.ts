@@ -40,14 +40,14 @@ export const FAST: ConfigInput = {
 };
 
 /** `clock`: the session's clock (a ManualScheduler for timeout tests); default the system clock. */
-export async function startHarness(opts: { gateway?: Partial<LocalGatewayOptions>; config?: ConfigInput; gw?: LocalGateway; clock?: Scheduler } = {}): Promise<Harness> {
+export async function startHarness(opts: { gateway?: Partial<LocalGatewayOptions>; config?: ConfigInput; gw?: LocalGateway; clock?: Scheduler; mic?: FakeMic } = {}): Promise<Harness> {
   const gw = opts.gw ?? new LocalGateway({ log: silentLogger(), speech: 'tone', pace: 0, ...opts.gateway });
   if (!opts.gw) await gw.start();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sa-test-'));
   const socket = path.join(dir, 'control.sock');
   const config = parseConfig(deepMerge(deepMerge(FAST as Record<string, unknown>, { gateway: { url: gw.url }, control: { socket } }), (opts.config ?? {}) as Record<string, unknown>));
   const mem = memoryLogger('debug');
-  const mic = new FakeMic();
+  const mic = opts.mic ?? new FakeMic();
   const speaker = new FakeSpeaker();
   const wake = new FakeWake();
   const gpio = new FakeGpio();

@@ -65,6 +65,10 @@ export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements A
     this.#tap = new PlaybackTap({ output: options.output, reference: this.#reference, clock: this.#clock, delaySamples: Math.round((options.delayMs * rate) / 1000) });
   }
 
+  get hearsSpeaker(): boolean | undefined {
+    return this.#o.inner.hearsSpeaker;
+  }
+
   get format(): PcmFormat {
     return this.#o.inner.format;
   }

@@ -53,6 +53,8 @@ export function loadWavAsCore(path: string): Int16Array {
 
 export class WavMic extends TypedEmitter<AudioInputEvents> implements AudioInput {
   readonly format: PcmFormat = CORE_FORMAT;
+  /** A file never hears the speaker: no self-trigger guard is needed (see the port). */
+  readonly hearsSpeaker = false;
   readonly #opts: Required<WavMicOptions>;
   readonly #frameSamples: number;
   #samples: Int16Array = new Int16Array(0);
