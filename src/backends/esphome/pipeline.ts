@@ -62,6 +62,8 @@ export class VoiceRun {
   readonly turnId: string;
   readonly #d: RunDeps;
   #audio: AudioState = 'waiting';
+  /** The user finished before Home Assistant accepted the run: the held audio goes, then the end. */
+  #endPending = false;
   #pending: Int16Array[] = [];
   #pendingSamples = 0;
   #ttsUrl: string | undefined;
@@ -101,6 +103,7 @@ export class VoiceRun {
     for (const pcm of this.#pending) this.#sendPcm(pcm);
     this.#pending = [];
     this.#pendingSamples = 0;
+    if (this.#endPending) this.endAudio();
   }
 
   audio(pcm: Int16Array): void {
@@ -117,10 +120,12 @@ export class VoiceRun {
   /** The user finished speaking: Home Assistant processes what it has. */
   endAudio(): void {
     if (this.#done || this.#audio === 'closed') return;
-    const wasStreaming = this.#audio === 'streaming';
+    if (this.#audio === 'waiting') {
+      this.#endPending = true;
+      return;
+    }
     this.#audio = 'closed';
-    this.#pending = [];
-    if (wasStreaming) this.#d.send('VoiceAssistantAudio', { end: true });
+    this.#d.send('VoiceAssistantAudio', { end: true });
   }
 
   /** The turn is abandoned: Home Assistant aborts the run; nothing more is emitted for it. */
