@@ -320,7 +320,7 @@ install_app() {
   rm -rf "$stage"
   mkdir -p "$stage/bin"
   local item
-  for item in package.json package-lock.json dist systemd scripts hardware docs LICENSE README.md; do
+  for item in package.json package-lock.json dist systemd scripts hardware proto docs LICENSE README.md; do
     if [ -e "$from/$item" ]; then cp -a "$from/$item" "$stage/"; fi
   done
   local node_bin=/usr/bin/node

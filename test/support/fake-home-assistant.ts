@@ -10,6 +10,7 @@
  * drops the connection on the first voice message.
  */
 import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
 import { Client } from '@2colors/esphome-native-api';
 
 const require = createRequire(import.meta.url);
@@ -75,11 +76,19 @@ interface ConnectionLike {
   sendMessage(m: PbMessage): void;
   on(event: string, listener: (...args: unknown[]) => void): void;
   connected: boolean;
-  frameHelper: { socket: import('node:net').Socket };
+  frameHelper: { socket: Socket };
+}
+
+/** The parts of the library's Client used here (its bundled typings omit the EventEmitter side). */
+interface ClientLike {
+  connect(): void;
+  disconnect(): void;
+  on(event: string, listener: (...args: never[]) => void): this;
+  once(event: string, listener: (...args: never[]) => void): this;
 }
 
 export class FakeHomeAssistant {
-  readonly client: InstanceType<typeof Client>;
+  readonly client: ClientLike;
   readonly received: Received[] = [];
   readonly errors: Error[] = [];
   #cursor = 0;
@@ -93,7 +102,7 @@ export class FakeHomeAssistant {
       expectedServerName: o.expectedServerName ?? '',
       reconnect: false,
       clientInfo: 'Home Assistant (test)',
-    } as never);
+    } as never) as unknown as ClientLike;
     const conn = this.connection;
     conn.on('message', (type, msg) => {
       this.received.push({ type: type as string, msg: msg as Record<string, unknown> });
