@@ -147,6 +147,8 @@ export class EsphomeBackend extends TypedEmitter<BackendEvents> implements Backe
         onConversationId: (id) => (this.#conversation = { id, at: this.#clock.now() }),
         onDone: () => {
           if (this.#run === run) this.#run = undefined;
+          // A run that ended without audio reaching the speaker is finished now.
+          this.#watch.settle(turnId);
         },
       },
       { conversation_id: conv, flags: 0, audio_settings: { noise_suppression_level: 0, auto_gain: 0, volume_multiplier: 1 }, wake_word_phrase: wake },
