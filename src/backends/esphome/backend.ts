@@ -19,7 +19,7 @@ import type { Identity } from './identity.js';
 import { advertise, type Advertisement } from './mdns.js';
 import { VoiceRun } from './pipeline.js';
 import { ApiMessages, type Fields } from './proto.js';
-import type { Emit } from './reply-url.js';
+import type { Emit, FetchLimits } from './reply-url.js';
 import { ApiServer } from './server.js';
 import { Timers } from './timers.js';
 
@@ -35,6 +35,8 @@ export interface EsphomeBackendOptions {
   config: EsphomeConfig;
   /** 32-byte encryption key, or undefined for plaintext. Never logged. */
   psk: Buffer | undefined;
+  /** PEM of a private CA for https reply URLs (Home Assistant with its own certificate). */
+  ca?: string;
   identity: Identity;
   /** The agent's version, for device info. */
   version: string;
@@ -52,6 +54,7 @@ export class EsphomeBackend extends TypedEmitter<BackendEvents> implements Backe
   readonly #announcer: Announcer;
   readonly #timers: Timers;
   readonly #emit: Emit = (event, ...args) => this.emit(event, ...args);
+  readonly #fetch: FetchLimits;
   /** Clients that subscribed to entity states. */
   readonly #stateSubscribers = new Set<ApiConnection>();
   #voice: ApiConnection | undefined;
@@ -69,7 +72,8 @@ export class EsphomeBackend extends TypedEmitter<BackendEvents> implements Backe
     this.#log = options.log.child('esphome');
     this.#clock = options.clock ?? systemScheduler();
     const c = options.config;
-    const fetch = { timeoutMs: c.fetchTimeoutMs, maxBytes: c.maxReplyBytes };
+    const fetch = { timeoutMs: c.fetchTimeoutMs, maxBytes: c.maxReplyBytes, ...(options.ca ? { ca: options.ca } : {}) };
+    this.#fetch = fetch;
     this.#server = new ApiServer(
       {
         port: c.port,
@@ -115,7 +119,9 @@ export class EsphomeBackend extends TypedEmitter<BackendEvents> implements Backe
     await this.#server.listen();
     const { identity, config, psk } = this.#o;
     this.#log.info('esphome-listening', { port: this.port, name: identity.name, mac: identity.mac, encrypted: psk !== undefined });
-    if (config.mdns) this.#mdns = await advertise({ name: identity.name, port: this.port, mac: identity.compactMac, version: ESPHOME_VERSION, log: this.#log });
+    if (config.mdns) {
+      this.#mdns = await advertise({ name: identity.name, port: this.port, mac: identity.compactMac, version: ESPHOME_VERSION, encrypted: psk !== undefined, log: this.#log });
+    }
     this.emit('disconnected', { reason: `waiting for Home Assistant to connect on port ${this.port}`, auth: false, retryInMs: 0 });
   }
 
@@ -140,7 +146,7 @@ export class EsphomeBackend extends TypedEmitter<BackendEvents> implements Backe
         turnId,
         send: (name, fields) => conn.send(name, fields),
         emit: this.#emit,
-        fetch: { timeoutMs: this.#o.config.fetchTimeoutMs, maxBytes: this.#o.config.maxReplyBytes },
+        fetch: this.#fetch,
         log: this.#log,
         clock: this.#clock,
         startTimeoutMs: this.#o.config.startTimeoutMs,

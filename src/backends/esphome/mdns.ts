@@ -18,6 +18,8 @@ export interface AdvertiseOptions {
   /** `aabbccddeeff`, as ESPHome puts it in the TXT record. */
   mac: string;
   version: string;
+  /** The API requires the Noise key: Home Assistant then asks for it before connecting. */
+  encrypted: boolean;
   log: Logger;
 }
 
@@ -39,7 +41,15 @@ export async function advertise(o: AdvertiseOptions): Promise<Advertisement> {
       name: o.name,
       type: 'esphomelib',
       port: o.port,
-      txt: { friendly_name: o.name, version: o.version, mac: o.mac, platform: 'HOST', board: 'host', network: 'ethernet' },
+      txt: {
+        friendly_name: o.name,
+        version: o.version,
+        mac: o.mac,
+        platform: 'HOST',
+        board: 'host',
+        network: 'ethernet',
+        ...(o.encrypted ? { api_encryption: 'Noise_NNpsk0_25519_ChaChaPoly_SHA256' } : {}),
+      },
     });
     await service.advertise();
     o.log.info('esphome-mdns', { name: o.name, type: '_esphomelib._tcp', port: o.port });

@@ -34,6 +34,8 @@ export const EsphomeSchema = z
     startTimeoutMs: ms(5000, 500, 60_000),
     /** Reply and announcement audio: longest wait for the HTTP response and between chunks. */
     fetchTimeoutMs: ms(10_000, 500, 120_000),
+    /** PEM file of a private CA, for Home Assistant URLs served over https with its own certificate. */
+    caFile: z.string().optional(),
     /** Largest reply or announcement fetched, in bytes. */
     maxReplyBytes: z.number().int().min(64 * 1024).max(256 * 1024 * 1024).default(32 * 1024 * 1024),
     /** A finished timer rings this long unless stopped (linux-voice-assistant's default: 15 minutes). */
