@@ -29,16 +29,16 @@ interface World {
   http: ReplyServer;
 }
 
-async function world(): Promise<World> {
+async function world(key: string | undefined = KEY_B64): Promise<World> {
   const http = await startReplyServer({
     '/api/tts_proxy/reply.wav': { body: wav(REPLY), type: 'audio/x-wav' },
     '/chime.wav': { body: wav(CHIME), type: 'audio/wav' },
     '/speech.wav': { body: wav(SPEECH), type: 'audio/wav' },
   });
   cleanups.push(() => http.close());
-  const s = await startEsphome({ key: KEY_B64, agent: true });
+  const s = await startEsphome({ ...(key ? { key } : {}), agent: true });
   cleanups.push(() => s.close());
-  const ha = new FakeHomeAssistant({ port: s.backend.port, key: KEY_B64 });
+  const ha = new FakeHomeAssistant({ port: s.backend.port, ...(key ? { key } : {}) });
   cleanups.push(() => ha.disconnect());
   await ha.connect();
   ha.subscribeVoice();
@@ -104,6 +104,18 @@ describe('esphome backend: the agent as a Home Assistant voice satellite', () =>
     // The next turn carries Home Assistant's conversation id.
     w.a.agent.session.trigger('control');
     expect(await w.ha.next('VoiceAssistantRequest', (m) => m.start === true)).toMatchObject({ conversationId: 'conv-1', wakeWordPhrase: '' });
+  });
+
+  it('the same turn over the plaintext protocol', async () => {
+    const w = await world(undefined);
+    w.a.wake.detect('fake');
+    expect(await w.ha.next('VoiceAssistantRequest', (m) => m.start === true)).toMatchObject({ wakeWordPhrase: 'fake' });
+    w.ha.acceptRun();
+    w.a.mic.push(marker(100, 333));
+    await waitFor(() => audioSent(w.ha).includes(Buffer.from([333 & 0xff, 333 >> 8])), 'the audio');
+    await answer(w, { text: 'hello', reply: 'Hi.' });
+    await w.ha.next('VoiceAssistantAnnounceFinished');
+    expect(played(w.a)).toEqual(REPLY);
   });
 
   it('continue conversation: after the reply the agent listens again without a wake word', async () => {

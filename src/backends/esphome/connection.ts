@@ -112,8 +112,15 @@ export class ApiConnection extends TypedEmitter<ConnectionEvents> {
   /** Sends one message; false (and nothing sent) when the connection is not open. */
   send(name: string, fields: Fields = {}): boolean {
     if (!this.open) return false;
-    const { type, payload } = this.#o.messages.encode(name, fields);
-    return this.#sendPacket(type, payload);
+    let packet: { type: number; payload: Buffer };
+    try {
+      packet = this.#o.messages.encode(name, fields);
+      return this.#sendPacket(packet.type, packet.payload);
+    } catch (err) {
+      // A message that cannot be encoded or framed is a bug here, not the client's fault: drop it.
+      this.#log.warn('esphome-send-failed', { peer: this.peer, message: name, error: errorMessage(err) });
+      return false;
+    }
   }
 
   /** Ends the connection (flushing what was written); safe to call twice. */
