@@ -2,7 +2,7 @@
 # speaker-agent installer for Raspberry Pi OS / Debian (Bookworm, Trixie; 64-bit and 32-bit).
 #
 #   sudo scripts/install.sh [--hardware NAME] [--gateway-url URL] [--token-file FILE]
-#                           [--porcupine-key-file FILE] [--no-start]
+#                           [--porcupine-key-file FILE] [--backend esphome] [--no-start]
 #   sudo scripts/install.sh --uninstall [--keep-config]
 #   scripts/install.sh --root DIR ...      test mode (see below)
 #
@@ -12,7 +12,8 @@
 # system user `speaker-agent` in the audio, gpio and spi groups, /etc/speaker-agent/config.yaml
 # (commented, validated; kept on re-runs) and the credential files, then enables and starts the
 # systemd service. Re-running upgrades in place. Boot files are never edited: the lines a HAT
-# needs in config.txt are printed.
+# needs in config.txt are printed. With --backend esphome the speaker is a Home Assistant voice
+# satellite: the installer generates its encryption key once and prints it for Home Assistant.
 #
 # Test mode (--root DIR): every path is inside DIR, and commands that change the system (apt-get,
 # curl, gpg, npm, useradd, usermod, userdel, chown, systemctl, the config check) are appended to
@@ -48,6 +49,8 @@ HARDWARE=usb
 GATEWAY_URL=""
 TOKEN_FILE=""
 KEY_FILE=""
+BACKEND=""
+NEW_ESPHOME_KEY=0
 UNINSTALL=0
 KEEP_CONFIG=0
 START=1
@@ -64,6 +67,7 @@ while [ $# -gt 0 ]; do
     --gateway-url) GATEWAY_URL="${2:?--gateway-url needs a URL}"; shift 2 ;;
     --token-file) TOKEN_FILE="${2:?--token-file needs a file}"; shift 2 ;;
     --porcupine-key-file) KEY_FILE="${2:?--porcupine-key-file needs a file}"; shift 2 ;;
+    --backend) BACKEND="${2:?--backend needs a name}"; shift 2 ;;
     --uninstall) UNINSTALL=1; shift ;;
     --keep-config) KEEP_CONFIG=1; shift ;;
     --no-start) START=0; shift ;;
@@ -205,6 +209,22 @@ YAML
   fi
 }
 
+# The backend part of a new config.yaml (nothing for the default gateway backend).
+backend_yaml() {
+  [ "$BACKEND" = esphome ] || return 0
+  cat <<'YAML'
+# Home Assistant voice satellite (ESPHome native API). Home Assistant finds the speaker by mDNS
+# (Settings > Devices & services > ESPHome) and asks for the encryption key, which is in
+# /etc/speaker-agent/credentials/esphome-key. See docs/backends.md.
+backend: esphome
+esphome:
+  port: 6053
+  # name: kitchen-speaker     (default: this machine's host name)
+  # mdns: false               (then add the speaker in Home Assistant by address and port)
+
+YAML
+}
+
 write_config() {
   local url="${GATEWAY_URL:-ws://127.0.0.1:8080/}" engine
   engine="$(wake_engine)"
@@ -225,6 +245,7 @@ gateway:
   # A private CA for wss:// (PEM):
   # caFile: /etc/speaker-agent/gateway-ca.pem
 
+$(backend_yaml)
 $(hardware_yaml)
 
 $(wake_yaml "$engine")
@@ -244,6 +265,10 @@ check_platform() {
     usb-mic) HARDWARE=usb ;;
     usb|respeaker-2mic|respeaker-4mic|aiy-voice-hat|aiy-voice-bonnet) ;;
     *) die "unknown --hardware \"$HARDWARE\" (known: usb, respeaker-2mic, respeaker-4mic, aiy-voice-hat, aiy-voice-bonnet)" ;;
+  esac
+  case "$BACKEND" in
+    ''|gateway|esphome) ;;
+    *) die "unknown --backend \"$BACKEND\" (the installer sets up gateway, the default, or esphome; configure others in config.yaml)" ;;
   esac
   if [ "$(uname -m)" = armv6l ]; then
     die "this is an ARMv6 board (Pi 1, Zero, Zero W): Node.js 20+ has no build for it. Use a Pi Zero 2 W or newer."
@@ -346,7 +371,7 @@ install_app() {
   rm -rf "$stage"
   mkdir -p "$stage/bin"
   local item
-  for item in package.json package-lock.json dist systemd scripts hardware docs LICENSE README.md; do
+  for item in package.json package-lock.json dist systemd scripts hardware proto docs LICENSE README.md; do
     if [ -e "$from/$item" ]; then cp -a "$from/$item" "$stage/"; fi
   done
   local node_bin=/usr/bin/node
@@ -410,6 +435,13 @@ install_config() {
   run chown root:"$SERVICE_USER" "$CONFIG"
   write_credential "$CRED_DIR/gateway-token" "$TOKEN_FILE"
   write_credential "$CRED_DIR/porcupine-access-key" "$KEY_FILE"
+  write_credential "$CRED_DIR/esphome-key" ""
+  if [ "$BACKEND" = esphome ] && [ ! -s "$CRED_DIR/esphome-key" ]; then
+    # 32 random bytes in base64: the Noise pre-shared key Home Assistant asks for.
+    (umask 077 && head -c 32 /dev/urandom | base64 >"$CRED_DIR/esphome-key")
+    NEW_ESPHOME_KEY=1
+    say "Generated the ESPHome encryption key"
+  fi
   say "Checking ${CONFIG#"$ROOT"}"
   if ! run "$APP_DIR/bin/speaker-agent" config check "$CONFIG"; then
     die "${CONFIG#"$ROOT"} is not valid (see above). Fix it, then run this installer again (it keeps the file)."
@@ -440,10 +472,19 @@ print_next_steps() {
     echo "Add the missing ones with: sudo nano ${boot#"$ROOT"}   then reboot."
     echo
   fi
-  if [ ! -s "$CRED_DIR/gateway-token" ]; then
+  if [ "$BACKEND" != esphome ] && [ ! -s "$CRED_DIR/gateway-token" ]; then
     echo "No gateway token yet. Store it (paste, Enter, Ctrl-D), then restart:"
     echo "    sudo sh -c 'umask 077; cat > /etc/speaker-agent/credentials/gateway-token'"
     echo "    sudo systemctl restart speaker-agent"
+    echo
+  fi
+  if [ "$NEW_ESPHOME_KEY" = 1 ]; then
+    echo "Home Assistant will ask for this speaker's encryption key. It is shown only now:"
+    echo "    $(head -n 1 "$CRED_DIR/esphome-key")"
+    echo "(kept in /etc/speaker-agent/credentials/esphome-key, readable by root only)"
+    echo
+  elif [ "$BACKEND" = esphome ]; then
+    echo "Keeping the existing ESPHome encryption key (sudo cat /etc/speaker-agent/credentials/esphome-key)."
     echo
   fi
   echo "Check everything:   speaker-agent doctor   (sudo speaker-agent doctor also checks the token)"

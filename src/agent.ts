@@ -9,6 +9,7 @@ import { ControlServer } from './control/server.js';
 import { Session } from './core/session.js';
 import type { DecoderFactory } from './core/player.js';
 import { createAudio, createBackend, createGpio, createWakeWord } from './drivers/registry.js';
+import { isHostedBackend, sessionHost } from './backends/esphome/host.js';
 import type { Logger } from './log/logger.js';
 import type { AudioInput } from './ports/audio-input.js';
 import type { AudioOutput } from './ports/audio-output.js';
@@ -130,6 +131,8 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
       if (m.mark === 'audio_start') mic.cue();
     });
   }
+  // A backend that is a device for its server (esphome) reads and sets mute and volume itself.
+  if (isHostedBackend(backend)) backend.attachHost(sessionHost(session, wake, config.audio.volume));
   const control = options.controlSocket ? new ControlServer(options.controlSocket, session, log) : undefined;
   return new Agent(config, session, control, backend, log);
 }

@@ -280,6 +280,35 @@ describe('scripts/install.sh in test mode', () => {
     expect(existsSync(path.join(f.root, 'opt/speaker-agent/src/cli.ts'))).toBe(false);
   });
 
+  it('--backend esphome: writes the satellite config, generates the encryption key once and prints it once', () => {
+    const r = install(f, ['--backend', 'esphome']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const keyFile = path.join(f.root, 'etc/speaker-agent/credentials/esphome-key');
+    expect(mode(keyFile)).toBe('600');
+    const key = readFileSync(keyFile, 'utf8');
+    expect(key).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
+    expect(Buffer.from(key.trim(), 'base64')).toHaveLength(32);
+    expect(r.stdout.split(key.trim()).length - 1).toBe(1);
+    expect(r.stdout).not.toMatch(/No gateway token yet/);
+    expect(r.commands).toContain('chown root:root /etc/speaker-agent/credentials/esphome-key');
+    const config = parseConfig(parseYaml(readFileSync(path.join(f.root, 'etc/speaker-agent/config.yaml'), 'utf8')));
+    expect(config.backend).toBe('esphome');
+    expect(config.esphome).toMatchObject({ port: 6053, mdns: true });
+
+    const again = install(f, ['--backend', 'esphome']);
+    expect(again.status).toBe(0);
+    expect(readFileSync(keyFile, 'utf8')).toBe(key);
+    expect(again.stdout).not.toContain(key.trim());
+    expect(again.stdout).toContain('Keeping the existing ESPHome encryption key');
+  });
+
+  it('without --backend esphome the key credential exists but stays empty (the unit loads it)', () => {
+    expect(install(f, []).status).toBe(0);
+    expect(readFileSync(path.join(f.root, 'etc/speaker-agent/credentials/esphome-key'), 'utf8')).toBe('');
+    expect(install(f, ['--backend', 'soca']).status).not.toBe(0);
+  });
+
   it('rejects an unknown HAT with the list of known ones', () => {
     const r = install(f, ['--hardware', 'respeaker-6mic']);
     expect(r.status).not.toBe(0);

@@ -11,7 +11,7 @@ export const EARCON_NAMES: readonly EarconName[] = ['wake', 'done', 'error', 'di
 export const EARCON_FORMAT: PcmFormat = Object.freeze({ sampleRate: 16000, channels: 1 });
 
 /** One note: frequency in Hz (0 = rest), duration in ms. */
-type Note = [hz: number, ms: number];
+export type Note = [hz: number, ms: number];
 
 /** Rising for "listening", falling for "done", low and doubled for "error", descending for "disconnected". */
 const MOTIFS: Record<EarconName, Note[]> = {
@@ -41,8 +41,12 @@ const FADE_MS = 6;
 
 /** Renders earcon `name` as PCM16 samples at 16 kHz, peak `PEAK * gain`. */
 export function synthEarcon(name: EarconName, gain = 1): Int16Array {
+  return synthNotes(MOTIFS[name], gain);
+}
+
+/** Renders a motif of notes (the earcons', or another cue's such as a timer's ring) at 16 kHz. */
+export function synthNotes(notes: readonly Note[], gain = 1): Int16Array {
   const rate = EARCON_FORMAT.sampleRate;
-  const notes = MOTIFS[name];
   const total = notes.reduce((t, [, ms]) => t + Math.round((rate * ms) / 1000), 0);
   const out = new Int16Array(total);
   const fade = Math.round((rate * FADE_MS) / 1000);

@@ -6,10 +6,12 @@ import { AgentError, ConfigError } from '../errors.js';
 
 /** Flags common to every verb that builds a config: name -> config path. */
 export const CONFIG_FLAGS: { flag: string; path: string; help: string; parse?: (v: string) => unknown }[] = [
-  { flag: '--backend <name>', path: 'backend', help: 'gateway (default), soca or pipeline' },
+  { flag: '--backend <name>', path: 'backend', help: 'gateway (default), soca, pipeline or esphome (a Home Assistant voice satellite)' },
   { flag: '--gateway <url>', path: 'gateway.url', help: 'audio gateway WebSocket URL (ws:// or wss://)' },
   { flag: '--token-file <path>', path: 'gateway.tokenFile', help: 'file holding the gateway bearer token' },
   { flag: '--ca-file <path>', path: 'gateway.caFile', help: 'extra CA certificate (PEM) to trust for wss://' },
+  { flag: '--esphome-port <port>', path: 'esphome.port', help: 'TCP port Home Assistant connects to (default 6053)', parse: (v) => (/^\d+$/.test(v) ? Number(v) : v) },
+  { flag: '--esphome-key-file <path>', path: 'esphome.keyFile', help: 'file holding the ESPHome API encryption key (base64); none means plaintext' },
   { flag: '--mic <spec>', path: 'audio.mic', help: 'microphone: wav:PATH, room:PATH (simulated room, with --speaker room:PATH) or alsa:NAME' },
   { flag: '--speaker <spec>', path: 'audio.speaker', help: 'speaker: wav:PATH, room:PATH or alsa:NAME' },
   { flag: '--echo-cancel <mode>', path: 'audio.echoCancel', help: 'echo cancellation of the mic against what the speaker plays: speex or off' },

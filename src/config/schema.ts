@@ -6,12 +6,14 @@
 import { z } from 'zod';
 import { AudioSchema, ConversationSchema } from './schema/audio.js';
 import { PipelineSchema, SocaSchema } from './schema/backends.js';
+import { EsphomeSchema } from './schema/esphome.js';
 import { GatewaySchema } from './schema/gateway.js';
 import { GpioSchema } from './schema/gpio.js';
 import { WakeSchema } from './schema/wake.js';
 
 export * from './schema/audio.js';
 export * from './schema/backends.js';
+export * from './schema/esphome.js';
 export * from './schema/gateway.js';
 export * from './schema/gpio.js';
 export * from './schema/wake.js';
@@ -32,12 +34,13 @@ export const LogSchema = z
 
 export const ConfigSchema = z
   .object({
-    backend: z.enum(['gateway', 'soca', 'pipeline']).default('gateway'),
+    backend: z.enum(['gateway', 'soca', 'pipeline', 'esphome']).default('gateway'),
     /** Hardware profile applied under the config file: a name from hardware/ or a path to a YAML file. */
     hardware: z.string().optional(),
     gateway: GatewaySchema.prefault({}),
     soca: SocaSchema.prefault({}),
     pipeline: PipelineSchema.prefault({}),
+    esphome: EsphomeSchema.prefault({}),
     audio: AudioSchema.prefault({}),
     conversation: ConversationSchema.prefault({}),
     wake: WakeSchema.prefault({}),
@@ -57,6 +60,7 @@ export type ConfigInput = z.input<typeof ConfigSchema>;
 export type GatewayConfig = Config['gateway'];
 export type SocaConfig = Config['soca'];
 export type PipelineConfig = Config['pipeline'];
+export type EsphomeConfig = Config['esphome'];
 export type AssemblyAiConfig = PipelineConfig['assemblyai'];
 export type SlngSttConfig = PipelineConfig['slngStt'];
 export type SkillConfig = PipelineConfig['skill'];

@@ -187,5 +187,9 @@ export async function createBackend(config: Config, log: Logger): Promise<Backen
       const { createPipelineBackend } = await import('../backends/factory.js');
       return createPipelineBackend(config, log);
     }
+    case 'esphome': {
+      const { createEsphomeBackend } = await import('../backends/esphome/create.js');
+      return createEsphomeBackend(config, log);
+    }
   }
 }
