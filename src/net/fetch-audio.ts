@@ -86,7 +86,16 @@ export async function fetchAudio(url: string, sink: AudioSink, options: FetchAud
       else resolve();
     };
     const onAbort = (): void => finish(new CanceledError(`fetching reply audio from ${where} was canceled`));
-    const deadline = setTimeout(() => finish(new Error(`reply audio from ${where} did not arrive within ${options.timeoutMs} ms`)), options.timeoutMs);
+    // The limit is on waiting, not on the whole body: a reply streamed at speaking speed may take
+    // longer than timeoutMs to arrive, but never goes silent for that long.
+
+    let deadline = setTimeout(() => finish(new Error(`reply audio from ${where} did not arrive within ${options.timeoutMs} ms`)), options.timeoutMs);
+    const activity = (): void => {
+
+      clearTimeout(deadline);
+      deadline = setTimeout(() => finish(new Error(`reply audio from ${where} stalled: no data for ${options.timeoutMs} ms`)), options.timeoutMs);
+    };
+
     if (options.signal?.aborted) {
       onAbort();
       return;
@@ -143,8 +152,10 @@ export async function fetchAudio(url: string, sink: AudioSink, options: FetchAud
           return finish(new Error(`reply audio from ${where}: ${(err as Error).message}`));
         }
         let received = 0;
+        activity();
         res.on('data', (chunk: Buffer) => {
           if (done) return;
+          activity();
           received += chunk.length;
           if (received > options.maxBytes) return finish(new Error(`reply audio from ${where} is larger than the ${options.maxBytes} bytes allowed`));
           try {
