@@ -228,9 +228,16 @@ export function timerMs(timer: TimerName, c: Pick<ConversationConfig, 'noSpeechT
   }
 }
 
+/** The backend as messages name it: "the gateway", "Home Assistant", or its name. */
+export function backendLabel(backend: string | undefined): string {
+  if (!backend || backend === 'gateway') return 'the gateway';
+  if (backend === 'esphome') return 'Home Assistant';
+  return backend;
+}
+
 /** Why a request was refused, and what to do, naming the backend in use. */
 export function refuseMessage(reason: RefuseReason, backend: string): string {
   if (reason === 'muted') return 'the microphone is muted: unmute first (`speaker-agent unmute` or a long press)';
-  const to = backend === 'gateway' ? 'the gateway' : backend;
+  const to = backendLabel(backend);
   return `not connected to ${to}: the request was not sent (check the network and \`speaker-agent status\`)`;
 }

@@ -8,6 +8,7 @@
 import type { PromptValue, TurnId } from '../ports/backend.js';
 import {
   acceptsReplyAudio,
+  backendLabel,
   currentTurn,
   isStale,
   type Effect,
@@ -62,10 +63,6 @@ function fail(code: ErrorCode, message: string): Effect[] {
   return effects;
 }
 
-/** "the gateway", or the direct backend's name, for messages. */
-function who(env: Env): string {
-  return !env.backend || env.backend === 'gateway' ? 'the gateway' : env.backend;
-}
 
 /** Ends whatever the current phase is doing so a new turn can start (barge-in). */
 function abandon(state: State): Result {
@@ -386,7 +383,7 @@ function timeout(state: State, event: Extract<Event, { type: 'timeout' }>, env: 
       return finishListening(state, p.turnId);
     case 'thinking':
       if (p.kind !== 'thinking') return unchanged(state);
-      return dropTurn(state, p.turnId, ...fail('thinking-timeout', `no reply from ${who(env)} in time`));
+      return dropTurn(state, p.turnId, ...fail('thinking-timeout', `no reply from ${backendLabel(env.backend)} in time`));
     case 'reply':
       if (p.kind !== 'speaking') return unchanged(state);
       if ((event.queuedMs ?? 0) > 0) {
