@@ -11,6 +11,7 @@ import { LedPresenter } from '../leds/presenter.js';
 import type { Logger } from '../log/logger.js';
 import { systemScheduler, TimerSlot, type Scheduler } from '../util/clock.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
+import { HeldAudio } from './held-audio.js';
 import { JitterBuffer, type JitterOptions } from './jitter.js';
 import { PlaybackMux } from './playback.js';
 import { ReplyPlayer } from './player.js';
@@ -42,8 +43,6 @@ export type { TimelineMark } from './timeline.js';
 
 /** The jitter buffer when the agent gives none (see `audio.jitterBuffer`). */
 const DEFAULT_JITTER: JitterOptions = { startMs: 200, maxMs: 1000, stepMs: 100 };
-/** The most audio kept of one held unsolicited reply (about 4 minutes of 16 kHz PCM). */
-const MAX_HELD_BYTES = 8 * 1024 * 1024;
 
 export class Session extends TypedEmitter<SessionEvents> {
   #state: State = initialState();
@@ -56,8 +55,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #player: ReplyPlayer;
   /** When the first reply byte of the reply playing arrived, for its first-sample latency. */
   #replyFirstByteAt: number | undefined;
-  /** The audio of held unsolicited replies (the state machine says which), with their size. */
-  readonly #held = new Map<string, { parts: Extract<Effect, { type: 'holdAudio' }>['part'][]; bytes: number }>();
+  /** The audio of held unsolicited replies (the state machine says which). */
+  readonly #held: HeldAudio;
   readonly #leds: LedPresenter;
   readonly #timeline: Timeline;
   readonly #timers = new Map<TimerName, TimerSlot>();
@@ -71,6 +70,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#d = { ...deps, clock };
     this.#env = { newId: deps.newId ?? randomUUID, backend: deps.backend.name, endOnSilence: deps.config.endOnSilence };
     this.#log = deps.log.child('session');
+    this.#held = new HeldAudio(this.#log);
     this.#timeline = new Timeline(clock, () => currentTurn(this.#state.phase), (e) => this.emit('timeline', e));
     this.#uplink = new Uplink({
       backend: deps.backend,
@@ -338,13 +338,21 @@ export class Session extends TypedEmitter<SessionEvents> {
         this.#player.stop();
         return;
       case 'holdAudio':
-        this.#holdAudio(effect.turnId, effect.part);
+        this.#held.hold(effect.turnId, effect.part);
         return;
       case 'playHeld':
-        this.#playHeld(effect.turnId);
+        this.#replyFirstByteAt = this.#d.clock.now();
+        this.#held.play(effect.turnId, {
+          begin: (format) => this.#player.beginStream(format),
+          data: (data) => {
+            this.#timeline.replyAudio(effect.turnId);
+            this.#player.write(data);
+          },
+          end: () => this.#player.endStream(),
+        });
         return;
       case 'dropHeld':
-        this.#held.delete(effect.turnId);
+        this.#held.drop(effect.turnId);
         return;
       case 'silenceCues':
         if (this.#mux.busy('earcon') && !this.#mux.busy('reply')) this.#mux.channel('earcon').stop();
@@ -377,34 +385,6 @@ export class Session extends TypedEmitter<SessionEvents> {
         this.#log.info('notice', { code: effect.code, message: effect.message });
         this.emit('notice', { code: effect.code, message: effect.message });
         return;
-    }
-  }
-
-  #holdAudio(turnId: string, part: Extract<Effect, { type: 'holdAudio' }>['part']): void {
-    let h = this.#held.get(turnId);
-    if (!h) this.#held.set(turnId, (h = { parts: [], bytes: 0 }));
-    const bytes = 'data' in part ? part.data.length : 0;
-    if (h.bytes + bytes > MAX_HELD_BYTES) {
-      if (h.bytes <= MAX_HELD_BYTES) this.#log.warn('held-reply-truncated', { turnId, limitBytes: MAX_HELD_BYTES });
-      h.bytes = MAX_HELD_BYTES + 1;
-      return;
-    }
-    if (h.parts.length === 0) this.#log.info('reply-held', { turnId, phase: this.#state.phase.kind });
-    h.bytes += bytes;
-    h.parts.push(part);
-  }
-
-  #playHeld(turnId: string): void {
-    const h = this.#held.get(turnId);
-    this.#held.delete(turnId);
-    this.#log.info('held-reply-playing', { turnId, bytes: Math.min(h?.bytes ?? 0, MAX_HELD_BYTES) });
-    this.#replyFirstByteAt = this.#d.clock.now();
-    for (const part of h?.parts ?? []) {
-      if ('begin' in part) this.#player.beginStream(part.begin);
-      else if ('data' in part) {
-        this.#timeline.replyAudio(turnId);
-        this.#player.write(part.data);
-      } else this.#player.endStream();
     }
   }
 
