@@ -193,7 +193,7 @@ describe('soca backend (docs/protocol.md "Soca")', () => {
     expect(d.retryInMs).toBe(5000);
     expect(d.reason).toMatch(/rejected the private key.*Invalid or expired token.*soca\.keyFile/);
     expect(mem.text()).not.toContain(KEY);
-    expect(mem.lines().some((l) => l.event === 'auth_failed' && l.level === 'error')).toBe(true);
+    expect(mem.lines().some((l) => l.event === 'auth-failed' && l.level === 'error')).toBe(true);
   });
 
   it('a protocol error on start is reported clearly and retried with backoff', async () => {
@@ -214,7 +214,7 @@ describe('soca backend (docs/protocol.md "Soca")', () => {
     await until(() => fake.connections.some((c) => c.start !== undefined), 'start at the fake');
     // A transcript sent after `ready` is logged once read: by then `ready` was read too.
     fake.partial('sync');
-    await until(() => mem.lines().some((l) => l.event === 'transcript_without_turn'), 'the client read ready');
+    await until(() => mem.lines().some((l) => l.event === 'transcript-without-turn'), 'the client read ready');
     clock.advance(499);
     expect(events.of('disconnected')).toEqual([]);
     clock.advance(1);

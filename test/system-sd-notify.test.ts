@@ -131,7 +131,7 @@ describe('createSystemdNotifier queueing', () => {
     });
     await n.ready('a');
     await n.status('b');
-    const warns = mem.lines().filter((l) => l.event === 'notify_failed');
+    const warns = mem.lines().filter((l) => l.event === 'notify-failed');
     expect(warns).toHaveLength(1);
     expect(String(warns[0]!.message)).toMatch(/not found \(install the systemd package\)/);
   });
@@ -171,7 +171,7 @@ describe('createSystemdNotifier against a real NOTIFY_SOCKET', () => {
     timers.tick();
     await n.status('listening\nnow');
     await receiver.next((m) => m.startsWith('STATUS='));
-    expect(mem.lines().filter((l) => l.event === 'watchdog_withheld')).toHaveLength(1);
+    expect(mem.lines().filter((l) => l.event === 'watchdog-withheld')).toHaveLength(1);
 
     healthy = true;
     timers.tick();

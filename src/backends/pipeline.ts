@@ -139,7 +139,7 @@ export class PipelineBackend extends TypedEmitter<BackendEvents> implements Back
   async #answer(turn: Turn, transcript: string): Promise<void> {
     const turnId = turn.id;
     if (!transcript.trim()) {
-      this.#log.info('no_speech', { turnId });
+      this.#log.info('no-speech', { turnId });
       void turn.tts?.cancel();
       this.#turns.delete(turnId);
       this.emit('replyEnd', { turnId, prompt: false });
@@ -198,7 +198,7 @@ export class PipelineBackend extends TypedEmitter<BackendEvents> implements Back
 
   /** Ends the turn with an error; a refused key also blocks new turns for `authRetryMs`. */
   #fail(turn: Turn, err: ServiceError): void {
-    this.#log.error('turn_failed', { turnId: turn.id, service: err.service, kind: err.kind, error: err.message });
+    this.#log.error('turn-failed', { turnId: turn.id, service: err.service, kind: err.kind, error: err.message });
     void this.#abandon(turn);
     this.emit('turnError', { turnId: turn.id, message: err.message, detail: { service: err.service, kind: err.kind } });
     if (err.auth && err.service !== 'skill' && this.#started && !this.#authBlocked) {

@@ -182,7 +182,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
         sr: 16000,
       }),
     );
-    this.#log.debug('socket_open', { url: safeUrl(this.#config.url) });
+    this.#log.debug('socket-open', { url: safeUrl(this.#config.url) });
   }
 
   /** ready and stt.ready both came. */
@@ -198,7 +198,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   /** One failure: report it once, abandon open turns; the socket has scheduled the next attempt. */
   #onDisconnected(down: SocketDown): void {
     const f = down.failure;
-    if (f.kind === 'closed' && f.error) this.#log.warn('socket_error', { error: f.error.message });
+    if (f.kind === 'closed' && f.error) this.#log.warn('socket-error', { error: f.error.message });
     const reason = this.#reason(f);
     const { retryInMs, wasConnected } = down;
     const openTurn = this.#turns.open;
@@ -210,7 +210,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
       if (openTurn) this.emit('turnError', { turnId: openTurn, message: reason });
       return;
     }
-    if (down.auth) this.#log.error('auth_failed', { error: reason, retryInMs });
+    if (down.auth) this.#log.error('auth-failed', { error: reason, retryInMs });
     else this.#log.warn('disconnected', { error: reason, retryInMs, wasConnected });
     if (openTurn) this.emit('turnError', { turnId: openTurn, message: reason });
     this.emit('disconnected', { reason, auth: down.auth, retryInMs });
@@ -271,12 +271,12 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
 
   #onMessage(data: WebSocket.RawData, isBinary: boolean): void {
     if (isBinary) {
-      this.#log.debug('unexpected_binary', () => ({ bytes: (data as Buffer).length }));
+      this.#log.debug('unexpected-binary', () => ({ bytes: (data as Buffer).length }));
       return;
     }
     const msg = parseJsonObject(data);
     if (!msg) {
-      this.#log.warn('bad_message', { detail: 'not a JSON object; ignored' });
+      this.#log.warn('bad-message', { detail: 'not a JSON object; ignored' });
       return;
     }
     if (msg.stepType === 'sentence') return this.#onSentence(msg);
@@ -296,7 +296,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
       case 'error':
         return this.#onError(msg);
       default:
-        this.#log.debug('ignored_message', { type: String(msg.type ?? msg.stepType ?? '') });
+        this.#log.debug('ignored-message', { type: String(msg.type ?? msg.stepType ?? '') });
     }
   }
 
@@ -308,7 +308,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     if (final) this.#window.finalTranscript();
     const turnId = this.#turns.input;
     if (!turnId) {
-      this.#log.debug('transcript_without_turn', { final });
+      this.#log.debug('transcript-without-turn', { final });
       return;
     }
     this.emit('transcript', { turnId, text, final });
@@ -364,7 +364,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
     const interrupted = this.#sentences.openTurns();
     const old = this.#turns.currentTurn();
     if (seq !== undefined && this.#turns.bind(seq).advanced) this.#sentences.drop((s) => s < seq);
-    this.#log.info('server_barge', { seq, reason: typeof msg.reason === 'string' ? msg.reason : undefined });
+    this.#log.info('server-barge', { seq, reason: typeof msg.reason === 'string' ? msg.reason : undefined });
     // The user is talking over the answer: keep streaming so Soca hears the rest of it.
     this.#window.barge();
     // Soca's barge-in always stops what plays, even audio whose sentence already ended here.
@@ -383,7 +383,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
       return;
     }
     const turnId = this.#turns.open ?? null;
-    this.#log.error('service_error', { error: text, turnId });
+    this.#log.error('service-error', { error: text, turnId });
     this.emit('turnError', { turnId, message: `soca error: ${text}` });
   }
 }

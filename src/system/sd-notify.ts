@@ -160,11 +160,11 @@ class Notifier implements SystemdNotifier {
 
   #tick(): void {
     if (!this.#healthy()) {
-      if (!this.#withheld) this.#log.warn('watchdog_withheld', { reason: 'main loop reported unhealthy; systemd will restart the service if this lasts' });
+      if (!this.#withheld) this.#log.warn('watchdog-withheld', { reason: 'main loop reported unhealthy; systemd will restart the service if this lasts' });
       this.#withheld = true;
       return;
     }
-    if (this.#withheld) this.#log.info('watchdog_resumed');
+    if (this.#withheld) this.#log.info('watchdog-resumed');
     this.#withheld = false;
     // A ping already waiting is as good as a new one.
     if (this.#queue.some((p) => p !== this.#inFlight && p.assignments.includes('WATCHDOG=1'))) return;
@@ -204,7 +204,7 @@ class Notifier implements SystemdNotifier {
         } catch (err) {
           const message = err instanceof Error ? err.message : String(err);
           // A broken helper would otherwise log every watchdog tick: warn once per new cause.
-          if (message !== this.#lastError) this.#log.warn('notify_failed', { message, sent: next.assignments.map((a) => a.split('=')[0]) });
+          if (message !== this.#lastError) this.#log.warn('notify-failed', { message, sent: next.assignments.map((a) => a.split('=')[0]) });
           this.#lastError = message;
         }
         this.#queue.shift();

@@ -151,7 +151,7 @@ class AssemblyAiSession extends TypedEmitter<SttEvents> implements SttSession {
     const ws = conn.ws;
     this.#ws = ws;
     this.#state = 'open';
-    ws.on('error', (err) => this.#log.warn('socket_error', { error: err.message }));
+    ws.on('error', (err) => this.#log.warn('socket-error', { error: err.message }));
     ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
     conn.listen((data, isBinary) => this.#onMessage(data, isBinary));
     if (this.#closeWanted) this.#terminate();
@@ -200,7 +200,7 @@ class AssemblyAiSession extends TypedEmitter<SttEvents> implements SttSession {
         this.#ws?.close(1000);
         return;
       default:
-        this.#log.debug('ignored_message', { type: String(msg.type) });
+        this.#log.debug('ignored-message', { type: String(msg.type) });
     }
   }
 
@@ -247,7 +247,7 @@ class AssemblyAiSession extends TypedEmitter<SttEvents> implements SttSession {
     clearTimeout(this.#paceTimer);
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'Terminate' }));
     this.#closeTimer = setTimeout(() => {
-      this.#log.warn('no_termination', { timeoutMs: this.#opt.config.closeTimeoutMs });
+      this.#log.warn('no-termination', { timeoutMs: this.#opt.config.closeTimeoutMs });
       ws.terminate();
     }, this.#opt.config.closeTimeoutMs);
   }

@@ -129,7 +129,7 @@ class SlngSttSession extends TypedEmitter<SttEvents> implements SttSession {
     const ws = conn.ws;
     this.#ws = ws;
     this.#state = 'initializing';
-    ws.on('error', (err) => this.#log.warn('socket_error', { error: err.message }));
+    ws.on('error', (err) => this.#log.warn('socket-error', { error: err.message }));
     ws.on('close', (code, reason) => this.#onClose(code, reason.toString()));
     conn.listen((data, isBinary) => this.#onMessage(data, isBinary));
     const c = this.#opt.config;
@@ -156,7 +156,7 @@ class SlngSttSession extends TypedEmitter<SttEvents> implements SttSession {
   #onMessage(data: WebSocket.RawData, isBinary: boolean): void {
     const msg = isBinary ? undefined : parseJsonObject(data);
     if (!msg) {
-      this.#log.warn('bad_message', { detail: 'slng-stt sent a message that is not a JSON object; ignored' });
+      this.#log.warn('bad-message', { detail: 'slng-stt sent a message that is not a JSON object; ignored' });
       return;
     }
     switch (msg.type) {
@@ -185,7 +185,7 @@ class SlngSttSession extends TypedEmitter<SttEvents> implements SttSession {
         return;
       }
       default:
-        this.#log.debug('ignored_message', { type: String(msg.type) });
+        this.#log.debug('ignored-message', { type: String(msg.type) });
     }
   }
 

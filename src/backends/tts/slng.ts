@@ -145,7 +145,7 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
     }
     this.#ws = ws;
     this.#state = 'initializing';
-    ws.on('error', (err) => this.#log.warn('socket_error', { error: err.message }));
+    ws.on('error', (err) => this.#log.warn('socket-error', { error: err.message }));
     ws.on('close', (code, reason) => {
       if (ws !== this.#ws || this.#state === 'done') return;
       // Some upstreams close normally right after the last audio instead of saying flushed.
@@ -188,7 +188,7 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
     }
     const msg = parseJsonObject(data);
     if (!msg) {
-      this.#log.warn('bad_message', { detail: 'slng-tts sent a text frame that is not a JSON object; ignored' });
+      this.#log.warn('bad-message', { detail: 'slng-tts sent a text frame that is not a JSON object; ignored' });
       return;
     }
     // Provider-native endpoints capitalise their message types (Flushed, Cleared, Metadata).
@@ -205,7 +205,7 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
       case 'audio_chunk': {
         if (typeof msg.data !== 'string') return;
         if (typeof msg.sequence === 'number') {
-          if (msg.sequence <= this.#lastSequence) this.#log.warn('sequence_out_of_order', { sequence: msg.sequence, last: this.#lastSequence });
+          if (msg.sequence <= this.#lastSequence) this.#log.warn('sequence-out-of-order', { sequence: msg.sequence, last: this.#lastSequence });
           this.#lastSequence = msg.sequence;
         }
         this.#audio(Buffer.from(msg.data, 'base64'));
@@ -226,7 +226,7 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
         this.#failed(slngError('slng-tts', String(msg.code ?? 'unknown'), String(msg.message ?? '')));
         return;
       default:
-        this.#log.debug('ignored_message', { type: String(msg.type) });
+        this.#log.debug('ignored-message', { type: String(msg.type) });
     }
   }
 
@@ -283,7 +283,7 @@ class SlngTtsSession extends TypedEmitter<TtsEvents> implements TtsSession {
     if (err.kind === 'rate_limit' && !this.#audioStarted && this.#attempt < c.rateLimitRetries) {
       const delay = c.rateLimitRetryMs * 2 ** this.#attempt;
       this.#attempt++;
-      this.#log.warn('rate_limited', { attempt: this.#attempt, retryInMs: delay });
+      this.#log.warn('rate-limited', { attempt: this.#attempt, retryInMs: delay });
       this.#state = 'connecting';
       this.#retryTimer = setTimeout(() => void this.#connect(), delay);
       return;

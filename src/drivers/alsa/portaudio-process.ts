@@ -84,12 +84,12 @@ export class PortAudioProcess extends TypedEmitter<PortAudioEvents> {
     (child.stdio[3] as Readable).on('data', (b: Buffer) => this.emit('pcm', b));
     child.on('message', (m: ChildMessage) => this.#onMessage(m));
     child.on('error', (err) => {
-      this.#log.debug('portaudio spawn failed', { error: err.message });
+      this.#log.debug('portaudio-spawn-failed', { error: err.message });
       this.emit('error', `cannot start the PortAudio helper: ${err.message}`);
     });
     child.on('exit', (code) => {
       this.#exited = true;
-      if (this.#alsaNoise > 0) this.#log.debug('portaudio: dropped ALSA probe messages', { lines: this.#alsaNoise });
+      if (this.#alsaNoise > 0) this.#log.debug('portaudio-probe-noise-dropped', { lines: this.#alsaNoise });
       this.emit('exit', code);
     });
   }
