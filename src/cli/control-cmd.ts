@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { defaultControlSocket, readConfigFile } from '../config/load.js';
 import type { SessionStatus } from '../core/session.js';
+import type { MqttStatus } from '../mqtt/adapter.js';
 import { request, subscribe } from '../control/client.js';
 import type { ControlReply, ControlRequest } from '../control/protocol.js';
 import { reportError } from './common.js';
@@ -42,7 +43,10 @@ async function send(opts: SocketOpts, req: ControlRequest): Promise<ControlReply
   }
 }
 
-export function formatStatus(s: SessionStatus): string {
+/** `status` as the agent reports it: the session's, plus the MQTT link when `mqtt.url` is set. */
+export type AgentStatus = SessionStatus & { mqtt?: MqttStatus };
+
+export function formatStatus(s: AgentStatus): string {
   const lines = [
     `state:      ${s.phase}${s.followUp ? ' (follow-up)' : ''}${s.turnId ? ` turn ${s.turnId}` : ''}`,
     `backend:    ${s.backend} ${s.connected ? 'connected' : 'NOT connected'}`,
@@ -50,8 +54,14 @@ export function formatStatus(s: SessionStatus): string {
     `wake word:  ${s.wake.available ? `on (${s.wake.keywords.join(', ')})` : `off: ${s.wake.reason ?? 'unavailable'}`}`,
     `leds:       ${s.led}`,
   ];
+  if (s.mqtt) lines.push(`mqtt:       ${formatMqtt(s.mqtt)}`);
   if (s.lastError) lines.push(`last error: ${s.lastError.message} (${s.lastError.code}, ${s.lastError.at})`);
   return lines.join('\n') + '\n';
+}
+
+function formatMqtt(m: MqttStatus): string {
+  const state = m.state === 'connected' ? 'connected' : `NOT connected (${m.state}${m.lastError ? `: ${m.lastError}` : ''})`;
+  return `${state} to ${m.url} as ${m.deviceId}, topics ${m.topic}/...`;
 }
 
 /** Subscribes first (so no event is missed), then triggers, then prints until the turn is over. */
@@ -133,7 +143,7 @@ export function registerControlCommands(program: Command): void {
     async (opts: SocketOpts & { json?: boolean }) => {
       const reply = await send(opts, { cmd: 'status' });
       if (!reply?.ok) return;
-      const status = reply.status as SessionStatus;
+      const status = reply.status as AgentStatus;
       process.stdout.write(opts.json ? JSON.stringify(status) + '\n' : formatStatus(status));
     },
   );

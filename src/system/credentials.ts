@@ -1,8 +1,8 @@
 /**
  * systemd credentials: the unit's `LoadCredential=` copies secrets into `$CREDENTIALS_DIRECTORY`
  * (a private, read-only directory only this service can read), so tokens never sit in the
- * config file, the environment or `ps` output. The gateway client (src/gateway/token.ts) and
- * the Porcupine adapter read their credential there; the installer, the unit and the doctor
+ * config file, the environment or `ps` output. The gateway client (src/gateway/token.ts), the
+ * Porcupine adapter and the MQTT adapter read their credential there; the installer, the unit and the doctor
  * use these names.
  */
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,8 @@ import { readFileSync } from 'node:fs';
 export const GATEWAY_TOKEN_CREDENTIAL = 'gateway-token';
 /** Credential ID of the Picovoice Porcupine AccessKey (first line of the file). */
 export const PORCUPINE_KEY_CREDENTIAL = 'porcupine-access-key';
+/** Credential ID of the MQTT broker password (first line of the file; src/mqtt/options.ts). */
+export const MQTT_PASSWORD_CREDENTIAL = 'mqtt-password';
 
 /** Reads a file's text; injectable so callers can be tested without touching disk. */
 export type ReadText = (file: string) => string;
