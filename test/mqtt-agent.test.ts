@@ -11,6 +11,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { formatStatus, type AgentStatus } from '../src/cli/control-cmd.js';
 import { request } from '../src/control/client.js';
 import type { ConfigInput } from '../src/config/schema.js';
+import { parseConfig } from '../src/config/load.js';
+import type { RequestResult, SessionEvents, SessionStatus } from '../src/core/session.js';
+import { memoryLogger } from '../src/log/logger.js';
+import { MqttAdapter } from '../src/mqtt/adapter.js';
+import { TypedEmitter } from '../src/util/typed-emitter.js';
+import { ManualScheduler } from './fakes/clock.js';
 import { connected, phase, startHarness, waitFor, waitPhase, type Harness } from './support/harness.js';
 import { startBroker, type Broker } from './support/mosquitto.js';
 import { Probe } from './support/mqtt-probe.js';
@@ -57,6 +63,10 @@ async function probe(url = broker.url, filters?: string[]): Promise<Probe> {
   const p = await Probe.connect(url, filters);
   open.push(p);
   return p;
+}
+
+function mqttConfig(mqtt: Record<string, unknown>) {
+  return parseConfig({ mqtt }).mqtt;
 }
 
 function mqttStatus(h: Harness) {
@@ -423,5 +433,77 @@ describe('MQTT credentials and TLS', () => {
       for (const o of open.splice(0).reverse()) await o.close();
       await tls.close();
     }
+  });
+});
+
+/** The adapter needs only the session's events and requests: any backend, or none, will do. */
+class ScriptedSession extends TypedEmitter<SessionEvents> {
+  readonly calls: string[] = [];
+  current: SessionStatus = { phase: 'idle', turnId: null, followUp: false, connected: true, muted: false, led: 'idle', backend: 'scripted', wake: { available: true, keywords: [] } };
+  status(): SessionStatus {
+    return this.current;
+  }
+  trigger(source: string): RequestResult {
+    this.calls.push(`trigger ${source}`);
+    return { ok: true };
+  }
+  say(text: string): RequestResult {
+    this.calls.push(`say ${text}`);
+    return { ok: false, reason: 'disconnected', message: 'not connected' };
+  }
+  setMuted(m: boolean): RequestResult {
+    this.calls.push(`mute ${m}`);
+    return { ok: true };
+  }
+  setVolume(p: number): RequestResult {
+    this.calls.push(`volume ${p}`);
+    return { ok: true };
+  }
+  stopAll(): RequestResult {
+    this.calls.push('stop');
+    return { ok: true };
+  }
+  change(s: Partial<SessionStatus>): void {
+    this.current = { ...this.current, ...s };
+    this.emit('state', this.current);
+  }
+}
+
+describe('MQTT adapter on a scripted session', () => {
+  it('mirrors whatever session it is given, and counts the bad commands it did not log', async () => {
+    const session = new ScriptedSession();
+    const mem = memoryLogger('debug');
+    const clock = new ManualScheduler();
+    const adapter = new MqttAdapter({ config: mqttConfig({ url: broker.url, deviceId: ID, ...FAST_MQTT }), session, log: mem.logger, volume: 50, clock });
+    const p = await probe(broker.url, [`${BASE}/#`]);
+    await adapter.start();
+    open.push({ close: () => adapter.stop() });
+    await p.waitValue(`${BASE}/availability`, 'online');
+    expect(p.last.get(`${BASE}/volume`)).toBe('50');
+    expect(p.last.get(`${BASE}/connected`)).toBe('ON');
+
+    session.change({ phase: 'speaking', led: 'speaking' });
+    await p.waitValue(`${BASE}/state`, 'speaking');
+    await p.waitValue(`${BASE}/led`, 'speaking');
+
+    await p.publish(`${BASE}/say/set`, 'hello');
+    await p.publish(`${BASE}/volume/set`, '20');
+    await waitFor(() => session.calls.length === 2, 'two requests');
+    expect(session.calls).toEqual(['say hello', 'volume 20']);
+    await p.waitValue(`${BASE}/volume`, '20');
+    const refused = mem.lines().find((l) => l.event === 'mqtt-command-refused');
+    expect(refused).toMatchObject({ ns: 'mqtt', command: 'say', reason: 'disconnected' });
+    // The refused text is not in the log.
+    expect(mem.text()).not.toContain('hello');
+
+    const warnings = () => mem.lines().filter((l) => l.event === 'mqtt-bad-command');
+    for (let i = 0; i < 8; i++) await p.publish(`${BASE}/mute/set`, 'maybe');
+    await waitFor(() => adapter.status().received >= 10, 'all received');
+    expect(warnings()).toHaveLength(5);
+    clock.advance(10_000);
+    await p.publish(`${BASE}/mute/set`, 'perhaps');
+    await waitFor(() => warnings().length === 6, 'the next window');
+    expect(warnings()[5]).toMatchObject({ error: 'mute takes ON or OFF, got "perhaps"', suppressed: 3 });
+    expect(session.calls).toHaveLength(2);
   });
 });

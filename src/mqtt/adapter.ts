@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MqttConfig } from '../config/schema.js';
-import type { RequestResult, Session, SessionEvents, SessionStatus } from '../core/session.js';
+import type { RequestResult, SessionEvents, SessionStatus } from '../core/session.js';
+import type { TriggerSource } from '../core/state.js';
 import type { Logger } from '../log/logger.js';
 import type { LedState } from '../ports/gpio.js';
 import type { Scheduler } from '../util/clock.js';
@@ -23,8 +24,17 @@ import { resolveIdentity, type Identity, type IdentityDeps } from './identity.js
 import type { OptionDeps } from './options.js';
 import { commandOf, discoveryMessages, OFF, OFFLINE, ON, ONLINE, topicsFor, type ErrorPayload, type TextPayload, type Topics } from './topics.js';
 
-/** What the adapter uses of the session: its events and its request methods. */
-export type SessionLike = Pick<Session, 'on' | 'off' | 'status' | 'trigger' | 'say' | 'setMuted' | 'setVolume' | 'stopAll'>;
+/** What the adapter uses of the session (src/core/session.ts): its events and its request methods. */
+export interface SessionLike {
+  on<K extends keyof SessionEvents & string>(event: K, listener: (...args: SessionEvents[K]) => void): unknown;
+  off<K extends keyof SessionEvents & string>(event: K, listener: (...args: SessionEvents[K]) => void): unknown;
+  status(): SessionStatus;
+  trigger(source: TriggerSource): RequestResult;
+  say(text: string): RequestResult;
+  setMuted(muted: boolean): RequestResult;
+  setVolume(percent: number): RequestResult;
+  stopAll(): RequestResult;
+}
 
 /** The `mqtt` part of `speaker-agent status`. */
 export interface MqttStatus extends LinkStatus {
