@@ -384,6 +384,8 @@ install_config() {
   run chown root:"$SERVICE_USER" "$CONFIG"
   write_credential "$CRED_DIR/gateway-token" "$TOKEN_FILE"
   write_credential "$CRED_DIR/porcupine-access-key" "$KEY_FILE"
+  # The MQTT broker password (docs/mqtt.md); empty until the user writes it.
+  write_credential "$CRED_DIR/mqtt-password" ""
   say "Checking ${CONFIG#"$ROOT"}"
   if ! run "$APP_DIR/bin/speaker-agent" config check "$CONFIG"; then
     die "${CONFIG#"$ROOT"} is not valid (see above). Fix it, then run this installer again (it keeps the file)."
