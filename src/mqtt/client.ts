@@ -260,9 +260,10 @@ export class MqttConnection extends TypedEmitter<ConnectionEvents> {
     this.#setState('waiting');
     this.#retry.set(() => this.#attempt(), retryInMs);
     const fields = { url: this.#url, reason, retryInMs, ...(hint ? { hint } : {}), ...(auth ? { fix: 'check mqtt.username and the password (mqtt.passwordFile, the mqtt-password credential or $' + this.#o.config.passwordEnv + ')' } : {}) };
+    const event = auth ? 'mqtt-auth-rejected' : wasConnected ? 'mqtt-disconnected' : 'mqtt-connect-failed';
     // Each new reason is a warning; the same failure again (a broker that stays down) is debug.
-    if (wasConnected || reason !== this.#lastLogged) this.#log.warn(auth ? 'mqtt-auth-rejected' : wasConnected ? 'mqtt-disconnected' : 'mqtt-connect-failed', fields);
-    else this.#log.debug('mqtt-connect-failed', fields);
+    if (wasConnected || reason !== this.#lastLogged) this.#log.warn(event, fields);
+    else this.#log.debug(event, fields);
     this.#lastLogged = reason;
     this.emit('disconnected', { reason, retryInMs, wasConnected });
   }
