@@ -96,10 +96,6 @@ export class MqttConnection extends TypedEmitter<ConnectionEvents> {
     this.#retry = new TimerSlot(this.#clock);
   }
 
-  get connected(): boolean {
-    return this.#state === 'connected';
-  }
-
   status(): LinkStatus {
     return {
       state: this.#state,
