@@ -2,8 +2,8 @@
  * systemd credentials: the unit's `LoadCredential=` copies secrets into `$CREDENTIALS_DIRECTORY`
  * (a private, read-only directory only this service can read), so tokens never sit in the
  * config file, the environment or `ps` output. The gateway client (src/gateway/token.ts), the
- * Porcupine adapter and the MQTT adapter read their credential there; the installer, the unit and the doctor
- * use these names.
+ * Porcupine adapter and the MQTT adapter (src/mqtt/options.ts) read their credential there;
+ * the installer, the unit and the doctor use these names.
  */
 import { readFileSync } from 'node:fs';
 
