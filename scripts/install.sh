@@ -442,6 +442,8 @@ install_config() {
     NEW_ESPHOME_KEY=1
     say "Generated the ESPHome encryption key"
   fi
+  # The MQTT broker password (docs/mqtt.md); empty until the user writes it.
+  write_credential "$CRED_DIR/mqtt-password" ""
   say "Checking ${CONFIG#"$ROOT"}"
   if ! run "$APP_DIR/bin/speaker-agent" config check "$CONFIG"; then
     die "${CONFIG#"$ROOT"} is not valid (see above). Fix it, then run this installer again (it keeps the file)."

@@ -16,6 +16,7 @@ import type { AudioOutput } from './ports/audio-output.js';
 import type { Backend } from './ports/backend.js';
 import type { Gpio } from './ports/gpio.js';
 import type { WakeWord } from './ports/wake-word.js';
+import type { MqttAdapter } from './mqtt/adapter.js';
 import type { Scheduler } from './util/clock.js';
 import { TypedEmitter } from './util/typed-emitter.js';
 
@@ -55,6 +56,8 @@ export class Agent extends TypedEmitter<AgentEvents> {
     readonly control: ControlServer | undefined,
     readonly backend: Backend,
     private readonly log: Logger,
+    /** The MQTT adapter (docs/mqtt.md) when `mqtt.url` is set. */
+    readonly mqtt?: MqttAdapter,
   ) {
     super();
   }
@@ -75,6 +78,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
     this.backend.once('disconnected', (e) => onReady(false, e.reason));
     await this.session.start();
     if (this.control) await this.control.start();
+    if (this.mqtt) await this.mqtt.start();
     this.log.info('started', { backend: this.config.backend, mic: this.config.audio.mic, speaker: this.config.audio.speaker, wake: this.config.wake.engine, gpio: this.config.gpio.driver });
     this.emit('started');
   }
@@ -84,6 +88,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
     this.#stopping ??= (async () => {
       this.emit('stopping');
       this.log.info('stopping');
+      if (this.mqtt) await this.mqtt.stop().catch((err: unknown) => this.log.warn('stop-failed', { part: 'mqtt', error: err instanceof Error ? err.message : String(err) }));
       if (this.control) await this.control.stop();
       await this.session.stop();
       this.log.info('stopped');
@@ -133,6 +138,8 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
   }
   // A backend that is a device for its server (esphome) reads and sets mute and volume itself.
   if (isHostedBackend(backend)) backend.attachHost(sessionHost(session, wake, config.audio.volume));
-  const control = options.controlSocket ? new ControlServer(options.controlSocket, session, log) : undefined;
-  return new Agent(config, session, control, backend, log);
+  // MQTT (docs/mqtt.md): the adapter, and the `mqtt` package under it, load only when configured.
+  const mqtt = config.mqtt.url ? new (await import('./mqtt/adapter.js')).MqttAdapter({ config: config.mqtt, session, log, volume: config.audio.volume }) : undefined;
+  const control = options.controlSocket ? new ControlServer(options.controlSocket, session, log, mqtt ? { mqtt: () => mqtt.status() } : {}) : undefined;
+  return new Agent(config, session, control, backend, log, mqtt);
 }

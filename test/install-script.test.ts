@@ -103,6 +103,8 @@ describe('scripts/install.sh in test mode', () => {
     expect(mode(at('etc/speaker-agent/credentials/porcupine-access-key'))).toBe('600');
     expect(readFileSync(at('etc/speaker-agent/credentials/gateway-token'), 'utf8')).toBe('tok-0123456789abcdef\n');
     expect(readFileSync(at('etc/speaker-agent/credentials/porcupine-access-key'), 'utf8')).toBe('');
+    expect(mode(at('etc/speaker-agent/credentials/mqtt-password'))).toBe('600');
+    expect(readFileSync(at('etc/speaker-agent/credentials/mqtt-password'), 'utf8')).toBe('');
     expect(r.stdout).not.toContain('tok-0123456789abcdef');
 
     expect(r.commands).toEqual(
@@ -115,6 +117,7 @@ describe('scripts/install.sh in test mode', () => {
         'chown root:root /etc/speaker-agent/credentials',
         'chown root:root /etc/speaker-agent/credentials/gateway-token',
         'chown root:root /etc/speaker-agent/credentials/porcupine-access-key',
+        'chown root:root /etc/speaker-agent/credentials/mqtt-password',
         // node-gyp uses the installed headers when there are any, instead of downloading them.
         `sh -c cd '/opt/speaker-agent.new' && env LAME_SKIP_DOWNLOAD=1 ONNXRUNTIME_NODE_INSTALL=skip ${existsSync('/usr/include/node/node_api.h') ? 'npm_config_nodedir=/usr ' : ''}npm ci --omit=dev --no-audit --no-fund`,
         '/opt/speaker-agent/bin/speaker-agent config check /etc/speaker-agent/config.yaml',

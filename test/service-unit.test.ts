@@ -3,7 +3,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeF
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ESPHOME_KEY_CREDENTIAL, GATEWAY_TOKEN_CREDENTIAL, PORCUPINE_KEY_CREDENTIAL } from '../src/system/credentials.js';
+import { ESPHOME_KEY_CREDENTIAL, GATEWAY_TOKEN_CREDENTIAL, MQTT_PASSWORD_CREDENTIAL, PORCUPINE_KEY_CREDENTIAL } from '../src/system/credentials.js';
 
 const UNIT = path.join(import.meta.dirname, '..', 'systemd', 'speaker-agent.service');
 const text = readFileSync(UNIT, 'utf8');
@@ -63,7 +63,7 @@ describe('systemd/speaker-agent.service', () => {
 
   it('loads exactly the credentials the agent reads', () => {
     const ids = values('LoadCredential').map((v) => v.split(':')[0]);
-    expect(ids.sort()).toEqual([GATEWAY_TOKEN_CREDENTIAL, PORCUPINE_KEY_CREDENTIAL, ESPHOME_KEY_CREDENTIAL].sort());
+    expect(ids.sort()).toEqual([GATEWAY_TOKEN_CREDENTIAL, PORCUPINE_KEY_CREDENTIAL, ESPHOME_KEY_CREDENTIAL, MQTT_PASSWORD_CREDENTIAL].sort());
     for (const v of values('LoadCredential')) expect(v).toMatch(/^[a-z-]+:\/etc\/speaker-agent\/credentials\/[a-z-]+$/);
   });
 });

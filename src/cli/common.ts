@@ -20,6 +20,7 @@ export const CONFIG_FLAGS: { flag: string; path: string; help: string; parse?: (
   { flag: '--gpio <driver>', path: 'gpio.driver', help: 'button/LED driver: none, rpio, gpiod or auto' },
   { flag: '--hardware <name|path>', path: 'hardware', help: 'hardware profile (respeaker-2mic, respeaker-4mic, aiy-voice-hat, aiy-voice-bonnet, usb-mic) or a YAML file' },
   { flag: '--control <path>', path: 'control.socket', help: 'control socket path' },
+  { flag: '--mqtt <url>', path: 'mqtt.url', help: 'MQTT broker (mqtt:// or mqtts://) for automations and Home Assistant discovery' },
   { flag: '--push-to-talk', path: 'conversation.pushToTalk', help: 'listen while the button is held' },
   { flag: '--log-level <level>', path: 'log.level', help: 'debug, info, warn or error' },
   { flag: '--log-format <format>', path: 'log.format', help: 'json (for journald) or pretty (for a terminal)' },

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { defaultControlSocket, readConfigFile } from '../config/load.js';
 import type { SessionStatus } from '../core/session.js';
+import type { MqttStatus } from '../mqtt/adapter.js';
 import { request, subscribe } from '../control/client.js';
 import type { ControlReply, ControlRequest } from '../control/protocol.js';
 import { reportError } from './common.js';
@@ -49,7 +50,10 @@ function formatWake(w: SessionStatus['wake']): string {
   return `on (${w.keywords.join(', ')})`;
 }
 
-export function formatStatus(s: SessionStatus): string {
+/** `status` as the agent reports it: the session's, plus the MQTT link when `mqtt.url` is set. */
+export type AgentStatus = SessionStatus & { mqtt?: MqttStatus };
+
+export function formatStatus(s: AgentStatus): string {
   const lines = [
     `state:      ${s.phase}${s.followUp ? ' (follow-up)' : ''}${s.turnId ? ` turn ${s.turnId}` : ''}`,
     `backend:    ${s.backend} ${s.connected ? 'connected' : 'NOT connected'}`,
@@ -58,8 +62,14 @@ export function formatStatus(s: SessionStatus): string {
     `leds:       ${s.led}`,
   ];
   if (s.wake.notice) lines.splice(4, 0, `            ${s.wake.notice}`);
+  if (s.mqtt) lines.push(`mqtt:       ${formatMqtt(s.mqtt)}`);
   if (s.lastError) lines.push(`last error: ${s.lastError.message} (${s.lastError.code}, ${s.lastError.at})`);
   return lines.join('\n') + '\n';
+}
+
+function formatMqtt(m: MqttStatus): string {
+  const state = m.state === 'connected' ? 'connected' : `NOT connected (${m.state}${m.lastError ? `: ${m.lastError}` : ''})`;
+  return `${state} to ${m.url} as ${m.deviceId}, topics ${m.topic}/...`;
 }
 
 /** Subscribes first (so no event is missed), then triggers, then prints until the turn is over. */
@@ -141,7 +151,7 @@ export function registerControlCommands(program: Command): void {
     async (opts: SocketOpts & { json?: boolean }) => {
       const reply = await send(opts, { cmd: 'status' });
       if (!reply?.ok) return;
-      const status = reply.status as SessionStatus;
+      const status = reply.status as AgentStatus;
       process.stdout.write(opts.json ? JSON.stringify(status) + '\n' : formatStatus(status));
     },
   );

@@ -26,6 +26,7 @@ export const ENV_VARS: Record<string, string> = {
   SPEAKER_AGENT_GPIO: 'gpio.driver',
   SPEAKER_AGENT_HARDWARE: 'hardware',
   SPEAKER_AGENT_CONTROL: 'control.socket',
+  SPEAKER_AGENT_MQTT_URL: 'mqtt.url',
   SPEAKER_AGENT_LOG_LEVEL: 'log.level',
   SPEAKER_AGENT_LOG_FORMAT: 'log.format',
 };

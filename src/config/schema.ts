@@ -9,6 +9,7 @@ import { PipelineSchema, SocaSchema } from './schema/backends.js';
 import { EsphomeSchema } from './schema/esphome.js';
 import { GatewaySchema } from './schema/gateway.js';
 import { GpioSchema } from './schema/gpio.js';
+import { MqttSchema } from './schema/mqtt.js';
 import { WakeSchema } from './schema/wake.js';
 
 export * from './schema/audio.js';
@@ -16,6 +17,7 @@ export * from './schema/backends.js';
 export * from './schema/esphome.js';
 export * from './schema/gateway.js';
 export * from './schema/gpio.js';
+export * from './schema/mqtt.js';
 export * from './schema/wake.js';
 
 export const ControlSchema = z
@@ -46,6 +48,7 @@ export const ConfigSchema = z
     wake: WakeSchema.prefault({}),
     gpio: GpioSchema.prefault({}),
     control: ControlSchema.prefault({}),
+    mqtt: MqttSchema.prefault({}),
     log: LogSchema.prefault({}),
   })
   .strict()
@@ -72,4 +75,5 @@ export type VadConfig = Config['conversation']['vad'];
 export type GpioConfig = Config['gpio'];
 export type LedsConfig = Config['gpio']['leds'];
 export type WakeConfig = Config['wake'];
+export type MqttConfig = Config['mqtt'];
 

@@ -32,10 +32,15 @@ export class ControlServer {
   readonly #sockets = new Set<net.Socket>();
   readonly #log: Logger;
 
+  /**
+   * @param extraStatus parts of `status` beyond the session's, by key (e.g. `mqtt`), each read
+   *   when a client asks
+   */
   constructor(
     private readonly socketPath: string,
     private readonly session: Session,
     log: Logger,
+    private readonly extraStatus: Record<string, () => unknown> = {},
   ) {
     this.#log = log.child('control');
     for (const name of Object.keys(WIRE) as (keyof SessionEvents)[]) {
@@ -132,14 +137,20 @@ export class ControlServer {
         case 'volume':
           return s.setVolume(req.percent);
         case 'status':
-          return { ok: true as const, status: s.status() };
+          return { ok: true as const, status: this.#status() };
         case 'events':
           this.#subscribers.add(sock);
-          return { ok: true as const, subscribed: true, status: s.status() };
+          return { ok: true as const, subscribed: true, status: this.#status() };
       }
     })();
     if (result.ok) return result as ControlReply;
     return { ok: false, error: result.message, reason: result.reason };
+  }
+
+  #status(): Record<string, unknown> {
+    const status: Record<string, unknown> = { ...this.session.status() };
+    for (const [key, read] of Object.entries(this.extraStatus)) status[key] = read();
+    return status;
   }
 
   #reply(sock: net.Socket, reply: ControlReply): void {

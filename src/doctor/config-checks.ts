@@ -63,7 +63,7 @@ function secretFromFile(ctx: DoctorContext, id: string, file: string, writeFix: 
   return { found: { value, source: file } };
 }
 
-function writeSecretFix(file: string): string {
+export function writeSecretFix(file: string): string {
   return `sudo sh -c 'umask 077; cat > ${file}' (paste it, press Enter and Ctrl-D), then sudo systemctl restart speaker-agent`;
 }
 
@@ -71,7 +71,7 @@ function writeSecretFix(file: string): string {
  * The credential file the service will get: `$CREDENTIALS_DIRECTORY/NAME` when the doctor itself
  * runs under systemd, else the installer's file that the unit's `LoadCredential=` copies.
  */
-function credentialFile(ctx: DoctorContext, name: string): string {
+export function credentialFile(ctx: DoctorContext, name: string): string {
   return ctx.env.CREDENTIALS_DIRECTORY ? path.join(ctx.env.CREDENTIALS_DIRECTORY, name) : path.join(ctx.credentialsDir, name);
 }
 
@@ -79,7 +79,7 @@ function credentialFile(ctx: DoctorContext, name: string): string {
  * Looks for a secret in the agent's order: the configured file, then the systemd credential,
  * then the environment variable.
  */
-function findSecret(ctx: DoctorContext, id: string, configured: { file?: string; fileKey: string; envName: string; credential: string }): SecretLookup & { nowhere?: string } {
+export function findSecret(ctx: DoctorContext, id: string, configured: { file?: string; fileKey: string; envName: string; credential: string }): SecretLookup & { nowhere?: string } {
   if (configured.file) {
     const file = configured.file;
     const r = secretFromFile(ctx, id, file, writeSecretFix(file));

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import { checkConfig, checkPorcupine, checkToken, checkTokenCommand } from './config-checks.js';
 import { checkAudio, checkBoard, checkDeviceAccess, checkGpio, checkGroups, checkSpi } from './device-checks.js';
 import { checkGateway } from './gateway-check.js';
+import { checkMqtt } from './mqtt-check.js';
 import { checkAddons, checkClock, checkNode, checkService } from './system-checks.js';
 import { checkEchoCancel, checkOpenWakeWord } from './wake-checks.js';
 import type { CheckResult, DoctorContext } from './types.js';
@@ -37,7 +38,7 @@ export async function runDoctor(ctx: DoctorContext, options: DoctorOptions): Pro
   add(checkGpio(ctx, config));
   add(checkSpi(ctx, config));
   if (!config) {
-    for (const id of ['token', 'gateway', 'porcupine', 'openwakeword', 'echo cancel']) add({ id, status: 'skip', detail: 'configuration invalid (see the config line)' });
+    for (const id of ['token', 'gateway', 'mqtt', 'porcupine', 'openwakeword', 'echo cancel']) add({ id, status: 'skip', detail: 'configuration invalid (see the config line)' });
     add(await checkService(ctx));
     return results;
   }
@@ -49,6 +50,7 @@ export async function runDoctor(ctx: DoctorContext, options: DoctorOptions): Pro
     const noTokenReason = !token && tokenResult.status === 'warn' && tokenResult.fix?.includes('sudo') ? `this user cannot read the token: ${tokenResult.fix}` : undefined;
     add(await checkGateway({ config, token: token?.value, noTokenReason, timeoutMs: ctx.networkTimeoutMs }));
   }
+  add(await checkMqtt(ctx, config, options.offline));
   add(await checkPorcupine(ctx, config));
   add(await checkOpenWakeWord(ctx, config));
   add(await checkEchoCancel(ctx, config));

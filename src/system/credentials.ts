@@ -2,8 +2,8 @@
  * systemd credentials: the unit's `LoadCredential=` copies secrets into `$CREDENTIALS_DIRECTORY`
  * (a private, read-only directory only this service can read), so tokens never sit in the
  * config file, the environment or `ps` output. The gateway client (src/gateway/token.ts), the
- * Porcupine adapter and the esphome backend read their credential there; the installer, the unit and the doctor
- * use these names.
+ * Porcupine adapter, the esphome backend and the MQTT adapter (src/mqtt/options.ts) read their
+ * credential there; the installer, the unit and the doctor use these names.
  */
 import { readFileSync } from 'node:fs';
 
@@ -13,6 +13,8 @@ export const GATEWAY_TOKEN_CREDENTIAL = 'gateway-token';
 export const PORCUPINE_KEY_CREDENTIAL = 'porcupine-access-key';
 /** Credential ID of the ESPHome API encryption key (base64, first line) for the esphome backend. */
 export const ESPHOME_KEY_CREDENTIAL = 'esphome-key';
+/** Credential ID of the MQTT broker password (first line of the file; src/mqtt/options.ts). */
+export const MQTT_PASSWORD_CREDENTIAL = 'mqtt-password';
 
 /** Reads a file's text; injectable so callers can be tested without touching disk. */
 export type ReadText = (file: string) => string;
