@@ -118,14 +118,18 @@ describe('speaker-agent run --mqtt', () => {
 
 describe('without mqtt.url', () => {
   it('never loads the mqtt package', async () => {
+    // The real drivers on files (the test fakes are not in the published build).
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'sa-mqtt-lazy-'));
+    const micFile = path.join(tmp, 'mic.wav');
+    writeWav(micFile, new Int16Array(1600), 16000);
+    const audio = { mic: `wav:${micFile}`, speaker: `wav:${path.join(tmp, 'out.wav')}` };
     const script = `
       import { createRequire } from 'node:module';
       const { createAgent } = await import(${JSON.stringify(path.resolve('dist/src/agent.js'))});
       const { parseConfig } = await import(${JSON.stringify(path.resolve('dist/src/config/load.js'))});
-      const f = await import(${JSON.stringify(path.resolve('dist/src/drivers/fakes.js'))});
       const { silentLogger } = await import(${JSON.stringify(path.resolve('dist/src/log/logger.js'))});
-      const config = parseConfig({ gateway: { url: ${JSON.stringify(gw.url)} } });
-      const agent = await createAgent(config, { log: silentLogger(), controlSocket: null, overrides: { mic: new f.FakeMic(), speaker: new f.FakeSpeaker(), wake: new f.FakeWake(), gpio: new f.FakeGpio() } });
+      const config = parseConfig({ gateway: { url: ${JSON.stringify(gw.url)} }, audio: ${JSON.stringify(audio)}, wake: { engine: 'none' }, gpio: { driver: 'none' } });
+      const agent = await createAgent(config, { log: silentLogger(), controlSocket: null });
       await agent.start();
       await agent.stop();
       const cache = Object.keys(createRequire(import.meta.url).cache);
