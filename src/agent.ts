@@ -128,6 +128,7 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
     decoderFactory: o.decoderFactory ?? createMp3DecoderFactory(config.audio.mp3Decoder),
     earcons,
     jitter: config.audio.jitterBuffer,
+    volume: config.audio.volume,
     ...(o.newId ? { newId: o.newId } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
   });

@@ -177,6 +177,9 @@ describe('MQTT adapter', () => {
     await p.publish(`${BASE}/volume/set`, '35');
     await p.waitValue(`${BASE}/volume`, '35');
     expect(h.speaker.volume).toBe(35);
+    // A volume set elsewhere (the control socket, Home Assistant) shows on the topic too.
+    h.agent.session.setVolume(60);
+    await p.waitValue(`${BASE}/volume`, '60');
 
     await p.publish(`${BASE}/say/set`, 'turn on the kitchen lights');
     await waitFor(() => replies.some((r) => r.includes('You typed: turn on the kitchen lights')), 'the reply to the typed request');

@@ -22,6 +22,8 @@ export interface SessionStatus {
   muted: boolean;
   led: LedState;
   backend: string;
+  /** Speaker volume, 0-100, however it was last set. */
+  volume?: number;
   /** Reply playback: underruns (the speaker ran dry inside a reply) since start. */
   playback?: { underruns: number };
   wake: WakeStatus;
@@ -58,6 +60,8 @@ export interface SessionDeps {
   newId?: () => string;
   /** Time and timers; default the system clock. Tests pass a manual one. */
   clock?: Scheduler;
+  /** The speaker volume the agent started with (`audio.volume`; default 100). */
+  volume?: number;
   /** The jitter buffer in front of the speaker (`audio.jitterBuffer`). */
   jitter?: JitterOptions;
 }

@@ -62,6 +62,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #timers = new Map<TimerName, TimerSlot>();
   #lastError: SessionStatus['lastError'];
   #guarded = false;
+  #volume: number;
   #started = false;
 
   constructor(deps: SessionDeps) {
@@ -70,6 +71,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#d = { ...deps, clock };
     this.#env = { newId: deps.newId ?? randomUUID, backend: deps.backend.name, endOnSilence: deps.config.endOnSilence };
     this.#log = deps.log.child('session');
+    this.#volume = deps.volume ?? 100;
     this.#held = new HeldAudio(this.#log);
     this.#timeline = new Timeline(clock, () => currentTurn(this.#state.phase), (e) => this.emit('timeline', e));
     this.#uplink = new Uplink({
@@ -109,6 +111,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       muted: this.#state.muted,
       led: this.#leds.led,
       backend: this.#d.backend.name,
+      volume: this.#volume,
       playback: { underruns: this.#jitter.underruns },
       wake: this.#d.wake.status(),
       ...(this.#lastError ? { lastError: this.#lastError } : {}),
@@ -232,7 +235,9 @@ export class Session extends TypedEmitter<SessionEvents> {
       return { ok: false, reason: 'invalid', message: 'volume must be a number from 0 to 100' };
     }
     this.#d.speaker.setVolume(percent);
+    this.#volume = percent;
     this.#log.info('volume', { percent });
+    this.#publish();
     return { ok: true };
   }
 

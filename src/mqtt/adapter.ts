@@ -166,6 +166,8 @@ export class MqttAdapter {
     this.#set(this.topics.led, st.led);
     this.#set(this.topics.connected, st.connected ? ON : OFF);
     this.#set(this.topics.mute, st.muted ? ON : OFF);
+    // The session reports the volume however it was set (MQTT, the control socket, Home Assistant).
+    if (st.volume !== undefined) this.#set(this.topics.volume, String(Math.round(st.volume)));
   }
 
   /** Records a state value and publishes it (retained) if connected and changed. */

@@ -62,7 +62,7 @@ class SessionHost extends TypedEmitter<SatelliteHostEvents> implements Satellite
 
   #snapshot(): HostState {
     const s = this.session.status();
-    return { phase: s.phase, turnId: s.turnId, muted: s.muted, volume: this.#volume };
+    return { phase: s.phase, turnId: s.turnId, muted: s.muted, volume: s.volume ?? this.#volume };
   }
 
   #changed(): void {
