@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { runAudioBench } from './audio.js';
 import { runBackendBench } from './backends.js';
 import { runCoreBench } from './core.js';
+import { runRecognitionBench } from './recognition.js';
 import { main as runGpioBench } from './gpio-leds.js';
 import { runWakeBench } from './wake-bench.js';
 
@@ -19,6 +20,7 @@ const BENCHES: Record<string, () => Promise<object>> = {
   audio: () => runAudioBench(),
   backends: () => runBackendBench(),
   wake: () => runWakeBench(RESULTS),
+  recognition: () => runRecognitionBench(),
   // Writes bench/results/gpio-leds.json itself and prints its own table.
   gpio: async () => {
     await runGpioBench();

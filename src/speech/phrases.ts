@@ -185,6 +185,24 @@ export class Grammar {
     }
   }
 
+  /**
+   * One sentence of the grammar, picked at random by `rand` (0 <= x < 1): each alternative and
+   * each optional part equally likely. For tests and benchmarks that need sentences to say.
+   */
+  sample(rand: () => number, phrase?: number): string {
+    const pick = <T>(xs: T[]): T => xs[Math.min(xs.length - 1, Math.floor(rand() * xs.length))]!;
+    const out: string[] = [];
+    const walk = (n: PhraseNode): void => {
+      if (n.kind === 'word') out.push(n.word);
+      else if (n.kind === 'rule') walk(this.rules.get(n.name)!);
+      else if (n.kind === 'seq') n.items.forEach(walk);
+      else if (n.kind === 'alt') walk(pick(n.options));
+      else if (rand() < 0.5) walk(n.item);
+    };
+    walk(phrase === undefined ? pick(this.phrases) : this.phrases[phrase]!);
+    return out.join(' ');
+  }
+
   /** Several grammars as one (phrases and rules together; a rule defined twice must agree). */
   static merge(...specs: GrammarSpec[]): GrammarSpec {
     const rules: Record<string, string[]> = {};

@@ -26,6 +26,7 @@ import type { SttClient, SttEvents, SttOpenOptions, SttResult, SttSession } from
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
+import { WienerFilter } from './denoise.js';
 import { Grammar, PhraseError, type GrammarSpec } from './phrases.js';
 import { loadPocketsphinx, RecognizerUnavailableError, type PocketsphinxLib, type Ptr } from './pocketsphinx-lib.js';
 
@@ -49,6 +50,12 @@ export interface PocketsphinxOptions {
   rejectThreshold?: number;
   /** Silence after a complete sentence that ends the utterance, ms (default 250; 0 disables). */
   completeSilenceMs?: number;
+  /** Noise reduction ahead of the decoders (./denoise.ts; default true). */
+  denoise?: boolean;
+  /** More decoder options, `-name value` pairs (tuning; see pocketsphinx_continuous -help). */
+  decoderArgs?: string[];
+  /** Called with every hypothesis and its score ratio before the threshold applies (benchmarks, diagnostics). */
+  onHypothesis?: (h: { text: string; ratio: number; speechFrames: number; snrDb: number | undefined; threshold: number }) => void;
   log: Logger;
 }
 
@@ -82,6 +89,9 @@ export class PocketsphinxStt implements SttClient {
   readonly #threshold: number;
   readonly #completeSilenceMs: number;
   readonly #source: PocketsphinxOptions['grammars'];
+  readonly #onHypothesis: PocketsphinxOptions['onHypothesis'];
+  readonly #args: string[];
+  readonly #denoise: boolean;
   #compiled: Compiled | undefined;
   #loading: Promise<Compiled> | undefined;
   readonly #free: Pair[] = [];
@@ -101,6 +111,9 @@ export class PocketsphinxStt implements SttClient {
     this.#threshold = options.rejectThreshold ?? 3;
     this.#completeSilenceMs = options.completeSilenceMs ?? 250;
     this.#source = options.grammars;
+    this.#onHypothesis = options.onHypothesis;
+    this.#args = options.decoderArgs ?? [];
+    this.#denoise = options.denoise ?? true;
     for (const [what, file, dir] of [
       ['acoustic model', this.#hmm, true],
       ['pronunciation dictionary', this.#dict, false],
@@ -134,7 +147,7 @@ export class PocketsphinxStt implements SttClient {
   }
 
   open(options: SttOpenOptions = {}): SttSession {
-    return new PocketsphinxSession(this, options.grammar ?? 'default', this.#completeSilenceMs);
+    return new PocketsphinxSession(this, options.grammar ?? 'default', this.#completeSilenceMs, this.#denoise);
   }
 
   /**
@@ -193,13 +206,15 @@ export class PocketsphinxStt implements SttClient {
   }
 
   /** @internal Maps the two path scores of an utterance to text, confidence and rejection. */
-  judge(grammar: Grammar, g: { text: string | null; score: number }, loop: { score: number }, speechFrames: number, heard: boolean): SttResult {
+  judge(grammar: Grammar, g: { text: string | null; score: number }, loop: { score: number }, speechFrames: number, heard: boolean, snrDb: number | undefined): SttResult {
     const text = (g.text ?? '').trim();
     if (!text) return heard ? { text: '', confidence: 0, rejected: true } : { text: '', confidence: 0 };
     const ratio = (g.score - loop.score) / Math.max(10, speechFrames);
-    const confidence = Math.round((1 / (1 + Math.exp(-(ratio - this.#threshold) / CONFIDENCE_SCALE))) * 1000) / 1000;
-    this.#log.debug('hypothesis', () => ({ text, ratio: Math.round(ratio * 100) / 100, confidence, frames: speechFrames }));
-    if (ratio < this.#threshold || !grammar.matches(text)) return { text: '', confidence, rejected: true, guess: text };
+    const threshold = thresholdAt(this.#threshold, snrDb);
+    const confidence = Math.round((1 / (1 + Math.exp(-(ratio - threshold) / CONFIDENCE_SCALE))) * 1000) / 1000;
+    this.#log.debug('hypothesis', () => ({ text, ratio: Math.round(ratio * 100) / 100, threshold, snrDb, confidence, frames: speechFrames }));
+    this.#onHypothesis?.({ text, ratio, speechFrames, snrDb, threshold });
+    if (ratio < threshold || !grammar.matches(text)) return { text: '', confidence, rejected: true, guess: text };
     return { text, confidence };
   }
 
@@ -245,7 +260,7 @@ export class PocketsphinxStt implements SttClient {
   #makePair(c: Compiled): Pair {
     const lib = this.#lib;
     const decoder = (): Ptr => {
-      const cfg = lib.parseConfig(['-hmm', this.#hmm, '-dict', c.dictFile, '-logfn', '/dev/null']);
+      const cfg = lib.parseConfig(['-hmm', this.#hmm, '-dict', c.dictFile, '-logfn', '/dev/null', ...this.#args]);
       if (!cfg) throw new RecognizerUnavailableError(`pocketsphinx refused its configuration (model ${this.#hmm})`);
       const ps = lib.init(cfg);
       lib.freeConfig(cfg);
@@ -277,6 +292,19 @@ export class PocketsphinxStt implements SttClient {
   }
 }
 
+/**
+ * The rejection threshold for an utterance whose estimated signal-to-noise ratio is `snrDb`
+ * (the noise filter's estimate, which reads about 60 for clean audio, 28 at a true 20 dB and 20
+ * at a true 10 dB of pink noise): `quiet` at 30 and above, 0.3 lower per dB down to 20, and
+ * never more than 3 lower. Noise pulls right sentences' ratios down faster than wrong ones';
+ * going lower still would accept too many sentences that were never said.
+ * Fitted on calibration sentences and voices kept apart from the benchmark's (docs/benchmarks.md).
+ */
+export function thresholdAt(quiet: number, snrDb: number | undefined): number {
+  if (snrDb === undefined || snrDb >= 30) return quiet;
+  return quiet - 0.3 * Math.min(10, 30 - snrDb);
+}
+
 type SessionState = 'waiting' | 'listening' | 'finishing' | 'done';
 
 /** One utterance: both decoders fed in order on koffi's worker threads, one call at a time. */
@@ -285,6 +313,7 @@ class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttSession 
   readonly #grammarName: string;
   readonly #vad: EnergyVad;
   readonly #endOnComplete: boolean;
+  readonly #filter: WienerFilter | undefined;
   #state: SessionState = 'waiting';
   #held: Int16Array[] = [];
   #heldSamples = 0;
@@ -296,8 +325,9 @@ class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttSession 
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  constructor(stt: PocketsphinxStt, grammar: string, completeSilenceMs: number) {
+  constructor(stt: PocketsphinxStt, grammar: string, completeSilenceMs: number, denoise: boolean) {
     super();
+    this.#filter = denoise ? new WienerFilter() : undefined;
     this.#stt = stt;
     this.#grammarName = grammar;
     // The detector also counts the frames of speech that the score ratio is normalised by.
@@ -374,8 +404,10 @@ class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttSession 
     if (wantedFinal) this.#finish();
   }
 
-  #enqueue(pcm: Int16Array): void {
-    this.#chain = this.#chain.then(() => this.#process(pcm));
+  #enqueue(raw: Int16Array): void {
+    // Filtered here, in arrival order; the decoders see whole 16 ms hops.
+    const pcm = this.#filter ? this.#filter.process(raw) : raw;
+    if (pcm.length) this.#chain = this.#chain.then(() => this.#process(pcm));
   }
 
   async #process(pcm: Int16Array): Promise<void> {
@@ -403,6 +435,8 @@ class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttSession 
       return;
     }
     this.#state = 'finishing';
+    const rest = this.#filter?.flush();
+    if (rest?.length) this.#chain = this.#chain.then(() => this.#process(rest));
     this.#chain = this.#chain.then(async () => {
       const pair = this.#pair;
       if (!pair) return;
@@ -413,7 +447,7 @@ class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttSession 
         return;
       }
       const frames = this.#heard ? this.#speechSamples / SAMPLES_PER_FRAME : lib.nFrames(pair.grammar);
-      const result = this.#stt.judge(this.#grammar!, lib.hyp(pair.grammar), lib.hyp(pair.loop), frames, this.#heard);
+      const result = this.#stt.judge(this.#grammar!, lib.hyp(pair.grammar), lib.hyp(pair.loop), frames, this.#heard, this.#filter?.snrDb);
       const abandoned = this.#state === 'done'; // closed while the utterance ended
       this.#state = 'done';
       this.#pair = undefined;

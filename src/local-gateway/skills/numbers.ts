@@ -8,10 +8,15 @@ const TEENS = ['ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen', 'si
 const TENS = ['', '', 'twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'];
 const ORDINALS = ['zeroth', 'first', 'second', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth', 'ninth', 'tenth', 'eleventh', 'twelfth', 'thirteenth', 'fourteenth', 'fifteenth', 'sixteenth', 'seventeenth', 'eighteenth', 'nineteenth'];
 
-/** Grammar rules: `<number>` is one to ninety-nine as words, `<digit>` one to nine. */
+/**
+ * Grammar rules for the numbers people say to a speaker: `<count>` for durations (one to ten,
+ * then the round ones up to ninety) and `<percent>` (ten to one hundred in tens, and the
+ * quarters). Fewer numbers means fewer near-homophones: "thirteen" and "thirty", "sixteen" and
+ * "sixty" were the commonest errors when the grammar had every number up to ninety-nine.
+ */
 export const NUMBER_RULES: Record<string, string[]> = {
-  digit: [UNITS.slice(1).join(' | ')],
-  number: [`<digit> | ${TEENS.join(' | ')} | (${TENS.slice(2).join(' | ')}) [<digit>]`],
+  count: ['one | two | three | four | five | six | seven | eight | nine | ten | fifteen | twenty | twenty five | thirty | forty | forty five | fifty | sixty | ninety'],
+  percent: ['ten | twenty | twenty five | thirty | forty | fifty | sixty | seventy | seventy five | eighty | ninety | one hundred'],
 };
 
 /** 0-999 in words: 25 -> "twenty five", 100 -> "one hundred". */

@@ -11,7 +11,7 @@ const MAX_SECONDS = 24 * 3600;
 
 const RULES = {
   ...NUMBER_RULES,
-  duration: ['<number> (second | seconds | minute | minutes | hour | hours)', 'a (second | minute)', 'an hour', 'one (second | minute | hour)'],
+  duration: ['<count> (seconds | minutes | hours)', '(a | one) (second | minute)', '(an | one) hour'],
 };
 
 /** Reads "five minutes", "a minute", "1 hour", "an hour" in `text`; seconds, or undefined. */
@@ -58,7 +58,7 @@ export class TimerSkill implements GatewaySkill {
   readonly grammar = {
     phrases: [
       '(set | start) a timer for <duration>',
-      '(set | start) a <number> (second | minute | hour) timer',
+      '(set | start) a <count> (second | minute | hour) timer',
       '(set | start) a timer',
       '(cancel | stop) the timer',
       'how much time is left',

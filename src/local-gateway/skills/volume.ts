@@ -19,7 +19,7 @@ export class VolumeSkill implements GatewaySkill {
       'turn (up | down) the volume',
       'volume (up | down)',
       '[a bit] (louder | quieter) [please]',
-      'set the volume to (<number> | one hundred) [percent]',
+      'set the volume to <percent> [percent]',
     ],
     rules: NUMBER_RULES,
   };
