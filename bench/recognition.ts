@@ -8,7 +8,8 @@
  * rms, awb, kal16; espeak-ng en-us), clean and with pink noise at 20 and 10 dB SNR: 450
  * utterances.
  *   A. Accuracy and CPU: each utterance decoded by the recogniser directly (as the gateway
- *      does, in 20 ms chunks), with the gateway's grammars. Command accuracy: the transcript is
+ *      does, in 20 ms chunks), with the gateway's grammars, grouped by noise level and voice
+ *      as a device would hear them (the recogniser adapts across utterances). Command accuracy: the transcript is
  *      exactly the sentence said (a rejection counts as a miss). Word accuracy: 1 - WER, with a
  *      rejection as an empty transcript. Out-of-grammar sentences should be rejected; the false
  *      accept rate is how many were not. A threshold sweep shows the trade-off.
@@ -111,18 +112,21 @@ function utterances(): Utt[] {
   }
   const requests = [...(QUICK ? CHOSEN.slice(0, 4) : CHOSEN), ...sampled];
   const oog = QUICK ? OUT_OF_GRAMMAR.slice(0, 3) : OUT_OF_GRAMMAR;
+  // Ordered as a device hears them: one room (noise level), one user (voice) at a time. The
+  // recogniser adapts to both (cepstral mean, noise estimate) from one utterance to the next.
   const out: Utt[] = [];
   let seed = 1;
-  for (const [list, inGrammar] of [
-    [requests, true],
-    [oog, false],
-  ] as const) {
-    for (const ref of list) {
-      if (inGrammar && !g.matches(ref)) throw new Error(`"${ref}" is not in the gateway's grammar`);
-      for (const voice of VOICES) {
-        const clean = padded(spoken(voice, ref), 500, 900);
-        const end = speechEnd(clean);
-        for (const snr of NOISE) out.push({ ref, inGrammar, voice, snr, pcm: snr === null ? clean : withNoise(clean, snr, seed++), end });
+  for (const snr of NOISE) {
+    for (const voice of VOICES) {
+      for (const [list, inGrammar] of [
+        [requests, true],
+        [oog, false],
+      ] as const) {
+        for (const ref of list) {
+          if (inGrammar && !g.matches(ref)) throw new Error(`"${ref}" is not in the gateway's grammar`);
+          const clean = padded(spoken(voice, ref), 500, 900);
+          out.push({ ref, inGrammar, voice, snr, pcm: snr === null ? clean : withNoise(clean, snr, seed++), end: speechEnd(clean) });
+        }
       }
     }
   }
