@@ -6,7 +6,7 @@
  * pocketsphinx-en-us and flite (scripts/lib/setup.sh installs them); fails without them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -197,6 +197,30 @@ describe('speaker-agent gateway', () => {
     expect(t.confidence as number).toBeGreaterThan(0.5);
     await waitFor(() => messages.some((m) => m.action === 'audio_end'), 'the reply', 10_000);
     expect(messages.find((m) => m.action === 'text')).toMatchObject({ text: 'OK, turning on the living room light.' });
+    ws.close();
+  });
+
+  it('without the recogniser\'s model it starts anyway, says why recognition is off, and every reply says so', async () => {
+    const cfg = path.join(dir, 'no-model.yaml');
+    writeFileSync(cfg, `pipeline:\n  pocketsphinx:\n    modelDir: ${path.join(dir, 'no-such-model')}\n`);
+    let out = '';
+    child = spawn('node', [CLI, 'gateway', '--port', '0', '--log-format', 'json', '--pace', '0', '--tts', 'tone', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => out.includes('GATEWAY_URL='), 'GATEWAY_URL', 15_000);
+    const why = `the pocketsphinx acoustic model is missing (${path.join(dir, 'no-such-model', 'en-us')}): install pocketsphinx-en-us, or set pipeline.pocketsphinx.modelDir`;
+    expect(out).toContain(`"event":"recognition-off","reason":${JSON.stringify(why)}`);
+    const ws = new WebSocket(/GATEWAY_URL=(\S+)/.exec(out)![1]!);
+    const messages: Record<string, unknown>[] = [];
+    ws.on('message', (d: Buffer) => messages.push(JSON.parse(d.toString()) as Record<string, unknown>));
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ id: 'n1', action: 'audio_start' }));
+    const pcm = padded(spoken('flite/awb', 'what time is it'), 300, 300);
+    ws.send(JSON.stringify({ id: 'n1', action: 'audio_data', data: Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength).toString('base64'), encoding: 'base64' }));
+    ws.send(JSON.stringify({ id: 'n1', action: 'audio_end' }));
+    await waitFor(() => messages.some((m) => m.action === 'text'), 'the reply', 10_000);
+    expect(messages.find((m) => m.action === 'stt_transcript')).toMatchObject({ transcript: '', confidence: 0 });
+    expect(messages.find((m) => m.action === 'text')).toMatchObject({ text: `Speech recognition is off on this gateway: ${why}.` });
     ws.close();
   });
 });
