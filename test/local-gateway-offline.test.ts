@@ -94,7 +94,7 @@ async function turn(r: Run, transcripts = 1): Promise<{ heard: string[]; said: s
 }
 
 const SKILL_TURNS: { say: string[]; hear: string[]; reply: (RegExp | string)[] }[] = [
-  { say: ['what time is it'], hear: ['what time is it'], reply: [/^It is [a-z ]+\.$/] },
+  { say: ['what time is it'], hear: ['what time is it'], reply: [/^It is [a-z' ]+\.$/] },
   { say: ['set a timer for ten minutes'], hear: ['set a timer for ten minutes'], reply: ['OK, a timer for ten minutes, starting now.'] },
   { say: ['turn off the bedroom light'], hear: ['turn off the bedroom light'], reply: ['The bedroom light is already off.'] },
   { say: ['turn the volume down'], hear: ['turn the volume down'], reply: ['Turning the volume down.'] },

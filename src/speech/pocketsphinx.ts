@@ -293,11 +293,10 @@ export class PocketsphinxStt implements SttClient {
 }
 
 /**
- * The rejection threshold for an utterance whose estimated signal-to-noise ratio is `snrDb`
- * (the noise filter's estimate, which reads about 60 for clean audio, 28 at a true 20 dB and 20
- * at a true 10 dB of pink noise): `quiet` at 30 and above, 0.3 lower per dB down to 20, and
- * never more than 3 lower. Noise pulls right sentences' ratios down faster than wrong ones';
- * going lower still would accept too many sentences that were never said.
+ * The rejection threshold for an utterance whose signal-to-noise ratio the noise filter
+ * estimated as `snrDb` (60 for clean audio): `quiet` at 30 dB and above, 0.3 lower per dB down
+ * to 20 dB, and never more than 3 lower. Noise pulls right sentences' ratios down more than
+ * wrong ones'; going lower still would accept too many sentences that were never said.
  * Fitted on calibration sentences and voices kept apart from the benchmark's (docs/benchmarks.md).
  */
 export function thresholdAt(quiet: number, snrDb: number | undefined): number {
