@@ -157,7 +157,9 @@ async function decodeAll(utts: Utt[]): Promise<{ decoded: Decoded[]; cpuPerAudio
     last = undefined;
     const s = stt.open();
     const final = s.next('final');
-    for (let i = 0; i < u.pcm.length; i += CHUNK) s.send(u.pcm.subarray(i, i + CHUNK));
+    // Up to 300 ms after the last word: where listening ends live (B measures that).
+    const stop = Math.min(u.pcm.length, u.end + 0.3 * RATE);
+    for (let i = 0; i < stop; i += CHUNK) s.send(u.pcm.subarray(i, Math.min(stop, i + CHUNK)));
     s.finalize();
     const [r] = await final;
     await s.close();

@@ -20,6 +20,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { rmsDb } from '../audio/pcm.js';
 import { EnergyVad } from '../audio/vad.js';
 import { ServiceError } from '../backends/service-error.js';
 import type { SttClient, SttEvents, SttOpenOptions, SttResult, SttSession } from '../backends/stt/types.js';
@@ -75,6 +76,7 @@ interface Compiled {
 }
 
 const SAMPLES_PER_FRAME = 160; // 10 ms at 16 kHz
+const WARM_UP_SAMPLES = 4800; // 300 ms
 const MAX_FREE_PAIRS = 4;
 const MAX_HELD_SAMPLES = 16_000 * 30;
 /** Width of the logistic that maps the ratio to a confidence, in path-score units per frame. */
@@ -310,7 +312,10 @@ type SessionState = 'waiting' | 'listening' | 'finishing' | 'done';
 class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttSession {
   readonly #stt: PocketsphinxStt;
   readonly #grammarName: string;
-  readonly #vad: EnergyVad;
+  /** Made once the first audio has shown the noise level (see #detect). */
+  #vad: EnergyVad | undefined;
+  readonly #hangoverMs: number;
+  readonly #warmLevels: number[] = [];
   readonly #endOnComplete: boolean;
   readonly #filter: WienerFilter | undefined;
   #state: SessionState = 'waiting';
@@ -329,8 +334,7 @@ class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttSession 
     this.#filter = denoise ? new WienerFilter() : undefined;
     this.#stt = stt;
     this.#grammarName = grammar;
-    // The detector also counts the frames of speech that the score ratio is normalised by.
-    this.#vad = new EnergyVad({ hangoverMs: completeSilenceMs || 250 });
+    this.#hangoverMs = completeSilenceMs || 250;
     this.#endOnComplete = completeSilenceMs > 0;
     this.#chain = this.#start();
   }
@@ -418,14 +422,34 @@ class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttSession 
       this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx failed to process audio'));
       return;
     }
-    const ev = this.#vad.process(pcm);
-    if (ev === 'speech-start') this.#heard = true;
-    if (this.#vad.inSpeech || ev === 'speech-end') this.#speechSamples += pcm.length;
+    const vad = this.#detect(pcm);
+    if (!vad) return;
     // The user paused after what is already a whole sentence: that is the end of the utterance.
-    if (this.#endOnComplete && this.#heard && !this.#vad.inSpeech && this.#state === 'listening') {
+    if (this.#endOnComplete && this.#heard && !vad.inSpeech && this.#state === 'listening') {
       const partial = lib.hyp(pair.grammar).text;
       if (partial && this.#grammar?.matches(partial)) this.#finish();
     }
+  }
+
+  /**
+   * Speech detection on the filtered audio; it also counts the frames of speech that the score
+   * ratio is normalised by. The first 300 ms (the agent's pre-roll, before the user speaks) only
+   * measure the noise left after filtering: a detector starting from a guessed floor took the
+   * filter's first, less suppressed frames for speech and then never heard the speech end.
+   */
+  #detect(pcm: Int16Array): EnergyVad | undefined {
+    if (!this.#vad) {
+      this.#warmLevels.push(rmsDb(pcm));
+      if (this.#warmLevels.length * pcm.length < WARM_UP_SAMPLES) return undefined;
+      // The median, past the filter's first hops (its priming silence, then its learning frames).
+      const levels = this.#warmLevels.slice(2).sort((a, b) => a - b);
+      this.#vad = new EnergyVad({ hangoverMs: this.#hangoverMs, initialFloorDb: levels[Math.floor(levels.length / 2)] ?? -60 });
+      return this.#vad;
+    }
+    const ev = this.#vad.process(pcm);
+    if (ev === 'speech-start') this.#heard = true;
+    if (this.#vad.inSpeech || ev === 'speech-end') this.#speechSamples += pcm.length;
+    return this.#vad;
   }
 
   #finish(): void {
