@@ -72,7 +72,7 @@ describe('pocketsphinx with the gateway skills\' grammar', () => {
     expect(r).toMatchObject({ text: 'turn on the kitchen light' });
   });
 
-  it('ends the utterance itself a quarter of a second after a complete sentence', async () => {
+  it('ends the utterance itself about a fifth of a second after a complete sentence', async () => {
     const speech = padded(spoken('flite/rms', 'turn the volume down'), 500, 0);
     const end = speechEnd(speech);
     const pcm = padded(speech, 0, 3000);

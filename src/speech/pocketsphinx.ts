@@ -49,7 +49,7 @@ export interface PocketsphinxOptions {
   grammars: Grammars | (() => Promise<Grammars>);
   /** Log-likelihood ratio per speech frame (path-score units) below which speech is rejected (default 3). */
   rejectThreshold?: number;
-  /** Silence after a complete sentence that ends the utterance, ms (default 250; 0 disables). */
+  /** Silence after a complete sentence that ends the utterance, ms (default 200; 0 disables). */
   completeSilenceMs?: number;
   /** Noise reduction ahead of the decoders (./denoise.ts; default true). */
   denoise?: boolean;
@@ -111,7 +111,7 @@ export class PocketsphinxStt implements SttClient {
     this.#hmm = options.hmm ?? path.join(modelDir, 'en-us');
     this.#dict = options.dict ?? path.join(modelDir, 'cmudict-en-us.dict');
     this.#threshold = options.rejectThreshold ?? 3;
-    this.#completeSilenceMs = options.completeSilenceMs ?? 250;
+    this.#completeSilenceMs = options.completeSilenceMs ?? 200;
     this.#source = options.grammars;
     this.#onHypothesis = options.onHypothesis;
     this.#args = options.decoderArgs ?? [];
@@ -334,7 +334,7 @@ class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttSession 
     this.#filter = denoise ? new WienerFilter() : undefined;
     this.#stt = stt;
     this.#grammarName = grammar;
-    this.#hangoverMs = completeSilenceMs || 250;
+    this.#hangoverMs = completeSilenceMs || 200;
     this.#endOnComplete = completeSilenceMs > 0;
     this.#chain = this.#start();
   }
