@@ -11,7 +11,7 @@
  *
  * End of speech: when the best hypothesis so far is a complete sentence and `completeSilenceMs`
  * of silence followed it, the session ends itself (a `final` without `finalize()`), so the
- * transcript is ready about a quarter of a second after the last word instead of after the
+ * transcript is ready about a fifth of a second after the last word instead of after the
  * longer silence that ends an utterance in general.
  *
  * Decoders are made for the grammars' words only (a small dictionary taken from the model's),
