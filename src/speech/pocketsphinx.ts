@@ -20,16 +20,11 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { rmsDb } from '../audio/pcm.js';
-import { EnergyVad } from '../audio/vad.js';
-import { ServiceError } from '../backends/service-error.js';
-import type { SttClient, SttEvents, SttOpenOptions, SttResult, SttSession } from '../backends/stt/types.js';
-import { errorMessage } from '../errors.js';
+import type { SttClient, SttOpenOptions, SttResult, SttSession } from '../backends/stt/types.js';
 import type { Logger } from '../log/logger.js';
-import { TypedEmitter } from '../util/typed-emitter.js';
-import { WienerFilter } from './denoise.js';
 import { Grammar, PhraseError, type GrammarSpec } from './phrases.js';
 import { loadPocketsphinx, RecognizerUnavailableError, type PocketsphinxLib, type Ptr } from './pocketsphinx-lib.js';
+import { PocketsphinxSession, type Pair, type SessionHost } from './pocketsphinx-session.js';
 
 /** Where Debian's pocketsphinx-en-us puts the US English model. */
 export const DEBIAN_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
@@ -60,13 +55,6 @@ export interface PocketsphinxOptions {
   log: Logger;
 }
 
-/** A decoder for the grammars and one for the phone loop, used by one utterance at a time. */
-interface Pair {
-  grammar: Ptr;
-  loop: Ptr;
-  generation: number;
-}
-
 interface Compiled {
   grammars: Map<string, Grammar>;
   /** The model's phones: the phone loop's alphabet. */
@@ -75,14 +63,11 @@ interface Compiled {
   dir: string;
 }
 
-const SAMPLES_PER_FRAME = 160; // 10 ms at 16 kHz
-const WARM_UP_SAMPLES = 4800; // 300 ms
 const MAX_FREE_PAIRS = 4;
-const MAX_HELD_SAMPLES = 16_000 * 30;
 /** Width of the logistic that maps the ratio to a confidence, in path-score units per frame. */
 const CONFIDENCE_SCALE = 4;
 
-export class PocketsphinxStt implements SttClient {
+export class PocketsphinxStt implements SttClient, SessionHost {
   readonly name = 'pocketsphinx';
   readonly #lib: PocketsphinxLib;
   readonly #hmm: string;
@@ -190,10 +175,10 @@ export class PocketsphinxStt implements SttClient {
   }
 
   /** @internal A free decoder pair for one utterance. */
-  async acquire(): Promise<{ pair: Pair; compiled: Compiled }> {
+  async acquire(): Promise<{ pair: Pair; grammars: Map<string, Grammar> }> {
     const compiled = await this.#ready();
     const pair = this.#free.pop() ?? this.#makePair(compiled);
-    return { pair, compiled };
+    return { pair, grammars: compiled.grammars };
   }
 
   /** @internal Returns a pair after its utterance ended. */
@@ -304,185 +289,4 @@ export class PocketsphinxStt implements SttClient {
 export function thresholdAt(quiet: number, snrDb: number | undefined): number {
   if (snrDb === undefined || snrDb >= 30) return quiet;
   return quiet - 0.3 * Math.min(10, 30 - snrDb);
-}
-
-type SessionState = 'waiting' | 'listening' | 'finishing' | 'done';
-
-/** One utterance: both decoders fed in order on koffi's worker threads, one call at a time. */
-class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttSession {
-  readonly #stt: PocketsphinxStt;
-  readonly #grammarName: string;
-  /** Made once the first audio has shown the noise level (see #detect). */
-  #vad: EnergyVad | undefined;
-  readonly #hangoverMs: number;
-  readonly #warmLevels: number[] = [];
-  readonly #endOnComplete: boolean;
-  readonly #filter: WienerFilter | undefined;
-  #state: SessionState = 'waiting';
-  #held: Int16Array[] = [];
-  #heldSamples = 0;
-  #pair: Pair | undefined;
-  #grammar: Grammar | undefined;
-  #chain: Promise<void> = Promise.resolve();
-  #heard = false;
-  #speechSamples = 0;
-  #closed = false;
-  #closing: Promise<void> | undefined;
-
-  constructor(stt: PocketsphinxStt, grammar: string, completeSilenceMs: number, denoise: boolean) {
-    super();
-    this.#filter = denoise ? new WienerFilter() : undefined;
-    this.#stt = stt;
-    this.#grammarName = grammar;
-    this.#hangoverMs = completeSilenceMs || 200;
-    this.#endOnComplete = completeSilenceMs > 0;
-    this.#chain = this.#start();
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  send(pcm: Int16Array): void {
-    if (this.#state === 'waiting') {
-      if (this.#heldSamples + pcm.length > MAX_HELD_SAMPLES) return; // bounded, like the cloud clients
-      this.#held.push(pcm);
-      this.#heldSamples += pcm.length;
-      return;
-    }
-    if (this.#state !== 'listening') return;
-    this.#enqueue(pcm);
-  }
-
-  finalize(): void {
-    if (this.#state === 'done' || this.#state === 'finishing') return;
-    this.#finish();
-  }
-
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
-      const wasOpen = this.#state !== 'done';
-      this.#state = 'done';
-      await this.#chain.catch(() => undefined);
-      const pair = this.#pair;
-      this.#pair = undefined;
-      if (pair) {
-        // An abandoned utterance still has to end before its decoders serve another.
-        if (wasOpen) await Promise.all([this.#stt.lib.endUtt(pair.grammar), this.#stt.lib.endUtt(pair.loop)]).catch(() => undefined);
-        this.#stt.release(pair);
-      }
-      this.#closed = true;
-      this.emit('closed');
-    })();
-    return this.#closing;
-  }
-
-  async #start(): Promise<void> {
-    let acquired;
-    try {
-      acquired = await this.#stt.acquire();
-    } catch (err) {
-      this.#fail(err instanceof ServiceError ? err : new ServiceError('pocketsphinx', 'config', errorMessage(err)));
-      return;
-    }
-    const { pair, compiled } = acquired;
-    const lib = this.#stt.lib;
-    const name = compiled.grammars.has(this.#grammarName) ? this.#grammarName : 'default';
-    this.#grammar = compiled.grammars.get(name)!;
-    if (this.#state === 'done') {
-      this.#stt.release(pair);
-      return;
-    }
-    this.#pair = pair;
-    if (lib.setSearch(pair.grammar, name) !== 0 || lib.startUtt(pair.grammar) < 0 || lib.startUtt(pair.loop) < 0) {
-      this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx could not start an utterance'));
-      return;
-    }
-    const wantedFinal = this.#state === 'finishing';
-    this.#state = 'listening';
-    this.emit('ready');
-    const held = this.#held;
-    this.#held = [];
-    for (const pcm of held) this.#enqueue(pcm);
-    if (wantedFinal) this.#finish();
-  }
-
-  #enqueue(raw: Int16Array): void {
-    // Filtered here, in arrival order; the decoders see whole 16 ms hops.
-    const pcm = this.#filter ? this.#filter.process(raw) : raw;
-    if (pcm.length) this.#chain = this.#chain.then(() => this.#process(pcm));
-  }
-
-  async #process(pcm: Int16Array): Promise<void> {
-    const pair = this.#pair;
-    if (!pair || this.#state === 'done') return;
-    const lib = this.#stt.lib;
-    const [a, b] = await Promise.all([lib.processRaw(pair.grammar, pcm), lib.processRaw(pair.loop, pcm)]);
-    if (a < 0 || b < 0) {
-      this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx failed to process audio'));
-      return;
-    }
-    const vad = this.#detect(pcm);
-    if (!vad) return;
-    // The user paused after what is already a whole sentence: that is the end of the utterance.
-    if (this.#endOnComplete && this.#heard && !vad.inSpeech && this.#state === 'listening') {
-      const partial = lib.hyp(pair.grammar).text;
-      if (partial && this.#grammar?.matches(partial)) this.#finish();
-    }
-  }
-
-  /**
-   * Speech detection on the filtered audio; it also counts the frames of speech that the score
-   * ratio is normalised by. The first 300 ms (the agent's pre-roll, before the user speaks) only
-   * measure the noise left after filtering: a detector starting from a guessed floor took the
-   * filter's first, less suppressed frames for speech and then never heard the speech end.
-   */
-  #detect(pcm: Int16Array): EnergyVad | undefined {
-    if (!this.#vad) {
-      this.#warmLevels.push(rmsDb(pcm));
-      if (this.#warmLevels.length * pcm.length < WARM_UP_SAMPLES) return undefined;
-      // The median, past the filter's first hops (its priming silence, then its learning frames).
-      const levels = this.#warmLevels.slice(2).sort((a, b) => a - b);
-      this.#vad = new EnergyVad({ hangoverMs: this.#hangoverMs, initialFloorDb: levels[Math.floor(levels.length / 2)] ?? -60 });
-      return this.#vad;
-    }
-    const ev = this.#vad.process(pcm);
-    if (ev === 'speech-start') this.#heard = true;
-    if (this.#vad.inSpeech || ev === 'speech-end') this.#speechSamples += pcm.length;
-    return this.#vad;
-  }
-
-  #finish(): void {
-    if (this.#state === 'waiting') {
-      this.#state = 'finishing'; // #start finishes once the decoders are there
-      return;
-    }
-    this.#state = 'finishing';
-    const rest = this.#filter?.flush();
-    if (rest?.length) this.#chain = this.#chain.then(() => this.#process(rest));
-    this.#chain = this.#chain.then(async () => {
-      const pair = this.#pair;
-      if (!pair) return;
-      const lib = this.#stt.lib;
-      const [a, b] = await Promise.all([lib.endUtt(pair.grammar), lib.endUtt(pair.loop)]);
-      if (a < 0 || b < 0) {
-        this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx failed to end the utterance'));
-        return;
-      }
-      const frames = this.#heard ? this.#speechSamples / SAMPLES_PER_FRAME : lib.nFrames(pair.grammar);
-      const result = this.#stt.judge(this.#grammar!, lib.hyp(pair.grammar), lib.hyp(pair.loop), frames, this.#heard, this.#filter?.snrDb);
-      const abandoned = this.#state === 'done'; // closed while the utterance ended
-      this.#state = 'done';
-      this.#pair = undefined;
-      this.#stt.release(pair);
-      if (!abandoned) this.emit('final', result);
-    });
-  }
-
-  #fail(err: ServiceError): void {
-    if (this.#state === 'done') return;
-    this.#state = 'done';
-    this.emit('error', err);
-    void this.close();
-  }
 }
