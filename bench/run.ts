@@ -7,6 +7,7 @@ import path from 'node:path';
 import { runAudioBench } from './audio.js';
 import { runBackendBench } from './backends.js';
 import { runCoreBench } from './core.js';
+import { runRecognitionBench } from './recognition.js';
 import { main as runGpioBench } from './gpio-leds.js';
 import { resultsDir } from './paths.js';
 import { runProcessTreeBench } from './process-tree.js';
@@ -25,6 +26,7 @@ const BENCHES: Record<string, () => Promise<object>> = {
   tree: () => runProcessTreeBench(),
   // openWakeWord and echo cancellation on generated speech (several minutes).
   oww: () => runOwwBench(),
+  recognition: () => runRecognitionBench(),
   // Writes bench/results/gpio-leds.json itself and prints its own table.
   gpio: async () => {
     await runGpioBench();

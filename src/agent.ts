@@ -6,6 +6,7 @@ import { Earcons } from './audio/earcons.js';
 import { createMp3DecoderFactory } from './audio/mp3-decoders.js';
 import type { Config } from './config/schema.js';
 import { ControlServer } from './control/server.js';
+import { applyCommand, trackVolume } from './core/commands.js';
 import { Session } from './core/session.js';
 import type { DecoderFactory } from './core/player.js';
 import { createAudio, createBackend, createGpio, createWakeWord } from './drivers/registry.js';
@@ -114,7 +115,7 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
   const wake = o.wake ?? (await createWakeWord(config, log));
   const gpio = o.gpio ?? (await createGpio(config, log));
   const backend = o.backend ?? (await createBackend(config, log));
-  speaker.setVolume(config.audio.volume);
+  const volume = trackVolume(speaker, config.audio.volume);
   const earcons = new Earcons({ config: config.audio.earcons, log });
   const session = new Session({
     backend,
@@ -132,6 +133,8 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
     ...(o.newId ? { newId: o.newId } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
   });
+  // Commands in the gateway's `response` payloads (a skill turned the volume up).
+  session.on('response', (r) => applyCommand(r.data, volume, log.child('commands')));
   if (config.audio.micCue === 'listen' && isCueable(mic)) {
     session.on('timeline', (m) => {
       if (m.mark === 'audio_start') mic.cue();

@@ -95,7 +95,8 @@ describe('local gateway with real speech services, through the agent', () => {
     await waitFor(() => phase(h) === 'idle', 'idle');
 
     expect(transcripts).toEqual(['turn on the kitchen light']);
-    expect(replies[0]).toBe('You said: "turn on the kitchen light". This is the local test gateway. Goodbye.');
+    // The transcript goes to the gateway's skills: the lights skill answers.
+    expect(replies[0]).toBe('OK, turning on the kitchen light.');
     expect(tts.conns[0]!.texts[0]!.text).toBe(replies[0]);
     // Exactly the service's audio, in its format (16 kHz mono linear16 by default).
     const expected = Buffer.concat([0, 1, 2, 3].map((i) => FakeSlngTts.chunk(i, 640)));
@@ -136,7 +137,7 @@ describe('local gateway with real speech services, through the agent', () => {
     await waitFor(() => phase(h) === 'idle', 'idle');
     expect(h.agent.session.status().led).toBe('error');
     expect(log.lines().some((l) => l.event === 'stt-failed')).toBe(true);
-    // No stand-in transcript and no reply instead.
+    // No transcript and no reply instead.
     await new Promise((r) => setTimeout(r, 300));
     expect(replies).toEqual([]);
     expect(h.speaker.writes).toEqual([]);
@@ -160,7 +161,7 @@ describe('local gateway with real speech services, through the agent', () => {
     h.agent.session.on('replyText', (t) => replies.push(t.text));
     expect(h.agent.session.say('hello').ok).toBe(true);
     await waitFor(() => replies.length > 0, 'typed reply');
-    expect(replies[0]).toMatch(/^You typed: hello\./);
+    expect(replies[0]).toMatch(/^You typed "hello", but I cannot help with that\./);
   });
 
   it('a TTS failure falls back to the local voice with a warning; the text reply still arrives', async () => {
@@ -172,7 +173,7 @@ describe('local gateway with real speech services, through the agent', () => {
     h.agent.session.on('replyText', (t) => replies.push(t.text));
     speakTurn(h);
     await waitFor(() => h.speaker.ends > 0, 'fallback audio ended', 8000);
-    expect(replies[0]).toMatch(/^You said: "turn on the kitchen light"\./);
+    expect(replies[0]).toBe('OK, turning on the kitchen light.');
     // The tone (0.4-3 s of 16 kHz mono), not the service's audio.
     const played = Buffer.concat(h.speaker.writes.map((w) => w.pcm));
     expect(played.length).toBe(toneFor(replies[0]!).length * 2);
@@ -334,20 +335,22 @@ describe('speaker-agent gateway --config', () => {
     return line ? (JSON.parse(line) as Record<string, unknown>) : undefined;
   }
 
-  it('without keys it starts as before: stand-in transcript, local voice, GATEWAY_URL printed', async () => {
+  it('without keys and with recognition off it starts, says so, sends an empty transcript, prints GATEWAY_URL', async () => {
     const dir = tmpDir();
     const cfg = path.join(dir, 'agent.yaml');
     writeFileSync(cfg, 'backend: pipeline\npipeline:\n  stt: assemblyai\n');
-    const { output } = startCli(['--config', cfg, '--speech', 'tone'], keylessEnv());
+    const { output } = startCli(['--config', cfg, '--speech', 'tone', '--recognition', 'off'], keylessEnv());
     await waitFor(() => /GATEWAY_URL=ws:\/\/127\.0\.0\.1:\d+\//.test(output()), 'GATEWAY_URL', 10_000);
-    expect(listeningLine(output())).toMatchObject({ stt: 'stand-in', tts: 'tone' });
+    expect(listeningLine(output())).toMatchObject({ stt: 'off', recognition: 'off: it was turned off (--recognition off)', tts: 'tone' });
     const url = /GATEWAY_URL=(\S+)/.exec(output())![1]!;
     const { ws, messages } = await rawClient(url);
     ws.send(JSON.stringify({ id: 's1', action: 'audio_start' }));
     sendAudio(ws, 's1', speech(200));
     ws.send(JSON.stringify({ id: 's1', action: 'audio_end' }));
     await waitFor(() => messages.some((m) => m.action === 'stt_transcript'), 'transcript', 5000);
-    expect(String(messages.find((m) => m.action === 'stt_transcript')!.transcript)).toMatch(/^\[stand-in transcript: /);
+    expect(messages.find((m) => m.action === 'stt_transcript')).toMatchObject({ transcript: '', confidence: 0 });
+    await waitFor(() => messages.some((m) => m.action === 'text'), 'reply', 5000);
+    expect(String(messages.find((m) => m.action === 'text')!.text)).toMatch(/^Speech recognition is off on this gateway/);
   });
 
   it('with keys it uses the configured services, says which, and never prints a key', async () => {
@@ -379,7 +382,8 @@ describe('speaker-agent gateway --config', () => {
     ws.send(JSON.stringify({ id: 'k1', action: 'audio_end' }));
     await waitFor(() => messages.some((m) => m.action === 'audio_end'), 'reply', 8000);
     expect(messages.find((m) => m.action === 'stt_transcript')).toMatchObject({ transcript: 'play some jazz' });
-    expect(messages.find((m) => m.action === 'text')).toMatchObject({ text: 'You said: "play some jazz". This is the local test gateway. Goodbye.' });
+    // Free dictation no skill handles: the reply says what was heard, and that it cannot help.
+    expect(String(messages.find((m) => m.action === 'text')!.text)).toMatch(/^I heard "play some jazz", but I cannot help with that\./);
     expect(messages.find((m) => m.action === 'audio_start')).toMatchObject({ options: { tts: { content_type: 'audio/l16; rate=16000; channels=1' } } });
     expect(output()).not.toContain(KEY);
   });

@@ -18,11 +18,16 @@ fi
 # cancellation, lame for MP3, systemd (systemd-analyze and systemd-notify for the unit and
 # sd_notify tests), gpiod tools and openssl for their tests.
 APT_PACKAGES=(${SPEAKER_AGENT_APT_PACKAGES:-libasound2-dev python3 make g++ espeak-ng flite sox lame alsa-utils systemd gpiod openssl ca-certificates libspeexdsp1})
+# Offline speech (the local gateway and `pipeline.stt: pocketsphinx`, `pipeline.tts: flite`):
+# the recogniser with its US English model, and the good voices. Optional: without them the
+# gateway runs with recognition off (and says so) and speaks with espeak-ng.
+SPEECH_PACKAGES=(${SPEAKER_AGENT_SPEECH_PACKAGES:-pocketsphinx pocketsphinx-en-us flite festival festvox-us-slt-hts})
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+for p in "${APT_PACKAGES[@]}"; do installed "$p" || missing+=("$p"); done
+speech_missing=()
+for p in "${SPEECH_PACKAGES[@]}"; do installed "$p" || speech_missing+=("$p"); done
 
 need_node=0
 if ! command -v node >/dev/null 2>&1; then
@@ -32,14 +37,35 @@ elif [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
 fi
 if [ "$need_node" = 1 ]; then missing+=(nodejs npm); fi
 
+can_install=1
+if [ "$(id -u)" -ne 0 ] && [ -z "$SUDO" ]; then can_install=0; fi
 if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ] && [ -z "$SUDO" ]; then
+  if [ "$can_install" = 0 ]; then
     echo "Missing packages: ${missing[*]}. Run as root or install sudo." >&2
     exit 1
   fi
   say "Installing Debian packages: ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+speech_off() {
+  cat >&2 <<MSG
+Offline speech packages are missing: $*.
+The local gateway will run with speech recognition off (it says so in every reply) and speak
+with espeak-ng. To turn it on: sudo apt-get install ${SPEECH_PACKAGES[*]}
+MSG
+}
+if [ ${#speech_missing[@]} -gt 0 ]; then
+  if [ "$can_install" = 0 ]; then
+    speech_off "${speech_missing[@]}"
+  else
+    say "Installing the offline speech packages: ${speech_missing[*]}"
+    if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${speech_missing[@]}" >/dev/null; }; then
+      still=()
+      for p in "${speech_missing[@]}"; do installed "$p" || still+=("$p"); done
+      speech_off "${still[@]}"
+    fi
+  fi
 fi
 
 if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then

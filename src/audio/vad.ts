@@ -27,6 +27,8 @@ export interface EnergyVadOptions {
   speechStartMs?: number;
   /** Silence that ends speech (default 800 ms). */
   hangoverMs?: number;
+  /** Noise floor to start from, dBFS (default -60), when the caller has measured it. */
+  initialFloorDb?: number;
 }
 
 /**
@@ -34,14 +36,16 @@ export interface EnergyVadOptions {
  * loud frames very slowly, so steady fan noise raises the floor while speech does not.
  */
 export class EnergyVad implements Vad {
-  readonly #o: Required<EnergyVadOptions>;
-  #floor = -60;
+  readonly #o: Required<Omit<EnergyVadOptions, 'initialFloorDb'>>;
+  #floor: number;
   #inSpeech = false;
   #speechRun = 0; // samples of consecutive speech-level frames
   #silenceRun = 0; // samples of consecutive silence while in speech
 
   constructor(options: EnergyVadOptions = {}) {
-    this.#o = { sampleRate: 16000, thresholdDb: 12, minLevelDb: -50, speechStartMs: 100, hangoverMs: 800, ...options };
+    const { initialFloorDb, ...rest } = options;
+    this.#o = { sampleRate: 16000, thresholdDb: 12, minLevelDb: -50, speechStartMs: 100, hangoverMs: 800, ...rest };
+    this.#floor = initialFloorDb ?? -60;
   }
 
   get inSpeech(): boolean {

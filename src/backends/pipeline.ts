@@ -8,7 +8,8 @@
  * the skill call); the first final transcript ends listening, closes the STT session
  * (AssemblyAI: `Terminate`) and asks the skill; the reply text is spoken and streamed back as it is synthesized;
  * `replyEnd.prompt` is the skill's `followUp`. `sessionId` (sent to the skill) is kept across
- * follow-up turns. There is no long-lived connection: the backend is `connected` while started,
+ * follow-up turns. A grammar-constrained recogniser (pocketsphinx) that heard speech outside its
+ * sentences gives a `rejected` final: the skill is not asked, and `notUnderstood` is spoken. There is no long-lived connection: the backend is `connected` while started,
  * except for `authRetryMs` after a service refused its key.
  */
 import { randomUUID } from 'node:crypto';
@@ -28,6 +29,8 @@ export interface PipelineBackendOptions {
   log: Logger;
   /** How long the backend reports itself disconnected after a key was refused (ms). */
   authRetryMs: number;
+  /** Spoken for speech the recogniser rejected (default "Sorry, I did not understand that."). */
+  notUnderstood?: string;
   newSessionId?: () => string;
 }
 
@@ -78,6 +81,7 @@ export class PipelineBackend extends TypedEmitter<BackendEvents> implements Back
     clearTimeout(this.#authTimer);
     // Every STT session is ended properly (AssemblyAI bills open sessions).
     await Promise.all([...this.#turns.values()].map((t) => this.#abandon(t)));
+    this.#opt.stt.close?.();
   }
 
   beginTurn(turnId: string, options: TurnOptions = {}): void {
@@ -97,7 +101,7 @@ export class PipelineBackend extends TypedEmitter<BackendEvents> implements Back
       turn.phase = 'thinking';
       this.emit('transcript', { turnId, text: r.text, confidence: r.confidence, final: true });
       void stt.close();
-      void this.#answer(turn, r.text);
+      void this.#answer(turn, r.text, r.rejected === true);
     });
     stt.on('error', (err) => {
       if (!this.#live(turn) || turn.phase !== 'listening') return;
@@ -136,9 +140,9 @@ export class PipelineBackend extends TypedEmitter<BackendEvents> implements Back
     return this.#turns.get(turn.id) === turn;
   }
 
-  async #answer(turn: Turn, transcript: string): Promise<void> {
+  async #answer(turn: Turn, transcript: string, rejected = false): Promise<void> {
     const turnId = turn.id;
-    if (!transcript.trim()) {
+    if (!transcript.trim() && !rejected) {
       this.#log.info('no-speech', { turnId });
       void turn.tts?.cancel();
       this.#turns.delete(turnId);
@@ -149,7 +153,10 @@ export class PipelineBackend extends TypedEmitter<BackendEvents> implements Back
     const tts = this.#ttsFor(turn);
     let reply;
     try {
-      reply = await this.#opt.skill.ask({ transcript, sessionId: turn.sessionId, turnId }, turn.abort.signal);
+      // Words the recogniser did not understand are not a request: the skill never sees a guess.
+      reply = rejected
+        ? { text: this.#opt.notUnderstood ?? 'Sorry, I did not understand that.', followUp: false }
+        : await this.#opt.skill.ask({ transcript, sessionId: turn.sessionId, turnId }, turn.abort.signal);
     } catch (err) {
       void tts.cancel();
       if (err instanceof CanceledError || !this.#live(turn)) return;

@@ -3,9 +3,12 @@
  * answers with the reply text. Contract (docs/backends.md):
  *   POST <url>  {"transcript": "...", "sessionId": "...", "turnId": "..."}
  *   200         {"text": "reply to speak", "followUp": true}   (followUp optional)
- * `sessionId` stays the same across the follow-up turns of one conversation.
+ * `sessionId` stays the same across the follow-up turns of one conversation. For the offline
+ * recogniser the skill may declare the sentences it understands:
+ *   GET <url>   {"phrases": ["turn (on | off) the <room> light"], "rules": {"room": ["kitchen | hall"]}}
  */
 import type { SkillConfig } from '../config/schema.js';
+import type { GrammarSpec } from '../speech/phrases.js';
 import { CanceledError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { ServiceError } from './service-error.js';
@@ -95,6 +98,41 @@ export class HttpSkill implements Skill {
     }
     return { text, followUp: (json as { followUp?: unknown }).followUp === true };
   }
+}
+
+/**
+ * The sentences the skill declares (GET <url>), for the offline recogniser's grammar. Rejects
+ * with ServiceError (service `skill`) naming what to fix.
+ */
+export async function declaredPhrases(options: HttpSkillOptions): Promise<GrammarSpec> {
+  const { config } = options;
+  const u = new URL(config.url);
+  const where = `${u.protocol}//${u.host}${u.pathname}`;
+  const headers: Record<string, string> = { accept: 'application/json', ...config.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const hint = 'answer GET with {"phrases": [...]}, or list them in pipeline.skill.phrases';
+  let res: Response;
+  let body: string;
+  try {
+    res = await (options.fetch ?? fetch)(config.url, { method: 'GET', headers, signal: AbortSignal.timeout(config.timeoutMs) });
+    body = await res.text();
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause;
+    throw new ServiceError('skill', 'network', `cannot ask the skill at ${where} for its phrases (${cause?.code ?? (err as Error).message}): ${hint}`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    json = undefined;
+  }
+  const phrases = (json as { phrases?: unknown } | undefined)?.phrases;
+  const rules = (json as { rules?: unknown } | undefined)?.rules ?? {};
+  const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (!res.ok || !isStrings(phrases) || !phrases.length || typeof rules !== 'object' || rules === null || !Object.values(rules).every(isStrings)) {
+    throw new ServiceError('skill', 'config', `the skill at ${where} declared no phrases (GET answered HTTP ${res.status}: ${clip(body)}): ${hint}`);
+  }
+  return { phrases, rules: rules as Record<string, string[]> };
 }
 
 function clip(text: string): string {

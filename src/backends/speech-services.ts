@@ -71,8 +71,10 @@ export async function synthesize(tts: TtsClient, text: string, timeoutMs = 20_00
 }
 
 /**
- * The STT and TTS clients configured in `pipeline` whose keys can be found; a service without a
- * key is left out (the caller falls back to its stand-in), any other config problem throws.
+ * The STT and TTS services configured in `pipeline` whose keys can be found; a service without a
+ * key is left out (the caller falls back to its offline engines), and so is one the config does
+ * not choose (`stt: pocketsphinx`, `tts: flite`...: the caller's own engines). Any other config
+ * problem throws.
  */
 export function speechServicesFromConfig(p: PipelineConfig, log: Logger, deps: KeyDeps = {}): { stt?: SttClient; tts?: TtsClient } {
   const optionalKey = (path: string, source: Parameters<typeof readKey>[1]): string | undefined => {
@@ -88,11 +90,11 @@ export function speechServicesFromConfig(p: PipelineConfig, log: Logger, deps: K
   if (p.stt === 'assemblyai') {
     const key = optionalKey('pipeline.assemblyai', p.assemblyai);
     if (key) out.stt = new AssemblyAiStt({ config: p.assemblyai, key, log, connectTimeoutMs: p.connectTimeoutMs });
-  } else if (p.slngStt.url) {
+  } else if (p.stt === 'slng' && p.slngStt.url) {
     const key = optionalKey('pipeline.slngStt', p.slngStt);
     if (key) out.stt = new SlngStt({ config: { ...p.slngStt, url: p.slngStt.url }, key, authScheme: p.slngAuthScheme, log, connectTimeoutMs: p.connectTimeoutMs });
   }
-  const ttsKey = optionalKey('pipeline.slngTts', p.slngTts);
+  const ttsKey = p.tts === 'slng' ? optionalKey('pipeline.slngTts', p.slngTts) : undefined;
   if (ttsKey) out.tts = new SlngTts({ config: p.slngTts, key: ttsKey, authScheme: p.slngAuthScheme, log, connectTimeoutMs: p.connectTimeoutMs });
   return out;
 }

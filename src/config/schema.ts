@@ -68,6 +68,7 @@ export type AssemblyAiConfig = PipelineConfig['assemblyai'];
 export type SlngSttConfig = PipelineConfig['slngStt'];
 export type SkillConfig = PipelineConfig['skill'];
 export type SlngTtsConfig = PipelineConfig['slngTts'];
+export type PocketsphinxConfig = PipelineConfig['pocketsphinx'];
 export type AudioConfig = Config['audio'];
 export type EarconsConfig = Config['audio']['earcons'];
 export type ConversationConfig = Config['conversation'];

@@ -29,8 +29,13 @@ export async function createAudioInput(config: Config, log: Logger): Promise<Aud
   switch (scheme) {
     case 'wav': {
       const { WavMic } = await import('./wav/mic.js');
+      const file = needArg('audio.mic', spec, arg, 'wav:/path/to/speech.wav');
+      // `wav:a.wav,b.wav`: several files, one per cue (a path that merely contains a comma stays whole).
+      const parts = file.split(',');
+      const paths = parts.length > 1 && parts.every((p) => /\.wav$/i.test(p)) ? parts : [file];
       return new WavMic({
-        path: needArg('audio.mic', spec, arg, 'wav:/path/to/speech.wav'),
+        path: paths[0]!,
+        paths,
         frameMs: config.audio.frameMs,
         realtime: config.audio.micRealtime,
         padSilence: config.audio.micPadSilence,

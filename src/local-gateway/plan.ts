@@ -1,8 +1,12 @@
-/** What the local gateway answers: the per-request plan, and the default one (it says what it heard). */
+/** What the local gateway answers with for one request; tests script it with a `plan` function. */
 
-export type FollowUpMode = 'never' | 'always' | 'alternate';
+/**
+ * When replies ask for a follow-up (prompt=true): `skills` when a skill asks a question (the
+ * default); `never`, `always` and `alternate` (every other request) override that, for tests.
+ */
+export type FollowUpMode = 'skills' | 'never' | 'always' | 'alternate';
 
-/** What the gateway does with one request; tests script it per turn. */
+/** What the gateway does with one request. */
 export interface TurnPlan {
   /** Reply text (spoken too unless `audio` is false). */
   text?: string;
@@ -10,6 +14,8 @@ export interface TurnPlan {
   audio?: boolean;
   /** `prompt` on `audio_end`. */
   prompt?: boolean | Record<string, unknown>;
+  /** Skill payload sent first, as a `response` message (e.g. a volume command). */
+  data?: unknown;
   /** Send an `error` for the turn instead of a reply. */
   error?: unknown;
   /** Send nothing at all (for thinking-timeout tests). */
@@ -22,24 +28,15 @@ export interface Utterance {
   /** 0-based index of the request on this gateway. */
   index: number;
   id: string;
-  /** For typed requests, the text; for speech, the recognised or the stand-in transcript. */
+  /** For typed requests, the text; for speech, the recognised words (empty when none were understood). */
   transcript: string;
   /** Speech heard (energy end-pointing), ms; 0 for typed requests. */
   speechMs: number;
   typed: boolean;
-  /** True when `transcript` is a real recognition by the STT service (not the stand-in). */
+  /** True when the gateway has a recogniser (so an empty transcript means nothing was understood). */
   recognized: boolean;
-}
-
-/**
- * The default answer: what was heard (typed text, the recognised words, or for the stand-in the
- * seconds of speech), and whether to ask for a follow-up (`alternate`: every other request).
- */
-export function defaultPlan(u: Utterance, followUp: FollowUpMode): TurnPlan {
-  const prompt = followUp === 'always' || (followUp === 'alternate' && u.index % 2 === 0);
-  let heard: string;
-  if (u.typed) heard = `You typed: ${u.transcript}.`;
-  else if (u.recognized) heard = u.transcript.trim() ? `You said: "${u.transcript.trim()}".` : 'I did not catch any words.';
-  else heard = `I heard ${(u.speechMs / 1000).toFixed(1)} seconds of speech.`;
-  return { text: `${heard} This is the local test gateway.${prompt ? ' Anything else?' : ' Goodbye.'}`, prompt };
+  /** The recogniser heard speech that is none of its sentences. */
+  rejected: boolean;
+  /** The recogniser's confidence, 0-1, when it gave one. */
+  confidence?: number;
 }

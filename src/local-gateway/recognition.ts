@@ -1,6 +1,7 @@
 /**
- * Real speech recognition for one utterance at the local gateway: a streaming STT session
- * (AssemblyAI or SLNG, the pipeline backend's clients) fed with the client's audio as it arrives.
+ * Speech recognition for one utterance at the local gateway: a streaming STT session (the local
+ * pocketsphinx recogniser, or AssemblyAI or SLNG, the pipeline backend's clients) fed with the
+ * client's audio as it arrives.
  *
  * Why streaming rather than sending the whole utterance at the end: the client already paces
  * its audio in real time, and AssemblyAI closes sessions that receive audio faster than real
@@ -12,7 +13,7 @@
  * The session is closed on every path (AssemblyAI bills a session while it stays open).
  */
 import { ServiceError } from '../backends/service-error.js';
-import type { SttClient, SttResult, SttSession } from '../backends/stt/types.js';
+import type { SttClient, SttOpenOptions, SttResult, SttSession } from '../backends/stt/types.js';
 
 export class Recognition {
   /** The final transcript; rejects with a ServiceError (or its own timeout). Settles once. */
@@ -28,9 +29,10 @@ export class Recognition {
 
   /**
    * Opens the STT session at once (connecting runs in the background; audio sent meanwhile is
-   * held by the client). `timeoutMs` bounds the wait for the final transcript after `finish()`.
+   * held by the client). `timeoutMs` bounds the wait for the final transcript after `finish()`;
+   * `options` name the grammar to listen with (the local recogniser; services ignore it).
    */
-  constructor(stt: SttClient, timeoutMs: number) {
+  constructor(stt: SttClient, timeoutMs: number, options: SttOpenOptions = {}) {
     this.#service = stt.name;
     this.#timeoutMs = timeoutMs;
     this.result = new Promise<SttResult>((resolve, reject) => {
@@ -39,7 +41,7 @@ export class Recognition {
     });
     // The gateway may drop a recognition (client gone) without awaiting it.
     this.result.catch(() => undefined);
-    this.#session = stt.open();
+    this.#session = stt.open(options);
     this.#session.once('final', (r) => this.#settle(() => this.#resolve(r)));
     this.#session.once('error', (err) => this.#settle(() => this.#reject(err)));
     this.#session.once('closed', () =>

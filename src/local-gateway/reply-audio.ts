@@ -1,9 +1,10 @@
 /**
  * The local gateway's reply voice: a text-to-speech service (SLNG, the pipeline backend's client)
  * when one is configured, in the service's own format; otherwise, or when the service fails,
- * espeak-ng or a tone from ./speech.ts in the gateway's reply format. The whole reply is
- * synthesised before it is streamed, so a service failure can still fall back cleanly: nothing
- * of the reply audio has been sent yet.
+ * the local engine from ./speech.ts (flite, festival, espeak-ng or a tone) in the gateway's
+ * reply format, with espeak-ng, then the tone, standing in when that engine fails. The whole
+ * reply is synthesised before it is streamed, so a failure can still fall back cleanly:
+ * nothing of the reply audio has been sent yet.
  */
 import { CORE_FORMAT } from '../audio/format.js';
 import { int16ToBytes } from '../audio/wav.js';
@@ -23,13 +24,15 @@ export interface ReplyAudio {
   bytes: Buffer;
   /** Bytes per second of playback, for pacing the stream. */
   bytesPerSecond: number;
-  /** What made it: the service's name (`slng`), `espeak-ng` or `tone`. */
+  /** What made it: the service's name (`slng`), the local engine, or `tone`. */
   voice: string;
 }
 
 export interface ReplyVoiceOptions {
   tts?: TtsClient | undefined;
   engine: SpeechEngine;
+  /** Voice of the local engine (its default when omitted). */
+  voice?: string;
   /** Format of locally made audio (a service's audio keeps its own). */
   replyFormat: 'pcm' | 'mp3';
   /** Longest wait for the service's complete reply before falling back, ms. */
@@ -46,7 +49,17 @@ export async function replyAudio(text: string, o: ReplyVoiceOptions): Promise<Re
       o.log.warn('tts-failed', { service: o.tts.name, error: errorMessage(err), fallback: o.engine });
     }
   }
-  return local(text, o.engine, o.replyFormat);
+  // The chosen engine, then espeak-ng, then the tone (which cannot fail).
+  const chain: SpeechEngine[] = [...new Set<SpeechEngine>([o.engine, ...(o.engine === 'tone' ? [] : (['espeak-ng', 'tone'] as const))])];
+  for (const engine of chain) {
+    try {
+      return await local(text, engine, engine === o.engine ? o.voice : undefined, o.replyFormat);
+    } catch (err) {
+      o.log.warn('voice-failed', { engine, error: errorMessage(err), fallback: chain[chain.indexOf(engine) + 1] ?? 'none' });
+      if (engine === chain.at(-1)) throw err;
+    }
+  }
+  throw new Error('unreachable: the tone does not fail');
 }
 
 async function fromService(tts: TtsClient, text: string, timeoutMs: number): Promise<ReplyAudio> {
@@ -66,8 +79,8 @@ async function fromService(tts: TtsClient, text: string, timeoutMs: number): Pro
   throw new Error(`${tts.name} did not say what format its audio is in`);
 }
 
-async function local(text: string, engine: SpeechEngine, replyFormat: 'pcm' | 'mp3'): Promise<ReplyAudio> {
-  const pcm = await synthesizeLocally(text, engine);
+async function local(text: string, engine: SpeechEngine, voice: string | undefined, replyFormat: 'pcm' | 'mp3'): Promise<ReplyAudio> {
+  const pcm = await synthesizeLocally(text, engine, voice);
   if (replyFormat === 'mp3') {
     const mp3 = await encodeMp3(pcm);
     const seconds = pcm.length / CORE_FORMAT.sampleRate;

@@ -1,81 +1,46 @@
 /**
- * The bundled local gateway: the gateway side of the protocol (docs/protocol.md "Audio
- * gateway"), for development, demos and tests. It accepts a session, ends listening with an
- * `stt_transcript` when the speaker stops (or on the client's `audio_end`), then replies with
- * `text` and audio (espeak-ng speech or a tone; PCM or MP3) and can ask for a follow-up
- * (`prompt: true`). Without a speech-to-text client its transcript is a clearly labelled
- * stand-in (duration and level of what it heard); with one (`stt`, the pipeline backend's
- * AssemblyAI or SLNG client) it is the real recognition, and with a text-to-speech client
- * (`tts`) replies are spoken by that service.
+ * The bundled local gateway: the gateway side of the audio gateway protocol (docs/protocol.md),
+ * for development, demos and tests, and a small offline assistant. It accepts a session, feeds
+ * the utterance to its recogniser as it arrives (`stt`: the local pocketsphinx recogniser, or
+ * a cloud service), ends listening with an `stt_transcript` when the speaker stops (or on the
+ * client's `audio_end`), routes the words to its skills (./assistant.ts) and replies with
+ * `text`, a `response` payload when a skill has one, and audio (flite, festival or espeak-ng
+ * speech, or a tone; PCM or MP3; or a TTS service). A skill may ask back (`prompt: true`) and
+ * may speak later unsolicited (a timer, a light reporting back). Without a recogniser it says
+ * that recognition is off; it never passes a guess off as understanding.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { bytesToInt16 } from '../audio/wav.js';
-import type { SttClient } from '../backends/stt/types.js';
-import type { TtsClient } from '../backends/tts/slng.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { Announcer } from './announcer.js';
+import { Assistant, builtinSkills, type Heard } from './assistant.js';
+import { Client } from './connection.js';
 import { Listening } from './listening.js';
-import { defaultPlan, type FollowUpMode, type TurnPlan, type Utterance } from './plan.js';
+import type { LocalGatewayOptions } from './options.js';
+import type { TurnPlan, Utterance } from './plan.js';
 import { Recognition } from './recognition.js';
 import { replyAudio } from './reply-audio.js';
 import { detectSpeechEngine, type SpeechEngine } from './speech.js';
 
-export type ReplyFormatChoice = 'pcm' | 'mp3';
-export type AudioDataForm = 'base64' | 'buffer' | 'binary';
-export type { FollowUpMode, TurnPlan, Utterance } from './plan.js';
-
-export interface LocalGatewayOptions {
-  port?: number;
-  host?: string;
-  /** Require `Authorization: Bearer <token>`; others get HTTP 401. */
-  token?: string;
-  replyFormat?: ReplyFormatChoice;
-  audioDataForm?: AudioDataForm;
-  followUp?: FollowUpMode;
-  /** Reply audio pacing relative to real time (2 = twice as fast as it plays; 0 = all at once). */
-  pace?: number;
-  /** Silence after speech that ends listening, ms (default 700). */
-  endSilenceMs?: number;
-  /** Longest utterance before the gateway ends listening itself, ms (default 12000). */
-  maxUtteranceMs?: number;
-  /** Local reply voice (default: espeak-ng when installed, else a tone); also the fallback for `tts`. */
-  speech?: SpeechEngine;
-  /**
-   * Speech-to-text service for real transcripts (the pipeline backend's client). Without it the
-   * transcript is the stand-in. A failure becomes an `error` message for that turn.
-   */
-  stt?: SttClient;
-  /**
-   * Text-to-speech service for the reply audio, streamed in the service's own format (PCM at its
-   * rate, or MP3) regardless of `replyFormat`. On failure the reply falls back to `speech`.
-   */
-  tts?: TtsClient;
-  /** Longest wait for the final transcript after the end of the utterance, ms (default 10000). */
-  sttTimeoutMs?: number;
-  /** Longest wait for the complete synthesised reply before falling back, ms (default 20000). */
-  ttsTimeoutMs?: number;
-  /** Per-request plan; the default replies with what was heard. */
-  plan?: (u: Utterance) => TurnPlan;
-  /**
-   * Keep every message, PCM and auth header received, for tests and benchmarks (default true).
-   * The long-running `speaker-agent gateway` turns it off so its memory stays flat.
-   */
-  record?: boolean;
-  log: Logger;
-}
+export type { AudioDataForm, FollowUpMode, LocalGatewayOptions, ReplyFormatChoice, TurnPlan, Utterance } from './options.js';
 
 const CHUNK_MS = 100;
 
 export class LocalGateway {
-  readonly #o: Required<Omit<LocalGatewayOptions, 'token' | 'plan' | 'speech' | 'stt' | 'tts'>> & Pick<LocalGatewayOptions, 'token' | 'plan' | 'stt' | 'tts'>;
+  readonly #o: Required<Omit<LocalGatewayOptions, 'token' | 'plan' | 'speech' | 'voice' | 'stt' | 'tts' | 'skills' | 'recognitionOff'>> &
+    Pick<LocalGatewayOptions, 'token' | 'plan' | 'stt' | 'tts' | 'voice'>;
   readonly #log: Logger;
   #wss: WebSocketServer | undefined;
   #engine: SpeechEngine;
   #requests = 0;
-  readonly #clients = new Set<WebSocket>();
+  readonly #clients = new Set<Client>();
+  readonly #assistant: Assistant;
+  readonly #announcer: Announcer<Client>;
+  readonly #offReason: string;
   /** Open STT sessions, so none is left open (billed) when a client goes or the gateway stops. */
   readonly #recognitions = new Set<Recognition>();
   /** Every message received, for tests: [action, id]. */
@@ -93,17 +58,31 @@ export class LocalGateway {
       host: '127.0.0.1',
       replyFormat: 'pcm',
       audioDataForm: 'base64',
-      followUp: 'alternate',
+      followUp: 'skills',
       pace: 2,
       record: true,
       endSilenceMs: 700,
       maxUtteranceMs: 12_000,
       sttTimeoutMs: 10_000,
       ttsTimeoutMs: 20_000,
+      announceGapMs: 600,
+      now: () => new Date(),
       ...options,
     };
     this.#log = options.log.child('local-gateway');
     this.#engine = options.speech ?? detectSpeechEngine();
+    this.#assistant = new Assistant(options.skills ?? builtinSkills());
+    this.#offReason = options.recognitionOff ?? 'no speech recogniser is configured';
+    this.#announcer = new Announcer<Client>({
+      send: (c, text) => this.#reply(c, randomUUID(), { text, prompt: false }),
+      targets: () => [...this.#clients],
+      log: this.#log,
+    });
+  }
+
+  /** The recogniser's grammars for this gateway's skills (`default`, and one per follow-up question). */
+  grammars(): ReturnType<Assistant['grammars']> {
+    return this.#assistant.grammars();
   }
 
   get port(): number {
@@ -118,9 +97,9 @@ export class LocalGateway {
     return this.#engine;
   }
 
-  /** What makes transcripts: the STT service's name, or `stand-in`. */
+  /** What makes transcripts: the recogniser's name (`pocketsphinx`, a service), or `off`. */
   get sttEngine(): string {
-    return this.#o.stt?.name ?? 'stand-in';
+    return this.#o.stt?.name ?? 'off';
   }
 
   /** What speaks replies: the TTS service's name, or the local engine. */
@@ -149,11 +128,22 @@ export class LocalGateway {
       wss.once('listening', resolve);
       wss.once('error', reject);
     });
-    this.#log.info('listening', { url: this.url, stt: this.sttEngine, tts: this.ttsEngine, speech: this.#engine, replyFormat: this.#o.replyFormat });
+    this.#log.info('listening', {
+      url: this.url,
+      stt: this.sttEngine,
+      ...(this.#o.stt ? {} : { recognition: `off: ${this.#offReason}` }),
+      tts: this.ttsEngine,
+      speech: this.#engine,
+      ...(this.#o.voice ? { voice: this.#o.voice } : {}),
+      skills: this.#assistant.skills.map((k) => k.name),
+      replyFormat: this.#o.replyFormat,
+    });
   }
 
   async stop(): Promise<void> {
-    for (const ws of this.#clients) ws.terminate();
+    this.#announcer.cancelAll();
+    this.#assistant.close();
+    for (const c of this.#clients) c.ws.terminate();
     this.#clients.clear();
     await Promise.all([...this.#recognitions].map((r) => r.close()));
     const wss = this.#wss;
@@ -163,24 +153,25 @@ export class LocalGateway {
 
   /** Drops every client connection abruptly (a gateway crash). */
   dropClients(): void {
-    for (const ws of this.#clients) ws.terminate();
+    for (const c of this.#clients) c.ws.terminate();
   }
 
   /** Sends a raw frame to every client (tests: junk, oversized, binary). */
   broadcastRaw(data: string | Buffer, binary = false): void {
-    for (const ws of this.#clients) ws.send(data, { binary });
+    for (const c of this.#clients) c.ws.send(data, { binary });
   }
 
-  /** Pushes an unsolicited reply (an IoT action that finished later) to every client. */
+  /** Pushes an unsolicited reply (an IoT action that finished later) to every client now. */
   async pushUnsolicited(text: string): Promise<void> {
     const id = randomUUID();
-    for (const ws of this.#clients) await this.#reply(ws, id, { text, prompt: false });
+    for (const c of this.#clients) await this.#reply(c, id, { text, prompt: false });
   }
 
   #onConnection(ws: WebSocket): void {
-    this.#clients.add(ws);
+    const client = new Client(ws, this.#o.announceGapMs);
+    this.#clients.add(client);
     this.#log.info('client-connected', { clients: this.#clients.size });
-    const pending = new Map<string, Listening>();
+    const pending = client.pending;
     ws.on('message', (data: Buffer, isBinary) => {
       if (isBinary) {
         if (this.#o.record) this.received.push({ action: '(binary)', bytes: data.length });
@@ -199,7 +190,7 @@ export class LocalGateway {
       switch (action) {
         case 'audio_start': {
           pending.get(id)?.recognition?.close().catch(() => undefined); // a restarted id replaces its old turn
-          const p = this.#newListening(ws, id, () => {
+          const p = this.#newListening(client, id, () => {
             if (pending.get(id) === p) pending.delete(id);
           });
           pending.set(id, p);
@@ -211,19 +202,19 @@ export class LocalGateway {
           if (!p || typeof msg.data !== 'string') return;
           const pcm = bytesToInt16(Buffer.from(msg.data, 'base64'));
           this.audio.get(id)?.push(pcm);
-          this.#onAudio(ws, p, pcm);
+          this.#onAudio(client, p, pcm);
           return;
         }
         case 'audio_end': {
           const p = pending.get(id);
           if (!p) return;
-          if (!p.transcribed) this.#endListening(ws, p);
+          if (!p.transcribed) this.#endListening(client, p);
           pending.delete(id);
-          void this.#answer(ws, p);
+          void this.#answer(client, p);
           return;
         }
         case 'text':
-          if (typeof msg.text === 'string') void this.#answerText(ws, id, msg.text);
+          if (typeof msg.text === 'string') void this.#answerText(client, id, msg.text);
           return;
         case 'stt_options':
         case 'tts_options':
@@ -237,33 +228,39 @@ export class LocalGateway {
     ws.on('close', () => {
       for (const p of pending.values()) void p.recognition?.close();
       pending.clear();
-      this.#clients.delete(ws);
+      this.#clients.delete(client);
       this.#log.info('client-disconnected', { clients: this.#clients.size });
     });
     ws.on('error', (err) => this.#log.debug('client-error', { error: err.message }));
   }
 
-  #newListening(ws: WebSocket, id: string, forget: () => void): Listening {
+  #newListening(client: Client, id: string, forget: () => void): Listening {
     const p = new Listening(id, this.#o.endSilenceMs, this.#o.maxUtteranceMs);
     const stt = this.#o.stt;
     if (stt) {
-      const r = new Recognition(stt, this.#o.sttTimeoutMs);
+      // A question asked on this connection: its answer is recognised with that question's grammar.
+      const grammar = this.#o.plan ? 'default' : this.#assistant.grammarFor(client.conv);
+      const r = new Recognition(stt, this.#o.sttTimeoutMs, { grammar });
       p.recognition = r;
       this.#recognitions.add(r);
       // A client that stops sending audio without `audio_end` would keep the (billed) session
       // open: listening ends anyway after twice the longest utterance, in wall-clock time.
       const guard = setTimeout(() => {
-        if (!p.transcribed) this.#endListening(ws, p);
+        if (!p.transcribed) this.#endListening(client, p);
       }, 2 * this.#o.maxUtteranceMs);
       r.result.then(
         (result) => {
           clearTimeout(guard);
           this.#recognitions.delete(r);
-          // The service's own end-pointing may come first: it ends listening as well.
+          // The recogniser's own end-pointing may come first: it ends listening as well.
           p.transcribed = true;
           p.speechMs = p.measureSpeech();
           p.transcript = result.text;
-          this.#send(ws, {
+          p.rejected = result.rejected === true;
+          p.confidence = result.confidence;
+          if (p.rejected) this.#log.info('not-understood', { turn: id, confidence: result.confidence, ...(result.guess ? { closest: result.guess } : {}) });
+          else this.#log.info('recognized', { turn: id, transcript: result.text, confidence: result.confidence, grammar });
+          this.#send(client.ws, {
             id,
             action: 'stt_transcript',
             transcript: result.text,
@@ -279,78 +276,127 @@ export class LocalGateway {
           forget();
           p.markHeard(false);
           // Abandoned on purpose (client gone, gateway stopping, id reused): nobody to tell.
-          if (r.abandoned || ws.readyState !== ws.OPEN) return;
+          if (r.abandoned || !client.open) return;
           const message = errorMessage(err);
           this.#log.warn('stt-failed', { service: stt.name, turn: id, error: message });
-          this.#send(ws, { id, action: 'error', error: { message, service: stt.name, code: 'stt_failed' } });
+          this.#send(client.ws, { id, action: 'error', error: { message, service: stt.name, code: 'stt_failed' } });
         },
       );
     }
     return p;
   }
 
-  #onAudio(ws: WebSocket, p: Listening, pcm: Int16Array): void {
+  #onAudio(client: Client, p: Listening, pcm: Int16Array): void {
     if (!p.transcribed) p.recognition?.send(pcm);
-    if (p.push(pcm)) this.#endListening(ws, p);
+    if (p.push(pcm)) this.#endListening(client, p);
   }
 
   /**
-   * Ends listening (end-pointing, the length limit, or the client's `audio_end`). With an STT
-   * service, asks it for the final transcript (sent when it arrives); otherwise sends the
-   * stand-in transcript, which says what was heard, not what was said.
+   * Ends listening (end-pointing, the length limit, or the client's `audio_end`). With a
+   * recogniser, asks it for the final transcript (sent when it arrives); without one, the
+   * transcript is empty: nothing was understood.
    */
-  #endListening(ws: WebSocket, p: Listening): void {
+  #endListening(client: Client, p: Listening): void {
     p.transcribed = true;
     if (p.recognition) {
       p.recognition.finish();
       return;
     }
     p.speechMs = p.measureSpeech();
-    p.transcript = p.standInTranscript();
-    this.#send(ws, { id: p.id, action: 'stt_transcript', transcript: p.transcript, confidence: 0, transactionId: p.id.slice(0, 8) });
+    this.#send(client.ws, { id: p.id, action: 'stt_transcript', transcript: '', confidence: 0, transactionId: p.id.slice(0, 8) });
     p.markHeard(true);
   }
 
-  async #answer(ws: WebSocket, p: Listening): Promise<void> {
-    // With an STT service the transcript may still be on its way; a failed turn got its error already.
-    if (!(await p.heard)) return;
-    const u: Utterance = { index: this.#requests++, id: p.id, transcript: p.transcript, speechMs: p.speechMs, typed: false, recognized: !!p.recognition };
-    await this.#reply(ws, p.id, this.#planFor(u));
-  }
-
-  async #answerText(ws: WebSocket, id: string, text: string): Promise<void> {
-    const u: Utterance = { index: this.#requests++, id, transcript: text, speechMs: 0, typed: true, recognized: false };
-    await this.#reply(ws, id, this.#planFor(u));
-  }
-
-  #planFor(u: Utterance): TurnPlan {
-    return this.#o.plan ? this.#o.plan(u) : defaultPlan(u, this.#o.followUp);
-  }
-
-  async #reply(ws: WebSocket, id: string, plan: TurnPlan): Promise<void> {
-    if (plan.delayMs) await new Promise((r) => setTimeout(r, plan.delayMs));
-    if (plan.silent || ws.readyState !== ws.OPEN) return;
-    if (plan.error !== undefined) {
-      this.#send(ws, { id, action: 'error', error: plan.error });
-      return;
+  async #answer(client: Client, p: Listening): Promise<void> {
+    client.busy++;
+    try {
+      // With a recogniser the transcript may still be on its way; a failed turn got its error already.
+      if (!(await p.heard)) return;
+      const u: Utterance = {
+        index: this.#requests++,
+        id: p.id,
+        transcript: p.transcript,
+        speechMs: p.speechMs,
+        typed: false,
+        recognized: !!p.recognition,
+        rejected: p.rejected,
+        ...(p.confidence !== undefined ? { confidence: p.confidence } : {}),
+      };
+      const heard: Heard = !p.recognition
+        ? { kind: 'off', reason: this.#offReason }
+        : p.rejected
+          ? { kind: 'rejected' }
+          : p.transcript.trim()
+            ? { kind: 'recognized', text: p.transcript }
+            : { kind: 'silence' };
+      await this.#reply(client, p.id, this.#planFor(client, u, heard));
+    } finally {
+      client.busy--;
     }
-    const text = plan.text ?? 'OK.';
-    this.#send(ws, { id, action: 'text', text });
-    if (plan.audio !== false) {
-      const audio = await replyAudio(text, {
-        tts: this.#o.tts,
-        engine: this.#engine,
-        replyFormat: this.#o.replyFormat,
-        ttsTimeoutMs: this.#o.ttsTimeoutMs,
-        log: this.#log,
-      });
-      this.#send(ws, { id, action: 'audio_start', options: { tts: { content_type: audio.contentType } } });
-      // 100 ms per chunk, in whole 4-byte units so no PCM frame (mono or stereo) is split.
-      const chunkBytes = Math.max(256, Math.round((audio.bytesPerSecond * CHUNK_MS) / 1000 / 4) * 4);
-      await this.#stream(ws, id, audio.bytes, chunkBytes);
+  }
+
+  async #answerText(client: Client, id: string, text: string): Promise<void> {
+    client.busy++;
+    try {
+      const u: Utterance = { index: this.#requests++, id, transcript: text, speechMs: 0, typed: true, recognized: false, rejected: false };
+      await this.#reply(client, id, this.#planFor(client, u, { kind: 'typed', text }));
+    } finally {
+      client.busy--;
     }
-    if (ws.readyState !== ws.OPEN) return;
-    this.#send(ws, { id, action: 'audio_end', prompt: plan.prompt ?? false });
+  }
+
+  #planFor(client: Client, u: Utterance, heard: Heard): TurnPlan {
+    if (this.#o.plan) return this.#o.plan(u);
+    const a = this.#assistant.answer(heard, client.conv, {
+      now: this.#o.now,
+      announce: (text, delayMs) => this.#announcer.schedule(client, text, delayMs),
+    });
+    this.#log.info('answer', { turn: u.id, skill: a.skill, prompt: a.prompt, ...(a.data !== undefined ? { data: a.data } : {}) });
+    const mode = this.#o.followUp;
+    let prompt = a.prompt;
+    let text = a.text;
+    if (mode !== 'skills') {
+      prompt = mode === 'always' || (mode === 'alternate' && u.index % 2 === 0);
+      if (!prompt) client.conv.pending = undefined; // no follow-up turn will answer the question
+      else if (!a.prompt) text += ' Anything else?';
+    }
+    return { text, prompt, ...(a.data !== undefined ? { data: a.data } : {}) };
+  }
+
+  async #reply(client: Client, id: string, plan: TurnPlan): Promise<void> {
+    const ws = client.ws;
+    client.busy++;
+    try {
+      if (plan.delayMs) await new Promise((r) => setTimeout(r, plan.delayMs));
+      if (plan.silent || !client.open) return;
+      if (plan.error !== undefined) {
+        this.#send(ws, { id, action: 'error', error: plan.error });
+        return;
+      }
+      if (plan.data !== undefined) this.#send(ws, { id, action: 'response', data: plan.data });
+      const text = plan.text ?? 'OK.';
+      this.#send(ws, { id, action: 'text', text });
+      if (plan.audio !== false) {
+        const audio = await replyAudio(text, {
+          tts: this.#o.tts,
+          engine: this.#engine,
+          ...(this.#o.voice ? { voice: this.#o.voice } : {}),
+          replyFormat: this.#o.replyFormat,
+          ttsTimeoutMs: this.#o.ttsTimeoutMs,
+          log: this.#log,
+        });
+        this.#send(ws, { id, action: 'audio_start', options: { tts: { content_type: audio.contentType } } });
+        // The device plays from the first chunk, in real time: it is busy until then.
+        client.playingUntil = performance.now() + (audio.bytes.length / audio.bytesPerSecond) * 1000;
+        // 100 ms per chunk, in whole 4-byte units so no PCM frame (mono or stereo) is split.
+        const chunkBytes = Math.max(256, Math.round((audio.bytesPerSecond * CHUNK_MS) / 1000 / 4) * 4);
+        await this.#stream(ws, id, audio.bytes, chunkBytes);
+      }
+      if (!client.open) return;
+      this.#send(ws, { id, action: 'audio_end', prompt: plan.prompt ?? false });
+    } finally {
+      client.busy--;
+    }
   }
 
   async #stream(ws: WebSocket, id: string, bytes: Buffer, chunkBytes: number): Promise<void> {

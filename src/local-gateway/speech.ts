@@ -1,19 +1,19 @@
 /**
- * Reply audio for the bundled local gateway: speech from espeak-ng when it is installed,
- * otherwise a short two-tone chime (clearly not speech). PCM 16 kHz mono, or MP3 via lame.
+ * Reply audio for the bundled local gateway: speech from the offline voices (flite, festival or
+ * espeak-ng, ../speech/voices.ts) when one is installed, otherwise a short two-tone chime
+ * (clearly not speech). PCM 16 kHz mono, or MP3 via lame.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { CORE_FORMAT } from '../audio/format.js';
-import { toMono } from '../audio/pcm.js';
-import { Resampler } from '../audio/resample.js';
-import { bytesToInt16, int16ToBytes, parseWav } from '../audio/wav.js';
+import { int16ToBytes } from '../audio/wav.js';
+import { detectVoiceEngine, speak, type VoiceEngine } from '../speech/voices.js';
 
-export type SpeechEngine = 'espeak-ng' | 'tone';
+export type SpeechEngine = VoiceEngine | 'tone';
+export const SPEECH_ENGINES: readonly SpeechEngine[] = ['flite', 'festival', 'espeak-ng', 'tone'];
 
-/** Which engine this machine has. Checked once per gateway. */
+/** The best engine this machine has (flite, festival, espeak-ng, else the tone). Checked once per gateway. */
 export function detectSpeechEngine(): SpeechEngine {
-  const r = spawnSync('espeak-ng', ['--version'], { stdio: 'ignore' });
-  return r.status === 0 ? 'espeak-ng' : 'tone';
+  return detectVoiceEngine() ?? 'tone';
 }
 
 function run(cmd: string, args: string[], input?: Buffer): Promise<Buffer> {
@@ -47,13 +47,10 @@ export function toneFor(text: string, sampleRate = CORE_FORMAT.sampleRate): Int1
   return pcm;
 }
 
-/** Synthesises `text` to 16 kHz mono PCM. */
-export async function synthesize(text: string, engine: SpeechEngine): Promise<Int16Array> {
+/** Synthesises `text` to 16 kHz mono PCM; `voice` is the engine's voice name (its default when omitted). */
+export async function synthesize(text: string, engine: SpeechEngine, voice?: string): Promise<Int16Array> {
   if (engine === 'tone') return toneFor(text);
-  const wav = await run('espeak-ng', ['--stdout', '-v', 'en-us', '-s', '165', text]);
-  const parsed = parseWav(wav);
-  const pcm = toMono(bytesToInt16(Buffer.from(wav.subarray(parsed.dataOffset, parsed.dataOffset + parsed.dataBytes))), parsed.format.channels);
-  return new Resampler(parsed.format.sampleRate, CORE_FORMAT.sampleRate).process(pcm);
+  return speak(text, engine, voice);
 }
 
 /** Encodes 16 kHz mono PCM to MP3 (32 kbps) with the lame binary node-lame resolves. */

@@ -1,6 +1,6 @@
 /**
- * The small streaming speech-to-text contract the pipeline backend uses; AssemblyAI and SLNG
- * implement it. One `SttSession` is one utterance: opened when listening starts, closed when the
+ * The small streaming speech-to-text contract the pipeline backend uses; AssemblyAI, SLNG and
+ * the local pocketsphinx recogniser (src/speech/pocketsphinx.ts) implement it. One `SttSession` is one utterance: opened when listening starts, closed when the
  * final transcript arrived or the turn was abandoned. Closing always ends the provider's session
  * (AssemblyAI bills while a session is open).
  */
@@ -11,6 +11,18 @@ export interface SttResult {
   text: string;
   /** 0-1 when the service gives one. */
   confidence?: number;
+  /**
+   * A grammar-constrained recogniser heard speech that is not one of its sentences: `text` is
+   * empty (nothing was understood) and `guess` holds the closest sentence, for logs only.
+   */
+  rejected?: boolean;
+  guess?: string;
+}
+
+/** Per-session choices a recogniser may honour (cloud services ignore them). */
+export interface SttOpenOptions {
+  /** Name of the grammar to listen with (a follow-up's expected answers); default `default`. */
+  grammar?: string;
 }
 
 export type SttEvents = {
@@ -42,8 +54,10 @@ export interface SttSession extends TypedEmitter<SttEvents> {
 }
 
 export interface SttClient {
-  /** `assemblyai` or `slng`, for logs. */
+  /** `assemblyai`, `slng` or `pocketsphinx`, for logs. */
   readonly name: string;
   /** Starts a new session; connecting happens in the background. */
-  open(): SttSession;
+  open(options?: SttOpenOptions): SttSession;
+  /** Releases what the client holds between sessions (the offline recogniser's decoders); it may be opened again. */
+  close?(): void;
 }

@@ -117,6 +117,45 @@ export const SkillSchema = z
     headers: z.record(z.string(), z.string()).default({}),
     /** File holding a bearer token sent as `Authorization: Bearer` (optional). */
     tokenFile: z.string().optional(),
+    /**
+     * The sentences the skill understands, for `stt: pocketsphinx` (its grammar): phrase
+     * templates such as "turn (on | off) the [kitchen] light" (docs/backends.md). When empty,
+     * the skill declares them itself: GET <url> answers {"phrases": [...], "rules": {...}}.
+     */
+    phrases: z.array(z.string().min(1)).default([]),
+    /** Named rules the phrases refer to as <name>: name -> alternatives (templates). */
+    rules: z.record(z.string(), z.array(z.string().min(1))).default({}),
+  })
+  .strict();
+
+export const PocketsphinxSchema = z
+  .object({
+    /** Model directory (Debian's pocketsphinx-en-us); holds the acoustic model `en-us/` and `cmudict-en-us.dict`. */
+    modelDir: z.string().default('/usr/share/pocketsphinx/model/en-us'),
+    /** Acoustic model directory; default `<modelDir>/en-us`. */
+    hmm: z.string().optional(),
+    /** Pronunciation dictionary; default `<modelDir>/cmudict-en-us.dict`. */
+    dict: z.string().optional(),
+    /**
+     * How well the words must explain the audio (log-likelihood ratio per frame against a free
+     * phone loop) to count as understood; higher rejects more. Measured in docs/benchmarks.md.
+     */
+    rejectThreshold: z.number().min(-50).max(50).default(3),
+    /**
+     * Silence after a complete sentence that ends the utterance, ms (0: wait for the general end of
+     * speech). Shorter answers sooner; a user who pauses this long after a sentence that is complete
+     * by itself ("set a timer ... for five minutes") is answered for the first part.
+     */
+    completeSilenceMs: ms(200, 0, 3000),
+    /** Spoken when speech matched none of the sentences. */
+    notUnderstood: z.string().default('Sorry, I did not understand that.'),
+  })
+  .strict();
+
+export const LocalTtsSchema = z
+  .object({
+    /** Voice of the local engine (flite: slt, kal16, awb, rms, kal; festival: cmu_us_slt_arctic_hts; espeak-ng: en-us). Default: the engine's best. */
+    voice: z.string().optional(),
   })
   .strict();
 
@@ -148,12 +187,16 @@ export const SlngTtsSchema = z
 
 export const PipelineSchema = z
   .object({
-    /** Which speech-to-text service. */
-    stt: z.enum(['assemblyai', 'slng']).default('assemblyai'),
+    /** Which speech-to-text: a service, or `pocketsphinx` (offline, on the device; grammar from the skill's phrases). */
+    stt: z.enum(['assemblyai', 'slng', 'pocketsphinx']).default('assemblyai'),
+    /** Which text-to-speech: SLNG, or an offline engine on the device (`flite`, `festival`, `espeak-ng`). */
+    tts: z.enum(['slng', 'flite', 'festival', 'espeak-ng']).default('slng'),
     assemblyai: AssemblyAiSchema.prefault({}),
     slngStt: SlngSttSchema.prefault({}),
+    pocketsphinx: PocketsphinxSchema.prefault({}),
     skill: SkillSchema.prefault({}),
     slngTts: SlngTtsSchema.prefault({}),
+    localTts: LocalTtsSchema.prefault({}),
     /** Header scheme for SLNG keys: `Authorization: <scheme> <key>`. */
     slngAuthScheme: z.string().default('Bearer'),
     ...connectionTimings,

@@ -3,7 +3,8 @@
  * without a sound card. Any PCM16 WAV works; it is converted to 16 kHz mono once at start.
  * Frames are paced in real time by default, counted in samples so the pace never drifts.
  * Before the file is cued, and after it ends, the mic delivers silence (a real mic never
- * stops), unless `padSilence` is false, in which case `end` fires after the file.
+ * stops), unless `padSilence` is false, in which case `end` fires after the file. With several
+ * files (`paths`), each cue speaks the next one, in turn: a simulated conversation.
  */
 import { readFileSync } from 'node:fs';
 import { CORE_FORMAT, type PcmFormat } from '../../audio/format.js';
@@ -16,6 +17,8 @@ import { TypedEmitter } from '../../util/typed-emitter.js';
 
 export interface WavMicOptions {
   path: string;
+  /** Several files instead of `path`: each cue speaks the next, round robin. */
+  paths?: string[];
   /** Milliseconds per frame (default 20). */
   frameMs?: number;
   /** Real-time pacing (default true). False: the file as fast as possible, silence in real time. */
@@ -58,6 +61,8 @@ export class WavMic extends TypedEmitter<AudioInputEvents> implements AudioInput
   readonly #opts: Required<WavMicOptions>;
   readonly #frameSamples: number;
   #samples: Int16Array = new Int16Array(0);
+  #files: Int16Array[] = [];
+  #next = 0; // the file the next cue speaks
   #cursor = -1; // position in the file; -1 = not speaking
   #emitted = 0;
   #startedAt = 0;
@@ -66,22 +71,27 @@ export class WavMic extends TypedEmitter<AudioInputEvents> implements AudioInput
 
   constructor(options: WavMicOptions) {
     super();
-    this.#opts = { frameMs: 20, realtime: true, padSilence: true, cueAtStart: true, ...options };
+    this.#opts = { frameMs: 20, realtime: true, padSilence: true, cueAtStart: true, ...options, paths: options.paths?.length ? options.paths : [options.path] };
     this.#frameSamples = Math.round((CORE_FORMAT.sampleRate * this.#opts.frameMs) / 1000);
   }
 
   async start(): Promise<void> {
     if (this.#running) return;
-    this.#samples = loadWavAsCore(this.#opts.path);
+    this.#files = this.#opts.paths.map(loadWavAsCore);
+    this.#samples = this.#files[0]!;
     this.#running = true;
     this.#startedAt = performance.now();
     this.#emitted = 0;
-    if (this.#opts.cueAtStart) this.#cursor = 0;
+    if (this.#opts.cueAtStart) this.cue();
     this.#schedule();
   }
 
-  /** The simulated user starts speaking the file now (from its beginning). */
+  /** The simulated user starts speaking the (next) file now, from its beginning. */
   cue(): void {
+    if (this.#files.length) {
+      this.#samples = this.#files[this.#next % this.#files.length]!;
+      this.#next++;
+    }
     this.#cursor = 0;
   }
 

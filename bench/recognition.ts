@@ -1,0 +1,358 @@
+/**
+ * Offline speech (issue 16): how well the local gateway's pocketsphinx recogniser understands its
+ * skills' sentences, what it costs, how soon the transcript follows the last word, and how fast
+ * the offline voices speak.
+ *
+ * Utterances: 20 requests (12 chosen to cover every skill, 8 drawn at random from the grammar)
+ * and 10 sentences outside the grammar (several close to it), each said by 5 voices (flite slt,
+ * rms, awb, kal16; espeak-ng en-us), clean and with pink noise at 20 and 10 dB SNR: 450
+ * utterances.
+ *   A. Accuracy and CPU: each utterance decoded by the recogniser directly (as the gateway
+ *      does, in 20 ms chunks), with the gateway's grammars, grouped by noise level and voice
+ *      as a device would hear them (the recogniser adapts across utterances). Command accuracy: the transcript is
+ *      exactly the sentence said (a rejection counts as a miss). Word accuracy: 1 - WER, with a
+ *      rejection as an empty transcript. Out-of-grammar sentences should be rejected; the false
+ *      accept rate is how many were not. A threshold sweep shows the trade-off.
+ *   B. Latency: the requests, clean and at 10 dB, streamed in real time over WebSocket to the
+ *      real gateway by 3 concurrent clients; from the end of the last word (in the audio) to the
+ *      `stt_transcript` arriving.
+ *   C. Text-to-speech: five replies per voice, wall time per second of speech (child process
+ *      start included).
+ * Run: `npm run bench -- recognition` (or `node dist/bench/recognition.js`). BENCH_QUICK=1 runs a
+ * small subset.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { builtinSkills, skillGrammars } from '../src/local-gateway/assistant.js';
+import { LocalGateway } from '../src/local-gateway/server.js';
+import { silentLogger } from '../src/log/logger.js';
+import { Grammar, normalizeText } from '../src/speech/phrases.js';
+import { PocketsphinxStt, thresholdAt } from '../src/speech/pocketsphinx.js';
+import { DEFAULT_VOICES, fliteVoices, festivalVoices, speak, type VoiceEngine } from '../src/speech/voices.js';
+import { padded, speechEnd, spoken, withNoise } from '../test/support/speech-fixtures.js';
+import { percentile } from './stats.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const RATE = 16000;
+const CHUNK = 320;
+/** The recogniser's default (pipeline.pocketsphinx.rejectThreshold). */
+const THRESHOLD = 3;
+
+const VOICES = QUICK ? ['flite/rms', 'espeak/en-us'] : ['flite/slt', 'flite/rms', 'flite/awb', 'flite/kal16', 'espeak/en-us'];
+const NOISE: (number | null)[] = [null, 20, 10];
+const CHOSEN = [
+  'what time is it',
+  'what is the date today',
+  'set a timer for five minutes',
+  'set a timer for thirty seconds',
+  'cancel the timer',
+  'turn on the kitchen light',
+  'turn the bedroom lights off',
+  'switch off the living room light',
+  'turn the volume up',
+  'set the volume to fifty percent',
+  'turn down the volume',
+  'how are you',
+];
+const OUT_OF_GRAMMAR = [
+  'play some jazz music',
+  'what is the weather like tomorrow',
+  'call my mother',
+  'how old is the president',
+  'the quick brown fox jumps over the lazy dog',
+  'turn on the television',
+  'set an alarm for seven',
+  'what is the capital of france',
+  'tell me a joke',
+  'open the garage door',
+];
+
+interface Utt {
+  ref: string;
+  inGrammar: boolean;
+  voice: string;
+  snr: number | null;
+  pcm: Int16Array;
+  /** Sample index one past the last word. */
+  end: number;
+}
+
+/** Deterministic 0-1 sequence. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+function wordErrors(ref: string[], hyp: string[]): number {
+  const d = Array.from({ length: ref.length + 1 }, (_, i) => [i, ...new Array<number>(hyp.length).fill(0)]);
+  for (let j = 1; j <= hyp.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= ref.length; i++) {
+    for (let j = 1; j <= hyp.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (ref[i - 1] === hyp[j - 1] ? 0 : 1));
+    }
+  }
+  return d[ref.length]![hyp.length]!;
+}
+
+const pct = (x: number) => Math.round(x * 1000) / 10;
+
+function utterances(): Utt[] {
+  const grammars = skillGrammars(builtinSkills());
+  const g = new Grammar(grammars.default!);
+  const r = rng(16);
+  const sampled = new Set<string>();
+  while (sampled.size < (QUICK ? 2 : 8)) {
+    const s = g.sample(r);
+    if (!CHOSEN.includes(s)) sampled.add(s);
+  }
+  const requests = [...(QUICK ? CHOSEN.slice(0, 4) : CHOSEN), ...sampled];
+  const oog = QUICK ? OUT_OF_GRAMMAR.slice(0, 3) : OUT_OF_GRAMMAR;
+  // Ordered as a device hears them: one room (noise level), one user (voice) at a time. The
+  // recogniser adapts to both (cepstral mean, noise estimate) from one utterance to the next.
+  const out: Utt[] = [];
+  let seed = 1;
+  for (const snr of NOISE) {
+    for (const voice of VOICES) {
+      for (const [list, inGrammar] of [
+        [requests, true],
+        [oog, false],
+      ] as const) {
+        for (const ref of list) {
+          if (inGrammar && !g.matches(ref)) throw new Error(`"${ref}" is not in the gateway's grammar`);
+          const clean = padded(spoken(voice, ref), 500, 900);
+          out.push({ ref, inGrammar, voice, snr, pcm: snr === null ? clean : withNoise(clean, snr, seed++), end: speechEnd(clean) });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+interface Decoded {
+  u: Utt;
+  hyp: string;
+  ratio: number;
+  /** The noise filter's estimate of the utterance's SNR (the threshold follows it). */
+  snrDb: number | undefined;
+}
+
+/** A: every utterance through the recogniser, accepting all, so thresholds can be applied after. */
+async function decodeAll(utts: Utt[]): Promise<{ decoded: Decoded[]; cpuPerAudioSecond: number; wallPerAudioSecond: number }> {
+  let last: { text: string; ratio: number; snrDb: number | undefined } | undefined;
+  const stt = new PocketsphinxStt({
+    grammars: skillGrammars(builtinSkills()),
+    rejectThreshold: -1e9,
+    completeSilenceMs: 0,
+    onHypothesis: (h) => (last = h),
+    log: silentLogger(),
+  });
+  const decoded: Decoded[] = [];
+  let audio = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (const u of utts) {
+    last = undefined;
+    const s = stt.open();
+    const final = s.next('final');
+    // Up to 300 ms after the last word: where listening ends live (B measures that).
+    const stop = Math.min(u.pcm.length, u.end + 0.3 * RATE);
+    for (let i = 0; i < stop; i += CHUNK) s.send(u.pcm.subarray(i, Math.min(stop, i + CHUNK)));
+    s.finalize();
+    const [r] = await final;
+    await s.close();
+    audio += u.pcm.length / RATE;
+    const seen = last as { text: string; ratio: number; snrDb: number | undefined } | undefined;
+    decoded.push({ u, hyp: r.text, ratio: seen ? seen.ratio : -Infinity, snrDb: seen?.snrDb });
+  }
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  stt.close();
+  return { decoded, cpuPerAudioSecond: (cpu.user + cpu.system) / 1000 / 1000 / audio, wallPerAudioSecond: wall / 1000 / audio };
+}
+
+/** `threshold` is the quiet one; as in the recogniser, it is lowered by the utterance's estimated SNR. */
+function score(decoded: Decoded[], threshold: number) {
+  const acc = (d: Decoded) => d.hyp !== '' && d.ratio >= thresholdAt(threshold, d.snrDb);
+  const ins = decoded.filter((d) => d.u.inGrammar);
+  const oog = decoded.filter((d) => !d.u.inGrammar);
+  let errors = 0;
+  let words = 0;
+  for (const d of ins) {
+    const ref = d.u.ref.split(' ');
+    errors += wordErrors(ref, acc(d) ? normalizeText(d.hyp).split(' ') : []);
+    words += ref.length;
+  }
+  const exact = ins.filter((d) => acc(d) && d.hyp === d.u.ref).length;
+  const wrong = ins.filter((d) => acc(d) && d.hyp !== d.u.ref).length;
+  return {
+    n: ins.length,
+    commandAccuracyPct: pct(exact / Math.max(1, ins.length)),
+    wordAccuracyPct: pct(1 - errors / Math.max(1, words)),
+    rejectedPct: pct(ins.filter((d) => !acc(d)).length / Math.max(1, ins.length)),
+    wrongCommandPct: pct(wrong / Math.max(1, ins.length)),
+    outOfGrammar: oog.length,
+    falseAcceptPct: pct(oog.filter(acc).length / Math.max(1, oog.length)),
+  };
+}
+
+const label = (snr: number | null) => (snr === null ? 'quiet' : `snr${snr}dB`);
+
+/** B: real-time streaming to the real gateway; last word -> stt_transcript. */
+async function latency(utts: Utt[], clients: number): Promise<{ n: number; p50Ms: number; p95Ms: number; maxMs: number; endedByCompleteSentencePct: number; byNoise: Record<string, { p50Ms: number; p95Ms: number }> }> {
+  const stt = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), rejectThreshold: THRESHOLD, log: silentLogger() });
+  const gw = new LocalGateway({ log: silentLogger(), stt, speech: 'tone', pace: 0, record: false, plan: () => ({ text: 'ok', audio: false }) });
+  await gw.start();
+  const results: { snr: number | null; ms: number }[] = [];
+  const queue = [...utts];
+  const worker = async (k: number) => {
+    const ws = new WebSocket(gw.url);
+    await new Promise((r) => ws.once('open', r));
+    let waiting: ((at: number) => void) | undefined;
+    ws.on('message', (d: Buffer) => {
+      const m = JSON.parse(d.toString()) as { action: string };
+      if (m.action === 'stt_transcript') waiting?.(performance.now());
+    });
+    for (let u = queue.shift(); u; u = queue.shift()) {
+      const id = `b${k}-${queue.length}`;
+      const heard = new Promise<number>((r) => (waiting = r));
+      ws.send(JSON.stringify({ id, action: 'audio_start' }));
+      const t0 = performance.now();
+      let got: number | undefined;
+      void heard.then((t) => (got = t));
+      for (let i = 0; i < u.pcm.length && got === undefined; i += CHUNK) {
+        ws.send(JSON.stringify({ id, action: 'audio_data', data: Buffer.from(u.pcm.buffer, u.pcm.byteOffset + i * 2, Math.min(CHUNK, u.pcm.length - i) * 2).toString('base64'), encoding: 'base64' }));
+        // Paced by samples: chunk k goes out when its last sample has been "spoken".
+        const due = t0 + ((i + CHUNK) / RATE) * 1000;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      // The agent closes its mic at the transcript; a recogniser that never ended gets audio_end.
+      if (got === undefined) ws.send(JSON.stringify({ id, action: 'audio_end' }));
+      const at = await heard;
+      if (got !== undefined) ws.send(JSON.stringify({ id, action: 'audio_end' }));
+      results.push({ snr: u.snr, ms: at - (t0 + (u.end / RATE) * 1000) });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    ws.close();
+  };
+  await Promise.all(Array.from({ length: clients }, (_, k) => worker(k)));
+  await gw.stop();
+  stt.close();
+  const ms = results.map((r) => r.ms);
+  const byNoise: Record<string, { p50Ms: number; p95Ms: number }> = {};
+  for (const snr of new Set(results.map((r) => r.snr))) {
+    const v = results.filter((r) => r.snr === snr).map((r) => r.ms);
+    byNoise[label(snr)] = { p50Ms: Math.round(percentile(v, 50)), p95Ms: Math.round(percentile(v, 95)) };
+  }
+  return {
+    n: ms.length,
+    p50Ms: Math.round(percentile(ms, 50)),
+    p95Ms: Math.round(percentile(ms, 95)),
+    maxMs: Math.round(Math.max(...ms)),
+    // The general end of speech takes 700 ms of silence: anything well below came from the complete-sentence rule.
+    endedByCompleteSentencePct: pct(ms.filter((x) => x < 600).length / ms.length),
+    byNoise,
+  };
+}
+
+/** C: seconds of synthesis per second of speech, per voice. */
+async function ttsSpeed(): Promise<Record<string, { msPerSecondOfSpeech: number; speechSeconds: number }>> {
+  const replies = [
+    'It is eight fifty six in the morning.',
+    'OK, turning on the kitchen light.',
+    'Your timer for five minutes is done.',
+    'Sorry, I did not understand that. You can ask me the time or the date, set a timer, turn a light on or off, or turn the volume up or down.',
+    'I am very well, thank you. And how are you?',
+  ];
+  const voices: [VoiceEngine, string][] = [
+    ...fliteVoices()
+      .filter((v) => v !== 'awb_time')
+      .map((v): [VoiceEngine, string] => ['flite', v]),
+    ...festivalVoices().map((v): [VoiceEngine, string] => ['festival', v]),
+    ['espeak-ng', DEFAULT_VOICES['espeak-ng']],
+  ];
+  const out: Record<string, { msPerSecondOfSpeech: number; speechSeconds: number }> = {};
+  for (const [engine, voice] of voices) {
+    await speak('warm up', engine, voice);
+    let ms = 0;
+    let seconds = 0;
+    for (const text of QUICK ? replies.slice(0, 2) : replies) {
+      const t = performance.now();
+      const pcm = await speak(text, engine, voice);
+      ms += performance.now() - t;
+      seconds += pcm.length / RATE;
+    }
+    out[`${engine}/${voice}`] = { msPerSecondOfSpeech: Math.round((ms / seconds) * 10) / 10, speechSeconds: Math.round(seconds * 10) / 10 };
+  }
+  return out;
+}
+
+export async function runRecognitionBench(): Promise<object> {
+  const utts = utterances();
+  const { decoded, cpuPerAudioSecond, wallPerAudioSecond } = await decodeAll(utts);
+  const accuracy: Record<string, ReturnType<typeof score>> = {};
+  for (const snr of NOISE) accuracy[label(snr)] = score(decoded.filter((d) => d.u.snr === snr), THRESHOLD);
+  const byVoice: Record<string, Record<string, number>> = {};
+  for (const v of VOICES) {
+    byVoice[v] = {};
+    for (const snr of NOISE) byVoice[v][label(snr)] = score(decoded.filter((d) => d.u.voice === v && d.u.snr === snr), THRESHOLD).commandAccuracyPct;
+    byVoice[v].falseAcceptPct = score(decoded.filter((d) => d.u.voice === v), THRESHOLD).falseAcceptPct;
+  }
+  const sweep: Record<string, { quiet: number; snr10dB: number; falseAcceptQuiet: number; falseAccept10dB: number }> = {};
+  // The quiet threshold (pipeline.pocketsphinx.rejectThreshold); noisier utterances get it lowered.
+  for (const t of [-2, 0, 1, 2, 3, 4, 5, 6, 8]) {
+    const q = score(decoded.filter((d) => d.u.snr === null), t);
+    const n = score(decoded.filter((d) => d.u.snr === 10), t);
+    sweep[`threshold ${t}`] = { quiet: q.commandAccuracyPct, snr10dB: n.commandAccuracyPct, falseAcceptQuiet: q.falseAcceptPct, falseAccept10dB: n.falseAcceptPct };
+  }
+  const ok = (d: Decoded) => d.ratio >= thresholdAt(THRESHOLD, d.snrDb);
+  const misses = decoded
+    .filter((d) => d.u.inGrammar && d.u.snr === null && !(d.hyp === d.u.ref && ok(d)))
+    .map((d) => `${d.u.voice}: "${d.u.ref}" -> ${ok(d) ? `"${d.hyp}"` : `rejected (closest "${d.hyp}", ratio ${d.ratio.toFixed(1)})`}`);
+  // What the words were, regardless of rejection: how much the threshold costs.
+  const hypothesisCorrectPct: Record<string, number> = {};
+  for (const snr of NOISE) {
+    const ins = decoded.filter((d) => d.u.inGrammar && d.u.snr === snr);
+    hypothesisCorrectPct[label(snr)] = pct(ins.filter((d) => d.hyp === d.u.ref).length / ins.length);
+  }
+  const lat = await latency(
+    utts.filter((u) => u.inGrammar && (u.snr === null || u.snr === 10)),
+    3,
+  );
+  const tts = await ttsSpeed();
+  return {
+    machine: 'shared 2-core x86-64 development machine (other builds running)',
+    utterances: { total: utts.length, inGrammar: utts.filter((u) => u.inGrammar).length, outOfGrammar: utts.filter((u) => !u.inGrammar).length, voices: VOICES },
+    threshold: THRESHOLD,
+    accuracy,
+    commandAccuracyByVoice: byVoice,
+    thresholdSweep: sweep,
+    hypothesisCorrectPctBeforeRejection: hypothesisCorrectPct,
+    missesQuiet: misses,
+    recognitionCpuPctOfOneCore: Math.round(cpuPerAudioSecond * 1000) / 10,
+    recognitionWallPctOfRealTime: Math.round(wallPerAudioSecond * 1000) / 10,
+    transcriptAfterLastWord: lat,
+    ttsMsPerSecondOfSpeech: tts,
+  };
+}
+
+// Run directly: node dist/bench/recognition.js
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  runRecognitionBench().then(
+    (r) => {
+      const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', QUICK ? 'recognition-quick.tmp' : 'recognition.json');
+      writeFileSync(file, JSON.stringify({ bench: 'recognition', date: new Date().toISOString(), ...r }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      process.exit(0);
+    },
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,231 @@
+/**
+ * Phrase templates: the sentences a recogniser may hear, written the way JSGF writes rule bodies.
+ *
+ *   set a timer for <duration>            words, and references to named rules
+ *   turn (on | off) the [living room] light   (a | b) alternatives, [optional] parts
+ *
+ * Words are lower case (letters and apostrophes). One template language serves the local
+ * gateway's skills and the pipeline skill's declared phrases; from it come the JSGF grammar
+ * that constrains pocketsphinx (./pocketsphinx.ts), the word list for its dictionary, and an
+ * exact matcher that tells whether a (partial) transcript is a complete sentence.
+ */
+
+export type PhraseNode =
+  | { kind: 'word'; word: string }
+  | { kind: 'rule'; name: string }
+  | { kind: 'seq'; items: PhraseNode[] }
+  | { kind: 'alt'; options: PhraseNode[] }
+  | { kind: 'opt'; item: PhraseNode };
+
+/** What a recogniser may hear: sentences, and the named rules they refer to. */
+export interface GrammarSpec {
+  phrases: string[];
+  /** `<name>` -> its alternatives (templates themselves; no recursion). */
+  rules?: Record<string, string[]>;
+}
+
+export class PhraseError extends Error {
+  constructor(
+    readonly template: string,
+    message: string,
+  ) {
+    super(`phrase "${template}": ${message}`);
+    this.name = 'PhraseError';
+  }
+}
+
+const WORD = /^[a-z'][a-z'-]*$/;
+const RULE_NAME = /^[a-z][a-z0-9_.-]*$/;
+
+function tokenize(template: string): string[] {
+  return template.match(/<[^>]*>|[()[\]|]|[^\s()[\]|<>]+|[<>]/g) ?? [];
+}
+
+/** Parses one template. Throws PhraseError naming the template and the problem. */
+export function parsePhrase(template: string): PhraseNode {
+  const tokens = tokenize(template.trim());
+  let i = 0;
+  const fail = (msg: string): never => {
+    throw new PhraseError(template, msg);
+  };
+  const parseAlts = (close: string | undefined): PhraseNode => {
+    const options: PhraseNode[] = [parseSeq()];
+    while (tokens[i] === '|') {
+      i++;
+      options.push(parseSeq());
+    }
+    if (close !== undefined) {
+      if (tokens[i] !== close) fail(`missing "${close}"`);
+      i++;
+    }
+    return options.length === 1 ? options[0]! : { kind: 'alt', options };
+  };
+  const parseSeq = (): PhraseNode => {
+    const items: PhraseNode[] = [];
+    for (;;) {
+      const t = tokens[i];
+      if (t === undefined || t === '|' || t === ')' || t === ']') break;
+      i++;
+      if (t === '(') items.push(parseAlts(')'));
+      else if (t === '[') items.push({ kind: 'opt', item: parseAlts(']') });
+      else if (t.startsWith('<')) {
+        const name = t.slice(1, -1);
+        if (!t.endsWith('>') || !RULE_NAME.test(name)) fail(`bad rule reference "${t}" (use <name>, lower case)`);
+        items.push({ kind: 'rule', name });
+      } else if (WORD.test(t)) items.push({ kind: 'word', word: t });
+      else fail(`"${t}" is not a word: use lower-case letters (spell numbers out: "five", not "5")`);
+    }
+    if (!items.length) fail('empty alternative');
+    return items.length === 1 ? items[0]! : { kind: 'seq', items };
+  };
+  if (!tokens.length) fail('empty');
+  const node = parseAlts(undefined);
+  if (i < tokens.length) fail(`unexpected "${tokens[i]}"`);
+  return node;
+}
+
+/** A parsed grammar: phrases and rules, with every reference checked. */
+export class Grammar {
+  readonly phrases: PhraseNode[];
+  readonly rules = new Map<string, PhraseNode>();
+
+  constructor(readonly spec: GrammarSpec) {
+    if (!spec.phrases.length) throw new PhraseError('', 'a grammar needs at least one phrase');
+    for (const [name, alts] of Object.entries(spec.rules ?? {})) {
+      if (!RULE_NAME.test(name)) throw new PhraseError(`<${name}>`, 'rule names are lower case letters, digits, "_", "-" or "."');
+      if (!alts.length) throw new PhraseError(`<${name}>`, 'a rule needs at least one alternative');
+      const options = alts.map(parsePhrase);
+      this.rules.set(name, options.length === 1 ? options[0]! : { kind: 'alt', options });
+    }
+    this.phrases = spec.phrases.map(parsePhrase);
+    const visiting = new Set<string>();
+    const check = (n: PhraseNode, where: string): void => {
+      if (n.kind === 'rule') {
+        const body = this.rules.get(n.name);
+        if (!body) throw new PhraseError(where, `unknown rule <${n.name}>`);
+        if (visiting.has(n.name)) throw new PhraseError(where, `rule <${n.name}> refers to itself`);
+        visiting.add(n.name);
+        check(body, where);
+        visiting.delete(n.name);
+      } else if (n.kind === 'seq') n.items.forEach((c) => check(c, where));
+      else if (n.kind === 'alt') n.options.forEach((c) => check(c, where));
+      else if (n.kind === 'opt') check(n.item, where);
+    };
+    this.phrases.forEach((p, k) => check(p, spec.phrases[k]!));
+  }
+
+  /** Every word any sentence may contain (for the pronunciation dictionary). */
+  words(): Set<string> {
+    const out = new Set<string>();
+    const walk = (n: PhraseNode): void => {
+      if (n.kind === 'word') out.add(n.word);
+      else if (n.kind === 'seq') n.items.forEach(walk);
+      else if (n.kind === 'alt') n.options.forEach(walk);
+      else if (n.kind === 'opt') walk(n.item);
+    };
+    this.phrases.forEach(walk);
+    this.rules.forEach(walk);
+    return out;
+  }
+
+  /** The grammar in JSGF 1.0, with `<utterance>` as its one public rule. */
+  toJsgf(name = 'speaker'): string {
+    const ruleId = (r: string) => `r_${r.replace(/[^a-z0-9_]/g, '_')}`;
+    const body = (n: PhraseNode): string => {
+      switch (n.kind) {
+        case 'word':
+          return n.word;
+        case 'rule':
+          return `<${ruleId(n.name)}>`;
+        case 'seq':
+          return n.items.map(body).join(' ');
+        case 'alt':
+          return `(${n.options.map(body).join(' | ')})`;
+        case 'opt':
+          return `[${body(n.item)}]`;
+      }
+    };
+    const lines = ['#JSGF V1.0;', `grammar ${name.replace(/[^A-Za-z0-9_]/g, '_')};`];
+    lines.push(`public <utterance> = ${this.phrases.map((p) => `(${body(p)})`).join(' | ')};`);
+    for (const [r, n] of this.rules) lines.push(`<${ruleId(r)}> = ${body(n)};`);
+    return lines.join('\n') + '\n';
+  }
+
+  /** True when `text` (normalised words) is one complete sentence of the grammar. */
+  matches(text: string): boolean {
+    const tokens = normalizeText(text).split(' ').filter(Boolean);
+    if (!tokens.length) return false;
+    return this.phrases.some((p) => this.#ends(p, tokens, 0).has(tokens.length));
+  }
+
+  /** Positions where `n` can end when it starts at `at`. */
+  #ends(n: PhraseNode, tokens: string[], at: number): Set<number> {
+    switch (n.kind) {
+      case 'word':
+        return tokens[at] === n.word ? new Set([at + 1]) : new Set();
+      case 'rule':
+        return this.#ends(this.rules.get(n.name)!, tokens, at);
+      case 'opt':
+        return new Set([at, ...this.#ends(n.item, tokens, at)]);
+      case 'alt': {
+        const out = new Set<number>();
+        for (const o of n.options) for (const e of this.#ends(o, tokens, at)) out.add(e);
+        return out;
+      }
+      case 'seq': {
+        let here = new Set([at]);
+        for (const item of n.items) {
+          const next = new Set<number>();
+          for (const p of here) for (const e of this.#ends(item, tokens, p)) next.add(e);
+          here = next;
+          if (!here.size) break;
+        }
+        return here;
+      }
+    }
+  }
+
+  /**
+   * One sentence of the grammar, picked at random by `rand` (0 <= x < 1): each alternative and
+   * each optional part equally likely. For tests and benchmarks that need sentences to say.
+   */
+  sample(rand: () => number, phrase?: number): string {
+    const pick = <T>(xs: T[]): T => xs[Math.min(xs.length - 1, Math.floor(rand() * xs.length))]!;
+    const out: string[] = [];
+    const walk = (n: PhraseNode): void => {
+      if (n.kind === 'word') out.push(n.word);
+      else if (n.kind === 'rule') walk(this.rules.get(n.name)!);
+      else if (n.kind === 'seq') n.items.forEach(walk);
+      else if (n.kind === 'alt') walk(pick(n.options));
+      else if (rand() < 0.5) walk(n.item);
+    };
+    walk(phrase === undefined ? pick(this.phrases) : this.phrases[phrase]!);
+    return out.join(' ');
+  }
+
+  /** Several grammars as one (phrases and rules together; a rule defined twice must agree). */
+  static merge(...specs: GrammarSpec[]): GrammarSpec {
+    const rules: Record<string, string[]> = {};
+    for (const s of specs) {
+      for (const [k, v] of Object.entries(s.rules ?? {})) {
+        if (rules[k] && rules[k].join('|') !== v.join('|')) throw new PhraseError(`<${k}>`, 'defined twice, differently');
+        rules[k] = v;
+      }
+    }
+    return { phrases: [...new Set(specs.flatMap((s) => s.phrases))], rules };
+  }
+}
+
+/**
+ * Lower-case words separated by single spaces: punctuation goes, apostrophes inside words stay
+ * ("What's the time?" -> "what's the time"), digits stay (a cloud recogniser may write "5").
+ */
+export function normalizeText(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[’‘]/g, "'")
+    .replace(/[^a-z0-9' ]+/g, ' ')
+    .replace(/(^|\s)'+|'+(?=\s|$)/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}

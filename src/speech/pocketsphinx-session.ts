@@ -1,0 +1,219 @@
+/**
+ * One utterance of the pocketsphinx recogniser (./pocketsphinx.ts): the audio is noise-filtered
+ * in arrival order, then fed to both decoders (grammar and phone loop) on koffi's worker
+ * threads, one call at a time. A speech detector on the filtered audio ends the utterance when
+ * a complete sentence is followed by `completeSilenceMs` of silence, and counts the frames of
+ * speech that the score ratio is normalised by.
+ */
+import { rmsDb } from '../audio/pcm.js';
+import { EnergyVad } from '../audio/vad.js';
+import { ServiceError } from '../backends/service-error.js';
+import type { SttEvents, SttResult, SttSession } from '../backends/stt/types.js';
+import { errorMessage } from '../errors.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
+import { WienerFilter } from './denoise.js';
+import type { Grammar } from './phrases.js';
+import type { PocketsphinxLib, Ptr } from './pocketsphinx-lib.js';
+
+/** A decoder for the grammars and one for the phone loop, used by one utterance at a time. */
+export interface Pair {
+  grammar: Ptr;
+  loop: Ptr;
+  generation: number;
+}
+
+/** What a session needs from its recogniser. */
+export interface SessionHost {
+  readonly lib: PocketsphinxLib;
+  /** A free decoder pair and the grammars, once they are loaded. */
+  acquire(): Promise<{ pair: Pair; grammars: Map<string, Grammar> }>;
+  /** Returns a pair after its utterance ended. */
+  release(pair: Pair): void;
+  /** Text, confidence and rejection from the two decoders' results. */
+  judge(grammar: Grammar, g: { text: string | null; score: number }, loop: { score: number }, speechFrames: number, heard: boolean, snrDb: number | undefined): SttResult;
+}
+
+const SAMPLES_PER_FRAME = 160; // 10 ms at 16 kHz
+const WARM_UP_SAMPLES = 4800; // 300 ms
+const MAX_HELD_SAMPLES = 16_000 * 30;
+
+type SessionState = 'waiting' | 'listening' | 'finishing' | 'done';
+
+/** One utterance: both decoders fed in order on koffi's worker threads, one call at a time. */
+export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttSession {
+  readonly #stt: SessionHost;
+  readonly #grammarName: string;
+  /** Made once the first audio has shown the noise level (see #detect). */
+  #vad: EnergyVad | undefined;
+  readonly #hangoverMs: number;
+  readonly #warmLevels: number[] = [];
+  readonly #endOnComplete: boolean;
+  readonly #filter: WienerFilter | undefined;
+  #state: SessionState = 'waiting';
+  #held: Int16Array[] = [];
+  #heldSamples = 0;
+  #pair: Pair | undefined;
+  #grammar: Grammar | undefined;
+  #chain: Promise<void> = Promise.resolve();
+  #heard = false;
+  #speechSamples = 0;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(stt: SessionHost, grammar: string, completeSilenceMs: number, denoise: boolean) {
+    super();
+    this.#filter = denoise ? new WienerFilter() : undefined;
+    this.#stt = stt;
+    this.#grammarName = grammar;
+    this.#hangoverMs = completeSilenceMs || 200;
+    this.#endOnComplete = completeSilenceMs > 0;
+    this.#chain = this.#start();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  send(pcm: Int16Array): void {
+    if (this.#state === 'waiting') {
+      if (this.#heldSamples + pcm.length > MAX_HELD_SAMPLES) return; // bounded, like the cloud clients
+      this.#held.push(pcm);
+      this.#heldSamples += pcm.length;
+      return;
+    }
+    if (this.#state !== 'listening') return;
+    this.#enqueue(pcm);
+  }
+
+  finalize(): void {
+    if (this.#state === 'done' || this.#state === 'finishing') return;
+    this.#finish();
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const wasOpen = this.#state !== 'done';
+      this.#state = 'done';
+      await this.#chain.catch(() => undefined);
+      const pair = this.#pair;
+      this.#pair = undefined;
+      if (pair) {
+        // An abandoned utterance still has to end before its decoders serve another.
+        if (wasOpen) await Promise.all([this.#stt.lib.endUtt(pair.grammar), this.#stt.lib.endUtt(pair.loop)]).catch(() => undefined);
+        this.#stt.release(pair);
+      }
+      this.#closed = true;
+      this.emit('closed');
+    })();
+    return this.#closing;
+  }
+
+  async #start(): Promise<void> {
+    let acquired;
+    try {
+      acquired = await this.#stt.acquire();
+    } catch (err) {
+      this.#fail(err instanceof ServiceError ? err : new ServiceError('pocketsphinx', 'config', errorMessage(err)));
+      return;
+    }
+    const { pair, grammars } = acquired;
+    const lib = this.#stt.lib;
+    const name = grammars.has(this.#grammarName) ? this.#grammarName : 'default';
+    this.#grammar = grammars.get(name)!;
+    if (this.#state === 'done') {
+      this.#stt.release(pair);
+      return;
+    }
+    this.#pair = pair;
+    if (lib.setSearch(pair.grammar, name) !== 0 || lib.startUtt(pair.grammar) < 0 || lib.startUtt(pair.loop) < 0) {
+      this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx could not start an utterance'));
+      return;
+    }
+    const wantedFinal = this.#state === 'finishing';
+    this.#state = 'listening';
+    this.emit('ready');
+    const held = this.#held;
+    this.#held = [];
+    for (const pcm of held) this.#enqueue(pcm);
+    if (wantedFinal) this.#finish();
+  }
+
+  #enqueue(raw: Int16Array): void {
+    // Filtered here, in arrival order; the decoders see whole 16 ms hops.
+    const pcm = this.#filter ? this.#filter.process(raw) : raw;
+    if (pcm.length) this.#chain = this.#chain.then(() => this.#process(pcm));
+  }
+
+  async #process(pcm: Int16Array): Promise<void> {
+    const pair = this.#pair;
+    if (!pair || this.#state === 'done') return;
+    const lib = this.#stt.lib;
+    const [a, b] = await Promise.all([lib.processRaw(pair.grammar, pcm), lib.processRaw(pair.loop, pcm)]);
+    if (a < 0 || b < 0) {
+      this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx failed to process audio'));
+      return;
+    }
+    const vad = this.#detect(pcm);
+    if (!vad) return;
+    // The user paused after what is already a whole sentence: that is the end of the utterance.
+    if (this.#endOnComplete && this.#heard && !vad.inSpeech && this.#state === 'listening') {
+      const partial = lib.hyp(pair.grammar).text;
+      if (partial && this.#grammar?.matches(partial)) this.#finish();
+    }
+  }
+
+  /**
+   * Speech detection on the filtered audio; it also counts the frames of speech that the score
+   * ratio is normalised by. The first 300 ms (the agent's pre-roll, before the user speaks) only
+   * measure the noise left after filtering: a detector starting from a guessed floor took the
+   * filter's first, less suppressed frames for speech and then never heard the speech end.
+   */
+  #detect(pcm: Int16Array): EnergyVad | undefined {
+    if (!this.#vad) {
+      this.#warmLevels.push(rmsDb(pcm));
+      if (this.#warmLevels.length * pcm.length < WARM_UP_SAMPLES) return undefined;
+      // The median, past the filter's first hops (its priming silence, then its learning frames).
+      const levels = this.#warmLevels.slice(2).sort((a, b) => a - b);
+      this.#vad = new EnergyVad({ hangoverMs: this.#hangoverMs, initialFloorDb: levels[Math.floor(levels.length / 2)] ?? -60 });
+      return this.#vad;
+    }
+    const ev = this.#vad.process(pcm);
+    if (ev === 'speech-start') this.#heard = true;
+    if (this.#vad.inSpeech || ev === 'speech-end') this.#speechSamples += pcm.length;
+    return this.#vad;
+  }
+
+  #finish(): void {
+    if (this.#state === 'waiting') {
+      this.#state = 'finishing'; // #start finishes once the decoders are there
+      return;
+    }
+    this.#state = 'finishing';
+    const rest = this.#filter?.flush();
+    if (rest?.length) this.#chain = this.#chain.then(() => this.#process(rest));
+    this.#chain = this.#chain.then(async () => {
+      const pair = this.#pair;
+      if (!pair) return;
+      const lib = this.#stt.lib;
+      const [a, b] = await Promise.all([lib.endUtt(pair.grammar), lib.endUtt(pair.loop)]);
+      if (a < 0 || b < 0) {
+        this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx failed to end the utterance'));
+        return;
+      }
+      const frames = this.#heard ? this.#speechSamples / SAMPLES_PER_FRAME : lib.nFrames(pair.grammar);
+      const result = this.#stt.judge(this.#grammar!, lib.hyp(pair.grammar), lib.hyp(pair.loop), frames, this.#heard, this.#filter?.snrDb);
+      const abandoned = this.#state === 'done'; // closed while the utterance ended
+      this.#state = 'done';
+      this.#pair = undefined;
+      this.#stt.release(pair);
+      if (!abandoned) this.emit('final', result);
+    });
+  }
+
+  #fail(err: ServiceError): void {
+    if (this.#state === 'done') return;
+    this.#state = 'done';
+    this.emit('error', err);
+    void this.close();
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * Offline speech-to-text with pocketsphinx, constrained by grammars of known sentences: one
+ * recogniser for the local gateway and for the pipeline backend (`pipeline.stt: pocketsphinx`).
+ *
+ * Each utterance runs on two decoders fed the same audio as it arrives: one searches the
+ * grammar, the other an unconstrained loop of phones. The grammar always finds its closest
+ * sentence, even for words it does not know; the phone loop is what the audio sounds like with
+ * no constraint. Their path-score difference per frame of speech (a log-likelihood ratio) says
+ * how well the sentence explains the audio: below `rejectThreshold` the utterance is out of
+ * the grammar (`rejected`, empty text), and a logistic of it is the reported confidence.
+ *
+ * End of speech: when the best hypothesis so far is a complete sentence and `completeSilenceMs`
+ * of silence followed it, the session ends itself (a `final` without `finalize()`), so the
+ * transcript is ready about a fifth of a second after the last word instead of after the
+ * longer silence that ends an utterance in general.
+ *
+ * Decoders are made for the grammars' words only (a small dictionary taken from the model's),
+ * which keeps start-up near 0.1 s per decoder, and are reused across utterances.
+ */
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { SttClient, SttOpenOptions, SttResult, SttSession } from '../backends/stt/types.js';
+import type { Logger } from '../log/logger.js';
+import { Grammar, PhraseError, type GrammarSpec } from './phrases.js';
+import { loadPocketsphinx, RecognizerUnavailableError, type PocketsphinxLib, type Ptr } from './pocketsphinx-lib.js';
+import { PocketsphinxSession, type Pair, type SessionHost } from './pocketsphinx-session.js';
+
+/** Where Debian's pocketsphinx-en-us puts the US English model. */
+export const DEBIAN_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
+
+export type Grammars = Record<string, GrammarSpec>;
+
+export interface PocketsphinxOptions {
+  /** Model directory; `hmm` defaults to `<modelDir>/en-us`, `dict` to `<modelDir>/cmudict-en-us.dict`. */
+  modelDir?: string;
+  hmm?: string;
+  dict?: string;
+  /**
+   * Named grammars; sessions use `default` unless they ask for another. A function is called
+   * on the first `open()` (e.g. to fetch a skill's declared phrases); sessions hold their
+   * audio until it resolves, and a failure fails those sessions (the next open retries).
+   */
+  grammars: Grammars | (() => Promise<Grammars>);
+  /** Log-likelihood ratio per speech frame (path-score units) below which speech is rejected (default 3). */
+  rejectThreshold?: number;
+  /** Silence after a complete sentence that ends the utterance, ms (default 200; 0 disables). */
+  completeSilenceMs?: number;
+  /** Noise reduction ahead of the decoders (./denoise.ts; default true). */
+  denoise?: boolean;
+  /** More decoder options, `-name value` pairs (tuning; see pocketsphinx_continuous -help). */
+  decoderArgs?: string[];
+  /** Called with every hypothesis and its score ratio before the threshold applies (benchmarks, diagnostics). */
+  onHypothesis?: (h: { text: string; ratio: number; speechFrames: number; snrDb: number | undefined; threshold: number }) => void;
+  log: Logger;
+}
+
+interface Compiled {
+  grammars: Map<string, Grammar>;
+  /** The model's phones: the phone loop's alphabet. */
+  phones: string[];
+  dictFile: string;
+  dir: string;
+}
+
+const MAX_FREE_PAIRS = 4;
+/** Width of the logistic that maps the ratio to a confidence, in path-score units per frame. */
+const CONFIDENCE_SCALE = 4;
+
+export class PocketsphinxStt implements SttClient, SessionHost {
+  readonly name = 'pocketsphinx';
+  readonly #lib: PocketsphinxLib;
+  readonly #hmm: string;
+  readonly #dict: string;
+  readonly #log: Logger;
+  readonly #threshold: number;
+  readonly #completeSilenceMs: number;
+  readonly #source: PocketsphinxOptions['grammars'];
+  readonly #onHypothesis: PocketsphinxOptions['onHypothesis'];
+  readonly #args: string[];
+  readonly #denoise: boolean;
+  #compiled: Compiled | undefined;
+  #loading: Promise<Compiled> | undefined;
+  readonly #free: Pair[] = [];
+  /** Bumped by close(): pairs of an older generation are freed when their utterance ends. */
+  #generation = 0;
+
+  /**
+   * Loads the library and checks the model files now (throws RecognizerUnavailableError, or
+   * PhraseError for a bad or unpronounceable phrase); with static grammars, also builds the
+   * first decoders, so the first utterance starts at once.
+   */
+  constructor(options: PocketsphinxOptions) {
+    this.#log = options.log.child('pocketsphinx');
+    const modelDir = options.modelDir ?? DEBIAN_MODEL_DIR;
+    this.#hmm = options.hmm ?? path.join(modelDir, 'en-us');
+    this.#dict = options.dict ?? path.join(modelDir, 'cmudict-en-us.dict');
+    this.#threshold = options.rejectThreshold ?? 3;
+    this.#completeSilenceMs = options.completeSilenceMs ?? 200;
+    this.#source = options.grammars;
+    this.#onHypothesis = options.onHypothesis;
+    this.#args = options.decoderArgs ?? [];
+    this.#denoise = options.denoise ?? true;
+    for (const [what, file, dir] of [
+      ['acoustic model', this.#hmm, true],
+      ['pronunciation dictionary', this.#dict, false],
+    ] as const) {
+      let ok = false;
+      try {
+        ok = dir ? statSync(path.join(file, 'mdef')).isFile() : statSync(file).isFile();
+      } catch {
+        ok = false;
+      }
+      if (!ok) {
+        throw new RecognizerUnavailableError(`the pocketsphinx ${what} is missing (${file}): install pocketsphinx-en-us, or set pipeline.pocketsphinx.modelDir`);
+      }
+    }
+    this.#lib = loadPocketsphinx();
+    if (typeof this.#source !== 'function') {
+      this.#compiled = this.#compile(this.#source);
+      this.#free.push(this.#makePair(this.#compiled));
+    }
+  }
+
+  /** The grammar a session with these options listens with (undefined until loaded). */
+  grammar(name = 'default'): Grammar | undefined {
+    return this.#compiled?.grammars.get(name) ?? this.#compiled?.grammars.get('default');
+  }
+
+  /** Loads the grammars (when given as a function) and builds the first decoders. */
+  async warmUp(): Promise<void> {
+    const c = await this.#ready();
+    if (!this.#free.length) this.#free.push(this.#makePair(c));
+  }
+
+  open(options: SttOpenOptions = {}): SttSession {
+    return new PocketsphinxSession(this, options.grammar ?? 'default', this.#completeSilenceMs, this.#denoise);
+  }
+
+  /**
+   * Frees every idle decoder and the temporary dictionary (sessions in progress free theirs when
+   * they end). Idempotent; a later `open()` builds them again.
+   */
+  close(): void {
+    for (const p of this.#free.splice(0)) this.#freePair(p);
+    if (this.#compiled) rmSync(this.#compiled.dir, { recursive: true, force: true });
+    this.#compiled = undefined;
+    this.#loading = undefined;
+    this.#generation++;
+  }
+
+  /** The compiled grammars, loading (or, after close(), rebuilding) them first when needed. */
+  #ready(): Promise<Compiled> {
+    const source = this.#source;
+    if (this.#compiled) return Promise.resolve(this.#compiled);
+    if (typeof source !== 'function') {
+      try {
+        this.#compiled = this.#compile(source);
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+      return Promise.resolve(this.#compiled);
+    }
+    this.#loading ??= source().then(
+      (g) => {
+        this.#compiled = this.#compile(g);
+        return this.#compiled;
+      },
+      (err: unknown) => {
+        this.#loading = undefined;
+        throw err;
+      },
+    );
+    return this.#loading;
+  }
+
+  /** @internal A free decoder pair for one utterance. */
+  async acquire(): Promise<{ pair: Pair; grammars: Map<string, Grammar> }> {
+    const compiled = await this.#ready();
+    const pair = this.#free.pop() ?? this.#makePair(compiled);
+    return { pair, grammars: compiled.grammars };
+  }
+
+  /** @internal Returns a pair after its utterance ended. */
+  release(pair: Pair): void {
+    if (pair.generation !== this.#generation || this.#free.length >= MAX_FREE_PAIRS) this.#freePair(pair);
+    else this.#free.push(pair);
+  }
+
+  /** @internal */
+  get lib(): PocketsphinxLib {
+    return this.#lib;
+  }
+
+  /** @internal Maps the two path scores of an utterance to text, confidence and rejection. */
+  judge(grammar: Grammar, g: { text: string | null; score: number }, loop: { score: number }, speechFrames: number, heard: boolean, snrDb: number | undefined): SttResult {
+    const text = (g.text ?? '').trim();
+    if (!text) return heard ? { text: '', confidence: 0, rejected: true } : { text: '', confidence: 0 };
+    const ratio = (g.score - loop.score) / Math.max(10, speechFrames);
+    const threshold = thresholdAt(this.#threshold, snrDb);
+    const confidence = Math.round((1 / (1 + Math.exp(-(ratio - threshold) / CONFIDENCE_SCALE))) * 1000) / 1000;
+    this.#log.debug('hypothesis', () => ({ text, ratio: Math.round(ratio * 100) / 100, threshold, snrDb, confidence, frames: speechFrames }));
+    this.#onHypothesis?.({ text, ratio, speechFrames, snrDb, threshold });
+    if (ratio < threshold || !grammar.matches(text)) return { text: '', confidence, rejected: true, guess: text };
+    return { text, confidence };
+  }
+
+  #compile(specs: Grammars): Compiled {
+    if (!specs.default) throw new PhraseError('', 'the recogniser needs a grammar named "default"');
+    const grammars = new Map<string, Grammar>();
+    for (const [name, spec] of Object.entries(specs)) grammars.set(name, new Grammar(spec));
+    const words = new Set<string>();
+    for (const g of grammars.values()) for (const w of g.words()) words.add(w);
+    const { entries, phones } = this.#readDictionary(words);
+    const missing = [...words].filter((w) => !entries.some((e) => e.word === w));
+    if (missing.length) {
+      throw new PhraseError(missing.join(', '), `not in the pronunciation dictionary ${this.#dict}: use other words, or a dictionary that has them (pipeline.pocketsphinx.dict)`);
+    }
+    const lines = entries.map((e) => `${e.entry} ${e.phones}`);
+    // The phone loop's "words" are single phones; the prefix keeps them apart from real words.
+    for (const p of phones) lines.push(`ph_${p.toLowerCase()} ${p}`);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'speaker-agent-ps-'));
+    const dictFile = path.join(dir, 'grammar.dict');
+    writeFileSync(dictFile, lines.join('\n') + '\n');
+    this.#log.info('grammars-ready', { grammars: [...grammars.keys()], words: words.size });
+    return { grammars, phones, dictFile, dir };
+  }
+
+  /** The dictionary entries (with alternate pronunciations) of `words`, and the model's phones. */
+  #readDictionary(words: Set<string>): { entries: { word: string; entry: string; phones: string }[]; phones: string[] } {
+    const entries: { word: string; entry: string; phones: string }[] = [];
+    const phones = new Set<string>();
+    for (const line of readFileSync(this.#dict, 'utf8').split('\n')) {
+      const sp = line.indexOf(' ');
+      if (sp <= 0) continue;
+      const entry = line.slice(0, sp);
+      const pron = line.slice(sp + 1).trim();
+      // Every pronunciation adds its phones: together they are the model's phone set.
+      for (const p of pron.split(/\s+/)) if (p) phones.add(p);
+      const paren = entry.indexOf('(');
+      const word = paren > 0 ? entry.slice(0, paren) : entry;
+      if (words.has(word)) entries.push({ word, entry, phones: pron });
+    }
+    return { entries, phones: [...phones].sort() };
+  }
+
+  #makePair(c: Compiled): Pair {
+    const lib = this.#lib;
+    const decoder = (): Ptr => {
+      const cfg = lib.parseConfig(['-hmm', this.#hmm, '-dict', c.dictFile, '-logfn', '/dev/null', ...this.#args]);
+      if (!cfg) throw new RecognizerUnavailableError(`pocketsphinx refused its configuration (model ${this.#hmm})`);
+      const ps = lib.init(cfg);
+      lib.freeConfig(cfg);
+      if (!ps) throw new RecognizerUnavailableError(`pocketsphinx could not load the model ${this.#hmm}`);
+      return ps;
+    };
+    const grammar = decoder();
+    for (const [name, g] of c.grammars) {
+      if (lib.setJsgf(grammar, name, g.toJsgf(name)) !== 0) {
+        lib.free(grammar);
+        throw new PhraseError(name, 'pocketsphinx could not compile this grammar');
+      }
+    }
+    lib.setSearch(grammar, 'default');
+    const loop = decoder();
+    const phones = c.phones.map((p) => `ph_${p.toLowerCase()}`);
+    const loopJsgf = `#JSGF V1.0;\ngrammar loop;\npublic <loop> = <phone>+;\n<phone> = ${phones.join(' | ')};\n`;
+    if (lib.setJsgf(loop, 'loop', loopJsgf) !== 0 || lib.setSearch(loop, 'loop') !== 0) {
+      lib.free(grammar);
+      lib.free(loop);
+      throw new RecognizerUnavailableError('pocketsphinx could not build its phone loop');
+    }
+    return { grammar, loop, generation: this.#generation };
+  }
+
+  #freePair(p: Pair): void {
+    this.#lib.free(p.grammar);
+    this.#lib.free(p.loop);
+  }
+}
+
+/**
+ * The rejection threshold for an utterance whose signal-to-noise ratio the noise filter
+ * estimated as `snrDb` (60 for clean audio): `quiet` at 30 dB and above, 0.3 lower per dB down
+ * to 20 dB, and never more than 3 lower. Noise pulls right sentences' ratios down more than
+ * wrong ones'; going lower still would accept too many sentences that were never said.
+ * Fitted on calibration sentences and voices kept apart from the benchmark's (docs/benchmarks.md).
+ */
+export function thresholdAt(quiet: number, snrDb: number | undefined): number {
+  if (snrDb === undefined || snrDb >= 30) return quiet;
+  return quiet - 0.3 * Math.min(10, 30 - snrDb);
+}
