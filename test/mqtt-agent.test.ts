@@ -53,7 +53,7 @@ afterEach(async () => {
 
 async function agent(mqtt: Record<string, unknown>, url = broker.url, extra: ConfigInput = {}): Promise<Harness> {
   // Each agent has its own gateway (the harness stops it with the agent).
-  const h = await startHarness({ gateway: { followUp: 'never' }, config: { ...extra, mqtt: { url, deviceId: ID, name: 'Kitchen', ...FAST_MQTT, ...mqtt } } });
+  const h = await startHarness({ gateway: { followUp: 'never', plan: (u) => ({ text: `You typed: ${u.transcript}.` }) }, config: { ...extra, mqtt: { url, deviceId: ID, name: 'Kitchen', ...FAST_MQTT, ...mqtt } } });
   h.speaker.autoDrain = true;
   open.push(h);
   return h;
