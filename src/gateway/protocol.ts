@@ -4,6 +4,7 @@
  * anything else is rejected with a reason that the client logs before ignoring the message.
  */
 import type { PromptValue, ReplyFormat } from '../ports/backend.js';
+import { bound, parseBoundedJson, safeStringify } from '../util/bounded.js';
 
 export type GatewayMessage =
   | { action: 'stt_transcript'; id: string | null; transcript: string; confidence?: number; final: boolean }
@@ -87,7 +88,7 @@ function errorText(e: unknown): string {
     for (const k of ['message', 'description', 'error', 'reason', 'code']) {
       if (typeof e[k] === 'string' && e[k]) return e[k] as string;
     }
-    const json = JSON.stringify(e);
+    const json = safeStringify(e);
     return json === '{}' ? 'unspecified gateway error' : json.slice(0, 300);
   }
   return 'unspecified gateway error';
@@ -95,12 +96,10 @@ function errorText(e: unknown): string {
 
 /** Parses and validates one text frame from the gateway. */
 export function parseGatewayMessage(text: string): ParseResult {
-  let msg: unknown;
-  try {
-    msg = JSON.parse(text);
-  } catch {
-    return { ok: false, reason: 'not JSON' };
-  }
+  // Depth is checked before parsing; what is forwarded (response data, error detail) is bounded.
+  const parsed = parseBoundedJson(text);
+  if (!parsed.ok) return { ok: false, reason: parsed.reason };
+  const msg = parsed.value;
   if (!isObj(msg)) return { ok: false, reason: 'not a JSON object' };
   const action = msg.action;
   if (typeof action !== 'string') return { ok: false, reason: 'no "action" field' };
@@ -123,7 +122,7 @@ export function parseGatewayMessage(text: string): ParseResult {
       return { ok: true, message: { action, id, text: msg.text, ...(prompt !== undefined ? { prompt } : {}) } };
     }
     case 'response':
-      return { ok: true, message: { action, id, data: msg.data ?? null } };
+      return { ok: true, message: { action, id, data: bound(msg.data ?? null) } };
     case 'audio_start':
       return { ok: true, message: { action, id, format: formatOf(msg) } };
     case 'audio_data': {
@@ -134,7 +133,7 @@ export function parseGatewayMessage(text: string): ParseResult {
     case 'audio_end':
       return { ok: true, message: { action, id, prompt: parsePrompt(msg.prompt) ?? false } };
     case 'error':
-      return { ok: true, message: { action, id, message: errorText(msg.error ?? msg.message), detail: msg.error ?? null } };
+      return { ok: true, message: { action, id, message: errorText(msg.error ?? msg.message), detail: bound(msg.error ?? null) } };
     default:
       return { ok: false, reason: `unknown action "${action.slice(0, 40)}"`, action };
   }
