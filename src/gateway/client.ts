@@ -20,8 +20,6 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 import { out, parseGatewayMessage, type GatewayMessage } from './protocol.js';
 import { readToken } from './token.js';
 
-/** Hard limit above which ws itself closes the socket (1009); smaller oversize is ignored. */
-const WS_MAX_PAYLOAD = 64 * 1024 * 1024;
 const BUFFERED_WARN_BYTES = 1024 * 1024;
 
 export interface GatewayClientOptions {
@@ -49,6 +47,10 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
   /** Id of the reply audio currently streaming, for binary frames that carry no id. */
   #replyId: string | null = null;
   #replyOpen = false;
+  /** Reply audio bytes accepted for the reply now streaming (bounded by maxReplyBytes). */
+  #replyBytes = 0;
+  #replyOverflowed = false;
+  #warnedInsecure = false;
 
   constructor(config: GatewayConfig, log: Logger, options: GatewayClientOptions = {}) {
     super();
@@ -161,6 +163,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     this.#turns.clear();
     this.#replyId = null;
     this.#replyOpen = false;
+    this.#replyBytes = 0;
+    this.#replyOverflowed = false;
   }
 
   // ---- connection -------------------------------------------------------------------------
@@ -178,6 +182,15 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     if (token.token) {
       this.#log.addSecret(token.token);
       headers.Authorization = `Bearer ${token.token}`;
+      if (url.protocol === 'ws:' && !isLoopbackHost(url.hostname)) {
+        const fields = { url: `${url.protocol}//${url.host}`, problem: 'the gateway token would travel in clear text (ws://, not loopback)', fix: 'use a wss:// URL' };
+        if (this.#c.insecureTokens === 'refuse') {
+          this.#log.error('token-insecure', { ...fields, policy: 'refuse' });
+          return { unavailable: `refusing to send the token over ws:// to ${url.hostname} (gateway.insecureTokens: refuse); use wss://`, auth: true };
+        }
+        if (!this.#warnedInsecure) this.#log.warn('token-insecure', { ...fields, policy: 'warn', refuse: 'set gateway.insecureTokens: refuse' });
+        this.#warnedInsecure = true;
+      }
     }
     let ca: string | undefined;
     if (this.#c.caFile) {
@@ -195,7 +208,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
       options: {
         headers,
         handshakeTimeout: this.#c.connectTimeoutMs,
-        maxPayload: WS_MAX_PAYLOAD,
+        // Frames past both caps are dropped in #onMessage; far past them ws closes with 1009.
+        maxPayload: 2 * Math.max(this.#c.maxMessageBytes, this.#c.maxAudioFrameBytes),
         perMessageDeflate: false,
         // Certificate verification stays on; a private CA is added to the system's, never a bypass.
         ...(ca ? { ca: [...rootCertificates, ca] } : {}),
@@ -240,7 +254,11 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
         this.#log.warn('message-ignored', { reason: 'binary frame outside a reply (no audio_start)', bytes: data.length });
         return;
       }
-      this.emit('replyAudio', { turnId: this.#replyId, data });
+      if (data.length > this.#c.maxAudioFrameBytes) {
+        this.#log.warn('message-ignored', { reason: 'oversized audio frame', bytes: data.length, limit: this.#c.maxAudioFrameBytes });
+        return;
+      }
+      this.#replyAudio(this.#replyId, data);
       return;
     }
     if (data.length > this.#c.maxMessageBytes) {
@@ -253,6 +271,17 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
       return;
     }
     this.#dispatch(parsed.message);
+  }
+
+  /** Reply audio within the per-reply budget; past it, the rest of that reply is dropped once, with a line. */
+  #replyAudio(turnId: string | null, data: Buffer): void {
+    this.#replyBytes += data.length;
+    if (this.#replyBytes > this.#c.maxReplyBytes) {
+      if (!this.#replyOverflowed) this.#log.warn('reply-audio-dropped', { turnId, reason: 'reply longer than gateway.maxReplyBytes', limit: this.#c.maxReplyBytes });
+      this.#replyOverflowed = true;
+      return;
+    }
+    this.emit('replyAudio', { turnId, data });
   }
 
   #dispatch(m: GatewayMessage): void {
@@ -269,10 +298,12 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
       case 'audio_start':
         this.#replyId = m.id;
         this.#replyOpen = true;
+        this.#replyBytes = 0;
+        this.#replyOverflowed = false;
         this.emit('replyAudioStart', { turnId: m.id, format: m.format });
         return;
       case 'audio_data':
-        this.emit('replyAudio', { turnId: m.id ?? this.#replyId, data: m.data });
+        this.#replyAudio(m.id ?? this.#replyId, m.data);
         return;
       case 'audio_end':
         this.emit('replyAudioEnd', { turnId: m.id });
@@ -280,6 +311,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
         if (m.id === this.#replyId || m.id === null) {
           this.#replyId = null;
           this.#replyOpen = false;
+          this.#replyBytes = 0;
+          this.#replyOverflowed = false;
         }
         return;
       case 'error':
@@ -288,6 +321,12 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
         return;
     }
   }
+}
+
+/** True for localhost and the loopback addresses (a token there never leaves the machine). */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
 /** The `reason` of a `disconnected` event, as status and the log show it. */
