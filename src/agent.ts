@@ -8,6 +8,7 @@ import type { Config } from './config/schema.js';
 import { ControlServer } from './control/server.js';
 import { Session } from './core/session.js';
 import type { DecoderFactory } from './core/player.js';
+import { EndAwareMic } from './drivers/mic-end.js';
 import { createAudioInput, createAudioOutput, createBackend, createGpio, createWakeWord } from './drivers/registry.js';
 import type { Logger } from './log/logger.js';
 import type { AudioInput } from './ports/audio-input.js';
@@ -103,7 +104,9 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
   const { log } = options;
   const o = options.overrides ?? {};
   // Drivers are created one by one so the first failure names its part.
-  const mic = o.mic ?? (await createAudioInput(config, log));
+  const rawMic = o.mic ?? (await createAudioInput(config, log));
+  // A mic that ends leaves the agent deaf: reported once, as a mic error (src/drivers/mic-end.ts).
+  const mic = new EndAwareMic(rawMic);
   const speaker = o.speaker ?? (await createAudioOutput(config, log));
   const wake = o.wake ?? (await createWakeWord(config, log));
   const gpio = o.gpio ?? (await createGpio(config, log));
@@ -125,7 +128,7 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
     ...(o.newId ? { newId: o.newId } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
   });
-  if (config.audio.micCue === 'listen' && isCueable(mic)) {
+  if (config.audio.micCue === 'listen' && isCueable(rawMic)) {
     session.on('timeline', (m) => {
       if (m.mark === 'audio_start') mic.cue();
     });
