@@ -82,7 +82,15 @@ export function decodeAudioData(data: unknown): Buffer | string {
   return 'audio_data.data must be a base64 string or a {"type":"Buffer","data":[...]} object';
 }
 
+/** The most of a gateway's error text kept (it reaches status, events and the log). */
+const MAX_ERROR_TEXT = 500;
+
 function errorText(e: unknown): string {
+  const text = errorTextOf(e);
+  return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}…` : text;
+}
+
+function errorTextOf(e: unknown): string {
   if (typeof e === 'string') return e;
   if (isObj(e)) {
     for (const k of ['message', 'description', 'error', 'reason', 'code']) {
