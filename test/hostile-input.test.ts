@@ -229,3 +229,16 @@ describe('raw control socket input', () => {
     expect(JSON.parse(reply)).toMatchObject({ ok: false, error: 'request nested deeper than 8 levels' });
   });
 });
+
+describe('never stuck speaking', () => {
+  it('a stray audio_data (no audio_start, under the jitter buffer) ends by the reply timeout, not never', async () => {
+    // Found by npm run chaos: 100 ms held by the jitter buffer counted as "queued", so the reply
+    // timer re-armed itself for ever and the agent stayed "speaking" with nothing playing.
+    h = await startHarness({ config: { conversation: { thinkingTimeoutMs: 1500 } } });
+    await connected(h);
+    h.gw.broadcastRaw(JSON.stringify({ action: 'audio_data', id: 'orphan-1', data: Buffer.alloc(3200, 1).toString('base64') }));
+    await waitFor(() => phase(h!) === 'speaking', 'the stray audio played as an announcement');
+    await waitFor(() => phase(h!) === 'idle', 'idle again', 8000);
+    expect(h.speaker.bytes).toBe(3200); // what arrived was played
+  });
+});

@@ -297,13 +297,21 @@ describe('chaos: the real CLI under faults', () => {
       const results = await Promise.allSettled(Array.from({ length: 200 }, () => control(socket, { cmd: 'status' }, 10_000)));
       const answered = results.filter((r) => r.status === 'fulfilled' && (r.value as { ok?: boolean }).ok).length;
       const busy = results.filter((r) => r.status === 'fulfilled' && (r.value as { reason?: string }).reason === 'busy').length;
+      const failed: Record<string, number> = {};
+      for (const r of results) {
+        if (r.status === 'rejected') {
+          const e = r.reason as NodeJS.ErrnoException;
+          const k = e.code ?? e.message.slice(0, 40);
+          failed[k] = (failed[k] ?? 0) + 1;
+        }
+      }
       // A turn while all that goes on; its events overflow the slow subscribers.
       await normalTurn();
       const after = sampleRss();
       hog.destroy();
       for (const s of slow) s.destroy();
       expect(after - before).toBeLessThan(100);
-      return `${answered} answered, ${busy} refused busy, RSS ${Math.round(before)} -> ${Math.round(after)} MB, ${agent.count('subscriber-dropped')} slow subscribers dropped`;
+      return `${answered} answered, ${busy} refused busy, ${JSON.stringify(failed)} not connected, RSS ${Math.round(before)} -> ${Math.round(after)} MB, ${agent.count('subscriber-dropped')} slow subscribers dropped`;
     });
   });
 
