@@ -96,6 +96,9 @@ describe('backpressure', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(await request(p, { cmd: 'status' })).toMatchObject({ ok: false, reason: 'busy', error: expect.stringMatching(/too many control clients/) });
     expect(mem.text()).toMatch(/client-refused/);
+    // A burst of refused clients each reads why (no reset on its write).
+    const burst = await Promise.all(Array.from({ length: 50 }, () => request(p, { cmd: 'status' }).catch((e: Error) => ({ ok: 'error', error: e.message }))));
+    expect(burst.filter((r) => (r as { reason?: string }).reason === 'busy')).toHaveLength(50);
     held[0]!.destroy();
     await new Promise((r) => setTimeout(r, 50));
     expect(await request(p, { cmd: 'status' })).toMatchObject({ ok: true });

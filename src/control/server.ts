@@ -127,8 +127,16 @@ export class ControlServer {
     if (this.#sockets.size >= this.#limits.maxClients) {
       // One line per burst of refusals, not per connection.
       if (this.#refused++ % 100 === 0) this.#log.warn('client-refused', { reason: 'too many clients', limit: this.#limits.maxClients, refused: this.#refused });
-      sock.end(JSON.stringify({ ok: false, error: `too many control clients (at most ${this.#limits.maxClients})`, reason: 'busy' }) + '\n');
-      sock.destroySoon();
+      // Answered after its request arrives (at most 1 s later), so the client reads why instead
+      // of a reset on its write.
+      const busy = JSON.stringify({ ok: false, error: `too many control clients (at most ${this.#limits.maxClients})`, reason: 'busy' }) + '\n';
+      const answer = () => {
+        clearTimeout(timer);
+        if (!sock.destroyed) sock.end(busy);
+      };
+      const timer = setTimeout(answer, 1000);
+      sock.once('data', answer);
+      sock.once('close', () => clearTimeout(timer));
       return;
     }
     this.#refused = 0;
