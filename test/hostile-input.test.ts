@@ -6,6 +6,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LameMp3Decoder } from '../src/audio/mp3.js';
+import { Mpg123Mp3Decoder } from '../src/audio/mp3-mpg123.js';
 import { subscribe } from '../src/control/client.js';
 import { parseGatewayMessage } from '../src/gateway/protocol.js';
 import { memoryLogger } from '../src/log/logger.js';
@@ -207,6 +208,34 @@ describe('lame MP3 decoder and junk', () => {
     h.agent.session.trigger('control');
     utter(h);
     await waitFor(() => h!.speaker.ends > 0, 'a normal turn after the junk', 8000);
+  });
+});
+
+describe('mpg123 MP3 decoder and junk', () => {
+  it('junk MP3 writes nothing to stderr (one line per bad frame would flood the journal); it ends or fails once', async () => {
+    const printed: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void printed.push(args);
+    try {
+      const d = new Mpg123Mp3Decoder();
+      const errors: string[] = [];
+      d.on('error', (e) => errors.push(e.message));
+      d.on('pcm', () => undefined);
+      d.on('end', () => errors.push('end'));
+      // Chunks that each start with a frame sync and then hold nothing that decodes.
+      for (const fill of [0x00, 0x41, 0xff, 0x55]) {
+        const junk = Buffer.alloc(3200, fill);
+        junk.set([0xff, 0xfb], 0);
+        for (let i = 0; i < 5; i++) d.write(junk);
+      }
+      d.end();
+      await waitFor(() => errors.length > 0, 'the decoder ends or fails', 5000);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(errors).toHaveLength(1);
+    } finally {
+      console.error = original;
+    }
+    expect(printed).toEqual([]);
   });
 });
 

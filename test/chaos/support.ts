@@ -139,8 +139,9 @@ export class AgentProc {
     return this.logs.filter((l) => l.event === event).length;
   }
 
-  fatal(): Record<string, unknown>[] {
-    return this.logs.filter((l) => l.event === 'fatal' || l.event === 'stderr' || l.event === 'unparsed-stdout');
+  /** Fatal lines, stderr output and unparsable stdout, from log index `from` on. */
+  fatal(from = 0): Record<string, unknown>[] {
+    return this.logs.slice(from).filter((l) => l.event === 'fatal' || l.event === 'stderr' || l.event === 'unparsed-stdout');
   }
 }
 
