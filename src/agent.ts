@@ -11,6 +11,7 @@ import { Session } from './core/session.js';
 import type { DecoderFactory } from './core/player.js';
 import { createAudio, createBackend, createGpio, createWakeWord } from './drivers/registry.js';
 import { isHostedBackend, sessionHost } from './backends/esphome/host.js';
+import { EndAwareMic } from './drivers/mic-end.js';
 import type { Logger } from './log/logger.js';
 import type { AudioInput } from './ports/audio-input.js';
 import type { AudioOutput } from './ports/audio-output.js';
@@ -111,7 +112,9 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
   const o = options.overrides ?? {};
   // Drivers are created one by one so the first failure names its part.
   // Mic and speaker come as a pair: the simulated room joins them, the echo canceller wraps the mic.
-  const { mic, speaker } = await createAudio(config, log, { mic: o.mic, speaker: o.speaker });
+  const { mic: rawMic, speaker } = await createAudio(config, log, { mic: o.mic, speaker: o.speaker });
+  // A mic that ends leaves the agent deaf: reported once, as a mic error (src/drivers/mic-end.ts).
+  const mic = new EndAwareMic(rawMic);
   const wake = o.wake ?? (await createWakeWord(config, log));
   const gpio = o.gpio ?? (await createGpio(config, log));
   const backend = o.backend ?? (await createBackend(config, log));
@@ -135,9 +138,9 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
   });
   // Commands in the gateway's `response` payloads (a skill turned the volume up).
   session.on('response', (r) => applyCommand(r.data, volume, log.child('commands')));
-  if (config.audio.micCue === 'listen' && isCueable(mic)) {
+  if (config.audio.micCue === 'listen' && isCueable(rawMic)) {
     session.on('timeline', (m) => {
-      if (m.mark === 'audio_start') mic.cue();
+      if (m.mark === 'audio_start') rawMic.cue();
     });
   }
   // A backend that is a device for its server (esphome) reads and sets mute and volume itself.

@@ -87,7 +87,7 @@ describe('config schema', () => {
   it('the default control socket follows systemd, then XDG, then the temp dir', () => {
     expect(defaultControlSocket({ RUNTIME_DIRECTORY: '/run/speaker-agent' })).toBe('/run/speaker-agent/control.sock');
     expect(defaultControlSocket({ XDG_RUNTIME_DIR: '/run/user/1000' })).toBe('/run/user/1000/speaker-agent.sock');
-    expect(defaultControlSocket({})).toMatch(/speaker-agent-\d+\.sock$/);
+    expect(defaultControlSocket({})).toMatch(/speaker-agent-\d+\/control\.sock$/);
   });
 });
 
@@ -95,6 +95,14 @@ describe('speaker-agent config check', () => {
   it('passes a good file', async () => {
     const r = await run('node', [CLI, 'config', 'check', file('good.yaml', 'gateway:\n  url: wss://gw.example/ws\n')]);
     expect(r.stdout).toMatch(/OK/);
+  });
+
+  it('rejects an unknown hardware profile as run does', async () => {
+    const f = file('badhw.yaml', 'hardware: respeaker-9mic\n');
+    const r = await run('node', [CLI, 'config', 'check', f]).catch((e: { code: number; stderr: string; stdout: string }) => e);
+    expect((r as { code?: number }).code).toBe(2);
+    expect((r as { stderr: string }).stderr).toMatch(/respeaker-9mic/);
+    expect((r as { stdout: string }).stdout).not.toMatch(/OK/);
   });
 
   it('fails a bad one with path: message lines and exit code 2', async () => {

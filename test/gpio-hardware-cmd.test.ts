@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runHardwareCheck } from '../src/cli/hardware-check.js';
@@ -79,12 +82,38 @@ describe('speaker-agent test-hardware', () => {
     return out;
   }
 
-  it('usb-mic: nothing to check, passes', async () => {
+  it('usb-mic: says there is nothing to test, never "passed"', async () => {
     const out = await run(['--hardware', 'usb-mic']);
-    expect(out).toMatch(/hardware: usb-mic; gpio driver: none/);
-    expect(out).toMatch(/No LEDs configured[\s\S]*No button configured/);
-    expect(out).toMatch(/Hardware check passed/);
+    expect(out).toMatch(/Nothing to test: no button .* and no LEDs .* \(hardware profile usb-mic\)/);
+    expect(out).not.toMatch(/Hardware check passed/);
     expect(process.exitCode).toBe(0);
+  });
+
+  it('no profile and no config (none installed): nothing to test, says what to pass, exit 1', async () => {
+    const saved = process.env.SPEAKER_AGENT_CONFIG;
+    delete process.env.SPEAKER_AGENT_CONFIG;
+    try {
+      const out = await run([]);
+      expect(out).toMatch(/Nothing to test/);
+      expect(out).toMatch(/Pass --hardware PROFILE/);
+      expect(out).not.toMatch(/Hardware check passed/);
+      expect(process.exitCode).toBe(1);
+    } finally {
+      if (saved !== undefined) process.env.SPEAKER_AGENT_CONFIG = saved;
+    }
+  });
+
+  it('reads the config file like doctor: its profile is tested', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sa-hw-'));
+    const file = path.join(dir, 'config.yaml');
+    writeFileSync(file, 'hardware: respeaker-2mic\n');
+    try {
+      const out = await run(['--config', file, '--log-level', 'warn']);
+      expect(out).toMatch(/hardware: respeaker-2mic/);
+      expect(out).toMatch(/Hardware check FAILED/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('respeaker-2mic on a machine without GPIO or SPI: fails with the fixes, does not crash', async () => {

@@ -29,6 +29,10 @@ describe('systemd/speaker-agent.service', () => {
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
+  it('writes no core dumps (they would hold the token and keys)', () => {
+    expect(values('LimitCORE')).toEqual(['0']);
+  });
+
   it('passes systemd-analyze verify with no warnings', () => {
     const r = spawnSync('systemd-analyze', ['verify', `--root=${root}`, 'speaker-agent.service'], { encoding: 'utf8' });
     expect(r.stderr + r.stdout).toBe('');

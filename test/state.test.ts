@@ -440,7 +440,7 @@ describe('unsolicited replies during a turn are held and played after it', () =>
     expect(r.effects).toEqual([{ type: 'holdAudio', turnId: O, part: { data: AUDIO2 } }]);
     r = transition(r.state, { type: 'replyAudioEnd', turnId: O }, env());
     r = transition(r.state, { type: 'replyEnd', turnId: O, prompt: false }, env());
-    expect(r.state.held).toEqual([{ turnId: O, complete: true, prompt: false }]);
+    expect(r.state.held).toEqual([{ turnId: O, complete: true, audio: true, prompt: false }]);
     // Our own reply comes and plays to its end; then the held one plays.
     r = transition(r.state, { type: 'replyEnd', turnId: T, prompt: false }, env());
     expect(r.state.phase).toEqual({ kind: 'speaking', turnId: O, replyDone: true, prompt: false });
@@ -452,6 +452,7 @@ describe('unsolicited replies during a turn are held and played after it', () =>
 
   it('a held reply still arriving when it starts to play goes on streaming as the reply playing', () => {
     let s = transition(STATES.listening!, { type: 'replyAudioStart', turnId: O }, env()).state;
+    s = transition(s, { type: 'replyAudio', turnId: O, data: AUDIO2 }, env()).state;
     s = transition(s, { type: 'timeout', timer: 'noSpeech', turnId: T }, env()).state;
     expect(s.phase).toEqual({ kind: 'speaking', turnId: O, replyDone: false, prompt: false });
     const r = transition(s, { type: 'replyAudio', turnId: O, data: AUDIO2 }, env());
@@ -471,6 +472,15 @@ describe('unsolicited replies during a turn are held and played after it', () =>
   it('a stale turn\'s reply is dropped, not held; our own turn\'s is never held', () => {
     expect(transition(STATES.thinking!, { type: 'replyAudioStart', turnId: STALE }, env()).effects).toEqual([]);
     expect(transition(STATES.thinking!, { type: 'replyAudioStart', turnId: T }, env()).state.held).toBeUndefined();
+  });
+
+  it('a held reply that is only its announcement (no audio, no end) is dropped, not played', () => {
+    let s = STATES.thinking!;
+    for (let i = 0; i < 4; i++) s = transition(s, { type: 'replyAudioStart', turnId: `junk${i}` }, env()).state;
+    const r = transition(s, { type: 'timeout', timer: 'thinking', turnId: T }, env());
+    expect(r.state.phase.kind).toBe('idle');
+    expect(r.state.held).toBeUndefined();
+    expect(r.effects.filter((e) => e.type === 'dropHeld')).toHaveLength(4);
   });
 
   it('a held reply that had not all arrived is dropped when the connection goes', () => {

@@ -196,7 +196,7 @@ describe('createSystemdNotifier against a real NOTIFY_SOCKET', () => {
   it('a real process: READY after start-up, WATCHDOG on its own timer, STOPPING on SIGTERM', async () => {
     // Transpile the notifier (and its imports) so a plain `node` child can load it.
     const out = path.join(dir, 'js');
-    for (const rel of ['src/system/sd-notify.ts', 'src/system/notify-transport.ts', 'src/log/logger.ts']) {
+    for (const rel of ['src/system/sd-notify.ts', 'src/system/notify-transport.ts', 'src/log/logger.ts', 'src/util/bounded.ts']) {
       const src = readFileSync(path.join(import.meta.dirname, '..', rel), 'utf8');
       const js = ts.transpileModule(src, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
       mkdirSync(path.dirname(path.join(out, rel)), { recursive: true });

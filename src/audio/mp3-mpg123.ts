@@ -132,7 +132,13 @@ export class Mpg123Mp3Decoder extends TypedEmitter<Mp3DecoderEvents> implements 
       this.#channels = mpegChannels(this.#head) ?? (this.#head.length > 65536 ? 2 : undefined);
       if (this.#channels !== undefined) this.#head = Buffer.alloc(0);
     }
-    const r = this.#decoder!.decode(chunk);
+    let r: ReturnType<MPEGDecoder['decode']>;
+    try {
+      r = quietly(() => this.#decoder!.decode(chunk));
+    } catch (err) {
+      this.#fail(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
     if (r.errors.length > 0) this.#lastError = r.errors[r.errors.length - 1]!.message;
     if (r.samplesDecoded === 0 || this.#destroyed) return;
     this.#samples += r.samplesDecoded;
@@ -158,5 +164,21 @@ export class Mpg123Mp3Decoder extends TypedEmitter<Mp3DecoderEvents> implements 
     if (this.#destroyed) return;
     this.destroy();
     this.emit('error', err);
+  }
+}
+
+/**
+ * Runs `fn` with console.error silenced. mpg123-decoder prints one stderr line per bad frame
+ * ("mpg123-decoder: -1 MPG123_ERR"), so junk MP3 would flood the journal (found by
+ * `npm run chaos`); the same errors come back in the result, and the decoder reports them once.
+ * `decode` is synchronous, so nothing else can log meanwhile.
+ */
+function quietly<T>(fn: () => T): T {
+  const original = console.error;
+  console.error = () => undefined;
+  try {
+    return fn();
+  } finally {
+    console.error = original;
   }
 }

@@ -2,7 +2,14 @@
  * MP3 detection and streaming decode. Decoding runs through node-lame's LameStream (the
  * `lame` binary in a child process, so a decoder crash never takes the agent down); PCM is
  * emitted as soon as lame produces it, so playback starts on the first chunk.
+ *
+ * node-lame has two emitters besides the stream that can raise `error`: its progress emitter
+ * (`getEmitter()`), which gets every lame failure, and the child's stdio pipes, whose listeners
+ * it removes whenever the stream ends or is destroyed, so audio still buffered for lame's stdin
+ * fails with EPIPE on a pipe nobody listens to. Either, unhandled, would end the process; both
+ * are guarded here (docs/reliability.md).
  */
+import type { ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import type { LameStream } from 'node-lame';
 import { TypedEmitter } from '../util/typed-emitter.js';
@@ -70,6 +77,10 @@ export class LameMp3Decoder extends TypedEmitter<Mp3DecoderEvents> implements Mp
     const options = { mode: 'decode', mp3Input: true, quiet: true, ...(this.binaryPath ? { binaryPath: this.binaryPath } : {}) };
     const stream = new Ctor(options as unknown as ConstructorParameters<LameStreamCtor>[0]);
     this.#stream = stream;
+    // Its failures reach us as the stream's `error`; this copy must not throw for want of a listener.
+    stream.getEmitter().on('error', () => undefined);
+    this.#guardPipes();
+    stream.on('close', () => this.#guardPipes());
     stream.on('data', (chunk: Buffer) => this.#onData(chunk));
     stream.on('end', () => {
       if (!this.#destroyed) this.emit('end');
@@ -107,10 +118,21 @@ export class LameMp3Decoder extends TypedEmitter<Mp3DecoderEvents> implements Mp
     if (usable > 0) this.emit('pcm', chunk.subarray(0, usable), this.#format!);
   }
 
+  /** No-op error listeners on lame's pipes, (re-)added after node-lame removed its own. */
+  #guardPipes(): void {
+    const child = (this.#stream as unknown as { child?: ChildProcess } | undefined)?.child;
+    if (!child) return;
+    for (const pipe of [child.stdin, child.stdout, child.stderr]) {
+      if (pipe && pipe.listenerCount('error') === 0) pipe.on('error', () => undefined);
+    }
+    if (child.listenerCount('error') === 0) child.on('error', () => undefined);
+  }
+
   #fail(err: Error): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#stream?.destroy();
+    this.#guardPipes();
     this.emit('error', err);
   }
 
@@ -130,5 +152,6 @@ export class LameMp3Decoder extends TypedEmitter<Mp3DecoderEvents> implements Mp
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#stream?.destroy();
+    this.#guardPipes();
   }
 }

@@ -16,6 +16,7 @@ import { DisconnectedError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Backend, BackendEvents, TurnId, TurnOptions } from '../ports/backend.js';
 import { systemScheduler, type Scheduler } from '../util/clock.js';
+import { safeStringify } from '../util/bounded.js';
 import { ReconnectingSocket, type SocketDown, type SocketFailure } from '../util/reconnecting-socket.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { SentenceQueue } from './soca-sentences.js';
@@ -372,7 +373,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
   }
 
   #onError(msg: Record<string, unknown>): void {
-    const text = typeof msg.message === 'string' ? msg.message : JSON.stringify(msg);
+    const text = typeof msg.message === 'string' ? msg.message.slice(0, 2048) : safeStringify(msg).slice(0, 2048);
     if (AUTH_WORDS.test(text)) {
       this.#socket.drop(`soca rejected the private key: "${text}". Get a fresh key from the Soca dashboard and check soca.keyFile`, { auth: true });
       return;

@@ -6,6 +6,7 @@
  */
 import WebSocket from 'ws';
 import { ServiceError, isAuthStatus } from './service-error.js';
+import { parseBoundedJson } from '../util/bounded.js';
 
 export interface ConnectOptions {
   /** Service name for messages, e.g. `assemblyai`. */
@@ -116,10 +117,8 @@ export function connectWs(url: string, options: ConnectOptions): Promise<Connect
 
 /** Parses a JSON text frame into an object; undefined when it is not a JSON object. */
 export function parseJsonObject(data: WebSocket.RawData): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(data.toString());
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
+  const parsed = parseBoundedJson(data.toString());
+  if (!parsed.ok) return undefined;
+  const value = parsed.value;
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }

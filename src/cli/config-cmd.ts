@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseConfig, readConfigFile } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
 import { reportError } from './common.js';
 
 export function registerConfigCommands(program: Command): void {
@@ -10,7 +10,8 @@ export function registerConfigCommands(program: Command): void {
     .option('--print', 'print the effective configuration (with defaults) as JSON')
     .action((file: string, opts: { print?: boolean }) => {
       try {
-        const parsed = parseConfig(readConfigFile(file));
+        // As `run` loads it (the hardware profile resolved), without the environment's layer.
+        const parsed = loadConfig({ file, env: {} });
         if (opts.print) process.stdout.write(JSON.stringify(parsed, null, 2) + '\n');
         else process.stdout.write(`${file}: OK\n`);
       } catch (err) {

@@ -1,11 +1,10 @@
 /** CLI verbs that talk to the running agent over its control socket. */
 import type { Command } from 'commander';
-import { defaultControlSocket, readConfigFile } from '../config/load.js';
 import type { SessionStatus } from '../core/session.js';
 import type { MqttStatus } from '../mqtt/adapter.js';
 import { request, subscribe } from '../control/client.js';
 import type { ControlReply, ControlRequest } from '../control/protocol.js';
-import { reportError } from './common.js';
+import { locate, reportError } from './common.js';
 import { TimelinePrinter } from './timeline.js';
 
 interface SocketOpts {
@@ -13,16 +12,9 @@ interface SocketOpts {
   config?: string;
 }
 
-/** --control, else $SPEAKER_AGENT_CONTROL, else the config file's control.socket, else the default. */
+/** The socket of the running agent: see `locate()` in common.ts. */
 export function resolveSocket(opts: SocketOpts, env: NodeJS.ProcessEnv = process.env): string {
-  if (opts.control) return opts.control;
-  if (env.SPEAKER_AGENT_CONTROL) return env.SPEAKER_AGENT_CONTROL;
-  const file = opts.config ?? env.SPEAKER_AGENT_CONFIG;
-  if (file) {
-    const control = readConfigFile(file).control as { socket?: unknown } | undefined;
-    if (typeof control?.socket === 'string' && control.socket) return control.socket;
-  }
-  return defaultControlSocket(env);
+  return locate(opts, env).controlSocket();
 }
 
 function withSocket(cmd: Command): Command {

@@ -1,10 +1,6 @@
 /** `speaker-agent doctor`: checks the machine, the configuration and the gateway, with a fix per problem. */
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { addConfigFlags, configFromFlags, reportError } from './common.js';
-
-/** Where the installer writes the configuration; used when neither --config nor SPEAKER_AGENT_CONFIG is given. */
-export const INSTALLED_CONFIG = '/etc/speaker-agent/config.yaml';
+import { addConfigFlags, configFromFlags, locate, reportError } from './common.js';
 
 export function registerDoctor(program: Command): void {
   const cmd = program
@@ -22,7 +18,8 @@ export function registerDoctor(program: Command): void {
         import('../doctor/doctor.js'),
       ]);
       const env = process.env;
-      if (opts.config === undefined && !env.SPEAKER_AGENT_CONFIG && existsSync(INSTALLED_CONFIG)) opts.config = INSTALLED_CONFIG;
+      const where = locate(opts, env);
+      if (where.configSource === 'installed') opts.config = where.configFile;
       const source = (opts.config as string | undefined) ?? env.SPEAKER_AGENT_CONFIG ?? 'built-in defaults, no config file';
       const ctx = realContext({ env, serviceUser: opts.user as string, credentialsDir: opts.credentialsDir as string });
       const json = opts.json === true;

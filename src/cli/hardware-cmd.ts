@@ -1,6 +1,6 @@
 /** `speaker-agent test-hardware`: LED tour and button check for the configured board. */
 import type { Command } from 'commander';
-import { addConfigFlags, configFromFlags, reportError } from './common.js';
+import { addConfigFlags, configFromFlags, locate, reportError } from './common.js';
 
 export function registerHardwareCommands(program: Command): void {
   addConfigFlags(
@@ -12,7 +12,20 @@ export function registerHardwareCommands(program: Command): void {
   ).action(async (opts: Record<string, unknown>) => {
     const write = (s: string) => process.stdout.write(s);
     try {
+      // Like doctor: with no --config, the installed configuration is what the service uses.
+      const where = locate(opts);
+      if (where.configSource === 'installed') opts.config = where.configFile;
       const config = configFromFlags(opts);
+      if (config.gpio.buttonPin === undefined && config.gpio.leds.driver === 'none') {
+        // Never "passed" having tested nothing. A profile or config that has no button or LEDs
+        // (usb-mic) is a fine answer; nothing given at all is a mistake.
+        const given = where.configFile !== undefined || config.hardware !== undefined;
+        const from = config.hardware ? `hardware profile ${config.hardware}` : where.configFile ? where.configFile : 'no config file given, none installed at /etc/speaker-agent/config.yaml';
+        write(`Nothing to test: no button (gpio.buttonPin) and no LEDs (gpio.leds.driver) are configured (${from}).\n`);
+        if (!given) write('Pass --hardware PROFILE (e.g. respeaker-2mic) or --config FILE.\n');
+        process.exitCode = given ? 0 : 1;
+        return;
+      }
       const [{ Logger }, { createGpio }, { runHardwareCheck }] = await Promise.all([
         import('../log/logger.js'),
         import('../drivers/registry.js'),

@@ -15,6 +15,10 @@ export function registerRunCommand(program: Command): void {
       return;
     }
     const log = new Logger({ level: config.log.level, format: config.log.format });
+    const { installLastResort } = await import('../system/last-resort.js');
+    let agentForFatal: { stop(): Promise<void> } | undefined;
+    // Before anything else runs: an uncaught failure is logged with context and ends the process.
+    installLastResort({ log, exit: (code) => process.exit(code), stop: () => agentForFatal?.stop() ?? Promise.resolve() });
     const { createAgent } = await import('../agent.js');
     const { createSystemdNotifier } = await import('../system/sd-notify.js');
     const { attachSystemd } = await import('../system/agent-systemd.js');
@@ -23,11 +27,12 @@ export function registerRunCommand(program: Command): void {
     let agent;
     try {
       agent = await createAgent(config, { log, controlSocket: controlPath(config) });
-      attachSystemd(agent, notifier);
+      agentForFatal = agent;
+      attachSystemd(agent, notifier, { mask: (t) => log.mask(t) });
       await agent.start();
     } catch (err) {
       log.error('start-failed', { error: err instanceof Error ? err.message : String(err) });
-      process.exitCode = reportError(err);
+      process.exitCode = reportError(err, (s) => process.stderr.write(log.mask(s)));
       await agent?.stop().catch(() => undefined);
       await notifier.close();
       return;

@@ -9,7 +9,11 @@ export class ControlUnavailableError extends Error {
 function connect(socketPath: string): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const sock = net.connect(socketPath);
-    sock.once('connect', () => resolve(sock));
+    sock.once('connect', () => {
+      sock.removeAllListeners('error');
+      sock.on('error', () => undefined); // the caller adds its own; never an unhandled one
+      resolve(sock);
+    });
     sock.once('error', (err: NodeJS.ErrnoException) => {
       const why =
         err.code === 'ENOENT'
@@ -29,6 +33,14 @@ export async function request(socketPath: string, req: ControlRequest, timeoutMs
   const sock = await connect(socketPath);
   return new Promise((resolve, reject) => {
     let buf = '';
+    sock.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new ControlUnavailableError(`the agent at ${socketPath} closed the connection (${err.message})`));
+    });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      reject(new ControlUnavailableError(`the agent at ${socketPath} closed the connection without an answer`));
+    });
     const timer = setTimeout(() => {
       sock.destroy();
       reject(new ControlUnavailableError(`the agent at ${socketPath} did not answer within ${timeoutMs} ms`));

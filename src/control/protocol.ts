@@ -7,6 +7,8 @@
  * Events:   {"event":"state"|"led"|"timeline"|"transcript"|"reply_text"|"response"|"error"
  *           |"notice"|"refused", ...fields, "time":"ISO-8601"}
  */
+import { parseBoundedJson, safeStringify } from '../util/bounded.js';
+
 export type ControlRequest =
   | { cmd: 'listen' }
   | { cmd: 'stop' }
@@ -21,12 +23,9 @@ export type ControlReply = { ok: true; [k: string]: unknown } | { ok: false; err
 
 /** Validates one request line. Returns an error string for anything malformed. */
 export function parseRequest(line: string): ControlRequest | string {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    return 'request is not JSON';
-  }
+  const parsed = parseBoundedJson(line, 8);
+  if (!parsed.ok) return parsed.reason === 'not JSON' ? 'request is not JSON' : `request ${parsed.reason}`;
+  const v = parsed.value;
   if (!v || typeof v !== 'object' || Array.isArray(v)) return 'request must be a JSON object';
   const r = v as Record<string, unknown>;
   switch (r.cmd) {
@@ -44,6 +43,6 @@ export function parseRequest(line: string): ControlRequest | string {
       if (typeof r.percent !== 'number' || !(r.percent >= 0 && r.percent <= 100)) return 'volume needs "percent" from 0 to 100';
       return { cmd: 'volume', percent: r.percent };
     default:
-      return `unknown cmd ${JSON.stringify(r.cmd)} (listen, stop, mute, unmute, say, volume, status, events)`;
+      return `unknown cmd ${safeStringify(r.cmd).slice(0, 60)} (listen, stop, mute, unmute, say, volume, status, events)`;
   }
 }

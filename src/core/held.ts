@@ -26,6 +26,13 @@ export function hold(state: State, turnId: string): { state: State; effects: Eff
   return { state: withHeld(state, held), effects: dropped.map((d) => ({ type: 'dropHeld', turnId: d.turnId }) as const) };
 }
 
+/** Some of the held reply's audio has arrived. */
+export function heldAudio(state: State, turnId: string): State {
+  const h = heldReply(state, turnId);
+  if (!h || h.audio) return state;
+  return withHeld(state, state.held!.map((x) => (x.turnId === turnId ? { ...x, audio: true } : x)));
+}
+
 /** The held reply has all arrived. */
 export function completeHeld(state: State, turnId: string, prompt: PromptValue): State {
   return withHeld(
@@ -48,11 +55,15 @@ export function dropHeld(state: State, keep: (h: HeldReply) => boolean = () => f
  * all arrived is finished at once, so it drains and moves on like any other.
  */
 export function playNextHeld(state: State): { state: State; effects: Effect[] } | undefined {
-  const next = state.held?.[0];
-  if (!next || state.phase.kind !== 'idle') return undefined;
-  const rest = withHeld(state, state.held!.slice(1));
+  if (!state.held?.length || state.phase.kind !== 'idle') return undefined;
+  // A reply that is still only its announcement (no audio, no end) has nothing to play: waiting
+  // for it would hold the speaker in "speaking" with nothing playing.
+  const empty = dropHeld(state, (h) => h.complete || h.audio === true);
+  const next = empty.state.held?.[0];
+  if (!next) return empty.effects.length ? { state: empty.state, effects: empty.effects } : undefined;
+  const rest = withHeld(empty.state, empty.state.held!.slice(1));
   const turnId = next.turnId;
-  const effects: Effect[] = [{ type: 'clearTimers' }, { type: 'playHeld', turnId }, { type: 'setTimer', timer: 'reply', turnId }];
+  const effects: Effect[] = [...empty.effects, { type: 'clearTimers' }, { type: 'playHeld', turnId }, { type: 'setTimer', timer: 'reply', turnId }];
   if (next.complete) effects.push({ type: 'finishPlayback' });
   return {
     state: { ...rest, phase: { kind: 'speaking', turnId, replyDone: next.complete, prompt: next.complete ? next.prompt : false } },

@@ -53,9 +53,20 @@ export class JitterBuffer implements PcmSink {
     return this.#underruns;
   }
 
-  /** Milliseconds of audio still to play: held here plus handed on and not yet played. */
+  /**
+   * Milliseconds of audio that will still play without more input: handed on and not yet
+   * played, plus what is held once the buffer has started releasing it. Audio held while the
+   * buffer waits to fill plays only when more arrives or the reply ends, so it is not counted:
+   * a reply timer that waited for it would wait for ever when the reply stalls (found by
+   * `npm run chaos`: a stray `audio_data` held 100 ms and kept the agent "speaking").
+   */
   get queuedMs(): number {
-    return this.#heldMs + Math.max(0, this.#playheadEnd - this.clock.now());
+    return (this.#buffering ? 0 : this.#heldMs) + Math.max(0, this.#playheadEnd - this.clock.now());
+  }
+
+  /** Milliseconds held while the buffer fills (they play when it is full or the reply ends). */
+  get heldMs(): number {
+    return this.#heldMs;
   }
 
   write(pcm: Buffer, format: PcmFormat): void {

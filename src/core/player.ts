@@ -32,18 +32,29 @@ export interface PlayerHooks {
   onPcm?: (pcm: Buffer) => void;
 }
 
+/**
+ * The most audio one reply may queue, ms of PCM (default 10 minutes): a gateway that streams
+ * without end, or an MP3 that decodes to hours, cannot fill memory; past it the rest of the
+ * reply is dropped with one `reply-audio-dropped` line and the reply ends as usual.
+ */
+export const DEFAULT_MAX_REPLY_MS = 10 * 60 * 1000;
+
 export class ReplyPlayer {
   #streams: Stream[] = [];
   #finishing = false;
   #started = false; // output has had PCM for this reply
   #firstByteAt = 0;
   #firstSampleReported = false;
+  /** PCM of this reply so far (played, queued or pending), ms. */
+  #replyMs = 0;
+  #dropped = false;
 
   constructor(
     private readonly output: PcmSink,
     private readonly decoderFactory: DecoderFactory,
     private readonly log: Logger,
     private readonly hooks: PlayerHooks = {},
+    private readonly maxReplyMs: number = DEFAULT_MAX_REPLY_MS,
   ) {}
 
   /** True while a reply is in progress (streams open or audio queued). */
@@ -108,6 +119,8 @@ export class ReplyPlayer {
   }
 
   #reset(): void {
+    this.#replyMs = 0;
+    this.#dropped = false;
     this.#started = false;
     this.#firstByteAt = 0;
     this.#firstSampleReported = false;
@@ -137,6 +150,12 @@ export class ReplyPlayer {
   }
 
   #emitPcm(s: Stream, pcm: Buffer, format: PcmFormat): void {
+    this.#replyMs += (pcm.length / (2 * format.channels) / format.sampleRate) * 1000;
+    if (this.#replyMs > this.maxReplyMs) {
+      if (!this.#dropped) this.log.warn('reply-audio-dropped', { reason: 'reply longer than the most one reply may queue', limitMs: this.maxReplyMs });
+      this.#dropped = true;
+      return;
+    }
     if (this.#streams[0] !== s) {
       s.pending.push({ pcm: Buffer.from(pcm), format });
       return;

@@ -48,6 +48,8 @@ export interface HeldReply {
   turnId: string;
   /** Its `replyEnd` has arrived. */
   complete: boolean;
+  /** Some of its audio has arrived (a reply that is only an `audio_start` has nothing to play). */
+  audio?: boolean;
   prompt: PromptValue;
 }
 

@@ -19,7 +19,7 @@ import {
   type Result,
   type State,
 } from './state.js';
-import { completeHeld, dropHeld, heldReply, hold, playNextHeld } from './held.js';
+import { completeHeld, dropHeld, heldAudio, heldReply, hold, playNextHeld } from './held.js';
 import {
   PLAYHEAD_GRACE_MS,
   abandon,
@@ -135,7 +135,7 @@ function step(state: State, event: Event, env: Env): Result {
       const id = event.turnId;
       const play: Effect[] = [{ type: 'playAudio', turnId: id, data: event.data }, replyActivity(id)];
       if (acceptsReplyAudio(state, id)) return { state, effects: play };
-      if (id !== null && heldReply(state, id)) return { state, effects: [{ type: 'holdAudio', turnId: id, part: { data: event.data } }] };
+      if (id !== null && heldReply(state, id)) return { state: heldAudio(state, id), effects: [{ type: 'holdAudio', turnId: id, part: { data: event.data } }] };
       // Audio that no `audio_start` announced (binary frames): an unsolicited reply while idle.
       if (p.kind !== 'idle' && p.kind !== 'settling') return unchanged(state);
       const r = replyBegins(state, id);

@@ -24,8 +24,6 @@ import { out, parseGatewayMessage, type GatewayMessage } from './protocol.js';
 import { readToken, tokenFingerprint } from './token.js';
 import { VoiceReplies } from './voice-reply.js';
 
-/** Hard limit above which ws itself closes the socket (1009); smaller oversize is ignored. */
-const WS_MAX_PAYLOAD = 64 * 1024 * 1024;
 const BUFFERED_WARN_BYTES = 1024 * 1024;
 /** Reply ids remembered as announced by `audio_start`, and transcripts' transaction ids kept for error reports. */
 const KEEP_IDS = 32;
@@ -72,6 +70,10 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
   /** Tokens registered with the logger, oldest first. */
   readonly #tokens: string[] = [];
   readonly #voice: VoiceReplies;
+  /** Reply audio bytes accepted for the reply now streaming (bounded by maxReplyBytes). */
+  #replyBytes = 0;
+  #replyOverflowed = false;
+  #warnedInsecure = false;
 
   constructor(config: GatewayConfig, log: Logger, options: GatewayClientOptions = {}) {
     super();
@@ -210,6 +212,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     this.#replyId = null;
     this.#replyOpen = false;
     this.#announced.clear();
+    this.#replyBytes = 0;
+    this.#replyOverflowed = false;
   }
 
   // ---- connection -------------------------------------------------------------------------
@@ -231,6 +235,15 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     if (token.token) {
       this.#maskToken(token.token);
       headers.Authorization = `Bearer ${token.token}`;
+      if (url.protocol === 'ws:' && !isLoopbackHost(url.hostname)) {
+        const fields = { url: `${url.protocol}//${url.host}`, problem: 'the gateway token would travel in clear text (ws://, not loopback)', fix: 'use a wss:// URL' };
+        if (this.#c.insecureTokens === 'refuse') {
+          this.#log.error('token-insecure', { ...fields, policy: 'refuse' });
+          return { unavailable: `refusing to send the token over ws:// to ${url.hostname} (gateway.insecureTokens: refuse); use wss://`, auth: true };
+        }
+        if (!this.#warnedInsecure) this.#log.warn('token-insecure', { ...fields, policy: 'warn', refuse: 'set gateway.insecureTokens: refuse' });
+        this.#warnedInsecure = true;
+      }
     }
     let ca: string | undefined;
     if (this.#c.caFile) {
@@ -249,7 +262,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
       options: {
         headers,
         handshakeTimeout: this.#c.connectTimeoutMs,
-        maxPayload: WS_MAX_PAYLOAD,
+        // Frames past both caps are dropped in #onMessage; far past them ws closes with 1009.
+        maxPayload: 2 * Math.max(this.#c.maxMessageBytes, this.#c.maxAudioFrameBytes),
         perMessageDeflate: false,
         // Certificate verification stays on; a private CA is added to the system's, never a bypass.
         ...(ca ? { ca: [...rootCertificates, ca] } : {}),
@@ -310,6 +324,10 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
         this.#log.warn('message-ignored', { reason: 'binary frame outside a reply (no audio_start)', bytes: data.length });
         return;
       }
+      if (data.length > this.#c.maxAudioFrameBytes) {
+        this.#log.warn('message-ignored', { reason: 'oversized audio frame', bytes: data.length, limit: this.#c.maxAudioFrameBytes });
+        return;
+      }
       this.#replyAudio(this.#replyId, data);
       return;
     }
@@ -344,6 +362,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
       case 'audio_start':
         this.#replyId = m.id;
         this.#replyOpen = true;
+        this.#replyBytes = 0;
+        this.#replyOverflowed = false;
         if (m.id !== null) remember(this.#announced, m.id, KEEP_IDS);
         if (this.#voice.owns(m.id)) this.#voice.gatewayStart(m.id, m.format);
         else this.emit('replyAudioStart', { turnId: m.id, format: m.format });
@@ -358,6 +378,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
         if (id === this.#replyId) {
           this.#replyId = null;
           this.#replyOpen = false;
+          this.#replyBytes = 0;
+          this.#replyOverflowed = false;
         }
         if (this.#voice.owns(id)) {
           this.#voice.gatewayEnd(id, m.prompt);
@@ -386,8 +408,20 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
       this.#log.warn('reply-audio-dropped', { turnId: id, bytes: data.length, reason: 'audio_data for a reply that no audio_start announced' });
       return;
     }
+    this.#replyBytes += data.length;
+    if (this.#replyBytes > this.#c.maxReplyBytes) {
+      if (!this.#replyOverflowed) this.#log.warn('reply-audio-dropped', { turnId: id, reason: 'reply longer than gateway.maxReplyBytes', limit: this.#c.maxReplyBytes });
+      this.#replyOverflowed = true;
+      return;
+    }
     if (id !== null) remember(this.#streamed, id, KEEP_IDS);
     if (this.#voice.owns(id)) this.#voice.gatewayAudio(id, data);
     else this.emit('replyAudio', { turnId: id, data });
   }
+}
+
+/** True for localhost and the loopback addresses (a token there never leaves the machine). */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }

@@ -5,6 +5,7 @@
  */
 import { formatFromContentType } from '../audio/content-type.js';
 import type { PromptValue, ReplyFormat } from '../ports/backend.js';
+import { bound, parseBoundedJson, safeStringify } from '../util/bounded.js';
 
 export { formatFromContentType };
 
@@ -70,13 +71,21 @@ export function decodeAudioData(data: unknown): Buffer | string {
   return 'audio_data.data must be a base64 string or a {"type":"Buffer","data":[...]} object';
 }
 
+/** The most of a gateway's error text kept (it reaches status, events and the log). */
+const MAX_ERROR_TEXT = 500;
+
 function errorText(e: unknown): string {
+  const text = errorTextOf(e);
+  return text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}…` : text;
+}
+
+function errorTextOf(e: unknown): string {
   if (typeof e === 'string') return e;
   if (isObj(e)) {
     for (const k of ['message', 'description', 'error', 'reason', 'code']) {
       if (typeof e[k] === 'string' && e[k]) return e[k] as string;
     }
-    const json = JSON.stringify(e);
+    const json = safeStringify(e);
     return json === '{}' ? 'unspecified gateway error' : json.slice(0, 300);
   }
   return 'unspecified gateway error';
@@ -84,12 +93,10 @@ function errorText(e: unknown): string {
 
 /** Parses and validates one text frame from the gateway. */
 export function parseGatewayMessage(text: string): ParseResult {
-  let msg: unknown;
-  try {
-    msg = JSON.parse(text);
-  } catch {
-    return { ok: false, reason: 'not JSON' };
-  }
+  // Depth is checked before parsing; what is forwarded (response data, error detail) is bounded.
+  const parsed = parseBoundedJson(text);
+  if (!parsed.ok) return { ok: false, reason: parsed.reason };
+  const msg = parsed.value;
   if (!isObj(msg)) return { ok: false, reason: 'not a JSON object' };
   const action = msg.action;
   if (typeof action !== 'string') return { ok: false, reason: 'no "action" field' };
@@ -119,7 +126,7 @@ export function parseGatewayMessage(text: string): ParseResult {
       return { ok: true, message: { action, id, text: text ?? '', ...(prompt !== undefined ? { prompt } : {}), ...(voice ? { voice } : {}) } };
     }
     case 'response':
-      return { ok: true, message: { action, id, data: msg.data ?? null } };
+      return { ok: true, message: { action, id, data: bound(msg.data ?? null) } };
     case 'audio_start':
       return { ok: true, message: { action, id, format: formatOf(msg) } };
     case 'audio_data': {
@@ -130,7 +137,7 @@ export function parseGatewayMessage(text: string): ParseResult {
     case 'audio_end':
       return { ok: true, message: { action, id, prompt: parsePrompt(msg.prompt) ?? false } };
     case 'error':
-      return { ok: true, message: { action, id, message: errorText(msg.error ?? msg.message), detail: msg.error ?? null } };
+      return { ok: true, message: { action, id, message: errorText(msg.error ?? msg.message), detail: bound(msg.error ?? null) } };
     default:
       return { ok: false, reason: `unknown action "${action.slice(0, 40)}"`, action };
   }

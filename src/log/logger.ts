@@ -2,8 +2,12 @@
  * Structured logging: one line per event. JSON by default (journald adds time and unit),
  * `pretty` for a terminal. Secrets never reach the output: any field whose name looks like a
  * credential is replaced by "[redacted]", and known secret values registered with
- * `addSecret()` are masked wherever they appear in strings.
+ * `addSecret()` are masked wherever they appear in strings, at any depth, in arrays too. Every
+ * line is bounded (src/util/bounded.ts): a hostile value cannot overflow the stack or flood the
+ * journal. `scrub()` applies the same rule to what leaves the agent by other ways (control
+ * socket replies and events, systemd STATUS, errors printed by the CLI).
  */
+import { bound, OUTBOUND_BOUNDS, type Bounds } from '../util/bounded.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export type LogFormat = 'json' | 'pretty';
@@ -84,8 +88,31 @@ export class Logger {
     if (this.isEnabled('error')) this.#write('error', event, fields);
   }
 
+  /**
+   * `value` as it may leave the agent: credential-named fields redacted, registered secrets
+   * masked in every string (keys, arrays and deep values too), and bounded in depth and size.
+   */
+  scrub(value: unknown, limits: Bounds = OUTBOUND_BOUNDS): unknown {
+    return bound(value, limits, { mask: (t) => this.mask(t), redactKey: (k) => SECRET_KEY.test(k) });
+  }
+
+  /** `text` with every registered secret replaced by "[redacted]". */
+  mask(text: string): string {
+    let out = text;
+    for (const secret of this.#shared.secrets) {
+      if (out.includes(secret)) out = out.split(secret).join('[redacted]');
+    }
+    return out;
+  }
+
   #write(level: LogLevel, event: string, fields: LogFields | undefined): void {
-    const clean = fields ? this.#redact(fields) : {};
+    let clean: LogFields = {};
+    try {
+      const scrubbed = fields ? this.scrub(fields) : {};
+      if (scrubbed && typeof scrubbed === 'object' && !Array.isArray(scrubbed)) clean = scrubbed as LogFields;
+    } catch {
+      clean = { fields: '[unloggable]' };
+    }
     if (this.#shared.format === 'pretty') {
       const time = this.#shared.clock().toISOString().slice(11, 23);
       const rest = Object.entries(clean)
@@ -95,35 +122,6 @@ export class Logger {
       return;
     }
     this.#shared.sink.write(JSON.stringify({ level, ns: this.#ns, event, ...clean }) + '\n');
-  }
-
-  #redact(fields: LogFields, depth = 0): LogFields {
-    const out: LogFields = {};
-    for (const [key, value] of Object.entries(fields)) {
-      if (SECRET_KEY.test(key) && value !== undefined && value !== null && typeof value !== 'boolean') {
-        out[key] = '[redacted]';
-      } else {
-        out[key] = this.#clean(value, depth);
-      }
-    }
-    return out;
-  }
-
-  #clean(value: unknown, depth: number): unknown {
-    if (typeof value === 'string') return this.#mask(value);
-    if (value instanceof Error) return this.#mask(value.message);
-    if (depth < 3 && value && typeof value === 'object' && !Array.isArray(value) && !Buffer.isBuffer(value)) {
-      return this.#redact(value as LogFields, depth + 1);
-    }
-    return value;
-  }
-
-  #mask(text: string): string {
-    let out = text;
-    for (const secret of this.#shared.secrets) {
-      if (out.includes(secret)) out = out.split(secret).join('[redacted]');
-    }
-    return out;
   }
 }
 

@@ -11,14 +11,32 @@ import type { Agent } from '../agent.js';
 import type { SessionStatus } from '../core/session.js';
 import type { SystemdNotifier } from './sd-notify.js';
 
-/** The one-line status `systemctl status speaker-agent` shows. */
-export function statusLine(s: SessionStatus): string {
+/**
+ * Errors whose message is the remote side's text (a gateway's `error`, a close reason): STATUS
+ * is readable by every local user (`systemctl status`), so it names only the kind of error.
+ */
+const REMOTE_TEXT: ReadonlySet<string> = new Set(['backend', 'disconnected']);
+
+/** One printable line of at most 160 characters (no control characters, no newlines for sd_notify). */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return flat.length > 160 ? `${flat.slice(0, 159)}…` : flat;
+}
+
+/**
+ * The one-line status `systemctl status speaker-agent` shows. `mask` is the logger's secret
+ * rule (Logger.mask): what the agent itself words may still quote a token.
+ */
+export function statusLine(s: SessionStatus, mask: (text: string) => string = (t) => t): string {
   const parts = [s.connected ? `${s.backend} connected` : `${s.backend} disconnected`];
   if (s.wake.available) parts.push(s.wake.keywords.length ? `wake word: ${s.wake.keywords.join(', ')}` : 'button only');
   else parts.push(`no wake word${s.wake.reason ? ` (${s.wake.reason})` : ''}`);
   if (s.muted) parts.push('muted');
-  if (s.lastError) parts.push(`last error: ${s.lastError.message}`);
-  return parts.join('; ');
+  if (s.lastError) {
+    parts.push(REMOTE_TEXT.has(s.lastError.code) ? `last error: ${s.lastError.code} (details: speaker-agent status)` : `last error: ${s.lastError.message}`);
+  }
+  return oneLine(mask(parts.join('; ')));
 }
 
 export interface AttachOptions {
@@ -29,6 +47,8 @@ export interface AttachOptions {
    * Default 20000 ms.
    */
   degradedAfterMs?: number;
+  /** The logger's secret rule (Logger.mask), applied to every STATUS line. */
+  mask?: (text: string) => string;
 }
 
 /**
@@ -37,6 +57,7 @@ export interface AttachOptions {
  */
 export function attachSystemd(agent: Agent, notifier: SystemdNotifier, options: AttachOptions = {}): () => void {
   const degradedAfterMs = options.degradedAfterMs ?? 20_000;
+  const mask = options.mask ?? ((t: string) => t);
   let ready = false;
   let last = '';
   let degradeTimer: NodeJS.Timeout | undefined;
@@ -48,13 +69,13 @@ export function attachSystemd(agent: Agent, notifier: SystemdNotifier, options: 
     clearDegrade();
     if (ready) return;
     ready = true;
-    last = statusLine(agent.session.status());
-    void notifier.ready(connected ? last : `degraded: ${reason ?? 'gateway unreachable'}; ${last}`);
+    last = statusLine(agent.session.status(), mask);
+    void notifier.ready(connected ? last : oneLine(mask(`degraded: ${reason ?? 'gateway unreachable'}; ${last}`)));
   };
   const onState = (s: SessionStatus) => {
     // Before READY the unit is "activating" and the ready line says it all.
     if (!ready) return;
-    const line = statusLine(s);
+    const line = statusLine(s, mask);
     if (line === last) return;
     last = line;
     void notifier.status(line);

@@ -13,6 +13,7 @@ import { FakeGpio, FakeMic, FakeSpeaker, FakeWake } from '../fakes/index.js';
 import { memoryLogger, silentLogger } from '../../src/log/logger.js';
 import { LocalGateway, type LocalGatewayOptions } from '../../src/local-gateway/server.js';
 import type { Scheduler } from '../../src/util/clock.js';
+import type { AudioInput } from '../../src/ports/audio-input.js';
 
 
 export interface Harness {
@@ -40,18 +41,19 @@ export const FAST: ConfigInput = {
 };
 
 /** `clock`: the session's clock (a ManualScheduler for timeout tests); default the system clock. */
-export async function startHarness(opts: { gateway?: Partial<LocalGatewayOptions>; config?: ConfigInput; gw?: LocalGateway; clock?: Scheduler; mic?: FakeMic } = {}): Promise<Harness> {
+/** `mic`: a real input driver instead of the FakeMic (then `harness.mic` is an unused FakeMic). */
+export async function startHarness(opts: { gateway?: Partial<LocalGatewayOptions>; config?: ConfigInput; gw?: LocalGateway; clock?: Scheduler; mic?: AudioInput } = {}): Promise<Harness> {
   const gw = opts.gw ?? new LocalGateway({ log: silentLogger(), speech: 'tone', pace: 0, ...opts.gateway });
   if (!opts.gw) await gw.start();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sa-test-'));
   const socket = path.join(dir, 'control.sock');
   const config = parseConfig(deepMerge(deepMerge(FAST as Record<string, unknown>, { gateway: { url: gw.url }, control: { socket } }), (opts.config ?? {}) as Record<string, unknown>));
   const mem = memoryLogger('debug');
-  const mic = opts.mic ?? new FakeMic();
+  const mic = opts.mic instanceof FakeMic ? opts.mic : new FakeMic();
   const speaker = new FakeSpeaker();
   const wake = new FakeWake();
   const gpio = new FakeGpio();
-  const agent = await createAgent(config, { log: mem.logger, controlSocket: socket, overrides: { mic, speaker, wake, gpio, ...(opts.clock ? { clock: opts.clock } : {}) } });
+  const agent = await createAgent(config, { log: mem.logger, controlSocket: socket, overrides: { mic: opts.mic ?? mic, speaker, wake, gpio, ...(opts.clock ? { clock: opts.clock } : {}) } });
   await agent.start();
   return {
     agent,

@@ -54,8 +54,23 @@ export const GatewaySchema = z
     authRetryMs: ms(60_000, 1000, 3_600_000),
     /** Milliseconds of audio per `audio_data` message (20-100). */
     frameMs: z.number().int().min(20).max(100).default(20),
-    /** Incoming messages larger than this are dropped with a log line. */
+    /** Incoming text messages larger than this are dropped with a log line. */
     maxMessageBytes: z.number().int().min(1024).default(4 * 1024 * 1024),
+    /**
+     * Incoming binary (reply audio) frames larger than this are dropped with a log line; the
+     * WebSocket itself is closed (1009) for a frame over twice the larger of the two limits.
+     */
+    maxAudioFrameBytes: z.number().int().min(1024).default(1024 * 1024),
+    /**
+     * The most reply audio accepted for one reply (encoded bytes, about 8 minutes of 16 kHz PCM);
+     * past it the rest of that reply is dropped with a log line.
+     */
+    maxReplyBytes: z.number().int().min(64 * 1024).default(16 * 1024 * 1024),
+    /**
+     * A token sent over ws:// to a host that is not loopback travels in clear text: `warn` logs
+     * it at every connect, `refuse` does not connect (docs/reliability.md).
+     */
+    insecureTokens: z.enum(['warn', 'refuse']).default('warn'),
     /** How long connecting may take before it counts as failed. */
     connectTimeoutMs: ms(10_000, 500, 120_000),
     /**

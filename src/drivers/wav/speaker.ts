@@ -38,6 +38,8 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
   #playhead = 0; // performance.now() when everything queued has played
   #ending = false;
   #playing = false;
+  /** The last write to the file failed (disk full); its error was told once. */
+  #writeFailed = false;
   /** Bumped by every write and stop(): a `drained` scheduled before either is not emitted. */
   #drainGen = 0;
   #gain = 1;
@@ -66,7 +68,13 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
     } catch (err) {
       throw new DeviceError(`speaker file ${this.#opts.path} cannot be written (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
     }
-    writeSync(this.#fd, wavHeader({ sampleRate: this.#opts.sampleRate, channels: 1 }, 0), 0, WAV_HEADER_BYTES, 0);
+    try {
+      writeSync(this.#fd, wavHeader({ sampleRate: this.#opts.sampleRate, channels: 1 }, 0), 0, WAV_HEADER_BYTES, 0);
+    } catch (err) {
+      closeSync(this.#fd);
+      this.#fd = undefined;
+      throw new DeviceError(writeFailure(this.#opts.path, err));
+    }
   }
 
   setVolume(percent: number): void {
@@ -190,9 +198,17 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
   #append(pcm: Int16Array): void {
     if (this.#fd === undefined || pcm.length === 0) return;
     const bytes = int16ToBytes(pcm);
-    writeSync(this.#fd, bytes, 0, bytes.length, WAV_HEADER_BYTES + this.#dataBytes);
-    this.#dataBytes += bytes.length;
-    writeSync(this.#fd, wavHeader({ sampleRate: this.#opts.sampleRate, channels: 1 }, this.#dataBytes), 0, WAV_HEADER_BYTES, 0);
+    try {
+      writeSync(this.#fd, bytes, 0, bytes.length, WAV_HEADER_BYTES + this.#dataBytes);
+      this.#dataBytes += bytes.length;
+      writeSync(this.#fd, wavHeader({ sampleRate: this.#opts.sampleRate, channels: 1 }, this.#dataBytes), 0, WAV_HEADER_BYTES, 0);
+      this.#writeFailed = false;
+    } catch (err) {
+      // A full disk must not end the agent: an output error, told once until a write succeeds
+      // again (later writes retry, as the port says).
+      if (!this.#writeFailed) this.emit('error', { message: writeFailure(this.#opts.path, err) });
+      this.#writeFailed = true;
+    }
   }
 
   /** Emits `drained` on the next turn, unless a write or stop() comes first (see the port). */
@@ -202,4 +218,11 @@ export class WavSpeaker extends TypedEmitter<AudioOutputEvents> implements Audio
       if (gen === this.#drainGen) this.emit('drained');
     });
   }
+}
+
+/** "speaker file PATH cannot be written (ENOSPC: no space left on the device)". */
+function writeFailure(file: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'ENOSPC' ? 'ENOSPC: no space left on the device' : code === 'EDQUOT' ? 'EDQUOT: disk quota exceeded' : (code ?? String(err));
+  return `speaker file ${file} cannot be written (${why})`;
 }
