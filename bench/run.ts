@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runAlsaBackendsBench } from './alsa-backends.js';
 import { runAudioBench } from './audio.js';
 import { runBackendBench } from './backends.js';
 import { runCoreBench } from './core.js';
@@ -17,6 +18,7 @@ const RESULTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..',
 const BENCHES: Record<string, () => Promise<object>> = {
   core: () => runCoreBench(),
   audio: () => runAudioBench(),
+  alsa: () => runAlsaBackendsBench(),
   backends: () => runBackendBench(),
   wake: () => runWakeBench(RESULTS),
   // Writes bench/results/gpio-leds.json itself and prints its own table.
