@@ -5,6 +5,7 @@ import type { SessionStatus } from '../core/session.js';
 import { request, subscribe } from '../control/client.js';
 import type { ControlReply, ControlRequest } from '../control/protocol.js';
 import { reportError } from './common.js';
+import { installedSocket } from './installed.js';
 import { TimelinePrinter } from './timeline.js';
 
 interface SocketOpts {
@@ -12,16 +13,20 @@ interface SocketOpts {
   config?: string;
 }
 
-/** --control, else $SPEAKER_AGENT_CONTROL, else the config file's control.socket, else the default. */
-export function resolveSocket(opts: SocketOpts, env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * --control, else $SPEAKER_AGENT_CONTROL, else the config file's control.socket, else the
+ * installed service's socket (src/cli/installed.ts), else the default of an agent run by hand.
+ */
+export function resolveSocket(opts: SocketOpts, env: NodeJS.ProcessEnv = process.env, installed: () => string | undefined = installedSocket): string {
   if (opts.control) return opts.control;
   if (env.SPEAKER_AGENT_CONTROL) return env.SPEAKER_AGENT_CONTROL;
   const file = opts.config ?? env.SPEAKER_AGENT_CONFIG;
   if (file) {
     const control = readConfigFile(file).control as { socket?: unknown } | undefined;
     if (typeof control?.socket === 'string' && control.socket) return control.socket;
+    return defaultControlSocket(env);
   }
-  return defaultControlSocket(env);
+  return installed() ?? defaultControlSocket(env);
 }
 
 function withSocket(cmd: Command): Command {

@@ -1,10 +1,9 @@
 /** `speaker-agent doctor`: checks the machine, the configuration and the gateway, with a fix per problem. */
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { addConfigFlags, configFromFlags, reportError } from './common.js';
+import { INSTALLED_CONFIG, installedConfigState } from './installed.js';
 
-/** Where the installer writes the configuration; used when neither --config nor SPEAKER_AGENT_CONFIG is given. */
-export const INSTALLED_CONFIG = '/etc/speaker-agent/config.yaml';
+export { INSTALLED_CONFIG };
 
 export function registerDoctor(program: Command): void {
   const cmd = program
@@ -22,7 +21,9 @@ export function registerDoctor(program: Command): void {
         import('../doctor/doctor.js'),
       ]);
       const env = process.env;
-      if (opts.config === undefined && !env.SPEAKER_AGENT_CONFIG && existsSync(INSTALLED_CONFIG)) opts.config = INSTALLED_CONFIG;
+      // The installed config, also when this user cannot read it: the config line then says so
+      // (and the gateway is not checked), rather than checking the built-in defaults.
+      if (opts.config === undefined && !env.SPEAKER_AGENT_CONFIG && installedConfigState() !== 'absent') opts.config = INSTALLED_CONFIG;
       const source = (opts.config as string | undefined) ?? env.SPEAKER_AGENT_CONFIG ?? 'built-in defaults, no config file';
       const ctx = realContext({ env, serviceUser: opts.user as string, credentialsDir: opts.credentialsDir as string });
       const json = opts.json === true;

@@ -3,7 +3,7 @@ import type { Config } from '../config/schema.js';
 import { checkConfig, checkPorcupine, checkToken } from './config-checks.js';
 import { checkAudio, checkBoard, checkDeviceAccess, checkGpio, checkGroups, checkSpi } from './device-checks.js';
 import { checkGateway } from './gateway-check.js';
-import { checkAddons, checkClock, checkNode, checkService } from './system-checks.js';
+import { checkAddons, checkAlsaBackend, checkClock, checkNode, checkService } from './system-checks.js';
 import type { CheckResult, DoctorContext } from './types.js';
 
 export interface DoctorOptions {
@@ -28,6 +28,7 @@ export async function runDoctor(ctx: DoctorContext, options: DoctorOptions): Pro
   const { result: configResult, config } = checkConfig(options.loadConfig, options.configSource);
   add(configResult);
   for (const r of await checkAddons(ctx, config)) add(r);
+  add(await checkAlsaBackend(ctx, config));
   add(checkBoard(ctx, config));
   add(checkAudio(ctx, config));
   const { result: groupResult, account } = checkGroups(ctx);

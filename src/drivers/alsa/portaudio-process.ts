@@ -69,13 +69,16 @@ export class PortAudioProcess extends TypedEmitter<PortAudioEvents> {
     super();
     this.#log = options.log;
     const path = options.modulePath ?? naudiodonPath();
-    // cwd: naudiodon registers a segfault handler that writes crash.log into the cwd.
-    this.#child = spawn(process.execPath, ['-e', CHILD_SOURCE, path], {
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ipc'],
+    // cwd: naudiodon registers a segfault handler that writes crash.log into the cwd. The source
+    // comes on stdin (`node -`), so `ps` and `systemctl status` show a short command line.
+    this.#child = spawn(process.execPath, ['-', path], {
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'ipc'],
       cwd: tmpdir(),
       env: options.env ?? process.env,
     });
     const child = this.#child;
+    child.stdin!.on('error', () => undefined); // a child that dies at once: its exit says why
+    child.stdin!.end(CHILD_SOURCE);
     lines(child.stdout!, (l) => this.#log.debug('portaudio', { line: l }));
     lines(child.stderr!, (l) => {
       if (l.startsWith('ALSA lib ')) this.#alsaNoise++;
