@@ -5,9 +5,10 @@
  * on; a crash in ALSA ends arecord, not the agent. Costs measured in docs/audio.md.
  *
  * Opening: hardware (`hw:`) devices are first asked for their channel and rate ranges
- * (`--dump-hw-params`), so they are captured natively with all their channels; then each
- * candidate format is tried with `-v`, whose setup dump says what ALSA actually opened (a `hw:`
- * device silently takes the nearest rate it has). The period is the frame size, so each read
+ * (`--dump-hw-params`, in a run that is ended right after), so they are captured natively with
+ * all their channels; other PCMs are asked only when the first format fails. Each candidate
+ * format is tried with `-v`, whose setup dump says what ALSA actually opened (a `hw:` device
+ * silently takes the nearest rate it has). The period is the frame size, so each read
  * delivers one frame of audio as soon as the device has it.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -46,7 +47,7 @@ interface Attempt {
   take(pcm: (b: Buffer) => void, line: (l: string) => void): void;
 }
 
-type AttemptResult = { ok: true; attempt: Attempt } | { ok: false; reason: string; deviceLevel: boolean; ranges?: ReturnType<typeof parseHwParams> };
+type AttemptResult = { ok: true; attempt: Attempt } | { ok: false; reason: string; deviceLevel: boolean };
 
 /** Args for one capture attempt. */
 function captureArgs(pcm: string, c: CaptureCandidate, chunkMs: number, dump: boolean): string[] {
@@ -83,11 +84,12 @@ export class ArecordCapture implements CaptureBackend {
       if (r.deviceLevel) {
         throw new DeviceError(`microphone "alsa:${req.device}" (ALSA "${pcm.name}"): ${r.reason}; ${DEVICE_HINT}`);
       }
-      if (r.ranges && !ranges.channels && r.ranges.channels) {
+      if (!ranges.channels) {
         // What the device really takes: retry with formats inside its ranges.
-        ranges = r.ranges;
-        const rest = pcmCandidates(pcm, ranges, req).filter((x) => !candidates.slice(0, i + 1).some((y) => y.sampleRate === x.sampleRate && y.channels === x.channels));
-        candidates = [...candidates.slice(0, i + 1), ...rest];
+        ranges = await this.#probe(tool, pcm, req, log);
+        const done = candidates.slice(0, i + 1);
+        const rest = pcmCandidates(pcm, ranges, req).filter((x) => !done.some((y) => y.sampleRate === x.sampleRate && y.channels === x.channels));
+        candidates = [...done, ...rest];
       }
     }
     throw new DeviceError(
@@ -121,7 +123,7 @@ export class ArecordCapture implements CaptureBackend {
 
   /** Starts arecord in one format; resolves when its setup dump confirms the format, or it failed. */
   #attempt(tool: string, pcm: CapturePcm, c: CaptureCandidate, req: CaptureRequest, log: Logger): Promise<AttemptResult> {
-    const child = spawnTool(tool, captureArgs(pcm.name, c, req.chunkMs, true), ['ignore', 'pipe'], req.env);
+    const child = spawnTool(tool, captureArgs(pcm.name, c, req.chunkMs, false), ['ignore', 'pipe'], req.env);
     // One listener each for the process's life, routed: a stream in flowing mode drops data
     // that arrives while no listener is attached.
     let early: Buffer[] = [];
@@ -169,7 +171,7 @@ export class ArecordCapture implements CaptureBackend {
       child.on('error', (e) => settle({ ok: false, reason: `cannot run arecord (${e.message}); ${ALSA_UTILS_FIX}`, deviceLevel: true }));
       child.on('exit', (code, signal) => {
         const reason = errors[errors.length - 1] ?? `arecord exited (${signal ?? `code ${code}`})`;
-        settle({ ok: false, reason, deviceLevel: /audio open error|No such device|not found/i.test(reason), ranges: parseHwParams(text) });
+        settle({ ok: false, reason, deviceLevel: /audio open error|No such device|not found/i.test(reason) });
       });
     });
   }
