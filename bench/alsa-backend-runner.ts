@@ -7,7 +7,9 @@
  *     time, frames) through the product's AlsaMic.
  *   capture floor: the same FIFO read by plain Node (fs stream): the cost of moving the bytes.
  *   playback BACKEND: a 20 ms chunk every 20 ms, paced, for SECONDS to `alsa:bench-out`
- *     through AlsaSpeaker (first block accepted, drained after the playhead, stop() time).
+ *     through AlsaSpeaker (first block accepted; play-out: from the driver's close without flush,
+ *     when its playhead says everything was handed over, to the backend's report that the device
+ *     played it, which on the null PCM is the backend's own overhead; stop() time).
  *   playback floor: the same pacing loop with no speaker.
  *
  * It prints `{"phase":"steady"}` when the steady part starts, so the parent knows when to
@@ -17,6 +19,7 @@ import { createReadStream } from 'node:fs';
 import { CORE_FORMAT } from '../src/audio/format.js';
 import { type AlsaBackendName, captureBackend, playbackBackend } from '../src/drivers/alsa/backends.js';
 import { AlsaMic } from '../src/drivers/alsa/mic.js';
+import type { PlaybackBackend } from '../src/drivers/alsa/playback.js';
 import { AlsaSpeaker } from '../src/drivers/alsa/speaker.js';
 import { silentLogger } from '../src/log/logger.js';
 
@@ -62,6 +65,27 @@ async function capture(name: AlsaBackendName): Promise<void> {
   say({ phase: 'done', firstFrameMs: first, stopMs: performance.now() - t, frames, helperPid });
 }
 
+/** Times each stream's close without flush (the play-out the driver waits for before `drained`). */
+function timedBackend(inner: PlaybackBackend, playOuts: number[]): PlaybackBackend {
+  return {
+    name: inner.name,
+    prepare: () => inner.prepare(),
+    open: (device, format) => {
+      const s = inner.open(device, format);
+      return {
+        write: (b, done) => s.write(b, done),
+        on: (e, l) => s.on(e, l),
+        close: (flush) => {
+          const t = performance.now();
+          const r = s.close(flush);
+          if (!flush) void Promise.resolve(r).then(() => playOuts.push(performance.now() - t));
+          return r;
+        },
+      };
+    },
+  };
+}
+
 /** The bench's own pacing loop with no speaker behind it: the floor of the playback figures. */
 const noSpeaker = { start: async () => undefined, write: () => undefined, end: () => undefined, stop: () => undefined, close: async () => undefined, next: async () => [] };
 
@@ -69,13 +93,12 @@ async function playback(name: AlsaBackendName | 'floor'): Promise<void> {
   const log = silentLogger();
   let accepted = 0;
   let firstAt = 0;
-  let lastAt = 0;
+  const playOuts: number[] = [];
   const spk =
     name === 'floor'
       ? noSpeaker
-      : new AlsaSpeaker({ device: 'bench-out', log, backend: playbackBackend(name, { log }), onAlsaWrite: () => {
-            lastAt = performance.now();
-            if (accepted++ === 0) firstAt = lastAt;
+      : new AlsaSpeaker({ device: 'bench-out', log, backend: timedBackend(playbackBackend(name, { log }), playOuts), onAlsaWrite: () => {
+            if (accepted++ === 0) firstAt = performance.now();
           },
         });
   await spk.start();
@@ -100,16 +123,13 @@ async function playback(name: AlsaBackendName | 'floor'): Promise<void> {
   });
   spk.end();
   await spk.next('drained');
-  // The last block (20 ms) cannot have played before it was accepted + 20 ms: what is left is
-  // the time the backend took to report its play-out.
-  const drainedAfterMs = performance.now() - lastAt - 20;
   // Barge-in: 3 s queued, stop() after 200 ms.
   spk.write(Buffer.alloc(CORE_FORMAT.sampleRate * 2 * 3), CORE_FORMAT);
   await sleep(200);
   const t = performance.now();
   spk.stop();
   await spk.close();
-  say({ phase: 'done', firstBlockMs: firstAt - t0, drainedAfterMs, stopMs: performance.now() - t, blocks: accepted });
+  say({ phase: 'done', firstBlockMs: firstAt - t0, playOutMs: playOuts[0], stopMs: performance.now() - t, blocks: accepted });
 }
 
 const run = mode === 'capture' ? (backend === 'floor' ? captureFloor() : capture(backend as AlsaBackendName)) : playback(backend as AlsaBackendName | 'floor');

@@ -8,7 +8,8 @@
  * "floor" is plain Node reading the same FIFO. Playback writes 20 ms blocks in real time.
  * Rounds are interleaved, since the machine is shared.
  *
- *   npm run bench -- alsa          BENCH_ALSA_SECONDS=20 BENCH_ALSA_ROUNDS=2 by default
+ *   npm run bench -- alsa          BENCH_ALSA_SECONDS=20 BENCH_ALSA_ROUNDS=2 by default;
+ *                                  BENCH_ALSA_ONLY=capture (or playback) runs one half
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pacedFifo } from '../test/support/paced-fifo.js';
-import { percentile } from './stats.js';
 
 const RUNNER = join(dirname(fileURLToPath(import.meta.url)), 'alsa-backend-runner.js');
 const CLK_TCK = 100;
@@ -125,7 +125,12 @@ async function runOne(home: string, fifo: string, mode: string, backend: string,
   };
 }
 
-const median = (xs: number[]) => Math.round(percentile(xs, 50) * 100) / 100;
+/** The middle value (the mean of the middle two for an even count), 2 decimals. */
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  return Math.round(m * 100) / 100;
+};
 
 export async function runAlsaBackendsBench(): Promise<object> {
   const seconds = Number(process.env.BENCH_ALSA_SECONDS ?? 20);
@@ -150,10 +155,11 @@ export async function runAlsaBackendsBench(): Promise<object> {
     ['playback', 'koffi'],
     ['playback', 'naudiodon'],
   ];
+  const only = process.env.BENCH_ALSA_ONLY;
   const results: Record<string, RunResult[]> = {};
   try {
     for (let r = 0; r < rounds; r++) {
-      for (const [mode, backend] of candidates) {
+      for (const [mode, backend] of candidates.filter(([m]) => !only || m === only)) {
         const feed = await pacedFifo(fifo, 640, { silence: true });
         try {
           const key = `${mode} ${backend}`;
@@ -175,7 +181,7 @@ export async function runAlsaBackendsBench(): Promise<object> {
       cpuRuns: runs.map((x) => x.cpuPercent),
       rssMbTree: median(runs.map((x) => x.rssMb)),
       processes: runs.at(-1)!.processes,
-      ...(key.startsWith('capture') ? { firstFrameMs: fig('firstFrameMs'), stopMs: fig('stopMs') } : { firstBlockMs: fig('firstBlockMs'), drainedAfterMs: fig('drainedAfterMs'), stopMs: fig('stopMs') }),
+      ...(key.startsWith('capture') ? { firstFrameMs: fig('firstFrameMs'), stopMs: fig('stopMs') } : { firstBlockMs: fig('firstBlockMs'), playOutMs: fig('playOutMs'), stopMs: fig('stopMs') }),
     };
   }
   return { seconds, rounds, node: process.versions.node, arch: process.arch, results: out };
