@@ -105,7 +105,8 @@ run_target() {
     note "installing the working tree ($(cd "$SRC" && git describe --always --dirty))"
   else
     git clone -q "$SRC" "$home/speaker-agent"
-    note "installing a clone of $(cd "$SRC" && git rev-parse --short HEAD)$(cd "$SRC" && git diff --quiet HEAD || echo ' (uncommitted changes are NOT included; --worktree includes them)')"
+    git -C "$home/speaker-agent" checkout -q "$REV"
+    note "installing a clone of ${REV:0:7}$(cd "$SRC" && git diff --quiet "$REV" || echo ' (uncommitted changes are NOT included; --worktree includes them)')"
   fi
   local token="tok-verify-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
   printf '%s\n' "$token" >"$home/gateway-token.txt"

@@ -11,8 +11,7 @@
  * `auto` takes the first of these that is available here, in that order (the order comes from
  * the measurements in docs/audio.md).
  */
-import { createRequire } from 'node:module';
-import { DeviceError, errorMessage } from '../../errors.js';
+import { errorMessage } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { findTool, ALSA_UTILS_FIX } from './alsa-tool.js';
 import { AplayPlayback } from './aplay.js';
@@ -84,14 +83,5 @@ export function playbackBackend(name: AlsaBackendName, options: { log: Logger; e
       return new KoffiPlayback(options);
     case 'naudiodon':
       return new SpeakerModulePlayback({ env: options.env });
-  }
-}
-
-/** naudiodon's module path, or a DeviceError saying how to get it (for `devices`). */
-export function requireNaudiodon(): string {
-  try {
-    return createRequire(import.meta.url).resolve('naudiodon');
-  } catch {
-    throw new DeviceError('the naudiodon backend needs the naudiodon module: run "npm ci --omit=dev" in the agent\'s directory, or set audio.alsaBackend: arecord');
   }
 }

@@ -34,13 +34,19 @@ export interface PortAudioProcessOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Resolves naudiodon's path, or explains how to install it. */
-export function naudiodonPath(): string {
+/** Resolves naudiodon's path, or explains how to install it (or why it cannot be). */
+export function naudiodonPath(arch = process.arch): string {
   try {
     return createRequire(import.meta.url).resolve('naudiodon');
   } catch {
+    // docs/audio.md "Backends": where naudiodon cannot build at all.
+    if (arch === 'arm64') {
+      throw new DeviceError(
+        'the naudiodon backend is not available: naudiodon does not build on arm64 (it links an x86-64 PortAudio); set audio.alsaBackend: arecord (the default) or koffi',
+      );
+    }
     throw new DeviceError(
-      'the microphone driver needs the naudiodon module: run "npm install naudiodon" (it builds against libasound2-dev; on npm 11 approve its install script)',
+      'the microphone driver needs the naudiodon module, which is not installed (it builds against libasound2-dev, and not with GCC 14 on Debian 13): run "npm ci --omit=dev" in the agent\'s directory, or set audio.alsaBackend: arecord (the default) or koffi',
     );
   }
 }

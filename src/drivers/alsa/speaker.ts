@@ -103,8 +103,9 @@ async function loadSpeaker(): Promise<SpeakerCtor> {
     const mod = createRequire(import.meta.url)('speaker') as SpeakerCtor | { default: SpeakerCtor };
     return 'default' in mod ? mod.default : mod;
   } catch (err) {
+    const why = process.arch === 'arm64' ? 'it does not build on arm64' : 'run "npm ci --omit=dev" in the agent\'s directory; it builds against libasound2-dev';
     throw new DeviceError(
-      `the speaker driver needs the "speaker" module (${errorMessage(err)}): run "npm install speaker" (it builds against libasound2-dev; on npm 11 approve its install script)`,
+      `the naudiodon backend's speaker needs the "speaker" module (${errorMessage(err)}): ${why}; or set audio.alsaBackend: arecord (the default) or koffi`,
     );
   }
 }
