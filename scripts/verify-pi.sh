@@ -173,6 +173,8 @@ done
 
 host_setup
 trap restore_binfmt EXIT
+# Every target installs the same commit, the one checked out when the run started.
+REV=$(git -C "$SRC" rev-parse HEAD)
 
 if [ "$PREPARE_ONLY" = 1 ]; then
   for target in "${TARGETS[@]}"; do
@@ -185,4 +187,5 @@ if [ "$PREPARE_ONLY" = 1 ]; then
 fi
 
 source "$LIB/run-target.sh"
-run_all
+# On one line: the script can be edited while a run is under way (bash reads it as it goes).
+run_all; exit
