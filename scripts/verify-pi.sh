@@ -76,21 +76,44 @@ host_setup() {
 
 # qemu-user's binfmt entry, registered with the C flag: without it, setuid binaries (sudo) run
 # with the caller's credentials under emulation ("sudo: effective uid is not 0"). Debian
-# registers P and F only; restore_binfmt puts that back on exit.
+# registers P and F only; restore_binfmt puts Debian's entry back on exit. INTERPRETER: a qemu
+# other than Debian's (see qemu_for).
 BINFMT_CHANGED=()
 binfmt_for() {
-  local name=$1 f=/proc/sys/fs/binfmt_misc/$1
+  local name=$1 want=${2:-} f=/proc/sys/fs/binfmt_misc/$1
   [ -e "$f" ] || update-binfmts --enable "$name" >/dev/null 2>&1 || true
   [ -e "$f" ] || die "no binfmt_misc entry $name (is qemu-user-static installed?)"
-  if ! grep -q '^flags: .*C' "$f"; then
-    local magic mask interp
+  local interp; interp=$(sed -n 's/^interpreter //p' "$f")
+  [ -n "$want" ] || want=$interp
+  if ! grep -q '^flags: .*C' "$f" || [ "$interp" != "$want" ]; then
+    local magic mask
     magic=$(sed -n 's/^magic //p' "$f" | sed 's/../\\x&/g')
     mask=$(sed -n 's/^mask //p' "$f" | sed 's/../\\x&/g')
-    interp=$(sed -n 's/^interpreter //p' "$f")
     echo -1 >"$f"
-    printf ':%s:M:0:%s:%s:%s:PFC\n' "$name" "$magic" "$mask" "$interp" >/proc/sys/fs/binfmt_misc/register
+    printf ':%s:M:0:%s:%s:%s:PFC\n' "$name" "$magic" "$mask" "$want" >/proc/sys/fs/binfmt_misc/register
     BINFMT_CHANGED+=("$name")
   fi
+}
+
+# The qemu-user that runs SUITE's binaries: Debian 12's (7.2, the host's) cannot run Debian 13's
+# systemd 257, whose private socket then refuses connections (systemd-run, dbus, journald and
+# logind fail at boot), so Debian 13 targets run under Debian 13's qemu-user (10.0), fetched
+# once through a cached trixie-amd64 root filesystem and kept in $CACHE/qemu-trixie.
+qemu_for() {
+  local suite=$1 name=$2 dir="$CACHE/qemu-trixie" r="$CACHE/rootfs/trixie-amd64" deb
+  if [ "$suite" != trixie ]; then return; fi
+  if [ ! -x "$dir/usr/bin/$name" ]; then
+    build_rootfs trixie-amd64 >&2
+    cp /etc/resolv.conf "$r/etc/resolv.conf" 2>/dev/null || true
+    chroot "$r" sh -c 'cd /tmp && rm -f qemu-user_*.deb && (apt-get download qemu-user || (apt-get update -q && apt-get download qemu-user))' >>"$CACHE/results/qemu-trixie.log" 2>&1 ||
+      die "cannot download Debian 13's qemu-user (see $CACHE/results/qemu-trixie.log)"
+    deb=$(ls "$r"/tmp/qemu-user_*.deb | head -1)
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    dpkg-deb -x "$deb" "$dir"
+    [ -x "$dir/usr/bin/$name" ] || die "$deb has no usr/bin/$name"
+  fi
+  printf '%s\n' "$dir/usr/bin/$name"
 }
 restore_binfmt() {
   local n
@@ -112,13 +135,26 @@ node_tarball() {
 # --- Root filesystems (cached) --------------------------------------------------------------------
 
 # Packages of a Pi OS Lite image that the checks rely on; everything the agent needs comes from
-# the installer. alsa-utils is on every Pi OS image.
-BASE_PACKAGES=systemd,systemd-sysv,dbus,sudo,procps,iproute2,less,ca-certificates,git,alsa-utils
+# the installer. alsa-utils is on every Pi OS image; so is libatomic1, which Node.js's 32-bit
+# ARM build needs.
+BASE_PACKAGES=systemd,systemd-sysv,dbus,sudo,procps,iproute2,less,ca-certificates,git,alsa-utils,libatomic1
 
 build_rootfs() {
   local target=$1 suite=${1%-*} arch=${1#*-}
   local dir="$CACHE/rootfs/$target"
-  if [ -f "$dir/.verify-pi-base" ]; then note "root filesystem $target: cached ($dir)"; return; fi
+  if [ -f "$dir/.verify-pi-base" ]; then
+    # A cache from an older package list: add what is missing.
+    if ! grep -qxF "packages=$BASE_PACKAGES" "$dir/.verify-pi-base"; then
+      note "root filesystem $target: adding packages to the cache"
+      cp /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null || true
+      chroot "$dir" sh -c "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(printf '%s' "$BASE_PACKAGES" | tr , ' ')" >>"$CACHE/results/$target-debootstrap.log" 2>&1 ||
+        die "could not update the cached $target root filesystem (see $CACHE/results/$target-debootstrap.log)"
+      sed -i '/^packages=/d' "$dir/.verify-pi-base"
+      echo "packages=$BASE_PACKAGES" >>"$dir/.verify-pi-base"
+    fi
+    note "root filesystem $target: cached ($dir)"
+    return
+  fi
   say "Building the $target root filesystem (debootstrap from $MIRROR)"
   local t=$SECONDS tmp="$dir.tmp"
   rm -rf "$tmp"
@@ -149,7 +185,7 @@ build_rootfs() {
     ln -sfn ../lib/node_modules/npm/bin/npm-cli.js "$tmp/usr/local/bin/npm"
     ln -sfn ../lib/node_modules/npm/bin/npx-cli.js "$tmp/usr/local/bin/npx"
   fi
-  printf 'built=%s suite=%s arch=%s seconds=%s\n' "$(date -u +%FT%TZ)" "$suite" "$arch" $((SECONDS - t)) >"$tmp/.verify-pi-base"
+  printf 'built=%s suite=%s arch=%s seconds=%s\npackages=%s\n' "$(date -u +%FT%TZ)" "$suite" "$arch" $((SECONDS - t)) "$BASE_PACKAGES" >"$tmp/.verify-pi-base"
   rm -rf "$dir"
   mv "$tmp" "$dir"
   note "root filesystem $target: built in $((SECONDS - t)) s ($(du -sh "$dir" | cut -f1))"
@@ -179,7 +215,7 @@ REV=$(git -C "$SRC" rev-parse HEAD)
 if [ "$PREPARE_ONLY" = 1 ]; then
   for target in "${TARGETS[@]}"; do
     q=$(qemu_name "${target#*-}")
-    [ -z "$q" ] || binfmt_for "$q"
+    [ -z "$q" ] || binfmt_for "$q" "$(qemu_for "${target%-*}" "$q")"
     build_rootfs "$target"
   done
   say "Root filesystems ready in $CACHE/rootfs"

@@ -28,7 +28,8 @@ as_pi() { in_ct su - pi -c "$1"; }
 stop_container() {
   if [ -n "$MIC_PID" ]; then kill "$MIC_PID" 2>/dev/null || true; MIC_PID=""; fi
   if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
-    in_ct systemctl poweroff >/dev/null 2>&1 || true
+    # systemctl poweroff needs logind; SIGRTMIN+4 is systemd's own "power off" request.
+    in_ct systemctl poweroff >/dev/null 2>&1 || kill -s SIGRTMIN+4 "$CT_PID" 2>/dev/null || true
     local i
     for i in $(seq 1 60); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 1; done
     kill -0 "$NSPAWN_PID" 2>/dev/null && kill -KILL "$NSPAWN_PID" 2>/dev/null
@@ -90,7 +91,15 @@ run_target() {
   : >"$log"
   say "Target $target (log: $log)"
   local q; q=$(qemu_name "$arch")
-  [ -z "$q" ] || binfmt_for "$q"
+  if [ -n "$q" ]; then
+    local qi
+    if ! qi=$(qemu_for "$suite" "$q"); then
+      record "$target" "qemu-user" FAIL - "could not get the qemu-user for $suite"
+      return
+    fi
+    binfmt_for "$q" "$qi"
+    note "emulated by $(sed -n 's/^interpreter //p' "/proc/sys/fs/binfmt_misc/$q") ($("$(sed -n 's/^interpreter //p' "/proc/sys/fs/binfmt_misc/$q")" --version | head -1))"
+  fi
   build_rootfs "$target"
 
   # A fresh copy of the cached root filesystem, with the checkout and a token in pi's home.
