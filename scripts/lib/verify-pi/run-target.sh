@@ -161,6 +161,16 @@ run_target() {
   local creds=0 ipc=0
   in_ct systemd-run --wait --quiet --collect -p SetCredential=probe:x /bin/true >>"$log" 2>&1 || creds=1
   in_ct systemd-run --wait --quiet --collect -p PrivateIPC=yes /bin/true >>"$log" 2>&1 || ipc=1
+  if [ "$creds" = 1 ]; then
+    # The container's own journald (systemd 257 imports credentials) fails the same way: give it
+    # the same treatment, so the journal works for the checks that read it.
+    mkdir -p "$ct/etc/systemd/system/systemd-journald.service.d"
+    printf '%s\n' '# scripts/verify-pi.sh: EMULATION ONLY (qemu-user cannot set up credentials).' '[Service]' 'ImportCredential=' 'LoadCredential=' \
+      >"$ct/etc/systemd/system/systemd-journald.service.d/verify-pi-emulation.conf"
+    in_ct systemctl daemon-reload
+    in_ct systemctl reset-failed systemd-journald.service systemd-journald.socket systemd-journald-dev-log.socket >/dev/null 2>&1
+    in_ct systemctl start systemd-journald.socket systemd-journald-dev-log.socket systemd-journald.service >>"$log" 2>&1 || true
+  fi
   if [ "$creds" = 1 ] || [ "$ipc" = 1 ]; then
     mkdir -p "$ct/etc/systemd/system/speaker-agent.service.d"
     emulation_dropin "$creds" "$ipc" >"$ct/etc/systemd/system/speaker-agent.service.d/verify-pi-emulation.conf"
