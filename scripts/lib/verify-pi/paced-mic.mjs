@@ -20,7 +20,10 @@ process.on('SIGUSR1', () => {
   offset = 0;
   process.stdout.write(`speaking ${utterance.length / 32000} s\n`);
 });
-process.on('SIGTERM', () => process.exit(0));
+process.on('SIGTERM', () => {
+  process.stdout.write(`paced mic: ${sent} blocks, ${dropped} dropped while nobody read\n`);
+  process.exit(0);
+});
 const t0 = performance.now();
 let sent = 0;
 function tick() {
