@@ -4,6 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { runAlsaBackendsBench } from './alsa-backends.js';
 import { runAudioBench } from './audio.js';
 import { runBackendBench } from './backends.js';
 import { runCoreBench } from './core.js';
@@ -20,6 +21,7 @@ const RESULTS = resultsDir();
 const BENCHES: Record<string, () => Promise<object>> = {
   core: () => runCoreBench(),
   audio: () => runAudioBench(),
+  alsa: () => runAlsaBackendsBench(),
   backends: () => runBackendBench(),
   wake: () => runWakeBench(RESULTS),
   // The real CLI as a process, its whole tree from /proc, paced audio, a bare relay as the floor.

@@ -16,9 +16,10 @@
 # satellite: the installer generates its encryption key once and prints it for Home Assistant.
 #
 # Test mode (--root DIR): every path is inside DIR, and commands that change the system (apt-get,
-# curl, gpg, npm, useradd, usermod, userdel, chown, systemctl, the config check) are appended to
-# DIR/.install-commands instead of being run. DIR/etc/passwd and DIR/etc/group stand in for the
-# system's account database (a recorded useradd adds its line there, so re-runs see the user).
+# curl, gpg, npm, useradd, usermod, userdel, chown, systemctl, the config and addon checks) are
+# appended to DIR/.install-commands instead of being run. DIR/etc/passwd and DIR/etc/group stand
+# in for the system's account database (a recorded useradd adds its line there, so re-runs see
+# the user). SPEAKER_AGENT_TEST_FAIL=TEXT makes a recorded command containing TEXT fail.
 set -euo pipefail
 
 SERVICE=speaker-agent
@@ -27,19 +28,42 @@ MIN_NODE_MAJOR=20
 # Node.js 22 LTS: NodeSource builds it for arm64, armhf and amd64 (Node 24 dropped 32-bit ARM).
 NODESOURCE_MAJOR=22
 SERVICE_GROUPS=(audio gpio spi)
-# Native addon builds (naudiodon, speaker, rpio), TLS roots, the NodeSource key, ALSA tools for
-# checking the sound card (aplay/arecord), libgpiod tools for the Pi 5 GPIO driver, and lame,
-# which decodes MP3 replies (node-lame would otherwise download its own copy at install time),
-# and libspeexdsp1 for echo cancellation (audio.echoCancel: speex).
+# Native addon builds (naudiodon, speaker, rpio), TLS roots, the NodeSource key, ALSA's
+# arecord/aplay (the default audio path, docs/audio.md "Backends"), libgpiod tools for the Pi 5
+# GPIO driver, and lame, which decodes MP3 replies (node-lame would otherwise download its own
+# copy at install time), and libspeexdsp1 for echo cancellation (audio.echoCancel: speex).
 APT_PACKAGES=(ca-certificates curl gnupg build-essential python3 libasound2-dev alsa-utils gpiod lame libspeexdsp1)
+# Runtime libraries an addon needs on one architecture only: naudiodon's bundled 32-bit ARM
+# PortAudio links JACK.
+APT_PACKAGES_armhf=(libjack-jackd2-0)
+
+# The Debian architecture (arm64, armhf, amd64).
+deb_arch() {
+  if [ -n "$ROOT" ]; then printf '%s\n' "${SPEAKER_AGENT_TEST_ARCH:-amd64}"; return; fi
+  dpkg --print-architecture 2>/dev/null || uname -m
+}
+
+# Where the Node.js that runs npm keeps its C headers (PREFIX/include/node), so node-gyp builds
+# against them instead of downloading them from nodejs.org: /usr for Debian's nodejs (with
+# libnode-dev) and NodeSource's, /usr/local or /opt/... for an unpacked release. Prints the
+# prefix, or nothing.
+node_headers_prefix() {
+  local prefix d
+  if [ -n "$ROOT" ]; then prefix="${SPEAKER_AGENT_TEST_NODE_PREFIX:-/usr}"
+  else prefix="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"; fi
+  for d in "$prefix" /usr /usr/local; do
+    if [ -f "$ROOT$d/include/node/node_api.h" ]; then printf '%s\n' "$d"; return; fi
+  done
+}
 
 # Environment for every npm run: node-lame uses the system's lame (no download), onnxruntime-node
 # its bundled CPU build (no CUDA download on x86-64), and node-gyp the installed Node.js headers
-# (no download from nodejs.org). Asked for after Node.js is installed, since the headers come
-# with it (NodeSource) or with libnode-dev (Debian).
+# (no download). Asked for after Node.js is installed, since the
+# headers come with it (NodeSource, release tarballs) or with libnode-dev (Debian).
 npm_env() {
-  local e="LAME_SKIP_DOWNLOAD=1 ONNXRUNTIME_NODE_INSTALL=skip"
-  if [ -f /usr/include/node/node_api.h ]; then e="$e npm_config_nodedir=/usr"; fi
+  local e="LAME_SKIP_DOWNLOAD=1 ONNXRUNTIME_NODE_INSTALL=skip" prefix
+  prefix="$(node_headers_prefix)"
+  if [ -n "$prefix" ]; then e="$e npm_config_nodedir=$prefix"; fi
   printf '%s\n' "$e"
 }
 
@@ -96,6 +120,7 @@ run() {
   if [ -n "$ROOT" ]; then
     local line="$*"
     printf '%s\n' "${line//"$ROOT"/}" >>"$ROOT/.install-commands"
+    if [ -n "${SPEAKER_AGENT_TEST_FAIL:-}" ] && [[ "$line" == *"$SPEAKER_AGENT_TEST_FAIL"* ]]; then return 1; fi
   else
     "$@"
   fi
@@ -275,6 +300,37 @@ check_platform() {
   fi
   [ -f "$SRC/package.json" ] || die "no package.json in $SRC: run from a speaker-agent checkout (or pass --source DIR)"
   [ -f "$SRC/systemd/speaker-agent.service" ] || die "missing $SRC/systemd/speaker-agent.service"
+  check_inputs
+}
+
+# A secret file the user named: its first line is the secret (see write_credential).
+check_secret_file() {
+  local flag="$1" file="$2" first
+  [ -e "$file" ] || die "$flag $file: no such file"
+  [ -f "$file" ] || die "$flag $file: not a regular file"
+  [ -r "$file" ] || die "$flag $file: cannot read it"
+  [ "$(wc -c <"$file")" -le 16384 ] || die "$flag $file: larger than 16 KiB, not a token file"
+  first="$(head -n 1 "$file" | tr -d '\r')"
+  [ -n "${first//[[:space:]]/}" ] || die "$flag $file: the first line is empty; put the secret on the first line"
+  case "$first" in
+    "Bearer "*|"bearer "*) die "$flag $file: put only the token on the first line, without \"Bearer \"" ;;
+    *[[:space:]]*) die "$flag $file: the first line contains spaces; put only the secret on it" ;;
+  esac
+}
+
+# Everything the user gave is checked before anything is installed or built.
+check_inputs() {
+  if [ -n "$GATEWAY_URL" ]; then
+    case "$GATEWAY_URL" in
+      ws://?*|wss://?*) ;;
+      *) die "--gateway-url must be a ws:// or wss:// URL, got \"$GATEWAY_URL\"" ;;
+    esac
+    case "$GATEWAY_URL" in
+      *[[:space:]\"\\]*) die "--gateway-url must not contain spaces, quotes or backslashes" ;;
+    esac
+  fi
+  if [ -n "$TOKEN_FILE" ]; then check_secret_file --token-file "$TOKEN_FILE"; fi
+  if [ -n "$KEY_FILE" ]; then check_secret_file --porcupine-key-file "$KEY_FILE"; fi
 }
 
 node_version() {
@@ -288,8 +344,10 @@ apt_candidate() {
 major() { local v="${1#v}"; v="${v%%.*}"; v="${v%%[!0-9]*}"; printf '%s\n' "${v:-0}"; }
 
 install_packages() {
-  local added=() p
-  for p in "${APT_PACKAGES[@]}"; do pkg_installed "$p" || added+=("$p"); done
+  local added=() p arch wanted=("${APT_PACKAGES[@]}")
+  arch="$(deb_arch)"
+  if [ "$arch" = armhf ]; then wanted+=("${APT_PACKAGES_armhf[@]}"); fi
+  for p in "${wanted[@]}"; do pkg_installed "$p" || added+=("$p"); done
   if [ ${#added[@]} -gt 0 ]; then
     say "Installing Debian packages: ${added[*]}"
     run apt-get update
@@ -352,39 +410,48 @@ create_user() {
   run usermod -aG "$joined" "$SERVICE_USER"
 }
 
+# What a release tree holds (a source checkout is built and pruned down to this).
+RELEASE_ITEMS=(package.json package-lock.json dist systemd scripts hardware proto docs LICENSE README.md)
+
 install_app() {
   say "Installing the agent into /opt/speaker-agent"
-  local from="$SRC"
-  if [ -f "$SRC/src/cli.ts" ]; then
-    # A source checkout: build a fresh copy in a scratch directory, so the checkout stays as it
-    # was (no root-owned node_modules) and a stale dist/ is never installed.
-    from="$(mktemp -d)"
-    BUILD_DIR="$from"
-    trap 'rm -rf "$BUILD_DIR"' EXIT
-    tar -C "$SRC" --exclude=./node_modules --exclude=./dist --exclude=./.git -cf - . | tar -C "$from" -xf -
-    say "Building from source (TypeScript compile)"
-    run sh -c "cd '$from' && env $(npm_env) npm ci --no-audit --no-fund && npm run build"
-  elif [ ! -f "$SRC/dist/src/cli.js" ]; then
-    die "$SRC has neither src/ nor a built dist/: use a speaker-agent checkout or release"
-  fi
-  local stage="$APP_DIR.new"
+  local stage="$APP_DIR.new" item
   rm -rf "$stage"
   mkdir -p "$stage/bin"
-  local item
-  for item in package.json package-lock.json dist systemd scripts hardware proto docs LICENSE README.md; do
-    if [ -e "$from/$item" ]; then cp -a "$from/$item" "$stage/"; fi
-  done
+  STAGE_DIR="$stage"
+  trap 'rm -rf "$STAGE_DIR"' EXIT
+  if [ -f "$SRC/src/cli.ts" ]; then
+    # A source checkout: copied into the staging directory and built there (the checkout stays
+    # as it was, with no root-owned node_modules; a stale dist/ is never installed), then
+    # pruned to the production dependencies and the release files.
+    tar -C "$SRC" --exclude=./node_modules --exclude=./dist --exclude=./.git -cf - . | tar -C "$stage" -xf -
+    say "Building from source (npm ci, TypeScript compile)"
+    run sh -c "cd '$stage' && env $(npm_env) npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev --no-audit --no-fund"
+    local keep=" ${RELEASE_ITEMS[*]} bin node_modules "
+    for item in "$stage"/* "$stage"/.[!.]*; do
+      [ -e "$item" ] || continue
+      case "$keep" in *" $(basename "$item") "*) ;; *) rm -rf "$item" ;; esac
+    done
+  elif [ -f "$SRC/dist/src/cli.js" ]; then
+    for item in "${RELEASE_ITEMS[@]}"; do
+      if [ -e "$SRC/$item" ]; then cp -a "$SRC/$item" "$stage/"; fi
+    done
+    # Production dependencies only; the allowScripts list in package.json lets npm 11 build
+    # the native addons (npm 10 builds them anyway).
+    run sh -c "cd '$stage' && env $(npm_env) npm ci --omit=dev --no-audit --no-fund"
+  else
+    die "$SRC has neither src/ nor a built dist/: use a speaker-agent checkout or release"
+  fi
   local node_bin=/usr/bin/node
   [ -z "$ROOT" ] && node_bin="$(command -v node)"
+  NODE_BIN="$node_bin"
   cat >"$stage/bin/speaker-agent" <<SH
 #!/bin/sh
 # Written by scripts/install.sh: runs the installed speaker-agent with the system's Node.js.
 exec $node_bin /opt/speaker-agent/dist/src/cli.js "\$@"
 SH
   chmod 0755 "$stage/bin/speaker-agent"
-  # Production dependencies only; the allowScripts list in package.json lets npm 11 build the
-  # native addons (npm 10 builds them anyway).
-  run sh -c "cd '$stage' && env $(npm_env) npm ci --omit=dev --no-audit --no-fund"
+  check_addons "$stage"
   # Swap in one step, so a failed build leaves the running version untouched.
   if [ -d "$APP_DIR" ]; then
     rm -rf "$APP_DIR.old"
@@ -392,9 +459,46 @@ SH
   fi
   mv "$stage" "$APP_DIR"
   rm -rf "$APP_DIR.old"
+  relink_addons
   run chown -R root:root "$APP_DIR"
   mkdir -p "$(dirname "$BIN_LINK")"
   ln -sfn /opt/speaker-agent/bin/speaker-agent "$BIN_LINK"
+}
+
+# Before the swap: every native addon the configuration (the one kept, or the one about to be
+# written) needs must load from the new build. npm drops an optional addon that fails to build
+# without failing itself; the service would then restart-loop.
+check_addons() {
+  local stage="$1" cfg="$CONFIG" preview=""
+  if [ ! -e "$CONFIG" ]; then
+    preview="$(mktemp)"
+    write_config >"$preview"
+    cfg="$preview"
+  fi
+  say "Checking that the native addons this configuration needs load"
+  local ok=1
+  run "$NODE_BIN" "${stage#"$ROOT"}/dist/src/cli.js" config addons "${cfg#"$ROOT"}" || ok=0
+  [ -z "$preview" ] || rm -f "$preview"
+  if [ "$ok" = 0 ]; then
+    die "a native addon this configuration needs does not load (see the fix above); the installed version is untouched. Fix it and run this installer again."
+  fi
+}
+
+# naudiodon links its bundled PortAudio with an absolute RUNPATH into its own build directory:
+# built in the staging directory, it points at a path that is gone after the swap
+# ("libportaudio.so.2: cannot open shared object file"). Rebuild such addons where they now live.
+relink_addons() {
+  [ -d "$APP_DIR/node_modules" ] || return 0
+  local stale=() f pkg
+  while IFS= read -r f; do
+    pkg="${f#"$APP_DIR/node_modules/"}"
+    case "$pkg" in @*/*) pkg="$(printf '%s' "$pkg" | cut -d/ -f1-2)" ;; *) pkg="${pkg%%/*}" ;; esac
+    case " ${stale[*]} " in *" $pkg "*) ;; *) stale+=("$pkg") ;; esac
+  done < <(grep -rlaF --include='*.node' "${APP_DIR#"$ROOT"}.new" "$APP_DIR/node_modules" 2>/dev/null || true)
+  if [ ${#stale[@]} -gt 0 ]; then
+    say "Rebuilding ${stale[*]} in place (its library path pointed at the staging directory)"
+    run sh -c "cd '${APP_DIR#"$ROOT"}' && env $(npm_env) npm rebuild ${stale[*]}"
+  fi
 }
 
 install_unit() {
@@ -489,8 +593,8 @@ print_next_steps() {
     echo "Keeping the existing ESPHome encryption key (sudo cat /etc/speaker-agent/credentials/esphome-key)."
     echo
   fi
-  echo "Check everything:   speaker-agent doctor   (sudo speaker-agent doctor also checks the token)"
-  echo "Talk to the agent:  sudo speaker-agent status --control /run/speaker-agent/control.sock"
+  echo "Check everything:   sudo speaker-agent doctor"
+  echo "Talk to the agent:  sudo speaker-agent status     (or listen, say, volume, events)"
   if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
     echo "                    (without sudo: sudo usermod -aG $SERVICE_USER $SUDO_USER, then log in again)"
   fi
@@ -511,13 +615,33 @@ do_install() {
 
 # --- Uninstall ------------------------------------------------------------------------------------
 
+# Members of a group (from the group database), comma-separated.
+group_members() {
+  if [ -n "$ROOT" ]; then sed -n "s/^$1:[^:]*:[^:]*://p" "$ROOT/etc/group" 2>/dev/null | head -1
+  else getent group "$1" | cut -d: -f4; fi
+}
+
 do_uninstall() {
   if [ -z "$ROOT" ] && [ "$(id -u)" -ne 0 ]; then die "run as root: sudo $0 --uninstall"; fi
   say "Removing the service"
+  local dropins=("$ROOT/etc/systemd/system/$SERVICE.service.d" "$ROOT/run/systemd/system/$SERVICE.service.d") d removed=0
   if [ -f "$UNIT" ]; then
     run systemctl disable --now "$SERVICE"
     rm -f "$UNIT"
+    removed=1
+  fi
+  # Drop-ins (`systemctl edit speaker-agent`, `systemctl set-property`) go with the unit.
+  for d in "${dropins[@]}"; do
+    if [ -d "$d" ]; then
+      say "Removing the drop-ins in ${d#"$ROOT"}: $(ls -A "$d" | tr '\n' ' ')"
+      rm -rf "$d"
+      removed=1
+    fi
+  done
+  if [ "$removed" = 1 ]; then
     run systemctl daemon-reload
+    # A unit that failed stays listed as failed until this.
+    run systemctl reset-failed "$SERVICE" 2>/dev/null || true
   fi
   say "Removing /opt/speaker-agent"
   rm -rf "$APP_DIR" "$APP_DIR.new" "$APP_DIR.old"
@@ -533,8 +657,17 @@ do_uninstall() {
     say "Removing user $SERVICE_USER"
     run userdel "$SERVICE_USER"
     if [ -n "$ROOT" ]; then
-      sed -i "/^$SERVICE_USER:/d" "$ROOT/etc/passwd" "$ROOT/etc/group"
+      sed -i "/^$SERVICE_USER:/d" "$ROOT/etc/passwd"
+      # As userdel: the user's own group goes with it unless other users are in it.
+      if [ -z "$(group_members "$SERVICE_USER")" ]; then sed -i "/^$SERVICE_USER:/d" "$ROOT/etc/group"; fi
     fi
+  fi
+  # userdel keeps the group when users joined it (the installer tells them to, for the CLI).
+  if group_exists "$SERVICE_USER"; then
+    local members; members="$(group_members "$SERVICE_USER")"
+    say "Removing group $SERVICE_USER${members:+ (its members $members lose it at their next login)}"
+    run groupdel "$SERVICE_USER"
+    if [ -n "$ROOT" ]; then sed -i "/^$SERVICE_USER:/d" "$ROOT/etc/group"; fi
   fi
   local g groups_added
   read -r -a groups_added <<<"$(state_get groups_added)"

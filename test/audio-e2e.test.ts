@@ -1,16 +1,18 @@
 /**
- * The whole chain on real native audio: naudiodon captures a 48 kHz stereo "microphone" (an
- * ALSA file PCM fed through a FIFO), the agent converts it to 16 kHz mono and streams it to the
- * local gateway over ws, and the reply is played through `speaker` into an ALSA file PCM.
- * Asserts the gateway received exactly the converted capture and ALSA got exactly the reply.
+ * The whole chain through the default ALSA backend: arecord captures a 48 kHz stereo
+ * "microphone" (an ALSA file PCM whose input is a FIFO fed in real time by a separate process),
+ * the agent converts it to 16 kHz mono and streams it to the local gateway over ws, and the
+ * reply is played through aplay into an ALSA file PCM. Asserts the gateway received exactly the
+ * converted capture and ALSA got exactly the reply.
  */
-import { execFileSync } from 'node:child_process';
-import { closeSync, createWriteStream, openSync, readFileSync, type WriteStream } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent, type Agent } from '../src/agent.js';
 import { CaptureConverter } from '../src/audio/channels.js';
 import { bytesToInt16 } from '../src/audio/wav.js';
 import { parseConfig } from '../src/config/load.js';
+import { AplayPlayback } from '../src/drivers/alsa/aplay.js';
+import { ArecordCapture } from '../src/drivers/alsa/arecord.js';
 import { AlsaMic } from '../src/drivers/alsa/mic.js';
 import { AlsaSpeaker } from '../src/drivers/alsa/speaker.js';
 import { FakeGpio, FakeWake } from './fakes/index.js';
@@ -19,33 +21,25 @@ import { toneFor } from '../src/local-gateway/speech.js';
 import { memoryLogger, silentLogger } from '../src/log/logger.js';
 import { type AlsaEnv, interleave, makeAlsaEnv, testSignal, toBuffer } from './audio-alsa-env.js';
 import { NO_EARCONS, received, waitFor } from './support/harness.js';
+import { type PacedFifo, pacedFifo } from './support/paced-fifo.js';
 
 const REPLY = 'Here is the answer.';
 let alsa: AlsaEnv;
-let fifo: number;
-let feed: WriteStream;
-
-/** Writes to the FIFO off the main thread (a full pipe must not block the test's event loop). */
-function write(buf: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => feed.write(buf, (err) => (err ? reject(err) : resolve())));
-}
+let feed: PacedFifo;
 let gw: LocalGateway;
 let agent: Agent | undefined;
 
 beforeAll(async () => {
   alsa = makeAlsaEnv({ mic48: 'mic.fifo' }, { spk: 'spk.raw' });
-  execFileSync('mkfifo', [alsa.path('mic.fifo')]);
-  fifo = openSync(alsa.path('mic.fifo'), 'r+'); // keeps the pipe open: no EOF between writes
-  feed = createWriteStream(alsa.path('mic.fifo'));
-  process.env.HOME = alsa.dir; // `speaker` loads libasound in this process
+  // 20 ms of 48 kHz stereo every 20 ms, silence between what the test plays.
+  feed = await pacedFifo(alsa.path('mic.fifo'), 3840, { silence: true });
   gw = new LocalGateway({ log: silentLogger(), speech: 'tone', pace: 0, followUp: 'never', plan: () => ({ text: REPLY }) });
   await gw.start();
 });
 afterAll(async () => {
   await agent?.stop();
   await gw.stop();
-  feed.destroy();
-  closeSync(fifo);
+  await feed.close();
   alsa.cleanup();
 });
 
@@ -60,25 +54,25 @@ describe('ALSA mic -> agent -> gateway -> agent -> ALSA speaker', () => {
     speechL.fill(0, 48000 * 3.5);
     quietR.fill(0, 48000 * 3.5);
     const stereo = toBuffer(interleave(speechL, quietR));
-    const second = 48000 * 2 * 2;
-    const lead = Buffer.alloc(second); // a second of silence before the user speaks
-    // What the agent must produce: the same conversion over the same stream the mic saw.
+    // Before the user speaks the device delivers silence, in whole 20 ms blocks: the stream the
+    // mic saw is zeros then the speech, with the speech starting on a multiple of 3 samples
+    // (the 48 -> 16 kHz decimation phase). What the agent must produce: the same conversion.
+    const lead = Buffer.alloc(48000 * 2 * 2);
     const expected = new CaptureConverter({ sampleRate: 48000, channels: 2 }, 16000, 'mix').process(bytesToInt16(Buffer.concat([lead, stereo])));
 
     // Local end of speech ends the turn (not the gateway default), as the silence above intends.
     const config = parseConfig({ gateway: { url: gw.url }, audio: { mic: 'alsa:mic48', speaker: 'alsa:spk', earcons: NO_EARCONS }, conversation: { endOnSilence: true }, log: { level: 'info' } });
-    const mic = new AlsaMic({ device: 'mic48', log: mem.logger, env: alsa.env, rate: 48000, channels: 2, stallMs: 10_000 });
-    const speaker = new AlsaSpeaker({ device: 'spk', log: mem.logger });
+    const mic = new AlsaMic({ device: 'mic48', log: mem.logger, env: alsa.env, rate: 48000, channels: 2, stallMs: 10_000, backend: new ArecordCapture() });
+    const speaker = new AlsaSpeaker({ device: 'spk', log: mem.logger, backend: new AplayPlayback({ log: mem.logger, env: alsa.env }) });
     agent = await createAgent(config, { log: mem.logger, controlSocket: null, overrides: { mic, speaker, wake: new FakeWake(), gpio: new FakeGpio() } });
     let frames = 0;
     mic.on('frame', () => frames++);
     // The first second (silence) arrives before the trigger: the pre-roll comes from it.
     await agent.start();
-    void write(lead);
-    await waitFor(() => agent!.session.state.connected && frames >= 10, `connected (${agent!.session.state.connected}) and capturing (${frames} frames)`, 10_000);
+    await waitFor(() => agent!.session.state.connected && frames >= 50, `connected (${agent!.session.state.connected}) and capturing (${frames} frames)`, 10_000);
     expect(agent.session.trigger('control')).toEqual({ ok: true });
     const id = agent.session.status().turnId!;
-    for (let off = 0; off < stereo.length; off += second / 10) await write(stereo.subarray(off, off + second / 10));
+    feed.play(stereo); // the user speaks, in real time
     await waitFor(() => agent!.session.state.phase.kind === 'idle' && gw.received.some((r) => r.id === id && r.action === 'audio_end'), 'the turn to finish', 20_000);
 
     // Uplink: what the gateway got (pre-roll, then the utterance) is one contiguous stretch of
@@ -100,8 +94,12 @@ describe('ALSA mic -> agent -> gateway -> agent -> ALSA speaker', () => {
     expect(firstDiff, `first difference at ${firstDiff} of ${up.length}`).toBe(-1);
     expect(want.length).toBe(up.length);
 
-    // Downlink: ALSA was given exactly the reply the gateway spoke.
+    // Downlink: ALSA was given exactly the reply the gateway spoke (aplay pads its last 20 ms
+    // period with silence).
+    const reply = toneFor(REPLY);
     const played = bytesToInt16(readFileSync(alsa.path('spk.raw')));
-    expect(Array.from(played)).toEqual(Array.from(toneFor(REPLY)));
+    expect(Array.from(played.subarray(0, reply.length))).toEqual(Array.from(reply));
+    expect(played.length - reply.length).toBeLessThanOrEqual(320);
+    expect(played.subarray(reply.length).every((v) => v === 0)).toBe(true);
   });
 });

@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/load.js';
 import { checkConfig, checkPorcupine, checkToken, checkTokenCommand } from '../src/doctor/config-checks.js';
 import { cardOfSpec, unmatchedCardName, checkAudio, checkBoard, checkDeviceAccess, checkGpio, checkGroups, checkSpi, parseCards } from '../src/doctor/device-checks.js';
-import { checkAddons, checkClock, checkNode, checkService } from '../src/doctor/system-checks.js';
+import { checkAddons, checkAlsaBackend, checkClock, checkNode, checkService } from '../src/doctor/system-checks.js';
 import type { PorcupineModule } from '../src/doctor/types.js';
 import { ConfigError } from '../src/errors.js';
 import { errno, fakeContext } from './helpers/fake-machine.js';
 
 const alsa = parseConfig({});
+const addonAlsa = parseConfig({ audio: { alsaBackend: 'naudiodon' } });
 const wav = parseConfig({ audio: { mic: 'wav:/tmp/in.wav', speaker: 'wav:/tmp/out.wav' } });
 const CARDS = ' 0 [vc4hdmi        ]: vc4-hdmi - vc4-hdmi\n                      vc4-hdmi\n 1 [seeed2micvoicec]: seeed-2mic-voi - seeed-2mic-voicecard\n';
 
@@ -34,15 +35,43 @@ describe('node and clock', () => {
 });
 
 describe('native addons', () => {
+  const arecordHere = { alsaBackend: () => ({ name: 'arecord' as const, reason: 'auto: alsa-utils (arecord, aplay) is installed' }) };
+
   it('fails a missing addon only when the configuration needs it', async () => {
-    const ctx = fakeContext({ addons: { naudiodon: { status: 'missing' }, rpio: { status: 'missing' } } });
-    const r = await checkAddons(ctx, alsa);
+    const ctx = fakeContext({ addons: { naudiodon: { status: 'missing' }, rpio: { status: 'missing' } } }, { arch: 'x64' });
+    const r = await checkAddons(ctx, addonAlsa);
     const byId = Object.fromEntries(r.map((x) => [x.id, x]));
     expect(byId['addon naudiodon']!.status).toBe('fail');
     expect(byId['addon naudiodon']!.fix).toMatch(/cd \/opt\/speaker-agent && sudo npm ci --omit=dev/);
     expect(byId['addon rpio']!.status).toBe('skip');
     expect(byId['addon speaker']!.status).toBe('ok');
     expect((await checkAddons(ctx, wav)).find((x) => x.id === 'addon naudiodon')!.status).toBe('skip');
+  });
+
+  it('needs no audio addon with the arecord backend (auto, where alsa-utils is installed)', async () => {
+    const ctx = fakeContext({ addons: { naudiodon: { status: 'missing' }, speaker: { status: 'missing' }, koffi: { status: 'missing' } } }, arecordHere);
+    const r = await checkAddons(ctx, alsa);
+    for (const name of ['naudiodon', 'speaker', 'koffi']) expect(r.find((x) => x.id === `addon ${name}`)!.status).toBe('skip');
+  });
+
+  it('koffi is needed for the koffi backend; the addons that cannot build on arm64 say what to use instead', async () => {
+    const ctx = fakeContext({ addons: { koffi: { status: 'missing' }, naudiodon: { status: 'missing' }, speaker: { status: 'missing' } } }, { arch: 'arm64' });
+    expect((await checkAddons(ctx, parseConfig({ audio: { alsaBackend: 'koffi' } }))).find((x) => x.id === 'addon koffi')!.status).toBe('fail');
+    const r = await checkAddons(ctx, addonAlsa);
+    expect(r.find((x) => x.id === 'addon naudiodon')).toMatchObject({ status: 'fail', fix: expect.stringMatching(/does not build on arm64: set audio\.alsaBackend: arecord/) });
+  });
+
+  it('naudiodon on 32-bit ARM without JACK: the package to install', async () => {
+    const ctx = fakeContext({ addons: { naudiodon: { status: 'error', message: 'libjack.so.0: cannot open shared object file: No such file or directory' } } }, { arch: 'arm' });
+    const r = await checkAddons(ctx, addonAlsa);
+    expect(r.find((x) => x.id === 'addon naudiodon')).toMatchObject({ status: 'fail', fix: 'sudo apt-get install -y libjack-jackd2-0' });
+  });
+
+  it('says which ALSA backend auto chose, and fails arecord without alsa-utils', async () => {
+    const tools = { 'arecord --version': { code: 0, stdout: 'arecord: version 1.2.8 by Jaroslav Kysela\n' }, 'aplay --version': { code: 0, stdout: 'aplay: version 1.2.8\n' } };
+    expect(await checkAlsaBackend(fakeContext({ exec: tools }, arecordHere), alsa)).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^arecord \(auto: alsa-utils.*\); arecord: version 1\.2\.8/) });
+    expect(await checkAlsaBackend(fakeContext({}, arecordHere), alsa)).toMatchObject({ status: 'fail', fix: 'sudo apt-get install -y alsa-utils' });
+    expect((await checkAlsaBackend(fakeContext(), wav)).status).toBe('skip');
   });
 
   it('gpio.driver auto needs rpio on a Pi 4 but not on a Pi 5', async () => {
@@ -60,7 +89,7 @@ describe('native addons', () => {
         speaker: { status: 'error', code: 'SIGNAL', message: 'the process loading it died of SIGABRT' },
       },
     });
-    const r = await checkAddons(ctx, alsa);
+    const r = await checkAddons(ctx, addonAlsa);
     expect(r[0]).toMatchObject({ status: 'fail', detail: expect.stringMatching(/built for another Node\.js version/), fix: 'cd /opt/speaker-agent && sudo npm rebuild naudiodon' });
     expect(r[1]).toMatchObject({ status: 'fail', detail: expect.stringMatching(/no default playback device.*SIGABRT/) });
   });
@@ -141,12 +170,31 @@ describe('systemd service state', () => {
 
   it('explains why it failed, and how to start it again', async () => {
     const r = await checkService(show('LoadState=loaded\nActiveState=failed\nSubState=failed\nResult=watchdog\nUnitFileState=enabled\nNRestarts=0\nStatusText=\n'));
-    expect(r).toMatchObject({ status: 'fail', detail: 'failed: the main loop stopped answering the watchdog' });
+    expect(r).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^failed: the main loop stopped answering the watchdog; the journal is not readable here/) });
     expect(r.fix).toMatch(/journalctl -u speaker-agent -n 50.*reset-failed speaker-agent/);
     const limit = await checkService(show('LoadState=loaded\nActiveState=failed\nResult=start-limit-hit\n'));
     expect(limit.detail).toMatch(/gave up/);
     const off = await checkService(show('LoadState=loaded\nActiveState=inactive\nSubState=dead\nUnitFileState=disabled\n'));
     expect(off).toMatchObject({ status: 'warn', detail: 'inactive and not enabled at boot', fix: 'sudo systemctl enable --now speaker-agent' });
+  });
+
+  it('reports a unit that keeps restarting as failing, with the last error from the journal', async () => {
+    const journal = 'journalctl -u speaker-agent -n 200 -o cat --no-pager -q';
+    const lines = [
+      '{"level":"info","ns":"agent","event":"starting"}',
+      '{"level":"error","ns":"agent","event":"start-failed","error":"speaker: aplay is not installed; install alsa-utils"}',
+      'speaker-agent.service: Main process exited, code=exited, status=1/FAILURE',
+    ].join('\n');
+    const looping = 'LoadState=loaded\nActiveState=activating\nSubState=auto-restart\nResult=exit-code\nUnitFileState=enabled\nNRestarts=7\nStatusText=\n';
+    const r = await checkService(fakeContext({ exec: { [cmd]: { code: 0, stdout: looping }, [journal]: { code: 0, stdout: lines } } }));
+    expect(r).toMatchObject({
+      status: 'fail',
+      detail: 'restarting in a loop (7 restarts, last result exit-code); last error: start-failed: speaker: aplay is not installed; install alsa-utils',
+      fix: expect.stringMatching(/journalctl -u speaker-agent.*sudo systemctl restart speaker-agent/),
+    });
+    // Without the agent's own line: systemd's.
+    const plain = await checkService(fakeContext({ exec: { [cmd]: { code: 0, stdout: looping }, [journal]: { code: 0, stdout: 'speaker-agent.service: Failed with result exit-code.\n' } } }));
+    expect(plain.detail).toMatch(/last error: speaker-agent\.service: Failed with result exit-code\.$/);
   });
 });
 

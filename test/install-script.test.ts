@@ -118,8 +118,7 @@ describe('scripts/install.sh in test mode', () => {
         'chown root:root /etc/speaker-agent/credentials/gateway-token',
         'chown root:root /etc/speaker-agent/credentials/porcupine-access-key',
         'chown root:root /etc/speaker-agent/credentials/mqtt-password',
-        // node-gyp uses the installed headers when there are any, instead of downloading them.
-        `sh -c cd '/opt/speaker-agent.new' && env LAME_SKIP_DOWNLOAD=1 ONNXRUNTIME_NODE_INSTALL=skip ${existsSync('/usr/include/node/node_api.h') ? 'npm_config_nodedir=/usr ' : ''}npm ci --omit=dev --no-audit --no-fund`,
+        "sh -c cd '/opt/speaker-agent.new' && env LAME_SKIP_DOWNLOAD=1 ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund",
         '/opt/speaker-agent/bin/speaker-agent config check /etc/speaker-agent/config.yaml',
       ]),
     );
@@ -231,7 +230,7 @@ describe('scripts/install.sh in test mode', () => {
     expect(install(f, ['--hardware', 'respeaker-2mic', '--token-file', f.token], { SPEAKER_AGENT_TEST_NODE_VERSION: '18.0.0' }).status).toBe(0);
     const r = install(f, ['--uninstall']);
     expect(r.status).toBe(0);
-    expect(r.commands).toEqual(['systemctl disable --now speaker-agent', 'systemctl daemon-reload', 'userdel speaker-agent', 'apt-get update']);
+    expect(r.commands).toEqual(['systemctl disable --now speaker-agent', 'systemctl daemon-reload', 'systemctl reset-failed speaker-agent', 'userdel speaker-agent', 'apt-get update']);
     const left = snapshot(f.root);
     // Only empty parent directories the installer created remain.
     for (const [p, v] of Object.entries(left)) if (!(p in pristine)) expect(v, p).toMatch(/^dir /);
@@ -276,7 +275,8 @@ describe('scripts/install.sh in test mode', () => {
     const r = install(f, []);
     expect(r.status).toBe(0);
     const build = r.commands.find((c) => c.includes('npm run build'));
-    expect(build).toMatch(/^sh -c cd '[^']+' && env LAME_SKIP_DOWNLOAD=1 ONNXRUNTIME_NODE_INSTALL=skip .*npm ci --no-audit --no-fund && npm run build$/);
+    // Built where it is staged, then pruned to production dependencies (one npm ci, not two).
+    expect(build).toBe("sh -c cd '/opt/speaker-agent.new' && env LAME_SKIP_DOWNLOAD=1 ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev --no-audit --no-fund");
     expect(build).not.toContain(f.src);
     expect(snapshot(f.src)).toEqual(before);
     expect(existsSync(path.join(f.root, 'opt/speaker-agent/node_modules'))).toBe(false);
@@ -310,6 +310,79 @@ describe('scripts/install.sh in test mode', () => {
     expect(install(f, []).status).toBe(0);
     expect(readFileSync(path.join(f.root, 'etc/speaker-agent/credentials/esphome-key'), 'utf8')).toBe('');
     expect(install(f, ['--backend', 'soca']).status).not.toBe(0);
+  });
+
+  it('gives node-gyp the headers of the Node.js that is installed, wherever it is (no download from nodejs.org)', () => {
+    const headers = (prefix: string) => {
+      mkdirSync(path.join(f.root, prefix, 'include/node'), { recursive: true });
+      writeFileSync(path.join(f.root, prefix, 'include/node/node_api.h'), '');
+    };
+    headers('usr/local');
+    const local = install(f, [], { SPEAKER_AGENT_TEST_NODE_PREFIX: '/usr/local' });
+    expect(local.commands).toContain("sh -c cd '/opt/speaker-agent.new' && env LAME_SKIP_DOWNLOAD=1 ONNXRUNTIME_NODE_INSTALL=skip npm_config_nodedir=/usr/local npm ci --omit=dev --no-audit --no-fund");
+    headers('usr');
+    const debian = install(f, [], { SPEAKER_AGENT_TEST_NODE_PREFIX: '/usr' });
+    expect(debian.commands).toContain("sh -c cd '/opt/speaker-agent.new' && env LAME_SKIP_DOWNLOAD=1 ONNXRUNTIME_NODE_INSTALL=skip npm_config_nodedir=/usr npm ci --omit=dev --no-audit --no-fund");
+  });
+
+  it('installs the runtime libraries an architecture needs (JACK for naudiodon on armhf)', () => {
+    const armhf = install(f, [], { SPEAKER_AGENT_TEST_ARCH: 'armhf' });
+    expect(armhf.commands.find((c) => c.includes('apt-get install'))).toMatch(/ alsa-utils .* libjack-jackd2-0$/);
+    const g = fixture();
+    try {
+      expect(install(g, [], { SPEAKER_AGENT_TEST_ARCH: 'arm64' }).commands.find((c) => c.includes('apt-get install'))).not.toContain('libjack');
+    } finally {
+      rmSync(g.base, { recursive: true, force: true });
+    }
+  });
+
+  it('checks, before the swap, that the addons the configuration needs load, and keeps the running version when not', () => {
+    const first = install(f, []);
+    // A new install: the config about to be written is checked with the new build.
+    expect(first.commands.find((c) => c.includes('config addons'))).toMatch(/^\/usr\/bin\/node \/opt\/speaker-agent\.new\/dist\/src\/cli\.js config addons \/\S+$/);
+    writeFileSync(path.join(f.src, 'dist/src/cli.js'), '// stub v2\n');
+    const failed = install(f, [], { SPEAKER_AGENT_TEST_FAIL: 'config addons' });
+    expect(failed.status).not.toBe(0);
+    expect(failed.stderr).toMatch(/a native addon this configuration needs does not load \(see the fix above\); the installed version is untouched/);
+    expect(failed.commands).toContain('/usr/bin/node /opt/speaker-agent.new/dist/src/cli.js config addons /etc/speaker-agent/config.yaml');
+    expect(readFileSync(path.join(f.root, 'opt/speaker-agent/dist/src/cli.js'), 'utf8')).toBe('// stub\n');
+    expect(existsSync(path.join(f.root, 'opt/speaker-agent.new'))).toBe(false);
+    expect(failed.commands.some((c) => c.startsWith('systemctl'))).toBe(false);
+  });
+
+  it.each([
+    [['--gateway-url', 'http://gw.example.com/'], /--gateway-url must be a ws:\/\/ or wss:\/\/ URL, got "http:\/\/gw\.example\.com\/"/],
+    [['--gateway-url', 'wss://gw.example.com/"x'], /must not contain spaces, quotes or backslashes/],
+    [['--token-file', '/nonexistent/token'], /--token-file \/nonexistent\/token: no such file/],
+    [['--token-file', 'EMPTY'], /the first line is empty/],
+    [['--token-file', 'BEARER'], /without "Bearer "/],
+    [['--porcupine-key-file', 'SPACES'], /--porcupine-key-file .*: the first line contains spaces/],
+  ])('rejects bad input %j before installing anything', (args, message) => {
+    const files: Record<string, string> = { EMPTY: '\nsecond-line\n', BEARER: 'Bearer tok-123\n', SPACES: 'two words\n' };
+    const real = args.map((a) => (files[a] !== undefined ? path.join(f.base, a) : a));
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(f.base, name), text);
+    const r = install(f, real);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+    expect(r.commands).toEqual([]);
+    expect(existsSync(path.join(f.root, 'opt'))).toBe(false);
+  });
+
+  it('--uninstall removes the drop-ins and the speaker-agent group, with a note when users had joined it', () => {
+    expect(install(f, []).status).toBe(0);
+    const dropins = path.join(f.root, 'etc/systemd/system/speaker-agent.service.d');
+    mkdirSync(dropins);
+    writeFileSync(path.join(dropins, 'override.conf'), '[Service]\nEnvironment=X=1\n');
+    // The user joined the service's group, as the installer advises for the CLI.
+    const groups = path.join(f.root, 'etc/group');
+    writeFileSync(groups, readFileSync(groups, 'utf8').replace(/^speaker-agent:x:999:$/m, 'speaker-agent:x:999:pi'));
+    const r = install(f, ['--uninstall']);
+    expect(r.status).toBe(0);
+    expect(existsSync(dropins)).toBe(false);
+    expect(r.stdout).toContain('Removing the drop-ins in /etc/systemd/system/speaker-agent.service.d: override.conf');
+    expect(r.stdout).toContain('Removing group speaker-agent (its members pi lose it at their next login)');
+    expect(r.commands).toEqual(expect.arrayContaining(['userdel speaker-agent', 'groupdel speaker-agent']));
+    expect(readFileSync(groups, 'utf8')).not.toMatch(/^speaker-agent:/m);
   });
 
   it('rejects an unknown HAT with the list of known ones', () => {

@@ -9,6 +9,8 @@ import type { Config } from '../config/schema.js';
 import { CORE_FORMAT } from '../audio/format.js';
 import { peakDb, rmsDb } from '../audio/pcm.js';
 import { int16ToBytes } from '../audio/wav.js';
+import type { AlsaDevicesReport } from '../drivers/alsa/alsa-devices.js';
+import type { AlsaBackendSetting } from '../drivers/alsa/backends.js';
 import type { PaDevice, SoundCard } from '../drivers/alsa/devices.js';
 import { Logger } from '../log/logger.js';
 import { addConfigFlags, configFromFlags, reportError } from './common.js';
@@ -25,20 +27,55 @@ export interface DevicesReport {
 }
 
 /** The `alsa:` spec that selects `d` (card id for hardware, else its PCM name). */
-export function specFor(d: PaDevice, cards: SoundCard[]): string {
-  const m = /\(hw:(\d+),(\d+)\)\s*$/.exec(d.name);
+export function specFor(d: { name: string }, cards: SoundCard[]): string {
+  const byId = /^hw:CARD=([^,]+),DEV=(\d+)$/.exec(d.name);
+  if (byId) return byId[2] === '0' ? `alsa:${byId[1]}` : `alsa:${d.name}`;
+  const m = /\(hw:(\d+),(\d+)\)\s*$/.exec(d.name) ?? /^hw:(\d+),(\d+)$/.exec(d.name);
   if (!m) return `alsa:${d.name}`;
   const card = cards.find((c) => c.index === Number(m[1]));
   if (m[2] !== '0') return `alsa:hw:${m[1]},${m[2]}`;
   return card ? `alsa:${card.id}` : `alsa:${m[1]}`;
 }
 
-/** Formats the device report for a person. */
-export function formatDevices(r: DevicesReport): string {
-  const out: string[] = [];
+function formatCards(cards: SoundCard[], out: string[]): void {
   out.push('Sound cards (/proc/asound/cards):');
-  if (r.cards.length === 0) out.push('  none found: is the HAT overlay in /boot/firmware/config.txt, is the USB device plugged in?');
-  for (const c of r.cards) out.push(`  ${c.index} [${c.id}] ${c.name}`);
+  if (cards.length === 0) out.push('  none found: is the HAT overlay in /boot/firmware/config.txt, is the USB device plugged in?');
+  for (const c of cards) out.push(`  ${c.index} [${c.id}] ${c.name}`);
+}
+
+/** `[1 2]` -> `1-2`, `2` -> `2`; plugins (huge ranges) -> `any`. */
+function rangeText(r: { min: number; max: number } | undefined, unit: string, plugin: number): string | undefined {
+  if (!r) return undefined;
+  if (r.max >= plugin) return `any ${unit}`;
+  return r.min === r.max ? `${r.min} ${unit}` : `${r.min}-${r.max} ${unit}`;
+}
+
+/** The report of the ALSA-name backends (arecord/aplay, koffi). */
+function formatAlsaDevices(r: AlsaDevicesReport): string {
+  const out: string[] = [];
+  formatCards(r.cards, out);
+  const section = (title: string, dir: 'capture' | 'playback', flag: string) => {
+    const list = r.devices.filter((d) => d[dir]);
+    out.push('', `${title} (${flag}):`);
+    if (list.length === 0) out.push('  none: check that the user is in group "audio"');
+    for (const d of list) {
+      const ranges = d[dir]!;
+      const ch = rangeText(ranges.channels, 'ch', 1024);
+      const rate = rangeText(ranges.rate, 'Hz', 1_000_000);
+      const what = ch || rate ? [ch, rate].filter(Boolean).join('; ') : 'not opened (busy, or --no-probe)';
+      out.push(`  ${d.name}${d.description ? ` (${d.description})` : ''}`, `      ${what}; use ${flag.split(' ')[0]} ${specFor(d, r.cards)}`);
+    }
+  };
+  section('Capture devices', 'capture', '--mic alsa:NAME');
+  section('Playback devices', 'playback', '--speaker alsa:NAME');
+  return out.join('\n') + '\n';
+}
+
+/** Formats the device report for a person. */
+export function formatDevices(r: DevicesReport | AlsaDevicesReport): string {
+  if (!('defaultInput' in r)) return formatAlsaDevices(r);
+  const out: string[] = [];
+  formatCards(r.cards, out);
   const section = (title: string, dir: 'input' | 'output', flag: string) => {
     const list = r.devices.filter((d) => (dir === 'input' ? d.maxInputChannels : d.maxOutputChannels) > 0);
     out.push('', `${title} (${flag}):`);
@@ -57,8 +94,25 @@ export function formatDevices(r: DevicesReport): string {
   return out.join('\n') + '\n';
 }
 
-/** Lists devices through the PortAudio helper (ALSA's probe noise stays out of the output). */
-export async function collectDevices(opts: { probe: boolean; log: Logger; env?: NodeJS.ProcessEnv; cardsPath?: string }): Promise<DevicesReport> {
+/**
+ * Lists devices as the backend `audio.alsaBackend` resolves to sees them: ALSA PCM names
+ * through arecord/aplay (arecord and koffi backends), or PortAudio's list through its helper
+ * (naudiodon). ALSA's probe noise stays out of the output either way.
+ */
+export async function collectDevices(opts: {
+  probe: boolean;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  cardsPath?: string;
+  pcmPath?: string;
+  backend?: AlsaBackendSetting;
+}): Promise<DevicesReport | AlsaDevicesReport> {
+  const { resolveAlsaBackend, realProbe } = await import('../drivers/alsa/backends.js');
+  const { name } = resolveAlsaBackend(opts.backend ?? 'auto', realProbe(opts.env));
+  if (name !== 'naudiodon') {
+    const { listAlsaDevices } = await import('../drivers/alsa/alsa-devices.js');
+    return listAlsaDevices({ probe: opts.probe, env: opts.env, cardsPath: opts.cardsPath, pcmPath: opts.pcmPath });
+  }
   const { listPaDevices } = await import('../drivers/alsa/portaudio-process.js');
   const { readCards } = await import('../drivers/alsa/devices.js');
   const list = await listPaDevices({ log: opts.log, env: opts.env, probeRates: opts.probe ? PROBE_RATES : undefined });
@@ -148,11 +202,14 @@ export function registerAudioCommands(program: Command): void {
     .command('devices')
     .description('list capture and playback devices with their channels and sample rates')
     .option('--no-probe', 'do not open each device to find its rates (faster; use when a device is busy)')
+    .option('--backend <name>', 'list as this ALSA backend sees devices: auto, arecord, koffi or naudiodon (audio.alsaBackend)', 'auto')
     .option('--json', 'print JSON')
-    .action(async (opts: { probe: boolean; json?: boolean }) => {
+    .action(async (opts: { probe: boolean; json?: boolean; backend: string }) => {
       try {
+        const { ALSA_BACKENDS } = await import('../drivers/alsa/backends.js');
+        if (!(ALSA_BACKENDS as readonly string[]).includes(opts.backend)) throw new Error(`--backend must be one of ${ALSA_BACKENDS.join(', ')}, got "${opts.backend}"`);
         const log = new Logger({ level: 'warn', format: 'pretty', sink: { write: (l) => process.stderr.write(l) } });
-        const report = await collectDevices({ probe: opts.probe, log });
+        const report = await collectDevices({ probe: opts.probe, log, backend: opts.backend as AlsaBackendSetting });
         process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : formatDevices(report));
       } catch (err) {
         process.exitCode = reportError(err);

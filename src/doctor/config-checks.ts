@@ -20,7 +20,9 @@ export function checkConfig(load: () => Config, source: string): { result: Check
         status: 'fail',
         // File-level problems already name the file; schema problems are `path: message`.
         detail: issues[0]?.startsWith(source) ? issues.join('; ') : `${source}: ${issues.join('; ')}`,
-        fix: unreadable ? 'run `sudo speaker-agent doctor` (the config is readable by root and the service only)' : `edit ${source}, then \`speaker-agent config check ${source}\` must print OK`,
+        fix: unreadable
+          ? 'run `sudo speaker-agent doctor`, or join the group that can read it: `sudo usermod -aG speaker-agent $USER`, then log in again'
+          : `edit ${source}, then \`speaker-agent config check ${source}\` must print OK`,
       },
     };
   }

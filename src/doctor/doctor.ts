@@ -4,7 +4,7 @@ import { checkConfig, checkPorcupine, checkToken, checkTokenCommand } from './co
 import { checkAudio, checkBoard, checkDeviceAccess, checkGpio, checkGroups, checkSpi } from './device-checks.js';
 import { checkGateway } from './gateway-check.js';
 import { checkMqtt } from './mqtt-check.js';
-import { checkAddons, checkClock, checkNode, checkService } from './system-checks.js';
+import { checkAddons, checkAlsaBackend, checkClock, checkNode, checkService } from './system-checks.js';
 import { checkEchoCancel, checkOpenWakeWord } from './wake-checks.js';
 import type { CheckResult, DoctorContext } from './types.js';
 
@@ -30,6 +30,7 @@ export async function runDoctor(ctx: DoctorContext, options: DoctorOptions): Pro
   const { result: configResult, config } = checkConfig(options.loadConfig, options.configSource);
   add(configResult);
   for (const r of await checkAddons(ctx, config)) add(r);
+  add(await checkAlsaBackend(ctx, config));
   add(checkBoard(ctx, config));
   add(checkAudio(ctx, config));
   const { result: groupResult, account } = checkGroups(ctx);

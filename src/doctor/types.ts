@@ -4,6 +4,8 @@
  * machine (no sound card, a Pi 5, a wrong clock...) and on a real Pi unchanged.
  */
 
+import type { AlsaBackendName, AlsaBackendSetting } from '../drivers/alsa/backends.js';
+
 /** One check's verdict, printed as one line (plus a fix line when it did not pass). */
 export interface CheckResult {
   /** Short stable name, e.g. `node`, `audio`, `gateway`. */
@@ -66,4 +68,6 @@ export interface DoctorContext {
   credentialsDir: string;
   /** Bound on each network step of the gateway check (ms). */
   networkTimeoutMs: number;
+  /** What `audio.alsaBackend` resolves to on this machine (default: the real resolution). */
+  alsaBackend?: (setting: AlsaBackendSetting) => { name: AlsaBackendName; reason: string };
 }

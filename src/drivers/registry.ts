@@ -44,9 +44,11 @@ export async function createAudioInput(config: Config, log: Logger): Promise<Aud
     }
     case 'alsa': {
       const { AlsaMic } = await import('./alsa/mic.js');
+      const { alsaCaptureBackend } = await import('./alsa/select.js');
       return new AlsaMic({
         device: arg,
         log,
+        backend: alsaCaptureBackend(config.audio.alsaBackend, log),
         channel: config.audio.micChannel,
         rate: config.audio.micRate,
         channels: config.audio.micChannels,
@@ -74,7 +76,8 @@ export async function createAudioOutput(config: Config, log: Logger): Promise<Au
     }
     case 'alsa': {
       const { AlsaSpeaker } = await import('./alsa/speaker.js');
-      return new AlsaSpeaker({ device: arg, log, volume: config.audio.volume });
+      const { alsaPlaybackBackend } = await import('./alsa/select.js');
+      return new AlsaSpeaker({ device: arg, log, volume: config.audio.volume, backend: alsaPlaybackBackend(config.audio.alsaBackend, log) });
     }
     case 'room':
       throw new ConfigError([`audio.speaker: "${spec}": the simulated room needs its microphone too: set audio.mic to room:PATH as well`]);

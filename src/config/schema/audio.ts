@@ -94,6 +94,12 @@ export const AudioSchema = z
     speakerRealtime: z.boolean().default(true),
     /** Software volume 0-100. */
     volume: z.number().min(0).max(100).default(100),
+    /**
+     * What talks to ALSA for `alsa:` devices: `arecord` (alsa-utils' arecord/aplay processes),
+     * `koffi` (libasound in-process), `naudiodon` (the naudiodon and speaker npm addons), or
+     * `auto` (the first available, in that order). See docs/audio.md "Backends".
+     */
+    alsaBackend: z.enum(['auto', 'arecord', 'koffi', 'naudiodon']).default('auto'),
     /** `alsa:` mic: channel to keep (0-based, e.g. one mic of the 4-mic HAT) or "mix" (average of all). */
     micChannel: z.union([z.number().int().min(0).max(15), z.literal('mix')]).default('mix'),
     /** `alsa:` mic: native capture rate in Hz; 0 tries 16000, 48000, the device default, 44100. */

@@ -1,11 +1,11 @@
 /**
- * `alsa:NAME` microphone over naudiodon (PortAudio), run in a helper process (see
- * portaudio-child.ts for why). One capture stream for the daemon's life. The device is captured
- * in a format it supports natively (16 kHz when it can, else 48 kHz; its own channel count for
- * hardware devices) and converted here to 16 kHz mono: one channel picked or all mixed, then a
- * proper low-pass resampler. Device trouble (USB mic unplugged, helper crash, capture stalls) is
- * reported once per outage through `error` and repaired by reopening with capped backoff;
- * `recovered` follows when audio flows again.
+ * `alsa:NAME` microphone. One capture stream for the daemon's life, through a capture backend
+ * (arecord, libasound in-process, or naudiodon; see capture.ts and docs/audio.md "Backends").
+ * The device is captured in a format it supports natively (16 kHz when it can, else 48 kHz; its
+ * own channel count for hardware devices) and converted here to 16 kHz mono: one channel picked
+ * or all mixed, then a proper low-pass resampler. Device trouble (USB mic unplugged, helper
+ * crash, capture stalls) is reported once per outage through `error` and repaired by reopening
+ * with capped backoff; `recovered` follows when audio flows again.
  */
 import { CaptureConverter, type ChannelSelect } from '../../audio/channels.js';
 import { CORE_FORMAT, type PcmFormat } from '../../audio/format.js';
@@ -15,14 +15,18 @@ import type { AudioInput, AudioInputEvents } from '../../ports/audio-input.js';
 import { Backoff } from '../../util/backoff.js';
 import { systemScheduler, TimerSlot, type Scheduler } from '../../util/clock.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
-import { hwAddress, type PaDevice, readCards, resolveCaptureDevice } from './devices.js';
+import type { CaptureBackend, CaptureStream } from './capture.js';
+import { NaudiodonCapture } from './naudiodon-capture.js';
 import type { CaptureCandidate } from './portaudio-child.js';
-import { PortAudioProcess } from './portaudio-process.js';
+
+export { captureCandidates } from './naudiodon-capture.js';
 
 export interface AlsaMicOptions {
   /** What followed `alsa:`: ALSA PCM name, card name substring or card index; '' or `default`. */
   device: string;
   log: Logger;
+  /** The capture backend (default: naudiodon, with `modulePath`). */
+  backend?: CaptureBackend;
   /** Channel to keep (0-based) or `'mix'` (default). */
   channel?: ChannelSelect;
   /** Native capture rate in Hz; 0 or absent: try 16000, 48000, the device's default, 44100. */
@@ -38,7 +42,7 @@ export interface AlsaMicOptions {
   retryMaxMs?: number;
   /** Helper environment (tests point ALSA at their own configuration). Default: this process's. */
   env?: NodeJS.ProcessEnv;
-  /** naudiodon module path (default: resolved from this package). */
+  /** naudiodon module path, for the default backend (default: resolved from this package). */
   modulePath?: string;
   /** Where the kernel lists sound cards (default /proc/asound/cards). */
   cardsPath?: string;
@@ -46,31 +50,15 @@ export interface AlsaMicOptions {
   clock?: Scheduler;
 }
 
-/** Capture formats to try, best first: native to the device, 16 kHz first (no resampling). */
-export function captureCandidates(device: PaDevice, opts: { rate?: number; channels?: number; channel?: ChannelSelect }): CaptureCandidate[] {
-  const hardware = hwAddress(device) !== undefined;
-  const needed = typeof opts.channel === 'number' ? opts.channel + 1 : 1;
-  const max = Math.max(1, Math.min(device.maxInputChannels, 8));
-  // Plugin PCMs (default, dsnoop, plughw) convert anything: ask for just what we use.
-  const channelOptions = opts.channels ? [opts.channels] : hardware ? [max, 2, 1] : [needed];
-  const rates = opts.rate ? [opts.rate] : [16000, 48000, Math.round(device.defaultSampleRate), 44100];
-  const out: CaptureCandidate[] = [];
-  for (const sampleRate of rates) {
-    for (const channels of channelOptions) {
-      // An explicit count is tried as given (a bad channel index then fails with its own message).
-      if (!opts.channels && (channels < needed || channels > Math.max(max, needed))) continue;
-      if (!out.some((c) => c.sampleRate === sampleRate && c.channels === channels)) out.push({ sampleRate, channels });
-    }
-  }
-  return out;
-}
-
 export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInput {
   readonly format: PcmFormat = CORE_FORMAT;
   readonly #o: AlsaMicOptions & Required<Pick<AlsaMicOptions, 'frameMs' | 'stallMs' | 'retryMinMs' | 'retryMaxMs' | 'channel'>>;
   readonly #log: Logger;
   readonly #frameSamples: number;
-  #proc: PortAudioProcess | undefined;
+  readonly #backend: CaptureBackend;
+  #stream: CaptureStream | undefined;
+  /** Bumped by every open and stop(): deliveries of an older stream are ignored. */
+  #openGen = 0;
   #converter: CaptureConverter | undefined;
   #running = false;
   #faulted = false;
@@ -88,6 +76,7 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
     super();
     this.#o = { frameMs: 20, stallMs: 2000, retryMinMs: 250, retryMaxMs: 30_000, channel: 'mix', ...options };
     this.#log = options.log.child('alsa.mic');
+    this.#backend = options.backend ?? new NaudiodonCapture(options.modulePath);
     this.#frameSamples = Math.round((CORE_FORMAT.sampleRate * this.#o.frameMs) / 1000);
     // No jitter (random 0.5 gives the plain base): one local device has no herd to spread out.
     this.#backoff = new Backoff(this.#o.retryMinMs, this.#o.retryMaxMs, () => 0.5);
@@ -103,10 +92,15 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
 
   /** Process id of the capture helper while open (diagnostics: its memory and CPU). */
   get helperPid(): number | undefined {
-    return this.#proc?.pid;
+    return this.#stream?.pid;
   }
 
-  /** The PortAudio name of the device in use, once open. */
+  /** The capture backend in use (`arecord`, `koffi`, `naudiodon`). */
+  get backendName(): string {
+    return this.#backend.name;
+  }
+
+  /** The name of the device in use (ALSA PCM name, or PortAudio's), once open. */
   get deviceName(): string {
     return this.#deviceName;
   }
@@ -125,61 +119,52 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#openGen++;
     this.#clearTimers();
-    const proc = this.#proc;
-    this.#proc = undefined;
-    await proc?.kill();
+    const stream = this.#stream;
+    this.#stream = undefined;
+    await stream?.close();
   }
 
-  /** Spawns the helper, picks the device and a format; resolves when capture has started. */
+  /** Opens the device through the backend; resolves when capture has started. */
   async #open(): Promise<void> {
-    const proc = new PortAudioProcess({ log: this.#log.child('portaudio'), env: this.#o.env, modulePath: this.#o.modulePath });
-    this.#proc = proc;
+    const gen = ++this.#openGen;
     this.#converter = undefined;
     this.#early = [];
-    // PCM can arrive before the 'opened' message: keep it until the converter exists.
-    proc.on('pcm', (b) => (this.#converter ? this.#onPcm(b) : this.#early.push(b)));
-    const ended = new Promise<never>((_, reject) => {
-      proc.on('error', (msg) => reject(new DeviceError(`microphone "alsa:${this.#o.device}": ${msg}`)));
-      proc.on('exit', (code) => reject(new DeviceError(`microphone "alsa:${this.#o.device}": the capture helper exited (code ${code})`)));
-    });
-    ended.catch(() => undefined); // only awaited while opening
-    try {
-      const [list] = await Promise.race([proc.next('devices'), ended]);
-      const device = resolveCaptureDevice(this.#o.device, list.devices, readCards(this.#o.cardsPath), list.defaultInput);
-      const candidates = captureCandidates(device, this.#o);
-      proc.send({ type: 'open', deviceId: device.id, candidates, chunkMs: this.#o.frameMs });
-      const opened = Promise.race([
-        proc.next('opened').then(([f]) => f),
-        proc.next('failed').then(([tried]) => {
-          throw new DeviceError(`microphone "${device.name}" cannot capture in any of the formats tried (${tried.join('; ')}); set audio.micRate/audio.micChannels to what "speaker-agent devices" lists`);
-        }),
-        ended,
-      ]);
-      const format = await opened;
-      try {
-        this.#converter = new CaptureConverter(format, CORE_FORMAT.sampleRate, this.#o.channel);
-      } catch (err) {
-        throw new DeviceError(errorMessage(err));
-      }
-      this.#native = format;
-      this.#deviceName = device.name;
-      this.#pending = new Int16Array(0);
-      this.#oddByte = undefined;
-    } catch (err) {
-      this.#proc = undefined;
-      await proc.kill();
-      throw err;
-    }
-    if (!this.#running) {
+    // PCM can arrive before open() resolves: keep it until the converter exists.
+    const sink = {
+      pcm: (b: Buffer) => {
+        if (gen !== this.#openGen) return;
+        if (this.#converter) this.#onPcm(b);
+        else this.#early.push(b);
+      },
+      fault: (message: string) => {
+        if (gen === this.#openGen && this.#converter) this.#fault(message);
+      },
+    };
+    const stream = await this.#backend.open(
+      { device: this.#o.device, channel: this.#o.channel, rate: this.#o.rate, channels: this.#o.channels, chunkMs: this.#o.frameMs, cardsPath: this.#o.cardsPath, env: this.#o.env, log: this.#log },
+      sink,
+    );
+    if (gen !== this.#openGen || !this.#running) {
       // stop() ran while opening.
-      this.#proc = undefined;
-      await proc.kill();
+      await stream.close();
       return;
     }
-    this.#log.info('capturing', { device: this.#deviceName, native: this.#native, channel: this.#o.channel });
-    proc.on('error', (msg) => this.#fault(msg));
-    proc.on('exit', (code) => this.#fault(`the capture helper exited (code ${code})`));
+    const format: CaptureCandidate = stream.format;
+    try {
+      this.#converter = new CaptureConverter(format, CORE_FORMAT.sampleRate, this.#o.channel);
+    } catch (err) {
+      this.#openGen++;
+      await stream.close();
+      throw new DeviceError(`microphone "alsa:${this.#o.device}": ${errorMessage(err)}`);
+    }
+    this.#stream = stream;
+    this.#native = format;
+    this.#deviceName = stream.deviceName;
+    this.#pending = new Int16Array(0);
+    this.#oddByte = undefined;
+    this.#log.info('capturing', { device: this.#deviceName, backend: this.#backend.name, native: this.#native, channel: this.#o.channel });
     this.#armStall();
     const early = this.#early;
     this.#early = [];
@@ -230,10 +215,11 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
   #fault(message: string): void {
     if (!this.#running) return; // stopping: the helper's exit is expected
     this.#clearTimers();
-    const proc = this.#proc;
-    this.#proc = undefined;
-    proc?.removeAllListeners();
-    void proc?.kill();
+    this.#openGen++;
+    const stream = this.#stream;
+    this.#stream = undefined;
+    this.#converter = undefined;
+    void stream?.close();
     const retryMs = this.#backoff.next();
     if (!this.#faulted) {
       this.#faulted = true;

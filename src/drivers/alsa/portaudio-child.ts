@@ -6,8 +6,8 @@
  * also means a crash in the native capture path ends the child, not the daemon, and the
  * microphone driver simply reopens it.
  *
- * The child is plain CommonJS run with `node -e`, so it works the same from the TypeScript
- * sources under test and from the compiled package. Protocol (IPC messages; PCM on fd 3):
+ * The child is plain CommonJS fed to `node -` on stdin, so it works the same from the
+ * TypeScript sources under test and from the compiled package. Protocol (IPC messages; PCM on fd 3):
  *   child -> parent  {type:'devices', devices, defaultInput, defaultOutput}   at start
  *   parent -> child  {type:'open', deviceId, candidates:[{sampleRate, channels}], chunkMs}
  *   child -> parent  {type:'opened', format} then raw PCM16LE on fd 3 | {type:'failed', tried}
@@ -34,14 +34,15 @@ export type ParentMessage =
   | { type: 'open'; deviceId: number; candidates: CaptureCandidate[]; chunkMs: number }
   | { type: 'probe'; ids: number[]; rates: number[] };
 
-/** Source of the child. argv[1] is the resolved path of the naudiodon module. */
+/** Source of the child. argv[2] is the resolved path of the naudiodon module (argv[1] is `-`). */
 export const CHILD_SOURCE = String.raw`
 'use strict';
+process.title = 'speaker-agent-portaudio';
 const net = require('node:net');
 const send = (m) => { if (process.connected) process.send(m); };
 process.on('disconnect', () => process.exit(0));
 let pa;
-try { pa = require(process.argv[1]); } catch (e) {
+try { pa = require(process.argv[2]); } catch (e) {
   send({ type: 'error', message: 'naudiodon cannot be loaded: ' + (e && e.message) });
   setTimeout(() => process.exit(2), 20);
 }

@@ -34,13 +34,19 @@ export interface PortAudioProcessOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Resolves naudiodon's path, or explains how to install it. */
-export function naudiodonPath(): string {
+/** Resolves naudiodon's path, or explains how to install it (or why it cannot be). */
+export function naudiodonPath(arch = process.arch): string {
   try {
     return createRequire(import.meta.url).resolve('naudiodon');
   } catch {
+    // docs/audio.md "Backends": where naudiodon cannot build at all.
+    if (arch === 'arm64') {
+      throw new DeviceError(
+        'the naudiodon backend is not available: naudiodon does not build on arm64 (it links an x86-64 PortAudio); set audio.alsaBackend: arecord (the default) or koffi',
+      );
+    }
     throw new DeviceError(
-      'the microphone driver needs the naudiodon module: run "npm install naudiodon" (it builds against libasound2-dev; on npm 11 approve its install script)',
+      'the microphone driver needs the naudiodon module, which is not installed (it builds against libasound2-dev, and not with GCC 14 on Debian 13): run "npm ci --omit=dev" in the agent\'s directory, or set audio.alsaBackend: arecord (the default) or koffi',
     );
   }
 }
@@ -69,13 +75,16 @@ export class PortAudioProcess extends TypedEmitter<PortAudioEvents> {
     super();
     this.#log = options.log;
     const path = options.modulePath ?? naudiodonPath();
-    // cwd: naudiodon registers a segfault handler that writes crash.log into the cwd.
-    this.#child = spawn(process.execPath, ['-e', CHILD_SOURCE, path], {
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ipc'],
+    // cwd: naudiodon registers a segfault handler that writes crash.log into the cwd. The source
+    // comes on stdin (`node -`), so `ps` and `systemctl status` show a short command line.
+    this.#child = spawn(process.execPath, ['-', path], {
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe', 'ipc'],
       cwd: tmpdir(),
       env: options.env ?? process.env,
     });
     const child = this.#child;
+    child.stdin!.on('error', () => undefined); // a child that dies at once: its exit says why
+    child.stdin!.end(CHILD_SOURCE);
     lines(child.stdout!, (l) => this.#log.debug('portaudio', { line: l }));
     lines(child.stderr!, (l) => {
       if (l.startsWith('ALSA lib ')) this.#alsaNoise++;

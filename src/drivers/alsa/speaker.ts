@@ -1,16 +1,18 @@
 /**
- * `alsa:NAME` speaker over the `speaker` module (mpg123's ALSA output). Each reply plays at its
- * own rate and channel count (ALSA's plug layer converts if the card cannot); a new format
- * queues behind the stream that is playing.
+ * `alsa:NAME` speaker, through a playback backend (aplay, libasound in-process, or the
+ * `speaker` module; see playback.ts and docs/audio.md "Backends"). Each reply plays at its own
+ * rate and channel count (ALSA's plug layer converts if the card cannot); a new format queues
+ * behind the stream that is playing.
  *
- * Why we pace writes ourselves: `speaker` opens ALSA with a 0.5 s ring buffer and its writes
- * block in a libuv worker while that buffer is full; closing the device under a blocked write
- * is a use-after-free. So at most `aheadMs` of audio is handed to ALSA ahead of the playhead:
- * writes then never block, `stop()` can drop the ring at once (snd_pcm_drop: silence within a
- * period, well under 50 ms), and chunks arriving from the network join without gaps as long as
- * they come less than `aheadMs` late. The playhead is counted in samples written, anchored to
- * the clock when playback (re)starts; `drained` waits for it and then lets ALSA drain the last
- * few milliseconds (snd_pcm_drain), so it fires when the last sample has actually played.
+ * Why we pace writes ourselves: every backend has a device buffer of about 0.5 s, and audio
+ * queued there can only be dropped, not taken back (the `speaker` module's writes even block
+ * in a libuv worker while it is full, and closing the device under a blocked write is a
+ * use-after-free). So at most `aheadMs` of audio is handed to ALSA ahead of the playhead:
+ * writes then never block, `stop()` can drop the ring at once (silence within a period, well
+ * under 50 ms), and chunks arriving from the network join without gaps as long as they come
+ * less than `aheadMs` late. The playhead is counted in samples written, anchored to the clock
+ * when playback (re)starts; `drained` waits for it and then for the backend to play out the
+ * last few milliseconds (snd_pcm_drain), so it fires when the last sample has actually played.
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -23,6 +25,7 @@ import type { Logger } from '../../log/logger.js';
 import type { AudioOutput, AudioOutputEvents } from '../../ports/audio-output.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
 import { DEVICE_HINT, describeCards, readCards, resolvePlaybackName } from './devices.js';
+import type { PcmOutStream, PlaybackBackend } from './playback.js';
 
 /** The part of the `speaker` module's Speaker class we use. */
 export interface SpeakerStream extends Writable {
@@ -43,7 +46,9 @@ export interface AlsaSpeakerOptions {
   chunkMs?: number;
   /** Where the kernel lists sound cards (default /proc/asound/cards). */
   cardsPath?: string;
-  /** The `speaker` module's class; default: imported on `start()`. */
+  /** The playback backend (default: the `speaker` module, or `speakerClass`). */
+  backend?: PlaybackBackend;
+  /** The `speaker` module's class, for the default backend; default: imported on `start()`. */
   speakerClass?: SpeakerCtor;
   /** Called after each block is accepted by ALSA (for benchmarks and diagnostics). */
   onAlsaWrite?: (bytes: number, format: PcmFormat) => void;
@@ -92,22 +97,61 @@ export function probeSpeakerLoad(env: NodeJS.ProcessEnv = process.env, timeoutMs
   });
 }
 
-/** Loads the `speaker` module, or explains how to install it. */
+/** Loads the `speaker` module (an optional dependency: no type import from it), or explains how to install it. */
 async function loadSpeaker(): Promise<SpeakerCtor> {
   try {
-    const mod = (await import('speaker')) as unknown as { default: SpeakerCtor };
-    return mod.default;
+    const mod = createRequire(import.meta.url)('speaker') as SpeakerCtor | { default: SpeakerCtor };
+    return 'default' in mod ? mod.default : mod;
   } catch (err) {
+    const why = process.arch === 'arm64' ? 'it does not build on arm64' : 'run "npm ci --omit=dev" in the agent\'s directory; it builds against libasound2-dev';
     throw new DeviceError(
-      `the speaker driver needs the "speaker" module (${errorMessage(err)}): run "npm install speaker" (it builds against libasound2-dev; on npm 11 approve its install script)`,
+      `the naudiodon backend's speaker needs the "speaker" module (${errorMessage(err)}): ${why}; or set audio.alsaBackend: arecord (the default) or koffi`,
     );
   }
 }
 
+/**
+ * The `speaker` module as a playback backend. Its class is loaded on `prepare()`, after a check
+ * in a throw-away process that loading it cannot abort this one (see probeSpeakerLoad).
+ */
+export class SpeakerModulePlayback implements PlaybackBackend {
+  readonly name = 'speaker';
+  #Ctor: SpeakerCtor | undefined;
+  readonly #probe: boolean;
+  readonly #env: NodeJS.ProcessEnv | undefined;
+
+  /** `speakerClass`: use this class (no load, no check); `probeLoad` false skips the check. */
+  constructor(options: { speakerClass?: SpeakerCtor; probeLoad?: boolean; env?: NodeJS.ProcessEnv } = {}) {
+    this.#Ctor = options.speakerClass;
+    this.#probe = !options.speakerClass && options.probeLoad !== false;
+    this.#env = options.env;
+  }
+
+  async prepare(): Promise<void> {
+    if (this.#Ctor) return;
+    if (this.#probe) {
+      const problem = await probeSpeakerLoad(this.#env);
+      if (problem) {
+        throw new DeviceError(
+          `speaker: ALSA's "default" playback device cannot be opened (${problem}), and the speaker module opens it when it loads; ` +
+            `give ALSA a working default (e.g. "defaults.pcm.card N" and "defaults.ctl.card N" in /etc/asound.conf, N from aplay -l) or fix pcm.!default in ~/.asoundrc; ${DEVICE_HINT}`,
+        );
+      }
+    }
+    this.#Ctor = await loadSpeaker();
+  }
+
+  open(device: string, format: PcmFormat): PcmOutStream {
+    if (!this.#Ctor) throw new DeviceError('speaker: the speaker module is not loaded (start() first)');
+    return new this.#Ctor({ channels: format.channels, sampleRate: format.sampleRate, bitDepth: 16, signed: true, device });
+  }
+}
+
 /** Closes an ALSA stream, ignoring errors from a device that is already gone. */
-function safeClose(out: SpeakerStream, flush: boolean): void {
+function safeClose(out: PcmOutStream, flush: boolean): void | Promise<void> {
   try {
-    out.close(flush);
+    const done = out.close(flush);
+    return done ? done.catch(() => undefined) : undefined;
   } catch {
     // The device failed already; its error was reported.
   }
@@ -117,11 +161,16 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
   readonly #o: Required<Pick<AlsaSpeakerOptions, 'volume' | 'aheadMs' | 'chunkMs' | 'now'>> & AlsaSpeakerOptions;
   readonly #log: Logger;
   readonly #now: () => number;
-  #Ctor: SpeakerCtor | undefined;
+  readonly #backend: PlaybackBackend;
+  #ready = false;
   #alsaName = '';
   #gain = 1;
   #queue: Segment[] = [];
-  #out: SpeakerStream | undefined;
+  #out: PcmOutStream | undefined;
+  /** A stream playing out its last block after the end of a reply (stop() cuts it too). */
+  #draining: PcmOutStream | undefined;
+  /** The device release started by the last stop(). */
+  #released: Promise<unknown> = Promise.resolve();
   #outFormat: PcmFormat | undefined;
   /** Clock time at which everything handed to ALSA has played. */
   #endsAt = 0;
@@ -140,11 +189,17 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
     this.#o = { volume: 100, aheadMs: 200, chunkMs: 20, now: () => performance.now(), ...options };
     this.#log = options.log.child('alsa.speaker');
     this.#now = this.#o.now;
+    this.#backend = options.backend ?? new SpeakerModulePlayback({ speakerClass: options.speakerClass, probeLoad: options.probeLoad, env: options.env });
     this.setVolume(this.#o.volume);
   }
 
   get playing(): boolean {
     return this.#playing;
+  }
+
+  /** The playback backend in use (`aplay`, `koffi`, `speaker`). */
+  get backendName(): string {
+    return this.#backend.name;
   }
 
   /** The ALSA PCM name opened for playback (after `start()`). */
@@ -153,20 +208,12 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
   }
 
   async start(): Promise<void> {
-    if (this.#Ctor) return;
+    if (this.#ready) return;
     this.#alsaName = resolvePlaybackName(this.#o.device, readCards(this.#o.cardsPath));
-    if (!this.#o.speakerClass && this.#o.probeLoad !== false) {
-      const problem = await probeSpeakerLoad(this.#o.env);
-      if (problem) {
-        throw new DeviceError(
-          `speaker: ALSA's "default" playback device cannot be opened (${problem}), and the speaker module opens it when it loads; ` +
-            `give ALSA a working default (e.g. "defaults.pcm.card N" and "defaults.ctl.card N" in /etc/asound.conf, N from aplay -l) or fix pcm.!default in ~/.asoundrc; ${DEVICE_HINT}`,
-        );
-      }
-    }
-    this.#Ctor = this.#o.speakerClass ?? (await loadSpeaker());
+    await this.#backend.prepare();
+    this.#ready = true;
     this.#closed = false;
-    this.#log.info('speaker ready', { device: this.#alsaName });
+    this.#log.info('speaker ready', { device: this.#alsaName, backend: this.#backend.name });
   }
 
   setVolume(percent: number): void {
@@ -176,7 +223,7 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
   }
 
   write(pcm: Buffer, format: PcmFormat): void {
-    if (!this.#Ctor || this.#closed) {
+    if (!this.#ready || this.#closed) {
       this.emit('error', { message: 'speaker written before start()' });
       return;
     }
@@ -215,13 +262,15 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
     this.#ending = false;
     this.#playing = false;
     this.#clearTimer();
-    this.#closeOutput(true);
+    this.#released = Promise.all([this.#closeOutput(true), this.#cutDraining()]);
   }
 
   async close(): Promise<void> {
     this.stop();
     this.#closed = true;
-    this.#Ctor = undefined;
+    this.#ready = false;
+    // Until the backend let go of the device (each backend bounds its wait).
+    await this.#released;
   }
 
   /** Hands the next block to ALSA when there is room ahead of the playhead; schedules itself. */
@@ -277,7 +326,7 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
       if (gen !== this.#generation || out !== this.#out) {
         // stop() or a device error ran while this write was inside ALSA; closing was deferred
         // to now, when it is safe. A stream written since then can start.
-        if (out !== this.#out) safeClose(out, true);
+        if (out !== this.#out) void safeClose(out, true);
         this.#pump();
         return;
       }
@@ -292,7 +341,7 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
 
   #open(format: PcmFormat): boolean {
     try {
-      const out = new this.#Ctor!({ channels: format.channels, sampleRate: format.sampleRate, bitDepth: 16, signed: true, device: this.#alsaName });
+      const out = this.#backend.open(this.#alsaName, format);
       out.on('error', (err: Error) => {
         if (out !== this.#out) return;
         // A failed native write rejects without completing the write callback.
@@ -309,23 +358,45 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
     }
   }
 
-  /** Closes the ALSA stream: `flush` drops what it holds, else plays the rest out. */
-  #closeOutput(flush: boolean): void {
+  /**
+   * Closes the ALSA stream: `flush` drops what it holds, else plays the rest out. Returns the
+   * backend's promise of the device's release, when it gives one.
+   */
+  #closeOutput(flush: boolean): void | Promise<void> {
     const out = this.#out;
     this.#out = undefined;
     this.#outFormat = undefined;
     this.#endsAt = 0;
     if (!out) return;
     // Closing under a write still inside ALSA is unsafe: the write callback closes it instead.
-    if (!this.#inFlight) safeClose(out, flush);
+    if (this.#inFlight) return;
+    const done = safeClose(out, flush);
+    if (!flush && done) {
+      this.#draining = out;
+      void done.then(() => {
+        if (this.#draining === out) this.#draining = undefined;
+      });
+    }
+    return done;
+  }
+
+  /** stop() during the play-out of a reply's last block: drop that too. */
+  #cutDraining(): void | Promise<void> {
+    const d = this.#draining;
+    this.#draining = undefined;
+    if (d) return safeClose(d, true);
   }
 
   #finish(): void {
     this.#ending = false;
     this.#playing = false;
-    // The playhead says everything has played: snd_pcm_drain waits out the last period.
-    this.#closeOutput(false);
-    this.#drainedSoon();
+    // The playhead says everything has played: the backend's drain waits out the last period.
+    const played = this.#closeOutput(false);
+    if (!played) return this.#drainedSoon();
+    const gen = this.#drainGen;
+    void played.then(() => {
+      if (gen === this.#drainGen) this.#drainedSoon();
+    });
   }
 
   #deviceError(err: unknown): void {
@@ -342,7 +413,7 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
     this.#out = undefined;
     this.#outFormat = undefined;
     this.#endsAt = 0;
-    if (out && !this.#inFlight) safeClose(out, true);
+    if (out && !this.#inFlight) void safeClose(out, true);
     this.emit('error', { message });
   }
 
