@@ -171,8 +171,8 @@ describe.each(backends)('AlsaMic over %s (ALSA file plugin fed in real time)', (
     expect(errors).toHaveLength(1);
     expect(errors[0]).toEqual({ message: 'microphone "alsa:stall": no audio for 300 ms', recoverable: true });
     const events = lines().map((l) => l.event);
-    expect(events).toContain('microphone failed; reopening');
-    expect(events).toContain('microphone recovered');
+    expect(events).toContain('mic-reopening');
+    expect(events).toContain('mic-device-recovered');
     expect(lines().some((l) => l.level === 'error')).toBe(false);
   });
 });

@@ -177,7 +177,7 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
     if (this.#faulted) {
       this.#faulted = false;
       this.#backoff.reset();
-      this.#log.info('microphone recovered', { device: this.#deviceName });
+      this.#log.info('mic-device-recovered', { device: this.#deviceName });
       this.emit('recovered');
     }
     // A pipe may split a sample; keep the odd byte for the next chunk.
@@ -223,11 +223,11 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
     const retryMs = this.#backoff.next();
     if (!this.#faulted) {
       this.#faulted = true;
-      this.#log.warn('microphone failed; reopening', { device: this.#deviceName || this.#o.device, reason: message, retryMs });
+      this.#log.warn('mic-reopening', { device: this.#deviceName || this.#o.device, reason: message, retryMs });
       const full = message.startsWith('microphone ') ? message : `microphone "alsa:${this.#o.device}": ${message}`;
       this.emit('error', { message: full, recoverable: true });
     } else {
-      this.#log.debug('microphone still failing', { reason: message, retryMs });
+      this.#log.debug('mic-still-failing', { reason: message, retryMs });
     }
     this.#retryTimer.set(() => this.#open().catch((err: unknown) => this.#fault(errorMessage(err))), retryMs);
   }

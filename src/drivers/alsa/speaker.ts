@@ -213,7 +213,7 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
     await this.#backend.prepare();
     this.#ready = true;
     this.#closed = false;
-    this.#log.info('speaker ready', { device: this.#alsaName, backend: this.#backend.name });
+    this.#log.info('speaker-ready', { device: this.#alsaName, backend: this.#backend.name });
   }
 
   setVolume(percent: number): void {
@@ -350,7 +350,7 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
       });
       this.#out = out;
       this.#outFormat = { ...format };
-      this.#log.debug('stream open', () => ({ device: this.#alsaName, format }));
+      this.#log.debug('stream-open', () => ({ device: this.#alsaName, format }));
       return true;
     } catch (err) {
       this.#deviceError(err);
@@ -403,7 +403,7 @@ export class AlsaSpeaker extends TypedEmitter<AudioOutputEvents> implements Audi
     const message =
       `speaker "alsa:${this.#o.device}" (ALSA "${this.#alsaName}"): ${errorMessage(err)}; ` +
       `sound cards: ${describeCards(readCards(this.#o.cardsPath))}; ${DEVICE_HINT}`;
-    this.#log.warn('speaker failed', { device: this.#alsaName, error: errorMessage(err) });
+    this.#log.warn('speaker-failed', { device: this.#alsaName, error: errorMessage(err) });
     this.#queue = [];
     this.#playing = false;
     this.#ending = false;
