@@ -10,7 +10,7 @@ import { afterAll } from 'vitest';
 import { AlsaMic } from '../../src/drivers/alsa/mic.js';
 import { WavMic } from '../../src/drivers/wav/mic.js';
 import { memoryLogger } from '../../src/log/logger.js';
-import { makeAlsaEnv, testSignal, toBuffer } from '../audio-alsa-env.js';
+import { makeAlsaEnv, testSignal, toBuffer } from '../support/alsa-env.js';
 import { FakeMic } from '../fakes/index.js';
 import { writeWav } from '../support/wav.js';
 import { micAddonProblem } from './alsa.js';

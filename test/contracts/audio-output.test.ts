@@ -8,7 +8,7 @@ import { afterAll } from 'vitest';
 import { AlsaSpeaker } from '../../src/drivers/alsa/speaker.js';
 import { WavSpeaker } from '../../src/drivers/wav/speaker.js';
 import { memoryLogger } from '../../src/log/logger.js';
-import { makeAlsaEnv } from '../audio-alsa-env.js';
+import { makeAlsaEnv } from '../support/alsa-env.js';
 import { FakeSpeaker } from '../fakes/index.js';
 import { speakerAddonProblem } from './alsa.js';
 import { audioOutputContract } from './audio-output.js';

@@ -1,0 +1,200 @@
+/**
+ * The offline recogniser on real speech: Debian's pocketsphinx through koffi, on utterances that
+ * flite says here (16 kHz mono via sox). These tests need pocketsphinx, pocketsphinx-en-us and
+ * flite (scripts/lib/setup.sh installs them) and fail without them: recognition is the feature.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SttResult, SttSession } from '../../src/backends/stt/types.js';
+import { builtinSkills, skillGrammars } from '../../src/local-gateway/assistant.js';
+import { memoryLogger, silentLogger } from '../../src/log/logger.js';
+import { WienerFilter } from '../../src/speech/denoise.js';
+import { PhraseError } from '../../src/speech/phrases.js';
+import { PocketsphinxStt, thresholdAt } from '../../src/speech/pocketsphinx.js';
+import { RecognizerUnavailableError } from '../../src/speech/pocketsphinx-lib.js';
+import { padded, speechEnd, spoken, withNoise } from '../support/speech-fixtures.js';
+
+let stt: PocketsphinxStt;
+beforeAll(() => {
+  stt = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), log: silentLogger() });
+});
+afterAll(() => stt.close());
+
+/** Streams `pcm` in 20 ms chunks, then asks for the final transcript. */
+async function recognise(pcm: Int16Array, grammar?: string, on: PocketsphinxStt = stt): Promise<SttResult> {
+  const s = on.open(grammar ? { grammar } : {});
+  const final = s.next('final');
+  for (let i = 0; i < pcm.length; i += 320) s.send(pcm.subarray(i, i + 320));
+  s.finalize();
+  const [r] = await final;
+  await s.close();
+  return r;
+}
+
+describe('pocketsphinx with the gateway skills\' grammar', () => {
+  it.each(['flite/rms', 'flite/awb', 'flite/kal16'])('recognises requests said by %s, with a confidence', async (voice) => {
+    for (const text of ['what time is it', 'set a timer for five minutes', 'turn off the living room light', 'turn the volume up', 'how are you today']) {
+      const r = await recognise(padded(spoken(voice, text), 500, 800));
+      expect(r, `${voice}: "${text}"`).toMatchObject({ text });
+      expect(r.rejected).toBeUndefined();
+      expect(r.confidence!).toBeGreaterThan(0.5);
+      expect(r.confidence!).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('rejects sentences outside the grammar instead of guessing, with a low confidence', async () => {
+    for (const text of ['play some jazz music', 'the quick brown fox jumps over the lazy dog', 'call my mother']) {
+      const r = await recognise(padded(spoken('flite/rms', text), 500, 800));
+      expect(r.text, text).toBe('');
+      expect(r.rejected, text).toBe(true);
+      expect(r.confidence!).toBeLessThan(0.5);
+    }
+  });
+
+  it('reports silence as nothing heard, not as a rejection', async () => {
+    const r = await recognise(new Int16Array(16000));
+    expect(r).toEqual({ text: '', confidence: 0 });
+  });
+
+  it('listens with a follow-up grammar when asked: the answer to "For how long?"', async () => {
+    const answer = padded(spoken('flite/awb', 'ten seconds'), 500, 800);
+    expect(await recognise(answer, 'timer.duration')).toMatchObject({ text: 'ten seconds' });
+    // A bare duration is no request: with the default grammar it is not understood.
+    expect((await recognise(answer)).text).toBe('');
+    // An unknown grammar name falls back to the requests.
+    expect(await recognise(padded(spoken('flite/awb', 'what time is it'), 500, 800), 'no.such')).toMatchObject({ text: 'what time is it' });
+  });
+
+  it('still understands a request in pink noise at 20 dB SNR', async () => {
+    const r = await recognise(withNoise(padded(spoken('flite/rms', 'turn on the kitchen light'), 500, 800), 20, 3));
+    expect(r).toMatchObject({ text: 'turn on the kitchen light' });
+  });
+
+  it('ends the utterance itself about a fifth of a second after a complete sentence', async () => {
+    const speech = padded(spoken('flite/rms', 'turn the volume down'), 500, 0);
+    const end = speechEnd(speech);
+    const pcm = padded(speech, 0, 3000);
+    const s = stt.open();
+    let sentAtFinal = -1;
+    let sent = 0;
+    s.once('final', () => (sentAtFinal = sent));
+    // Four times real time, so the decoder keeps up as it would live.
+    for (let i = 0; i < pcm.length && sentAtFinal < 0; i += 320) {
+      s.send(pcm.subarray(i, i + 320));
+      sent = i + 320;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await s.close();
+    expect(sentAtFinal, 'final before finalize()').toBeGreaterThan(0);
+    const afterMs = ((sentAtFinal - end) / 16000) * 1000;
+    expect(afterMs).toBeGreaterThan(150);
+    expect(afterMs).toBeLessThan(600);
+  });
+
+  it('holds audio until grammars given as a function are loaded (a skill that declares its phrases)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const late = new PocketsphinxStt({
+      grammars: async () => {
+        await gate;
+        return { default: { phrases: ['open the (door | window)'] } };
+      },
+      log: silentLogger(),
+    });
+    try {
+      const s: SttSession = late.open();
+      const final = s.next('final');
+      const pcm = padded(spoken('flite/awb', 'open the window'), 500, 800);
+      for (let i = 0; i < pcm.length; i += 320) s.send(pcm.subarray(i, i + 320));
+      s.finalize();
+      release();
+      expect((await final)[0]).toMatchObject({ text: 'open the window' });
+      await s.close();
+      // Closing frees the decoders; the next session builds them again.
+      late.close();
+      expect(await recognise(pcm, undefined, late)).toMatchObject({ text: 'open the window' });
+    } finally {
+      late.close();
+    }
+  });
+
+  it('fails a session whose grammars cannot be loaded, and retries on the next', async () => {
+    let calls = 0;
+    const flaky = new PocketsphinxStt({
+      grammars: async () => {
+        calls++;
+        if (calls === 1) throw new Error('the skill is not up yet');
+        return { default: { phrases: ['hello there'] } };
+      },
+      log: silentLogger(),
+    });
+    try {
+      const s = flaky.open();
+      const [err] = await s.next('error');
+      expect(err).toMatchObject({ service: 'pocketsphinx', kind: 'config', message: 'the skill is not up yet' });
+      await s.next('closed');
+      expect(await recognise(padded(spoken('flite/rms', 'hello there'), 500, 800), undefined, flaky)).toMatchObject({ text: 'hello there' });
+    } finally {
+      flaky.close();
+    }
+  });
+
+  it('names words the dictionary lacks, and a missing model', () => {
+    expect(() => new PocketsphinxStt({ grammars: { default: { phrases: ['turn on the flibbertigibbetoscope'] } }, log: silentLogger() })).toThrow(
+      /phrase "flibbertigibbetoscope": not in the pronunciation dictionary/,
+    );
+    expect(() => new PocketsphinxStt({ grammars: { other: { phrases: ['hello'] } }, log: silentLogger() })).toThrow(PhraseError);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ps-model-'));
+    try {
+      expect(() => new PocketsphinxStt({ modelDir: dir, grammars: { default: { phrases: ['hello'] } }, log: silentLogger() })).toThrow(RecognizerUnavailableError);
+      expect(() => new PocketsphinxStt({ modelDir: dir, grammars: { default: { phrases: ['hello'] } }, log: silentLogger() })).toThrow(/install pocketsphinx-en-us, or set pipeline\.pocketsphinx\.modelDir/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('logs each hypothesis with its score at debug level', async () => {
+    const mem = memoryLogger('debug');
+    const own = new PocketsphinxStt({ grammars: { default: { phrases: ['what time is it'] } }, log: mem.logger });
+    try {
+      await recognise(padded(spoken('flite/rms', 'what time is it'), 500, 800), undefined, own);
+      expect(mem.lines().find((l) => l.event === 'hypothesis')).toMatchObject({ ns: 'pocketsphinx', text: 'what time is it' });
+    } finally {
+      own.close();
+    }
+  });
+});
+
+describe('noise filter and threshold', () => {
+  it('leaves clean audio as it is (delayed by 256 samples) and estimates the SNR of noisy audio', () => {
+    const clean = padded(spoken('flite/rms', 'what time is it'), 500, 500);
+    const f = new WienerFilter();
+    const parts: Int16Array[] = [];
+    for (let i = 0; i < clean.length; i += 320) parts.push(f.process(clean.subarray(i, i + 320)));
+    parts.push(f.flush());
+    const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    expect(out.length).toBe(clean.length + 256);
+    let diff = 0;
+    for (let i = 0; i < clean.length; i++) diff = Math.max(diff, Math.abs(out[i + 256]! - clean[i]!));
+    expect(diff).toBeLessThanOrEqual(1);
+    expect(f.snrDb).toBe(60);
+    const noisy = new WienerFilter();
+    noisy.process(withNoise(clean, 10, 5));
+    expect(noisy.snrDb!).toBeGreaterThan(7);
+    expect(noisy.snrDb!).toBeLessThan(15);
+  });
+
+  it('the rejection threshold falls with the SNR, by at most 3', () => {
+    expect(thresholdAt(3, undefined)).toBe(3);
+    expect(thresholdAt(3, 60)).toBe(3);
+    expect(thresholdAt(3, 25)).toBeCloseTo(1.5);
+    expect(thresholdAt(3, 5)).toBe(0);
+  });
+});
