@@ -63,6 +63,11 @@ export function registerGatewayCommand(program: Command): void {
           token = readFileSync(opts.tokenFile, 'utf8').split(/\r?\n/)[0]!.trim();
           log.addSecret(token);
         }
+        const host = opts.host ?? '127.0.0.1';
+        const { isLoopbackHost } = await import('../gateway/client.js');
+        if (!token && !isLoopbackHost(host)) {
+          throw new Error(`--host ${host} accepts speakers from other machines: give --token-file so that only yours can connect (or listen on 127.0.0.1)`);
+        }
         const { loadConfig } = await import('../config/load.js');
         const pipeline = loadConfig({ file: opts.config, env: process.env }).pipeline;
         const services = opts.offline ? {} : await speechServices(pipeline, log);

@@ -30,6 +30,11 @@ export type { AudioDataForm, FollowUpMode, LocalGatewayOptions, ReplyFormatChoic
 
 const CHUNK_MS = 100;
 
+/** The largest message a client may send (a 20 ms frame is about 1 KB of JSON). */
+const MAX_CLIENT_MESSAGE_BYTES = 256 * 1024;
+/** The longest typed request answered (the voices take their text as an argument). */
+const MAX_TEXT_CHARS = 2000;
+
 export class LocalGateway {
   readonly #o: Required<Omit<LocalGatewayOptions, 'token' | 'plan' | 'speech' | 'voice' | 'stt' | 'tts' | 'skills' | 'recognitionOff'>> &
     Pick<LocalGatewayOptions, 'token' | 'plan' | 'stt' | 'tts' | 'voice'>;
@@ -111,6 +116,8 @@ export class LocalGateway {
     const wss = new WebSocketServer({
       port: this.#o.port,
       host: this.#o.host,
+      // Audio frames and typed requests are small; a larger message closes that client (1009).
+      maxPayload: MAX_CLIENT_MESSAGE_BYTES,
       verifyClient: (info: { req: IncomingMessage }, cb: (ok: boolean, code?: number, msg?: string) => void) => {
         const auth = info.req.headers.authorization;
         if (this.#o.record) this.authHeaders.push(auth);
@@ -214,7 +221,13 @@ export class LocalGateway {
           return;
         }
         case 'text':
-          if (typeof msg.text === 'string') void this.#answerText(client, id, msg.text);
+          if (typeof msg.text !== 'string') return;
+          if (msg.text.length > MAX_TEXT_CHARS) {
+            this.#log.warn('bad-message', { reason: 'text too long', chars: msg.text.length, limit: MAX_TEXT_CHARS });
+            this.#send(client.ws, { id, action: 'error', error: { message: `the text is ${msg.text.length} characters; at most ${MAX_TEXT_CHARS} are answered` } });
+            return;
+          }
+          this.#answerText(client, id, msg.text).catch((err: unknown) => this.#log.warn('answer-failed', { error: err instanceof Error ? err.message : String(err) }));
           return;
         case 'stt_options':
         case 'tts_options':
