@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { DeviceError } from '../../errors.js';
 import { type ParamRange, parseHwParams, parsePcmList } from './alsa-names.js';
-import { ALSA_UTILS_FIX, eachLine, endTool, findTool, spawnTool } from './alsa-tool.js';
+import { ALSA_UTILS_FIX, findTool, readHwParamsDump, spawnTool } from './alsa-tool.js';
 import { readCards, type SoundCard } from './devices.js';
 
 /** One line of /proc/asound/pcm: `01-00: USB Audio : USB Audio : capture 1`. */
@@ -49,22 +49,7 @@ async function dumpRanges(tool: string, pcm: string, env?: NodeJS.ProcessEnv): P
   if (tool.endsWith('aplay')) args.push('/dev/zero');
   else args.push('/dev/null');
   const child = spawnTool(tool, args, ['ignore', 'ignore'], env);
-  let text = '';
-  let separators = 0;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, 5000);
-    const done = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    eachLine(child.stderr!, (line) => {
-      text += line + '\n';
-      if (line.startsWith('-----') && ++separators === 2) done();
-    });
-    child.on('error', done);
-    child.on('exit', done);
-  });
-  await endTool(child);
+  const text = await readHwParamsDump(child, 5000);
   const r = parseHwParams(text);
   return r.channels || r.rate ? r : undefined;
 }

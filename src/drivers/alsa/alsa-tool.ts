@@ -83,3 +83,27 @@ export function endTool(child: ChildProcess, graceMs = 150): Promise<void> {
     child.kill('SIGTERM');
   });
 }
+
+/**
+ * The hardware-parameter dump a `--dump-hw-params` run of arecord/aplay prints on stderr (between
+ * its two `-----` lines), then the run is ended. Resolves with what arrived within `timeoutMs`.
+ */
+export async function readHwParamsDump(child: ChildProcess, timeoutMs: number): Promise<string> {
+  let text = '';
+  let separators = 0;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    eachLine(child.stderr!, (line) => {
+      text += line + '\n';
+      if (line.startsWith('-----') && ++separators === 2) done();
+    });
+    child.on('error', done);
+    child.on('exit', done);
+  });
+  await endTool(child);
+  return text;
+}

@@ -15,7 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import { DeviceError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { type CapturePcm, parseHwParams, parsePcmList, parseSetup, pcmCandidates, type ParamRange, resolveCapturePcm, resolvesWithoutList } from './alsa-names.js';
-import { ALSA_UTILS_FIX, eachLine, endTool, findTool, isAlsaLibNoise, spawnTool, toolError } from './alsa-tool.js';
+import { ALSA_UTILS_FIX, eachLine, endTool, findTool, isAlsaLibNoise, readHwParamsDump, spawnTool, toolError } from './alsa-tool.js';
 import type { CaptureBackend, CaptureRequest, CaptureSink, CaptureStream } from './capture.js';
 import { DEVICE_HINT, readCards } from './devices.js';
 import type { CaptureCandidate } from './portaudio-child.js';
@@ -100,22 +100,7 @@ export class ArecordCapture implements CaptureBackend {
   /** The device's channel and rate ranges, from a run that is ended right after its dump. */
   async #probe(tool: string, pcm: CapturePcm, req: CaptureRequest, log: Logger): Promise<{ channels?: ParamRange; rate?: ParamRange }> {
     const child = spawnTool(tool, captureArgs(pcm.name, { sampleRate: 16000, channels: 1 }, req.chunkMs, true), ['ignore', 'ignore'], req.env);
-    let text = '';
-    let separators = 0;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, OPEN_TIMEOUT_MS);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      eachLine(child.stderr!, (line) => {
-        text += line + '\n';
-        if (line.startsWith('-----') && ++separators === 2) done();
-      });
-      child.on('error', done);
-      child.on('exit', done);
-    });
-    await endTool(child);
+    const text = await readHwParamsDump(child, OPEN_TIMEOUT_MS);
     const ranges = parseHwParams(text);
     log.debug('hw-params', { device: pcm.name, channels: ranges.channels, rate: ranges.rate });
     return ranges;
