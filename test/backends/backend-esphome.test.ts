@@ -191,23 +191,61 @@ describe('esphome backend: the agent as a Home Assistant voice satellite', () =>
     expect(phase(w)).toBe('idle');
   });
 
-  it('a finished timer rings until the button stops it', async () => {
+  it('a finished timer rings (ringing phase, LED and status) until the button stops it; no turn is opened', async () => {
     const w = await world();
+    const session = w.a.agent.session;
     const timer = { timerId: 't1', name: 'pasta', totalSeconds: 600, secondsLeft: 600, isActive: true };
     w.ha.send('VoiceAssistantTimerEventResponse', { eventType: TIMER_EVENT.STARTED, ...timer });
-    await waitFor(() => w.s.backend.timers.active.length === 1, 'the timer to be tracked');
+    await waitFor(() => session.status().timers === 1, 'the timer to be counted');
     expect(w.s.backend.timers.active[0]).toMatchObject({ id: 't1', name: 'pasta', totalSeconds: 600 });
+    expect(session.status().led).toBe('timer');
     w.ha.send('VoiceAssistantTimerEventResponse', { eventType: TIMER_EVENT.FINISHED, ...timer, secondsLeft: 0, isActive: false });
-    await waitFor(() => w.a.speaker.bytes >= 32_000 * 2, 'two seconds of ringing', 4000);
-    expect(phase(w)).toBe('speaking');
-    expect(w.s.backend.timers.ringing).toBe(true);
-    // A press stops the ring (and starts listening, as a press does).
+    await waitFor(() => phase(w) === 'ringing', 'ringing');
+    expect(session.status()).toMatchObject({ phase: 'ringing', led: 'ringing', ringing: ['pasta'] });
+    expect(w.a.gpio.leds).toContain('ringing');
+    // The ring plays again after its pause: two rings reach the speaker.
+    const ring = w.a.speaker.bytes;
+    expect(ring).toBeGreaterThan(0);
+    await waitFor(() => w.a.speaker.bytes >= 2 * ring, 'a second ring', 3000);
     w.a.gpio.button('press');
-    await waitFor(() => !w.s.backend.timers.ringing, 'the ring to stop', 3000);
-    expect(w.a.speaker.stops).toBeGreaterThan(0);
-    expect(w.s.log.text()).toContain('stopped on the speaker');
+    expect(phase(w)).toBe('idle');
+    expect(session.status().led).toBe('idle');
+    await new Promise((r) => setTimeout(r, 900));
+    // Stopped for good (no third ring), and Home Assistant was never asked to start a pipeline.
+    const after = w.a.speaker.bytes;
+    await new Promise((r) => setTimeout(r, 900));
+    expect(w.a.speaker.bytes).toBe(after);
+    expect(w.ha.all('VoiceAssistantRequest').filter((m) => m.start === true)).toHaveLength(0);
+    expect(w.s.log.text()).toContain('ring-stopped');
   });
 
+  it('the wake word stops a ring without opening a conversation', async () => {
+    const w = await world();
+    w.ha.send('VoiceAssistantTimerEventResponse', { eventType: TIMER_EVENT.FINISHED, timerId: 't2', name: 'tea', totalSeconds: 60, secondsLeft: 0, isActive: false });
+    await waitFor(() => phase(w) === 'ringing', 'ringing');
+    w.a.wake.detect();
+    expect(phase(w)).toBe('idle');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(phase(w)).toBe('idle');
+    expect(w.ha.all('VoiceAssistantRequest').filter((m) => m.start === true)).toHaveLength(0);
+    // The next wake word is an ordinary one: it opens a turn.
+    w.a.wake.detect();
+    await w.ha.next('VoiceAssistantRequest', (m) => m.start === true);
+  });
+
+  it('an announcement that arrives while a timer rings waits for the ring to stop', async () => {
+    const w = await world();
+    w.ha.send('VoiceAssistantTimerEventResponse', { eventType: TIMER_EVENT.FINISHED, timerId: 't3', name: '', totalSeconds: 60, secondsLeft: 0, isActive: false });
+    await waitFor(() => phase(w) === 'ringing', 'ringing');
+    expect(w.a.agent.session.status().ringing).toEqual(['timer']);
+    w.ha.send('VoiceAssistantAnnounceRequest', { mediaId: w.http.url('/speech.wav'), text: 'dinner is ready', startConversation: false });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(phase(w)).toBe('ringing');
+    w.a.agent.session.stopAll();
+    expect(await w.ha.next('VoiceAssistantAnnounceFinished')).toMatchObject({ success: true });
+    const all = played(w.a);
+    expect(all.subarray(all.length - SPEECH.length)).toEqual(SPEECH);
+  });
   it('the mute switch and the media player volume follow Home Assistant, and Home Assistant follows the agent', async () => {
     const w = await world();
     w.ha.send('SwitchCommandRequest', { key: MUTE_SWITCH_KEY, state: true });
@@ -247,5 +285,29 @@ describe('esphome backend: the agent as a Home Assistant voice satellite', () =>
     await waitFor(() => w.a.agent.session.state.connected, 'connected again');
     w.a.agent.session.trigger('control');
     await again.next('VoiceAssistantRequest', (m) => m.start === true);
+  });
+});
+
+describe('esphome backend: the longest ring', () => {
+  it('a ring nobody stops ends after esphome.timerMaxRingMs, back to idle with a notice', async () => {
+    const http = await startReplyServer({});
+    cleanups.push(() => http.close());
+    const s = await startEsphome({ key: KEY_B64, agent: true, config: { timerMaxRingMs: 1000 } });
+    cleanups.push(() => s.close());
+    const ha = new FakeHomeAssistant({ port: s.backend.port, key: KEY_B64 });
+    cleanups.push(() => ha.disconnect());
+    await ha.connect();
+    ha.subscribeVoice();
+    const session = s.agent!.agent.session;
+    await waitFor(() => session.state.connected, 'connected');
+    const notices: string[] = [];
+    session.on('notice', (n) => notices.push(n.code));
+    ha.send('VoiceAssistantTimerEventResponse', { eventType: TIMER_EVENT.FINISHED, timerId: 't9', name: 'bread', totalSeconds: 60, secondsLeft: 0, isActive: false });
+    await waitFor(() => session.state.phase.kind === 'ringing', 'ringing');
+    const started = Date.now();
+    await waitFor(() => session.state.phase.kind === 'idle', 'the ring to end by itself', 4000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(notices).toEqual(['ring-ended']);
+    expect(ha.all('VoiceAssistantRequest')).toHaveLength(0);
   });
 });

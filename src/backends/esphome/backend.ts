@@ -91,7 +91,7 @@ export class EsphomeBackend extends TypedEmitter<BackendEvents> implements Backe
       { message: (conn, name, fields) => this.#onMessage(conn, name, fields), closed: (conn, reason) => this.#onClosed(conn, reason) },
     );
     this.#announcer = new Announcer({ emit: this.#emit, watch: this.#watch, fetch, log: this.#log, maxWaitMs: 300_000 });
-    this.#timers = new Timers({ emit: this.#emit, watch: this.#watch, log: this.#log, clock: this.#clock, maxRingMs: c.timerMaxRingMs });
+    this.#timers = new Timers({ emit: this.#emit, log: this.#log, maxRingMs: c.timerMaxRingMs });
   }
 
   /** Home Assistant is connected and subscribed to the voice assistant. */
