@@ -8,7 +8,7 @@ import { VA_EVENT } from '../../src/backends/esphome/pipeline.js';
 import { TIMER_EVENT } from '../../src/backends/esphome/timers.js';
 import { MEDIA_PLAYER_KEY, MUTE_SWITCH_KEY } from '../../src/backends/esphome/entities.js';
 import { FakeHomeAssistant } from '../support/fake-home-assistant.js';
-import { KEY_B64, played, startEsphome, startReplyServer, tone, wav, type EsphomeSetup, type ReplyServer } from '../support/esphome.js';
+import { KEY_B64, played, soxFlac, startEsphome, startReplyServer, tone, wav, type EsphomeSetup, type ReplyServer } from '../support/esphome.js';
 import { marker, waitFor } from '../support/harness.js';
 import type { DirectAgent } from '../support/direct-agent.js';
 
@@ -34,6 +34,7 @@ async function world(key: string | undefined = KEY_B64): Promise<World> {
     '/api/tts_proxy/reply.wav': { body: wav(REPLY), type: 'audio/x-wav' },
     '/chime.wav': { body: wav(CHIME), type: 'audio/wav' },
     '/speech.wav': { body: wav(SPEECH), type: 'audio/wav' },
+    '/api/tts_proxy/reply.flac': { body: soxFlac(REPLY, 16000, 1), type: 'audio/flac' },
   });
   cleanups.push(() => http.close());
   const s = await startEsphome({ ...(key ? { key } : {}), agent: true });
@@ -52,7 +53,7 @@ async function world(key: string | undefined = KEY_B64): Promise<World> {
 const phase = (w: World) => w.a.agent.session.state.phase.kind;
 
 /** Home Assistant runs the pipeline for the current request: transcript, reply text and audio. */
-async function answer(w: World, opts: { text: string; reply: string; continueConversation?: boolean; conversationId?: string }): Promise<void> {
+async function answer(w: World, opts: { text: string; reply: string; continueConversation?: boolean; conversationId?: string; url?: string }): Promise<void> {
   const { ha } = w;
   ha.event(VA_EVENT.RUN_START);
   ha.event(VA_EVENT.STT_START);
@@ -62,7 +63,7 @@ async function answer(w: World, opts: { text: string; reply: string; continueCon
   ha.event(VA_EVENT.INTENT_START);
   ha.event(VA_EVENT.INTENT_END, { conversation_id: opts.conversationId ?? 'conv-1', continue_conversation: opts.continueConversation ? '1' : '0' });
   ha.event(VA_EVENT.TTS_START, { text: opts.reply });
-  ha.event(VA_EVENT.TTS_END, { url: w.http.url('/api/tts_proxy/reply.wav') });
+  ha.event(VA_EVENT.TTS_END, { url: w.http.url(opts.url ?? '/api/tts_proxy/reply.wav') });
   ha.event(VA_EVENT.RUN_END);
 }
 
@@ -104,6 +105,18 @@ describe('esphome backend: the agent as a Home Assistant voice satellite', () =>
     // The next turn carries Home Assistant's conversation id.
     w.a.agent.session.trigger('control');
     expect(await w.ha.next('VoiceAssistantRequest', (m) => m.start === true)).toMatchObject({ conversationId: 'conv-1', wakeWordPhrase: '' });
+  });
+
+  it('a reply Home Assistant serves as FLAC is decoded and played, sample for sample', async () => {
+    const w = await world();
+    w.a.agent.session.trigger('control');
+    await w.ha.next('VoiceAssistantRequest', (m) => m.start === true);
+    w.ha.acceptRun();
+    await answer(w, { text: 'hello', reply: 'Hi.', url: '/api/tts_proxy/reply.flac' });
+    await waitFor(() => played(w.a).length >= REPLY.length, 'the FLAC reply on the speaker');
+    expect(played(w.a)).toEqual(REPLY);
+    await w.ha.next('VoiceAssistantAnnounceFinished');
+    expect(w.http.requests).toEqual(['/api/tts_proxy/reply.flac']);
   });
 
   it('the same turn over the plaintext protocol', async () => {

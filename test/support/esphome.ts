@@ -3,7 +3,11 @@
  * inside the real agent with fake hardware, and a local HTTP server for reply audio (Home
  * Assistant's TTS and media URLs).
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { EsphomeBackend } from '../../src/backends/esphome/backend.js';
 import type { Identity } from '../../src/backends/esphome/identity.js';
@@ -105,4 +109,18 @@ export async function startReplyServer(routes: Record<string, { body: Buffer; ty
 /** Everything the fake speaker was given, as one buffer. */
 export function played(agent: DirectAgent): Buffer {
   return Buffer.concat(agent.speaker.writes.map((w) => w.pcm));
+}
+
+/** 16-bit PCM encoded as FLAC by sox (a real encoder), at `rate` with `channels`. */
+export function soxFlac(pcm: Buffer, rate: number, channels: number): Buffer {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sa-flac-'));
+  try {
+    const raw = path.join(dir, 'in.raw');
+    const out = path.join(dir, 'out.flac');
+    writeFileSync(raw, pcm);
+    execFileSync('sox', ['-t', 'raw', '-r', String(rate), '-c', String(channels), '-b', '16', '-e', 'signed', raw, out], { stdio: 'ignore' });
+    return readFileSync(out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
