@@ -23,7 +23,7 @@ wakeWordContract(
       },
     };
   },
-  { availableWhenStarted: true, detects: true },
+  { availableWhenStarted: true, detects: true, switchTo: 'other_word' },
 );
 
 wakeWordContract('NoWakeWord (wake.engine: none)', () => ({ wake: new NoWakeWord() }), { availableWhenStarted: false });
@@ -61,3 +61,4 @@ for (const guardMode of ['ignore', 'desensitise'] as const) {
 }
 
 wakeWordContract('PorcupineWake (no AccessKey: unavailable, says why)', () => ({ wake: porcupine({}, {}) }), { availableWhenStarted: false });
+
