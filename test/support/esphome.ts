@@ -15,6 +15,7 @@ import { ConfigSchema, type EsphomeConfig } from '../../src/config/schema.js';
 import { wavHeader } from '../../src/audio/wav.js';
 import { memoryLogger } from '../../src/log/logger.js';
 import type { Scheduler } from '../../src/util/clock.js';
+import type { WakeWord } from '../../src/ports/wake-word.js';
 import { startDirectAgent, type DirectAgent } from './direct-agent.js';
 
 /** A fixed test key (base64 of 32 bytes), as Home Assistant would hold it. */
@@ -29,7 +30,7 @@ export interface EsphomeSetup {
   close(): Promise<void>;
 }
 
-export async function startEsphome(opts: { key?: string; config?: Partial<EsphomeConfig>; clock?: Scheduler; agent?: boolean } = {}): Promise<EsphomeSetup> {
+export async function startEsphome(opts: { key?: string; config?: Partial<EsphomeConfig>; clock?: Scheduler; agent?: boolean; preferencesFile?: string; wake?: WakeWord } = {}): Promise<EsphomeSetup> {
   const log = memoryLogger('debug');
   const config = { ...ConfigSchema.parse({ backend: 'esphome', esphome: { port: 0, mdns: false } }).esphome, ...opts.config };
   const backend = new EsphomeBackend({
@@ -39,10 +40,11 @@ export async function startEsphome(opts: { key?: string; config?: Partial<Esphom
     version: '0.1.0-test',
     log: log.logger,
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.preferencesFile ? { preferencesFile: opts.preferencesFile } : {}),
   });
   let agent: DirectAgent | undefined;
   if (opts.agent) {
-    agent = await startDirectAgent(backend, log.logger);
+    agent = await startDirectAgent(backend, log.logger, {}, opts.wake);
     agent.speaker.autoDrain = true;
   } else {
     await backend.start();
