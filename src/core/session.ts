@@ -168,6 +168,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     });
     mic.on('recovered', () => this.#log.info('mic-recovered'));
 
+    // The session owns the volume (control socket, MQTT, Home Assistant and commands set it here).
+    speaker.setVolume(this.#volume);
     await speaker.start();
     await gpio.start();
     await wake.start();

@@ -274,6 +274,10 @@ describe('esphome backend: the agent as a Home Assistant voice satellite', () =>
     await waitFor(() => w.a.speaker.volume === 0, 'muted output');
     w.ha.send('MediaPlayerCommandRequest', { key: MEDIA_PLAYER_KEY, hasCommand: true, command: 4 });
     await waitFor(() => w.a.speaker.volume === 40, 'the volume restored');
+    // Set elsewhere (the control socket, MQTT, a gateway command): the session tells Home Assistant.
+    w.a.agent.session.setVolume(25);
+    await w.ha.next('MediaPlayerStateResponse', (m) => Math.abs((m.volume as number) - 0.25) < 1e-6);
+    expect(w.a.speaker.volume).toBe(25);
   });
 
   it('media URLs from the media player play as unsolicited replies', async () => {

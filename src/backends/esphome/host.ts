@@ -45,7 +45,8 @@ export interface SatelliteHost extends TypedEmitter<SatelliteHostEvents> {
 const WAKE_FRESH_MS = 3000;
 
 class SessionHost extends TypedEmitter<SatelliteHostEvents> implements SatelliteHost {
-  #volume: number;
+  /** The volume before the session reports one (it always does once built). */
+  readonly #initialVolume: number;
   #lastTrigger: string | undefined;
   #lastKeyword: { keyword: string; at: number } | undefined;
   #last: HostState;
@@ -56,7 +57,7 @@ class SessionHost extends TypedEmitter<SatelliteHostEvents> implements Satellite
     initialVolume: number,
   ) {
     super();
-    this.#volume = initialVolume;
+    this.#initialVolume = initialVolume;
     this.#last = this.#snapshot();
     wake.on('detected', (d) => (this.#lastKeyword = { keyword: d.keyword, at: Date.now() }));
     session.on('timeline', (e) => {
@@ -67,7 +68,7 @@ class SessionHost extends TypedEmitter<SatelliteHostEvents> implements Satellite
 
   #snapshot(): HostState {
     const s = this.session.status();
-    return { phase: s.phase, turnId: s.turnId, muted: s.muted, volume: s.volume ?? this.#volume };
+    return { phase: s.phase, turnId: s.turnId, muted: s.muted, volume: s.volume ?? this.#initialVolume };
   }
 
   #changed(): void {
@@ -87,9 +88,8 @@ class SessionHost extends TypedEmitter<SatelliteHostEvents> implements Satellite
   }
 
   setVolume(percent: number): void {
-    const p = Math.max(0, Math.min(100, Math.round(percent)));
-    if (this.session.setVolume(p).ok) this.#volume = p;
-    this.#changed();
+    // The session owns the volume; its `state` event tells Home Assistant (and MQTT) the new one.
+    this.session.setVolume(Math.max(0, Math.min(100, Math.round(percent))));
   }
 
   stop(): void {
