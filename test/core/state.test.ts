@@ -421,6 +421,56 @@ describe('transition details', () => {
     expect(off.state.phase.kind).toBe('idle');
   });
 
+  it('a ring plays, pauses after it drained, plays again, and its longest ring time ends it', () => {
+    const e = env();
+    let r = transition(STATES.idle!, { type: 'timerFinished', name: 'pasta', maxRingMs: 30_000 }, e);
+    expect(r.state.phase).toEqual({ kind: 'ringing', turnId: 'ring-new-1', timers: ['pasta'] });
+    expect(r.effects).toEqual([{ type: 'clearTimers' }, { type: 'ring' }, { type: 'setTimer', timer: 'ring', turnId: 'ring-new-1', ms: 30_000 }]);
+    r = transition(r.state, { type: 'drained', stream: 'ring' }, e);
+    expect(r.effects).toEqual([{ type: 'setTimer', timer: 'ringPause', turnId: 'ring-new-1' }]);
+    r = transition(r.state, { type: 'timeout', timer: 'ringPause', turnId: 'ring-new-1' }, e);
+    expect(r.effects).toEqual([{ type: 'ring' }]);
+    // A second timer joins the ring, and its longest ring time starts again.
+    r = transition(r.state, { type: 'timerFinished', name: '', maxRingMs: 30_000 }, e);
+    expect(r.state.phase).toMatchObject({ kind: 'ringing', timers: ['pasta', 'timer'] });
+    expect(r.effects).toEqual([{ type: 'setTimer', timer: 'ring', turnId: 'ring-new-1', ms: 30_000 }]);
+    // A ring timer of an earlier ring does nothing.
+    expect(transition(r.state, { type: 'timeout', timer: 'ring', turnId: 'ring-old' }, e).effects).toEqual([]);
+    const end = transition(r.state, { type: 'timeout', timer: 'ring', turnId: 'ring-new-1' }, e);
+    expect(end.state.phase.kind).toBe('idle');
+    expect(end.effects).toContainEqual({ type: 'notice', code: 'ring-ended', message: 'the pasta, timer timer rang for the longest ring time and was stopped' });
+  });
+
+  it('a timer that finishes during a turn rings after the reply, instead of the follow-up; a reply held meanwhile plays after the ring', () => {
+    const e = env();
+    let s = transition(STATES.speaking!, { type: 'timerFinished', name: 'tea', maxRingMs: 60_000 }, e).state;
+    expect(s.ring).toEqual({ timers: ['tea'], maxRingMs: 60_000 });
+    s = transition(s, { type: 'replyEnd', turnId: T, prompt: true }, e).state;
+    const r = transition(s, { type: 'drained', stream: 'reply' }, e);
+    expect(r.state.phase.kind).toBe('ringing');
+    expect(r.state.ring).toBeUndefined();
+    expect(r.effects.map((x) => x.type)).not.toContain('openTurn');
+    expect(r.effects.filter((x) => x.type === 'setTimer')).toEqual([{ type: 'setTimer', timer: 'ring', turnId: 'ring-new-1', ms: 60_000 }]);
+    // An announcement arrives while it rings: held, then played once the button stops the ring.
+    let h = transition(r.state, { type: 'replyAudioStart', turnId: 'announce-1', format: { codec: 'pcm', sampleRate: 16000, channels: 1 } }, e);
+    expect(h.effects.map((x) => x.type)).toEqual(['holdAudio']);
+    h = transition(h.state, { type: 'replyAudio', turnId: 'announce-1', data: AUDIO }, e);
+    h = transition(h.state, { type: 'replyEnd', turnId: 'announce-1', prompt: false }, e);
+    expect(h.state.phase.kind).toBe('ringing');
+    const stopped = transition(h.state, { type: 'trigger', source: 'button' }, e);
+    expect(stopped.state.phase).toMatchObject({ kind: 'speaking', turnId: 'announce-1' });
+    expect(stopped.effects.map((x) => x.type)).toEqual(expect.arrayContaining(['stopRing', 'playHeld']));
+    expect(stopped.effects.map((x) => x.type)).not.toContain('openTurn');
+  });
+
+  it('push-to-talk: pressing stops the ring, releasing does nothing more', () => {
+    const down = transition(STATES.ringing!, buttonEvent('down', true)!, env());
+    expect(down.state.phase.kind).toBe('idle');
+    const up = transition(down.state, buttonEvent('up', true)!, env());
+    expect(up.effects).toEqual([]);
+    expect(up.state.phase.kind).toBe('idle');
+  });
+
   it('the stale list is bounded', () => {
     let s: State = { ...STATES.idle!, stale: [] };
     for (let i = 0; i < 100; i++) {
