@@ -10,10 +10,13 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { atLevel, sequence, synth, ttsMissing } from '../../bench/fixtures/tts.js';
 import { WakeSchema } from '../../src/config/schema.js';
+import { NoWakeWord } from '../../src/drivers/none/wake.js';
 import { resolveModelFiles } from '../../src/drivers/openwakeword/models.js';
+import { PorcupineWake } from '../../src/drivers/porcupine/wake.js';
 import { OpenWakeWord } from '../../src/drivers/openwakeword/wake.js';
 import { memoryLogger } from '../../src/log/logger.js';
 import type { WakeWord } from '../../src/ports/wake-word.js';
+import { ScriptedEngine } from '../fakes/index.js';
 import { FakeHomeAssistant } from '../support/fake-home-assistant.js';
 import { KEY_B64, startEsphome, type EsphomeSetup } from '../support/esphome.js';
 import { waitFor } from '../support/harness.js';
@@ -88,6 +91,39 @@ describe('esphome backend: the wake word Home Assistant chooses', () => {
     cleanups.push(() => s.close());
     expect(s.agent!.wake.status().keywords).toEqual(['fake']);
     expect(s.log.text()).toContain('esphome-preferences-unreadable');
+  });
+});
+
+describe('esphome backend: engines that cannot switch', () => {
+  /** Retries are scheduled but never run. */
+  const never = () => () => {};
+
+  it('Porcupine offers its configured keywords only, all active; another choice is refused and changes nothing', async () => {
+    const wake = new PorcupineWake({
+      config: WakeSchema.parse({ engine: 'porcupine', keywords: ['computer', 'jarvis'], accessKeyEnv: 'TEST_PV_KEY' }),
+      log: memoryLogger('debug').logger,
+      env: { TEST_PV_KEY: 'test-key-123456' },
+      schedule: never,
+      factory: (request) => new ScriptedEngine(request),
+    });
+    const { s, ha } = await satellite({ wake });
+    expect(await configuration(ha)).toMatchObject({
+      availableWakeWordsList: [{ id: 'computer' }, { id: 'jarvis' }],
+      activeWakeWordsList: ['computer', 'jarvis'],
+      maxActiveWakeWords: 2,
+    });
+    ha.send('VoiceAssistantSetConfiguration', { activeWakeWordsList: ['computer'] });
+    await waitFor(() => s.log.text().includes('esphome-wake-word-refused'), 'the refusal logged');
+    expect(s.log.text()).toContain('listens for its configured keywords only');
+    expect(wake.status().keywords).toEqual(['computer', 'jarvis']);
+  });
+
+  it('wake.engine none offers nothing', async () => {
+    const { s, ha } = await satellite({ wake: new NoWakeWord() });
+    expect(await configuration(ha)).toMatchObject({ activeWakeWordsList: [], maxActiveWakeWords: 0 });
+    expect((await configuration(ha)).availableWakeWordsList ?? []).toEqual([]);
+    ha.send('VoiceAssistantSetConfiguration', { activeWakeWordsList: ['hey_jarvis'] });
+    await waitFor(() => s.log.text().includes('esphome-wake-word-refused'), 'the refusal logged');
   });
 });
 
