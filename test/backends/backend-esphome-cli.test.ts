@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseWav } from '../../src/audio/wav.js';
 import { VA_EVENT } from '../../src/backends/esphome/pipeline.js';
+import { TIMER_EVENT } from '../../src/backends/esphome/timers.js';
 import { request } from '../../src/control/client.js';
 import { FakeHomeAssistant } from '../support/fake-home-assistant.js';
 import { KEY_B64, startReplyServer, tone, wav } from '../support/esphome.js';
@@ -86,6 +87,47 @@ describe('speaker-agent run --backend esphome', () => {
     expect(d.out()).toContain('"event":"esphome-run"');
     expect(d.out()).not.toContain(KEY_B64);
     expect(d.out()).not.toContain('esphome-plaintext');
+  });
+
+  it('a finished timer rings in the daemon: status shows ringing, `listen` on the control socket stops it and opens no turn', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'sa-esphome-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const keyFile = path.join(dir, 'esphome-key');
+    writeFileSync(keyFile, `${KEY_B64}\n`, { mode: 0o600 });
+    const cfg = path.join(dir, 'config.yaml');
+    writeFileSync(cfg, 'esphome:\n  mdns: false\n  name: ring-speaker\n');
+    writeWav(path.join(dir, 'user.wav'), new Int16Array(16000 * 3), 16000);
+    const socket = path.join(dir, 'control.sock');
+    const out = path.join(dir, 'out.wav');
+    const d = daemon(['-c', cfg, '--backend', 'esphome', '--esphome-port', '0', '--esphome-key-file', keyFile, '--mic', `wav:${path.join(dir, 'user.wav')}`, '--speaker', `wav:${out}`, '--wake', 'none', '--gpio', 'none', '--control', socket]);
+    await waitFor(() => listeningPort(d.out()) !== undefined, 'the server to listen', 15_000);
+    const ha = new FakeHomeAssistant({ port: listeningPort(d.out())!, key: KEY_B64, expectedServerName: 'ring-speaker' });
+    cleanups.push(() => ha.disconnect());
+    await ha.connect();
+    ha.subscribeVoice();
+    await waitFor(() => d.out().includes('"event":"connected"'), 'the agent connected', 10_000);
+
+    ha.send('VoiceAssistantTimerEventResponse', { eventType: TIMER_EVENT.STARTED, timerId: 't1', name: 'pasta', totalSeconds: 600, secondsLeft: 600, isActive: true });
+    await waitFor(() => d.out().includes('"event":"timer-started"'), 'the timer logged', 5000);
+    expect(await request(socket, { cmd: 'status' })).toMatchObject({ ok: true, status: { phase: 'idle', led: 'timer', timers: 1 } });
+    ha.send('VoiceAssistantTimerEventResponse', { eventType: TIMER_EVENT.FINISHED, timerId: 't1', name: 'pasta', totalSeconds: 600, secondsLeft: 0, isActive: false });
+    await waitFor(() => d.out().includes('"phase":"ringing"'), 'ringing', 5000);
+    expect(await request(socket, { cmd: 'status' })).toMatchObject({ ok: true, status: { phase: 'ringing', led: 'ringing', ringing: ['pasta'] } });
+    await new Promise((r) => setTimeout(r, 1500)); // a ring or two
+    expect(await request(socket, { cmd: 'listen' })).toMatchObject({ ok: true });
+    expect(await request(socket, { cmd: 'status' })).toMatchObject({ ok: true, status: { phase: 'idle' } });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(ha.all('VoiceAssistantRequest')).toHaveLength(0);
+    expect(d.out()).toContain('"code":"ring-stopped"');
+
+    d.child.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+    // The ring reached the speaker: its beeps are loud samples in what was played (nothing else played).
+    const file = readFileSync(out);
+    const parsed = parseWav(file);
+    let peak = 0;
+    for (let i = 0; i + 1 < parsed.dataBytes; i += 2) peak = Math.max(peak, Math.abs(file.readInt16LE(parsed.dataOffset + i)));
+    expect(peak).toBeGreaterThan(8000);
   });
 
   it('without a key file it runs plaintext and says so', async () => {
