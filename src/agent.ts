@@ -6,7 +6,7 @@ import { Earcons } from './audio/earcons.js';
 import { createMp3DecoderFactory } from './audio/mp3-decoders.js';
 import type { Config } from './config/schema.js';
 import { ControlServer } from './control/server.js';
-import { applyCommand, trackVolume } from './core/commands.js';
+import { applyCommand, sessionVolume } from './core/commands.js';
 import { Session } from './core/session.js';
 import type { DecoderFactory } from './core/player.js';
 import { createAudio, createBackend, createGpio, createWakeWord } from './drivers/registry.js';
@@ -118,7 +118,6 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
   const wake = o.wake ?? (await createWakeWord(config, log));
   const gpio = o.gpio ?? (await createGpio(config, log));
   const backend = o.backend ?? (await createBackend(config, log));
-  const volume = trackVolume(speaker, config.audio.volume);
   const earcons = new Earcons({ config: config.audio.earcons, log });
   const session = new Session({
     backend,
@@ -136,7 +135,9 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
     ...(o.newId ? { newId: o.newId } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
   });
-  // Commands in the gateway's `response` payloads (a skill turned the volume up).
+  // Commands in the gateway's `response` payloads (a skill turned the volume up): through the
+  // session, which owns the volume, so MQTT and Home Assistant see the change.
+  const volume = sessionVolume(session, config.audio.volume);
   session.on('response', (r) => applyCommand(r.data, volume, log.child('commands')));
   if (config.audio.micCue === 'listen' && isCueable(rawMic)) {
     session.on('timeline', (m) => {

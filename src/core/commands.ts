@@ -5,7 +5,7 @@
  * are left alone: `response` is also how skills send other data to control-socket listeners.
  */
 import type { Logger } from '../log/logger.js';
-import type { AudioOutput } from '../ports/audio-output.js';
+import type { RequestResult } from './session-types.js';
 
 export type DeviceCommand = { command: 'volume'; change: number } | { command: 'volume'; percent: number };
 
@@ -16,20 +16,19 @@ export interface VolumeControl {
   set(percent: number): void;
 }
 
+/** The part of the session that owns the volume (src/core/session.ts). */
+export interface VolumeOwner {
+  status(): { volume?: number };
+  setVolume(percent: number): RequestResult;
+}
+
 /**
- * Tracks the volume of `speaker` (which has no getter): every later `setVolume` call, from the
- * control socket or from a command, goes through the tracker, so relative changes start from
- * what is really set. Sets `initial` now.
+ * The volume as the session owns it: a command sets it through the session like the control
+ * socket, MQTT and Home Assistant do, so every one of them sees the same value, and a relative
+ * change starts from whatever was set last, by anyone.
  */
-export function trackVolume(speaker: AudioOutput, initial: number): VolumeControl {
-  let current = initial;
-  const set = speaker.setVolume.bind(speaker);
-  speaker.setVolume = (percent: number) => {
-    current = percent;
-    set(percent);
-  };
-  speaker.setVolume(initial);
-  return { get: () => current, set: (p) => speaker.setVolume(p) };
+export function sessionVolume(session: VolumeOwner, initial: number): VolumeControl {
+  return { get: () => session.status().volume ?? initial, set: (p) => void session.setVolume(p) };
 }
 
 /** The command in a `response` payload, or undefined when it carries none (or a malformed one). */

@@ -64,6 +64,8 @@ export function abandon(state: State): Result {
     }
     case 'settling':
       return { state: { ...state, phase: idle, stale: withStale(state, p.turnId) }, effects: [{ type: 'clearTimers' }] };
+    case 'ringing':
+      return { state: { ...state, phase: idle }, effects: [{ type: 'clearTimers' }, { type: 'stopRing' }] };
   }
 }
 
@@ -134,6 +136,7 @@ export function replyBegins(state: State, id: TurnId): Result {
       if (!matches(p, id)) return unchanged(state);
       return speaking(p.turnId, p.prompt);
     case 'speaking':
+    case 'ringing':
       return unchanged(state);
   }
 }

@@ -27,6 +27,10 @@ export interface SessionStatus {
   /** Reply playback: underruns (the speaker ran dry inside a reply) since start. */
   playback?: { underruns: number };
   wake: WakeStatus;
+  /** The timers ringing now (phase `ringing`), by name. */
+  ringing?: string[];
+  /** Timers running at the backend (Home Assistant), when any. */
+  timers?: number;
   lastError?: { code: ErrorCode; message: string; at: string };
 }
 

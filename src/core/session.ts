@@ -35,6 +35,8 @@ import {
   type TimerName,
   type TriggerSource,
 } from './state.js';
+import { playRing } from './ringer.js';
+import { wireBackend } from './session-wiring.js';
 import { Timeline } from './timeline.js';
 import { Uplink } from './uplink.js';
 
@@ -114,6 +116,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       volume: this.#volume,
       playback: { underruns: this.#jitter.underruns },
       wake: this.#d.wake.status(),
+      ...(p.kind === 'ringing' ? { ringing: p.timers } : {}),
+      ...(this.#state.timers ? { timers: this.#state.timers } : {}),
       ...(this.#lastError ? { lastError: this.#lastError } : {}),
     };
   }
@@ -130,28 +134,13 @@ export class Session extends TypedEmitter<SessionEvents> {
     });
     speaker.on('error', (e) => this.#log.warn('speaker-error', { error: e.message }));
 
-    backend.on('connected', () => this.dispatch({ type: 'connected' }));
-    backend.on('disconnected', (e) => this.dispatch({ type: 'disconnected', reason: e.reason }));
-    backend.on('transcript', (t) => {
-      if (t.final) this.#timeline.mark('transcript', { text: t.text });
-      this.emit('transcript', t);
-      this.dispatch({ type: 'transcript', turnId: t.turnId, final: t.final });
+    wireBackend(backend, {
+      dispatch: (e) => this.dispatch(e),
+      mark: (m, detail) => this.#timeline.mark(m, detail),
+      emit: (e, ...args) => this.emit(e, ...args),
+      phase: () => this.#state.phase.kind,
+      log: this.#log,
     });
-    backend.on('replyText', (r) => {
-      this.#timeline.mark('reply_text', { text: r.text });
-      this.emit('replyText', { turnId: r.turnId, text: r.text });
-      this.dispatch({ type: 'replyText', turnId: r.turnId, ...(r.prompt !== undefined ? { prompt: r.prompt } : {}) });
-    });
-    backend.on('replyAudioStart', (r) => this.#dispatchAudio({ type: 'replyAudioStart', turnId: r.turnId, format: r.format }));
-    backend.on('replyAudio', (r) => this.#dispatchAudio({ type: 'replyAudio', turnId: r.turnId, data: r.data }));
-    backend.on('replyAudioEnd', (r) => this.dispatch({ type: 'replyAudioEnd', turnId: r.turnId }));
-    backend.on('replyEnd', (r) => {
-      this.#timeline.mark('reply_end', { prompt: r.prompt !== false });
-      this.dispatch({ type: 'replyEnd', turnId: r.turnId, prompt: r.prompt });
-    });
-    backend.on('response', (r) => this.emit('response', r));
-    backend.on('turnError', (e) => this.dispatch({ type: 'backendError', turnId: e.turnId, message: e.message }));
-    backend.on('barge', (e) => this.dispatch({ type: 'barge', turnId: e.turnId }));
 
     wake.on('detected', (d) => {
       this.#log.info('wake-word', { keyword: d.keyword });
@@ -179,6 +168,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     });
     mic.on('recovered', () => this.#log.info('mic-recovered'));
 
+    // The session owns the volume (control socket, MQTT, Home Assistant and commands set it here).
+    speaker.setVolume(this.#volume);
     await speaker.start();
     await gpio.start();
     await wake.start();
@@ -253,18 +244,10 @@ export class Session extends TypedEmitter<SessionEvents> {
     const state = (this.#state = result.state);
     if (state !== before) this.#log.debug('transition', () => ({ event: event.type, from: before.phase.kind, to: state.phase.kind }));
     for (const effect of result.effects) this.#run(effect);
-    if (state.phase !== before.phase || state.muted !== before.muted || state.connected !== before.connected) {
+    if (state.phase !== before.phase || state.muted !== before.muted || state.connected !== before.connected || state.timers !== before.timers) {
       this.#onChange(before, state);
     }
     return result;
-  }
-
-  /** Reply audio events: logged when the state machine drops them. */
-  #dispatchAudio(event: Extract<Event, { type: 'replyAudioStart' | 'replyAudio' }>): void {
-    const r = this.dispatch(event);
-    if (!r.effects.some((e) => e.type === 'beginStream' || e.type === 'playAudio')) {
-      this.#log.debug('reply-audio-dropped', () => ({ turnId: event.turnId, phase: this.#state.phase.kind, ...(event.type === 'replyAudio' ? { bytes: event.data.length } : {}) }));
-    }
   }
 
   #onChange(before: State, after: State): void {
@@ -295,7 +278,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #publish(): void {
     const s = this.#state;
     const p = s.phase;
-    const led = this.#leds.show({ phase: p.kind, followUp: p.kind === 'listening' && p.followUp, connected: s.connected, muted: s.muted });
+    const led = this.#leds.show({ phase: p.kind, followUp: p.kind === 'listening' && p.followUp, connected: s.connected, muted: s.muted, timers: s.timers ?? 0 });
     if (led) this.emit('led', led);
     this.emit('state', this.status());
   }
@@ -358,6 +341,12 @@ export class Session extends TypedEmitter<SessionEvents> {
         return;
       case 'dropHeld':
         this.#held.drop(effect.turnId);
+        return;
+      case 'ring':
+        playRing(this.#mux.channel('ring'));
+        return;
+      case 'stopRing':
+        if (this.#mux.busy('ring')) this.#mux.channel('ring').stop();
         return;
       case 'silenceCues':
         if (this.#mux.busy('earcon') && !this.#mux.busy('reply')) this.#mux.channel('earcon').stop();

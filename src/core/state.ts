@@ -32,7 +32,18 @@ export type Phase =
       replyDone: boolean;
       prompt: PromptValue;
     }
-  | { kind: 'settling'; turnId: TurnId; prompt: PromptValue };
+  | { kind: 'settling'; turnId: TurnId; prompt: PromptValue }
+  /**
+   * A timer (Home Assistant's) has finished: the ring sound plays again and again until the
+   * button, a wake word, a command or the longest ring time stops it. Stopping it opens no turn.
+   */
+  | {
+      kind: 'ringing';
+      /** Id of this ring, so its timers never act on a later one. */
+      turnId: string;
+      /** Names of the timers that finished (`timer` when Home Assistant gave none), oldest first. */
+      timers: string[];
+    };
 
 export interface State {
   phase: Phase;
@@ -42,6 +53,16 @@ export interface State {
   stale: string[];
   /** Unsolicited replies that arrived while the speaker was busy, oldest first (absent when none). */
   held?: HeldReply[];
+  /** A timer finished during a conversation: it rings once the conversation is over (absent when none). */
+  ring?: PendingRing;
+  /** Timers running at the backend (Home Assistant), shown on the LEDs while idle (absent: none). */
+  timers?: number;
+}
+
+export interface PendingRing {
+  timers: string[];
+  /** Longest ring, ms (`esphome.timerMaxRingMs`). */
+  maxRingMs: number;
 }
 
 export interface HeldReply {
@@ -53,13 +74,19 @@ export interface HeldReply {
   prompt: PromptValue;
 }
 
-export type TimerName = 'noSpeech' | 'expectSpeech' | 'maxUtterance' | 'thinking' | 'reply' | 'settle';
+/** `ring` is the longest ring time; `ringPause` the silence between two rings. */
+export type TimerName = 'noSpeech' | 'expectSpeech' | 'maxUtterance' | 'thinking' | 'reply' | 'settle' | 'ring' | 'ringPause';
+
+/** Silence between two plays of the ring sound, ms. */
+export const RING_PAUSE_MS = 700;
+/** The longest ring when the event names none, ms (15 minutes, as linux-voice-assistant's default). */
+export const DEFAULT_MAX_RING_MS = 900_000;
 
 /**
  * What a playback stream on the speaker is. The session's playback mux gives every stream its
  * own identity, so a `drained` always says which one ended: an earcon's end is never a reply's.
  */
-export type PlaybackKind = 'reply' | 'earcon';
+export type PlaybackKind = 'reply' | 'earcon' | 'ring';
 
 export type EarconName = 'wake' | 'done' | 'error' | 'disconnected';
 
@@ -90,6 +117,10 @@ export type Event =
   | { type: 'unmute' }
   | { type: 'toggleMute' }
   | { type: 'stop' }
+  /** A timer finished at the backend (Home Assistant's timer FINISHED event): ring. */
+  | { type: 'timerFinished'; name: string; maxRingMs: number }
+  /** How many timers run at the backend now (for the LEDs). */
+  | { type: 'timersRunning'; count: number }
   /** The agent is stopping: an open turn is ended with `audio_end` so the backend is not left waiting. */
   | { type: 'shutdown' };
 
@@ -98,7 +129,7 @@ export type RefuseReason = 'disconnected' | 'muted';
 /** Every error the agent reports: the conversation's, and `mic`/`speaker` for device failures. */
 export type ErrorCode = 'backend' | 'disconnected' | 'thinking-timeout' | 'reply-timeout' | 'playback-timeout' | 'mic' | 'speaker';
 
-export type NoticeCode = 'no-speech' | 'stopped';
+export type NoticeCode = 'no-speech' | 'stopped' | 'ring-stopped' | 'ring-ended';
 
 export type Effect =
   /**
@@ -120,6 +151,10 @@ export type Effect =
   | { type: 'endStream' }
   /** Cut playback now (barge-in, stop). */
   | { type: 'stopPlayback' }
+  /** Play the ring sound once (its end comes back as `drained { stream: 'ring' }`). */
+  | { type: 'ring' }
+  /** Cut the ring sound now. */
+  | { type: 'stopRing' }
   /** Silence any cue still sounding (a stop request). */
   | { type: 'silenceCues' }
   /** Keep a part of a held unsolicited reply (its stream start, a chunk, its stream end) for later. */
@@ -227,6 +262,10 @@ export function timerMs(timer: TimerName, c: Pick<ConversationConfig, 'noSpeechT
       return c.thinkingTimeoutMs;
     case 'settle':
       return c.settleMs;
+    case 'ring':
+      return DEFAULT_MAX_RING_MS;
+    case 'ringPause':
+      return RING_PAUSE_MS;
   }
 }
 

@@ -20,6 +20,7 @@ import {
   type State,
 } from './state.js';
 import { completeHeld, dropHeld, heldAudio, heldReply, hold, playNextHeld } from './held.js';
+import { ringDue, startRinging, timerFinished, whileRinging } from './ring.js';
 import {
   PLAYHEAD_GRACE_MS,
   abandon,
@@ -46,19 +47,30 @@ export { PLAYHEAD_GRACE_MS } from './phases.js';
 function isForeign(state: State, id: TurnId): id is string {
   const p = state.phase;
   if (id === null || isStale(state, id)) return false;
+  // While a timer rings, every reply waits for the ring to stop.
+  if (p.kind === 'ringing') return true;
   if (p.kind === 'listening' || p.kind === 'thinking') return id !== p.turnId;
   return p.kind === 'speaking' && id !== p.turnId;
 }
 
 export function transition(state: State, event: Event, env: Env): Result {
   let r = step(state, event, env);
-  // The speaker became free: a held unsolicited reply plays now.
-  if (r.state.phase.kind === 'idle' && state.phase.kind !== 'idle') {
+  if (ringDue(r.state)) {
+    // A timer finished during the conversation, which is over now: it rings (before any held
+    // reply, and instead of a follow-up).
+    const cleared = abandon(r.state);
+    const ring = startRinging(cleared.state, env);
+    // Timers the step armed (a settle delay) belong to what the ring replaces.
+    const kept = r.effects.filter((e) => e.type !== 'setTimer');
+    r = { state: ring.state, effects: [...kept, ...cleared.effects, ...ring.effects] };
+  } else if (r.state.phase.kind === 'idle' && state.phase.kind !== 'idle') {
+    // The speaker became free: a held unsolicited reply plays now.
     const next = playNextHeld(r.state);
     if (next) r = { state: next.state, effects: [...r.effects, ...next.effects] };
   }
-  // A cue never plays over our own reply.
-  if (r.state.phase.kind === 'speaking' && r.effects.some((e) => e.type === 'earcon')) {
+  // A cue never plays over our own reply, nor over a ring.
+  const busy = r.state.phase.kind === 'speaking' || r.state.phase.kind === 'ringing';
+  if (busy && r.effects.some((e) => e.type === 'earcon')) {
     return { state: r.state, effects: r.effects.filter((e) => e.type !== 'earcon') };
   }
   return r;
@@ -66,6 +78,10 @@ export function transition(state: State, event: Event, env: Env): Result {
 
 function step(state: State, event: Event, env: Env): Result {
   const p = state.phase;
+  if (p.kind === 'ringing') {
+    const r = whileRinging(state, p, event);
+    if (r) return r;
+  }
   switch (event.type) {
     case 'trigger': {
       if (!state.connected) return { state, effects: [{ type: 'refused', reason: 'disconnected' }] };
@@ -213,6 +229,8 @@ function step(state: State, event: Event, env: Env): Result {
         case 'settling':
           return { state: { ...next, phase: idle }, effects: [{ type: 'clearTimers' }, ...lost] };
         case 'idle':
+        case 'ringing':
+          // A ring goes on: the timer has finished whatever happens to the connection.
           return { state: next, effects: lost };
       }
       return { state: next, effects: lost };
@@ -237,6 +255,16 @@ function step(state: State, event: Event, env: Env): Result {
       const d = dropHeld(state);
       const r = abandon(d.state);
       return { state: r.state, effects: [...r.effects, ...d.effects, { type: 'silenceCues' }, { type: 'notice', code: 'stopped', message: 'stopped' }] };
+    }
+
+    case 'timerFinished':
+      return timerFinished(state, event, env);
+
+    case 'timersRunning': {
+      const count = Math.max(0, Math.floor(event.count));
+      if ((state.timers ?? 0) === count) return unchanged(state);
+      const { timers: _old, ...rest } = state;
+      return { state: count > 0 ? { ...rest, timers: count } : rest, effects: [] };
     }
 
     case 'shutdown':
@@ -282,6 +310,10 @@ function timeout(state: State, event: Extract<Event, { type: 'timeout' }>, env: 
       }
       // Playback never drained: the output is stuck; give up on it.
       return { state: { ...state, phase: idle }, effects: [{ type: 'clearTimers' }, { type: 'stopPlayback' }, ...fail('playback-timeout', 'playback did not finish')] };
+    case 'ring':
+    case 'ringPause':
+      // Acted on while ringing (ring.ts); a late one after the ring stopped means nothing.
+      return unchanged(state);
     case 'settle': {
       if (p.kind !== 'settling') return unchanged(state);
       const stt = typeof p.prompt === 'object' ? p.prompt : undefined;

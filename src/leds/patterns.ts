@@ -2,7 +2,8 @@
  * The one place that says what each LED state looks like, in the spirit of commercial speakers:
  * dark when idle, a solid colour while listening (a different one for a follow-up), a spinning
  * light while thinking, a pulse that follows the reply's loudness while speaking, red when
- * muted, a red blink on error and a slow amber blink while the gateway is unreachable.
+ * muted, a red blink on error and a slow amber blink while the gateway is unreachable; a dim
+ * warm white glow while a timer runs, and a fast bright warm white pulse while one rings.
  *
  * Rendering is a pure function of (pattern, time in ms, audio level, LED count), so any driver
  * (APA102 strip, single LED, a test) shows the same thing and tests need no timers.
@@ -40,6 +41,8 @@ export const DEFAULT_PATTERNS: Record<LedState, Pattern> = {
   muted: { color: [255, 0, 0], animation: { kind: 'solid' } },
   error: { color: [255, 0, 0], animation: { kind: 'blink', periodMs: 500, duty: 0.5 } },
   disconnected: { color: [255, 110, 0], animation: { kind: 'blink', periodMs: 2000, duty: 0.5 } },
+  timer: { color: [90, 70, 40], animation: { kind: 'pulse', periodMs: 4000, min: 0.4 } },
+  ringing: { color: [255, 210, 140], animation: { kind: 'pulse', periodMs: 600, min: 0.1 } },
 };
 
 /** Colour overrides as `#rrggbb`, keyed by state (the `gpio.leds.colors` config section). */

@@ -1,6 +1,7 @@
 /**
- * What the LEDs show, as a function of the session's status: muted wins, then an error (shown
- * for two seconds after it happened), then a lost connection, then the phase. While speaking,
+ * What the LEDs show, as a function of the session's status: a ringing timer wins (it is what
+ * the button stops now), then muted, then an error (shown for two seconds after it happened),
+ * then a lost connection, then the phase; idle with timers running shows `timer`. While speaking,
  * the light follows the loudness of the reply being played. The presenter owns the error window
  * and the level rate limit; the GPIO driver only renders the state it is given.
  */
@@ -16,6 +17,8 @@ export interface LedView {
   followUp: boolean;
   connected: boolean;
   muted: boolean;
+  /** Timers running at the backend (Home Assistant); 0 when none. */
+  timers?: number;
 }
 
 /** How long an error shows before the LED returns to the phase. */
@@ -25,12 +28,13 @@ const LEVEL_EVERY_MS = 50;
 
 /** The LED state for a status; `errorShowing` while an error's window is open. */
 export function ledFor(v: LedView, errorShowing: boolean): LedState {
+  if (v.phase === 'ringing') return 'ringing';
   if (v.muted) return 'muted';
   if (errorShowing) return 'error';
   if (!v.connected) return 'disconnected';
   switch (v.phase) {
     case 'idle':
-      return 'idle';
+      return (v.timers ?? 0) > 0 ? 'timer' : 'idle';
     case 'listening':
       return v.followUp ? 'follow-up' : 'listening';
     case 'thinking':

@@ -17,9 +17,9 @@ export const OFF = 'OFF';
 export const PRESS = 'PRESS';
 
 /** Every phase the `state` sensor can report (state.ts `Phase['kind']`). */
-export const PHASES: readonly Phase['kind'][] = ['idle', 'listening', 'thinking', 'speaking', 'settling'];
+export const PHASES: readonly Phase['kind'][] = ['idle', 'listening', 'thinking', 'speaking', 'settling', 'ringing'];
 /** Every value the `led` sensor can report (ports/gpio.ts `LedState`). */
-export const LED_STATES: readonly LedState[] = ['off', 'idle', 'listening', 'follow-up', 'thinking', 'speaking', 'muted', 'error', 'disconnected'];
+export const LED_STATES: readonly LedState[] = ['off', 'idle', 'listening', 'follow-up', 'thinking', 'speaking', 'muted', 'error', 'disconnected', 'timer', 'ringing'];
 
 /** Commands a speaker accepts, each on `<base>/<name>/set`. */
 export const COMMANDS = ['listen', 'stop', 'say', 'mute', 'volume'] as const;

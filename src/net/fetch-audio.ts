@@ -3,8 +3,9 @@
  * "Reply audio by URL"), with a size limit, an overall time limit and the agent's TLS rules:
  * certificates are always verified against the system's CAs plus an optional private CA, never
  * bypassed. The format comes from the Content-Type or, when that says nothing usable, from the
- * first bytes: MP3 plays as MP3; a WAV file is unwrapped to its PCM. Anything else (Ogg, FLAC,
- * HTML) is refused with a message that says so.
+ * first bytes: MP3 plays as MP3; a WAV file is unwrapped to its PCM; FLAC (Home Assistant can
+ * serve TTS as FLAC) is decoded to PCM as it arrives (audio/flac.ts, its decoder imported on the
+ * first FLAC body). Anything else (Ogg, HTML) is refused with a message that says so.
  *
  * Errors name the URL without its query string or credentials (a signed URL carries its secret
  * there), and nothing here logs.
@@ -14,6 +15,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { formatFromContentType, isWavContentType } from '../audio/content-type.js';
+import { FlacStream } from '../audio/flac.js';
 import { looksLikeMp3 } from '../audio/mp3.js';
 import { parseWavPrefix } from '../audio/wav.js';
 import { CanceledError } from '../errors.js';
@@ -75,6 +77,7 @@ export async function fetchAudio(url: string, sink: AudioSink, options: FetchAud
   return new Promise<void>((resolve, reject) => {
     let done = false;
     let request: http.ClientRequest | undefined;
+    let body: BodyDecoder | undefined;
     let where = describeUrl(first);
     const finish = (err?: Error): void => {
       if (done) return;
@@ -82,6 +85,8 @@ export async function fetchAudio(url: string, sink: AudioSink, options: FetchAud
       clearTimeout(deadline);
       options.signal?.removeEventListener('abort', onAbort);
       request?.destroy();
+      // A FLAC decoder still working is freed; nothing more reaches the sink.
+      body?.close();
       if (err) reject(err);
       else resolve();
     };
@@ -106,7 +111,7 @@ export async function fetchAudio(url: string, sink: AudioSink, options: FetchAud
       where = describeUrl(target);
       const lib = target.protocol === 'https:' ? https : http;
       const req = lib.get(target, {
-        headers: { accept: 'audio/mpeg, audio/wav;q=0.9, audio/*;q=0.5' },
+        headers: { accept: 'audio/mpeg, audio/wav;q=0.9, audio/flac;q=0.8, audio/*;q=0.5' },
         ...(ca && target.protocol === 'https:' ? { ca: [...rootCertificates, ca] } : {}),
       });
       request = req;
@@ -144,9 +149,8 @@ export async function fetchAudio(url: string, sink: AudioSink, options: FetchAud
           res.resume();
           return finish(new Error(`reply audio from ${where} is ${length} bytes, more than the ${options.maxBytes} allowed`));
         }
-        let body: BodyDecoder;
         try {
-          body = new BodyDecoder(String(res.headers['content-type'] ?? ''), sink);
+          body = new BodyDecoder(String(res.headers['content-type'] ?? ''), sink, (err) => finish(new Error(`reply audio from ${where}: ${err.message}`)));
         } catch (err) {
           res.resume();
           return finish(new Error(`reply audio from ${where}: ${(err as Error).message}`));
@@ -159,19 +163,20 @@ export async function fetchAudio(url: string, sink: AudioSink, options: FetchAud
           received += chunk.length;
           if (received > options.maxBytes) return finish(new Error(`reply audio from ${where} is larger than the ${options.maxBytes} bytes allowed`));
           try {
-            body.push(chunk);
+            body!.push(chunk);
           } catch (err) {
             finish(new Error(`reply audio from ${where}: ${(err as Error).message}`));
           }
         });
         res.on('end', () => {
           if (done) return;
-          try {
-            body.end();
-          } catch (err) {
-            return finish(new Error(`reply audio from ${where}: ${(err as Error).message}`));
-          }
-          finish();
+          // FLAC ends once its decoder has caught up; the other formats end at once.
+          Promise.resolve()
+            .then(() => body!.end())
+            .then(
+              () => finish(),
+              (err: unknown) => finish(new Error(`reply audio from ${where}: ${(err as Error).message}`)),
+            );
         });
         res.on('aborted', () => finish(new Error(`reply audio from ${where} was cut off after ${received} bytes`)));
         res.on('error', (err: NodeJS.ErrnoException) => finish(new Error(`reply audio from ${where} was cut off after ${received} bytes (${networkReason(err)})`)));
@@ -183,7 +188,8 @@ export async function fetchAudio(url: string, sink: AudioSink, options: FetchAud
 
 /** Decides the format from the Content-Type or the first bytes, then passes the audio on. */
 class BodyDecoder {
-  #mode: 'sniff' | 'raw' | 'wav-header' | 'wav' = 'sniff';
+  #mode: 'sniff' | 'raw' | 'wav-header' | 'wav' | 'flac' = 'sniff';
+  #flac: FlacStream | undefined;
   #held: Buffer[] = [];
   #heldBytes = 0;
   #started = false;
@@ -195,8 +201,11 @@ class BodyDecoder {
   constructor(
     private readonly contentType: string,
     private readonly sink: AudioSink,
+    /** A failure found after `push` returned (FLAC decodes asynchronously). */
+    private readonly onError: (err: Error) => void,
   ) {
     if (isWavContentType(contentType)) this.#mode = 'wav-header';
+    else if (/audio\/(x-)?flac/i.test(contentType)) this.#startFlac();
     else {
       const f = formatFromContentType(contentType);
       if (f.codec !== 'unknown') this.#begin(f);
@@ -205,6 +214,7 @@ class BodyDecoder {
 
   push(chunk: Buffer): void {
     if (this.#mode === 'raw') return this.sink.data(chunk);
+    if (this.#mode === 'flac') return this.#flac!.push(chunk);
     if (this.#mode === 'wav') return this.#pcm(chunk);
     this.#held.push(chunk);
     this.#heldBytes += chunk.length;
@@ -212,14 +222,29 @@ class BodyDecoder {
     if (this.#mode === 'wav-header') this.#tryHeader(false);
   }
 
-  end(): void {
+  end(): void | Promise<void> {
     if (this.#mode === 'sniff') {
       if (this.#heldBytes === 0) throw new Error('the body is empty');
       this.#sniff();
     }
+    if (this.#mode === 'flac') return this.#flac!.end();
     if (this.#mode === 'wav-header') this.#tryHeader(true);
     if (!this.#started) throw new Error('the body is empty');
     this.sink.end();
+  }
+
+  /** Stops a FLAC decode in progress (the fetch failed or was canceled). */
+  close(): void {
+    this.#flac?.close();
+  }
+
+  #startFlac(): void {
+    this.#mode = 'flac';
+    this.#started = true;
+    const flac = (this.#flac = new FlacStream(this.sink, this.onError));
+    const held = this.#held;
+    this.#held = [];
+    for (const b of held) flac.push(b);
   }
 
   #begin(format: ReplyFormat): void {
@@ -238,10 +263,11 @@ class BodyDecoder {
       return;
     }
     if (looksLikeMp3(head)) return this.#begin({ codec: 'mp3' });
-    const what = head.toString('latin1', 0, 4) === 'OggS' ? 'Ogg' : head.toString('latin1', 0, 4) === 'fLaC' ? 'FLAC' : undefined;
+    if (head.toString('latin1', 0, 4) === 'fLaC') return this.#startFlac();
+    const what = head.toString('latin1', 0, 4) === 'OggS' ? 'Ogg' : undefined;
     const ct = this.contentType ? ` (Content-Type ${this.contentType.slice(0, 60)})` : '';
-    if (what) throw new Error(`the audio is ${what}${ct}, which the agent cannot play: serve MP3 or WAV`);
-    throw new Error(`the body is not MP3 or WAV audio${ct}`);
+    if (what) throw new Error(`the audio is ${what}${ct}, which the agent cannot play: serve MP3, WAV or FLAC`);
+    throw new Error(`the body is not MP3, WAV or FLAC audio${ct}`);
   }
 
   #tryHeader(atEnd: boolean): void {

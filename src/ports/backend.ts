@@ -40,7 +40,23 @@ export type BackendEvents = {
   turnError: [{ turnId: TurnId; message: string; detail?: unknown }];
   /** Backend-initiated barge-in (Soca): stop playback of everything older. */
   barge: [{ turnId: TurnId }];
+  /**
+   * A timer kept by the backend finished (Home Assistant's timers): the speaker rings until
+   * stopped, for at most `maxRingMs`. `name` is the timer's name ('' when it has none).
+   */
+  timerFinished: [{ name: string; maxRingMs: number }];
+  /** The timers running at the backend changed (started, updated, cancelled or finished). */
+  timers: [{ running: BackendTimer[] }];
 };
+
+/** A timer kept by the backend, as it last reported it. */
+export interface BackendTimer {
+  id: string;
+  name: string;
+  totalSeconds: number;
+  /** Seconds left when the backend last reported it. */
+  secondsLeft: number;
+}
 
 export interface TurnOptions {
   /** Speech-to-text option overrides for this turn (gateway `audio_start.options.stt`). */

@@ -10,7 +10,11 @@ export type LedState =
   | 'speaking'
   | 'muted'
   | 'error'
-  | 'disconnected';
+  | 'disconnected'
+  /** Idle, with timers running (Home Assistant's). */
+  | 'timer'
+  /** A finished timer is ringing. */
+  | 'ringing';
 
 /** Button gestures, after debounce. `down`/`up` serve push-to-talk. */
 export type ButtonEvent = 'down' | 'up' | 'press' | 'long-press' | 'double-press';

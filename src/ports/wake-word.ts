@@ -40,4 +40,25 @@ export interface WakeWord extends TypedEmitter<WakeWordEvents> {
    */
   setGuard(guarded: boolean): void;
   status(): WakeStatus;
+  /**
+   * The keywords `setKeyword` accepts, and the active ones. Optional: an engine without it
+   * listens for its configured keywords only (`status().keywords`) and cannot switch.
+   */
+  keywordChoices?(): KeywordChoices;
+  /**
+   * Listens for `id` (one of `keywordChoices().available`) instead of the active keyword, at
+   * run time, without a restart. Resolves once it listens for it (or at once when not started:
+   * it listens for it from `start()`); rejects with the reason, keeping the keyword it had,
+   * when the keyword is unknown or its model cannot load. Optional, with `keywordChoices`.
+   */
+  setKeyword?(id: string): Promise<void>;
+}
+
+export interface KeywordChoices {
+  /** Every keyword the engine can detect here: its id (`hey_jarvis`) and its spoken label (`hey jarvis`). */
+  available: { id: string; label: string }[];
+  /** Ids of the keywords listened for now. */
+  active: string[];
+  /** How many keywords can be active at once. */
+  maxActive: number;
 }

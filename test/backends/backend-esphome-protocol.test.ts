@@ -63,6 +63,7 @@ async function expectDeviceAndEntities(h: FakeHomeAssistant): Promise<void> {
   expect(player.config.supportedFormatsList).toEqual([
     { format: 'wav', sampleRate: 16000, numChannels: 1, purpose: 1, sampleBytes: 2 },
     { format: 'mp3', sampleRate: 0, numChannels: 0, purpose: 0, sampleBytes: 0 },
+    { format: 'flac', sampleRate: 0, numChannels: 0, purpose: 0, sampleBytes: 0 },
   ]);
   // The state subscription answers with every entity's state.
   await h.next('MediaPlayerStateResponse');

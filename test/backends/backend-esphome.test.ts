@@ -8,7 +8,7 @@ import { VA_EVENT } from '../../src/backends/esphome/pipeline.js';
 import { TIMER_EVENT } from '../../src/backends/esphome/timers.js';
 import { MEDIA_PLAYER_KEY, MUTE_SWITCH_KEY } from '../../src/backends/esphome/entities.js';
 import { FakeHomeAssistant } from '../support/fake-home-assistant.js';
-import { KEY_B64, played, startEsphome, startReplyServer, tone, wav, type EsphomeSetup, type ReplyServer } from '../support/esphome.js';
+import { KEY_B64, played, soxFlac, startEsphome, startReplyServer, tone, wav, type EsphomeSetup, type ReplyServer } from '../support/esphome.js';
 import { marker, waitFor } from '../support/harness.js';
 import type { DirectAgent } from '../support/direct-agent.js';
 
@@ -34,6 +34,7 @@ async function world(key: string | undefined = KEY_B64): Promise<World> {
     '/api/tts_proxy/reply.wav': { body: wav(REPLY), type: 'audio/x-wav' },
     '/chime.wav': { body: wav(CHIME), type: 'audio/wav' },
     '/speech.wav': { body: wav(SPEECH), type: 'audio/wav' },
+    '/api/tts_proxy/reply.flac': { body: soxFlac(REPLY, 16000, 1), type: 'audio/flac' },
   });
   cleanups.push(() => http.close());
   const s = await startEsphome({ ...(key ? { key } : {}), agent: true });
@@ -52,7 +53,7 @@ async function world(key: string | undefined = KEY_B64): Promise<World> {
 const phase = (w: World) => w.a.agent.session.state.phase.kind;
 
 /** Home Assistant runs the pipeline for the current request: transcript, reply text and audio. */
-async function answer(w: World, opts: { text: string; reply: string; continueConversation?: boolean; conversationId?: string }): Promise<void> {
+async function answer(w: World, opts: { text: string; reply: string; continueConversation?: boolean; conversationId?: string; url?: string }): Promise<void> {
   const { ha } = w;
   ha.event(VA_EVENT.RUN_START);
   ha.event(VA_EVENT.STT_START);
@@ -62,7 +63,7 @@ async function answer(w: World, opts: { text: string; reply: string; continueCon
   ha.event(VA_EVENT.INTENT_START);
   ha.event(VA_EVENT.INTENT_END, { conversation_id: opts.conversationId ?? 'conv-1', continue_conversation: opts.continueConversation ? '1' : '0' });
   ha.event(VA_EVENT.TTS_START, { text: opts.reply });
-  ha.event(VA_EVENT.TTS_END, { url: w.http.url('/api/tts_proxy/reply.wav') });
+  ha.event(VA_EVENT.TTS_END, { url: w.http.url(opts.url ?? '/api/tts_proxy/reply.wav') });
   ha.event(VA_EVENT.RUN_END);
 }
 
@@ -104,6 +105,18 @@ describe('esphome backend: the agent as a Home Assistant voice satellite', () =>
     // The next turn carries Home Assistant's conversation id.
     w.a.agent.session.trigger('control');
     expect(await w.ha.next('VoiceAssistantRequest', (m) => m.start === true)).toMatchObject({ conversationId: 'conv-1', wakeWordPhrase: '' });
+  });
+
+  it('a reply Home Assistant serves as FLAC is decoded and played, sample for sample', async () => {
+    const w = await world();
+    w.a.agent.session.trigger('control');
+    await w.ha.next('VoiceAssistantRequest', (m) => m.start === true);
+    w.ha.acceptRun();
+    await answer(w, { text: 'hello', reply: 'Hi.', url: '/api/tts_proxy/reply.flac' });
+    await waitFor(() => played(w.a).length >= REPLY.length, 'the FLAC reply on the speaker');
+    expect(played(w.a)).toEqual(REPLY);
+    await w.ha.next('VoiceAssistantAnnounceFinished');
+    expect(w.http.requests).toEqual(['/api/tts_proxy/reply.flac']);
   });
 
   it('the same turn over the plaintext protocol', async () => {
@@ -191,23 +204,61 @@ describe('esphome backend: the agent as a Home Assistant voice satellite', () =>
     expect(phase(w)).toBe('idle');
   });
 
-  it('a finished timer rings until the button stops it', async () => {
+  it('a finished timer rings (ringing phase, LED and status) until the button stops it; no turn is opened', async () => {
     const w = await world();
+    const session = w.a.agent.session;
     const timer = { timerId: 't1', name: 'pasta', totalSeconds: 600, secondsLeft: 600, isActive: true };
     w.ha.send('VoiceAssistantTimerEventResponse', { eventType: TIMER_EVENT.STARTED, ...timer });
-    await waitFor(() => w.s.backend.timers.active.length === 1, 'the timer to be tracked');
+    await waitFor(() => session.status().timers === 1, 'the timer to be counted');
     expect(w.s.backend.timers.active[0]).toMatchObject({ id: 't1', name: 'pasta', totalSeconds: 600 });
+    expect(session.status().led).toBe('timer');
     w.ha.send('VoiceAssistantTimerEventResponse', { eventType: TIMER_EVENT.FINISHED, ...timer, secondsLeft: 0, isActive: false });
-    await waitFor(() => w.a.speaker.bytes >= 32_000 * 2, 'two seconds of ringing', 4000);
-    expect(phase(w)).toBe('speaking');
-    expect(w.s.backend.timers.ringing).toBe(true);
-    // A press stops the ring (and starts listening, as a press does).
+    await waitFor(() => phase(w) === 'ringing', 'ringing');
+    expect(session.status()).toMatchObject({ phase: 'ringing', led: 'ringing', ringing: ['pasta'] });
+    expect(w.a.gpio.leds).toContain('ringing');
+    // The ring plays again after its pause: two rings reach the speaker.
+    const ring = w.a.speaker.bytes;
+    expect(ring).toBeGreaterThan(0);
+    await waitFor(() => w.a.speaker.bytes >= 2 * ring, 'a second ring', 3000);
     w.a.gpio.button('press');
-    await waitFor(() => !w.s.backend.timers.ringing, 'the ring to stop', 3000);
-    expect(w.a.speaker.stops).toBeGreaterThan(0);
-    expect(w.s.log.text()).toContain('stopped on the speaker');
+    expect(phase(w)).toBe('idle');
+    expect(session.status().led).toBe('idle');
+    await new Promise((r) => setTimeout(r, 900));
+    // Stopped for good (no third ring), and Home Assistant was never asked to start a pipeline.
+    const after = w.a.speaker.bytes;
+    await new Promise((r) => setTimeout(r, 900));
+    expect(w.a.speaker.bytes).toBe(after);
+    expect(w.ha.all('VoiceAssistantRequest').filter((m) => m.start === true)).toHaveLength(0);
+    expect(w.s.log.text()).toContain('ring-stopped');
   });
 
+  it('the wake word stops a ring without opening a conversation', async () => {
+    const w = await world();
+    w.ha.send('VoiceAssistantTimerEventResponse', { eventType: TIMER_EVENT.FINISHED, timerId: 't2', name: 'tea', totalSeconds: 60, secondsLeft: 0, isActive: false });
+    await waitFor(() => phase(w) === 'ringing', 'ringing');
+    w.a.wake.detect();
+    expect(phase(w)).toBe('idle');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(phase(w)).toBe('idle');
+    expect(w.ha.all('VoiceAssistantRequest').filter((m) => m.start === true)).toHaveLength(0);
+    // The next wake word is an ordinary one: it opens a turn.
+    w.a.wake.detect();
+    await w.ha.next('VoiceAssistantRequest', (m) => m.start === true);
+  });
+
+  it('an announcement that arrives while a timer rings waits for the ring to stop', async () => {
+    const w = await world();
+    w.ha.send('VoiceAssistantTimerEventResponse', { eventType: TIMER_EVENT.FINISHED, timerId: 't3', name: '', totalSeconds: 60, secondsLeft: 0, isActive: false });
+    await waitFor(() => phase(w) === 'ringing', 'ringing');
+    expect(w.a.agent.session.status().ringing).toEqual(['timer']);
+    w.ha.send('VoiceAssistantAnnounceRequest', { mediaId: w.http.url('/speech.wav'), text: 'dinner is ready', startConversation: false });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(phase(w)).toBe('ringing');
+    w.a.agent.session.stopAll();
+    expect(await w.ha.next('VoiceAssistantAnnounceFinished')).toMatchObject({ success: true });
+    const all = played(w.a);
+    expect(all.subarray(all.length - SPEECH.length)).toEqual(SPEECH);
+  });
   it('the mute switch and the media player volume follow Home Assistant, and Home Assistant follows the agent', async () => {
     const w = await world();
     w.ha.send('SwitchCommandRequest', { key: MUTE_SWITCH_KEY, state: true });
@@ -223,6 +274,10 @@ describe('esphome backend: the agent as a Home Assistant voice satellite', () =>
     await waitFor(() => w.a.speaker.volume === 0, 'muted output');
     w.ha.send('MediaPlayerCommandRequest', { key: MEDIA_PLAYER_KEY, hasCommand: true, command: 4 });
     await waitFor(() => w.a.speaker.volume === 40, 'the volume restored');
+    // Set elsewhere (the control socket, MQTT, a gateway command): the session tells Home Assistant.
+    w.a.agent.session.setVolume(25);
+    await w.ha.next('MediaPlayerStateResponse', (m) => Math.abs((m.volume as number) - 0.25) < 1e-6);
+    expect(w.a.speaker.volume).toBe(25);
   });
 
   it('media URLs from the media player play as unsolicited replies', async () => {
@@ -247,5 +302,29 @@ describe('esphome backend: the agent as a Home Assistant voice satellite', () =>
     await waitFor(() => w.a.agent.session.state.connected, 'connected again');
     w.a.agent.session.trigger('control');
     await again.next('VoiceAssistantRequest', (m) => m.start === true);
+  });
+});
+
+describe('esphome backend: the longest ring', () => {
+  it('a ring nobody stops ends after esphome.timerMaxRingMs, back to idle with a notice', async () => {
+    const http = await startReplyServer({});
+    cleanups.push(() => http.close());
+    const s = await startEsphome({ key: KEY_B64, agent: true, config: { timerMaxRingMs: 1000 } });
+    cleanups.push(() => s.close());
+    const ha = new FakeHomeAssistant({ port: s.backend.port, key: KEY_B64 });
+    cleanups.push(() => ha.disconnect());
+    await ha.connect();
+    ha.subscribeVoice();
+    const session = s.agent!.agent.session;
+    await waitFor(() => session.state.connected, 'connected');
+    const notices: string[] = [];
+    session.on('notice', (n) => notices.push(n.code));
+    ha.send('VoiceAssistantTimerEventResponse', { eventType: TIMER_EVENT.FINISHED, timerId: 't9', name: 'bread', totalSeconds: 60, secondsLeft: 0, isActive: false });
+    await waitFor(() => session.state.phase.kind === 'ringing', 'ringing');
+    const started = Date.now();
+    await waitFor(() => session.state.phase.kind === 'idle', 'the ring to end by itself', 4000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(notices).toEqual(['ring-ended']);
+    expect(ha.all('VoiceAssistantRequest')).toHaveLength(0);
   });
 });

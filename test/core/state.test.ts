@@ -9,6 +9,8 @@ import { buttonEvent, refusalOf, transition, wakeGuarded, watchesEndOfSpeech, ty
 const T = 'turn-1';
 const OTHER = 'turn-other';
 const STALE = 'turn-stale';
+/** The id of the ring in the ringing rows. */
+const R = 'ring-1';
 
 function env() {
   let n = 0;
@@ -30,12 +32,18 @@ const STATES: Record<string, State> = {
   'speaking-done': base({ kind: 'speaking', turnId: T, replyDone: true, prompt: false }),
   'speaking-done-prompt': base({ kind: 'speaking', turnId: T, replyDone: true, prompt: true }),
   settling: base({ kind: 'settling', turnId: T, prompt: true }),
+  ringing: base({ kind: 'ringing', turnId: R, timers: ['pasta'] }),
+  'ringing-muted': base({ kind: 'ringing', turnId: R, timers: ['pasta'] }, { muted: true }),
+  'ringing-disconnected': base({ kind: 'ringing', turnId: R, timers: ['pasta'] }, { connected: false }),
+  /** A timer finished while the user waits for a reply: it rings once the conversation is over. */
+  'thinking-ring': base({ kind: 'thinking', turnId: T, prompt: false }, { ring: { timers: ['tea'], maxRingMs: 60_000 } }),
 };
 
 const EVENTS: Record<string, Event> = {
   'trigger-wake': { type: 'trigger', source: 'wake' },
   'trigger-button': { type: 'trigger', source: 'button' },
   'trigger-ptt': { type: 'trigger', source: 'button', ptt: true },
+  'trigger-control': { type: 'trigger', source: 'control' },
   release: { type: 'release' },
   say: { type: 'say', text: 'hi' },
   speechStart: { type: 'speechStart' },
@@ -65,6 +73,11 @@ const EVENTS: Record<string, Event> = {
   unmute: { type: 'unmute' },
   toggleMute: { type: 'toggleMute' },
   stop: { type: 'stop' },
+  timerFinished: { type: 'timerFinished', name: 'eggs', maxRingMs: 30_000 },
+  timersRunning: { type: 'timersRunning', count: 2 },
+  'drained-ring': { type: 'drained', stream: 'ring' },
+  'timeout-ring': { type: 'timeout', timer: 'ring', turnId: R },
+  'timeout-ringPause': { type: 'timeout', timer: 'ringPause', turnId: R },
 };
 
 /**
@@ -73,7 +86,8 @@ const EVENTS: Record<string, Event> = {
  */
 type Row = Record<keyof typeof EVENTS, string>;
 const L = 'listening openTurn';
-const EXPECT: Record<keyof typeof STATES, Row> = {
+type OldRow = Omit<Row, 'trigger-control' | 'timerFinished' | 'timersRunning' | 'drained-ring' | 'timeout-ring' | 'timeout-ringPause'>;
+const CONVERSATION: Record<string, OldRow> = {
   idle: {
     'trigger-wake': L, 'trigger-button': L, 'trigger-ptt': 'listening+ptt openTurn', release: '=', say: 'thinking sendText',
     speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
@@ -172,11 +186,64 @@ const EXPECT: Record<keyof typeof STATES, Row> = {
   },
 };
 
+/**
+ * The ring columns for the conversation rows: `listen` from the control socket acts as the wake
+ * word does; a finished timer rings at once when idle (or settling: no follow-up then), else it
+ * waits (`+ring`); the timer count only changes the LEDs' input; ring timers of no ring are no-ops.
+ */
+function withRingColumns(name: string, row: OldRow): Row {
+  const phase = describePhase(STATES[name]!);
+  const rings = phase === 'idle' || phase === 'settling';
+  return {
+    ...row,
+    'trigger-control': row['trigger-wake'],
+    timerFinished: rings ? `ringing ring setTimer${STATES[name]!.muted ? ' muted' : ''}` : `${phase}+ring`,
+    timersRunning: `${phase}+timers`,
+    'drained-ring': '=',
+    'timeout-ring': '=',
+    'timeout-ringPause': '=',
+  };
+}
+
+const STOP_RING = 'idle clearTimers stopRing notice';
+const ringingRow = (over: Partial<Row> = {}): Row => ({
+  'trigger-wake': STOP_RING, 'trigger-button': STOP_RING, 'trigger-ptt': STOP_RING, 'trigger-control': STOP_RING, release: '=', say: 'thinking stopRing sendText',
+  speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
+  'replyText-prompt': '=', replyAudioStart: 'ringing holdAudio', 'replyAudioStart-stale': '=', 'replyAudioStart-other': 'ringing holdAudio',
+  replyEnd: '=', 'replyEnd-prompt': '=', drained: '=', backendError: 'ringing error', barge: '=',
+  'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': '=', 'timeout-reply': '=', 'timeout-settle': '=', 'timeout-stale-turn': '=',
+  connected: 'ringing', disconnected: 'ringing', mute: 'ringing muted', unmute: '=', toggleMute: 'ringing muted', stop: 'idle stopRing notice',
+  timerFinished: 'ringing setTimer', timersRunning: 'ringing+timers', 'drained-ring': 'ringing setTimer', 'timeout-ring': 'idle stopRing notice', 'timeout-ringPause': 'ringing ring',
+  ...over,
+});
+
+const EXPECT: Record<keyof typeof STATES, Row> = {
+  ...Object.fromEntries(Object.entries(CONVERSATION).map(([name, row]) => [name, withRingColumns(name, row)])),
+  ringing: ringingRow(),
+  'ringing-muted': ringingRow({
+    'trigger-wake': `${STOP_RING} muted`, 'trigger-button': `${STOP_RING} muted`, 'trigger-ptt': `${STOP_RING} muted`, 'trigger-control': `${STOP_RING} muted`,
+    mute: '=', unmute: 'ringing unmuted', toggleMute: 'ringing unmuted', stop: 'idle stopRing notice muted', 'timeout-ring': 'idle stopRing notice muted',
+  }),
+  'ringing-disconnected': ringingRow({ say: 'ringing refused', connected: 'ringing', disconnected: 'ringing' }),
+  'thinking-ring': {
+    'trigger-wake': 'listening+ring cancelTurn openTurn', 'trigger-button': 'listening+ring cancelTurn openTurn', 'trigger-ptt': 'listening+ptt+ring cancelTurn openTurn', 'trigger-control': 'listening+ring cancelTurn openTurn', release: '=', say: 'thinking+ring cancelTurn sendText',
+    speechStart: '=', speechEnd: '=', 'transcript-final': '=', 'transcript-partial': '=', 'transcript-other': '=',
+    'replyText-prompt': 'thinking+ring', replyAudioStart: 'speaking+ring', 'replyAudioStart-stale': '=', 'replyAudioStart-other': 'thinking+ring holdAudio',
+    // The conversation is over: the ring starts (not the follow-up the reply asked for).
+    replyEnd: 'ringing ring setTimer', 'replyEnd-prompt': 'ringing ring setTimer', drained: '=', backendError: 'ringing cancelTurn error ring', barge: '=',
+    'timeout-noSpeech': '=', 'timeout-expectSpeech': '=', 'timeout-maxUtterance': '=', 'timeout-thinking': 'ringing cancelTurn error ring', 'timeout-reply': '=', 'timeout-settle': '=', 'timeout-stale-turn': '=',
+    connected: 'thinking+ring', disconnected: 'ringing cancelTurn error ring', mute: 'thinking+ring muted', unmute: '=', toggleMute: 'thinking+ring muted', stop: 'ringing cancelTurn notice ring',
+    timerFinished: 'thinking+ring', timersRunning: 'thinking+ring+timers', 'drained-ring': '=', 'timeout-ring': '=', 'timeout-ringPause': '=',
+  },
+};
+
 function describePhase(s: State): string {
   const p = s.phase;
   let d: string = p.kind;
   if (p.kind === 'listening' && p.followUp) d += '+followUp';
   if (p.kind === 'listening' && p.ptt) d += '+ptt';
+  if (s.ring) d += '+ring';
+  if (s.timers) d += '+timers';
   return d;
 }
 
@@ -197,7 +264,7 @@ function checkRow(state: State, event: Event, expected: string, strict = false):
     else expect(types).toContain(r);
   }
   // Effects not named must not be the dangerous ones.
-  const dangerous = ['openTurn', 'cancelTurn', 'endTurn', 'stopPlayback', 'sendText', 'refused'];
+  const dangerous = ['openTurn', 'cancelTurn', 'endTurn', 'stopPlayback', 'sendText', 'refused', 'ring', 'stopRing'];
   // The moved rows also name every audio-routing effect they expect.
   if (strict) dangerous.push('playAudio', 'beginStream', 'endStream');
   for (const d of dangerous) {
@@ -228,20 +295,31 @@ const MOVED_EVENTS: Record<string, Event> = {
   'drained-earcon': { type: 'drained', stream: 'earcon' },
   shutdown: { type: 'shutdown' },
   'timeout-reply-queued': { type: 'timeout', timer: 'reply', turnId: T, queuedMs: 5000 },
+  'replyAudio-null': { type: 'replyAudio', turnId: null, data: AUDIO },
 };
 type MovedRow = Record<keyof typeof MOVED_EVENTS, string>;
 const idleMoved: MovedRow = {
   replyAudio: 'speaking playAudio setTimer', 'replyAudio-other': 'speaking playAudio setTimer', 'replyAudio-stale': '=',
   replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'idle clearTimers', 'timeout-reply-queued': '=',
+  'replyAudio-null': 'speaking playAudio setTimer',
 };
 const listeningMoved = (phase: string): MovedRow => ({
   replyAudio: '=', 'replyAudio-other': '=', 'replyAudio-stale': '=',
   replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: `${phase} clearTimers endTurn`, 'timeout-reply-queued': '=',
+  'replyAudio-null': '=',
 });
 const speakingMoved: MovedRow = {
   replyAudio: 'speaking playAudio setTimer', 'replyAudio-other': '=', 'replyAudio-stale': '=',
   replyAudioEnd: 'speaking endStream', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'speaking clearTimers', 'timeout-reply-queued': 'speaking setTimer',
+  'replyAudio-null': '=',
 };
+function ringingMoved(): MovedRow {
+  return {
+    replyAudio: '=', 'replyAudio-other': '=', 'replyAudio-stale': '=',
+    replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'ringing clearTimers stopRing', 'timeout-reply-queued': '=',
+    'replyAudio-null': '=',
+  };
+}
 const EXPECT_MOVED: Record<keyof typeof STATES, MovedRow> = {
   idle: idleMoved,
   'idle-disconnected': idleMoved,
@@ -253,6 +331,7 @@ const EXPECT_MOVED: Record<keyof typeof STATES, MovedRow> = {
   thinking: {
     replyAudio: '=', 'replyAudio-other': '=', 'replyAudio-stale': '=',
     replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'thinking clearTimers', 'timeout-reply-queued': '=',
+    'replyAudio-null': '=',
   },
   speaking: speakingMoved,
   'speaking-done': speakingMoved,
@@ -260,6 +339,16 @@ const EXPECT_MOVED: Record<keyof typeof STATES, MovedRow> = {
   settling: {
     replyAudio: 'speaking playAudio setTimer', 'replyAudio-other': 'speaking playAudio setTimer', 'replyAudio-stale': '=',
     replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'settling clearTimers', 'timeout-reply-queued': '=',
+    'replyAudio-null': 'speaking playAudio setTimer',
+  },
+  // While a timer rings, reply audio is held (announced) or dropped (not announced); shutdown cuts the ring.
+  ringing: ringingMoved(),
+  'ringing-muted': ringingMoved(),
+  'ringing-disconnected': ringingMoved(),
+  'thinking-ring': {
+    replyAudio: '=', 'replyAudio-other': '=', 'replyAudio-stale': '=',
+    replyAudioEnd: '=', 'replyAudioEnd-other': '=', 'drained-earcon': '=', shutdown: 'thinking+ring clearTimers', 'timeout-reply-queued': '=',
+    'replyAudio-null': '=',
   },
 };
 
@@ -286,6 +375,14 @@ describe('transition invariants', () => {
       }
     }
     expect(next.stale.length).toBeLessThanOrEqual(32);
+  });
+
+  it.each(all)('$sn + $en: no cue over a ring, and a ring is cut whenever ringing ends', ({ s, e }) => {
+    const { state: next, effects } = transition(s, e, env());
+    const types = effects.map((x: Effect) => x.type);
+    if (next.phase.kind === 'ringing') expect(types).not.toContain('earcon');
+    if (s.phase.kind === 'ringing' && next.phase.kind !== 'ringing') expect(types).toContain('stopRing');
+    if (types.includes('ring')) expect(next.phase.kind).toBe('ringing');
   });
 
   it.each(all)('$sn + $en: a refusal changes nothing', ({ s, e }) => {
@@ -322,6 +419,56 @@ describe('transition details', () => {
     expect(muted.state.phase.kind).toBe('idle');
     const off = transition({ ...STATES['speaking-done-prompt']!, connected: false }, { type: 'drained', stream: 'reply' }, env());
     expect(off.state.phase.kind).toBe('idle');
+  });
+
+  it('a ring plays, pauses after it drained, plays again, and its longest ring time ends it', () => {
+    const e = env();
+    let r = transition(STATES.idle!, { type: 'timerFinished', name: 'pasta', maxRingMs: 30_000 }, e);
+    expect(r.state.phase).toEqual({ kind: 'ringing', turnId: 'ring-new-1', timers: ['pasta'] });
+    expect(r.effects).toEqual([{ type: 'clearTimers' }, { type: 'ring' }, { type: 'setTimer', timer: 'ring', turnId: 'ring-new-1', ms: 30_000 }]);
+    r = transition(r.state, { type: 'drained', stream: 'ring' }, e);
+    expect(r.effects).toEqual([{ type: 'setTimer', timer: 'ringPause', turnId: 'ring-new-1' }]);
+    r = transition(r.state, { type: 'timeout', timer: 'ringPause', turnId: 'ring-new-1' }, e);
+    expect(r.effects).toEqual([{ type: 'ring' }]);
+    // A second timer joins the ring, and its longest ring time starts again.
+    r = transition(r.state, { type: 'timerFinished', name: '', maxRingMs: 30_000 }, e);
+    expect(r.state.phase).toMatchObject({ kind: 'ringing', timers: ['pasta', 'timer'] });
+    expect(r.effects).toEqual([{ type: 'setTimer', timer: 'ring', turnId: 'ring-new-1', ms: 30_000 }]);
+    // A ring timer of an earlier ring does nothing.
+    expect(transition(r.state, { type: 'timeout', timer: 'ring', turnId: 'ring-old' }, e).effects).toEqual([]);
+    const end = transition(r.state, { type: 'timeout', timer: 'ring', turnId: 'ring-new-1' }, e);
+    expect(end.state.phase.kind).toBe('idle');
+    expect(end.effects).toContainEqual({ type: 'notice', code: 'ring-ended', message: 'the pasta, timer timer rang for the longest ring time and was stopped' });
+  });
+
+  it('a timer that finishes during a turn rings after the reply, instead of the follow-up; a reply held meanwhile plays after the ring', () => {
+    const e = env();
+    let s = transition(STATES.speaking!, { type: 'timerFinished', name: 'tea', maxRingMs: 60_000 }, e).state;
+    expect(s.ring).toEqual({ timers: ['tea'], maxRingMs: 60_000 });
+    s = transition(s, { type: 'replyEnd', turnId: T, prompt: true }, e).state;
+    const r = transition(s, { type: 'drained', stream: 'reply' }, e);
+    expect(r.state.phase.kind).toBe('ringing');
+    expect(r.state.ring).toBeUndefined();
+    expect(r.effects.map((x) => x.type)).not.toContain('openTurn');
+    expect(r.effects.filter((x) => x.type === 'setTimer')).toEqual([{ type: 'setTimer', timer: 'ring', turnId: 'ring-new-1', ms: 60_000 }]);
+    // An announcement arrives while it rings: held, then played once the button stops the ring.
+    let h = transition(r.state, { type: 'replyAudioStart', turnId: 'announce-1', format: { codec: 'pcm', sampleRate: 16000, channels: 1 } }, e);
+    expect(h.effects.map((x) => x.type)).toEqual(['holdAudio']);
+    h = transition(h.state, { type: 'replyAudio', turnId: 'announce-1', data: AUDIO }, e);
+    h = transition(h.state, { type: 'replyEnd', turnId: 'announce-1', prompt: false }, e);
+    expect(h.state.phase.kind).toBe('ringing');
+    const stopped = transition(h.state, { type: 'trigger', source: 'button' }, e);
+    expect(stopped.state.phase).toMatchObject({ kind: 'speaking', turnId: 'announce-1' });
+    expect(stopped.effects.map((x) => x.type)).toEqual(expect.arrayContaining(['stopRing', 'playHeld']));
+    expect(stopped.effects.map((x) => x.type)).not.toContain('openTurn');
+  });
+
+  it('push-to-talk: pressing stops the ring, releasing does nothing more', () => {
+    const down = transition(STATES.ringing!, buttonEvent('down', true)!, env());
+    expect(down.state.phase.kind).toBe('idle');
+    const up = transition(down.state, buttonEvent('up', true)!, env());
+    expect(up.effects).toEqual([]);
+    expect(up.state.phase.kind).toBe('idle');
   });
 
   it('the stale list is bounded', () => {

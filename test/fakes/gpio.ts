@@ -17,6 +17,8 @@ const KNOWN: Record<LedState, true> = {
   muted: true,
   error: true,
   disconnected: true,
+  timer: true,
+  ringing: true,
 };
 /** Every LED state of the port, in declaration order. */
 export const LED_STATES = Object.keys(KNOWN) as LedState[];

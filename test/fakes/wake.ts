@@ -3,7 +3,7 @@
  * or firing an engine that is not started is a mistake in the set-up and throws (a stopped
  * engine hears nothing), and so does a feed with a sample index that is not a whole number.
  */
-import type { WakeStatus, WakeWord, WakeWordEvents } from '../../src/ports/wake-word.js';
+import type { KeywordChoices, WakeStatus, WakeWord, WakeWordEvents } from '../../src/ports/wake-word.js';
 import { TypedEmitter } from '../../src/util/typed-emitter.js';
 
 export class FakeWake extends TypedEmitter<WakeWordEvents> implements WakeWord {
@@ -14,6 +14,9 @@ export class FakeWake extends TypedEmitter<WakeWordEvents> implements WakeWord {
   /** One past the last sample index fed. */
   #end = 0;
   #status: WakeStatus = { available: true, keywords: ['fake'] };
+  /** Keyword ids `setKeyword` accepts (the first is active at first), label = id with spaces. */
+  readonly choices: string[] = ['fake', 'other_word'];
+  #active = 'fake';
 
   get started(): boolean {
     return this.#started;
@@ -45,6 +48,16 @@ export class FakeWake extends TypedEmitter<WakeWordEvents> implements WakeWord {
   detect(keyword = this.#status.keywords[0] ?? 'fake', sampleIndex = this.#end): void {
     this.#require('detect');
     this.emit('detected', { keyword, sampleIndex });
+  }
+  keywordChoices(): KeywordChoices {
+    return { available: this.choices.map((id) => ({ id, label: id.replace(/_/g, ' ') })), active: [this.#active], maxActive: 1 };
+  }
+  /** Any time, like the engines; an id not in `choices` rejects and changes nothing. */
+  async setKeyword(id: string): Promise<void> {
+    if (!this.choices.includes(id)) throw new Error(`FakeWake.setKeyword(): no keyword "${id}" (choices: ${this.choices.join(', ')})`);
+    this.#active = id;
+    this.#status = { ...this.#status, keywords: [id.replace(/_/g, ' ')] };
+    this.emit('status', this.status());
   }
   setStatus(status: WakeStatus): void {
     this.#status = status;

@@ -19,6 +19,16 @@ describe('ledFor', () => {
     expect(ledFor(view({ connected: false, muted: true }), true)).toBe('muted');
   });
 
+  it('a ringing timer shows over everything; idle with timers running shows `timer`', () => {
+    expect(ledFor(view({ phase: 'ringing' }), false)).toBe('ringing');
+    expect(ledFor(view({ phase: 'ringing', muted: true, connected: false }), true)).toBe('ringing');
+    expect(ledFor(view({ timers: 2 }), false)).toBe('timer');
+    expect(ledFor(view({ timers: 0 }), false)).toBe('idle');
+    // Timers only change the idle light: a conversation, mute or an error still show.
+    expect(ledFor(view({ phase: 'listening', timers: 1 }), false)).toBe('listening');
+    expect(ledFor(view({ muted: true, timers: 1 }), false)).toBe('muted');
+  });
+
   it('maps the reply loudness -50..0 dBFS to 0..1', () => {
     expect(speakingLevel(Buffer.alloc(640))).toBe(0);
     const loud = Buffer.alloc(640);

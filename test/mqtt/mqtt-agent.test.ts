@@ -151,6 +151,24 @@ describe('MQTT adapter', () => {
     expect(p.on(`${BASE}/connected`)).toHaveLength(0);
   });
 
+  it('reports a ringing timer (state and LED), and the stop button stops the ring without a turn', async () => {
+    const p = await probe(broker.url, [`${BASE}/#`]);
+    const h = await agent({});
+    await connected(h);
+    await mqttConnected(h);
+    h.speaker.autoDrain = true;
+    // What a backend with timers (esphome) reports: timers running, then one finished.
+    h.agent.session.dispatch({ type: 'timersRunning', count: 1 });
+    await p.waitValue(`${BASE}/led`, 'timer');
+    h.agent.session.dispatch({ type: 'timerFinished', name: 'pasta', maxRingMs: 60_000 });
+    await p.waitValue(`${BASE}/state`, 'ringing');
+    await p.waitValue(`${BASE}/led`, 'ringing');
+    await p.publish(`${BASE}/stop/set`, 'PRESS');
+    await waitPhase(h, 'idle');
+    await p.waitValue(`${BASE}/state`, 'idle');
+    expect(p.on(`${BASE}/state`).map((m) => m.payload).slice(-2)).toEqual(['ringing', 'idle']);
+  });
+
   it('runs listen, stop, mute, volume and say from their command topics on this agent', async () => {
     const p = await probe();
     const h = await agent({});

@@ -83,8 +83,8 @@ describe('discovery', () => {
 
   it('lists every phase and LED state the sensors can show', () => {
     const msgs = discoveryMessages(opts());
-    expect(msgs.find((m) => m.entity === 'state')!.payload!.options).toEqual(['idle', 'listening', 'thinking', 'speaking', 'settling']);
-    expect(msgs.find((m) => m.entity === 'led')!.payload!.options).toContain('follow-up');
+    expect(msgs.find((m) => m.entity === 'state')!.payload!.options).toEqual(['idle', 'listening', 'thinking', 'speaking', 'settling', 'ringing']);
+    expect(msgs.find((m) => m.entity === 'led')!.payload!.options).toEqual(expect.arrayContaining(['follow-up', 'timer', 'ringing']));
   });
 });
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchAudio } from '../../src/net/fetch-audio.js';
 import type { ReplyFormat } from '../../src/ports/backend.js';
-import { tone, wav } from '../support/esphome.js';
+import { soxFlac, tone, wav } from '../support/esphome.js';
 
 let servers: http.Server[] = [];
 afterEach(async () => {
@@ -55,17 +55,69 @@ describe('fetchAudio', () => {
     expect(s.got.ended).toBe(true);
   });
 
-  it('passes MP3 through for the player to decode; refuses FLAC with the reason', async () => {
+  it('passes MP3 through for the player to decode', async () => {
     const mp3 = Buffer.concat([Buffer.from('ID3'), Buffer.alloc(50, 1)]);
-    const url = await serve((req, res) => {
+    const url = await serve((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      res.end(req.url === '/a.mp3' ? mp3 : Buffer.concat([Buffer.from('fLaC'), Buffer.alloc(40)]));
+      res.end(mp3);
     });
     const s = sink();
     await fetchAudio(`${url}/a.mp3`, s.sink, OPTS);
     expect(s.got.format).toEqual({ codec: 'mp3' });
     expect(Buffer.concat(s.got.chunks)).toEqual(mp3);
-    await expect(fetchAudio(`${url}/a.flac`, sink().sink, OPTS)).rejects.toThrow(/the audio is FLAC.*which the agent cannot play: serve MP3 or WAV/);
+  });
+
+  it('decodes FLAC (made by sox) as it arrives in small pieces, by Content-Type or by its first bytes, to the exact PCM', async () => {
+    const pcm = tone(700);
+    const flac = soxFlac(pcm, 16000, 1);
+    const stereo = Buffer.alloc(pcm.length * 2);
+    for (let i = 0; i < pcm.length / 2; i++) {
+      stereo.writeInt16LE(pcm.readInt16LE(i * 2), i * 4);
+      stereo.writeInt16LE(-pcm.readInt16LE(i * 2), i * 4 + 2);
+    }
+    const flac2 = soxFlac(stereo, 22050, 2);
+    let firstAt = 0;
+    const url = await serve((req, res) => {
+      const body = req.url === '/b.flac' ? flac2 : flac;
+      res.writeHead(200, { 'content-type': req.url === '/sniffed' ? 'application/octet-stream' : 'audio/flac' });
+      let o = 0;
+      const step = () => {
+        if (o >= body.length) return void res.end();
+        res.write(body.subarray(o, (o += 333)));
+        setTimeout(step, 2);
+      };
+      step();
+    });
+    for (const path of ['/a.flac', '/sniffed']) {
+      const s = sink();
+      const data = s.sink.data;
+      s.sink.data = (c: Buffer) => {
+        if (s.got.chunks.length === 0) firstAt = Date.now();
+        return data(c);
+      };
+      const t0 = Date.now();
+      await fetchAudio(`${url}${path}`, s.sink, OPTS);
+      expect(s.got.format).toEqual({ codec: 'pcm', sampleRate: 16000, channels: 1 });
+      expect(Buffer.concat(s.got.chunks)).toEqual(pcm);
+      expect(s.got.ended).toBe(true);
+      // Decoded as it arrives: PCM came before the whole body (about 2 ms per 333 bytes) had.
+      expect(s.got.chunks.length).toBeGreaterThan(1);
+      expect(firstAt - t0).toBeLessThan(Date.now() - t0);
+    }
+    const s2 = sink();
+    await fetchAudio(`${url}/b.flac`, s2.sink, OPTS);
+    expect(s2.got.format).toEqual({ codec: 'pcm', sampleRate: 22050, channels: 2 });
+    expect(Buffer.concat(s2.got.chunks)).toEqual(stereo);
+  });
+
+  it('refuses a FLAC body that does not decode, with the reason, and never ends the sink', async () => {
+    const url = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'audio/flac' });
+      res.end(Buffer.concat([Buffer.from('fLaC'), Buffer.alloc(400, 0x55)]));
+    });
+    const s = sink();
+    await expect(fetchAudio(`${url}/bad.flac?sig=SECRET`, s.sink, OPTS)).rejects.toThrow(/\/bad\.flac: .*FLAC/);
+    expect(s.got.ended).toBe(false);
   });
 
   it('fails clearly on HTTP errors, bodies over the limit, stalls and non-http URLs; never shows the query', async () => {

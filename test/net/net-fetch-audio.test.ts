@@ -90,9 +90,9 @@ describe('fetchAudio', () => {
       if (req.url?.startsWith('/o')) res.writeHead(200, { 'content-type': 'audio/ogg' }).end(Buffer.from('OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00', 'latin1'));
       else res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>');
     });
-    await expect(fetchAudio(`${base}/o.ogg?sig=SECRET123`, recorder(), OPTS)).rejects.toThrow(/\/o\.ogg: the audio is Ogg .*serve MP3 or WAV/);
+    await expect(fetchAudio(`${base}/o.ogg?sig=SECRET123`, recorder(), OPTS)).rejects.toThrow(/\/o\.ogg: the audio is Ogg .*serve MP3, WAV or FLAC/);
     const err = await fetchAudio(`${base}/page?token=SECRET123`, recorder(), OPTS).catch((e: Error) => e);
-    expect((err as Error).message).toMatch(/\/page: the body is not MP3 or WAV audio/);
+    expect((err as Error).message).toMatch(/\/page: the body is not MP3, WAV or FLAC audio/);
     expect((err as Error).message).not.toContain('SECRET123');
   });
 

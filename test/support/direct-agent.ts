@@ -11,6 +11,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { FakeGpio, FakeMic, FakeSpeaker, FakeWake } from '../fakes/index.js';
 import type { Logger } from '../../src/log/logger.js';
 import type { Backend } from '../../src/ports/backend.js';
+import type { WakeWord } from '../../src/ports/wake-word.js';
 import { NO_EARCONS } from './harness.js';
 
 export interface DirectAgent {
@@ -31,7 +32,8 @@ export const FAST_CONVERSATION = {
   expectSpeechTimeoutMs: 3000,
 };
 
-export async function startDirectAgent(backend: Backend, log: Logger, conversation: Record<string, unknown> = {}): Promise<DirectAgent> {
+/** `wake`: an engine to use instead of the fake (the real openWakeWord, say); `wake` in the result is then unusable. */
+export async function startDirectAgent(backend: Backend, log: Logger, conversation: Record<string, unknown> = {}, engine?: WakeWord): Promise<DirectAgent> {
   const config = parseConfig({
     // The backend's own name, so its defaults (the end of listening) are the ones it runs with.
     backend: backend.name,
@@ -42,7 +44,7 @@ export async function startDirectAgent(backend: Backend, log: Logger, conversati
   const speaker = new FakeSpeaker();
   const wake = new FakeWake();
   const gpio = new FakeGpio();
-  const agent = await createAgent(config, { log, controlSocket: null, overrides: { backend, mic, speaker, wake, gpio } });
+  const agent = await createAgent(config, { log, controlSocket: null, overrides: { backend, mic, speaker, wake: engine ?? wake, gpio } });
   await agent.start();
   return { agent, mic, speaker, wake, gpio, close: () => agent.stop() };
 }

@@ -3,7 +3,11 @@
  * inside the real agent with fake hardware, and a local HTTP server for reply audio (Home
  * Assistant's TTS and media URLs).
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { EsphomeBackend } from '../../src/backends/esphome/backend.js';
 import type { Identity } from '../../src/backends/esphome/identity.js';
@@ -11,6 +15,7 @@ import { ConfigSchema, type EsphomeConfig } from '../../src/config/schema.js';
 import { wavHeader } from '../../src/audio/wav.js';
 import { memoryLogger } from '../../src/log/logger.js';
 import type { Scheduler } from '../../src/util/clock.js';
+import type { WakeWord } from '../../src/ports/wake-word.js';
 import { startDirectAgent, type DirectAgent } from './direct-agent.js';
 
 /** A fixed test key (base64 of 32 bytes), as Home Assistant would hold it. */
@@ -25,7 +30,7 @@ export interface EsphomeSetup {
   close(): Promise<void>;
 }
 
-export async function startEsphome(opts: { key?: string; config?: Partial<EsphomeConfig>; clock?: Scheduler; agent?: boolean } = {}): Promise<EsphomeSetup> {
+export async function startEsphome(opts: { key?: string; config?: Partial<EsphomeConfig>; clock?: Scheduler; agent?: boolean; preferencesFile?: string; wake?: WakeWord } = {}): Promise<EsphomeSetup> {
   const log = memoryLogger('debug');
   const config = { ...ConfigSchema.parse({ backend: 'esphome', esphome: { port: 0, mdns: false } }).esphome, ...opts.config };
   const backend = new EsphomeBackend({
@@ -35,10 +40,11 @@ export async function startEsphome(opts: { key?: string; config?: Partial<Esphom
     version: '0.1.0-test',
     log: log.logger,
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.preferencesFile ? { preferencesFile: opts.preferencesFile } : {}),
   });
   let agent: DirectAgent | undefined;
   if (opts.agent) {
-    agent = await startDirectAgent(backend, log.logger);
+    agent = await startDirectAgent(backend, log.logger, {}, opts.wake);
     agent.speaker.autoDrain = true;
   } else {
     await backend.start();
@@ -105,4 +111,18 @@ export async function startReplyServer(routes: Record<string, { body: Buffer; ty
 /** Everything the fake speaker was given, as one buffer. */
 export function played(agent: DirectAgent): Buffer {
   return Buffer.concat(agent.speaker.writes.map((w) => w.pcm));
+}
+
+/** 16-bit PCM encoded as FLAC by sox (a real encoder), at `rate` with `channels`. */
+export function soxFlac(pcm: Buffer, rate: number, channels: number): Buffer {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sa-flac-'));
+  try {
+    const raw = path.join(dir, 'in.raw');
+    const out = path.join(dir, 'out.flac');
+    writeFileSync(raw, pcm);
+    execFileSync('sox', ['-t', 'raw', '-r', String(rate), '-c', String(channels), '-b', '16', '-e', 'signed', raw, out], { stdio: 'ignore' });
+    return readFileSync(out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -22,6 +22,8 @@ import { ApiMessages, type Fields } from './proto.js';
 import type { Emit, FetchLimits } from './reply-url.js';
 import { ApiServer } from './server.js';
 import { Timers } from './timers.js';
+import { PreferencesStore } from './preferences.js';
+import { WakeWordChoice } from './wake-choice.js';
 
 /** VoiceAssistantFeature bits: the satellite, audio over the API, timers, announcements, start conversation. */
 export const VOICE_FEATURES = 1 | 4 | 8 | 16 | 32;
@@ -42,6 +44,8 @@ export interface EsphomeBackendOptions {
   version: string;
   log: Logger;
   clock?: Scheduler;
+  /** Where Home Assistant's choices (the wake word) are kept across restarts; none: not kept. */
+  preferencesFile?: string;
 }
 
 export class EsphomeBackend extends TypedEmitter<BackendEvents> implements Backend, HostedBackend {
@@ -61,6 +65,7 @@ export class EsphomeBackend extends TypedEmitter<BackendEvents> implements Backe
   #run: VoiceRun | undefined;
   #conversation: { id: string; at: number } | undefined;
   #lastValues: EntityValues | undefined;
+  readonly #wakeChoice: WakeWordChoice;
   /** Volume before the media player's mute, restored by unmute. */
   #volumeBeforeMute: number | undefined;
   #mdns: Advertisement | undefined;
@@ -91,7 +96,8 @@ export class EsphomeBackend extends TypedEmitter<BackendEvents> implements Backe
       { message: (conn, name, fields) => this.#onMessage(conn, name, fields), closed: (conn, reason) => this.#onClosed(conn, reason) },
     );
     this.#announcer = new Announcer({ emit: this.#emit, watch: this.#watch, fetch, log: this.#log, maxWaitMs: 300_000 });
-    this.#timers = new Timers({ emit: this.#emit, watch: this.#watch, log: this.#log, clock: this.#clock, maxRingMs: c.timerMaxRingMs });
+    this.#wakeChoice = new WakeWordChoice(new PreferencesStore(options.preferencesFile, this.#log), this.#log, () => this.#watch.host);
+    this.#timers = new Timers({ emit: this.#emit, log: this.#log, maxRingMs: c.timerMaxRingMs });
   }
 
   /** Home Assistant is connected and subscribed to the voice assistant. */
@@ -118,6 +124,8 @@ export class EsphomeBackend extends TypedEmitter<BackendEvents> implements Backe
     this.#started = true;
     await this.#server.listen();
     const { identity, config, psk } = this.#o;
+    // The engine runs by now (the session starts the wake word before the backend).
+    await this.#wakeChoice.restore();
     this.#log.info('esphome-listening', { port: this.port, name: identity.name, mac: identity.mac, encrypted: psk !== undefined });
     if (config.mdns) {
       this.#mdns = await advertise({ name: identity.name, port: this.port, mac: identity.compactMac, version: ESPHOME_VERSION, encrypted: psk !== undefined, log: this.#log });
@@ -263,20 +271,11 @@ export class EsphomeBackend extends TypedEmitter<BackendEvents> implements Backe
       case 'VoiceAssistantAnnounceRequest':
         this.#onAnnounce(conn, f);
         return;
-      case 'VoiceAssistantConfigurationRequest': {
-        const words = this.#watch.host?.wakeWords() ?? [];
-        conn.send('VoiceAssistantConfigurationResponse', {
-          available_wake_words: words.map((w) => ({ id: w, wake_word: w, trained_languages: [] })),
-          active_wake_words: words,
-          max_active_wake_words: words.length,
-        });
+      case 'VoiceAssistantConfigurationRequest':
+        conn.send('VoiceAssistantConfigurationResponse', this.#wakeChoice.configuration());
         return;
-      }
       case 'VoiceAssistantSetConfiguration':
-        this.#log.info('esphome-wake-word-choice', {
-          requested: f.active_wake_words,
-          note: 'the wake words are set in the agent\'s config (wake.keywords); Home Assistant\'s choice is not applied at run time',
-        });
+        void this.#wakeChoice.set(f);
         return;
       case 'VoiceAssistantAudio':
         // Only sent to satellites with the SPEAKER feature, which this one does not claim.

@@ -9,6 +9,7 @@ import { ConfigError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { EsphomeBackend } from './backend.js';
 import { identity, readEncryptionKey, type IdentityDeps } from './identity.js';
+import { preferencesPath } from './preferences.js';
 
 /** Reported to Home Assistant as the project version (kept with src/cli.ts's). */
 export const AGENT_VERSION = '0.1.0';
@@ -24,5 +25,6 @@ export function createEsphomeBackend(config: Config, log: Logger, deps: Identity
       throw new ConfigError([`esphome.caFile: cannot read ${c.caFile} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
     }
   }
-  return new EsphomeBackend({ config: c, psk, ...(ca ? { ca } : {}), identity: identity(c, deps), version: AGENT_VERSION, log });
+  const preferencesFile = preferencesPath(deps.env);
+  return new EsphomeBackend({ config: c, psk, ...(ca ? { ca } : {}), identity: identity(c, deps), version: AGENT_VERSION, log, ...(preferencesFile ? { preferencesFile } : {}) });
 }

@@ -43,6 +43,8 @@ export function listEntities(deviceName: string): { name: string; fields: Fields
         supported_formats: [
           { format: 'wav', sample_rate: 16000, num_channels: 1, purpose: FORMAT_PURPOSE_ANNOUNCEMENT, sample_bytes: 2 },
           { format: 'mp3', sample_rate: 0, num_channels: 0, purpose: 0, sample_bytes: 0 },
+          // Decoded as it arrives (src/audio/flac.ts), at any rate and channel count.
+          { format: 'flac', sample_rate: 0, num_channels: 0, purpose: 0, sample_bytes: 0 },
         ],
       },
     },

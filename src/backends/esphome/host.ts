@@ -2,13 +2,13 @@
  * What the ESPHome backend needs from the rest of the agent, and nothing more: the conversation's
  * phase (to know when a reply or announcement has finished playing, and when the speaker is free
  * for a timer's ring), the microphone mute and the volume (Home Assistant's switch and media
- * player), and which wake word opened a turn. The composition root (src/agent.ts) builds it from
+ * player), which wake word opened a turn, and the wake word choice (Home Assistant's select). The composition root (src/agent.ts) builds it from
  * the session with `sessionHost`; tests may pass their own.
  */
 import type { Session } from '../../core/session.js';
 import type { Phase } from '../../core/state.js';
 import type { TurnId } from '../../ports/backend.js';
-import type { WakeWord } from '../../ports/wake-word.js';
+import type { KeywordChoices, WakeWord } from '../../ports/wake-word.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
 
 export interface HostState {
@@ -32,15 +32,21 @@ export interface SatelliteHost extends TypedEmitter<SatelliteHostEvents> {
   stop(): void;
   /** The keyword that opened the turn being started, or '' when the button or a command did. */
   wakePhrase(): string;
-  /** The wake words the agent listens for (reported to Home Assistant; not switchable at run time). */
-  wakeWords(): string[];
+  /** What the wake word engine can detect, what is active, how many at once. */
+  wakeWordChoices(): KeywordChoices;
+  /**
+   * Makes `ids` the active wake words (those the engine knows, up to its maximum); resolves to
+   * the active ids afterwards. Rejects, changing nothing, when none can be used.
+   */
+  setWakeWords(ids: string[]): Promise<string[]>;
 }
 
 /** Recent enough for a detection to be the one that opened the turn now starting. */
 const WAKE_FRESH_MS = 3000;
 
 class SessionHost extends TypedEmitter<SatelliteHostEvents> implements SatelliteHost {
-  #volume: number;
+  /** The volume before the session reports one (it always does once built). */
+  readonly #initialVolume: number;
   #lastTrigger: string | undefined;
   #lastKeyword: { keyword: string; at: number } | undefined;
   #last: HostState;
@@ -51,7 +57,7 @@ class SessionHost extends TypedEmitter<SatelliteHostEvents> implements Satellite
     initialVolume: number,
   ) {
     super();
-    this.#volume = initialVolume;
+    this.#initialVolume = initialVolume;
     this.#last = this.#snapshot();
     wake.on('detected', (d) => (this.#lastKeyword = { keyword: d.keyword, at: Date.now() }));
     session.on('timeline', (e) => {
@@ -62,7 +68,7 @@ class SessionHost extends TypedEmitter<SatelliteHostEvents> implements Satellite
 
   #snapshot(): HostState {
     const s = this.session.status();
-    return { phase: s.phase, turnId: s.turnId, muted: s.muted, volume: s.volume ?? this.#volume };
+    return { phase: s.phase, turnId: s.turnId, muted: s.muted, volume: s.volume ?? this.#initialVolume };
   }
 
   #changed(): void {
@@ -82,9 +88,8 @@ class SessionHost extends TypedEmitter<SatelliteHostEvents> implements Satellite
   }
 
   setVolume(percent: number): void {
-    const p = Math.max(0, Math.min(100, Math.round(percent)));
-    if (this.session.setVolume(p).ok) this.#volume = p;
-    this.#changed();
+    // The session owns the volume; its `state` event tells Home Assistant (and MQTT) the new one.
+    this.session.setVolume(Math.max(0, Math.min(100, Math.round(percent))));
   }
 
   stop(): void {
@@ -98,9 +103,27 @@ class SessionHost extends TypedEmitter<SatelliteHostEvents> implements Satellite
     return this.wake.status().keywords[0] ?? '';
   }
 
-  wakeWords(): string[] {
-    return this.wake.status().keywords;
+  wakeWordChoices(): KeywordChoices {
+    if (this.wake.keywordChoices) return this.wake.keywordChoices();
+    // An engine that cannot switch (Porcupine, none) offers what it listens for, and only that.
+    const words = this.wake.status().keywords;
+    return { available: words.map((w) => ({ id: w, label: w })), active: words, maxActive: words.length };
   }
+
+  async setWakeWords(ids: string[]): Promise<string[]> {
+    const choices = this.wakeWordChoices();
+    const known = ids.filter((id) => choices.available.some((a) => a.id === id));
+    if (known.length === 0) throw new Error(`no wake word this engine can detect among [${ids.join(', ')}] (it can: ${choices.available.map((a) => a.id).join(', ') || 'none'})`);
+    const want = known.slice(0, Math.max(1, choices.maxActive));
+    if (same(want, choices.active)) return choices.active;
+    if (!this.wake.setKeyword || want.length !== 1) throw new Error(`the ${this.wake.status().engine ?? 'wake word'} engine listens for its configured keywords only (${choices.active.join(', ')}): set wake.keywords in the config`);
+    await this.wake.setKeyword(want[0]!);
+    return this.wakeWordChoices().active;
+  }
+}
+
+function same(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
 }
 
 /** The host backed by the real session (wired in src/agent.ts). */

@@ -19,7 +19,8 @@
 import { CORE_FORMAT } from '../../audio/format.js';
 import type { WakeConfig } from '../../config/schema.js';
 import type { Logger } from '../../log/logger.js';
-import type { WakeStatus, WakeWord, WakeWordEvents } from '../../ports/wake-word.js';
+import { OPENWAKEWORD_KEYWORDS } from '../../config/schema/wake.js';
+import type { KeywordChoices, WakeStatus, WakeWord, WakeWordEvents } from '../../ports/wake-word.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
 import { Framer } from '../porcupine/framer.js';
 import { CHUNK_SAMPLES, EMBEDDING_SIZE, StreamingFeatures } from './features.js';
@@ -35,8 +36,8 @@ export interface OpenWakeWordOptions {
   log: Logger;
   /** Loads the runtime; default imports onnxruntime-node lazily. */
   loadRuntime?: () => Promise<OwwRuntime>;
-  /** Finds the model files; default from `config.keyword` and `config.modelDir`. */
-  resolveModels?: () => OwwModelFiles;
+  /** Finds the model files of a keyword (`config.keyword`, or the one `setKeyword` chose); default in `config.modelDir`. */
+  resolveModels?: (keyword: string) => OwwModelFiles;
   /** Audio queued for the models beyond which the oldest chunks are dropped, ms (default 3000). */
   maxBacklogMs?: number;
   /** Called with every chunk's score (for `wake check`, benches and tuning). */
@@ -47,10 +48,12 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   readonly #cfg: WakeConfig;
   readonly #log: Logger;
   readonly #loadRuntime: () => Promise<OwwRuntime>;
-  readonly #resolveModels: () => OwwModelFiles;
+  readonly #resolveModels: (keyword: string) => OwwModelFiles;
   readonly #maxBacklog: number;
   readonly #onScore: ((score: number, endSampleIndex: number) => void) | undefined;
-  readonly #label: string;
+  /** The keyword listened for: `config.keyword` until `setKeyword` changes it. */
+  #keywordId: string;
+  #label: string;
   readonly #refractorySamples: number;
 
   #running = false;
@@ -77,10 +80,11 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     this.#cfg = options.config;
     this.#log = options.log;
     this.#loadRuntime = options.loadRuntime ?? (() => loadOnnxRuntime());
-    this.#resolveModels = options.resolveModels ?? (() => resolveModelFiles({ keyword: this.#cfg.keyword, modelDir: this.#cfg.modelDir }));
+    this.#resolveModels = options.resolveModels ?? ((keyword) => resolveModelFiles({ keyword, modelDir: this.#cfg.modelDir }));
     this.#maxBacklog = Math.ceil(((options.maxBacklogMs ?? 3000) * CORE_FORMAT.sampleRate) / 1000 / CHUNK_SAMPLES);
     this.#onScore = options.onScore;
-    this.#label = keywordLabel(this.#cfg.keyword);
+    this.#keywordId = this.#cfg.keyword;
+    this.#label = keywordLabel(this.#keywordId);
     this.#refractorySamples = Math.round((this.#cfg.refractoryMs * CORE_FORMAT.sampleRate) / 1000);
     this.#status = this.#make(false, 'wake word not started yet');
   }
@@ -92,7 +96,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     const generation = this.#generation;
     const loaded: OwwModel[] = [];
     try {
-      const files = this.#resolveModels();
+      const files = this.#resolveModels(this.#keywordId);
       const runtime = await this.#loadRuntime();
       for (const f of [files.mel, files.embedding, files.keyword]) loaded.push(await runtime.load(f));
       const [mel, embedding, keyword] = loaded as [OwwModel, OwwModel, OwwModel];
@@ -138,6 +142,52 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     if (guarded === this.#guarded) return;
     this.#guarded = guarded;
     this.#log.debug('guard', { guarded, mode: this.#cfg.guardMode });
+  }
+
+  /** The built-in keywords whose models are installed, plus a custom model in use. */
+  keywordChoices(): KeywordChoices {
+    const ids = new Set<string>(OPENWAKEWORD_KEYWORDS.filter((k) => this.#installed(k)));
+    ids.add(this.#keywordId);
+    return { available: [...ids].map((id) => ({ id, label: keywordLabel(id) })), active: [this.#keywordId], maxActive: 1 };
+  }
+
+  /**
+   * Listens for `keyword` (a built-in name or a `.onnx` path) from now on: the models are
+   * reloaded, the runtime stays. Rejects, keeping the keyword it had, when the new one cannot load.
+   */
+  async setKeyword(keyword: string): Promise<void> {
+    if (keyword === this.#keywordId) return;
+    this.#resolveModels(keyword); // throws OwwUnavailableError, with the reason, for a missing model
+    const before = this.#keywordId;
+    const running = this.#running;
+    this.#use(keyword);
+    if (!running) return;
+    await this.stop();
+    await this.start();
+    if (this.#status.available) {
+      this.#log.info('wake-keyword-changed', { engine: 'openwakeword', from: keywordLabel(before), to: this.#label });
+      return;
+    }
+    const reason = this.#status.reason;
+    this.#use(before);
+    await this.stop();
+    await this.start();
+    throw new Error(`cannot listen for "${keywordLabel(keyword)}": ${reason ?? 'the model did not load'}`);
+  }
+
+  #use(keyword: string): void {
+    this.#keywordId = keyword;
+    this.#label = keywordLabel(keyword);
+    if (!this.#running) this.#status = this.#make(false, 'wake word not started yet');
+  }
+
+  #installed(keyword: string): boolean {
+    try {
+      this.#resolveModels(keyword);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Feeds capture audio; `sampleIndex` is the index of `pcm[0]` in the capture stream. */
