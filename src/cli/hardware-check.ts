@@ -15,6 +15,8 @@ export const LED_TOUR: { state: LedState; look: string }[] = [
   { state: 'muted', look: 'solid red' },
   { state: 'error', look: 'red blinking twice a second' },
   { state: 'disconnected', look: 'amber blinking slowly' },
+  { state: 'timer', look: 'dim warm white, pulsing slowly (a timer is running)' },
+  { state: 'ringing', look: 'bright warm white, pulsing fast (a timer rings)' },
   { state: 'off', look: 'off' },
 ];
 

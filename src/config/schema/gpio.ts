@@ -16,6 +16,10 @@ export const LedColorsSchema = z
     muted: hexColor.optional(),
     error: hexColor.optional(),
     disconnected: hexColor.optional(),
+    /** Idle with Home Assistant timers running. */
+    timer: hexColor.optional(),
+    /** A finished timer ringing. */
+    ringing: hexColor.optional(),
   })
   .strict();
 

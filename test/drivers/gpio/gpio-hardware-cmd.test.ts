@@ -40,8 +40,8 @@ describe('hardware check', () => {
       },
     });
     const result = await c.run;
-    expect(result.ledsShown).toEqual(['idle', 'listening', 'follow-up', 'thinking', 'speaking', 'muted', 'error', 'disconnected', 'off']);
-    expect(gpio.leds).toEqual(['idle', 'listening', 'follow-up', 'thinking', 'speaking', 'muted', 'error', 'disconnected', 'off', 'listening', 'off']);
+    expect(result.ledsShown).toEqual(['idle', 'listening', 'follow-up', 'thinking', 'speaking', 'muted', 'error', 'disconnected', 'timer', 'ringing', 'off']);
+    expect(gpio.leds).toEqual(['idle', 'listening', 'follow-up', 'thinking', 'speaking', 'muted', 'error', 'disconnected', 'timer', 'ringing', 'off', 'listening', 'off']);
     expect(result).toMatchObject({ button: ['down', 'up', 'press'], buttonOk: true });
     await new Promise((r) => setImmediate(r));
     expect(aborted).toBe(true);

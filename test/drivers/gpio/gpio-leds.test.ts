@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { apa102FrameLength, encodeApa102 } from '../../../src/drivers/gpio/apa102.js';
+import { parseConfig } from '../../../src/config/load.js';
 import { Apa102Sink } from '../../../src/drivers/gpio/apa102-sink.js';
 import type { OutputLine } from '../../../src/drivers/gpio/lines.js';
 import { SingleLedSink } from '../../../src/drivers/gpio/single-led-sink.js';
@@ -16,7 +17,7 @@ import type { LedState } from '../../../src/ports/gpio.js';
 import { ManualScheduler } from '../../fakes/clock.js';
 import { RecordingSpi } from '../../fakes/gpio-lines.js';
 
-const STATES: LedState[] = ['off', 'idle', 'listening', 'follow-up', 'thinking', 'speaking', 'muted', 'error', 'disconnected'];
+const STATES: LedState[] = ['off', 'idle', 'listening', 'follow-up', 'thinking', 'speaking', 'muted', 'error', 'disconnected', 'timer', 'ringing'];
 const OFF: Rgb = [0, 0, 0];
 const lit = (frame: Rgb[]) => frame.filter((c) => c.some((v) => v > 0)).length;
 
@@ -145,6 +146,14 @@ describe('patterns: every state', () => {
     expect(renderFrame(p.off, 0, undefined, 1)).toEqual([OFF]);
     expect(parseHexColor('#FF8000')).toEqual([255, 128, 0]);
     expect(() => parseHexColor('orange')).toThrow(/#rrggbb/);
+  });
+
+  it('the timer and ringing states take colours from gpio.leds.colors like the others', () => {
+    const cfg = parseConfig({ gpio: { leds: { driver: 'apa102', colors: { ringing: '#ff0000', timer: '#0000ff' } } } });
+    const p = buildPatterns(cfg.gpio.leds.colors);
+    expect(p.ringing.color).toEqual([255, 0, 0]);
+    expect(p.timer.color).toEqual([0, 0, 255]);
+    expect(p.ringing.animation).toEqual(DEFAULT_PATTERNS.ringing.animation);
   });
 });
 
