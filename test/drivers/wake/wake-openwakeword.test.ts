@@ -123,10 +123,16 @@ describe.skipIf(missing)('openWakeWord detection on generated speech', () => {
     await wake.drain();
     expect(hits).toHaveLength(1);
     // The turn took 2.5 s of audio (longer than the refractory period); feeding resumes after it.
-    feed(quiet, keyword.length + 40_000);
+    const resumed = keyword.length + 40_000;
+    feed(quiet, resumed);
+    await wake.drain();
+    expect(hits, 'the old keyword, still in the history, fired again').toHaveLength(1);
+    // A keyword said after the gap is heard as usual.
+    feed(keyword, resumed + quiet.length);
     await wake.drain();
     await wake.stop();
-    expect(hits, 'the old keyword, still in the history, fired again').toHaveLength(1);
+    expect(hits).toHaveLength(2);
+    expect(hits[1]).toBeGreaterThan(resumed + quiet.length + 16000);
   });
 
   it('ordinary sentences do not trigger it', async () => {
