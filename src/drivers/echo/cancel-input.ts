@@ -6,6 +6,10 @@
  *
  * When libspeexdsp or koffi is missing, capture goes on unchanged: one warn line says why, and
  * `echoStatus()` reports it (doctor and status show it).
+ *
+ * The canceller counts as available (and the session drops the self-trigger guard) only once it
+ * has learnt the room's echo (EchoLearning): until then a reply that says the wake word in its
+ * first second would wake the speaker itself.
  */
 import { CaptureClock } from '../../audio/capture-clock.js';
 import { EchoCanceller, engineFrameSize } from '../../audio/echo-cancel.js';
@@ -17,11 +21,23 @@ import type { AudioFrame, AudioInput, AudioInputEvents } from '../../ports/audio
 import type { AudioOutput } from '../../ports/audio-output.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
 import { loadSpeexDsp, SpeexUnavailableError, type SpeexDsp } from '../speex/speexdsp.js';
+import { EchoLearning } from './learning.js';
+
+/**
+ * The residual-echo suppressor's limit while the near end talks too, dB. libspeexdsp's default
+ * is -15; -25 heard more keywords spoken over a reply 6 dB louder than the talker in the
+ * simulated room (bench/wake-oww.ts, docs/benchmarks.md), with no more self-triggers.
+ */
+export const ECHO_SUPPRESS_ACTIVE_DB = -25;
+/** How much playback one verdict of the learning check covers, ms. */
+const LEARNING_WINDOW_MS = 1000;
 
 export interface EchoCancelStatus {
   mode: 'speex';
-  /** True once the canceller is loaded. */
+  /** True once the canceller is loaded and has learnt the room's echo. */
   available: boolean;
+  /** Loaded, still learning the room's echo (the self-trigger guard stays on meanwhile). */
+  learning?: boolean;
   /** Why cancellation is off, when it is. */
   reason?: string;
   /** Capture frames cleaned / passed through so far. */
@@ -53,6 +69,8 @@ export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements A
   readonly #reference = new EchoReference();
   readonly #tap: PlaybackTap;
   #canceller: EchoCanceller | null = null;
+  #learning: EchoLearning | null = null;
+  #refScratch = new Int16Array(0);
   #reason: string | undefined = 'not started';
   #started = false;
 
@@ -84,13 +102,18 @@ export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements A
   }
 
   echoStatus(): EchoCancelStatus {
+    const learning = this.#canceller !== null && this.#learning?.learnt !== true;
     const s: EchoCancelStatus = {
       mode: 'speex',
-      available: this.#canceller !== null,
+      available: this.#canceller !== null && !learning,
       cancelledFrames: this.#canceller?.stats.cancelledFrames ?? 0,
       passedFrames: this.#canceller?.stats.passedFrames ?? 0,
     };
     if (this.#reason) s.reason = this.#reason;
+    if (learning) {
+      s.learning = true;
+      s.reason = `learning the room's echo (${this.#learning!.heardMs(this.#o.inner.format.sampleRate)} ms of playback so far): the self-trigger guard stays on until then`;
+    }
     return s;
   }
 
@@ -108,11 +131,12 @@ export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements A
       const dsp = await (this.#o.loadDsp ?? (() => loadSpeexDsp()))();
       const frameSize = engineFrameSize(Math.round((this.#o.frameMs * rate) / 1000));
       const tail = Math.round((this.#o.tailMs * rate) / 1000);
-      const engine = dsp.createCanceller({ frameSize, filterLength: tail, sampleRate: rate });
+      const engine = dsp.createCanceller({ frameSize, filterLength: tail, sampleRate: rate, echoSuppressActiveDb: ECHO_SUPPRESS_ACTIVE_DB });
       this.#canceller = new EchoCanceller(engine, this.#reference, tail);
+      this.#learning = new EchoLearning({ windowSamples: Math.round((LEARNING_WINDOW_MS * rate) / 1000) });
       this.#reason = undefined;
       this.#tap.attach();
-      log.info('echo-cancel-ready', { engine: 'speex', frameSize, tailMs: this.#o.tailMs, delayMs: this.#o.delayMs });
+      log.info('echo-cancel-ready', { engine: 'speex', frameSize, tailMs: this.#o.tailMs, delayMs: this.#o.delayMs, echoSuppressActiveDb: ECHO_SUPPRESS_ACTIVE_DB });
     } catch (err) {
       this.#reason = err instanceof SpeexUnavailableError ? err.reason : `echo canceller failed: ${err instanceof Error ? err.message : String(err)}`;
       log.warn('echo-cancel-unavailable', { reason: this.#reason });
@@ -160,6 +184,14 @@ export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements A
       return;
     }
     const pcm = c.process(f.pcm, f.sampleIndex);
+    const learning = this.#learning;
+    if (pcm !== f.pcm && learning && !learning.learnt) {
+      if (this.#refScratch.length !== f.pcm.length) this.#refScratch = new Int16Array(f.pcm.length);
+      // Read ahead of the canceller's own read: nothing it still needs is dropped.
+      this.#reference.read(this.#refScratch, f.sampleIndex, Math.round((this.#o.tailMs * this.#o.inner.format.sampleRate) / 1000));
+      learning.observe(f.pcm, pcm, this.#refScratch);
+      if (learning.learnt) this.#o.log.info('echo-cancel-learnt', { afterMs: learning.heardMs(this.#o.inner.format.sampleRate) });
+    }
     this.emit('frame', pcm === f.pcm ? f : { pcm, sampleIndex: f.sampleIndex });
   };
 

@@ -61,6 +61,8 @@ export class StreamingFeatures {
   readonly #mel = new Float32Array(MEL_WINDOW * MEL_BINS).fill(1);
   /** The latest `frames` embeddings, oldest first: the keyword model's input. */
   readonly #embeddings: Float32Array;
+  /** The embeddings after init(), restored by reset(). */
+  #initial: Float32Array | null = null;
 
   /**
    * @param frames embeddings kept (the keyword model's input length, 16 for the stock models)
@@ -98,8 +100,20 @@ export class StreamingFeatures {
     const out = await this.embeddingModel.run(batch, [take.length, MEL_WINDOW, MEL_BINS, 1]);
     // Fewer windows than frames (a model wanting > 41 embeddings): the oldest stay zero.
     this.#embeddings.set(out.subarray(0, take.length * EMBEDDING_SIZE), (this.frames - take.length) * EMBEDDING_SIZE);
+    this.#initial = Float32Array.from(this.#embeddings);
+    this.reset();
+  }
+
+  /**
+   * Back to the state after init(), as openWakeWord's `Model.reset()`: for audio that does not
+   * continue the previous chunk (a gap in the stream). Without it the old speech, still in the
+   * history, is joined to the new audio, and a keyword heard before the gap can score again.
+   */
+  reset(): void {
+    if (this.#initial) this.#embeddings.set(this.#initial);
     this.#primed = false;
     this.#mel.fill(1);
+    this.#audio.fill(0);
   }
 
   /** Adds one 80 ms chunk (exactly CHUNK_SAMPLES samples) and computes its embedding. */

@@ -9,6 +9,10 @@
  *   detection. `detected.sampleIndex` is the input index one past the chunk that completed it.
  *   The first 5 scores after start are ignored, as openWakeWord does while its buffers fill.
  * - Refractory period in audio samples (not wall clock) against double triggers.
+ * - The session stops feeding during a turn (the uplink takes the audio). When feeding resumes
+ *   after such a gap, the streaming state starts afresh (openWakeWord's `reset()`) with the
+ *   warm-up again: otherwise the keyword that opened the turn, still in the history, would be
+ *   joined to the new audio and open another turn.
  * - Self-trigger guard while the device speaks: `ignore` drops detections; `desensitise` raises
  *   the threshold to `guardThreshold`. Both scores come from the same model run, so the guard
  *   can change on any chunk.
@@ -64,7 +68,11 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   #features: StreamingFeatures | null = null;
   #framer: Framer | null = null;
   /** Chunks waiting for the models, oldest first, with the input index one past each. */
-  #queue: { pcm: Int16Array; end: number }[] = [];
+  #queue: { pcm: Int16Array; end: number; reset: boolean }[] = [];
+  /** The sample index the next fed frame continues from (-1: none fed yet). */
+  #expected = -1;
+  /** The next chunk starts after a gap: reset the streaming state before it. */
+  #gap = false;
   #pool: Int16Array[] = [];
   #busy = false;
   #idle: (() => void)[] = [];
@@ -112,6 +120,8 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       this.#keywordDims = [1, frames, EMBEDDING_SIZE];
       this.#features = features;
       this.#framer = new Framer(CHUNK_SAMPLES);
+      this.#expected = -1;
+      this.#gap = false;
       this.#chunks = 0;
       this.#streak = 0;
       this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, guardMode: this.#cfg.guardMode, licence: 'CC BY-NC-SA 4.0' });
@@ -193,6 +203,12 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   /** Feeds capture audio; `sampleIndex` is the index of `pcm[0]` in the capture stream. */
   feed(pcm: Int16Array, sampleIndex: number): void {
     if (!this.#framer) return;
+    if (this.#expected >= 0 && sampleIndex !== this.#expected) {
+      // A gap (or a jump back): the partial chunk and the history belong to other audio.
+      this.#framer.reset();
+      this.#gap = true;
+    }
+    this.#expected = sampleIndex + pcm.length;
     this.#framer.push(pcm, sampleIndex, this.#onChunk);
   }
 
@@ -215,7 +231,8 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     }
     const buf = this.#pool.pop() ?? new Int16Array(CHUNK_SAMPLES);
     buf.set(frame);
-    this.#queue.push({ pcm: buf, end });
+    this.#queue.push({ pcm: buf, end, reset: this.#gap });
+    this.#gap = false;
     if (!this.#busy) void this.#pump();
   };
 
@@ -226,7 +243,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       while (this.#queue.length > 0 && generation === this.#generation) {
         const item = this.#queue.shift()!;
         try {
-          await this.#score(item.pcm, item.end);
+          await this.#score(item.pcm, item.end, item.reset);
         } finally {
           this.#pool.push(item.pcm);
         }
@@ -245,8 +262,13 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     }
   }
 
-  async #score(chunk: Int16Array, end: number): Promise<void> {
+  async #score(chunk: Int16Array, end: number, reset: boolean): Promise<void> {
     const features = this.#features!;
+    if (reset) {
+      features.reset();
+      this.#chunks = 0;
+      this.#streak = 0;
+    }
     await features.push(chunk);
     const out = await this.#keyword!.run(features.embeddings, this.#keywordDims);
     const score = this.#chunks < WARMUP_CHUNKS ? 0 : out[0]!;

@@ -108,6 +108,33 @@ describe.skipIf(missing)('openWakeWord detection on generated speech', () => {
     expect(hits[0]!.score).toBeGreaterThanOrEqual(0.5);
   });
 
+  it('after a gap in the stream (the session feeds nothing during a turn) the keyword heard before it does not fire again', async () => {
+    const mem = memoryLogger('debug');
+    const wake = new OpenWakeWord({ config: WakeSchema.parse({ engine: 'openwakeword' }), log: mem.logger, maxBacklogMs: 600_000 });
+    const hits: number[] = [];
+    wake.on('detected', (d) => hits.push(d.sampleIndex));
+    await wake.start();
+    const keyword = sequence(1000, atLevel(synth('hey jarvis', { engine: 'espeak', voice: 'en-us' }), -22), 300);
+    const quiet = mix(new Int16Array(16000 * 3), roomNoise(16000 * 3, -60, 5));
+    const feed = (pcm: Int16Array, from: number) => {
+      for (let i = 0; i + 320 <= pcm.length; i += 320) wake.feed(pcm.subarray(i, i + 320), from + i);
+    };
+    feed(keyword, 0);
+    await wake.drain();
+    expect(hits).toHaveLength(1);
+    // The turn took 2.5 s of audio (longer than the refractory period); feeding resumes after it.
+    const resumed = keyword.length + 40_000;
+    feed(quiet, resumed);
+    await wake.drain();
+    expect(hits, 'the old keyword, still in the history, fired again').toHaveLength(1);
+    // A keyword said after the gap is heard as usual.
+    feed(keyword, resumed + quiet.length);
+    await wake.drain();
+    await wake.stop();
+    expect(hits).toHaveLength(2);
+    expect(hits[1]).toBeGreaterThan(resumed + quiet.length + 16000);
+  });
+
   it('ordinary sentences do not trigger it', async () => {
     const parts = [
       synth('what is the weather like tomorrow in london', { engine: 'espeak', voice: 'en-us' }),
