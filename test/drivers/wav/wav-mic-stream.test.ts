@@ -69,7 +69,7 @@ function record(m: WavMic): { at: number; frame: AudioFrame }[] {
   return frames;
 }
 
-const spoken = (frames: { frame: AudioFrame }[], value: number) => frames.filter((f) => f.frame.pcm.some((s) => Math.abs(s - value) <= 2));
+const spoken = <T extends { frame: AudioFrame }>(frames: T[], value: number): T[] => frames.filter((f) => f.frame.pcm.some((s) => Math.abs(s - value) <= 2));
 
 describe('wav: microphone on a FIFO', () => {
   it('reads a paced writer as it arrives (48 kHz stereo converted), with silence before and after, writer after writer', async () => {
