@@ -16,7 +16,8 @@
  * Environment: `BENCH_SECONDS` the streaming time (default 60); `BENCH_BACKEND` the capture and
  * playback backend (`audio.alsaBackend`: arecord, the default, or koffi, naudiodon, auto);
  * `BENCH_NODE_OPTIONS` the agent's Node flags (default `--max-semi-space-size=1`, as the systemd
- * unit; `none` for Node's defaults); `BENCH_FLOOR=0` skips the floor (quick memory checks).
+ * unit; `none` for Node's defaults); `BENCH_FLOOR=0` skips the floor (quick memory checks);
+ * `BENCH_CLI` another build of the CLI to measure (default dist/src/cli.js).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -333,7 +334,7 @@ export async function runProcessTreeBench(): Promise<object> {
   const flags = process.env.BENCH_NODE_OPTIONS ?? '--max-semi-space-size=1';
   const nodeOptions = flags === 'none' ? [] : flags.split(/\s+/).filter(Boolean);
   const withFloor = process.env.BENCH_FLOOR !== '0';
-  const cli = path.resolve('dist/src/cli.js');
+  const cli = path.resolve(process.env.BENCH_CLI || 'dist/src/cli.js');
   const dir = mkdtempSync(path.join(tmpdir(), 'sa-tree-'));
   try {
     const agent = await runAgent(dir, seconds, cli, { backend, nodeOptions });

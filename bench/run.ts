@@ -13,6 +13,7 @@ import { main as runGpioBench } from './gpio-leds.js';
 import { resultsDir } from './paths.js';
 import { runProcessTreeBench } from './process-tree.js';
 import { runWakeBench } from './wake-bench.js';
+import { runWsMaskBench } from './ws-mask.js';
 import { runOwwBench } from './wake-oww.js';
 
 const RESULTS = resultsDir();
@@ -26,6 +27,8 @@ const BENCHES: Record<string, () => Promise<object>> = {
   wake: () => runWakeBench(RESULTS),
   // The real CLI as a process, its whole tree from /proc, paced audio, a bare relay as the floor.
   tree: () => runProcessTreeBench(),
+  // bufferutil (ws's native masking) against ws's JavaScript masking, on the uplink's message size.
+  'ws-mask': () => runWsMaskBench(),
   // openWakeWord and echo cancellation on generated speech (several minutes).
   oww: () => runOwwBench(),
   recognition: () => runRecognitionBench(),
