@@ -14,7 +14,12 @@ export class CoreConverter {
   /** Bytes of an incomplete frame, kept for the next chunk. */
   #carry: Buffer | undefined;
 
+  /** Throws an Error for a format no microphone file has (a header from outside may say anything). */
   constructor(format: PcmFormat) {
+    const { sampleRate, channels } = format;
+    if (!Number.isInteger(channels) || channels < 1 || channels > 32 || !Number.isInteger(sampleRate) || sampleRate < 1000 || sampleRate > 384_000) {
+      throw new Error(`unsupported WAV format: ${channels} channels at ${sampleRate} Hz`);
+    }
     this.#channels = format.channels;
     this.#block = format.channels * 2;
     this.#resampler = new Resampler(format.sampleRate, CORE_FORMAT.sampleRate);

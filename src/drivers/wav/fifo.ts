@@ -97,9 +97,11 @@ export class WavFifoReader {
     if (!this.#converter) {
       const buf = Buffer.concat([this.#header!, chunk]);
       let h: ReturnType<typeof parseWavPrefix>;
+      let converter: CoreConverter | undefined;
       try {
         h = parseWavPrefix(buf);
         if (!h && buf.length > MAX_HEADER_BYTES) throw new Error(`no WAV data chunk in the first ${MAX_HEADER_BYTES} bytes`);
+        if (h) converter = new CoreConverter(h.format);
       } catch (err) {
         // Not a WAV stream: drop this writer, wait for the next one.
         this.close();
@@ -112,7 +114,7 @@ export class WavFifoReader {
         return;
       }
       this.#header = undefined;
-      this.#converter = new CoreConverter(h.format);
+      this.#converter = converter!;
       this.#left = h.declaredBytes ?? Number.POSITIVE_INFINITY;
       this.#on.header(h.format);
       chunk = buf.subarray(h.dataOffset);

@@ -52,7 +52,12 @@ export class WavFileReader {
       throw err;
     }
     this.#pos = this.#dataStart;
-    this.#converter = new CoreConverter(this.format);
+    try {
+      this.#converter = new CoreConverter(this.format);
+    } catch (err) {
+      closeSync(this.#fd);
+      throw new DeviceError(`microphone file ${path}: ${(err as Error).message}`);
+    }
   }
 
   #readHeader(): { format: PcmFormat; dataOffset: number; declaredBytes: number | undefined } {

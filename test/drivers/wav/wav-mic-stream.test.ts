@@ -141,6 +141,23 @@ describe('wav: microphone on a FIFO', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('a header with an impossible format (0 channels) is a recoverable error, not a crash', async () => {
+    const fifo = path.join(dir, 'zero.fifo');
+    execFileSync('mkfifo', [fifo]);
+    mic = new WavMic({ path: fifo });
+    const frames = record(mic);
+    const errors: { message: string; recoverable: boolean }[] = [];
+    mic.on('error', (e) => errors.push(e));
+    await mic.start();
+    const bad = writer(fifo, { rate: 16000, channels: 0, frames: 3, value: 0 });
+    await waitFor(() => errors.length > 0, 'the error');
+    await bad.done;
+    expect(errors).toEqual([{ message: expect.stringMatching(/zero\.fifo: unsupported WAV format: 0 channels at 16000 Hz$/), recoverable: true }]);
+    const good = writer(fifo, { rate: 16000, channels: 1, frames: 3, value: 555 });
+    await waitFor(() => spoken(frames, 555).length === 3, 'the good writer', 10_000);
+    await good.done;
+  });
+
   it('stop() while waiting for a writer returns at once and ties up no thread', async () => {
     const fifo = path.join(dir, 'idle.fifo');
     execFileSync('mkfifo', [fifo]);
@@ -185,6 +202,12 @@ describe('wav: microphone on a regular file', () => {
     await mic.start();
     await waitFor(() => ended, 'end');
     expect(frames.map((fr) => fr.frame.pcm.every((s) => s === 123))).toEqual([true, true]);
+  });
+
+  it('a file whose header says 0 Hz is refused at start, naming the file', async () => {
+    const f = path.join(dir, 'zero-rate.wav');
+    writeFileSync(f, Buffer.concat([wavHeader({ sampleRate: 0, channels: 1 }, 640), Buffer.alloc(640)]));
+    await expect(new WavMic({ path: f }).start()).rejects.toThrow(/^microphone file .*zero-rate\.wav: unsupported WAV format: 1 channels at 0 Hz$/);
   });
 
   it('a FIFO cannot be one of several files', async () => {
