@@ -11,7 +11,13 @@
  * - The floor: a bare Node relay of the same bytes (FIFO -> raw TCP), the same writer, the same run.
  *
  * CPU is utime+stime of every process in the tree (/proc/PID/stat), RSS is VmRSS/VmHWM of each
- * process (/proc/PID/status). `BENCH_SECONDS` sets the streaming time (default 60).
+ * process (/proc/PID/status).
+ *
+ * Environment: `BENCH_SECONDS` the streaming time (default 60); `BENCH_BACKEND` the capture and
+ * playback backend (`audio.alsaBackend`: arecord, the default, or koffi, naudiodon, auto);
+ * `BENCH_NODE_OPTIONS` the agent's Node flags (default `--max-semi-space-size=1`, as the systemd
+ * unit; `none` for Node's defaults); `BENCH_FLOOR=0` skips the floor (quick memory checks);
+ * `BENCH_CLI` another build of the CLI to measure (default dist/src/cli.js).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +46,8 @@ interface ProcInfo {
   ticks: number;
   rssKiB: number;
   hwmKiB: number;
+  /** The private part of the RSS (heap, malloc); the rest is file pages such as the node binary's code, shared with every Node process. */
+  anonKiB: number;
 }
 
 function readProc(pid: number): ProcInfo | undefined {
@@ -51,7 +59,7 @@ function readProc(pid: number): ProcInfo | undefined {
     // Fields after the comm: state(0) ppid(1) ... utime(11) stime(12).
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kib = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-    return { pid, ppid: Number(f[1]), comm, ticks: Number(f[11]) + Number(f[12]), rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM') };
+    return { pid, ppid: Number(f[1]), comm, ticks: Number(f[11]) + Number(f[12]), rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), anonKiB: kib('RssAnon') };
   } catch {
     return undefined;
   }
@@ -169,7 +177,7 @@ interface RunFigures {
   cpuPercent: number;
   cpuSeconds: number;
   wallSeconds: number;
-  processes: { comm: string; rssMiB: number; hwmMiB: number }[];
+  processes: { comm: string; rssMiB: number; hwmMiB: number; anonMiB: number }[];
   rssMiB: number;
   hwmMiB: number;
 }
@@ -183,13 +191,23 @@ function figures(root: number, ticks0: number, t0: number): RunFigures {
     cpuPercent: Math.round((cpuSeconds / wallSeconds) * 10000) / 100,
     cpuSeconds: Math.round(cpuSeconds * 100) / 100,
     wallSeconds: Math.round(wallSeconds * 10) / 10,
-    processes: procs.map((p) => ({ comm: p.comm, rssMiB: mib(p.rssKiB), hwmMiB: mib(p.hwmKiB) })),
+    processes: procs.map((p) => ({ comm: p.comm, rssMiB: mib(p.rssKiB), hwmMiB: mib(p.hwmKiB), anonMiB: mib(p.anonKiB) })),
     rssMiB: mib(procs.reduce((n, p) => n + p.rssKiB, 0)),
     hwmMiB: mib(procs.reduce((n, p) => n + p.hwmKiB, 0)),
   };
 }
 
-async function runAgent(dir: string, seconds: number, cli: string): Promise<{ tree: RunFigures; startCpuSeconds: number; delayMs: ReturnType<typeof summary>; frames: number; rssAtStartMiB: number }> {
+interface AgentOptions {
+  backend: string;
+  nodeOptions: string[];
+}
+
+async function runAgent(
+  dir: string,
+  seconds: number,
+  cli: string,
+  o: AgentOptions,
+): Promise<{ tree: RunFigures; startCpuSeconds: number; delayMs: ReturnType<typeof summary>; frames: number; rssAtStartMiB: number; rssIdleMiB: number; rssStreamStartMiB: number }> {
   const fifo = path.join(dir, 'mic.fifo');
   execFileSync('mkfifo', [fifo]);
   writeFileSync(
@@ -222,15 +240,15 @@ async function runAgent(dir: string, seconds: number, cli: string): Promise<{ tr
     config,
     JSON.stringify({
       conversation: { endOnSilence: false, maxUtteranceMs: (seconds + 30) * 1000, noSpeechTimeoutMs: (seconds + 30) * 1000 },
-      audio: { earcons: { wake: 'off', done: 'off', error: 'off', disconnected: 'off' } },
+      audio: { alsaBackend: o.backend, earcons: { wake: 'off', done: 'off', error: 'off', disconnected: 'off' } },
     }),
   );
   const sock = path.join(dir, 'control.sock');
   const writerLog = path.join(dir, 'writes.json');
   // The writer opens the FIFO first (it blocks until the agent's capture opens it for reading).
   const writer = startWriter(fifo, seconds + 8, writerLog);
-  const agent = spawn(process.execPath, ['--max-semi-space-size=1', cli, 'run', '-c', config, '--mic', 'alsa:in', '--speaker', 'alsa:out', '--gateway', `ws://127.0.0.1:${port}`, '--wake', 'none', '--gpio', 'none', '--control', sock, '--log-level', 'warn'], {
-    env: { ...process.env, HOME: dir },
+  const agent = spawn(process.execPath, [...o.nodeOptions, cli, 'run', '-c', config, '--mic', 'alsa:in', '--speaker', 'alsa:out', '--gateway', `ws://127.0.0.1:${port}`, '--wake', 'none', '--gpio', 'none', '--control', sock, '--log-level', 'warn'], {
+    env: { ...process.env, HOME: dir, NODE_OPTIONS: '' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -238,7 +256,11 @@ async function runAgent(dir: string, seconds: number, cli: string): Promise<{ tr
   try {
     await until(() => client !== undefined, 'the agent to connect');
     const startCpuSeconds = treeTicks(agent.pid!) / CLK_TCK;
-    const rssAtStartMiB = Math.round((processTree(agent.pid!).reduce((n, p) => n + p.rssKiB, 0) / 1024) * 10) / 10;
+    const treeRssMiB = () => Math.round((processTree(agent.pid!).reduce((n, p) => n + p.rssKiB, 0) / 1024) * 10) / 10;
+    const rssAtStartMiB = treeRssMiB();
+    // Idle, before any turn: what start-up left resident (the MP3 decoder loads with the first turn).
+    await sleep(1500);
+    const rssIdleMiB = treeRssMiB();
     // Open the turn through the control socket, as `speaker-agent listen` does.
     await until(() => {
       try {
@@ -256,6 +278,7 @@ async function runAgent(dir: string, seconds: number, cli: string): Promise<{ tr
     await until(() => started && arrivals.length > 0, 'the first audio_data');
     await sleep(2000); // past the pre-roll and start-up
     const ticks0 = treeTicks(agent.pid!);
+    const rssStreamStartMiB = treeRssMiB();
     const from = arrivals.length;
     const tStream = performance.now();
     await sleep(seconds * 1000);
@@ -263,7 +286,15 @@ async function runAgent(dir: string, seconds: number, cli: string): Promise<{ tr
     writer.kill('SIGTERM');
     await exited(writer);
     const writes = JSON.parse(readFileSync(writerLog, 'utf8')) as number[];
-    return { tree, startCpuSeconds: Math.round(startCpuSeconds * 100) / 100, delayMs: summary(delays(arrivals.slice(from), writes)), frames: arrivals.length - from, rssAtStartMiB };
+    return {
+      tree,
+      startCpuSeconds: Math.round(startCpuSeconds * 100) / 100,
+      delayMs: summary(delays(arrivals.slice(from), writes)),
+      frames: arrivals.length - from,
+      rssAtStartMiB,
+      rssIdleMiB,
+      rssStreamStartMiB,
+    };
   } catch (err) {
     throw new Error(`${(err as Error).message}; agent stderr: ${stderr.trim().slice(-1000)}`);
   } finally {
@@ -299,24 +330,41 @@ async function runRelay(dir: string, seconds: number): Promise<RunFigures> {
 
 export async function runProcessTreeBench(): Promise<object> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 60);
-  const cli = path.resolve('dist/src/cli.js');
+  const backend = process.env.BENCH_BACKEND || 'arecord';
+  const flags = process.env.BENCH_NODE_OPTIONS ?? '--max-semi-space-size=1';
+  const nodeOptions = flags === 'none' ? [] : flags.split(/\s+/).filter(Boolean);
+  const withFloor = process.env.BENCH_FLOOR !== '0';
+  const cli = path.resolve(process.env.BENCH_CLI || 'dist/src/cli.js');
   const dir = mkdtempSync(path.join(tmpdir(), 'sa-tree-'));
   try {
-    const agent = await runAgent(dir, seconds, cli);
-    const floor = await runRelay(dir, seconds);
-    const ratio = Math.round((agent.tree.cpuPercent / Math.max(0.01, floor.cpuPercent)) * 100) / 100;
+    const agent = await runAgent(dir, seconds, cli, { backend, nodeOptions });
+    const floor = withFloor ? await runRelay(dir, seconds) : undefined;
+    const ratio = floor ? Math.round((agent.tree.cpuPercent / Math.max(0.01, floor.cpuPercent)) * 100) / 100 : undefined;
+    const os = await import('node:os');
     const result = {
       secondsStreamed: seconds,
       frameMs: 20,
-      machine: { cores: (await import('node:os')).cpus().length, arch: process.arch, node: process.version, loadAverage: (await import('node:os')).loadavg() },
-      agent: { ...agent.tree, startToReadyCpuSeconds: agent.startCpuSeconds, rssAtReadyMiB: agent.rssAtStartMiB, framesMeasured: agent.frames, writeToGatewayDelayMs: agent.delayMs },
-      floor: { what: 'bare Node relay of the same paced bytes, FIFO -> raw TCP', ...floor },
-      cpuRatioToFloor: ratio,
-      targets: { cpuRatioToFloor: 1.3, rssMiB: 60, delayP95Ms: 2, startCpuSeconds: 0.4 },
+      backend,
+      agentNodeOptions: nodeOptions,
+      machine: { cores: os.cpus().length, arch: process.arch, node: process.version, loadAverage: os.loadavg() },
+      agent: {
+        ...agent.tree,
+        startToReadyCpuSeconds: agent.startCpuSeconds,
+        rssAtReadyMiB: agent.rssAtStartMiB,
+        rssIdleBeforeFirstTurnMiB: agent.rssIdleMiB,
+        rssGrowthWhileStreamingMiB: Math.round((agent.tree.rssMiB - agent.rssStreamStartMiB) * 10) / 10,
+        framesMeasured: agent.frames,
+        writeToGatewayDelayMs: agent.delayMs,
+      },
+      floor: floor ? { what: 'bare Node relay of the same paced bytes, FIFO -> raw TCP', ...floor } : 'skipped (BENCH_FLOOR=0)',
+      cpuRatioToFloor: ratio ?? 'no floor',
+      targets: { cpuRatioToFloor: 1.3, rssMiB: 60, rssGrowthMiB: 3, delayP95Ms: 2, startCpuSeconds: 0.4 },
     };
     process.stdout.write(
-      `agent tree ${agent.tree.cpuPercent}% CPU, ${agent.tree.rssMiB} MiB (${agent.tree.processes.map((p) => `${p.comm} ${p.rssMiB}`).join(', ')}); ` +
-        `floor ${floor.cpuPercent}% ${floor.rssMiB} MiB; ratio ${ratio}; delay p50 ${agent.delayMs.p50} p95 ${agent.delayMs.p95} ms; start ${agent.startCpuSeconds} s CPU\n`,
+      `${backend}: agent tree ${agent.tree.cpuPercent}% CPU, ${agent.tree.rssMiB} MiB (${agent.tree.processes.map((p) => `${p.comm} ${p.rssMiB} (anon ${p.anonMiB})`).join(', ')}; ` +
+        `${agent.rssAtStartMiB} at ready, ${agent.rssIdleMiB} idle, ${result.agent.rssGrowthWhileStreamingMiB >= 0 ? '+' : ''}${result.agent.rssGrowthWhileStreamingMiB} while streaming); ` +
+        (floor ? `floor ${floor.cpuPercent}% ${floor.rssMiB} MiB; ratio ${ratio}; ` : 'no floor; ') +
+        `delay p50 ${agent.delayMs.p50} p95 ${agent.delayMs.p95} ms; start ${agent.startCpuSeconds} s CPU\n`,
     );
     return result;
   } finally {

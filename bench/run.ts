@@ -12,7 +12,9 @@ import { runRecognitionBench } from './recognition.js';
 import { main as runGpioBench } from './gpio-leds.js';
 import { resultsDir } from './paths.js';
 import { runProcessTreeBench } from './process-tree.js';
+import { runStartupBench } from './startup.js';
 import { runWakeBench } from './wake-bench.js';
+import { runWsMaskBench } from './ws-mask.js';
 import { runOwwBench } from './wake-oww.js';
 
 const RESULTS = resultsDir();
@@ -26,6 +28,10 @@ const BENCHES: Record<string, () => Promise<object>> = {
   wake: () => runWakeBench(RESULTS),
   // The real CLI as a process, its whole tree from /proc, paced audio, a bare relay as the floor.
   tree: () => runProcessTreeBench(),
+  // `run` started again and again: CPU to ready and idle RSS, for one build or several (BENCH_CLIS).
+  startup: () => runStartupBench(),
+  // bufferutil (ws's native masking) against ws's JavaScript masking, on the uplink's message size.
+  'ws-mask': () => runWsMaskBench(),
   // openWakeWord and echo cancellation on generated speech (several minutes).
   oww: () => runOwwBench(),
   recognition: () => runRecognitionBench(),

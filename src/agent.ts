@@ -3,7 +3,7 @@
  * control socket, and starts/stops them in order. Tests pass their own ports in `overrides`.
  */
 import { Earcons } from './audio/earcons.js';
-import { createMp3DecoderFactory } from './audio/mp3-decoders.js';
+import { createMp3DecoderFactory, warmMp3Decoder } from './audio/mp3-decoders.js';
 import type { Config } from './config/schema.js';
 import { ControlServer } from './control/server.js';
 import { applyCommand, sessionVolume } from './core/commands.js';
@@ -139,6 +139,15 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
   // session, which owns the volume, so MQTT and Home Assistant see the change.
   const volume = sessionVolume(session, config.audio.volume);
   session.on('response', (r) => applyCommand(r.data, volume, log.child('commands')));
+  // The MP3 decoder loads when the first turn opens, not at start (docs/benchmarks.md, memory).
+  if (!o.decoderFactory) {
+    const warm = (m: { mark: string }) => {
+      if (m.mark !== 'audio_start') return;
+      session.off('timeline', warm);
+      void warmMp3Decoder(config.audio.mp3Decoder);
+    };
+    session.on('timeline', warm);
+  }
   if (config.audio.micCue === 'listen' && isCueable(rawMic)) {
     session.on('timeline', (m) => {
       if (m.mark === 'audio_start') rawMic.cue();

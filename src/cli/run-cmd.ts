@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Logger } from '../log/logger.js';
-import { addConfigFlags, configFromFlags, controlPath, reportError } from './common.js';
+// Not common.ts: that imports the config loader, which `run` keeps out of the daemon (below).
+import { addConfigFlags, controlPath, flagLayer, reportError } from './flags.js';
 
 /** Longest a graceful stop may take before the process exits anyway. */
 const STOP_BACKSTOP_MS = 2000;
@@ -9,7 +10,9 @@ export function registerRunCommand(program: Command): void {
   addConfigFlags(program.command('run').description('run the agent (as the systemd service does)')).action(async (opts: Record<string, unknown>) => {
     let config;
     try {
-      config = configFromFlags(opts);
+      // In a worker thread: the schema library and the YAML parser never stay in the daemon.
+      const { loadConfigOffThread } = await import('../config/off-thread.js');
+      config = await loadConfigOffThread({ ...flagLayer(opts), env: process.env });
     } catch (err) {
       process.exitCode = reportError(err);
       return;

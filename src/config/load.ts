@@ -3,11 +3,11 @@
  * Never falls back silently: every problem is a `path: message` line in a ConfigError.
  */
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
+export { defaultControlSocket } from './paths.js';
 import { loadProfile } from './profiles.js';
 import { ConfigSchema, type Config } from './schema.js';
 
@@ -126,13 +126,4 @@ export function loadConfig(options: LoadOptions = {}): Config {
   raw = deepMerge(raw, env);
   raw = deepMerge(raw, flags);
   return parseConfig(raw);
-}
-
-/** Default control socket: systemd's RuntimeDirectory, else XDG_RUNTIME_DIR, else a private directory in the temp dir. */
-export function defaultControlSocket(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.RUNTIME_DIRECTORY) return path.join(env.RUNTIME_DIRECTORY.split(':')[0]!, 'control.sock');
-  if (env.XDG_RUNTIME_DIR) return path.join(env.XDG_RUNTIME_DIR, 'speaker-agent.sock');
-  // A private 0700 directory, created and checked by the control server (src/control/socket-dir.ts).
-  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
-  return path.join(os.tmpdir(), `speaker-agent-${uid}`, 'control.sock');
 }

@@ -22,6 +22,8 @@ import type { CaptureCandidate } from './portaudio-child.js';
 
 /** Longest wait for arecord to open a device and report its setup. */
 const OPEN_TIMEOUT_MS = 5000;
+/** libasound lines kept for the report when arecord dies. */
+const LAST_ALSA_LINES = 3;
 
 /** Lists capture PCM names (`arecord -L`). */
 export function listCapturePcms(tool: string, env?: NodeJS.ProcessEnv): Promise<string[]> {
@@ -168,6 +170,9 @@ export class ArecordCapture implements CaptureBackend {
     let lastError = '';
     let noise = 0;
     let overruns = 0;
+    let errorLines = 0;
+    // libasound's last words: dropped from the log while capture runs, kept for when it dies.
+    const lastAlsa: string[] = [];
     const fault = (message: string) => {
       if (closed || faulted) return;
       faulted = true;
@@ -176,6 +181,8 @@ export class ArecordCapture implements CaptureBackend {
     const onLine = (line: string) => {
       if (isAlsaLibNoise(line)) {
         noise++;
+        lastAlsa.push(line.slice(0, 300));
+        if (lastAlsa.length > LAST_ALSA_LINES) lastAlsa.shift();
         return;
       }
       if (/overrun!!!/.test(line)) {
@@ -186,13 +193,22 @@ export class ArecordCapture implements CaptureBackend {
       const err = toolError(line, 'arecord');
       if (err) {
         lastError = err;
-        log.debug('arecord-stderr', { line });
+        // A device in trouble can repeat its error line: the first few are enough.
+        if (errorLines++ < 5) log.debug('arecord-stderr', { line: line.slice(0, 300) });
       }
       // Anything else is the rest of the -v setup dump.
     };
+    // A broken pipe to arecord is its exit, reported below; never an unhandled stream error.
+    child.stdout!.on('error', (e) => log.debug('arecord-pipe-error', { stream: 'stdout', error: e.message }));
+    child.stderr!.on('error', (e) => log.debug('arecord-pipe-error', { stream: 'stderr', error: e.message }));
+    child.on('error', (e) => fault(`arecord: ${e.message}`));
     child.on('exit', (code, signal) => {
       if (noise) log.debug('dropped-alsa-messages', { lines: noise });
-      fault(lastError ? `arecord: ${lastError}` : `arecord exited (${signal ?? `code ${code}`})`);
+      if (closed) return;
+      // The one line that says why capture stopped, with what ALSA said last.
+      log.warn('capture-process-exited', { tool: 'arecord', pid: child.pid, device: pcm.name, code, signal, error: lastError || undefined, alsaLines: noise, lastAlsa: lastAlsa.length ? lastAlsa : undefined });
+      const why = lastError || (lastAlsa.length ? lastAlsa[lastAlsa.length - 1]!.replace(/^ALSA lib \S+ /, '') : '');
+      fault(`arecord exited (${signal ?? `code ${code}`})${why ? `: ${why}` : ''}`);
     });
     attempt.take((b) => {
       if (!closed) sink.pcm(b);

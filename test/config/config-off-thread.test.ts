@@ -1,0 +1,87 @@
+/**
+ * `run` loads its config in a worker thread (src/config/off-thread.ts): the same validated config
+ * and the same errors as loading it in place, and the daemon's own thread never loads the schema
+ * library, the YAML parser or (before the first turn) the MP3 decoder. Runs on the build (dist/).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { loadConfigOffThread } from '../../src/config/off-thread.js';
+import { ConfigError } from '../../src/errors.js';
+import { waitFor } from '../support/harness.js';
+
+const THREAD = pathToFileURL(path.resolve('dist/src/config/load-thread.js'));
+const CLI = path.resolve('dist/src/cli.js');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'sa-offthread-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, text: string): string {
+  const f = path.join(dir, name);
+  writeFileSync(f, text);
+  return f;
+}
+
+describe('config in a worker thread', () => {
+  it('gives the same config as loading it in place (file, profile, environment, flags)', async () => {
+    const f = file('a.yaml', 'gateway:\n  url: ws://gw.local:8080/\naudio:\n  volume: 40\n');
+    const options = { file: f, env: { SPEAKER_AGENT_WAKE: 'none' }, flags: { hardware: 'respeaker-2mic', 'log.level': 'debug' } };
+    const there = await loadConfigOffThread(options, THREAD);
+    expect(there).toEqual(loadConfig(options));
+    expect(there).toMatchObject({ gateway: { url: 'ws://gw.local:8080/' }, audio: { volume: 40 }, wake: { engine: 'none' }, log: { level: 'debug' } });
+  });
+
+  it('fails a bad config with the same ConfigError issues', async () => {
+    const f = file('bad.yaml', 'gateway:\n  url: nope\naudio:\n  volume: 400\n');
+    const inPlace = (() => {
+      try {
+        loadConfig({ file: f, env: {} });
+      } catch (err) {
+        return (err as ConfigError).issues;
+      }
+      return [];
+    })();
+    expect(inPlace.length).toBeGreaterThan(1);
+    const err = await loadConfigOffThread({ file: f, env: {} }, THREAD).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues).toEqual(inPlace);
+    await expect(loadConfigOffThread({ file: path.join(dir, 'none.yaml'), env: {} }, THREAD)).rejects.toThrow(/none\.yaml: cannot read config file \(ENOENT\)/);
+  });
+
+  it('a thread that cannot start is a clear error, not a hang', async () => {
+    await expect(loadConfigOffThread({ env: {} }, pathToFileURL(path.join(dir, 'missing.js')))).rejects.toThrow(/^loading the config failed: /);
+  });
+
+  it('the daemon thread of `run` never loads zod, yaml or the MP3 decoder before a turn', async () => {
+    // A preload that records, for the main thread only, every module it loads.
+    const log = path.join(dir, 'modules.txt');
+    const hooks = file('hooks.mjs', `import { appendFileSync } from 'node:fs';\nlet out;\nexport function initialize(d) { out = d.log; }\nexport async function load(url, context, next) { appendFileSync(out, url + '\\n'); return next(url, context); }\n`);
+    const preload = file(
+      'preload.mjs',
+      `import { register } from 'node:module';\nimport { isMainThread } from 'node:worker_threads';\nif (isMainThread) register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { log: ${JSON.stringify(log)} } });\n`,
+    );
+    const mic = file('mic.wav', '');
+    writeFileSync(mic, Buffer.concat([Buffer.from('RIFF\xff\xff\xff\xffWAVEfmt ', 'latin1'), Buffer.from([16, 0, 0, 0, 1, 0, 1, 0, 0x80, 0x3e, 0, 0, 0, 0x7d, 0, 0, 2, 0, 16, 0]), Buffer.from('data'), Buffer.alloc(4 + 6400)]));
+    const yaml = file('run.yaml', 'gateway:\n  url: ws://127.0.0.1:9/\nlog:\n  format: json\n');
+    const child = spawn(process.execPath, ['--import', pathToFileURL(preload).href, CLI, 'run', '-c', yaml, '--mic', `wav:${mic}`, '--speaker', `wav:${path.join(dir, 'out.wav')}`, '--wake', 'none', '--gpio', 'none', '--control', path.join(dir, 'c.sock')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      await waitFor(() => /"event":"started"/.test(out), 'the agent to start', 15_000);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+    const loaded = readFileSync(log, 'utf8').split('\n');
+    expect(loaded.some((u) => u.endsWith('/dist/src/gateway/client.js'))).toBe(true);
+    expect(loaded.some((u) => u.endsWith('/dist/src/drivers/wav/mic.js'))).toBe(true);
+    expect(loaded.filter((u) => /\/node_modules\/(zod|yaml|mpg123-decoder)\//.test(u))).toEqual([]);
+    expect(loaded.filter((u) => /\/dist\/src\/config\/(load|schema)\.js$/.test(u))).toEqual([]);
+  });
+});
