@@ -73,6 +73,12 @@ async function clientRun(url: string, count: number, native: boolean): Promise<{
 
 export async function runWsMaskBench(): Promise<object> {
   const require = createRequire(path.join(repoRoot(), 'package.json'));
+  try {
+    require.resolve('bufferutil');
+  } catch {
+    // Measured once (docs/benchmarks.md): it saves 0.011 % of a core, so it is not a dependency.
+    throw new Error('bufferutil is not installed (not a dependency: it did not measurably help); `npm install --no-save bufferutil` to measure again');
+  }
   let nativeMask: Mask | undefined;
   let why = '';
   try {
