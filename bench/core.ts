@@ -47,7 +47,8 @@ async function rig(url: string): Promise<Rig> {
   const config = parseConfig({
     gateway: { url },
     audio: { mic: 'wav:x', speaker: 'wav:x', earcons: { wake: 'off', done: 'off', error: 'off', disconnected: 'off' } },
-    conversation: { settleMs: 0, vad: { hangoverMs: 300 } },
+    // The agent ends the utterance on its own VAD, so (b) measures the agent, not the gateway's endpointing.
+    conversation: { settleMs: 0, endOnSilence: true, vad: { hangoverMs: 300 } },
     log: { level: 'error' },
   });
   const mic = new FakeMic();
@@ -73,10 +74,14 @@ async function turn(r: Rig, gw: LocalGateway | undefined, seed: number, speechMs
   r.mic.push(noise(speechMs, seed));
   // Silence frame by frame until the VAD ends the utterance: (b) is measured from the frame
   // that completed the end of speech to audio_end on the wire.
+  // Between frames the event loop runs (as with a real microphone): the end of speech may be
+  // decided on a later tick, and a loop that never yields would push frames without end.
   let lastFrameAt = 0;
-  while (!marks.has('audio_end')) {
+  for (let frames = 0; !marks.has('audio_end'); frames++) {
+    if (frames > 500) throw new Error('bench: no audio_end after 10 s of silence');
     lastFrameAt = performance.now();
     r.mic.push(SILENT_FRAME);
+    if (!marks.has('audio_end')) await new Promise((res) => setImmediate(res));
   }
   await until(() => s.state.phase.kind === 'idle' && marks.has('first_sample'));
   s.off('timeline', onMark);
