@@ -3,8 +3,8 @@
  * in arrival order, then fed to both decoders (grammar and phone loop) on koffi's worker
  * threads, one call at a time. A speech detector on the filtered audio ends the utterance when
  * a complete sentence is followed by `completeSilenceMs` of silence (`NOISY_EXTRA_MS` more when
- * the filter estimates the SNR below `NOISY_SNR_DB`), and counts the frames of speech that the
- * score ratio is normalised by.
+ * the filter estimates the SNR below `NOISY_SNR_DB`), or when `INCOMPLETE_SILENCE_MS` of
+ * silence followed speech that is no sentence.
  */
 import { rmsDb } from '../audio/pcm.js';
 import { EnergyVad } from '../audio/vad.js';
@@ -31,10 +31,9 @@ export interface SessionHost {
   /** Returns a pair after its utterance ended. */
   release(pair: Pair): void;
   /** Text, confidence and rejection from the two decoders' results. */
-  judge(grammar: Grammar, g: { text: string | null; score: number }, loop: { score: number }, speechFrames: number, heard: boolean, snrDb: number | undefined): SttResult;
+  judge(grammar: Grammar, g: { text: string | null; score: number }, loop: { score: number }, frames: number, heard: boolean, snrDb: number | undefined): SttResult;
 }
 
-const SAMPLES_PER_FRAME = 160; // 10 ms at 16 kHz
 const WARM_UP_SAMPLES = 4800; // 300 ms
 const MAX_HELD_SAMPLES = 16_000 * 30;
 /**
@@ -72,7 +71,6 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
   #grammar: Grammar | undefined;
   #chain: Promise<void> = Promise.resolve();
   #heard = false;
-  #speechSamples = 0;
   /** Samples since the detector last heard speech (after the hangover). */
   #silentSamples = 0;
   #closed = false;
@@ -184,8 +182,7 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
   }
 
   /**
-   * Speech detection on the filtered audio; it also counts the frames of speech that the score
-   * ratio is normalised by. The first 300 ms (the agent's pre-roll, before the user speaks) only
+   * Speech detection on the filtered audio. The first 300 ms (the agent's pre-roll, before the user speaks) only
    * measure the noise left after filtering: a detector starting from a guessed floor took the
    * filter's first, less suppressed frames for speech and then never heard the speech end.
    * Returns the detector whose hangover suits the noise estimated so far.
@@ -204,7 +201,6 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
     const ev = this.#vad.process(pcm);
     this.#noisyVad.process(pcm);
     if (ev === 'speech-start') this.#heard = true;
-    if (this.#vad.inSpeech || ev === 'speech-end') this.#speechSamples += pcm.length;
     const snr = this.#filter?.snrDb;
     return snr !== undefined && snr < NOISY_SNR_DB ? this.#noisyVad : this.#vad;
   }
@@ -226,7 +222,9 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
         this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx failed to end the utterance'));
         return;
       }
-      const frames = this.#heard ? this.#speechSamples / SAMPLES_PER_FRAME : lib.nFrames(pair.grammar);
+      // Every frame decoded, pre-roll and trailing silence included: speech frames counted by the
+      // detector, fewer and erratic in noise, made right sentences' ratios there fall apart.
+      const frames = lib.nFrames(pair.grammar);
       const result = this.#stt.judge(this.#grammar!, lib.hyp(pair.grammar), lib.hyp(pair.loop), frames, this.#heard, this.#filter?.snrDb);
       const abandoned = this.#state === 'done'; // closed while the utterance ended
       this.#state = 'done';

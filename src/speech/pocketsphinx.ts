@@ -5,7 +5,7 @@
  * Each utterance runs on two decoders fed the same audio as it arrives: one searches the
  * grammar, the other an unconstrained loop of phones. The grammar always finds its closest
  * sentence, even for words it does not know; the phone loop is what the audio sounds like with
- * no constraint. Their path-score difference per frame of speech (a log-likelihood ratio) says
+ * no constraint. Their path-score difference per frame decoded (a log-likelihood ratio) says
  * how well the sentence explains the audio: below `rejectThreshold` the utterance is out of
  * the grammar (`rejected`, empty text), and a logistic of it is the reported confidence.
  *
@@ -49,7 +49,7 @@ export interface PocketsphinxOptions {
    * audio until it resolves, and a failure fails those sessions (the next open retries).
    */
   grammars: Grammars | (() => Promise<Grammars>);
-  /** Log-likelihood ratio per speech frame (path-score units) below which speech is rejected (default DEFAULT_REJECT_THRESHOLD). */
+  /** Log-likelihood ratio per frame (path-score units) below which speech is rejected (default DEFAULT_REJECT_THRESHOLD). */
   rejectThreshold?: number;
   /** Silence after a complete sentence that ends the utterance, ms (default 150, 50 more in noise; 0 disables). */
   completeSilenceMs?: number;
@@ -58,7 +58,7 @@ export interface PocketsphinxOptions {
   /** More decoder options, `-name value` pairs (tuning; see pocketsphinx_continuous -help). */
   decoderArgs?: string[];
   /** Called with every hypothesis and its score ratio before the threshold applies (benchmarks, diagnostics). */
-  onHypothesis?: (h: { text: string; ratio: number; speechFrames: number; snrDb: number | undefined; threshold: number }) => void;
+  onHypothesis?: (h: { text: string; ratio: number; frames: number; snrDb: number | undefined; threshold: number }) => void;
   log: Logger;
 }
 
@@ -210,14 +210,14 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   }
 
   /** @internal Maps the two path scores of an utterance to text, confidence and rejection. */
-  judge(grammar: Grammar, g: { text: string | null; score: number }, loop: { score: number }, speechFrames: number, heard: boolean, snrDb: number | undefined): SttResult {
+  judge(grammar: Grammar, g: { text: string | null; score: number }, loop: { score: number }, frames: number, heard: boolean, snrDb: number | undefined): SttResult {
     const text = (g.text ?? '').trim();
     if (!text) return heard ? { text: '', confidence: 0, rejected: true } : { text: '', confidence: 0 };
-    const ratio = (g.score - loop.score) / Math.max(10, speechFrames);
+    const ratio = (g.score - loop.score) / Math.max(10, frames);
     const threshold = thresholdAt(this.#threshold, snrDb);
     const confidence = Math.round((1 / (1 + Math.exp(-(ratio - threshold) / CONFIDENCE_SCALE))) * 1000) / 1000;
-    this.#log.debug('hypothesis', () => ({ text, ratio: Math.round(ratio * 100) / 100, threshold, snrDb, confidence, frames: speechFrames }));
-    this.#onHypothesis?.({ text, ratio, speechFrames, snrDb, threshold });
+    this.#log.debug('hypothesis', () => ({ text, ratio: Math.round(ratio * 100) / 100, threshold, snrDb, confidence, frames }));
+    this.#onHypothesis?.({ text, ratio, frames, snrDb, threshold });
     if (ratio < threshold || !grammar.matches(text)) return { text: '', confidence, rejected: true, guess: text };
     return { text, confidence };
   }
@@ -257,6 +257,16 @@ export class PocketsphinxStt implements SttClient, SessionHost {
       const paren = entry.indexOf('(');
       const word = paren > 0 ? entry.slice(0, paren) : entry;
       if (words.has(word)) entries.push({ word, entry, phones: pron });
+    }
+    // Many American speakers say "off", "long" and "office" with the vowel of "on" (AA); the
+    // dictionary has only AO for them. With both, espeak-ng's "lights off" stopped being heard as
+    // "lights on" (calibration sentences: quiet right hypotheses 95 -> 98 %).
+    for (const e of [...entries]) {
+      const merged = mergedVowels(e.phones);
+      if (merged !== e.phones && !entries.some((x) => x.word === e.word && x.phones === merged)) {
+        const n = entries.filter((x) => x.word === e.word).length + 1;
+        entries.push({ word: e.word, entry: `${e.word}(${n})`, phones: merged });
+      }
     }
     return { entries, phones: [...phones].sort() };
   }
@@ -306,4 +316,9 @@ export class PocketsphinxStt implements SttClient, SessionHost {
 export function thresholdAt(quiet: number, snrDb: number | undefined): number {
   if (snrDb === undefined || snrDb >= 30) return quiet;
   return quiet - Math.min(1, 0.2 * (30 - snrDb));
+}
+
+/** The cot-caught merger: AO before anything but R said as AA ("off" AA F, "long" L AA NG). */
+export function mergedVowels(pron: string): string {
+  return pron.replace(/\bAO\b(?! R\b)/g, 'AA');
 }

@@ -12,7 +12,7 @@ import { builtinSkills, skillGrammars } from '../../src/local-gateway/assistant.
 import { memoryLogger, silentLogger } from '../../src/log/logger.js';
 import { WienerFilter } from '../../src/speech/denoise.js';
 import { PhraseError } from '../../src/speech/phrases.js';
-import { PocketsphinxStt, thresholdAt } from '../../src/speech/pocketsphinx.js';
+import { mergedVowels, PocketsphinxStt, thresholdAt } from '../../src/speech/pocketsphinx.js';
 import { RecognizerUnavailableError } from '../../src/speech/pocketsphinx-lib.js';
 import { padded, speechEnd, spoken, withNoise } from '../support/speech-fixtures.js';
 
@@ -197,5 +197,13 @@ describe('noise filter and threshold', () => {
     expect(thresholdAt(-2, 30)).toBe(-2);
     expect(thresholdAt(-2, 27.5)).toBeCloseTo(-2.5);
     expect(thresholdAt(-2, 10)).toBe(-3);
+  });
+
+  it('adds the merged-vowel pronunciation of "off" and "long", never of "four"', () => {
+    expect(mergedVowels('AO F')).toBe('AA F');
+    expect(mergedVowels('L AO NG')).toBe('L AA NG');
+    expect(mergedVowels('AO F AH S')).toBe('AA F AH S');
+    expect(mergedVowels('F AO R T IY')).toBe('F AO R T IY');
+    expect(mergedVowels('AA N')).toBe('AA N');
   });
 });
