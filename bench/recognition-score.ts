@@ -119,9 +119,9 @@ export function byCommand(decoded: Decoded[], accept: Accept): Record<string, nu
   return Object.fromEntries(rows.sort((a, b) => a[1] - b[1]));
 }
 
-/** The misses, one line each. */
+/** The misses and the false accepts, one line each. */
 export function misses(decoded: Decoded[], accept: Accept): string[] {
   return decoded
-    .filter((d) => d.inGrammar && !(accept(d) && sameCommand(d.ref, d.hyp)))
-    .map((d) => `${d.voice}: "${d.ref}" -> ${accept(d) ? `"${d.hyp}"` : `rejected (closest "${d.hyp}", ratio ${d.ratio.toFixed(1)})`}`);
+    .filter((d) => (d.inGrammar ? !(accept(d) && sameCommand(d.ref, d.hyp)) : accept(d)))
+    .map((d) => `${d.voice}: ${d.inGrammar ? '' : 'out of grammar: '}"${d.ref}" -> ${accept(d) ? `"${d.hyp}" (ratio ${d.ratio.toFixed(1)})` : `rejected (closest "${d.hyp}", ratio ${d.ratio.toFixed(1)})`}`);
 }

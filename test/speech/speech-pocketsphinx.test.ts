@@ -191,12 +191,12 @@ describe('noise filter and threshold', () => {
     expect(noisy.snrDb!).toBeLessThan(15);
   });
 
-  it('the rejection threshold falls with the SNR, by at most 1', () => {
-    expect(thresholdAt(-2, undefined)).toBe(-2);
-    expect(thresholdAt(-2, 60)).toBe(-2);
-    expect(thresholdAt(-2, 30)).toBe(-2);
-    expect(thresholdAt(-2, 27.5)).toBeCloseTo(-2.5);
-    expect(thresholdAt(-2, 10)).toBe(-3);
+  it('the rejection threshold falls with the SNR, by at most 4', () => {
+    expect(thresholdAt(0.5, undefined)).toBe(0.5);
+    expect(thresholdAt(0.5, 60)).toBe(0.5);
+    expect(thresholdAt(0.5, 30)).toBe(0.5);
+    expect(thresholdAt(0.5, 26)).toBeCloseTo(-1.5);
+    expect(thresholdAt(0.5, 10)).toBe(-3.5);
   });
 
   it('adds the merged-vowel pronunciation of "off" and "long", never of "four"', () => {

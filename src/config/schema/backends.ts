@@ -140,7 +140,7 @@ export const PocketsphinxSchema = z
      * How well the words must explain the audio (log-likelihood ratio per frame against a free
      * phone loop) to count as understood; higher rejects more. Measured in docs/benchmarks.md.
      */
-    rejectThreshold: z.number().min(-50).max(50).default(-2),
+    rejectThreshold: z.number().min(-50).max(50).default(0.5),
     /**
      * Silence after a complete sentence that ends the utterance, ms (50 ms more when the recogniser
      * estimates the room noisy; 0: wait for the general end of speech). Shorter answers sooner; a user who pauses this long after a sentence that is complete
