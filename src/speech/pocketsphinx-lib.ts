@@ -31,21 +31,6 @@ export interface PocketsphinxLib {
   /** Best hypothesis so far (or final after endUtt) and its path score; null when none. */
   hyp(ps: Ptr): { text: string | null; score: number };
   nFrames(ps: Ptr): number;
-  /**
-   * The best path so far (or the final one after endUtt), word by word, fillers (`<sil>`,
-   * `[NOISE]`) included: frames `sf`..`ef` inclusive (10 ms each) the acoustic and language scores.
-   */
-  segments(ps: Ptr): Segment[];
-}
-
-/** One word of a path: its frames (inclusive) and its acoustic score (path-score units, log base 1.0001). */
-export interface Segment {
-  word: string;
-  sf: number;
-  ef: number;
-  ascr: number;
-  /** The grammar's (language) score of entering the word, before the language weight. */
-  lscr: number;
 }
 
 /** pocketsphinx (or koffi) is not available on this machine. */
@@ -100,11 +85,6 @@ export function loadPocketsphinx(): PocketsphinxLib {
   const endUtt = ps.func('int ps_end_utt(void *ps)');
   const getHyp = ps.func('const char *ps_get_hyp(void *ps, _Out_ int32_t *score)');
   const nFrames = ps.func('int ps_get_n_frames(void *ps)');
-  const segIter = ps.func('void *ps_seg_iter(void *ps)');
-  const segNext = ps.func('void *ps_seg_next(void *seg)');
-  const segWord = ps.func('const char *ps_seg_word(void *seg)');
-  const segFrames = ps.func('void ps_seg_frames(void *seg, _Out_ int *sf, _Out_ int *ef)');
-  const segProb = ps.func('int32_t ps_seg_prob(void *seg, _Out_ int32_t *ascr, _Out_ int32_t *lscr, _Out_ int32_t *lback)');
   const call = (fn: KoffiFn, ...args: unknown[]) =>
     new Promise<number>((resolve, reject) => fn.async(...args, (err: unknown, r: number) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(r))));
   cached = {
@@ -128,20 +108,6 @@ export function loadPocketsphinx(): PocketsphinxLib {
       return { text, score: score[0]! };
     },
     nFrames: (p) => nFrames(p) as number,
-    segments(p) {
-      const out: Segment[] = [];
-      // ps_seg_next frees the iterator when it returns NULL, so a finished walk leaks nothing.
-      for (let seg = segIter(p) as Ptr | null; seg; seg = segNext(seg) as Ptr | null) {
-        const sf = [0];
-        const ef = [0];
-        const ascr = [0];
-        const lscr = [0];
-        segFrames(seg, sf, ef);
-        segProb(seg, ascr, lscr, [0]);
-        out.push({ word: segWord(seg) as string, sf: sf[0]!, ef: ef[0]!, ascr: ascr[0]!, lscr: lscr[0]! });
-      }
-      return out;
-    },
   };
   return cached;
 }
