@@ -2,8 +2,9 @@
  * One utterance of the pocketsphinx recogniser (./pocketsphinx.ts): the audio is noise-filtered
  * in arrival order, then fed to both decoders (grammar and phone loop) on koffi's worker
  * threads, one call at a time. A speech detector on the filtered audio ends the utterance when
- * a complete sentence is followed by `completeSilenceMs` of silence, and counts the frames of
- * speech that the score ratio is normalised by.
+ * a complete sentence is followed by `completeSilenceMs` of silence (`NOISY_EXTRA_MS` more when
+ * the filter estimates the SNR below `NOISY_SNR_DB`), or when `INCOMPLETE_SILENCE_MS` of
+ * silence followed speech that is no sentence.
  */
 import { rmsDb } from '../audio/pcm.js';
 import { EnergyVad } from '../audio/vad.js';
@@ -30,12 +31,25 @@ export interface SessionHost {
   /** Returns a pair after its utterance ended. */
   release(pair: Pair): void;
   /** Text, confidence and rejection from the two decoders' results. */
-  judge(grammar: Grammar, g: { text: string | null; score: number }, loop: { score: number }, speechFrames: number, heard: boolean, snrDb: number | undefined): SttResult;
+  judge(grammar: Grammar, g: { text: string | null; score: number }, loop: { score: number }, frames: number, heard: boolean, snrDb: number | undefined): SttResult;
 }
 
-const SAMPLES_PER_FRAME = 160; // 10 ms at 16 kHz
 const WARM_UP_SAMPLES = 4800; // 300 ms
 const MAX_HELD_SAMPLES = 16_000 * 30;
+/**
+ * In noise the filtered audio's level dips between words, so a short silence is not yet the
+ * end: below this estimated SNR the detector waits `NOISY_EXTRA_MS` longer. Measured on
+ * calibration sentences (docs/benchmarks.md): with 150 ms, none ended early in quiet, 5 of 64
+ * ended before the last word at 10 dB; with 200 ms there, none.
+ */
+const NOISY_SNR_DB = 25;
+const NOISY_EXTRA_MS = 50;
+/**
+ * Silence after speech that ends the utterance even when no complete sentence was heard (speech
+ * outside the grammar), ms. The gateway's own end-pointing (700 ms on the unfiltered audio)
+ * may never hear that silence in a noisy room; this detector, on the filtered audio, does.
+ */
+const INCOMPLETE_SILENCE_MS = 700;
 
 type SessionState = 'waiting' | 'listening' | 'finishing' | 'done';
 
@@ -43,8 +57,9 @@ type SessionState = 'waiting' | 'listening' | 'finishing' | 'done';
 export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttSession {
   readonly #stt: SessionHost;
   readonly #grammarName: string;
-  /** Made once the first audio has shown the noise level (see #detect). */
+  /** Made once the first audio has shown the noise level (see #detect): for quiet rooms, and for noisy ones. */
   #vad: EnergyVad | undefined;
+  #noisyVad: EnergyVad | undefined;
   readonly #hangoverMs: number;
   readonly #warmLevels: number[] = [];
   readonly #endOnComplete: boolean;
@@ -56,7 +71,8 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
   #grammar: Grammar | undefined;
   #chain: Promise<void> = Promise.resolve();
   #heard = false;
-  #speechSamples = 0;
+  /** Samples since the detector last heard speech (after the hangover). */
+  #silentSamples = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -65,7 +81,7 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
     this.#filter = denoise ? new WienerFilter() : undefined;
     this.#stt = stt;
     this.#grammarName = grammar;
-    this.#hangoverMs = completeSilenceMs || 200;
+    this.#hangoverMs = completeSilenceMs || 150;
     this.#endOnComplete = completeSilenceMs > 0;
     this.#chain = this.#start();
   }
@@ -155,32 +171,38 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
     }
     const vad = this.#detect(pcm);
     if (!vad) return;
+    if (vad.inSpeech) this.#silentSamples = 0;
+    else if (this.#heard) this.#silentSamples += pcm.length;
+    if (!this.#endOnComplete || !this.#heard || vad.inSpeech || this.#state !== 'listening') return;
     // The user paused after what is already a whole sentence: that is the end of the utterance.
-    if (this.#endOnComplete && this.#heard && !vad.inSpeech && this.#state === 'listening') {
-      const partial = lib.hyp(pair.grammar).text;
-      if (partial && this.#grammar?.matches(partial)) this.#finish();
-    }
+    const partial = lib.hyp(pair.grammar).text;
+    const complete = !!partial && !!this.#grammar?.matches(partial);
+    // Silence heard: the detector's hangover, then what followed it (16 samples per ms).
+    if (complete || this.#hangoverMs + this.#silentSamples / 16 >= INCOMPLETE_SILENCE_MS) this.#finish();
   }
 
   /**
-   * Speech detection on the filtered audio; it also counts the frames of speech that the score
-   * ratio is normalised by. The first 300 ms (the agent's pre-roll, before the user speaks) only
+   * Speech detection on the filtered audio. The first 300 ms (the agent's pre-roll, before the user speaks) only
    * measure the noise left after filtering: a detector starting from a guessed floor took the
    * filter's first, less suppressed frames for speech and then never heard the speech end.
+   * Returns the detector whose hangover suits the noise estimated so far.
    */
   #detect(pcm: Int16Array): EnergyVad | undefined {
-    if (!this.#vad) {
+    if (!this.#vad || !this.#noisyVad) {
       this.#warmLevels.push(rmsDb(pcm));
       if (this.#warmLevels.length * pcm.length < WARM_UP_SAMPLES) return undefined;
       // The median, past the filter's first hops (its priming silence, then its learning frames).
       const levels = this.#warmLevels.slice(2).sort((a, b) => a - b);
-      this.#vad = new EnergyVad({ hangoverMs: this.#hangoverMs, initialFloorDb: levels[Math.floor(levels.length / 2)] ?? -60 });
-      return this.#vad;
+      const initialFloorDb = levels[Math.floor(levels.length / 2)] ?? -60;
+      this.#vad = new EnergyVad({ hangoverMs: this.#hangoverMs, initialFloorDb });
+      this.#noisyVad = new EnergyVad({ hangoverMs: this.#hangoverMs + NOISY_EXTRA_MS, initialFloorDb });
+      return undefined;
     }
     const ev = this.#vad.process(pcm);
+    this.#noisyVad.process(pcm);
     if (ev === 'speech-start') this.#heard = true;
-    if (this.#vad.inSpeech || ev === 'speech-end') this.#speechSamples += pcm.length;
-    return this.#vad;
+    const snr = this.#filter?.snrDb;
+    return snr !== undefined && snr < NOISY_SNR_DB ? this.#noisyVad : this.#vad;
   }
 
   #finish(): void {
@@ -200,7 +222,9 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
         this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx failed to end the utterance'));
         return;
       }
-      const frames = this.#heard ? this.#speechSamples / SAMPLES_PER_FRAME : lib.nFrames(pair.grammar);
+      // Every frame decoded, pre-roll and trailing silence included: speech frames counted by the
+      // detector, fewer and erratic in noise, made right sentences' ratios there fall apart.
+      const frames = lib.nFrames(pair.grammar);
       const result = this.#stt.judge(this.#grammar!, lib.hyp(pair.grammar), lib.hyp(pair.loop), frames, this.#heard, this.#filter?.snrDb);
       const abandoned = this.#state === 'done'; // closed while the utterance ended
       this.#state = 'done';

@@ -140,13 +140,13 @@ export const PocketsphinxSchema = z
      * How well the words must explain the audio (log-likelihood ratio per frame against a free
      * phone loop) to count as understood; higher rejects more. Measured in docs/benchmarks.md.
      */
-    rejectThreshold: z.number().min(-50).max(50).default(3),
+    rejectThreshold: z.number().min(-50).max(50).default(0.5),
     /**
-     * Silence after a complete sentence that ends the utterance, ms (0: wait for the general end of
-     * speech). Shorter answers sooner; a user who pauses this long after a sentence that is complete
+     * Silence after a complete sentence that ends the utterance, ms (50 ms more when the recogniser
+     * estimates the room noisy; 0: wait for the general end of speech). Shorter answers sooner; a user who pauses this long after a sentence that is complete
      * by itself ("set a timer ... for five minutes") is answered for the first part.
      */
-    completeSilenceMs: ms(200, 0, 3000),
+    completeSilenceMs: ms(150, 0, 3000),
     /** Spoken when speech matched none of the sentences. */
     notUnderstood: z.string().default('Sorry, I did not understand that.'),
   })
