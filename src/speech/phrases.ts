@@ -22,7 +22,19 @@ export interface GrammarSpec {
   phrases: string[];
   /** `<name>` -> its alternatives (templates themselves; no recursion). */
   rules?: Record<string, string[]>;
+  /**
+   * What may come before any sentence and is not part of it: the end of the wake word, which the
+   * device's pre-roll carries into the utterance ("...jarvis, what time is it"). Recognised so
+   * that it does not spoil the sentence, and dropped from the transcript (`stripLeadIn`). Each
+   * alternative is a sequence of dictionary entries separated by spaces (not a template: the
+   * recogniser may name pieces of words, e.g. the last syllables of "jarvis").
+   */
+  leadIn?: string[];
 }
+
+/** The rule that holds a grammar's lead-in (a name no template can use: templates have no `~`). */
+const LEAD_IN = 'lead-in';
+const LEAD_IN_WORD = /^[a-z0-9_']+$/;
 
 export class PhraseError extends Error {
   constructor(
@@ -86,7 +98,10 @@ export function parsePhrase(template: string): PhraseNode {
 
 /** A parsed grammar: phrases and rules, with every reference checked. */
 export class Grammar {
+  /** The sentences, each after the optional lead-in when there is one. */
   readonly phrases: PhraseNode[];
+  /** The sentences without the lead-in. */
+  readonly #core: PhraseNode[];
   readonly rules = new Map<string, PhraseNode>();
 
   constructor(readonly spec: GrammarSpec) {
@@ -97,7 +112,20 @@ export class Grammar {
       const options = alts.map(parsePhrase);
       this.rules.set(name, options.length === 1 ? options[0]! : { kind: 'alt', options });
     }
-    this.phrases = spec.phrases.map(parsePhrase);
+    this.#core = spec.phrases.map(parsePhrase);
+    if (spec.leadIn?.length) {
+      if (this.rules.has(LEAD_IN)) throw new PhraseError(`<${LEAD_IN}>`, 'is reserved for the lead-in');
+      const options = spec.leadIn.map((alt): PhraseNode => {
+        const words = alt.split(' ').filter(Boolean);
+        if (!words.length || !words.every((w) => LEAD_IN_WORD.test(w))) throw new PhraseError(alt, 'a lead-in is dictionary entries (lower case, digits, "_", "\'") separated by spaces');
+        return words.length === 1 ? { kind: 'word', word: words[0]! } : { kind: 'seq', items: words.map((word) => ({ kind: 'word', word })) };
+      });
+      this.rules.set(LEAD_IN, options.length === 1 ? options[0]! : { kind: 'alt', options });
+      const lead: PhraseNode = { kind: 'opt', item: { kind: 'rule', name: LEAD_IN } };
+      this.phrases = this.#core.map((p) => ({ kind: 'seq', items: [lead, p] }));
+    } else {
+      this.phrases = this.#core;
+    }
     const visiting = new Set<string>();
     const check = (n: PhraseNode, where: string): void => {
       if (n.kind === 'rule') {
@@ -112,6 +140,22 @@ export class Grammar {
       else if (n.kind === 'opt') check(n.item, where);
     };
     this.phrases.forEach((p, k) => check(p, spec.phrases[k]!));
+  }
+
+  /**
+   * `text` without a lead-in before its sentence: "jarvis what time is it" -> "what time is it".
+   * Text that is a sentence as it stands, or that matches no sentence, comes back unchanged.
+   */
+  stripLeadIn(text: string): string {
+    const lead = this.rules.get(LEAD_IN);
+    const tokens = normalizeText(text).split(' ').filter(Boolean);
+    if (!lead || !tokens.length) return text;
+    const isSentence = (from: number) => this.#core.some((p) => this.#ends(p, tokens, from).has(tokens.length));
+    if (isSentence(0)) return text;
+    for (const e of [...this.#ends(lead, tokens, 0)].sort((a, b) => a - b)) {
+      if (e > 0 && e < tokens.length && isSentence(e)) return tokens.slice(e).join(' ');
+    }
+    return text;
   }
 
   /** Every word any sentence may contain (for the pronunciation dictionary). */
@@ -146,7 +190,8 @@ export class Grammar {
       }
     };
     const lines = ['#JSGF V1.0;', `grammar ${name.replace(/[^A-Za-z0-9_]/g, '_')};`];
-    lines.push(`public <utterance> = ${this.phrases.map((p) => `(${body(p)})`).join(' | ')};`);
+    const sentences = this.#core.map((p) => `(${body(p)})`).join(' | ');
+    lines.push(`public <utterance> = ${this.rules.has(LEAD_IN) && this.spec.leadIn?.length ? `[<${ruleId(LEAD_IN)}>] (${sentences})` : sentences};`);
     for (const [r, n] of this.rules) lines.push(`<${ruleId(r)}> = ${body(n)};`);
     return lines.join('\n') + '\n';
   }
@@ -199,7 +244,7 @@ export class Grammar {
       else if (n.kind === 'alt') walk(pick(n.options));
       else if (rand() < 0.5) walk(n.item);
     };
-    walk(phrase === undefined ? pick(this.phrases) : this.phrases[phrase]!);
+    walk(phrase === undefined ? pick(this.#core) : this.#core[phrase]!);
     return out.join(' ');
   }
 
@@ -218,13 +263,14 @@ export class Grammar {
 
 /**
  * Lower-case words separated by single spaces: punctuation goes, apostrophes inside words stay
- * ("What's the time?" -> "what's the time"), digits stay (a cloud recogniser may write "5").
+ * ("What's the time?" -> "what's the time"), digits stay (a cloud recogniser may write "5"),
+ * and so do underscores (the recogniser's lead-in pieces, such as lead_jarvis_2).
  */
 export function normalizeText(text: string): string {
   return text
     .toLowerCase()
     .replace(/[’‘]/g, "'")
-    .replace(/[^a-z0-9' ]+/g, ' ')
+    .replace(/[^a-z0-9'_ ]+/g, ' ')
     .replace(/(^|\s)'+|'+(?=\s|$)/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();

@@ -54,6 +54,12 @@ export interface PocketsphinxOptions {
   rejectThreshold?: number;
   /** Silence after a complete sentence that ends the utterance, ms (default 150, 50 more in noise; 0 disables). */
   completeSilenceMs?: number;
+  /**
+   * What the device's pre-roll may carry before a request: the wake words (default
+   * DEFAULT_LEAD_IN; those with a word the dictionary lacks are left out; [] for none). Heard and
+   * dropped from the transcript.
+   */
+  leadIn?: string[];
   /** Noise reduction ahead of the decoders (./denoise.ts; default true). */
   denoise?: boolean;
   /** More decoder options, `-name value` pairs (tuning; see pocketsphinx_continuous -help). */
@@ -73,6 +79,32 @@ interface Compiled {
 
 /** The default `rejectThreshold` (also the config's default, pipeline.pocketsphinx.rejectThreshold). */
 export const DEFAULT_REJECT_THRESHOLD = 0.5;
+
+/** The bundled openWakeWord keywords and Porcupine's usual ones, as a pre-roll may carry them. */
+export const DEFAULT_LEAD_IN = ['hey jarvis', 'alexa', 'hey mycroft', 'hey rhasspy', 'computer'];
+
+/**
+ * The lead-in's alternatives for the wake phrases `phrases` (words each): the whole phrase, its
+ * last word, and that word's endings (its pronunciation less one, two, ... leading phones, at
+ * least two left, added to `entries` as `lead_<word>_<n>`): a pre-roll usually holds only the
+ * keyword's last few hundred milliseconds. A phrase with a word the dictionary lacks is left out.
+ */
+export function leadInAlternatives(phrases: string[][], entries: { word: string; entry: string; phones: string }[]): string[] {
+  const out = new Set<string>();
+  for (const words of phrases) {
+    const last = words[words.length - 1];
+    if (!last || !words.every((w) => entries.some((e) => e.word === w))) continue;
+    out.add(words.join(' '));
+    out.add(last);
+    const phones = entries.find((e) => e.word === last)!.phones.split(/\s+/);
+    for (let n = 1; phones.length - n >= 2; n++) {
+      const word = `lead_${last.replace(/[^a-z0-9]/g, '')}_${n}`;
+      if (!entries.some((e) => e.word === word)) entries.push({ word, entry: word, phones: phones.slice(n).join(' ') });
+      out.add(word);
+    }
+  }
+  return [...out];
+}
 
 const MAX_FREE_PAIRS = 4;
 /** Decoder options both decoders get unless `decoderArgs` set them (see the module comment). */
@@ -97,6 +129,7 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   readonly #onHypothesis: PocketsphinxOptions['onHypothesis'];
   readonly #args: string[];
   readonly #denoise: boolean;
+  readonly #leadIn: string[];
   #compiled: Compiled | undefined;
   #loading: Promise<Compiled> | undefined;
   readonly #free: Pair[] = [];
@@ -119,6 +152,7 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     this.#onHypothesis = options.onHypothesis;
     this.#args = options.decoderArgs ?? [];
     this.#denoise = options.denoise ?? true;
+    this.#leadIn = options.leadIn ?? DEFAULT_LEAD_IN;
     for (const [what, file, dir] of [
       ['acoustic model', this.#hmm, true],
       ['pronunciation dictionary', this.#dict, false],
@@ -220,16 +254,20 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     this.#log.debug('hypothesis', () => ({ text, ratio: Math.round(ratio * 100) / 100, threshold, snrDb, confidence, frames }));
     this.#onHypothesis?.({ text, ratio, frames, snrDb, threshold });
     if (ratio < threshold || !grammar.matches(text)) return { text: '', confidence, rejected: true, guess: text };
-    return { text, confidence };
+    return { text: grammar.stripLeadIn(text), confidence };
   }
 
   #compile(specs: Grammars): Compiled {
     if (!specs.default) throw new PhraseError('', 'the recogniser needs a grammar named "default"');
-    const grammars = new Map<string, Grammar>();
-    for (const [name, spec] of Object.entries(specs)) grammars.set(name, new Grammar(spec));
+    const plain = Object.entries(specs).map(([name, spec]) => [name, new Grammar(spec)] as const);
     const words = new Set<string>();
-    for (const g of grammars.values()) for (const w of g.words()) words.add(w);
-    const { entries, phones } = this.#readDictionary(words);
+    for (const [, g] of plain) for (const w of g.words()) words.add(w);
+    const leadWords = this.#leadIn.map((t) => t.split(' ').filter(Boolean));
+    const { entries, phones } = this.#readDictionary(new Set([...words, ...leadWords.flat()]));
+    const leadIn = leadInAlternatives(leadWords, entries);
+    for (const alt of leadIn) for (const w of alt.split(' ')) words.add(w);
+    const grammars = new Map<string, Grammar>();
+    for (const [name, g] of plain) grammars.set(name, leadIn.length && !g.spec.leadIn ? new Grammar({ ...g.spec, leadIn }) : g);
     const missing = [...words].filter((w) => !entries.some((e) => e.word === w));
     if (missing.length) {
       throw new PhraseError(missing.join(', '), `not in the pronunciation dictionary ${this.#dict}: use other words, or a dictionary that has them (pipeline.pocketsphinx.dict)`);

@@ -50,6 +50,33 @@ describe('phrase templates', () => {
   });
 });
 
+describe('a lead-in before the sentences (the end of a wake word)', () => {
+  const g = new Grammar({ phrases: ['what time is it', 'hey there'], leadIn: ['hey jarvis', 'jarvis', 'lead_jarvis_2'] });
+
+  it('may come before any sentence, in the grammar and in the matcher, and never alone', () => {
+    expect(g.toJsgf('t')).toContain('public <utterance> = [<r_lead_in>] ((what time is it) | (hey there));');
+    expect(g.toJsgf('t')).toContain('<r_lead_in> = (hey jarvis | jarvis | lead_jarvis_2);');
+    for (const t of ['what time is it', 'jarvis what time is it', 'hey jarvis what time is it', 'lead_jarvis_2 hey there']) expect(g.matches(t), t).toBe(true);
+    for (const t of ['jarvis', 'hey jarvis', 'what time is it jarvis', 'jarvis jarvis what time is it']) expect(g.matches(t), t).toBe(false);
+    expect(g.words()).toContain('lead_jarvis_2');
+  });
+
+  it('is dropped from the transcript; a sentence that only looks like one keeps its words', () => {
+    expect(g.stripLeadIn('hey jarvis what time is it')).toBe('what time is it');
+    expect(g.stripLeadIn('lead_jarvis_2 what time is it')).toBe('what time is it');
+    expect(g.stripLeadIn('jarvis hey there')).toBe('hey there');
+    expect(g.stripLeadIn('hey there')).toBe('hey there');
+    expect(g.stripLeadIn('play some jazz')).toBe('play some jazz');
+    expect(new Grammar({ phrases: ['what time is it'] }).stripLeadIn('jarvis what time is it')).toBe('jarvis what time is it');
+  });
+
+  it('never samples it, and refuses what is not dictionary entries', () => {
+    for (let i = 0; i < 20; i++) expect(g.sample(() => (i % 10) / 10)).not.toMatch(/jarvis/);
+    expect(() => new Grammar({ phrases: ['hi'], leadIn: ['Hey Jarvis!'] })).toThrow(PhraseError);
+    expect(() => new Grammar({ phrases: ['hi'], rules: { 'lead-in': ['x'] }, leadIn: ['jarvis'] })).toThrow(/reserved/);
+  });
+});
+
 describe('numbers, durations and times as words', () => {
   it('reads and writes them', () => {
     expect(readNumber(['twenty', 'five', 'minutes'])).toEqual({ value: 25, used: 2 });

@@ -22,6 +22,16 @@ beforeAll(() => {
 });
 afterAll(() => stt.close());
 
+function concat(...parts: Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** Streams `pcm` in 20 ms chunks, then asks for the final transcript. */
 async function recognise(pcm: Int16Array, grammar?: string, on: PocketsphinxStt = stt): Promise<SttResult> {
   const s = on.open(grammar ? { grammar } : {});
@@ -50,6 +60,30 @@ describe('pocketsphinx with the gateway skills\' grammar', () => {
       expect(r.text, text).toBe('');
       expect(r.rejected, text).toBe(true);
       expect(r.confidence!).toBeLessThan(0.5);
+    }
+  });
+
+  it('hears the end of the wake word that the pre-roll carries before a request, and leaves it out', async () => {
+    const tail = (pcm: Int16Array, ms: number) => pcm.subarray(Math.max(0, speechEnd(pcm) - ms * 16), speechEnd(pcm));
+    const pause = new Int16Array(150 * 16);
+    const cases: [string, Int16Array][] = [];
+    for (const voice of ['flite/rms', 'flite/awb', 'flite/kal16']) {
+      const keyword = spoken(voice, 'hey jarvis');
+      const request = spoken(voice, 'what time is it');
+      cases.push([`${voice}, whole keyword`, padded(concat(keyword, pause, request), 300, 800)]);
+      cases.push([`${voice}, its last 300 ms`, padded(concat(tail(keyword, 300), pause, request), 0, 800)]);
+    }
+    const plain = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), leadIn: [], log: silentLogger() });
+    try {
+      let withoutLeadIn = 0;
+      for (const [what, pcm] of cases) {
+        expect(await recognise(pcm), what).toMatchObject({ text: 'what time is it' });
+        if ((await recognise(pcm, undefined, plain)).text === 'what time is it') withoutLeadIn++;
+      }
+      // Without the lead-in most of them are lost (rejected or misheard): it is what makes them work.
+      expect(withoutLeadIn).toBeLessThan(cases.length / 2);
+    } finally {
+      plain.close();
     }
   });
 
