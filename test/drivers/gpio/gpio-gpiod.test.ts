@@ -26,12 +26,13 @@ afterAll(() => tools.remove());
 const fake = tools.fake;
 
 /** Waits until `cond()` holds (child processes answer in their own time). */
+/** Polls `cond` for up to 15 s (a loaded machine only makes it slower, never fails it). */
 async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (cond()) return;
+  const deadline = Date.now() + 15_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
-  throw new Error(`gave up waiting for ${what}`);
 }
 
 describe('libgpiod tool syntax, v1 and v2', () => {
@@ -203,6 +204,7 @@ describe('auto driver selection and the board Gpio over gpiod', () => {
     gpio.setLed('listening');
     expect(spi.last!.length).toBe(56);
     await gpio.stop();
+    await until(() => f.log().length === 2, 'the power pin released');
     expect(f.log()).toEqual(['hold -c gpiochip0 5=1', 'release -c gpiochip0 5=1']);
   });
 });
