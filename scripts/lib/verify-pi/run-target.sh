@@ -342,12 +342,16 @@ check_service() {
   fi
 
   # A complete turn: the ALSA microphone hears the host's utterance, the reply plays on the ALSA
-  # speaker. listen --timeline prints the turn; the question is spoken 1.5 s after it starts.
+  # speaker. listen --timeline prints the turn as it happens; the question is spoken when the
+  # turn has started (the CLI's own start takes seconds under qemu-user).
   rm -f "$ct/var/lib/speaker-agent/verify-played.raw"
   t=$(date +%s%N)
   as_pi 'speaker-agent listen --timeline --timeout 120' >"$CACHE/results/$target-turn.txt" 2>&1 &
   local listen=$!
-  sleep 1.5
+  for i in $(seq 1 600); do
+    if grep -q 'trigger' "$CACHE/results/$target-turn.txt" || ! kill -0 "$listen" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
   kill -USR1 "$MIC_PID"
   wait "$listen" && rc=0 || rc=$?
   local turn; turn=$(cat "$CACHE/results/$target-turn.txt")
@@ -399,16 +403,29 @@ check_service() {
   fi
 }
 
-# Each ALSA backend loads, captures and plays here (the service is stopped: the FIFO has one reader).
+# Each ALSA backend loads, captures and plays here (the service is stopped: the FIFO has one
+# reader). The question is spoken once test-audio says "speak now" (Node.js takes seconds to
+# start under qemu-user: spoken before, it would be over when the recording starts), and the
+# recording must hold it: a silent one fails.
 check_backends() {
-  local target=$1 arch=$2 b out t
+  local target=$1 arch=$2 b out t i pid peak file="$CACHE/run/$1-io/test-audio.txt"
   for b in arecord koffi naudiodon; do
     printf 'audio:\n  alsaBackend: %s\n  mic: "alsa:default"\n  speaker: "alsa:default"\n' "$b" >"$CACHE/run/$target/root/verify-$b.yaml"
     t=$(date +%s%N)
-    kill -USR1 "$MIC_PID" # the question again, for the recording
-    out=$(in_ct timeout 120 speaker-agent test-audio --config "/root/verify-$b.yaml" --seconds 2 2>&1) && rc=0 || rc=$?
-    if [ "$rc" = 0 ] && printf '%s' "$out" | grep -q '^Peak' && printf '%s' "$out" | grep -q 'Playing it back'; then
+    in_ct timeout 120 speaker-agent test-audio --config "/root/verify-$b.yaml" --seconds 2 >"$file" 2>&1 &
+    pid=$!
+    for i in $(seq 1 600); do
+      if grep -q 'speak now' "$file" || ! kill -0 "$pid" 2>/dev/null; then break; fi
+      sleep 0.1
+    done
+    kill -USR1 "$MIC_PID"
+    wait "$pid" && rc=0 || rc=$?
+    out=$(cat "$file")
+    peak=$(printf '%s' "$out" | sed -n 's/^Peak \(-\{0,1\}[0-9.]*\) dBFS.*/\1/p' | head -1)
+    if [ "$rc" = 0 ] && [ -n "$peak" ] && awk -v p="$peak" 'BEGIN { exit !(p > -40) }' && printf '%s' "$out" | grep -q 'Playing it back'; then
       record "$target" "backend $b: record+play" ok "$(since "$t")" "$(printf '%s' "$out" | grep '^Peak' | cut -c1-80)"
+    elif [ "$rc" = 0 ] && [ -n "$peak" ]; then
+      record "$target" "backend $b: record+play" FAIL "$(since "$t")" "the recording missed the question: $(printf '%s' "$out" | grep '^Peak' | cut -c1-80)"
     else
       record "$target" "backend $b: record+play" "$([ "$b" = naudiodon ] && echo info || echo FAIL)" "$(since "$t")" "$(printf '%s' "$out" | grep -v '^$' | tail -2 | tr '\n' ' ' | cut -c1-250)"
     fi
