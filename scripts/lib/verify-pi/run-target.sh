@@ -28,8 +28,10 @@ as_pi() { in_ct su - pi -c "$1"; }
 stop_container() {
   if [ -n "$MIC_PID" ]; then kill "$MIC_PID" 2>/dev/null || true; MIC_PID=""; fi
   if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
-    # systemctl poweroff needs logind; SIGRTMIN+4 is systemd's own "power off" request.
-    in_ct systemctl poweroff >/dev/null 2>&1 || kill -s SIGRTMIN+4 "$CT_PID" 2>/dev/null || true
+    # systemctl poweroff needs logind (failed under emulation on Debian 13); --force skips it
+    # (every service is already stopped by then). SIGRTMIN+4 is systemd's own "power off"
+    # request, but under qemu-user the host's real-time signals do not map one to one.
+    in_ct systemctl poweroff >/dev/null 2>&1 || in_ct systemctl poweroff --force >/dev/null 2>&1 || kill -s SIGRTMIN+4 "$CT_PID" 2>/dev/null || true
     local i
     for i in $(seq 1 60); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 1; done
     kill -0 "$NSPAWN_PID" 2>/dev/null && kill -KILL "$NSPAWN_PID" 2>/dev/null
