@@ -148,7 +148,9 @@ run_target() {
       return
     fi
     binfmt_for "$q" "$qi"
-    note "emulated by $(sed -n 's/^interpreter //p' "/proc/sys/fs/binfmt_misc/$q") ($("$(sed -n 's/^interpreter //p' "/proc/sys/fs/binfmt_misc/$q")" --version | head -1))"
+    # Debian's binfmt wrapper refuses to run outside binfmt_misc: ask the binary it links to.
+    local interp; interp=$(sed -n 's/^interpreter //p' "/proc/sys/fs/binfmt_misc/$q")
+    note "emulated by $interp ($("$(readlink -f "$interp")" --version 2>&1 | head -1))"
   fi
   build_rootfs "$target"
 
