@@ -559,7 +559,15 @@ start_service() {
   run systemctl enable "$SERVICE"
   if [ "$START" = 1 ]; then
     say "Starting the service"
-    run systemctl restart "$SERVICE"
+    if ! run systemctl restart "$SERVICE"; then
+      # systemd says only "see systemctl status": show it, and the unit's last journal lines.
+      if [ -z "$ROOT" ]; then
+        systemctl status "$SERVICE" --no-pager -l 2>&1 | head -n 15 || true
+        echo "--- journalctl -u $SERVICE -n 20"
+        journalctl -u "$SERVICE" -n 20 --no-pager -o cat 2>&1 || true
+      fi
+      die "the service did not start (see above; 'sudo speaker-agent doctor' checks the config, audio and gateway). The installation is in place: fix the cause, then run 'sudo systemctl restart $SERVICE'."
+    fi
   fi
 }
 

@@ -101,7 +101,13 @@ binfmt_for() {
 # once through a cached trixie-amd64 root filesystem and kept in $CACHE/qemu-trixie.
 qemu_for() {
   local suite=$1 name=$2 dir="$CACHE/qemu-trixie" r="$CACHE/rootfs/trixie-amd64" deb
-  if [ "$suite" != trixie ]; then return; fi
+  if [ "$suite" != trixie ]; then
+    # The host's own (Debian's binfmt wrapper), named: an interrupted run may have left the
+    # entry pointing at Debian 13's.
+    local own="/usr/libexec/qemu-binfmt/${name#qemu-}-binfmt-P"
+    if [ -x "$own" ]; then printf '%s\n' "$own"; fi
+    return
+  fi
   if [ ! -x "$dir/usr/bin/$name" ]; then
     build_rootfs trixie-amd64 >&2
     cp /etc/resolv.conf "$r/etc/resolv.conf" 2>/dev/null || true

@@ -350,6 +350,16 @@ describe('scripts/install.sh in test mode', () => {
     expect(failed.commands.some((c) => c.startsWith('systemctl'))).toBe(false);
   });
 
+  it('fails, with what to do next, when the service does not start (the installation stays in place)', () => {
+    const r = install(f, [], { SPEAKER_AGENT_TEST_FAIL: 'systemctl restart speaker-agent' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/the service did not start \(see above; 'sudo speaker-agent doctor' checks/);
+    expect(r.stderr).toMatch(/run 'sudo systemctl restart speaker-agent'/);
+    expect(r.commands).toContain('systemctl restart speaker-agent');
+    expect(existsSync(path.join(f.root, 'opt/speaker-agent/dist/src/cli.js'))).toBe(true);
+    expect(existsSync(path.join(f.root, 'etc/speaker-agent/config.yaml'))).toBe(true);
+  });
+
   it.each([
     [['--gateway-url', 'http://gw.example.com/'], /--gateway-url must be a ws:\/\/ or wss:\/\/ URL, got "http:\/\/gw\.example\.com\/"/],
     [['--gateway-url', 'wss://gw.example.com/"x'], /must not contain spaces, quotes or backslashes/],

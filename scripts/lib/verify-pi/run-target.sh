@@ -28,8 +28,10 @@ as_pi() { in_ct su - pi -c "$1"; }
 stop_container() {
   if [ -n "$MIC_PID" ]; then kill "$MIC_PID" 2>/dev/null || true; MIC_PID=""; fi
   if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
-    # systemctl poweroff needs logind; SIGRTMIN+4 is systemd's own "power off" request.
-    in_ct systemctl poweroff >/dev/null 2>&1 || kill -s SIGRTMIN+4 "$CT_PID" 2>/dev/null || true
+    # systemctl poweroff needs logind (failed under emulation on Debian 13); --force skips it
+    # (every service is already stopped by then). SIGRTMIN+4 is systemd's own "power off"
+    # request, but under qemu-user the host's real-time signals do not map one to one.
+    in_ct systemctl poweroff >/dev/null 2>&1 || in_ct systemctl poweroff --force >/dev/null 2>&1 || kill -s SIGRTMIN+4 "$CT_PID" 2>/dev/null || true
     local i
     for i in $(seq 1 60); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 1; done
     kill -0 "$NSPAWN_PID" 2>/dev/null && kill -KILL "$NSPAWN_PID" 2>/dev/null
@@ -65,21 +67,68 @@ ctl.!default { type hw; card 0 }
 
 # --- Emulation-only drop-in ---------------------------------------------------------------------
 # Under qemu-user, systemd cannot set up credentials (LoadCredential= fails with 243/CREDENTIALS)
-# nor an IPC namespace (PrivateIPC= fails with 226/NAMESPACE). The drop-in replaces exactly those
-# two and nothing else; it lives only in the container and the uninstall check removes it.
+# nor an IPC namespace (PrivateIPC= fails with 226/NAMESPACE). Debian 13's systemd 257 fails
+# every mount-namespace setting (226/NAMESPACE): qemu-user (10.0 and older) does not copy
+# statx's stx_mnt_id to the guest, so systemd's "is this path already the root?" check
+# (same inode, same mount id 0) is true for its bind mount of /, it skips the pivot_root into
+# the unit's namespace and the next mount on it fails with EINVAL. Each setting the unit uses is
+# probed alone (systemd-run, as the unit would) and only those that fail are turned off. The
+# drop-in lives only in the container and the uninstall check removes it.
+#
+# SETTING=VALUE-THE-UNIT-USES:VALUE-UNDER-EMULATION
+SANDBOX_PROBES=(
+  PrivateIPC=yes:no PrivateTmp=yes:no PrivateMounts=yes:no ProtectSystem=strict:no
+  ProtectHome=yes:no ProtectKernelTunables=yes:no ProtectKernelModules=yes:no
+  ProtectKernelLogs=yes:no ProtectControlGroups=yes:no ProtectProc=invisible:default
+  ProtectClock=yes:no ProtectHostname=yes:no
+)
+SANDBOX_OFF=()      # "Setting=value" lines for the drop-in
+SANDBOX_OFF_NOTE="" # for the summary
+
+# probe_sandbox UNIT-FILE: fills SANDBOX_OFF with what fails here, for the settings UNIT-FILE has.
+probe_sandbox() {
+  local unit=$1 p setting on off err
+  SANDBOX_OFF=()
+  SANDBOX_OFF_NOTE=""
+  for p in "${SANDBOX_PROBES[@]}"; do
+    setting=${p%%=*}; on=${p#*=}; on=${on%%:*}; off=${p##*:}
+    grep -qx "$setting=$on" "$unit" || continue
+    if ! err=$(in_ct systemd-run --wait --collect -p "$setting=$on" /bin/true 2>&1); then
+      SANDBOX_OFF+=("# $setting=$on fails here ($(printf '%s' "$err" | grep -o 'status=[0-9]*/[A-Z_]*' | head -1 || echo failed))" "$setting=$off")
+      SANDBOX_OFF_NOTE="$SANDBOX_OFF_NOTE $setting=$off"
+    fi
+  done
+}
+
 emulation_dropin() {
-  local creds=$1 ipc=$2
+  local creds=$1 line
   printf '%s\n' '# scripts/verify-pi.sh: EMULATION ONLY (qemu-user cannot do this; a Pi can). Not part of the product.' '[Service]'
   if [ "$creds" = 1 ]; then
+    # Every file of the credentials directory (the unit's LoadCredential= names are the file
+    # names): the installer writes all of them, empty when not configured.
     printf '%s\n' \
-      '# LoadCredential= fails under qemu-user: copy the same files where the agent looks for them.' \
+      '# LoadCredential= fails under qemu-user (243/CREDENTIALS): copy the same files where the agent looks for them.' \
       'LoadCredential=' \
-      "ExecStartPre=+/bin/sh -c 'install -d -o speaker-agent -g speaker-agent -m 0700 /run/speaker-agent/credentials && for f in gateway-token porcupine-access-key; do install -o speaker-agent -g speaker-agent -m 0400 /etc/speaker-agent/credentials/\$f /run/speaker-agent/credentials/\$f; done'" \
+      "ExecStartPre=+/bin/sh -c 'install -d -o speaker-agent -g speaker-agent -m 0700 /run/speaker-agent/credentials && for f in /etc/speaker-agent/credentials/*; do install -o speaker-agent -g speaker-agent -m 0400 \"\$f\" /run/speaker-agent/credentials/; done'" \
       'Environment=CREDENTIALS_DIRECTORY=/run/speaker-agent/credentials'
   fi
-  if [ "$ipc" = 1 ]; then
-    printf '%s\n' '# PrivateIPC= fails under qemu-user (Input/output error).' 'PrivateIPC=no'
-  fi
+  for line in "${SANDBOX_OFF[@]}"; do printf '%s\n' "$line"; done
+}
+
+# When the service fails: its status and journal, kept in results/ and summarised in one line.
+service_failure() {
+  local target=$1 when=$2 file="$CACHE/results/$1-service-failure.txt"
+  {
+    printf '### %s: systemctl status speaker-agent (%s)\n' "$when" "$(date -u +%FT%TZ)"
+    in_ct systemctl status speaker-agent --no-pager -l 2>&1
+    printf '\n### journalctl -u speaker-agent -n 60\n'
+    in_ct journalctl -u speaker-agent -n 60 --no-pager -o short-monotonic 2>&1
+    printf '\n'
+  } >>"$file"
+  # The failing process and its exit status, then the journal's last error line.
+  local proc; proc=$(in_ct systemctl status speaker-agent --no-pager -l 2>/dev/null | grep -E '^ *(Process|Main PID):.*status=' | tail -1 | sed 's/^ *//' | sed -E 's/^(Process: [0-9]+ [A-Za-z]+)=.*\((code=[^)]*)\)$/\1 (\2)/')
+  local last; last=$(in_ct journalctl -u speaker-agent -n 30 --no-pager -o cat 2>/dev/null | grep -iE 'error|fail|denied|status=' | tail -1 | cut -c1-160)
+  printf '%s; %s (full: %s)' "${proc:-no process status}" "${last:-journal empty}" "${file#"$CACHE"/}"
 }
 
 run_target() {
@@ -87,6 +136,7 @@ run_target() {
   local base="$CACHE/rootfs/$target" ct="$CACHE/run/$target" io="$CACHE/run/$target-io"
   local log="$CACHE/results/$target.log" t
   RESULTS_FILE="$CACHE/results/$target.summary"
+  rm -f "$CACHE/results/$target-service-failure.txt" "$CACHE/results/$target-emulation-dropin.conf"
   : >"$RESULTS_FILE"
   : >"$log"
   say "Target $target (log: $log)"
@@ -98,7 +148,9 @@ run_target() {
       return
     fi
     binfmt_for "$q" "$qi"
-    note "emulated by $(sed -n 's/^interpreter //p' "/proc/sys/fs/binfmt_misc/$q") ($("$(sed -n 's/^interpreter //p' "/proc/sys/fs/binfmt_misc/$q")" --version | head -1))"
+    # Debian's binfmt wrapper refuses to run outside binfmt_misc: ask the binary it links to.
+    local interp; interp=$(sed -n 's/^interpreter //p' "/proc/sys/fs/binfmt_misc/$q")
+    note "emulated by $interp ($("$(readlink -f "$interp")" --version 2>&1 | head -1))"
   fi
   build_rootfs "$target"
 
@@ -158,9 +210,8 @@ run_target() {
   record "$target" "node before install" info - "$(in_ct sh -c 'node -v 2>/dev/null || echo "none (the installer installs one)"')"
 
   # What emulation cannot do here (each probe is what the unit uses).
-  local creds=0 ipc=0
+  local creds=0
   in_ct systemd-run --wait --quiet --collect -p SetCredential=probe:x /bin/true >>"$log" 2>&1 || creds=1
-  in_ct systemd-run --wait --quiet --collect -p PrivateIPC=yes /bin/true >>"$log" 2>&1 || ipc=1
   if [ "$creds" = 1 ]; then
     # The container's own journald (systemd 257 imports credentials) fails the same way: give it
     # the same treatment, so the journal works for the checks that read it.
@@ -171,10 +222,12 @@ run_target() {
     in_ct systemctl reset-failed systemd-journald.service systemd-journald.socket systemd-journald-dev-log.socket >/dev/null 2>&1
     in_ct systemctl start systemd-journald.socket systemd-journald-dev-log.socket systemd-journald.service >>"$log" 2>&1 || true
   fi
-  if [ "$creds" = 1 ] || [ "$ipc" = 1 ]; then
+  probe_sandbox "$home/speaker-agent/systemd/speaker-agent.service"
+  if [ "$creds" = 1 ] || [ ${#SANDBOX_OFF[@]} -gt 0 ]; then
     mkdir -p "$ct/etc/systemd/system/speaker-agent.service.d"
-    emulation_dropin "$creds" "$ipc" >"$ct/etc/systemd/system/speaker-agent.service.d/verify-pi-emulation.conf"
-    record "$target" "emulation drop-in" info - "applied:$([ "$creds" = 1 ] && echo ' LoadCredential= (copied to /run instead)')$([ "$ipc" = 1 ] && echo ' PrivateIPC=no')"
+    emulation_dropin "$creds" >"$ct/etc/systemd/system/speaker-agent.service.d/verify-pi-emulation.conf"
+    cp "$ct/etc/systemd/system/speaker-agent.service.d/verify-pi-emulation.conf" "$CACHE/results/$target-emulation-dropin.conf"
+    record "$target" "emulation drop-in" info - "applied:$([ "$creds" = 1 ] && echo ' LoadCredential= (copied to /run instead)')$SANDBOX_OFF_NOTE"
   else
     record "$target" "emulation drop-in" info - "not needed"
   fi
@@ -185,7 +238,9 @@ run_target() {
   if as_pi "$install_cmd" >"$CACHE/results/$target-install.log" 2>&1; then
     record "$target" "install" ok "$(since "$t")" "$(grep -c '^==>' "$CACHE/results/$target-install.log") steps; $(grep -m1 -o 'Node.js [0-9.]* is new enough\|Installing Node.js [^ ]* from the Debian archive' "$CACHE/results/$target-install.log" || true)"
   else
-    record "$target" "install" FAIL "$(since "$t")" "$(grep -v '^\s*$' "$CACHE/results/$target-install.log" | tail -3 | tr '\n' ' ' | cut -c1-300)"
+    local why=""
+    if [ -e "$ct/etc/systemd/system/speaker-agent.service" ]; then why=" | service: $(service_failure "$target" install)"; fi
+    record "$target" "install" FAIL "$(since "$t")" "$(grep -v '^\s*$' "$CACHE/results/$target-install.log" | tail -3 | tr '\n' ' ' | cut -c1-200)$why"
     stop_container
     return
   fi
@@ -202,7 +257,7 @@ run_target() {
       record "$target" "reinstall" FAIL "$(since "$t")" "config changed ($cfg_before -> $cfg_after)"
     fi
   else
-    record "$target" "reinstall" FAIL "$(since "$t")" "$(tail -3 "$CACHE/results/$target-reinstall.log" | tr '\n' ' ' | cut -c1-300)"
+    record "$target" "reinstall" FAIL "$(since "$t")" "$(tail -3 "$CACHE/results/$target-reinstall.log" | tr '\n' ' ' | cut -c1-200) | service: $(service_failure "$target" reinstall)"
   fi
   check_service "$target" "$port" "after reinstall"
   check_backends "$target" "$arch"
@@ -258,10 +313,10 @@ check_service() {
     if [ -n "$connected" ]; then
       record "$target" "READY ($when)" ok "$ready" "$show; Status: $out"
     else
-      record "$target" "READY ($when)" FAIL "$ready" "$show; Status: $out"
+      record "$target" "READY ($when)" FAIL "$ready" "$show; Status: $out | service: $(service_failure "$target" "READY ($when)")"
     fi
   else
-    record "$target" "READY ($when)" FAIL "$(since "$t")" "$(in_ct journalctl -u speaker-agent -n 5 -o cat --no-pager | tr '\n' ' ' | cut -c1-300)"
+    record "$target" "READY ($when)" FAIL "$(since "$t")" "$(service_failure "$target" "READY ($when)")"
     return
   fi
   local cmdlines; cmdlines=$(in_ct systemctl status speaker-agent --no-pager -l 2>/dev/null | sed -n '/CGroup:/,/^$/p' | sed '1d;/^$/d' | sed 's/^[^0-9]*//' | head -5)
@@ -291,12 +346,16 @@ check_service() {
   fi
 
   # A complete turn: the ALSA microphone hears the host's utterance, the reply plays on the ALSA
-  # speaker. listen --timeline prints the turn; the question is spoken 1.5 s after it starts.
+  # speaker. listen --timeline prints the turn as it happens; the question is spoken when the
+  # turn has started (the CLI's own start takes seconds under qemu-user).
   rm -f "$ct/var/lib/speaker-agent/verify-played.raw"
   t=$(date +%s%N)
   as_pi 'speaker-agent listen --timeline --timeout 120' >"$CACHE/results/$target-turn.txt" 2>&1 &
   local listen=$!
-  sleep 1.5
+  for i in $(seq 1 600); do
+    if grep -q 'trigger' "$CACHE/results/$target-turn.txt" || ! kill -0 "$listen" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
   kill -USR1 "$MIC_PID"
   wait "$listen" && rc=0 || rc=$?
   local turn; turn=$(cat "$CACHE/results/$target-turn.txt")
@@ -344,20 +403,33 @@ check_service() {
   if printf '%s' "$res" | grep -q 'Result=success' && [ -z "$orphans" ] && [ ! -e "$ct/run/speaker-agent" ]; then
     record "$target" "stop ($when)" ok "$stopped" "$res; no process left"
   else
-    record "$target" "stop ($when)" FAIL "$stopped" "$res; left: ${orphans:-none}"
+    record "$target" "stop ($when)" FAIL "$stopped" "$res; left: ${orphans:-none} | service: $(service_failure "$target" "stop ($when)")"
   fi
 }
 
-# Each ALSA backend loads, captures and plays here (the service is stopped: the FIFO has one reader).
+# Each ALSA backend loads, captures and plays here (the service is stopped: the FIFO has one
+# reader). The question is spoken once test-audio says "speak now" (Node.js takes seconds to
+# start under qemu-user: spoken before, it would be over when the recording starts), and the
+# recording must hold it: a silent one fails.
 check_backends() {
-  local target=$1 arch=$2 b out t
+  local target=$1 arch=$2 b out t i pid peak file="$CACHE/run/$1-io/test-audio.txt"
   for b in arecord koffi naudiodon; do
     printf 'audio:\n  alsaBackend: %s\n  mic: "alsa:default"\n  speaker: "alsa:default"\n' "$b" >"$CACHE/run/$target/root/verify-$b.yaml"
     t=$(date +%s%N)
-    kill -USR1 "$MIC_PID" # the question again, for the recording
-    out=$(in_ct timeout 120 speaker-agent test-audio --config "/root/verify-$b.yaml" --seconds 2 2>&1) && rc=0 || rc=$?
-    if [ "$rc" = 0 ] && printf '%s' "$out" | grep -q '^Peak' && printf '%s' "$out" | grep -q 'Playing it back'; then
+    in_ct timeout 120 speaker-agent test-audio --config "/root/verify-$b.yaml" --seconds 2 >"$file" 2>&1 &
+    pid=$!
+    for i in $(seq 1 600); do
+      if grep -q 'speak now' "$file" || ! kill -0 "$pid" 2>/dev/null; then break; fi
+      sleep 0.1
+    done
+    kill -USR1 "$MIC_PID"
+    wait "$pid" && rc=0 || rc=$?
+    out=$(cat "$file")
+    peak=$(printf '%s' "$out" | sed -n 's/^Peak \(-\{0,1\}[0-9.]*\) dBFS.*/\1/p' | head -1)
+    if [ "$rc" = 0 ] && [ -n "$peak" ] && awk -v p="$peak" 'BEGIN { exit !(p > -40) }' && printf '%s' "$out" | grep -q 'Playing it back'; then
       record "$target" "backend $b: record+play" ok "$(since "$t")" "$(printf '%s' "$out" | grep '^Peak' | cut -c1-80)"
+    elif [ "$rc" = 0 ] && [ -n "$peak" ]; then
+      record "$target" "backend $b: record+play" FAIL "$(since "$t")" "the recording missed the question: $(printf '%s' "$out" | grep '^Peak' | cut -c1-80)"
     else
       record "$target" "backend $b: record+play" "$([ "$b" = naudiodon ] && echo info || echo FAIL)" "$(since "$t")" "$(printf '%s' "$out" | grep -v '^$' | tail -2 | tr '\n' ' ' | cut -c1-250)"
     fi
