@@ -201,6 +201,20 @@ describe('the CLI finds the installed agent', () => {
     expect(locate({}, {}, installed, () => false).controlSocket()).toBe(mine);
   });
 
+  it('a user outside the service group, who cannot see into /etc/speaker-agent or /run/speaker-agent, is aimed at the service', () => {
+    const d = tmp();
+    const etc = path.join(d, 'etc');
+    mkdirSync(etc);
+    const shut = { config: path.join(etc, 'config.yaml'), controlSocket: path.join(d, 'run', 'control.sock') };
+    // Only the directories can be seen; the config file cannot be read.
+    const exists = (p: string) => p === etc || p === path.dirname(shut.controlSocket);
+    const where = locate({}, {}, shut, exists);
+    expect(where).toMatchObject({ configFile: shut.config, configSource: 'installed' });
+    expect(where.controlSocket()).toBe(shut.controlSocket);
+    // A config named by the user that cannot be read is still an error.
+    expect(() => locate({ config: path.join(d, 'nope.yaml') }, {}, shut, exists).controlSocket()).toThrow();
+  });
+
   it('the installed config is read when nothing is given (its control.socket wins)', () => {
     const d = tmp();
     const cfg = path.join(d, 'config.yaml');
