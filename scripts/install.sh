@@ -83,6 +83,7 @@ ORIG_ARGS="$*"
 
 usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
+warn() { printf 'install.sh: warning: %s\n' "$*" >&2; }
 say() { printf '==> %s\n' "$*"; }
 
 while [ $# -gt 0 ]; do
@@ -211,6 +212,8 @@ YAML
 # runtime exists (64-bit: aarch64, x86_64), else none (32-bit Raspberry Pi OS: the button).
 wake_engine() {
   if [ -n "$KEY_FILE" ]; then echo porcupine; return; fi
+  # openWakeWord's runtime did not load on this machine (check_addons): the button.
+  if [ -n "${WAKE_FALLBACK:-}" ]; then echo none; return; fi
   case "${SPEAKER_AGENT_TEST_ARCH:-$(uname -m)}" in
     aarch64|arm64|x86_64) echo openwakeword ;;
     *) echo none ;;
@@ -471,7 +474,7 @@ SH
 check_addons() {
   local stage="$1" cfg="$CONFIG" preview=""
   if [ ! -e "$CONFIG" ]; then
-    preview="$(mktemp)"
+    preview="$(mktemp --suffix=.wake.yaml)"
     write_config >"$preview"
     cfg="$preview"
   fi
@@ -479,6 +482,19 @@ check_addons() {
   local ok=1
   run "$NODE_BIN" "${stage#"$ROOT"}/dist/src/cli.js" config addons "${cfg#"$ROOT"}" || ok=0
   [ -z "$preview" ] || rm -f "$preview"
+  # A new config that chose openWakeWord by itself (64-bit, no Porcupine key): when its runtime
+  # does not load here, the speaker still works by the button, so the new config says so.
+  if [ "$ok" = 0 ] && [ -n "$preview" ] && [ "$(wake_engine)" = openwakeword ]; then
+    WAKE_FALLBACK=1
+    preview="$(mktemp --suffix=.button.yaml)"
+    write_config >"$preview"
+    ok=1
+    run "$NODE_BIN" "${stage#"$ROOT"}/dist/src/cli.js" config addons "${preview#"$ROOT"}" || ok=0
+    rm -f "$preview"
+    if [ "$ok" = 1 ]; then
+      warn "openWakeWord's runtime (onnxruntime-node) does not load on this machine (see above): the new config has no wake word (wake.engine: none); press the button or run 'speaker-agent listen'. Once it loads ('speaker-agent config addons /etc/speaker-agent/config.yaml'), set wake.engine: openwakeword and restart."
+    fi
+  fi
   if [ "$ok" = 0 ]; then
     die "a native addon this configuration needs does not load (see the fix above); the installed version is untouched. Fix it and run this installer again."
   fi

@@ -350,6 +350,31 @@ describe('scripts/install.sh in test mode', () => {
     expect(failed.commands.some((c) => c.startsWith('systemctl'))).toBe(false);
   });
 
+  it('a new config falls back to the button when openWakeWord\'s runtime does not load, and says so', () => {
+    const g = fixture();
+    try {
+      // The check of the config with openWakeWord fails; the one without a wake word passes.
+      const r = install(g, [], { SPEAKER_AGENT_TEST_ARCH: 'aarch64', SPEAKER_AGENT_TEST_FAIL: 'wake.yaml' });
+      expect(r.status).toBe(0);
+      expect(r.stderr).toMatch(/openWakeWord's runtime \(onnxruntime-node\) does not load on this machine .*wake\.engine: none.*press the button/);
+      expect(r.commands.filter((c) => c.includes('config addons'))).toHaveLength(2);
+      const text = readFileSync(path.join(g.root, 'etc/speaker-agent/config.yaml'), 'utf8');
+      expect(parseConfig(parseYaml(text)).wake.engine).toBe('none');
+      // When the config without a wake word does not load either, nothing is installed.
+      const h = fixture();
+      try {
+        const failed = install(h, [], { SPEAKER_AGENT_TEST_ARCH: 'aarch64', SPEAKER_AGENT_TEST_FAIL: 'config addons' });
+        expect(failed.status).not.toBe(0);
+        expect(failed.stderr).toMatch(/a native addon this configuration needs does not load/);
+        expect(existsSync(path.join(h.root, 'etc/speaker-agent/config.yaml'))).toBe(false);
+      } finally {
+        rmSync(h.base, { recursive: true, force: true });
+      }
+    } finally {
+      rmSync(g.base, { recursive: true, force: true });
+    }
+  });
+
   it('fails, with what to do next, when the service does not start (the installation stays in place)', () => {
     const r = install(f, [], { SPEAKER_AGENT_TEST_FAIL: 'systemctl restart speaker-agent' });
     expect(r.status).not.toBe(0);
