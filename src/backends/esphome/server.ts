@@ -5,24 +5,14 @@
  */
 import net from 'node:net';
 import { AgentError } from '../../errors.js';
-import type { Logger } from '../../log/logger.js';
-import type { Scheduler } from '../../util/clock.js';
-import { ApiConnection } from './connection.js';
-import type { ApiMessages, Fields } from './proto.js';
+import { ApiConnection, type ConnectionOptions } from './connection.js';
+import type { Fields } from './proto.js';
 
-export interface ServerOptions {
+/** What each connection gets (ConnectionOptions but its socket), and the listener's own settings. */
+export interface ServerOptions extends Omit<ConnectionOptions, 'socket'> {
   port: number;
   /** Address to bind; default all interfaces (Home Assistant runs on another machine). */
   host?: string;
-  messages: ApiMessages;
-  log: Logger;
-  clock: Scheduler;
-  psk: Buffer | undefined;
-  name: string;
-  helloMac: string;
-  serverInfo: string;
-  handshakeTimeoutMs: number;
-  idleTimeoutMs: number;
   /** Most clients at once; more are refused (Home Assistant needs one). */
   maxClients?: number;
 }

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { DeviceError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
+import { eachLine } from './alsa-tool.js';
 import type { PaDevice } from './devices.js';
 import { CHILD_SOURCE, type CaptureCandidate, type ChildMessage, type ParentMessage } from './portaudio-child.js';
 
@@ -51,19 +52,6 @@ export function naudiodonPath(arch = process.arch): string {
   }
 }
 
-/** Calls `onLine` for each complete line of a stream. */
-function lines(stream: Readable, onLine: (line: string) => void): void {
-  let rest = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const parts = (rest + chunk).split('\n');
-    rest = parts.pop()!;
-    for (const p of parts) if (p.trim()) onLine(p);
-  });
-  stream.on('end', () => {
-    if (rest.trim()) onLine(rest);
-  });
-}
 
 export class PortAudioProcess extends TypedEmitter<PortAudioEvents> {
   readonly #child: ChildProcess;
@@ -85,8 +73,8 @@ export class PortAudioProcess extends TypedEmitter<PortAudioEvents> {
     const child = this.#child;
     child.stdin!.on('error', () => undefined); // a child that dies at once: its exit says why
     child.stdin!.end(CHILD_SOURCE);
-    lines(child.stdout!, (l) => this.#log.debug('portaudio', { line: l }));
-    lines(child.stderr!, (l) => {
+    eachLine(child.stdout!, (l) => this.#log.debug('portaudio', { line: l }));
+    eachLine(child.stderr!, (l) => {
       if (l.startsWith('ALSA lib ')) this.#alsaNoise++;
       else this.#log.debug('portaudio', { stderr: l });
     });
