@@ -3,18 +3,7 @@
  * frame to send as-is, text or binary. Deep nesting and huge values are built as text, so the
  * fuzzer itself never overflows the stack. Same seed, same frames.
  */
-
-/** mulberry32: small, fast, good enough for test inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from '../../bench/fixtures/eos-fixtures.js';
 
 export const INBOUND_TYPES = ['stt_transcript', 'text', 'response', 'audio_start', 'audio_data', 'audio_end', 'error', 'binary', 'unknown'] as const;
 export type InboundType = (typeof INBOUND_TYPES)[number];
