@@ -7,19 +7,15 @@ import { VadSchema } from '../../src/config/schema.js';
 import { BandVad } from '../../src/audio/vad-band.js';
 import { createVad } from '../../src/audio/vad-factory.js';
 import { EnergyVad, type Vad, type VadEvent } from '../../src/audio/vad.js';
+import { prng } from '../../bench/fixtures/eos-fixtures.js';
 
 const FS = 16000;
 const ms = (m: number) => Math.round((m * FS) / 1000);
 
-/** Deterministic PRNG so the noise is the same every run. */
+/** Deterministic noise in [-0.5, 0.5), the same every run (the fixtures' mulberry32). */
 function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
+  const r = prng(seed);
+  return () => r() - 0.5;
 }
 
 /** A signal under construction: float samples at 16 kHz, full scale = 1. */
