@@ -15,8 +15,11 @@
  *
  * Environment: `BENCH_SECONDS` the streaming time (default 60); `BENCH_BACKEND` the capture and
  * playback backend (`audio.alsaBackend`: arecord, the default, or koffi, naudiodon, auto);
- * `BENCH_NODE_OPTIONS` the agent's Node flags (default `--max-semi-space-size=1`, as the systemd
- * unit; `none` for Node's defaults); `BENCH_FLOOR=0` skips the floor (quick memory checks);
+ * `BENCH_NODE_OPTIONS` the agent's Node flags (default: the systemd unit's NODE_OPTIONS; `none` for
+ * Node's defaults); `BENCH_MALLOC_ARENA_MAX` glibc's arena limit for the agent (default: the
+ * unit's; `default` for glibc's own); `BENCH_RUNS` agent and floor runs, alternating (default 1;
+ * the median is reported); `BENCH_SMAPS=FILE` saves the agent's /proc/PID/smaps at the end;
+ * `BENCH_FLOOR=0` skips the floor (quick memory checks);
  * `BENCH_CLI` another build of the CLI to measure (default dist/src/cli.js).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -200,6 +203,8 @@ function figures(root: number, ticks0: number, t0: number): RunFigures {
 interface AgentOptions {
   backend: string;
   nodeOptions: string[];
+  /** Set in the agent's environment (the unit's MALLOC_ARENA_MAX). */
+  env: Record<string, string>;
 }
 
 async function runAgent(
@@ -248,7 +253,7 @@ async function runAgent(
   // The writer opens the FIFO first (it blocks until the agent's capture opens it for reading).
   const writer = startWriter(fifo, seconds + 8, writerLog);
   const agent = spawn(process.execPath, [...o.nodeOptions, cli, 'run', '-c', config, '--mic', 'alsa:in', '--speaker', 'alsa:out', '--gateway', `ws://127.0.0.1:${port}`, '--wake', 'none', '--gpio', 'none', '--control', sock, '--log-level', 'warn'], {
-    env: { ...process.env, HOME: dir, NODE_OPTIONS: '' },
+    env: { ...process.env, MALLOC_ARENA_MAX: undefined, ...o.env, HOME: dir, NODE_OPTIONS: '' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -283,6 +288,7 @@ async function runAgent(
     const tStream = performance.now();
     await sleep(seconds * 1000);
     const tree = figures(agent.pid!, ticks0, tStream);
+    if (process.env.BENCH_SMAPS) writeFileSync(process.env.BENCH_SMAPS, readFileSync(`/proc/${agent.pid!}/smaps`));
     writer.kill('SIGTERM');
     await exited(writer);
     const writes = JSON.parse(readFileSync(writerLog, 'utf8')) as number[];
@@ -328,24 +334,61 @@ async function runRelay(dir: string, seconds: number): Promise<RunFigures> {
   }
 }
 
+/**
+ * The service's environment for the agent, read from the systemd unit (its `Environment=` lines):
+ * NODE_OPTIONS and glibc's MALLOC_* settings, so the bench runs the agent as the service does.
+ */
+export function unitEnvironment(unit = path.resolve('systemd/speaker-agent.service')): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(unit, 'utf8').split('\n')) {
+    const m = /^Environment=(.*)$/.exec(line.trim());
+    if (!m) continue;
+    for (const pair of m[1]!.split(/\s+/)) {
+      const eq = pair.indexOf('=');
+      if (eq > 0 && /^(NODE_OPTIONS|MALLOC_[A-Z_]+)$/.test(pair.slice(0, eq))) env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+  }
+  return env;
+}
+
+const median = (xs: number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2]! : Math.round(((v[v.length / 2 - 1]! + v[v.length / 2]!) / 2) * 1000) / 1000;
+};
+
 export async function runProcessTreeBench(): Promise<object> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 60);
+  const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 1));
   const backend = process.env.BENCH_BACKEND || 'arecord';
-  const flags = process.env.BENCH_NODE_OPTIONS ?? '--max-semi-space-size=1';
+  const unit = unitEnvironment();
+  const flags = process.env.BENCH_NODE_OPTIONS ?? unit.NODE_OPTIONS ?? '';
   const nodeOptions = flags === 'none' ? [] : flags.split(/\s+/).filter(Boolean);
+  const arena = process.env.BENCH_MALLOC_ARENA_MAX ?? unit.MALLOC_ARENA_MAX;
+  const env: Record<string, string> = arena && arena !== 'default' ? { MALLOC_ARENA_MAX: arena } : {};
   const withFloor = process.env.BENCH_FLOOR !== '0';
   const cli = path.resolve(process.env.BENCH_CLI || 'dist/src/cli.js');
   const dir = mkdtempSync(path.join(tmpdir(), 'sa-tree-'));
   try {
-    const agent = await runAgent(dir, seconds, cli, { backend, nodeOptions });
-    const floor = withFloor ? await runRelay(dir, seconds) : undefined;
-    const ratio = floor ? Math.round((agent.tree.cpuPercent / Math.max(0.01, floor.cpuPercent)) * 100) / 100 : undefined;
+    // Agent and floor alternate, so a change in the machine's load touches both alike.
+    const agents: Awaited<ReturnType<typeof runAgent>>[] = [];
+    const floors: RunFigures[] = [];
+    for (let i = 0; i < runs; i++) {
+      agents.push(await runAgent(dir, seconds, cli, { backend, nodeOptions, env }));
+      if (withFloor) floors.push(await runRelay(dir, seconds));
+    }
+    const ratios = floors.map((f, i) => Math.round((agents[i]!.tree.cpuPercent / Math.max(0.01, f.cpuPercent)) * 100) / 100);
+    // The run whose CPU is the median represents the agent; every run is listed.
+    const agent = agents.find((a) => a.tree.cpuPercent === median(agents.map((x) => x.tree.cpuPercent))) ?? agents[0]!;
+    const floor = floors.length ? (floors.find((f) => f.cpuPercent === median(floors.map((x) => x.cpuPercent))) ?? floors[0]!) : undefined;
+    const ratio = ratios.length ? median(ratios) : undefined;
     const os = await import('node:os');
     const result = {
       secondsStreamed: seconds,
       frameMs: 20,
       backend,
       agentNodeOptions: nodeOptions,
+      agentEnvironment: env,
+      runs,
       machine: { cores: os.cpus().length, arch: process.arch, node: process.version, loadAverage: os.loadavg() },
       agent: {
         ...agent.tree,
@@ -358,12 +401,13 @@ export async function runProcessTreeBench(): Promise<object> {
       },
       floor: floor ? { what: 'bare Node relay of the same paced bytes, FIFO -> raw TCP', ...floor } : 'skipped (BENCH_FLOOR=0)',
       cpuRatioToFloor: ratio ?? 'no floor',
+      everyRun: agents.map((a, i) => ({ agentCpuPercent: a.tree.cpuPercent, agentRssMiB: a.tree.rssMiB, floorCpuPercent: floors[i]?.cpuPercent, ratio: ratios[i], startCpuSeconds: a.startCpuSeconds, delayP95Ms: a.delayMs.p95 })),
       targets: { cpuRatioToFloor: 1.3, rssMiB: 60, rssGrowthMiB: 3, delayP95Ms: 2, startCpuSeconds: 0.4 },
     };
     process.stdout.write(
       `${backend}: agent tree ${agent.tree.cpuPercent}% CPU, ${agent.tree.rssMiB} MiB (${agent.tree.processes.map((p) => `${p.comm} ${p.rssMiB} (anon ${p.anonMiB})`).join(', ')}; ` +
         `${agent.rssAtStartMiB} at ready, ${agent.rssIdleMiB} idle, ${result.agent.rssGrowthWhileStreamingMiB >= 0 ? '+' : ''}${result.agent.rssGrowthWhileStreamingMiB} while streaming); ` +
-        (floor ? `floor ${floor.cpuPercent}% ${floor.rssMiB} MiB; ratio ${ratio}; ` : 'no floor; ') +
+        (floor ? `floor ${floor.cpuPercent}% ${floor.rssMiB} MiB; ratio ${ratio}${runs > 1 ? ` (median of ${runs}: ${ratios.join(', ')})` : ''}; ` : 'no floor; ') +
         `delay p50 ${agent.delayMs.p50} p95 ${agent.delayMs.p95} ms; start ${agent.startCpuSeconds} s CPU\n`,
     );
     return result;

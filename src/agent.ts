@@ -22,6 +22,9 @@ import type { MqttAdapter } from './mqtt/adapter.js';
 import type { Scheduler } from './util/clock.js';
 import { TypedEmitter } from './util/typed-emitter.js';
 
+/** Timeline marks after which a reply may come: the first of them loads the MP3 decoder. */
+const REPLY_COMING = new Set(['transcript', 'audio_end', 'reply_text', 'reply_audio']);
+
 export interface AgentOverrides {
   backend?: Backend;
   mic?: AudioInput;
@@ -139,10 +142,12 @@ export async function createAgent(config: Config, options: CreateAgentOptions): 
   // session, which owns the volume, so MQTT and Home Assistant see the change.
   const volume = sessionVolume(session, config.audio.volume);
   session.on('response', (r) => applyCommand(r.data, volume, log.child('commands')));
-  // The MP3 decoder loads when the first turn opens, not at start (docs/benchmarks.md, memory).
+  // The MP3 decoder (about 2 MiB resident) loads when the first utterance ends, not at start
+  // nor when the turn opens: a turn that is only streamed up never needs it, and a reply is at
+  // least the recogniser's and the skill's time away then (docs/benchmarks.md, memory).
   if (!o.decoderFactory) {
     const warm = (m: { mark: string }) => {
-      if (m.mark !== 'audio_start') return;
+      if (!REPLY_COMING.has(m.mark)) return;
       session.off('timeline', warm);
       void warmMp3Decoder(config.audio.mp3Decoder);
     };

@@ -1,14 +1,16 @@
 /**
  * `run` loads its config in a worker thread (src/config/off-thread.ts): the same validated config
  * and the same errors as loading it in place, and the daemon's own thread never loads the schema
- * library, the YAML parser or (before the first turn) the MP3 decoder. Runs on the build (dist/).
+ * library or the YAML parser, and loads the MP3 decoder only when an utterance has ended. Runs on the build (dist/).
  */
 import { spawn } from 'node:child_process';
+import { connect, type AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { loadConfig } from '../../src/config/load.js';
 import { loadConfigOffThread } from '../../src/config/off-thread.js';
 import { ConfigError } from '../../src/errors.js';
@@ -55,7 +57,7 @@ describe('config in a worker thread', () => {
     await expect(loadConfigOffThread({ env: {} }, pathToFileURL(path.join(dir, 'missing.js')))).rejects.toThrow(/^loading the config failed: /);
   });
 
-  it('the daemon thread of `run` never loads zod, yaml or the MP3 decoder before a turn', async () => {
+  it('the daemon thread of `run` never loads zod or yaml, and the MP3 decoder only once an utterance ends', async () => {
     // A preload that records, for the main thread only, every module it loads.
     const log = path.join(dir, 'modules.txt');
     const hooks = file('hooks.mjs', `import { appendFileSync } from 'node:fs';\nlet out;\nexport function initialize(d) { out = d.log; }\nexport async function load(url, context, next) { appendFileSync(out, url + '\\n'); return next(url, context); }\n`);
@@ -63,25 +65,51 @@ describe('config in a worker thread', () => {
       'preload.mjs',
       `import { register } from 'node:module';\nimport { isMainThread } from 'node:worker_threads';\nif (isMainThread) register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { log: ${JSON.stringify(log)} } });\n`,
     );
+    // A gateway that answers the turn's audio with a transcript, and nothing else.
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((r) => wss.once('listening', r));
+    const got: string[] = [];
+    let peer: WebSocket | undefined;
+    wss.on('connection', (ws) => {
+      peer = ws;
+      ws.on('message', (d: Buffer) => got.push((JSON.parse(d.toString()) as { action: string }).action));
+    });
+    // A growing microphone: 60 s of silence, so the turn streams for as long as the test needs.
     const mic = file('mic.wav', '');
-    writeFileSync(mic, Buffer.concat([Buffer.from('RIFF\xff\xff\xff\xffWAVEfmt ', 'latin1'), Buffer.from([16, 0, 0, 0, 1, 0, 1, 0, 0x80, 0x3e, 0, 0, 0, 0x7d, 0, 0, 2, 0, 16, 0]), Buffer.from('data'), Buffer.alloc(4 + 6400)]));
-    const yaml = file('run.yaml', 'gateway:\n  url: ws://127.0.0.1:9/\nlog:\n  format: json\n');
-    const child = spawn(process.execPath, ['--import', pathToFileURL(preload).href, CLI, 'run', '-c', yaml, '--mic', `wav:${mic}`, '--speaker', `wav:${path.join(dir, 'out.wav')}`, '--wake', 'none', '--gpio', 'none', '--control', path.join(dir, 'c.sock')], {
+    writeFileSync(mic, Buffer.concat([Buffer.from('RIFF\xff\xff\xff\xffWAVEfmt ', 'latin1'), Buffer.from([16, 0, 0, 0, 1, 0, 1, 0, 0x80, 0x3e, 0, 0, 0, 0x7d, 0, 0, 2, 0, 16, 0]), Buffer.from('data'), Buffer.alloc(4 + 32000 * 60)]));
+    const port = (wss.address() as AddressInfo).port;
+    const yaml = file('run.yaml', `gateway:\n  url: ws://127.0.0.1:${port}/\nlog:\n  format: json\n`);
+    const sock = path.join(dir, 'c.sock');
+    const child = spawn(process.execPath, ['--import', pathToFileURL(preload).href, CLI, 'run', '-c', yaml, '--mic', `wav:${mic}`, '--speaker', `wav:${path.join(dir, 'out.wav')}`, '--wake', 'none', '--gpio', 'none', '--control', sock], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    const modules = () => readFileSync(log, 'utf8').split('\n');
+    const decoder = () => modules().filter((u) => /\/node_modules\/mpg123-decoder\//.test(u));
     try {
-      await waitFor(() => /"event":"started"/.test(out), 'the agent to start', 15_000);
+      await waitFor(() => /"event":"started"/.test(out) && peer !== undefined, 'the agent to start and connect', 15_000);
+      const atStart = modules();
+      expect(atStart.some((u) => u.endsWith('/dist/src/gateway/client.js'))).toBe(true);
+      expect(atStart.some((u) => u.endsWith('/dist/src/drivers/wav/mic.js'))).toBe(true);
+      expect(atStart.filter((u) => /\/node_modules\/(zod|yaml|mpg123-decoder)\//.test(u))).toEqual([]);
+      expect(atStart.filter((u) => /\/dist\/src\/config\/(load|schema)\.js$/.test(u))).toEqual([]);
+      // A turn that streams up does not load it...
+      await new Promise<void>((resolve, reject) => {
+        const c = connect(sock, () => c.write('{"cmd":"listen"}\n'));
+        c.once('data', () => (c.end(), resolve()));
+        c.once('error', reject);
+      });
+      await waitFor(() => got.filter((a) => a === 'audio_data').length >= 20, 'the turn to stream', 10_000);
+      expect(decoder()).toEqual([]);
+      // ...the end of the utterance (the gateway's transcript) does, before any reply audio.
+      peer!.send(JSON.stringify({ action: 'stt_transcript', transcript: 'hello', confidence: 0.9 }));
+      await waitFor(() => decoder().length > 0, 'the MP3 decoder to load after the transcript', 10_000);
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
+      wss.close();
     }
-    const loaded = readFileSync(log, 'utf8').split('\n');
-    expect(loaded.some((u) => u.endsWith('/dist/src/gateway/client.js'))).toBe(true);
-    expect(loaded.some((u) => u.endsWith('/dist/src/drivers/wav/mic.js'))).toBe(true);
-    expect(loaded.filter((u) => /\/node_modules\/(zod|yaml|mpg123-decoder)\//.test(u))).toEqual([]);
-    expect(loaded.filter((u) => /\/dist\/src\/config\/(load|schema)\.js$/.test(u))).toEqual([]);
   });
 });
