@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { probeSpeakerLoad } from '../../src/drivers/alsa/speaker.js';
+import { probeSpeakerLoad } from '../../src/drivers/alsa/speaker-module.js';
 
 const require = createRequire(import.meta.url);
 

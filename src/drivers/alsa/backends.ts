@@ -22,7 +22,7 @@ import { KoffiPlayback } from './koffi-playback.js';
 import { loadLibAsound } from './libasound.js';
 import { NaudiodonCapture } from './naudiodon-capture.js';
 import type { PlaybackBackend } from './playback.js';
-import { SpeakerModulePlayback } from './speaker.js';
+import { SpeakerModulePlayback } from './speaker-module.js';
 
 export const ALSA_BACKENDS = ['auto', 'arecord', 'koffi', 'naudiodon'] as const;
 export type AlsaBackendSetting = (typeof ALSA_BACKENDS)[number];
