@@ -77,14 +77,20 @@ MSG
   exit 1
 fi
 
-# npm ci when node_modules is missing or older than the lock file. node-lame uses Debian's
+# npm ci when node_modules is missing or not the lock file's. node-lame uses Debian's
 # lame (installed above) instead of downloading its own copy.
 export LAME_SKIP_DOWNLOAD=1
 # onnxruntime-node (the openWakeWord engine) runs on the CPU build it ships; skip its GPU download.
 export ONNXRUNTIME_NODE_INSTALL=skip
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Whether the installed modules are the lock file's: a checksum of the lock file kept in
+# node_modules after each npm ci (modification times change with every git checkout, and a
+# needless npm ci deletes node_modules first, also for every other checkout that shares it).
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+lock_stamp=node_modules/.speaker-agent-lock-sha256
+if [ ! -d node_modules ] || [ "$(cat "$lock_stamp" 2>/dev/null)" != "$lock_sum" ]; then
   say "Installing npm dependencies (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
+  printf '%s\n' "$lock_sum" >"$lock_stamp"
 fi
 
 say "Building"

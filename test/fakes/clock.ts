@@ -21,6 +21,10 @@ export class ManualScheduler implements Scheduler {
   get pending(): number {
     return this.#timers.size;
   }
+  /** Time passes while this process does not run (a starved or stopped process): no timer fires; the next `advance` runs the overdue ones, late. */
+  freeze(ms: number): void {
+    this.#now += ms;
+  }
   /** Advances time by `ms`, firing every timer that falls due, in order. */
   advance(ms: number): void {
     const end = this.#now + ms;
@@ -31,7 +35,7 @@ export class ManualScheduler implements Scheduler {
       }
       if (!next) break;
       this.#timers.delete(next[0]);
-      this.#now = next[1].due;
+      this.#now = Math.max(this.#now, next[1].due);
       next[1].fn();
     }
     this.#now = end;

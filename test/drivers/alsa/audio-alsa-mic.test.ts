@@ -175,6 +175,32 @@ describe.each(backends)('AlsaMic over %s (ALSA file plugin fed in real time)', (
     expect(events).toContain('mic-device-recovered');
     expect(lines().some((l) => l.level === 'error')).toBe(false);
   });
+  it('a process that did not run for longer than the stall time is not a stalled device: it looks again, then reports a real stall', async () => {
+    // Seen on an emulated Pi under load: the agent got no CPU for over 2 s, its stall check ran
+    // late, before the audio waiting in arecord's pipe was read, and reopened a healthy device.
+    const f = feeds.stall;
+    const clock = new ManualScheduler();
+    const { logger, lines } = memoryLogger('debug');
+    const mic = new AlsaMic({ device: 'stall', log: logger, env: alsa.env, stallMs: 300, retryMinMs: 50, clock, backend: backend() });
+    const errors: { message: string }[] = [];
+    mic.on('error', (e) => errors.push(e));
+    let frames = 0;
+    mic.on('frame', () => frames++);
+    await mic.start();
+    await until(() => frames > 0, 'the first frames');
+    f.pause();
+    clock.freeze(2000); // the whole process was not scheduled for 2 s
+    clock.advance(0); // then the overdue check runs first, 1.7 s late
+    expect(errors).toEqual([]);
+    expect(lines().filter((l) => l.event === 'mic-check-late')).toHaveLength(1);
+    // The device really delivers nothing now: one more period on time, and it is reported.
+    const failed = mic.next('error');
+    clock.advance(300);
+    await failed;
+    expect(errors).toEqual([{ message: 'microphone "alsa:stall": no audio for 300 ms', recoverable: true }]);
+    f.resume();
+    await mic.stop();
+  });
 });
 
 describe('AlsaMic backend specifics', () => {
