@@ -366,6 +366,8 @@ check_service() {
     record "$target" "turn, ALSA mic+speaker ($when)" ok "$(since "$t")" "$(printf '%s' "$turn" | grep -o 'transcript: .*' | cut -c1-90); drained at $(printf '%s' "$turn" | grep 'playback drained' | awk '{print $1}'); $played bytes played; $backend"
   else
     record "$target" "turn, ALSA mic+speaker ($when)" FAIL "$(since "$t")" "rc $rc; played $played bytes; $(printf '%s' "$turn" | tail -4 | tr '\n' ' ' | cut -c1-250)"
+    # What the agent logged during the turn, and the machine's load (emulation under load starves it).
+    { printf 'load average: %s\n\n' "$(cat /proc/loadavg)"; in_ct journalctl -u speaker-agent -n 80 --no-pager -o short-monotonic 2>&1; } >"$CACHE/results/$target-turn-journal-$when.txt" 2>&1 || true
   fi
 
   # doctor, as root (it reads the token) and as pi (now in the group).
