@@ -27,11 +27,11 @@ import { atLevel, mix, prng, RATE, roomNoise, sequence, ttsMissing, voiceName, t
 import { acousticEnd, HELD_OUT, HELD_OUT_NOISE_DB, NEGATIVE_TEXTS, NOISE_DB, RATES, REPLIES, REPLY_VOICES, speak, TALKER_DB, VOICES } from './fixtures/wake-speech.js';
 
 /** One engine for a whole run: every score and detection on one continuous stream. */
-async function engine() {
+async function engine(noiseSuppression: boolean) {
   const hits: { sampleIndex: number; score: number }[] = [];
   const scores: { score: number; end: number }[] = [];
   const wake = new OpenWakeWord({
-    config: WakeSchema.parse({ engine: 'openwakeword', keyword: 'hey_jarvis' }),
+    config: WakeSchema.parse({ engine: 'openwakeword', keyword: 'hey_jarvis', noiseSuppression }),
     log: silentLogger(),
     maxBacklogMs: Number.POSITIVE_INFINITY,
     onScore: (score, end) => scores.push({ score, end }),
@@ -67,9 +67,13 @@ async function engine() {
 }
 
 /** Thresholds compared in the sweep (0.5 is the default). */
+/** The noise suppressor as the engine runs it by default. */
+const NS_DEFAULT = WakeSchema.parse({}).noiseSuppression;
+
+/** Thresholds compared in the sweep (0.5 is the default). */
 const SWEEP = [0.3, 0.35, 0.4, 0.45, 0.5, 0.6];
 
-interface Rendition {
+export interface Rendition {
   name: string;
   noiseDb: number;
   /** Max score within the rendition. */
@@ -83,8 +87,8 @@ interface Rendition {
 }
 
 /** Every voice (with its rate) at every noise level, on one continuous stream. */
-async function detection(voices: Voice[], noiseLevels: number[], firstSeed: number): Promise<Rendition[]> {
-  const e = await engine();
+export async function detection(voices: Voice[], noiseLevels: number[], firstSeed: number, noiseSuppression: boolean): Promise<Rendition[]> {
+  const e = await engine(noiseSuppression);
   const out: Rendition[] = [];
   let seed = firstSeed;
     for (const voice of voices) {
@@ -139,7 +143,7 @@ async function chunkCompute(): Promise<{ p50: number; p95: number }> {
   return { p50: r(percentile(times, 50)), p95: r(percentile(times, 95)) };
 }
 
-interface FalseAcceptRun {
+export interface FalseAcceptRun {
   audioMinutes: number;
   speechMinutes: number;
   utterances: number;
@@ -150,8 +154,8 @@ interface FalseAcceptRun {
   cpuPercentOfOneCore: number;
 }
 
-async function falseAccepts(minMinutes = 31): Promise<FalseAcceptRun> {
-  const e = await engine();
+export async function falseAccepts(noiseSuppression: boolean, minMinutes = 31): Promise<FalseAcceptRun> {
+  const e = await engine(noiseSuppression);
   const rnd = prng(42);
   let speech = 0;
   let utterances = 0;
@@ -299,10 +303,10 @@ export async function runOwwBench(): Promise<object> {
   const missing = ttsMissing();
   if (missing) return { skipped: missing };
   const t0 = Date.now();
-  const det = await detection(VOICES.flatMap((v) => RATES.map((rate) => ({ ...v, rate }))), NOISE_DB, 1);
-  const held = await detection(HELD_OUT, HELD_OUT_NOISE_DB, 5000);
+  const det = await detection(VOICES.flatMap((v) => RATES.map((rate) => ({ ...v, rate }))), NOISE_DB, 1, NS_DEFAULT);
+  const held = await detection(HELD_OUT, HELD_OUT_NOISE_DB, 5000, NS_DEFAULT);
   const compute = await chunkCompute();
-  const fa = await falseAccepts();
+  const fa = await falseAccepts(NS_DEFAULT);
   const ec = await echo();
   const eb = await echoBench();
   const hours = fa.audioMinutes / 60;

@@ -16,6 +16,9 @@
  * - Self-trigger guard while the device speaks: `ignore` drops detections; `desensitise` raises
  *   the threshold to `guardThreshold`. Both scores come from the same model run, so the guard
  *   can change on any chunk.
+ * - `noiseSuppression`: libspeexdsp's denoiser runs on the wake word's copy of each chunk before
+ *   the mel model (noise.ts), except on audio the echo canceller already denoised. When
+ *   libspeexdsp or koffi is missing, one warn line says so and the models hear the audio as it is.
  * - When the runtime or the models are missing (or the OS is 32-bit ARM), `start()` still
  *   resolves: status turns `{available:false, reason}`, one warn line is logged, and nothing is
  *   retried (reinstalling needs a restart anyway).
@@ -26,9 +29,12 @@ import type { Logger } from '../../log/logger.js';
 import { OPENWAKEWORD_KEYWORDS } from '../../config/schema/wake.js';
 import type { KeywordChoices, WakeStatus, WakeWord, WakeWordEvents } from '../../ports/wake-word.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
+import { wasDenoised } from '../echo/denoised.js';
 import { Framer } from '../porcupine/framer.js';
+import { loadSpeexDsp, SpeexUnavailableError, type SpeexDsp } from '../speex/speexdsp.js';
 import { CHUNK_SAMPLES, EMBEDDING_SIZE, StreamingFeatures } from './features.js';
 import { OWW_LICENCE_NOTICE, keywordLabel, resolveModelFiles, type OwwModelFiles } from './models.js';
+import { NS_BLOCK, WakeNoiseSuppressor } from './noise.js';
 import { loadOnnxRuntime, OwwUnavailableError, type OwwModel, type OwwRuntime } from './runtime.js';
 
 /** Scores ignored after start while the buffers fill (openWakeWord zeroes its first 5). */
@@ -42,6 +48,8 @@ export interface OpenWakeWordOptions {
   loadRuntime?: () => Promise<OwwRuntime>;
   /** Finds the model files of a keyword (`config.keyword`, or the one `setKeyword` chose); default in `config.modelDir`. */
   resolveModels?: (keyword: string) => OwwModelFiles;
+  /** Loads libspeexdsp for `config.noiseSuppression`; default through koffi. */
+  loadDsp?: () => Promise<SpeexDsp>;
   /** Audio queued for the models beyond which the oldest chunks are dropped, ms (default 3000). */
   maxBacklogMs?: number;
   /** Called with every chunk's score (for `wake check`, benches and tuning). */
@@ -52,6 +60,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   readonly #cfg: WakeConfig;
   readonly #log: Logger;
   readonly #loadRuntime: () => Promise<OwwRuntime>;
+  readonly #loadDsp: () => Promise<SpeexDsp>;
   readonly #resolveModels: (keyword: string) => OwwModelFiles;
   readonly #maxBacklog: number;
   readonly #onScore: ((score: number, endSampleIndex: number) => void) | undefined;
@@ -66,6 +75,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   #keyword: OwwModel | null = null;
   #keywordDims: number[] = [];
   #features: StreamingFeatures | null = null;
+  #noise: WakeNoiseSuppressor | null = null;
   #framer: Framer | null = null;
   /** Chunks waiting for the models, oldest first, with the input index one past each. */
   #queue: { pcm: Int16Array; end: number; reset: boolean }[] = [];
@@ -88,6 +98,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     this.#cfg = options.config;
     this.#log = options.log;
     this.#loadRuntime = options.loadRuntime ?? (() => loadOnnxRuntime());
+    this.#loadDsp = options.loadDsp ?? (() => loadSpeexDsp());
     this.#resolveModels = options.resolveModels ?? ((keyword) => resolveModelFiles({ keyword, modelDir: this.#cfg.modelDir }));
     this.#maxBacklog = Math.ceil(((options.maxBacklogMs ?? 3000) * CORE_FORMAT.sampleRate) / 1000 / CHUNK_SAMPLES);
     this.#onScore = options.onScore;
@@ -111,10 +122,13 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       const frames = keywordInputFrames(keyword, files.keyword);
       const features = new StreamingFeatures(mel, embedding, frames);
       await features.init();
+      const noise = this.#cfg.noiseSuppression ? await this.#noiseSuppressor() : null;
       if (generation !== this.#generation) {
+        noise?.destroy();
         await releaseAll(loaded);
         return;
       }
+      this.#noise = noise;
       this.#models = loaded;
       this.#keyword = keyword;
       this.#keywordDims = [1, frames, EMBEDDING_SIZE];
@@ -124,12 +138,24 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       this.#gap = false;
       this.#chunks = 0;
       this.#streak = 0;
-      this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, guardMode: this.#cfg.guardMode, licence: 'CC BY-NC-SA 4.0' });
+      this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, guardMode: this.#cfg.guardMode, noiseSuppression: noise !== null, licence: 'CC BY-NC-SA 4.0' });
       this.#setStatus(this.#make(true));
     } catch (err) {
       await releaseAll(loaded);
       if (generation !== this.#generation) return;
       this.#fail(err);
+    }
+  }
+
+  /** libspeexdsp's denoiser, or null (one warn line) when it cannot load: the engine runs without. */
+  async #noiseSuppressor(): Promise<WakeNoiseSuppressor | null> {
+    try {
+      const dsp = await this.#loadDsp();
+      return new WakeNoiseSuppressor(dsp.createDenoiser({ frameSize: NS_BLOCK, sampleRate: CORE_FORMAT.sampleRate }));
+    } catch (err) {
+      const reason = err instanceof SpeexUnavailableError ? err.reason : `the noise suppressor failed: ${err instanceof Error ? err.message : String(err)}`;
+      this.#log.warn('wake-noise-suppression-unavailable', { reason });
+      return null;
     }
   }
 
@@ -207,7 +233,9 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       // A gap (or a jump back): the partial chunk and the history belong to other audio.
       this.#framer.reset();
       this.#gap = true;
+      if (sampleIndex < this.#expected) this.#noise?.clear();
     }
+    if (this.#noise && wasDenoised(pcm)) this.#noise.alreadyDenoised(sampleIndex, pcm.length);
     this.#expected = sampleIndex + pcm.length;
     this.#framer.push(pcm, sampleIndex, this.#onChunk);
   }
@@ -269,6 +297,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       this.#chunks = 0;
       this.#streak = 0;
     }
+    this.#noise?.process(chunk, end);
     await features.push(chunk);
     const out = await this.#keyword!.run(features.embeddings, this.#keywordDims);
     const score = this.#chunks < WARMUP_CHUNKS ? 0 : out[0]!;
@@ -306,6 +335,8 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     this.#models = [];
     this.#keyword = null;
     this.#features = null;
+    this.#noise?.destroy();
+    this.#noise = null;
     await releaseAll(models);
   }
 
