@@ -9,7 +9,8 @@
  * preprocessor with its denoiser on: those blocks pass through here untouched, so nothing is
  * denoised twice.
  */
-import type { SpeexDenoiser } from '../speex/speexdsp.js';
+import type { Logger } from '../../log/logger.js';
+import { SpeexUnavailableError, type SpeexDenoiser, type SpeexDsp } from '../speex/speexdsp.js';
 
 /** Denoiser block: 10 ms at 16 kHz, as openWakeWord uses. */
 export const NS_BLOCK = 160;
@@ -68,5 +69,17 @@ export class WakeNoiseSuppressor {
   #skipped(from: number, to: number): boolean {
     for (const [a, b] of this.#skip) if (a < to && b > from) return true;
     return false;
+  }
+}
+
+/** libspeexdsp's denoiser for the wake word, or null (one warn line) when it cannot load: the engine runs without. */
+export async function loadNoiseSuppressor(loadDsp: () => Promise<SpeexDsp>, log: Logger): Promise<WakeNoiseSuppressor | null> {
+  try {
+    const dsp = await loadDsp();
+    return new WakeNoiseSuppressor(dsp.createDenoiser({ frameSize: NS_BLOCK, sampleRate: 16000 }));
+  } catch (err) {
+    const reason = err instanceof SpeexUnavailableError ? err.reason : `the noise suppressor failed: ${err instanceof Error ? err.message : String(err)}`;
+    log.warn('wake-noise-suppression-unavailable', { reason });
+    return null;
   }
 }

@@ -45,6 +45,8 @@ function adapter(scores: number[], over: Record<string, unknown> = {}, extra: Pa
     log: mem.logger,
     loadRuntime: async () => s.runtime,
     resolveModels: () => ({ mel: 'mel', embedding: 'emb', keyword: 'kw', label: 'hey jarvis' }),
+    // These decisions are about the 80 ms steps; the half steps have their own tests.
+    halfStepArmScore: Number.POSITIVE_INFINITY,
     ...extra,
   });
   const hits: { sampleIndex: number; score?: number }[] = [];
@@ -77,6 +79,28 @@ describe('openWakeWord adapter decisions', () => {
     await t.wake.start();
     await t.chunks(10);
     expect(t.hits.map((h) => h.sampleIndex / CHUNK_SAMPLES)).toEqual([9]);
+  });
+
+  it('half steps: a score at the arming level scores the next first halves too, 40 ms off the grid, for 1 s', async () => {
+    // Keyword-model calls in order: 5 warm-up chunks, then chunk 5 scores 0.1 (arms), then each
+    // chunk runs a half step first: 0.2 at chunk 6's half, 0.3 at its end, 0.9 at chunk 7's half.
+    const t = adapter([...WARM, 0.1, 0.2, 0.3, 0.9, 0.4], { threshold: 0.5 }, { halfStepArmScore: 0.05 });
+    await t.wake.start();
+    await t.chunks(8);
+    expect(t.hits).toEqual([{ keyword: 'hey jarvis', sampleIndex: 7 * CHUNK_SAMPLES + CHUNK_SAMPLES / 2, score: 0.9 }]);
+    expect(t.s.calls()).toBe(5 + 1 + 2 + 2);
+  });
+
+  it('half steps stop 1 s after the last score at the arming level, and never run with Infinity', async () => {
+    const armed = adapter([...WARM, 0.1], {}, { halfStepArmScore: 0.05 });
+    await armed.wake.start();
+    await armed.chunks(6 + 20);
+    // Armed at 0.48 s (the end of chunk 5): the half steps ending up to 1.48 s run, chunks 6-18.
+    expect(armed.s.calls()).toBe(6 + 20 + 13);
+    const never = adapter([...WARM, 0.9, 0.9]);
+    await never.wake.start();
+    await never.chunks(20);
+    expect(never.s.calls()).toBe(20);
   });
 
   it('the refractory period is counted in audio samples', async () => {
