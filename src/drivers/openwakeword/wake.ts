@@ -2,8 +2,8 @@
  * WakeWord port over openWakeWord's models (mel spectrogram, speech embedding, keyword head) on
  * onnxruntime-node.
  *
- * - Fed from the one shared 16 kHz capture stream; a Framer cuts it into 80 ms chunks. The
- *   models run asynchronously, one chunk after the other, so `feed()` only copies the chunk
+ * - Fed from the one shared 16 kHz capture stream; a Framer cuts it into 40 ms halves of the
+ *   80 ms chunks. The models run asynchronously, one after the other, so `feed()` only copies
  *   into a queue (pooled buffers: no allocation on the hot path).
  * - A chunk whose score reaches `threshold` counts; `triggerLevel` consecutive ones make a
  *   detection. `detected.sampleIndex` is the input index one past the chunk that completed it.
@@ -24,8 +24,7 @@
  *   the mel model (noise.ts), except on audio the echo canceller already denoised. When
  *   libspeexdsp or koffi is missing, one warn line says so and the models hear the audio as it is.
  * - When the runtime or the models are missing (or the OS is 32-bit ARM), `start()` still
- *   resolves: status turns `{available:false, reason}`, one warn line is logged, and nothing is
- *   retried (reinstalling needs a restart anyway).
+ *   resolves: status turns `{available:false, reason}`, one warn line, no retry.
  */
 import { CORE_FORMAT } from '../../audio/format.js';
 import type { WakeConfig } from '../../config/schema.js';
