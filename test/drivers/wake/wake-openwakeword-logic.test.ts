@@ -11,6 +11,7 @@ import { ConfigSchema, WakeSchema } from '../../../src/config/schema.js';
 import { CHUNK_SAMPLES, EMBEDDING_SIZE, MEL_BINS, melFrameCount } from '../../../src/drivers/openwakeword/features.js';
 import { keywordLabel, OWW_LICENCE_NOTICE, resolveModelFiles } from '../../../src/drivers/openwakeword/models.js';
 import { archProblem, loadOnnxRuntime, OwwUnavailableError, type OwwModel, type OwwRuntime } from '../../../src/drivers/openwakeword/runtime.js';
+import { markDenoised } from '../../../src/drivers/echo/denoised.js';
 import { OpenWakeWord } from '../../../src/drivers/openwakeword/wake.js';
 import { createWakeWord, resolveWakeEngine } from '../../../src/drivers/registry.js';
 import { memoryLogger } from '../../../src/log/logger.js';
@@ -101,6 +102,30 @@ describe('openWakeWord adapter decisions', () => {
     await never.wake.start();
     await never.chunks(20);
     expect(never.s.calls()).toBe(20);
+  });
+
+  it('noiseSuppression: each 10 ms block goes through the denoiser before the models, except frames the echo canceller denoised', async () => {
+    const blocks: number[] = [];
+    const denoiser = {
+      frameSize: 160,
+      process: (pcm: Int16Array) => {
+        blocks.push(pcm[0]!);
+      },
+      destroy: () => {},
+    };
+    const t = adapter([], { noiseSuppression: true }, { loadDsp: async () => ({ createCanceller: () => { throw new Error('not used'); }, createDenoiser: () => denoiser }) });
+    await t.wake.start();
+    expect(t.mem.lines().find((l) => l.event === 'wake-ready')).toMatchObject({ noiseSuppression: true });
+    // Two chunks of 20 ms frames, each frame filled with its number; frames 2 and 3 were cleaned
+    // (and so denoised) by the echo canceller.
+    for (let k = 0; k < 8; k++) {
+      const pcm = new Int16Array(320).fill(k + 1);
+      if (k === 2 || k === 3) markDenoised(pcm);
+      t.wake.feed(pcm, k * 320);
+    }
+    await t.wake.drain();
+    expect(blocks).toEqual([1, 1, 2, 2, 5, 5, 6, 6, 7, 7, 8, 8]);
+    await t.wake.stop();
   });
 
   it('the refractory period is counted in audio samples', async () => {
