@@ -261,12 +261,13 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   // Bound once, so feed() passes it without allocating a closure per call.
   readonly #onChunk = (frame: Int16Array, end: number): void => {
     if (this.#queue.length >= this.#maxBacklog) {
-      // The models fell behind real time (a starved CPU): drop the oldest audio, once logged.
+      // The models fell behind real time (a starved CPU): drop the oldest audio, once logged
+      // (the queue holds 40 ms halves; the log counts 80 ms chunks as before).
       const old = this.#queue.shift()!;
       this.#pool.push(old.pcm);
       if (!this.#overrun) {
         this.#overrun = true;
-        this.#log.warn('wake-overrun', { droppedAtSample: old.end, backlogChunks: this.#maxBacklog });
+        this.#log.warn('wake-overrun', { droppedAtSample: old.end, backlogChunks: Math.ceil(this.#maxBacklog / 2) });
       }
     }
     const buf = this.#pool.pop() ?? new Int16Array(HALF_SAMPLES);
