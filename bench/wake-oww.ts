@@ -17,7 +17,7 @@ import { EchoCanceller } from '../src/audio/echo-cancel.js';
 import { EchoReference } from '../src/audio/echo-reference.js';
 import { RoomSchema, WakeSchema } from '../src/config/schema.js';
 import { ECHO_SUPPRESS_ACTIVE_DB } from '../src/drivers/echo/cancel-input.js';
-import { OpenWakeWord } from '../src/drivers/openwakeword/wake.js';
+import { HALF_STEP_ARM_SCORE, OpenWakeWord } from '../src/drivers/openwakeword/wake.js';
 import { RoomEcho } from '../src/drivers/room/acoustics.js';
 import { loadSpeexDsp } from '../src/drivers/speex/speexdsp.js';
 import { silentLogger } from '../src/log/logger.js';
@@ -27,11 +27,19 @@ import { atLevel, mix, prng, RATE, roomNoise, sequence, ttsMissing, voiceName, t
 import { acousticEnd, HELD_OUT, HELD_OUT_NOISE_DB, NEGATIVE_TEXTS, NOISE_DB, RATES, REPLIES, REPLY_VOICES, speak, TALKER_DB, VOICES } from './fixtures/wake-speech.js';
 
 /** One engine for a whole run: every score and detection on one continuous stream. */
-async function engine() {
+/** How the engine runs in one pass: the config's noise suppressor, and the half steps. */
+export interface EngineSetup {
+  noiseSuppression: boolean;
+  /** OpenWakeWordOptions.halfStepArmScore (Infinity: openWakeWord's own 80 ms grid only). */
+  halfStepArmScore: number;
+}
+
+async function engine(setup: EngineSetup) {
   const hits: { sampleIndex: number; score: number }[] = [];
   const scores: { score: number; end: number }[] = [];
   const wake = new OpenWakeWord({
-    config: WakeSchema.parse({ engine: 'openwakeword', keyword: 'hey_jarvis' }),
+    config: WakeSchema.parse({ engine: 'openwakeword', keyword: 'hey_jarvis', noiseSuppression: setup.noiseSuppression }),
+    halfStepArmScore: setup.halfStepArmScore,
     log: silentLogger(),
     maxBacklogMs: Number.POSITIVE_INFINITY,
     onScore: (score, end) => scores.push({ score, end }),
@@ -67,9 +75,37 @@ async function engine() {
 }
 
 /** Thresholds compared in the sweep (0.5 is the default). */
-const SWEEP = [0.3, 0.35, 0.4, 0.45, 0.5, 0.6];
+/** The noise suppressor as the engine runs it by default. */
+const DEFAULT_SETUP: EngineSetup = { noiseSuppression: WakeSchema.parse({}).noiseSuppression, halfStepArmScore: HALF_STEP_ARM_SCORE };
 
-interface Rendition {
+/** Thresholds compared in the sweep (0.5 is the default). */
+const SWEEP = [0.3, 0.35, 0.4, 0.45, 0.5, 0.6];
+/** Trigger levels compared in the sweep (1 is the default). */
+const LEVELS = [1, 2];
+/** Offsets from the keyword's end at which the score curve is read, ms. */
+const CURVE_MS = [-200, -100, 0, 100, 200, 300, 400, 500, 600, 800];
+
+const sweepKey = (th: number, level: number) => (level === 1 ? th.toFixed(2) : `${th.toFixed(2)}x${level}`);
+
+/**
+ * The first score that completes `level` consecutive scores at or above `th` of its phase (the
+ * 80 ms steps, or the half steps 40 ms off them), as the engine counts its trigger level.
+ */
+function firstStreak(scores: { score: number; end: number }[], th: number, level: number): { score: number; end: number } | undefined {
+  const streak = { main: 0, half: 0 };
+  const last = { main: -Infinity, half: -Infinity };
+  for (const x of scores) {
+    const phase = x.end % 1280 === 0 ? 'main' : 'half';
+    // A half step that did not run breaks its phase's streak.
+    const run = x.end - last[phase] === 1280 ? streak[phase] : 0;
+    streak[phase] = x.score >= th ? run + 1 : 0;
+    last[phase] = x.end;
+    if (streak[phase] >= level) return x;
+  }
+  return undefined;
+}
+
+export interface Rendition {
   name: string;
   noiseDb: number;
   /** Max score within the rendition. */
@@ -78,13 +114,15 @@ interface Rendition {
   peakMs: number;
   /** Per threshold: ms from the keyword's end to the first chunk at or above it (null: never). */
   crossMs: Record<string, number | null>;
+  /** The best score so far at each CURVE_MS offset from the keyword's end. */
+  bestByMs: number[];
   /** The engine's own detection at the default threshold, ms after the keyword's end. */
   detectedMs: number | null;
 }
 
 /** Every voice (with its rate) at every noise level, on one continuous stream. */
-async function detection(voices: Voice[], noiseLevels: number[], firstSeed: number): Promise<Rendition[]> {
-  const e = await engine();
+export async function detection(voices: Voice[], noiseLevels: number[], firstSeed: number, setup: EngineSetup): Promise<Rendition[]> {
+  const e = await engine(setup);
   const out: Rendition[] = [];
   let seed = firstSeed;
     for (const voice of voices) {
@@ -104,9 +142,13 @@ async function detection(voices: Voice[], noiseLevels: number[], firstSeed: numb
         const mine = e.scores.slice(firstScore);
         const crossMs: Record<string, number | null> = {};
         for (const th of SWEEP) {
-          const c = mine.find((s) => s.score >= th);
-          crossMs[th.toFixed(2)] = c ? ((c.end - keywordEnd) * 1000) / RATE : null;
+          for (const level of LEVELS) {
+            const c = firstStreak(mine, th, level);
+            crossMs[sweepKey(th, level)] = c ? ((c.end - keywordEnd) * 1000) / RATE : null;
+          }
         }
+        // The best score so far at each offset from the keyword's end.
+        const bestByMs = CURVE_MS.map((ms) => mine.filter((x) => x.end <= keywordEnd + (ms * RATE) / 1000).reduce((m, x) => Math.max(m, x.score), 0));
         const peak = mine.reduce((m, x) => (x.score > m.score ? x : m), mine[0]!);
         out.push({
           name: `${voiceName(voice)} noise ${noiseDb} dBFS`,
@@ -114,6 +156,7 @@ async function detection(voices: Voice[], noiseLevels: number[], firstSeed: numb
           max: peak.score,
           peakMs: ((peak.end - keywordEnd) * 1000) / RATE,
           crossMs,
+          bestByMs,
           detectedMs: hit ? ((hit.sampleIndex - keywordEnd) * 1000) / RATE : null,
         });
       }
@@ -123,8 +166,8 @@ async function detection(voices: Voice[], noiseLevels: number[], firstSeed: numb
 }
 
 /** Compute time of one chunk when the engine keeps up in real time (one chunk at a time), ms. */
-async function chunkCompute(): Promise<{ p50: number; p95: number }> {
-  const wake = new OpenWakeWord({ config: WakeSchema.parse({ engine: 'openwakeword' }), log: silentLogger() });
+async function chunkCompute(halfStepArmScore = HALF_STEP_ARM_SCORE): Promise<{ p50: number; p95: number }> {
+  const wake = new OpenWakeWord({ config: WakeSchema.parse({ engine: 'openwakeword' }), log: silentLogger(), halfStepArmScore });
   await wake.start();
   const noise = mix(new Int16Array(1280 * 400), roomNoise(1280 * 400, -40, 99));
   const times: number[] = [];
@@ -139,19 +182,21 @@ async function chunkCompute(): Promise<{ p50: number; p95: number }> {
   return { p50: r(percentile(times, 50)), p95: r(percentile(times, 95)) };
 }
 
-interface FalseAcceptRun {
+export interface FalseAcceptRun {
   audioMinutes: number;
   speechMinutes: number;
   utterances: number;
   /** The engine's detections at the default threshold, with where they happened. */
   accepts: string[];
-  /** Max score of each utterance or noise block, for the threshold sweep. */
-  blockMax: { max: number; what: string }[];
+  /** Max score of each utterance or noise block, and the most two in a row reached, for the sweep. */
+  blockMax: { max: number; max2: number; what: string }[];
   cpuPercentOfOneCore: number;
+  /** Share of the 80 ms steps that were also scored at their half step, %. */
+  halfStepPercent: number;
 }
 
-async function falseAccepts(minMinutes = 31): Promise<FalseAcceptRun> {
-  const e = await engine();
+export async function falseAccepts(setup: EngineSetup, minMinutes = 31): Promise<FalseAcceptRun> {
+  const e = await engine(setup);
   const rnd = prng(42);
   let speech = 0;
   let utterances = 0;
@@ -181,11 +226,17 @@ async function falseAccepts(minMinutes = 31): Promise<FalseAcceptRun> {
   for (let i = 0; i < white.length; i++) white[i] = Math.round((r2() * 2 - 1) * 3000);
   await block(white, 'white noise -21 dBFS');
   const where = (i: number) => blocks.find((x) => i > x.from && i <= x.to + 1280)?.what ?? '?';
-  const blockMax = blocks.map((b) => ({ what: b.what, max: 0 }));
+  const blockMax = blocks.map((b) => ({ what: b.what, max: 0, max2: 0 }));
   let k = 0;
+  const prev = new Map<number, number>();
   for (const s of e.scores) {
     while (k < blocks.length - 1 && s.end > blocks[k]!.to) k++;
     if (s.score > blockMax[k]!.max) blockMax[k]!.max = s.score;
+    // Two in a row of one phase: the lower of this score and its phase's previous one.
+    const before = prev.get(s.end - 1280);
+    if (before !== undefined) blockMax[k]!.max2 = Math.max(blockMax[k]!.max2, Math.min(before, s.score));
+    prev.set(s.end, s.score);
+    prev.delete(s.end - 2560);
   }
   const minutes = e.at / RATE / 60;
   const cpu = e.cpuPercent();
@@ -197,6 +248,7 @@ async function falseAccepts(minMinutes = 31): Promise<FalseAcceptRun> {
     accepts: e.hits.map((h) => `${(h.sampleIndex / RATE).toFixed(1)} s (score ${h.score}): ${where(h.sampleIndex)}`),
     blockMax,
     cpuPercentOfOneCore: Math.round(cpu * 100) / 100,
+    halfStepPercent: Math.round((e.scores.filter((x) => x.end % 1280 !== 0).length / e.scores.filter((x) => x.end % 1280 === 0).length) * 10000) / 100,
   };
 }
 
@@ -295,26 +347,61 @@ function summary(det: Rendition[], noiseLevels: number[], computeMs: number) {
   };
 }
 
+/**
+ * How the score rises around the keyword's end, over every rendition: at each offset, the
+ * median of the best score so far, and the share of renditions that reached the threshold.
+ */
+function scoreCurve(det: Rendition[], threshold: number) {
+  return CURVE_MS.map((ms, i) => {
+    const best = det.map((d) => d.bestByMs[i]!);
+    return { msAfterEnd: ms, medianBestScore: Math.round(percentile(best, 50) * 1000) / 1000, reachedThresholdPercent: pct(best.filter((b) => b >= threshold).length, det.length) };
+  });
+}
+
+/** Detection rates of both sets, and false accepts, for a setup other than the default. */
+async function variant(setup: EngineSetup, withFalseAccepts: boolean, threshold: number) {
+  const det = await detection(VOICES.flatMap((v) => RATES.map((rate) => ({ ...v, rate }))), NOISE_DB, 1, setup);
+  const held = await detection(HELD_OUT, HELD_OUT_NOISE_DB, 5000, setup);
+  const rate = (set: Rendition[]) => pct(set.filter((d) => d.detectedMs !== null).length, set.length);
+  const out: Record<string, unknown> = { detectionRate: rate(det), detectionRateHeldOut: rate(held) };
+  if (withFalseAccepts) {
+    const fa = await falseAccepts(setup);
+    const top = fa.blockMax.reduce((m, b) => (b.max > m.max ? b : m), { max: 0, max2: 0, what: '' });
+    out.falseAccepts = fa.accepts.length;
+    out.falseAcceptsFrom = fa.accepts;
+    out.highestOtherScore = { score: Math.round(top.max * 1000) / 1000, from: top.what };
+    out.cpuPercentOfOneCore = fa.cpuPercentOfOneCore;
+  }
+  out.threshold = threshold;
+  return out;
+}
+
 export async function runOwwBench(): Promise<object> {
   const missing = ttsMissing();
   if (missing) return { skipped: missing };
   const t0 = Date.now();
-  const det = await detection(VOICES.flatMap((v) => RATES.map((rate) => ({ ...v, rate }))), NOISE_DB, 1);
-  const held = await detection(HELD_OUT, HELD_OUT_NOISE_DB, 5000);
+  const det = await detection(VOICES.flatMap((v) => RATES.map((rate) => ({ ...v, rate }))), NOISE_DB, 1, DEFAULT_SETUP);
+  const held = await detection(HELD_OUT, HELD_OUT_NOISE_DB, 5000, DEFAULT_SETUP);
   const compute = await chunkCompute();
-  const fa = await falseAccepts();
+  // With the half steps running on every chunk (0: always armed): the cost while a keyword may be under way.
+  const computeHalf = await chunkCompute(0);
+  const fa = await falseAccepts(DEFAULT_SETUP);
   const ec = await echo();
   const eb = await echoBench();
+  const threshold = WakeSchema.parse({}).threshold;
+  const gridOnly = await variant({ ...DEFAULT_SETUP, halfStepArmScore: Number.POSITIVE_INFINITY }, true, threshold);
+  const denoised = await variant({ ...DEFAULT_SETUP, noiseSuppression: !DEFAULT_SETUP.noiseSuppression }, true, threshold);
   const hours = fa.audioMinutes / 60;
   const r = (x: number) => Math.round(x);
   const crossings = (set: Rendition[], key: string) => set.map((d) => d.crossMs[key]).filter((x): x is number => x !== null && x !== undefined);
-  const sweep = SWEEP.map((th) => {
-    const key = th.toFixed(2);
+  const sweep = LEVELS.flatMap((level) => SWEEP.map((th) => {
+    const key = sweepKey(th, level);
     const crossed = crossings(det, key);
     const crossedHeld = crossings(held, key);
-    const fas = fa.blockMax.filter((b) => b.max >= th);
+    const fas = fa.blockMax.filter((b) => (level === 1 ? b.max : b.max2) >= th);
     return {
       threshold: th,
+      triggerLevel: level,
       detectionRate: pct(crossed.length, det.length),
       detectionRateHeldOut: pct(crossedHeld.length, held.length),
       latencyP50Ms: r(percentile(crossed, 50) + compute.p50),
@@ -324,16 +411,19 @@ export async function runOwwBench(): Promise<object> {
       falseAcceptsPerHour: Math.round((fas.length / hours) * 100) / 100,
       falseAcceptsFrom: fas.map((b) => b.what),
     };
-  });
-  const highestOther = fa.blockMax.reduce((m, b) => (b.max > m.max ? b : m), { max: 0, what: '' });
+  }));
+  const highestOther = fa.blockMax.reduce((m, b) => (b.max > m.max ? b : m), { max: 0, max2: 0, what: '' });
   return {
     machine: 'shared 2-core x86-64 development machine (other builds running), not a Raspberry Pi',
-    threshold: 0.5,
+    threshold,
+    triggerLevel: WakeSchema.parse({}).triggerLevel,
+    setup: { ...DEFAULT_SETUP, halfStepArmScore: DEFAULT_SETUP.halfStepArmScore },
     reference: 'scores equal openWakeWord 0.6 Model.predict (Python, onnxruntime 1.30) on the same audio, 80 ms steps: bench/wake-oww-reference.py',
     detection: { set: 'tuning: the voices, speeds and noise the settings were compared on', ...summary(det, NOISE_DB, compute.p50) },
     detectionHeldOut: { set: 'held out: 8 other espeak-ng voices at 0.9/1.05/1.2, the 5 flite voices at 0.93/1.08, other noise levels', ...summary(held, HELD_OUT_NOISE_DB, compute.p50) },
     latencyNote: 'keyword acoustic end (last 10 ms within 40 dB of its loudest) -> end of the 80 ms step whose score reached the threshold, plus one step’s compute time (p50)',
     chunkComputeMs: compute,
+    chunkComputeMsWithHalfSteps: computeHalf,
     falseAccepts: {
       audioMinutes: fa.audioMinutes,
       speechMinutes: fa.speechMinutes,
@@ -341,10 +431,20 @@ export async function runOwwBench(): Promise<object> {
       count: fa.accepts.length,
       perHour: Math.round((fa.accepts.length / hours) * 100) / 100,
       accepts: fa.accepts,
+      halfStepPercent: fa.halfStepPercent,
       highestOtherScore: { score: Math.round(highestOther.max * 1000) / 1000, from: highestOther.what },
       note: 'the speech includes "jarvis" without "hey" and words that sound alike, on purpose',
     },
     thresholdSweep: sweep,
+    scoreAfterKeywordEnd: {
+      tuning: scoreCurve(det, threshold),
+      heldOut: scoreCurve(held, threshold),
+      note: 'per rendition, the best score up to each offset from the keyword’s acoustic end (negative: before it), on the engine’s own steps; the median over renditions and the share at the threshold',
+    },
+    compared: {
+      gridOnly: { what: 'openWakeWord’s own 80 ms grid, no half steps (halfStepArmScore Infinity)', ...gridOnly },
+      noiseSuppression: { what: `wake.noiseSuppression ${!DEFAULT_SETUP.noiseSuppression} (libspeexdsp denoiser at -15 dB, 10 ms blocks, as openWakeWord's enable_speex_noise_suppression)`, ...denoised },
+    },
     echo: {
       room: `RoomEcho: ${ROOM_DELAY_MS} ms direct path, 200-4000 Hz band, 5 early reflections 3-28 ms later from -12 dB; reference ${ALIGNMENTS.live} ms ahead of the echo as placed live, ${ALIGNMENTS.tuned} ms when tuned`,
       settings: `filter 200 ms, residual suppression -40 dB / ${ECHO_SUPPRESS_ACTIVE_DB} dB during double talk; one canceller per room across replies, after a start-up reply without the keyword`,

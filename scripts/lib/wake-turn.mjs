@@ -41,7 +41,7 @@ for (;;) {
     const hit = jsonLines(logFile).find((l) => l.event === 'detected');
     if (hit) {
       const at = (hit.sampleIndex / 16000).toFixed(2);
-      console.log(`  wake word "${hit.keyword}" heard by openWakeWord, score ${hit.score} (80 ms step ending ${at} s into the microphone audio)`);
+      console.log(`  wake word "${hit.keyword}" heard by openWakeWord, score ${hit.score} (the scoring step, 80 ms or a 40 ms half step, ended ${at} s into the microphone audio)`);
     }
     const printer = new TimelinePrinter((line) => console.log(line));
     for (const e of events.slice(start)) if (printer.feed(e)) break;

@@ -78,6 +78,12 @@ export const WakeSchema = z
     threshold: z.number().gt(0, 'must be above 0').lt(1, 'must be below 1').default(0.5),
     /** openWakeWord: consecutive 80 ms frames at or above `threshold` needed for a detection. */
     triggerLevel: z.number().int().min(1).max(10).default(1),
+    /**
+     * openWakeWord: run libspeexdsp's noise suppressor (Debian's `libspeexdsp1`, through koffi)
+     * on the wake word's input, as openWakeWord's `enable_speex_noise_suppression` does. Only
+     * the wake word hears the denoised audio; the uplink does not.
+     */
+    noiseSuppression: z.boolean().default(false),
     /** openWakeWord, `guardMode: desensitise`: the threshold while the speaker talks. */
     guardThreshold: z.number().gt(0, 'must be above 0').lt(1, 'must be below 1').default(0.9),
     /**

@@ -21,6 +21,7 @@ import type { AudioFrame, AudioInput, AudioInputEvents } from '../../ports/audio
 import type { AudioOutput } from '../../ports/audio-output.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
 import { loadSpeexDsp, SpeexUnavailableError, type SpeexDsp } from '../speex/speexdsp.js';
+import { markDenoised } from './denoised.js';
 import { EchoLearning } from './learning.js';
 
 /**
@@ -192,7 +193,14 @@ export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements A
       learning.observe(f.pcm, pcm, this.#refScratch);
       if (learning.learnt) this.#o.log.info('echo-cancel-learnt', { afterMs: learning.heardMs(this.#o.inner.format.sampleRate) });
     }
-    this.emit('frame', pcm === f.pcm ? f : { pcm, sampleIndex: f.sampleIndex });
+    if (pcm === f.pcm) {
+      this.emit('frame', f);
+      return;
+    }
+    // The preprocessor (residual-echo suppressor, denoiser on) ran on it: the wake word's own
+    // noise suppressor leaves it alone.
+    markDenoised(pcm);
+    this.emit('frame', { pcm, sampleIndex: f.sampleIndex });
   };
 
   readonly #onError = (e: AudioInputEvents['error'][0]): void => {

@@ -10,6 +10,12 @@
  * - Mel values are scaled `x / 10 + 2`, as openWakeWord does to match Google's original model.
  * - The embedding model reads the latest 76 mel frames (0.76 s) after every chunk: one 96-value
  *   embedding per 80 ms, i.e. windows of 76 frames stepped by 8.
+ * - Half steps: openWakeWord scores every 80 ms, and a keyword's score depends on where its
+ *   end falls on that grid (one rendition scored 0.16 on one phase and 0.99 on the others). On
+ *   request the first 640 samples of a chunk are taken on their own (4 mel frames) and scored
+ *   too, from a second embedding history whose windows end 40 ms off the main grid. That
+ *   history is built from the mel history (kept 2 s long) when a half step is first asked for,
+ *   so the second embedding costs nothing while the engine does not ask.
  * - Before any audio the mel history is all ones and the embedding history holds embeddings of
  *   4 s of low random noise, as in openWakeWord, so the first detections need no warm-up audio.
  *
@@ -27,6 +33,8 @@ export const MEL_BINS = 32;
 export const MEL_WINDOW = 76;
 /** Mel frames per chunk once the history is there. */
 export const MEL_PER_CHUNK = 8;
+/** Samples in half a chunk (40 ms): the half step. */
+export const HALF_SAMPLES = CHUNK_SAMPLES / 2;
 /** Values per embedding. */
 export const EMBEDDING_SIZE = 96;
 
@@ -56,13 +64,31 @@ export class StreamingFeatures {
   readonly #audio = new Float32Array(MEL_CONTEXT + CHUNK_SAMPLES);
   /** The first chunk has no history: openWakeWord runs it alone (5 frames). */
   readonly #firstAudio: Float32Array;
+  /** Mel inputs of the chunk's first half and of its second half, each with its 480 of context. */
+  readonly #firstHalfIn: Float32Array;
+  readonly #secondHalfIn: Float32Array;
   #primed = false;
-  /** The latest MEL_WINDOW mel frames, oldest first: the embedding model's input. */
-  readonly #mel = new Float32Array(MEL_WINDOW * MEL_BINS).fill(1);
+  /** Samples of the current chunk received so far (0 or HALF_SAMPLES). */
+  #have = 0;
+  /** The first half's mel frames are in the history already. */
+  #firstHalfMel = false;
+  /** Mel frames kept: one window plus a step per embedding, oldest first. */
+  readonly #melFrames: number;
+  readonly #mel: Float32Array;
+  /** The latest MEL_WINDOW frames of #mel (a view): the embedding model's input. */
+  readonly #melLatest: Float32Array;
   /** The latest `frames` embeddings, oldest first: the keyword model's input. */
   readonly #embeddings: Float32Array;
+  /** The same for windows ending at the half steps (40 ms before each chunk end). */
+  readonly #halfEmbeddings: Float32Array;
+  /** #halfEmbeddings continues up to the previous half step (else it is rebuilt). */
+  #halfFresh = false;
+  /** Every half-step window at once, when the half history is rebuilt. */
+  readonly #batch: Float32Array;
   /** The embeddings after init(), restored by reset(). */
   #initial: Float32Array | null = null;
+  /** Embedding-model runs so far, windows counted (for benches and tests). */
+  embeddingRuns = 0;
 
   /**
    * @param frames embeddings kept (the keyword model's input length, 16 for the stock models)
@@ -74,7 +100,14 @@ export class StreamingFeatures {
   ) {
     if (!Number.isInteger(frames) || frames < 1) throw new RangeError(`frames must be a positive integer, got ${frames}`);
     this.#embeddings = new Float32Array(frames * EMBEDDING_SIZE);
+    this.#halfEmbeddings = new Float32Array(frames * EMBEDDING_SIZE);
     this.#firstAudio = this.#audio.subarray(MEL_CONTEXT);
+    this.#firstHalfIn = this.#audio.subarray(0, MEL_CONTEXT + HALF_SAMPLES);
+    this.#secondHalfIn = this.#audio.subarray(HALF_SAMPLES);
+    this.#melFrames = MEL_WINDOW + MEL_PER_CHUNK * frames;
+    this.#mel = new Float32Array(this.#melFrames * MEL_BINS).fill(1);
+    this.#melLatest = this.#mel.subarray((this.#melFrames - MEL_WINDOW) * MEL_BINS);
+    this.#batch = new Float32Array(frames * MEL_WINDOW * MEL_BINS);
   }
 
   /** The keyword model's input: the latest `frames` embeddings, oldest first (a live view). */
@@ -82,9 +115,14 @@ export class StreamingFeatures {
     return this.#embeddings;
   }
 
+  /** The keyword model's input at the latest half step (valid after pushFirstHalf(..., true)). */
+  get halfEmbeddings(): Float32Array {
+    return this.#halfEmbeddings;
+  }
+
   /** The embedding model's current input window (a live view), for tests. */
   get melWindow(): Float32Array {
-    return this.#mel;
+    return this.#melLatest;
   }
 
   /** Fills the embedding history from start-up noise (openWakeWord's initial state). */
@@ -112,6 +150,9 @@ export class StreamingFeatures {
   reset(): void {
     if (this.#initial) this.#embeddings.set(this.#initial);
     this.#primed = false;
+    this.#have = 0;
+    this.#firstHalfMel = false;
+    this.#halfFresh = false;
     this.#mel.fill(1);
     this.#audio.fill(0);
   }
@@ -119,21 +160,74 @@ export class StreamingFeatures {
   /** Adds one 80 ms chunk (exactly CHUNK_SAMPLES samples) and computes its embedding. */
   async push(chunk: Int16Array): Promise<void> {
     if (chunk.length !== CHUNK_SAMPLES) throw new RangeError(`chunk must have ${CHUNK_SAMPLES} samples, got ${chunk.length}`);
+    await this.pushFirstHalf(chunk.subarray(0, HALF_SAMPLES), false);
+    await this.pushSecondHalf(chunk.subarray(HALF_SAMPLES));
+  }
+
+  /**
+   * Adds the first 40 ms of a chunk. With `score`, also computes the half-step embedding (the
+   * window ending here) so `halfEmbeddings` can be scored; returns whether it did (never on the
+   * first chunk after a reset, which has no history to continue).
+   */
+  async pushFirstHalf(half: Int16Array, score: boolean): Promise<boolean> {
+    if (half.length !== HALF_SAMPLES || this.#have !== 0) throw new RangeError(`the first half of a chunk must have ${HALF_SAMPLES} samples and follow a whole chunk`);
     const audio = this.#audio;
     // Keep the last MEL_CONTEXT samples of the previous chunk in front of the new one.
     audio.copyWithin(0, CHUNK_SAMPLES);
-    for (let i = 0; i < CHUNK_SAMPLES; i++) audio[MEL_CONTEXT + i] = chunk[i]!;
-    const input = this.#primed ? audio : this.#firstAudio;
+    for (let i = 0; i < HALF_SAMPLES; i++) audio[MEL_CONTEXT + i] = half[i]!;
+    this.#have = HALF_SAMPLES;
+    this.#firstHalfMel = false;
+    if (!score || !this.#primed) {
+      this.#halfFresh = false;
+      return false;
+    }
+    this.#addMel(await this.#melOf(this.#firstHalfIn, this.#firstHalfIn.length));
+    this.#firstHalfMel = true;
+    const e = this.#halfEmbeddings;
+    if (this.#halfFresh) {
+      await this.#embedLatest(e);
+    } else {
+      // Rebuild the whole half-step history: the windows ending 0, 8, 16, ... frames back.
+      const n = this.frames;
+      const w = MEL_WINDOW * MEL_BINS;
+      for (let k = 0; k < n; k++) {
+        const end = this.#melFrames - (n - 1 - k) * MEL_PER_CHUNK;
+        this.#batch.set(this.#mel.subarray((end - MEL_WINDOW) * MEL_BINS, end * MEL_BINS), k * w);
+      }
+      const out = await this.embeddingModel.run(this.#batch, [n, MEL_WINDOW, MEL_BINS, 1]);
+      this.embeddingRuns += n;
+      e.set(out.subarray(0, n * EMBEDDING_SIZE));
+      this.#halfFresh = true;
+    }
+    return true;
+  }
+
+  /** Adds the last 40 ms of a chunk and computes the chunk's embedding (the 80 ms step). */
+  async pushSecondHalf(half: Int16Array): Promise<void> {
+    if (half.length !== HALF_SAMPLES || this.#have !== HALF_SAMPLES) throw new RangeError(`the second half of a chunk must have ${HALF_SAMPLES} samples and follow its first half`);
+    const audio = this.#audio;
+    for (let i = 0; i < HALF_SAMPLES; i++) audio[MEL_CONTEXT + HALF_SAMPLES + i] = half[i]!;
+    this.#have = 0;
+    // The whole chunk in one run, or its second half when the first is in the history already.
+    const input = !this.#primed ? this.#firstAudio : this.#firstHalfMel ? this.#secondHalfIn : audio;
     this.#primed = true;
-    const mel = await this.#melOf(input, input.length);
-    const n = mel.length / MEL_BINS;
+    this.#addMel(await this.#melOf(input, input.length));
+    await this.#embedLatest(this.#embeddings);
+  }
+
+  /** Appends mel frames to the history. */
+  #addMel(mel: Float32Array): void {
     const ring = this.#mel;
-    ring.copyWithin(0, n * MEL_BINS);
-    ring.set(mel, (MEL_WINDOW - n) * MEL_BINS);
-    const emb = await this.embeddingModel.run(ring, [1, MEL_WINDOW, MEL_BINS, 1]);
-    const e = this.#embeddings;
-    e.copyWithin(0, EMBEDDING_SIZE);
-    e.set(emb.subarray(0, EMBEDDING_SIZE), (this.frames - 1) * EMBEDDING_SIZE);
+    ring.copyWithin(0, mel.length);
+    ring.set(mel, ring.length - mel.length);
+  }
+
+  /** Embeds the latest window into the newest slot of `history`. */
+  async #embedLatest(history: Float32Array): Promise<void> {
+    const emb = await this.embeddingModel.run(this.#melLatest, [1, MEL_WINDOW, MEL_BINS, 1]);
+    this.embeddingRuns++;
+    history.copyWithin(0, EMBEDDING_SIZE);
+    history.set(emb.subarray(0, EMBEDDING_SIZE), (this.frames - 1) * EMBEDDING_SIZE);
   }
 
   /** Runs the mel model and applies openWakeWord's scaling, in place on the output. */

@@ -8,6 +8,7 @@
  */
 
 import type * as OrtNode from 'onnxruntime-node';
+import { EMBEDDING_SIZE } from './features.js';
 
 /** One loaded model with a single float32 input and a single float32 output. */
 export interface OwwModel {
@@ -119,4 +120,28 @@ export async function loadOnnxRuntime(arch: string = process.arch): Promise<OwwR
       };
     },
   };
+}
+
+/** The number of embeddings a keyword model reads (its input is [1, N, 96]). */
+export function keywordInputFrames(model: OwwModel, file: string): number {
+  const [, n, width] = model.inputShape;
+  const outputs = model.outputShape[model.outputShape.length - 1];
+  if (model.inputShape.length !== 3 || width !== EMBEDDING_SIZE || !(n! > 0)) {
+    throw new OwwUnavailableError(`${file} is not an openWakeWord keyword model (input shape [${model.inputShape.join(', ')}], expected [1, N, 96])`);
+  }
+  if (outputs !== 1) {
+    throw new OwwUnavailableError(`${file} scores ${outputs} classes; only single-keyword models (one score) can be a wake word`);
+  }
+  return n!;
+}
+
+/** Releases every model, ignoring failures. */
+export async function releaseAll(models: OwwModel[]): Promise<void> {
+  for (const m of models) {
+    try {
+      await m.release();
+    } catch {
+      // Releasing a broken session may throw; there is nothing left to free.
+    }
+  }
 }

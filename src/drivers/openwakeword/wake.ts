@@ -2,12 +2,16 @@
  * WakeWord port over openWakeWord's models (mel spectrogram, speech embedding, keyword head) on
  * onnxruntime-node.
  *
- * - Fed from the one shared 16 kHz capture stream; a Framer cuts it into 80 ms chunks. The
- *   models run asynchronously, one chunk after the other, so `feed()` only copies the chunk
+ * - Fed from the one shared 16 kHz capture stream; a Framer cuts it into 40 ms halves of the
+ *   80 ms chunks. The models run asynchronously, one after the other, so `feed()` only copies
  *   into a queue (pooled buffers: no allocation on the hot path).
  * - A chunk whose score reaches `threshold` counts; `triggerLevel` consecutive ones make a
  *   detection. `detected.sampleIndex` is the input index one past the chunk that completed it.
  *   The first 5 scores after start are ignored, as openWakeWord does while its buffers fill.
+ * - Half steps: once a score reaches `halfStepArmScore` (a keyword may be under way), the audio
+ *   is also scored 40 ms off the 80 ms grid, for a second (1 s after the last such score). A
+ *   keyword whose score peaks between two steps is heard that way, 40 ms sooner at best; the
+ *   second phase keeps its own trigger-level streak. While nothing scores, it costs nothing.
  * - Refractory period in audio samples (not wall clock) against double triggers.
  * - The session stops feeding during a turn (the uplink takes the audio). When feeding resumes
  *   after such a gap, the streaming state starts afresh (openWakeWord's `reset()`) with the
@@ -16,9 +20,11 @@
  * - Self-trigger guard while the device speaks: `ignore` drops detections; `desensitise` raises
  *   the threshold to `guardThreshold`. Both scores come from the same model run, so the guard
  *   can change on any chunk.
+ * - `noiseSuppression`: libspeexdsp's denoiser runs on the wake word's copy of each chunk before
+ *   the mel model (noise.ts), except on audio the echo canceller already denoised. When
+ *   libspeexdsp or koffi is missing, one warn line says so and the models hear the audio as it is.
  * - When the runtime or the models are missing (or the OS is 32-bit ARM), `start()` still
- *   resolves: status turns `{available:false, reason}`, one warn line is logged, and nothing is
- *   retried (reinstalling needs a restart anyway).
+ *   resolves: status turns `{available:false, reason}`, one warn line, no retry.
  */
 import { CORE_FORMAT } from '../../audio/format.js';
 import type { WakeConfig } from '../../config/schema.js';
@@ -26,13 +32,22 @@ import type { Logger } from '../../log/logger.js';
 import { OPENWAKEWORD_KEYWORDS } from '../../config/schema/wake.js';
 import type { KeywordChoices, WakeStatus, WakeWord, WakeWordEvents } from '../../ports/wake-word.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
+import { wasDenoised } from '../echo/denoised.js';
 import { Framer } from '../porcupine/framer.js';
-import { CHUNK_SAMPLES, EMBEDDING_SIZE, StreamingFeatures } from './features.js';
+import { loadSpeexDsp, type SpeexDsp } from '../speex/speexdsp.js';
+import { EMBEDDING_SIZE, HALF_SAMPLES, StreamingFeatures } from './features.js';
+
+export { keywordInputFrames } from './runtime.js';
 import { OWW_LICENCE_NOTICE, keywordLabel, resolveModelFiles, type OwwModelFiles } from './models.js';
-import { loadOnnxRuntime, OwwUnavailableError, type OwwModel, type OwwRuntime } from './runtime.js';
+import { loadNoiseSuppressor, type WakeNoiseSuppressor } from './noise.js';
+import { keywordInputFrames, loadOnnxRuntime, OwwUnavailableError, releaseAll, type OwwModel, type OwwRuntime } from './runtime.js';
 
 /** Scores ignored after start while the buffers fill (openWakeWord zeroes its first 5). */
 const WARMUP_CHUNKS = 5;
+/** Default score from which the half steps run (see OpenWakeWordOptions.halfStepArmScore). */
+export const HALF_STEP_ARM_SCORE = 0.05;
+/** How long the half steps run after the last score at or above the arming score, samples (1 s). */
+const HALF_STEP_HOLD = 16000;
 
 export interface OpenWakeWordOptions {
   /** The `wake` config section. */
@@ -42,6 +57,13 @@ export interface OpenWakeWordOptions {
   loadRuntime?: () => Promise<OwwRuntime>;
   /** Finds the model files of a keyword (`config.keyword`, or the one `setKeyword` chose); default in `config.modelDir`. */
   resolveModels?: (keyword: string) => OwwModelFiles;
+  /** Loads libspeexdsp for `config.noiseSuppression`; default through koffi. */
+  loadDsp?: () => Promise<SpeexDsp>;
+  /**
+   * Score (of either phase) from which the audio is also scored at the half steps, for 1 s
+   * (default HALF_STEP_ARM_SCORE; 0: always, Infinity: never, openWakeWord's own 80 ms grid).
+   */
+  halfStepArmScore?: number;
   /** Audio queued for the models beyond which the oldest chunks are dropped, ms (default 3000). */
   maxBacklogMs?: number;
   /** Called with every chunk's score (for `wake check`, benches and tuning). */
@@ -52,6 +74,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   readonly #cfg: WakeConfig;
   readonly #log: Logger;
   readonly #loadRuntime: () => Promise<OwwRuntime>;
+  readonly #loadDsp: () => Promise<SpeexDsp>;
   readonly #resolveModels: (keyword: string) => OwwModelFiles;
   readonly #maxBacklog: number;
   readonly #onScore: ((score: number, endSampleIndex: number) => void) | undefined;
@@ -59,6 +82,13 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   #keywordId: string;
   #label: string;
   readonly #refractorySamples: number;
+  readonly #armScore: number;
+  /** Half steps run up to this capture index. */
+  #armedUntil = Number.NEGATIVE_INFINITY;
+  /** The next queued piece is the first half of a chunk. */
+  #firstHalf = true;
+  /** Consecutive half-step scores at the threshold (the second phase's streak). */
+  #halfStreak = 0;
 
   #running = false;
   #generation = 0;
@@ -66,6 +96,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   #keyword: OwwModel | null = null;
   #keywordDims: number[] = [];
   #features: StreamingFeatures | null = null;
+  #noise: WakeNoiseSuppressor | null = null;
   #framer: Framer | null = null;
   /** Chunks waiting for the models, oldest first, with the input index one past each. */
   #queue: { pcm: Int16Array; end: number; reset: boolean }[] = [];
@@ -88,8 +119,10 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     this.#cfg = options.config;
     this.#log = options.log;
     this.#loadRuntime = options.loadRuntime ?? (() => loadOnnxRuntime());
+    this.#loadDsp = options.loadDsp ?? (() => loadSpeexDsp());
     this.#resolveModels = options.resolveModels ?? ((keyword) => resolveModelFiles({ keyword, modelDir: this.#cfg.modelDir }));
-    this.#maxBacklog = Math.ceil(((options.maxBacklogMs ?? 3000) * CORE_FORMAT.sampleRate) / 1000 / CHUNK_SAMPLES);
+    this.#maxBacklog = Math.ceil(((options.maxBacklogMs ?? 3000) * CORE_FORMAT.sampleRate) / 1000 / HALF_SAMPLES);
+    this.#armScore = options.halfStepArmScore ?? HALF_STEP_ARM_SCORE;
     this.#onScore = options.onScore;
     this.#keywordId = this.#cfg.keyword;
     this.#label = keywordLabel(this.#keywordId);
@@ -111,20 +144,25 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       const frames = keywordInputFrames(keyword, files.keyword);
       const features = new StreamingFeatures(mel, embedding, frames);
       await features.init();
+      const noise = this.#cfg.noiseSuppression ? await loadNoiseSuppressor(this.#loadDsp, this.#log) : null;
       if (generation !== this.#generation) {
+        noise?.destroy();
         await releaseAll(loaded);
         return;
       }
+      this.#noise = noise;
       this.#models = loaded;
       this.#keyword = keyword;
       this.#keywordDims = [1, frames, EMBEDDING_SIZE];
       this.#features = features;
-      this.#framer = new Framer(CHUNK_SAMPLES);
+      this.#framer = new Framer(HALF_SAMPLES);
+      this.#firstHalf = true;
+      this.#armedUntil = Number.NEGATIVE_INFINITY;
       this.#expected = -1;
       this.#gap = false;
       this.#chunks = 0;
       this.#streak = 0;
-      this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, guardMode: this.#cfg.guardMode, licence: 'CC BY-NC-SA 4.0' });
+      this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, guardMode: this.#cfg.guardMode, noiseSuppression: noise !== null, licence: 'CC BY-NC-SA 4.0' });
       this.#setStatus(this.#make(true));
     } catch (err) {
       await releaseAll(loaded);
@@ -207,7 +245,9 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       // A gap (or a jump back): the partial chunk and the history belong to other audio.
       this.#framer.reset();
       this.#gap = true;
+      if (sampleIndex < this.#expected) this.#noise?.clear();
     }
+    if (this.#noise && wasDenoised(pcm)) this.#noise.alreadyDenoised(sampleIndex, pcm.length);
     this.#expected = sampleIndex + pcm.length;
     this.#framer.push(pcm, sampleIndex, this.#onChunk);
   }
@@ -221,15 +261,16 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   // Bound once, so feed() passes it without allocating a closure per call.
   readonly #onChunk = (frame: Int16Array, end: number): void => {
     if (this.#queue.length >= this.#maxBacklog) {
-      // The models fell behind real time (a starved CPU): drop the oldest audio, once logged.
+      // The models fell behind real time (a starved CPU): drop the oldest audio, once logged
+      // (the queue holds 40 ms halves; the log counts 80 ms chunks as before).
       const old = this.#queue.shift()!;
       this.#pool.push(old.pcm);
       if (!this.#overrun) {
         this.#overrun = true;
-        this.#log.warn('wake-overrun', { droppedAtSample: old.end, backlogChunks: this.#maxBacklog });
+        this.#log.warn('wake-overrun', { droppedAtSample: old.end, backlogChunks: Math.ceil(this.#maxBacklog / 2) });
       }
     }
-    const buf = this.#pool.pop() ?? new Int16Array(CHUNK_SAMPLES);
+    const buf = this.#pool.pop() ?? new Int16Array(HALF_SAMPLES);
     buf.set(frame);
     this.#queue.push({ pcm: buf, end, reset: this.#gap });
     this.#gap = false;
@@ -262,22 +303,50 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     }
   }
 
-  async #score(chunk: Int16Array, end: number, reset: boolean): Promise<void> {
+  /** Scores one half chunk (40 ms): the half step when armed, the 80 ms step after the second half. */
+  async #score(half: Int16Array, end: number, reset: boolean): Promise<void> {
     const features = this.#features!;
     if (reset) {
       features.reset();
       this.#chunks = 0;
       this.#streak = 0;
+      this.#halfStreak = 0;
+      this.#firstHalf = true;
+      this.#armedUntil = Number.NEGATIVE_INFINITY;
     }
-    await features.push(chunk);
+    this.#noise?.process(half, end);
+    const first = this.#firstHalf;
+    this.#firstHalf = !first;
+    if (first) {
+      const armed = this.#chunks >= WARMUP_CHUNKS && (this.#armScore <= 0 || end <= this.#armedUntil);
+      if (!(await features.pushFirstHalf(half, armed))) {
+        this.#halfStreak = 0;
+        return;
+      }
+      const out = await this.#keyword!.run(features.halfEmbeddings, this.#keywordDims);
+      this.#halfStreak = this.#decide(out[0]!, end, this.#halfStreak);
+      return;
+    }
+    await features.pushSecondHalf(half);
     const out = await this.#keyword!.run(features.embeddings, this.#keywordDims);
     const score = this.#chunks < WARMUP_CHUNKS ? 0 : out[0]!;
     this.#chunks++;
+    this.#streak = this.#decide(score, end, this.#streak);
+  }
+
+  /** One score of one phase: arms the half steps, counts the streak, detects. Returns the new streak. */
+  #decide(score: number, end: number, streak: number): number {
     this.#onScore?.(score, end);
+    if (score >= this.#armScore) this.#armedUntil = end + HALF_STEP_HOLD;
     const threshold = this.#guarded && this.#cfg.guardMode === 'desensitise' ? this.#cfg.guardThreshold : this.#cfg.threshold;
-    // The streak counts chunks at the normal threshold, so the guard can change mid-keyword.
-    this.#streak = score >= this.#cfg.threshold ? this.#streak + 1 : 0;
-    if (this.#streak < this.#cfg.triggerLevel || score < threshold) return;
+    // The streak counts steps at the normal threshold, so the guard can change mid-keyword.
+    const run = score >= this.#cfg.threshold ? streak + 1 : 0;
+    if (run < this.#cfg.triggerLevel || score < threshold) return run;
+    this.#detect(score, end);
+    return this.#lastDetectionEnd === end ? 0 : run;
+  }
+
+  #detect(score: number, end: number): void {
     const hit = { keyword: this.#label, sampleIndex: end, score: round(score) };
     if (this.#guarded && this.#cfg.guardMode === 'ignore') {
       this.#log.debug('detection-guarded', hit);
@@ -289,6 +358,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     }
     this.#lastDetectionEnd = end;
     this.#streak = 0;
+    this.#halfStreak = 0;
     this.#log.info('detected', { ...hit, guarded: this.#guarded });
     this.emit('detected', hit);
   }
@@ -306,6 +376,8 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     this.#models = [];
     this.#keyword = null;
     this.#features = null;
+    this.#noise?.destroy();
+    this.#noise = null;
     await releaseAll(models);
   }
 
@@ -324,29 +396,6 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     const prev = this.#status;
     this.#status = status;
     if (prev.available !== status.available || prev.reason !== status.reason) this.emit('status', this.status());
-  }
-}
-
-/** The number of embeddings a keyword model reads (its input is [1, N, 96]). */
-export function keywordInputFrames(model: OwwModel, file: string): number {
-  const [, n, width] = model.inputShape;
-  const outputs = model.outputShape[model.outputShape.length - 1];
-  if (model.inputShape.length !== 3 || width !== EMBEDDING_SIZE || !(n! > 0)) {
-    throw new OwwUnavailableError(`${file} is not an openWakeWord keyword model (input shape [${model.inputShape.join(', ')}], expected [1, N, 96])`);
-  }
-  if (outputs !== 1) {
-    throw new OwwUnavailableError(`${file} scores ${outputs} classes; only single-keyword models (one score) can be a wake word`);
-  }
-  return n!;
-}
-
-async function releaseAll(models: OwwModel[]): Promise<void> {
-  for (const m of models) {
-    try {
-      await m.release();
-    } catch {
-      // Releasing a broken session may throw; there is nothing left to free.
-    }
   }
 }
 

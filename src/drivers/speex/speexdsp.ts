@@ -1,8 +1,9 @@
 /**
  * libspeexdsp's acoustic echo canceller (MDF adaptive filter) and its preprocessor, whose
  * residual-echo suppressor is tied to the canceller (SPEEX_PREPROCESS_SET_ECHO_STATE), called
- * through koffi. Debian's `libspeexdsp1` provides the library; koffi is an optional dependency
- * and is imported only when `audio.echoCancel: speex` is chosen.
+ * through koffi. The preprocessor alone is also the wake word's noise suppressor
+ * (`wake.noiseSuppression`). Debian's `libspeexdsp1` provides the library; koffi is an optional
+ * dependency and is imported only when `audio.echoCancel: speex` or the noise suppressor is chosen.
  */
 import type * as KoffiModule from 'koffi';
 import type { AecEngine } from '../../audio/echo-cancel.js';
@@ -11,6 +12,7 @@ import type { AecEngine } from '../../audio/echo-cancel.js';
 const SPEEX_ECHO_SET_SAMPLING_RATE = 24;
 /** speex_preprocess.h */
 const SPEEX_PREPROCESS_SET_DENOISE = 0;
+const SPEEX_PREPROCESS_SET_NOISE_SUPPRESS = 18;
 const SPEEX_PREPROCESS_SET_ECHO_SUPPRESS = 20;
 const SPEEX_PREPROCESS_SET_ECHO_SUPPRESS_ACTIVE = 22;
 const SPEEX_PREPROCESS_SET_ECHO_STATE = 24;
@@ -44,8 +46,27 @@ export interface SpeexCancellerOptions {
   echoSuppressActiveDb?: number;
 }
 
+export interface SpeexDenoiserOptions {
+  /** Samples per block (10-20 ms). */
+  frameSize: number;
+  sampleRate: number;
+  /** Most the denoiser takes off noise, dB (negative; libspeexdsp's default -15). */
+  noiseSuppressDb?: number;
+}
+
+/** libspeexdsp's preprocessor with only its denoiser on (no AGC, VAD or dereverberation). */
+export interface SpeexDenoiser {
+  /** Samples per `process()` call. */
+  readonly frameSize: number;
+  /** Denoises one block of exactly `frameSize` samples, in place. Throws after destroy(). */
+  process(pcm: Int16Array): void;
+  /** Frees the native state. Safe to call twice. */
+  destroy(): void;
+}
+
 export interface SpeexDsp {
   createCanceller(options: SpeexCancellerOptions): AecEngine;
+  createDenoiser(options: SpeexDenoiserOptions): SpeexDenoiser;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -125,6 +146,28 @@ async function bind(library: string): Promise<SpeexDsp> {
           alive = false;
           if (pre) f.preDestroy(pre);
           f.echoDestroy(echo);
+        },
+      };
+    },
+    createDenoiser(o) {
+      if (!Number.isInteger(o.frameSize) || o.frameSize < 1) throw new RangeError(`frameSize must be a positive integer, got ${o.frameSize}`);
+      const pre = f.preInit(o.frameSize, o.sampleRate);
+      if (!pre) throw new SpeexUnavailableError('speex_preprocess_state_init failed (out of memory?)');
+      // The state starts with the denoiser on and AGC, VAD and dereverberation off; say it anyway.
+      f.preCtl(pre, SPEEX_PREPROCESS_SET_DENOISE, new Int32Array([1]));
+      if (o.noiseSuppressDb !== undefined) f.preCtl(pre, SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, new Int32Array([Math.round(o.noiseSuppressDb)]));
+      let alive = true;
+      return {
+        frameSize: o.frameSize,
+        process(pcm) {
+          if (!alive) throw new Error('speex denoiser used after destroy()');
+          if (pcm.length !== o.frameSize) throw new RangeError(`block must have ${o.frameSize} samples, got ${pcm.length}`);
+          f.preRun(pre, pcm);
+        },
+        destroy() {
+          if (!alive) return;
+          alive = false;
+          f.preDestroy(pre);
         },
       };
     },

@@ -15,6 +15,7 @@ import { int16ToBytes } from '../../../src/audio/wav.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { RoomSchema, WakeSchema } from '../../../src/config/schema.js';
 import { EchoCancelInput } from '../../../src/drivers/echo/cancel-input.js';
+import { wasDenoised } from '../../../src/drivers/echo/denoised.js';
 import { OpenWakeWord } from '../../../src/drivers/openwakeword/wake.js';
 import { createAudio } from '../../../src/drivers/registry.js';
 import { RoomEcho } from '../../../src/drivers/room/acoustics.js';
@@ -209,6 +210,10 @@ describe.skipIf(missing)('room: drivers with audio.echoCancel: speex, in real ti
       expect(10 * Math.log10(expected / residual)).toBeGreaterThan(15);
       expect(stats.cancelledFrames).toBeGreaterThan(50);
       expect(stats.passedFrames).toBeGreaterThan(10);
+      // The cleaned frames went through the preprocessor's denoiser: tagged, so the wake word's
+      // own noise suppressor leaves them alone; the frames passed through are not.
+      expect(clean.filter((f) => wasDenoised(f.pcm)).length).toBe(stats.cancelledFrames);
+      expect(clean.filter((f) => !wasDenoised(f.pcm)).length).toBe(clean.length - stats.cancelledFrames);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

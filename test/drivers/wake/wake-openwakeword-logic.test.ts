@@ -11,6 +11,7 @@ import { ConfigSchema, WakeSchema } from '../../../src/config/schema.js';
 import { CHUNK_SAMPLES, EMBEDDING_SIZE, MEL_BINS, melFrameCount } from '../../../src/drivers/openwakeword/features.js';
 import { keywordLabel, OWW_LICENCE_NOTICE, resolveModelFiles } from '../../../src/drivers/openwakeword/models.js';
 import { archProblem, loadOnnxRuntime, OwwUnavailableError, type OwwModel, type OwwRuntime } from '../../../src/drivers/openwakeword/runtime.js';
+import { markDenoised } from '../../../src/drivers/echo/denoised.js';
 import { OpenWakeWord } from '../../../src/drivers/openwakeword/wake.js';
 import { createWakeWord, resolveWakeEngine } from '../../../src/drivers/registry.js';
 import { memoryLogger } from '../../../src/log/logger.js';
@@ -45,6 +46,8 @@ function adapter(scores: number[], over: Record<string, unknown> = {}, extra: Pa
     log: mem.logger,
     loadRuntime: async () => s.runtime,
     resolveModels: () => ({ mel: 'mel', embedding: 'emb', keyword: 'kw', label: 'hey jarvis' }),
+    // These decisions are about the 80 ms steps; the half steps have their own tests.
+    halfStepArmScore: Number.POSITIVE_INFINITY,
     ...extra,
   });
   const hits: { sampleIndex: number; score?: number }[] = [];
@@ -77,6 +80,52 @@ describe('openWakeWord adapter decisions', () => {
     await t.wake.start();
     await t.chunks(10);
     expect(t.hits.map((h) => h.sampleIndex / CHUNK_SAMPLES)).toEqual([9]);
+  });
+
+  it('half steps: a score at the arming level scores the next first halves too, 40 ms off the grid, for 1 s', async () => {
+    // Keyword-model calls in order: 5 warm-up chunks, then chunk 5 scores 0.1 (arms), then each
+    // chunk runs a half step first: 0.2 at chunk 6's half, 0.3 at its end, 0.9 at chunk 7's half.
+    const t = adapter([...WARM, 0.1, 0.2, 0.3, 0.9, 0.4], { threshold: 0.5 }, { halfStepArmScore: 0.05 });
+    await t.wake.start();
+    await t.chunks(8);
+    expect(t.hits).toEqual([{ keyword: 'hey jarvis', sampleIndex: 7 * CHUNK_SAMPLES + CHUNK_SAMPLES / 2, score: 0.9 }]);
+    expect(t.s.calls()).toBe(5 + 1 + 2 + 2);
+  });
+
+  it('half steps stop 1 s after the last score at the arming level, and never run with Infinity', async () => {
+    const armed = adapter([...WARM, 0.1], {}, { halfStepArmScore: 0.05 });
+    await armed.wake.start();
+    await armed.chunks(6 + 20);
+    // Armed at 0.48 s (the end of chunk 5): the half steps ending up to 1.48 s run, chunks 6-18.
+    expect(armed.s.calls()).toBe(6 + 20 + 13);
+    const never = adapter([...WARM, 0.9, 0.9]);
+    await never.wake.start();
+    await never.chunks(20);
+    expect(never.s.calls()).toBe(20);
+  });
+
+  it('noiseSuppression: each 10 ms block goes through the denoiser before the models, except frames the echo canceller denoised', async () => {
+    const blocks: number[] = [];
+    const denoiser = {
+      frameSize: 160,
+      process: (pcm: Int16Array) => {
+        blocks.push(pcm[0]!);
+      },
+      destroy: () => {},
+    };
+    const t = adapter([], { noiseSuppression: true }, { loadDsp: async () => ({ createCanceller: () => { throw new Error('not used'); }, createDenoiser: () => denoiser }) });
+    await t.wake.start();
+    expect(t.mem.lines().find((l) => l.event === 'wake-ready')).toMatchObject({ noiseSuppression: true });
+    // Two chunks of 20 ms frames, each frame filled with its number; frames 2 and 3 were cleaned
+    // (and so denoised) by the echo canceller.
+    for (let k = 0; k < 8; k++) {
+      const pcm = new Int16Array(320).fill(k + 1);
+      if (k === 2 || k === 3) markDenoised(pcm);
+      t.wake.feed(pcm, k * 320);
+    }
+    await t.wake.drain();
+    expect(blocks).toEqual([1, 1, 2, 2, 5, 5, 6, 6, 7, 7, 8, 8]);
+    await t.wake.stop();
   });
 
   it('the refractory period is counted in audio samples', async () => {

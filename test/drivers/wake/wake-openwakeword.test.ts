@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { atLevel, mix, roomNoise, sequence, synth, ttsMissing, type Voice } from '../../../bench/fixtures/tts.js';
 import { WakeSchema } from '../../../src/config/schema.js';
-import { CHUNK_SAMPLES, EMBEDDING_SIZE, MEL_BINS, MEL_WINDOW, StreamingFeatures, melFrameCount } from '../../../src/drivers/openwakeword/features.js';
+import { CHUNK_SAMPLES, EMBEDDING_SIZE, HALF_SAMPLES, MEL_BINS, MEL_WINDOW, StreamingFeatures, melFrameCount } from '../../../src/drivers/openwakeword/features.js';
 import { resolveModelFiles } from '../../../src/drivers/openwakeword/models.js';
 import { loadOnnxRuntime } from '../../../src/drivers/openwakeword/runtime.js';
 import { OpenWakeWord } from '../../../src/drivers/openwakeword/wake.js';
@@ -83,6 +83,49 @@ describe.skipIf(missing)('openWakeWord streaming features', () => {
     }
     expect(worstMel).toBeLessThan(0.02);
     expect(worstEmb).toBeLessThan(0.05);
+  });
+
+  it('half steps: the first 40 ms of a chunk continue the same mel frames, and the half-step history embeds the windows 40 ms off the grid', async () => {
+    const m = await models();
+    const speech = sequence(300, synth('hey jarvis, what is the weather like today', { engine: 'espeak', voice: 'en-us' }), 300);
+    const pcm = mix(speech, roomNoise(speech.length, -55, 11));
+    const chunks = Math.floor(pcm.length / CHUNK_SAMPLES);
+    const clip = Float32Array.from(pcm.subarray(0, chunks * CHUNK_SAMPLES));
+    const batch = (await m.mel.run(clip, [1, clip.length])).map((x) => x / 10 + 2);
+    const embed = async (end: number) => (await m.embedding.run(batch.slice((end - MEL_WINDOW) * MEL_BINS, end * MEL_BINS), [1, MEL_WINDOW, MEL_BINS, 1])).slice(0, EMBEDDING_SIZE);
+    const half = new StreamingFeatures(m.mel, m.embedding, 16);
+    const plain = new StreamingFeatures(m.mel, m.embedding, 16);
+    await half.init();
+    await plain.init();
+    let worstHalf = 0;
+    let worstMain = 0;
+    let scored = 0;
+    for (let k = 0; k < chunks; k++) {
+      const c = pcm.subarray(k * CHUNK_SAMPLES, (k + 1) * CHUNK_SAMPLES);
+      // Half steps on from chunk 20 (the history is rebuilt then), off at 28-31, on again after.
+      const want = k >= 20 && (k < 28 || k > 31);
+      const did = await half.pushFirstHalf(c.subarray(0, HALF_SAMPLES), want);
+      expect(did).toBe(want);
+      if (did) {
+        scored++;
+        // The newest window ends 4 frames before chunk k's end (frame 8k+4 of the clip, +1).
+        for (const back of [0, 15]) {
+          const end = 8 * k + 1 - 8 * back;
+          if (end < MEL_WINDOW) continue;
+          const wantEmb = await embed(end);
+          const got = half.halfEmbeddings.subarray((15 - back) * EMBEDDING_SIZE, (16 - back) * EMBEDDING_SIZE);
+          for (let i = 0; i < EMBEDDING_SIZE; i++) worstHalf = Math.max(worstHalf, Math.abs(got[i]! - wantEmb[i]!));
+        }
+      }
+      await half.pushSecondHalf(c.subarray(HALF_SAMPLES));
+      await plain.push(c);
+      for (let i = 0; i < plain.embeddings.length; i++) worstMain = Math.max(worstMain, Math.abs(half.embeddings[i]! - plain.embeddings[i]!));
+    }
+    expect(chunks).toBeGreaterThan(36);
+    expect(scored).toBe(chunks - 20 - 4);
+    expect(worstHalf).toBeLessThan(0.05);
+    // The 80 ms steps are the same with or without the half steps.
+    expect(worstMain).toBeLessThan(0.05);
   });
 });
 
