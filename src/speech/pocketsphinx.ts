@@ -32,7 +32,8 @@ import type { SttClient, SttOpenOptions, SttResult, SttSession } from '../backen
 import type { Logger } from '../log/logger.js';
 import { Grammar, PhraseError, type GrammarSpec } from './phrases.js';
 import { loadPocketsphinx, RecognizerUnavailableError, type PocketsphinxLib, type Ptr } from './pocketsphinx-lib.js';
-import { PocketsphinxSession, type Pair, type SessionHost } from './pocketsphinx-session.js';
+import { features, type Features } from './confidence.js';
+import { PocketsphinxSession, type Evidence, type Pair, type SessionHost } from './pocketsphinx-session.js';
 
 /** Where Debian's pocketsphinx-en-us puts the US English model. */
 export const DEBIAN_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
@@ -65,7 +66,7 @@ export interface PocketsphinxOptions {
   /** More decoder options, `-name value` pairs (tuning; see pocketsphinx_continuous -help). */
   decoderArgs?: string[];
   /** Called with every hypothesis and its score ratio before the threshold applies (benchmarks, diagnostics). */
-  onHypothesis?: (h: { text: string; ratio: number; frames: number; snrDb: number | undefined; threshold: number }) => void;
+  onHypothesis?: (h: { text: string; ratio: number; frames: number; snrDb: number | undefined; threshold: number; features: Features; evidence: Evidence }) => void;
   log: Logger;
 }
 
@@ -244,15 +245,18 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     return this.#lib;
   }
 
-  /** @internal Maps the two path scores of an utterance to text, confidence and rejection. */
-  judge(grammar: Grammar, g: { text: string | null; score: number }, loop: { score: number }, frames: number, heard: boolean, snrDb: number | undefined): SttResult {
-    const text = (g.text ?? '').trim();
-    if (!text) return heard ? { text: '', confidence: 0, rejected: true } : { text: '', confidence: 0 };
-    const ratio = (g.score - loop.score) / Math.max(10, frames);
+  /** @internal Maps what both decoders made of an utterance to text, confidence and rejection. */
+  judge(grammar: Grammar, e: Evidence): SttResult {
+    const text = (e.grammar.text ?? '').trim();
+    if (!text) return e.heard ? { text: '', confidence: 0, rejected: true } : { text: '', confidence: 0 };
+    const f = features(e);
+    const ratio = f.ratio;
+    const snrDb = e.snrDb;
+    const frames = e.frames;
     const threshold = thresholdAt(this.#threshold, snrDb);
     const confidence = Math.round((1 / (1 + Math.exp(-(ratio - threshold) / CONFIDENCE_SCALE))) * 1000) / 1000;
     this.#log.debug('hypothesis', () => ({ text, ratio: Math.round(ratio * 100) / 100, threshold, snrDb, confidence, frames }));
-    this.#onHypothesis?.({ text, ratio, frames, snrDb, threshold });
+    this.#onHypothesis?.({ text, ratio, frames, snrDb, threshold, features: f, evidence: e });
     if (ratio < threshold || !grammar.matches(text)) return { text: '', confidence, rejected: true, guess: text };
     return { text: grammar.stripLeadIn(text), confidence };
   }
