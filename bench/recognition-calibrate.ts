@@ -4,25 +4,30 @@
  * seed, none of the bench's), other sentences outside the grammar, the four tuned voices only,
  * other noise seeds. Each utterance is decoded as the bench does (20 ms chunks, up to 300 ms
  * after the last word, grouped by noise level and voice) and its measures (../src/speech/confidence.ts)
- * are written to bench/results/recognition-calibration.json. Then:
- *   - a logistic model over the measures is fitted (accept = the words make the command asked),
- *     and the coefficients printed, for src/speech/confidence.ts;
- *   - the rule in the recogniser now and the fitted model are compared at equal false accepts.
- * Run: `tsc -p tsconfig.bench.json && node dist-bench/bench/recognition-calibrate.js`
- * (about 4 minutes); `CALIB_REFIT=1` refits from the saved measures without decoding;
- * `CALIB_DECODER_ARGS="-name value ..."` and `CALIB_DENOISE=0` decode with other front ends
- * (then the file gets a suffix and the current model is only evaluated, not refitted).
+ * are written to bench/results/recognition-calibration.json (and with the decoders' whole output,
+ * from which the measures are recomputed, to the temp directory). Then it compares, per noise
+ * level, the command accuracy at equal out-of-grammar accepts (2-6 % of them, one threshold
+ * over all levels) of the recogniser's rule (the ratio against its SNR-dependent threshold) and
+ * of logistic models over other measures, each cross-validated (fitted on four fifths of the
+ * sentences, scored on the rest).
+ * Run: `npx tsc -p tsconfig.bench.json && node dist-bench/bench/recognition-calibrate.js`
+ * (about 5 minutes); `CALIB_REFIT=1` compares again from the saved output without decoding;
+ * `CALIB_NOISE=10` (or `quiet,20`) decodes only those levels; `CALIB_DECODER_ARGS="-name value
+ * ..."`, `CALIB_DENOISE=0` (no Wiener filter) and `CALIB_SPEEX=1` (libspeexdsp's denoiser
+ * first) decode with other front ends. Any of these makes a variant: its files get the suffix
+ * `-$CALIB_TAG`.
  */
+import { loadSpeexDsp } from '../src/drivers/speex/speexdsp.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { builtinSkills, skillGrammars } from '../src/local-gateway/assistant.js';
 import { silentLogger } from '../src/log/logger.js';
-import { acceptScore, MODEL, type Features } from '../src/speech/confidence.js';
+import { features, type Features } from '../src/speech/confidence.js';
 import { Grammar } from '../src/speech/phrases.js';
 import type { Evidence } from '../src/speech/pocketsphinx-session.js';
-import { DEFAULT_REJECT_THRESHOLD, PocketsphinxStt } from '../src/speech/pocketsphinx.js';
+import { DEFAULT_REJECT_THRESHOLD, PocketsphinxStt, thresholdAt } from '../src/speech/pocketsphinx.js';
 import { padded, speechEnd, spoken, withNoise } from '../test/support/speech-fixtures.js';
 import { benchSentences, rng } from './recognition.js';
 import { sameCommand } from './recognition-score.js';
@@ -30,7 +35,8 @@ import { sameCommand } from './recognition-score.js';
 const RATE = 16000;
 const CHUNK = 320;
 const VOICES = ['flite/slt', 'flite/awb', 'flite/kal16', 'espeak/en-us'];
-const NOISE: (number | null)[] = [null, 20, 10];
+/** `CALIB_NOISE=10,20` (quiet as `quiet`) decodes only those levels. */
+const NOISE: (number | null)[] = process.env.CALIB_NOISE ? process.env.CALIB_NOISE.split(',').map((x) => (x === 'quiet' ? null : Number(x))) : [null, 20, 10];
 const N_REQUESTS = 40;
 /** Outside the grammar, none of them in the bench; several share words with requests. */
 const OUT_OF_GRAMMAR = [
@@ -90,8 +96,9 @@ function calibrationUtterances(): { ref: string; inGrammar: boolean; voice: stri
   }
   for (const s of OUT_OF_GRAMMAR) if (g.matches(s) || bench.oog.includes(s)) throw new Error(`"${s}" is in the grammar or the bench`);
   const out = [];
-  let seed = 5001;
   for (const snr of NOISE) {
+    // The same noise for a level whichever levels run.
+    let seed = 5001 + [null, 20, 10].indexOf(snr) * VOICES.length * (N_REQUESTS + OUT_OF_GRAMMAR.length);
     for (const voice of VOICES) {
       for (const [list, inGrammar] of [
         [[...requests], true],
@@ -120,11 +127,24 @@ async function decode(): Promise<Row[]> {
     log: silentLogger(),
   });
   const rows: Row[] = [];
+  // CALIB_SPEEX=1: libspeexdsp's preprocessor (its denoiser; the canceller in front of it gets
+  // no reference, so passes the audio through) over each utterance before the recogniser.
+  const speex = process.env.CALIB_SPEEX === '1' ? await loadSpeexDsp() : undefined;
   for (const u of calibrationUtterances()) {
     last = undefined;
     const s = stt.open();
     const final = s.next('final');
     const stop = Math.min(u.pcm.length, u.end + 0.3 * RATE);
+    if (speex) {
+      const aec = speex.createCanceller({ frameSize: CHUNK, filterLength: 1600, sampleRate: RATE });
+      const zero = new Int16Array(CHUNK);
+      for (let i = 0; i + CHUNK <= u.pcm.length; i += CHUNK) {
+        const out = new Int16Array(CHUNK);
+        aec.process(u.pcm.subarray(i, i + CHUNK), zero, out);
+        u.pcm.set(out, i);
+      }
+      aec.destroy();
+    }
     for (let i = 0; i < stop; i += CHUNK) s.send(u.pcm.subarray(i, Math.min(stop, i + CHUNK)));
     s.finalize();
     const [res] = await final;
@@ -137,54 +157,118 @@ async function decode(): Promise<Row[]> {
   return rows;
 }
 
-/** The model's inputs: standardised by the fit. */
-export const inputs = (f: Features): number[] => [f.ratio, f.speechRatio, f.margin, Math.min(30, f.snrDb), f.words];
+/** Inputs a model may use, by name. */
+const INPUTS: Record<string, (f: Features) => number> = {
+  ratio: (f) => f.ratio,
+  speechRatio: (f) => f.speechRatio,
+  snr: (f) => Math.min(30, f.snrDb),
+  'ratio*snr': (f) => (f.ratio * Math.min(30, f.snrDb)) / 30,
+  margin: (f) => Math.max(-10, Math.min(10, f.margin)),
+  worstWord: (f) => Math.max(-80, f.worstWord),
+  meanWord: (f) => Math.max(-80, f.meanWord),
+  acousticRatio: (f) => f.acousticRatio,
+  words: (f) => f.words,
+  logSpeechFrames: (f) => Math.log(f.speechFrames),
+};
+const SETS: Record<string, string[]> = {
+  'ratio, snr': ['ratio', 'snr'],
+  'ratio, snr, ratio*snr': ['ratio', 'snr', 'ratio*snr'],
+  '+ words': ['ratio', 'snr', 'ratio*snr', 'words'],
+  '+ margin': ['ratio', 'snr', 'ratio*snr', 'margin'],
+  '+ worst word': ['ratio', 'snr', 'ratio*snr', 'worstWord'],
+  '+ mean word': ['ratio', 'snr', 'ratio*snr', 'meanWord'],
+  '+ acoustic ratio': ['ratio', 'snr', 'ratio*snr', 'acousticRatio'],
+  all: Object.keys(INPUTS),
+};
 
-/** Logistic regression by gradient descent (L2 0.01) on standardised inputs; returns weights on the raw inputs. */
-function fit(xs: number[][], ys: number[]): { bias: number; weights: number[] } {
+/** Logistic regression (Newton's method, L2 0.01 on standardised inputs); returns the scorer. */
+function fit(xs: number[][], ys: number[]): (x: number[]) => number {
   const d = xs[0]!.length;
   const mean = Array.from({ length: d }, (_, j) => xs.reduce((a, x) => a + x[j]!, 0) / xs.length);
   const sd = Array.from({ length: d }, (_, j) => Math.sqrt(xs.reduce((a, x) => a + (x[j]! - mean[j]!) ** 2, 0) / xs.length) || 1);
-  const z = xs.map((x) => x.map((v, j) => (v - mean[j]!) / sd[j]!));
-  let w = new Array<number>(d).fill(0);
-  let b = 0;
-  for (let it = 0; it < 4000; it++) {
-    const gw = new Array<number>(d).fill(0);
-    let gb = 0;
+  const z = xs.map((x) => [1, ...x.map((v, j) => (v - mean[j]!) / sd[j]!)]);
+  const n = d + 1;
+  const w = new Array<number>(n).fill(0);
+  const l2 = 0.01 * z.length;
+  for (let it = 0; it < 30; it++) {
+    const g = new Array<number>(n).fill(0);
+    const h = Array.from({ length: n }, () => new Array<number>(n).fill(0));
     for (let i = 0; i < z.length; i++) {
-      const p = 1 / (1 + Math.exp(-(b + z[i]!.reduce((a, v, j) => a + v * w[j]!, 0))));
-      const e = p - ys[i]!;
-      gb += e;
-      for (let j = 0; j < d; j++) gw[j]! += e * z[i]![j]!;
+      const p = 1 / (1 + Math.exp(-z[i]!.reduce((a, v, j) => a + v * w[j]!, 0)));
+      for (let j = 0; j < n; j++) {
+        g[j]! += (p - ys[i]!) * z[i]![j]!;
+        for (let k = 0; k < n; k++) h[j]![k]! += p * (1 - p) * z[i]![j]! * z[i]![k]!;
+      }
     }
-    b -= (0.5 * gb) / z.length;
-    w = w.map((wj, j) => wj - 0.5 * (gw[j]! / z.length + 0.01 * wj));
+    for (let j = 1; j < n; j++) {
+      g[j]! += l2 * w[j]!;
+      h[j]![j]! += l2;
+    }
+    const step = solve(h, g);
+    for (let j = 0; j < n; j++) w[j]! -= step[j]!;
   }
-  // Back to raw inputs: b + sum w_j (x_j - m_j) / s_j.
-  const weights = w.map((wj, j) => wj / sd[j]!);
-  const bias = b - w.reduce((a, wj, j) => a + (wj * mean[j]!) / sd[j]!, 0);
-  return { bias, weights };
+  return (x) => w[0]! + x.reduce((a, v, j) => a + ((v - mean[j]!) / sd[j]!) * w[j + 1]!, 0);
+}
+
+/** Solves a x = b by Gaussian elimination with partial pivoting. */
+function solve(a: number[][], b: number[]): number[] {
+  const n = b.length;
+  const m = a.map((row, i) => [...row, b[i]!]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
+    [m[c], m[p]] = [m[p]!, m[c]!];
+    for (let r = c + 1; r < n; r++) {
+      const f = m[r]![c]! / m[c]![c]!;
+      for (let k = c; k <= n; k++) m[r]![k]! -= f * m[c]![k]!;
+    }
+  }
+  const x = new Array<number>(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) x[r] = (m[r]![n]! - m[r]!.slice(r + 1, n).reduce((acc, v, k) => acc + v * x[r + 1 + k]!, 0)) / m[r]![r]!;
+  return x;
 }
 
 const pct = (x: number) => Math.round(x * 1000) / 10;
+const label = (snr: number | null) => (snr === null ? 'quiet' : `${snr}dB`);
 
-/** Command accuracy and out-of-grammar accepted, per noise level, for an acceptance rule. */
-function evaluate(rows: Row[], accept: (r: Row) => boolean): Record<string, { accuracy: number; oogAccepted: number }> {
-  const out: Record<string, { accuracy: number; oogAccepted: number }> = {};
-  for (const snr of NOISE) {
-    const at = rows.filter((r) => r.snr === snr);
-    const req = at.filter((r) => r.inGrammar);
-    const oog = at.filter((r) => !r.inGrammar);
-    out[snr === null ? 'quiet' : `${snr}dB`] = {
-      accuracy: pct(req.filter((r) => r.right && accept(r)).length / req.length),
-      oogAccepted: pct(oog.filter((r) => r.hyp !== '' && r.features && accept(r)).length / oog.length),
-    };
+/**
+ * Command accuracy / out-of-grammar accepted (%) per noise level, for one score per utterance
+ * and one threshold over all levels, set so that `faPct` % of all out-of-grammar sentences pass.
+ */
+function atFalseAccepts(rows: Row[], scores: number[], faPct: number): string {
+  const oog = rows.flatMap((r, i) => (!r.inGrammar && r.features ? [scores[i]!] : [])).sort((a, b) => b - a);
+  const k = Math.round((faPct / 100) * rows.filter((r) => !r.inGrammar).length);
+  const t = k < oog.length ? oog[k]! + 1e-9 : -Infinity;
+  return NOISE.map((snr) => {
+    const at = rows.map((r, i) => [r, scores[i]!] as const).filter(([r]) => r.snr === snr);
+    const req = at.filter(([r]) => r.inGrammar);
+    const out = at.filter(([r]) => !r.inGrammar);
+    return `${label(snr)} ${pct(req.filter(([r, x]) => r.right && x >= t).length / req.length)} / ${pct(out.filter(([r, x]) => r.features && x >= t).length / out.length)}`;
+  }).join(', ');
+}
+
+/** Scores of each model, fitted on four fifths of the sentences and applied to the rest (folds by sentence). */
+function crossValidated(rows: Row[], inputs: ((f: Features) => number)[]): number[] {
+  const refs = [...new Set(rows.map((r) => r.ref))].sort();
+  const r = rng(7);
+  const fold = new Map(refs.map((ref) => [ref, Math.floor(r() * 5)]));
+  const scores = new Array<number>(rows.length).fill(-Infinity);
+  for (let k = 0; k < 5; k++) {
+    const train = rows.filter((x) => x.features && fold.get(x.ref) !== k);
+    const model = fit(
+      train.map((x) => inputs.map((g) => g(x.features!))),
+      train.map((x) => (x.right ? 1 : 0)),
+    );
+    rows.forEach((x, i) => {
+      if (x.features && fold.get(x.ref) === k) scores[i] = model(inputs.map((g) => g(x.features!)));
+    });
   }
-  return out;
+  return scores;
 }
 
 async function main(): Promise<void> {
-  const suffix = process.env.CALIB_DECODER_ARGS || process.env.CALIB_DENOISE === '0' ? '-variant' : '';
+  const variant = !!process.env.CALIB_DECODER_ARGS || process.env.CALIB_DENOISE === '0' || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE;
+  const suffix = variant ? `-${process.env.CALIB_TAG ?? 'variant'}` : '';
   const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', `recognition-calibration${suffix}.json`);
   // The decoders' whole output (large: every phone of the loop) stays in the temp directory.
   const full = path.join(os.tmpdir(), `speaker-agent-recognition-calibration${suffix}.json`);
@@ -192,28 +276,32 @@ async function main(): Promise<void> {
   if (process.env.CALIB_REFIT === '1') rows = (JSON.parse(readFileSync(full, 'utf8')) as { rows: Row[] }).rows;
   else {
     rows = await decode();
-    const meta = { date: new Date().toISOString(), decoderArgs: process.env.CALIB_DECODER_ARGS ?? '', denoise: process.env.CALIB_DENOISE !== '0' };
+    const meta = { date: new Date().toISOString(), decoderArgs: process.env.CALIB_DECODER_ARGS ?? '', denoise: process.env.CALIB_DENOISE !== '0', speex: process.env.CALIB_SPEEX === '1' };
     writeFileSync(full, JSON.stringify({ ...meta, rows }) + '\n');
     writeFileSync(file, JSON.stringify({ ...meta, rows: rows.map(({ evidence: _, ...r }) => r) }) + '\n');
   }
-  const scored = rows.filter((r) => r.features);
-  const { thresholdAt } = await import('../src/speech/pocketsphinx.js');
-  const ratioRule = (r: Row) => r.features!.ratio >= thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features!.snrDb >= 60 ? undefined : r.features!.snrDb);
-  const report: Record<string, unknown> = {
-    utterances: rows.length,
-    rightHypothesesPct: evaluate(rows, () => true),
-    ratioRule: evaluate(rows, ratioRule),
-    currentModel: Object.fromEntries([0.3, 0.4, 0.5, 0.6, 0.7].map((t) => [`p>=${t}`, evaluate(rows, (r) => acceptScore(r.features!, MODEL) >= t)])),
-  };
-  if (!suffix) {
-    const m = fit(
-      scored.map((r) => inputs(r.features!)),
-      scored.map((r) => (r.right ? 1 : 0)),
-    );
-    report.fitted = m;
-    report.fittedModel = Object.fromEntries([0.3, 0.4, 0.5, 0.6, 0.7].map((t) => [`p>=${t}`, evaluate(rows, (r) => acceptScore(r.features!, m) >= t)]));
-  }
-  process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  // Measures recomputed from the evidence, so a change to them needs no new decoding.
+  for (const r of rows) if (r.evidence) r.features = features(r.evidence);
+  const ratioRule = rows.map((r) => (r.features ? r.features.ratio - thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features.snrDb) : -Infinity));
+  const lines: string[] = [];
+  const right = NOISE.map((snr) => {
+    const req = rows.filter((r) => r.snr === snr && r.inGrammar);
+    return `${label(snr)} ${pct(req.filter((r) => r.right).length / req.length)}`;
+  });
+  lines.push(`utterances ${rows.length}; right sentence found (before the rejection): ${right.join(', ')}`);
+  lines.push('command accuracy / out-of-grammar accepted, % by level, one threshold set for the false accepts over all levels:');
+  const fas = [2, 3, 4, 5, 6];
+  const row = (name: string, scores: number[]) => lines.push(`  ${name.padEnd(24)} ${fas.map((fa) => `[${fa} %: ${atFalseAccepts(rows, scores, fa)}]`).join(' ')}`);
+  row('ratio - thresholdAt', ratioRule);
+  for (const [name, keys] of Object.entries(SETS)) row(`${name} (cv)`, crossValidated(rows, keys.map((k) => INPUTS[k]!)));
+  const current = NOISE.map((snr) => {
+    const at = rows.map((r, i) => [r, ratioRule[i]!] as const).filter(([r]) => r.snr === snr);
+    const req = at.filter(([r]) => r.inGrammar);
+    const out = at.filter(([r]) => !r.inGrammar);
+    return `${label(snr)} ${pct(req.filter(([r, x]) => r.right && x >= 0).length / req.length)} / ${pct(out.filter(([, x]) => x >= 0).length / out.length)}`;
+  });
+  lines.push(`the recogniser's rule (threshold ${DEFAULT_REJECT_THRESHOLD}): ${current.join(', ')}`);
+  process.stdout.write(lines.join('\n') + '\n');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

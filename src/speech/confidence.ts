@@ -1,7 +1,10 @@
 /**
- * How sure the recogniser is that an utterance is the sentence its grammar decoder found
- * (./pocketsphinx.ts): measures taken from both decoders' results, and the rule that turns
- * them into a confidence and a rejection.
+ * Measures of how sure the recogniser can be that an utterance is the sentence its grammar
+ * decoder found (./pocketsphinx.ts), from both decoders' results: given to `onHypothesis`
+ * (benchmarks, diagnostics) and compared in bench/recognition-calibrate.ts. The recogniser's
+ * rejection uses `ratio` (against an SNR-dependent threshold): on the calibration set, none of
+ * the others, alone or in a logistic model with it, accepted more right sentences at the same
+ * out-of-grammar accepts (docs/benchmarks.md).
  */
 import type { Evidence } from './pocketsphinx-session.js';
 
@@ -13,6 +16,14 @@ export interface Features {
   speechRatio: number;
   /** (best - next best distinct sentence) over the words' frames; `MAX_MARGIN` when the lattice holds no other. */
   margin: number;
+  /**
+   * Each word's acoustic score less the phone loop's over the same frames, per frame: the worst
+   * word, and the mean over the words (-99 without words).
+   */
+  worstWord: number;
+  meanWord: number;
+  /** The words' acoustic scores less the loop's over the frames they span, per frame (no language scores). */
+  acousticRatio: number;
   /** Frames the words span. */
   speechFrames: number;
   /** Words in the sentence (fillers and silences not counted). */
@@ -26,6 +37,17 @@ export const MAX_MARGIN = 20;
 
 const isWord = (w: string) => !/^(<.*>|\[.*\]|sil|<sil>)$/i.test(w) && !w.startsWith('++');
 
+/** The phone loop's acoustic score over frames `start`-`end` (inclusive), phones cut at the edges counted pro rata. */
+function loopAcoustic(phones: Evidence['phones'], start: number, end: number): number {
+  let sum = 0;
+  for (const p of phones) {
+    const from = Math.max(start, p.start);
+    const to = Math.min(end, p.end);
+    if (to >= from) sum += (p.ascr * (to - from + 1)) / (p.end - p.start + 1);
+  }
+  return sum;
+}
+
 /** The measures of `e` (whose grammar decoder found a sentence). */
 export function features(e: Evidence): Features {
   const words = e.words.filter((w) => isWord(w.word.replace(/\(\d+\)$/, '')));
@@ -37,8 +59,13 @@ export function features(e: Evidence): Features {
   const own = e.nbest.find((h) => h.text === best)?.score ?? Math.min(...e.nbest.map((h) => h.score));
   const rival = e.nbest.filter((h) => h.text !== best)[0];
   const margin = rival ? Math.min(MAX_MARGIN, (own - rival.score) / speechFrames) : MAX_MARGIN;
+  const perWord = words.map((w) => (w.ascr - loopAcoustic(e.phones, w.start, w.end)) / (w.end - w.start + 1));
+  const spanned = e.words.filter((w) => w.start >= first && w.end <= last).reduce((a, w) => a + w.ascr, 0);
   return {
     ratio: diff / Math.max(10, e.frames),
+    worstWord: perWord.length ? Math.min(...perWord) : -99,
+    meanWord: perWord.length ? perWord.reduce((a, b) => a + b, 0) / perWord.length : -99,
+    acousticRatio: words.length ? (spanned - loopAcoustic(e.phones, first, last)) / speechFrames : -99,
     speechRatio: diff / speechFrames,
     margin,
     speechFrames,
@@ -47,19 +74,3 @@ export function features(e: Evidence): Features {
   };
 }
 
-/** A logistic model over the measures: P(the sentence is what was said) = 1 / (1 + e^-(bias + weights . inputs)). */
-export interface Model {
-  bias: number;
-  /** For ratio, speechRatio, margin, min(30, snrDb), words. */
-  weights: number[];
-}
-
-/** Placeholder until calibrated (bench/recognition-calibrate.ts). */
-export const MODEL: Model = { bias: 0, weights: [1, 0, 0, 0, 0] };
-
-/** The model's probability that `f`'s sentence is right. */
-export function acceptScore(f: Features, m: Model): number {
-  const x = [f.ratio, f.speechRatio, f.margin, Math.min(30, f.snrDb), f.words];
-  const z = m.bias + x.reduce((a, v, j) => a + v * (m.weights[j] ?? 0), 0);
-  return 1 / (1 + Math.exp(-z));
-}

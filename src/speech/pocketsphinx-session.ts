@@ -29,6 +29,7 @@ export interface Evidence {
   grammar: { text: string | null; score: number };
   /** The phone loop's path score over the same frames. */
   loop: { score: number };
+  // The rest is read only when the host asks for `detail` (diagnostics: none of it is needed to judge).
   /** The grammar decoder's best distinct sentences in its lattice (N-best), best first, with their path scores. */
   nbest: { text: string; score: number }[];
   /** The best sentence's words with their frames and acoustic scores (silences and fillers included). */
@@ -51,6 +52,8 @@ const N_BEST = 3;
 /** What a session needs from its recogniser. */
 export interface SessionHost {
   readonly lib: PocketsphinxLib;
+  /** Read the N-best, the segments and the posterior after each utterance (for `onHypothesis`). */
+  readonly detail: boolean;
   /** A free decoder pair and the grammars, once they are loaded. */
   acquire(): Promise<{ pair: Pair; grammars: Map<string, Grammar> }>;
   /** Returns a pair after its utterance ended. */
@@ -250,13 +253,14 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
       // Every frame decoded, pre-roll and trailing silence included: speech frames counted by the
       // detector, fewer and erratic in noise, made right sentences' ratios there fall apart.
       const best = lib.hyp(pair.grammar);
+      const detail = this.#stt.detail;
       const evidence: Evidence = {
         grammar: best,
         loop: lib.hyp(pair.loop),
-        nbest: lib.nbest(pair.grammar, N_BEST),
-        words: lib.segments(pair.grammar),
-        phones: lib.segments(pair.loop),
-        prob: lib.prob(pair.grammar),
+        nbest: detail ? lib.nbest(pair.grammar, N_BEST) : [],
+        words: detail ? lib.segments(pair.grammar) : [],
+        phones: detail ? lib.segments(pair.loop) : [],
+        prob: detail ? lib.prob(pair.grammar) : 0,
         frames: lib.nFrames(pair.grammar),
         heard: this.#heard,
         snrDb: this.#filter?.snrDb,

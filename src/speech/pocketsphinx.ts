@@ -241,6 +241,11 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   }
 
   /** @internal */
+  get detail(): boolean {
+    return !!this.#onHypothesis;
+  }
+
+  /** @internal */
   get lib(): PocketsphinxLib {
     return this.#lib;
   }
@@ -249,14 +254,13 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   judge(grammar: Grammar, e: Evidence): SttResult {
     const text = (e.grammar.text ?? '').trim();
     if (!text) return e.heard ? { text: '', confidence: 0, rejected: true } : { text: '', confidence: 0 };
-    const f = features(e);
-    const ratio = f.ratio;
+    const ratio = (e.grammar.score - e.loop.score) / Math.max(10, e.frames);
     const snrDb = e.snrDb;
     const frames = e.frames;
     const threshold = thresholdAt(this.#threshold, snrDb);
     const confidence = Math.round((1 / (1 + Math.exp(-(ratio - threshold) / CONFIDENCE_SCALE))) * 1000) / 1000;
     this.#log.debug('hypothesis', () => ({ text, ratio: Math.round(ratio * 100) / 100, threshold, snrDb, confidence, frames }));
-    this.#onHypothesis?.({ text, ratio, frames, snrDb, threshold, features: f, evidence: e });
+    this.#onHypothesis?.({ text, ratio, frames, snrDb, threshold, features: features(e), evidence: e });
     if (ratio < threshold || !grammar.matches(text)) return { text: '', confidence, rejected: true, guess: text };
     return { text: grammar.stripLeadIn(text), confidence };
   }
