@@ -14,7 +14,8 @@
  * (about 5 minutes); `CALIB_REFIT=1` compares again from the saved output without decoding;
  * `CALIB_NOISE=10` (or `quiet,20`) decodes only those levels; `CALIB_DECODER_ARGS="-name value
  * ..."`, `CALIB_DENOISE=0` (no Wiener filter) and `CALIB_SPEEX=1` (libspeexdsp's denoiser
- * first) decode with other front ends. Any of these makes a variant: its files get the suffix
+ * first) decode with other front ends; `CALIB_SET=bench` decodes the bench's own utterances
+ * instead (its six voices), to confirm there what calibration found. Any of these makes a variant: its files get the suffix
  * `-$CALIB_TAG`.
  */
 import { loadSpeexDsp } from '../src/drivers/speex/speexdsp.js';
@@ -29,7 +30,7 @@ import { Grammar } from '../src/speech/phrases.js';
 import type { Evidence } from '../src/speech/pocketsphinx-session.js';
 import { DEFAULT_REJECT_THRESHOLD, PocketsphinxStt, thresholdAt } from '../src/speech/pocketsphinx.js';
 import { padded, speechEnd, spoken, withNoise } from '../test/support/speech-fixtures.js';
-import { benchSentences, rng } from './recognition.js';
+import { benchSentences, rng, utterances as benchUtterances } from './recognition.js';
 import { sameCommand } from './recognition-score.js';
 
 const RATE = 16000;
@@ -121,6 +122,7 @@ async function decode(): Promise<Row[]> {
     grammars: skillGrammars(builtinSkills()),
     rejectThreshold: -1e9,
     completeSilenceMs: 0,
+    detail: true,
     denoise: process.env.CALIB_DENOISE !== '0',
     decoderArgs: args,
     onHypothesis: (h) => (last = h),
@@ -130,7 +132,8 @@ async function decode(): Promise<Row[]> {
   // CALIB_SPEEX=1: libspeexdsp's preprocessor (its denoiser; the canceller in front of it gets
   // no reference, so passes the audio through) over each utterance before the recogniser.
   const speex = process.env.CALIB_SPEEX === '1' ? await loadSpeexDsp() : undefined;
-  for (const u of calibrationUtterances()) {
+  // CALIB_SET=bench: the bench's own utterances, to confirm on them what calibration found.
+  for (const u of process.env.CALIB_SET === 'bench' ? benchUtterances() : calibrationUtterances()) {
     last = undefined;
     const s = stt.open();
     const final = s.next('final');
@@ -267,7 +270,7 @@ function crossValidated(rows: Row[], inputs: ((f: Features) => number)[]): numbe
 }
 
 async function main(): Promise<void> {
-  const variant = !!process.env.CALIB_DECODER_ARGS || process.env.CALIB_DENOISE === '0' || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE;
+  const variant = !!process.env.CALIB_DECODER_ARGS || process.env.CALIB_SET === 'bench' || process.env.CALIB_DENOISE === '0' || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE;
   const suffix = variant ? `-${process.env.CALIB_TAG ?? 'variant'}` : '';
   const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', `recognition-calibration${suffix}.json`);
   // The decoders' whole output (large: every phone of the loop) stays in the temp directory.

@@ -74,7 +74,7 @@ const OUT_OF_GRAMMAR = [
   'open the garage door',
 ];
 
-interface Utt {
+export interface Utt {
   ref: string;
   inGrammar: boolean;
   voice: string;
@@ -107,7 +107,8 @@ export function benchSentences(quick = QUICK): { requests: string[]; oog: string
   return { requests: [...(quick ? CHOSEN.slice(0, 4) : CHOSEN), ...sampled], oog: quick ? OUT_OF_GRAMMAR.slice(0, 3) : OUT_OF_GRAMMAR };
 }
 
-function utterances(): Utt[] {
+/** The bench's 540 utterances (fewer with BENCH_QUICK), in the order a device would hear them. */
+export function utterances(): Utt[] {
   const g = new Grammar(skillGrammars(builtinSkills()).default!);
   const { requests, oog } = benchSentences();
   // Ordered as a device hears them: one room (noise level), one user (voice) at a time. The

@@ -65,7 +65,15 @@ export interface PocketsphinxOptions {
   denoise?: boolean;
   /** More decoder options, `-name value` pairs (tuning; see pocketsphinx_continuous -help). */
   decoderArgs?: string[];
-  /** Called with every hypothesis and its score ratio before the threshold applies (benchmarks, diagnostics). */
+  /**
+   * Also read each utterance's N-best, word and phone segments (`evidence` and `features` for
+   * `onHypothesis`; default false: they cost CPU and the rejection does not use them).
+   */
+  detail?: boolean;
+  /**
+   * Called with every hypothesis and its score ratio before the threshold applies (benchmarks,
+   * diagnostics); its `evidence` and `features` are whole only with `detail`.
+   */
   onHypothesis?: (h: { text: string; ratio: number; frames: number; snrDb: number | undefined; threshold: number; features: Features; evidence: Evidence }) => void;
   log: Logger;
 }
@@ -128,6 +136,7 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   readonly #completeSilenceMs: number;
   readonly #source: PocketsphinxOptions['grammars'];
   readonly #onHypothesis: PocketsphinxOptions['onHypothesis'];
+  readonly #detail: boolean;
   readonly #args: string[];
   readonly #denoise: boolean;
   readonly #leadIn: string[];
@@ -151,6 +160,7 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     this.#completeSilenceMs = options.completeSilenceMs ?? 150;
     this.#source = options.grammars;
     this.#onHypothesis = options.onHypothesis;
+    this.#detail = options.detail ?? false;
     this.#args = options.decoderArgs ?? [];
     this.#denoise = options.denoise ?? true;
     this.#leadIn = options.leadIn ?? DEFAULT_LEAD_IN;
@@ -242,7 +252,7 @@ export class PocketsphinxStt implements SttClient, SessionHost {
 
   /** @internal */
   get detail(): boolean {
-    return !!this.#onHypothesis;
+    return this.#detail;
   }
 
   /** @internal */

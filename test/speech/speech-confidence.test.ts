@@ -58,7 +58,7 @@ describe('confidence measures from real pocketsphinx', () => {
   let stt: PocketsphinxStt;
   let seen: { text: string; features: Features; evidence: Evidence }[] = [];
   beforeAll(() => {
-    stt = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), log: silentLogger(), onHypothesis: (h) => seen.push(h) });
+    stt = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), log: silentLogger(), detail: true, onHypothesis: (h) => seen.push(h) });
   });
   afterAll(() => stt.close());
 
