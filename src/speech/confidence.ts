@@ -35,7 +35,8 @@ export interface Features {
 /** The margin given when no rival sentence was found. */
 export const MAX_MARGIN = 20;
 
-const isWord = (w: string) => !/^(<.*>|\[.*\]|sil|<sil>)$/i.test(w) && !w.startsWith('++');
+/** Not a word: silences, fillers, and the lattice's start node `(NULL)`. */
+const isWord = (w: string) => !/^(<.*>|\[.*\]|\+\+.*\+\+|sil|\(null\))$/i.test(w);
 
 /** The phone loop's acoustic score over frames `start`-`end` (inclusive), phones cut at the edges counted pro rata. */
 function loopAcoustic(phones: Evidence['phones'], start: number, end: number): number {
