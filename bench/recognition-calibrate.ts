@@ -15,7 +15,8 @@
  * `CALIB_NOISE=10` (or `quiet,20`) decodes only those levels; `CALIB_DECODER_ARGS="-name value
  * ..."`, `CALIB_DENOISE=0` (no Wiener filter) and `CALIB_SPEEX=1` (libspeexdsp's denoiser
  * first) decode with other front ends; `CALIB_SET=bench` decodes the bench's own utterances
- * instead (its six voices), to confirm there what calibration found. Any of these makes a variant: its files get the suffix
+ * instead (its six voices), to confirm there what calibration found; then `CALIB_REFIT=1
+ * CALIB_APPLY_TO=bench` fits each model on the calibration set and judges it on the bench's. Any of these makes a variant: its files get the suffix
  * `-$CALIB_TAG`.
  */
 import { loadSpeexDsp } from '../src/drivers/speex/speexdsp.js';
@@ -304,6 +305,27 @@ async function main(): Promise<void> {
     return `${label(snr)} ${pct(req.filter(([r, x]) => r.right && x >= 0).length / req.length)} / ${pct(out.filter(([, x]) => x >= 0).length / out.length)}`;
   });
   lines.push(`the recogniser's rule (threshold ${DEFAULT_REJECT_THRESHOLD}): ${current.join(', ')}`);
+  // CALIB_APPLY_TO=bench (with CALIB_REFIT=1): each model fitted on all of these utterances,
+  // then judged on those of another run (the bench's own, CALIB_SET=bench CALIB_TAG=bench).
+  const target = process.env.CALIB_APPLY_TO;
+  if (target) {
+    const other = (JSON.parse(readFileSync(path.join(os.tmpdir(), `speaker-agent-recognition-calibration-${target}.json`), 'utf8')) as { rows: Row[] }).rows;
+    for (const r of other) if (r.evidence) r.features = features(r.evidence);
+    const on = (x: Row[], scores: number[], fa: number) => atFalseAccepts(x, scores, fa);
+    lines.push(`fitted here, judged on "${target}" (${other.length} utterances):`);
+    const ruleThere = other.map((r) => (r.features ? r.features.ratio - thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features.snrDb) : -Infinity));
+    lines.push(`  ${'ratio - thresholdAt'.padEnd(24)} ${fas.map((fa) => `[${fa} %: ${on(other, ruleThere, fa)}]`).join(' ')}`);
+    for (const [name, keys] of Object.entries(SETS)) {
+      const inputs = keys.map((k) => INPUTS[k]!);
+      const train = rows.filter((x) => x.features);
+      const model = fit(
+        train.map((x) => inputs.map((g) => g(x.features!))),
+        train.map((x) => (x.right ? 1 : 0)),
+      );
+      const scores = other.map((x) => (x.features ? model(inputs.map((g) => g(x.features!))) : -Infinity));
+      lines.push(`  ${name.padEnd(24)} ${fas.map((fa) => `[${fa} %: ${on(other, scores, fa)}]`).join(' ')}`);
+    }
+  }
   process.stdout.write(lines.join('\n') + '\n');
 }
 
