@@ -270,6 +270,39 @@ function crossValidated(rows: Row[], inputs: ((f: Features) => number)[]): numbe
   return scores;
 }
 
+/**
+ * The rule's threshold curve (thresholdAt's shape: `quiet` from `from` dB up, `slope` lower per dB
+ * below, at most `drop` lower) with the most command accuracy (mean over levels) for at most the
+ * out-of-grammar accepts (mean over levels) of the recogniser's own curve.
+ */
+function searchCurve(rows: Row[]): string {
+  const curve = (q: number, slope: number, drop: number, from: number) => (snr: number) => (snr >= from ? q : q - Math.min(drop, slope * (from - snr)));
+  const judge = (t: (snr: number) => number) => {
+    let acc = 0;
+    let fa = 0;
+    for (const snr of NOISE) {
+      const at = rows.filter((r) => r.snr === snr);
+      const ok = (r: Row) => !!r.features && r.features.ratio >= t(r.features.snrDb);
+      acc += at.filter((r) => r.inGrammar && r.right && ok(r)).length / at.filter((r) => r.inGrammar).length;
+      fa += at.filter((r) => !r.inGrammar && ok(r)).length / at.filter((r) => !r.inGrammar).length;
+    }
+    return { acc: acc / NOISE.length, fa: fa / NOISE.length };
+  };
+  const own = judge((snr) => thresholdAt(DEFAULT_REJECT_THRESHOLD, snr));
+  let best = { acc: -1, fa: 0, params: '' };
+  for (let q = -3; q <= 4; q += 0.5) {
+    for (const slope of [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]) {
+      for (const drop of [2, 3, 4, 5, 6]) {
+        for (const from of [25, 30, 35]) {
+          const j = judge(curve(q, slope, drop, from));
+          if (j.fa <= own.fa && j.acc > best.acc) best = { ...j, params: `${q}, ${slope}, ${drop}, ${from}` };
+        }
+      }
+    }
+  }
+  return `the recogniser's (${DEFAULT_REJECT_THRESHOLD}, 0.5, 4, 30): accuracy ${pct(own.acc)} %, accepted ${pct(own.fa)} %; best (${best.params}): ${pct(best.acc)} %, ${pct(best.fa)} %`;
+}
+
 async function main(): Promise<void> {
   const variant = !!process.env.CALIB_DECODER_ARGS || process.env.CALIB_SET === 'bench' || process.env.CALIB_DENOISE === '0' || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE;
   const suffix = variant ? `-${process.env.CALIB_TAG ?? 'variant'}` : '';
@@ -305,6 +338,7 @@ async function main(): Promise<void> {
     return `${label(snr)} ${pct(req.filter(([r, x]) => r.right && x >= 0).length / req.length)} / ${pct(out.filter(([, x]) => x >= 0).length / out.length)}`;
   });
   lines.push(`the recogniser's rule (threshold ${DEFAULT_REJECT_THRESHOLD}): ${current.join(', ')}`);
+  lines.push(`the rule's curve searched (quiet threshold, slope per dB, largest drop, from SNR): ${searchCurve(rows)}`);
   // CALIB_APPLY_TO=bench (with CALIB_REFIT=1): each model fitted on all of these utterances,
   // then judged on those of another run (the bench's own, CALIB_SET=bench CALIB_TAG=bench).
   const target = process.env.CALIB_APPLY_TO;
