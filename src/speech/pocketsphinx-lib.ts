@@ -33,7 +33,8 @@ export interface PocketsphinxLib {
   nFrames(ps: Ptr): number;
   /**
    * ps_get_prob after endUtt: the log posterior of the best hypothesis in the decoder's lattice
-   * (log base 1.0001, as pocketsphinx's scores; 0 when there is no lattice).
+   * (log base 1.0001, as pocketsphinx's scores; 0 when there is no lattice, and, as measured on
+   * 745 utterances, always 0 with this library's grammar search).
    */
   prob(ps: Ptr): number;
   /** Up to `n` of the final lattice's best distinct hypotheses, best first, with their path scores (after endUtt). */
