@@ -16,7 +16,9 @@
  * ..."`, `CALIB_DENOISE=0` (no Wiener filter) and `CALIB_SPEEX=1` (libspeexdsp's denoiser
  * first) decode with other front ends; `CALIB_SET=bench` decodes the bench's own utterances
  * instead (its six voices), to confirm there what calibration found; then `CALIB_REFIT=1
- * CALIB_APPLY_TO=bench` fits each model on the calibration set and judges it on the bench's. Any of these makes a variant: its files get the suffix
+ * CALIB_APPLY_TO=bench` fits each model on the calibration set and judges it on the bench's;
+ * `CALIB_CURVE=q,slope,drop,from` reports that threshold curve by level; `CALIB_DETAIL=0` reads
+ * the ratio and SNR only (quicker: the N-best's search is slow with wide beams). Any of these makes a variant: its files get the suffix
  * `-$CALIB_TAG`.
  */
 import { loadSpeexDsp } from '../src/drivers/speex/speexdsp.js';
@@ -123,7 +125,8 @@ async function decode(): Promise<Row[]> {
     grammars: skillGrammars(builtinSkills()),
     rejectThreshold: -1e9,
     completeSilenceMs: 0,
-    detail: true,
+    // CALIB_DETAIL=0: the ratio and SNR only (the N-best's A* search is slow with wide beams).
+    detail: process.env.CALIB_DETAIL !== '0',
     denoise: process.env.CALIB_DENOISE !== '0',
     decoderArgs: args,
     onHypothesis: (h) => (last = h),
@@ -304,7 +307,7 @@ function searchCurve(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
-  const variant = !!process.env.CALIB_DECODER_ARGS || process.env.CALIB_SET === 'bench' || process.env.CALIB_DENOISE === '0' || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE;
+  const variant = !!process.env.CALIB_DECODER_ARGS || process.env.CALIB_DETAIL === '0' || process.env.CALIB_SET === 'bench' || process.env.CALIB_DENOISE === '0' || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE;
   const suffix = variant ? `-${process.env.CALIB_TAG ?? 'variant'}` : '';
   const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', `recognition-calibration${suffix}.json`);
   // The decoders' whole output (large: every phone of the loop) stays in the temp directory.
@@ -339,6 +342,18 @@ async function main(): Promise<void> {
   });
   lines.push(`the recogniser's rule (threshold ${DEFAULT_REJECT_THRESHOLD}): ${current.join(', ')}`);
   lines.push(`the rule's curve searched (quiet threshold, slope per dB, largest drop, from SNR): ${searchCurve(rows)}`);
+  // CALIB_CURVE="q,slope,drop,from": that curve's accuracy and accepts here, by level.
+  const given = process.env.CALIB_CURVE?.split(',').map(Number);
+  if (given?.length === 4) {
+    const [q, slope, drop, from] = given as [number, number, number, number];
+    const t = (snr: number) => (snr >= from ? q : q - Math.min(drop, slope * (from - snr)));
+    const byLevel = NOISE.map((snr) => {
+      const at = rows.filter((r) => r.snr === snr);
+      const ok = (r: Row) => !!r.features && r.features.ratio >= t(r.features.snrDb);
+      return `${label(snr)} ${pct(at.filter((r) => r.inGrammar && r.right && ok(r)).length / at.filter((r) => r.inGrammar).length)} / ${pct(at.filter((r) => !r.inGrammar && ok(r)).length / at.filter((r) => !r.inGrammar).length)}`;
+    });
+    lines.push(`the curve ${given.join(', ')}: ${byLevel.join(', ')}`);
+  }
   // CALIB_APPLY_TO=bench (with CALIB_REFIT=1): each model fitted on all of these utterances,
   // then judged on those of another run (the bench's own, CALIB_SET=bench CALIB_TAG=bench).
   const target = process.env.CALIB_APPLY_TO;
