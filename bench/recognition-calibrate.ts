@@ -293,9 +293,11 @@ function searchCurve(rows: Row[]): string {
   };
   const own = judge((snr) => thresholdAt(DEFAULT_REJECT_THRESHOLD, snr));
   let best = { acc: -1, fa: 0, params: '' };
-  for (let q = -3; q <= 4; q += 0.5) {
-    for (const slope of [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]) {
-      for (const drop of [2, 3, 4, 5, 6]) {
+  // CALIB_FIX_QUIET=0.5: only curves with that quiet threshold (the config's default is fixed there).
+  const fixed = process.env.CALIB_FIX_QUIET === undefined ? undefined : Number(process.env.CALIB_FIX_QUIET);
+  for (let q = fixed ?? -3; q <= (fixed ?? 4); q += 0.5) {
+    for (const slope of [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1]) {
+      for (const drop of [2, 3, 4, 5, 6, 8]) {
         for (const from of [25, 30, 35]) {
           const j = judge(curve(q, slope, drop, from));
           if (j.fa <= own.fa && j.acc > best.acc) best = { ...j, params: `${q}, ${slope}, ${drop}, ${from}` };
