@@ -74,7 +74,7 @@ const OUT_OF_GRAMMAR = [
   'open the garage door',
 ];
 
-interface Utt {
+export interface Utt {
   ref: string;
   inGrammar: boolean;
   voice: string;
@@ -85,7 +85,7 @@ interface Utt {
 }
 
 /** Deterministic 0-1 sequence. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let x = seed >>> 0;
   return () => {
     x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
@@ -95,17 +95,22 @@ function rng(seed: number): () => number {
 
 const pct = (x: number) => Math.round(x * 1000) / 10;
 
-function utterances(): Utt[] {
-  const grammars = skillGrammars(builtinSkills());
-  const g = new Grammar(grammars.default!);
+/** The bench's sentences: the requests and those outside the grammar (the calibration script keeps clear of them). */
+export function benchSentences(quick = QUICK): { requests: string[]; oog: string[] } {
+  const g = new Grammar(skillGrammars(builtinSkills()).default!);
   const r = rng(16);
   const sampled = new Set<string>();
-  while (sampled.size < (QUICK ? 2 : 8)) {
+  while (sampled.size < (quick ? 2 : 8)) {
     const s = g.sample(r);
     if (!CHOSEN.includes(s)) sampled.add(s);
   }
-  const requests = [...(QUICK ? CHOSEN.slice(0, 4) : CHOSEN), ...sampled];
-  const oog = QUICK ? OUT_OF_GRAMMAR.slice(0, 3) : OUT_OF_GRAMMAR;
+  return { requests: [...(quick ? CHOSEN.slice(0, 4) : CHOSEN), ...sampled], oog: quick ? OUT_OF_GRAMMAR.slice(0, 3) : OUT_OF_GRAMMAR };
+}
+
+/** The bench's 540 utterances (fewer with BENCH_QUICK), in the order a device would hear them. */
+export function utterances(): Utt[] {
+  const g = new Grammar(skillGrammars(builtinSkills()).default!);
+  const { requests, oog } = benchSentences();
   // Ordered as a device hears them: one room (noise level), one user (voice) at a time. The
   // recogniser adapts to both (cepstral mean, noise estimate) from one utterance to the next.
   const out: Utt[] = [];

@@ -31,6 +31,16 @@ export interface PocketsphinxLib {
   /** Best hypothesis so far (or final after endUtt) and its path score; null when none. */
   hyp(ps: Ptr): { text: string | null; score: number };
   nFrames(ps: Ptr): number;
+  /**
+   * ps_get_prob after endUtt: the log posterior of the best hypothesis in the decoder's lattice
+   * (log base 1.0001, as pocketsphinx's scores; 0 when there is no lattice, and, as measured on
+   * 745 utterances, always 0 with this library's grammar search).
+   */
+  prob(ps: Ptr): number;
+  /** Up to `n` of the final lattice's best distinct hypotheses, best first, with their path scores (after endUtt). */
+  nbest(ps: Ptr, n: number): { text: string; score: number }[];
+  /** The best hypothesis's words: frames (inclusive) and acoustic and language scores. */
+  segments(ps: Ptr): { word: string; start: number; end: number; ascr: number; lscr: number }[];
 }
 
 /** pocketsphinx (or koffi) is not available on this machine. */
@@ -85,6 +95,16 @@ export function loadPocketsphinx(): PocketsphinxLib {
   const endUtt = ps.func('int ps_end_utt(void *ps)');
   const getHyp = ps.func('const char *ps_get_hyp(void *ps, _Out_ int32_t *score)');
   const nFrames = ps.func('int ps_get_n_frames(void *ps)');
+  const getProb = ps.func('int32_t ps_get_prob(void *ps)');
+  const nbestStart = ps.func('void *ps_nbest(void *ps)');
+  const nbestNext = ps.func('void *ps_nbest_next(void *nbest)');
+  const nbestHyp = ps.func('const char *ps_nbest_hyp(void *nbest, _Out_ int32_t *score)');
+  const nbestFree = ps.func('void ps_nbest_free(void *nbest)');
+  const segIter = ps.func('void *ps_seg_iter(void *ps)');
+  const segNext = ps.func('void *ps_seg_next(void *seg)');
+  const segWord = ps.func('const char *ps_seg_word(void *seg)');
+  const segFrames = ps.func('void ps_seg_frames(void *seg, _Out_ int *sf, _Out_ int *ef)');
+  const segProb = ps.func('int32_t ps_seg_prob(void *seg, _Out_ int32_t *ascr, _Out_ int32_t *lscr, _Out_ int32_t *lback)');
   const call = (fn: KoffiFn, ...args: unknown[]) =>
     new Promise<number>((resolve, reject) => fn.async(...args, (err: unknown, r: number) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(r))));
   cached = {
@@ -108,6 +128,33 @@ export function loadPocketsphinx(): PocketsphinxLib {
       return { text, score: score[0]! };
     },
     nFrames: (p) => nFrames(p) as number,
+    prob: (p) => getProb(p) as number,
+    nbest(p, n) {
+      const out: { text: string; score: number }[] = [];
+      let it = nbestStart(p) as Ptr | null;
+      // The A* search yields the same words again with other segmentations: keep distinct texts.
+      for (let steps = 0; it && out.length < n && steps < 20 * n; steps++) {
+        const score = [0];
+        const text = ((nbestHyp(it, score) as string | null) ?? '').trim();
+        if (!out.some((h) => h.text === text)) out.push({ text, score: score[0]! });
+        it = nbestNext(it) as Ptr | null;
+      }
+      if (it) nbestFree(it);
+      return out;
+    },
+    segments(p) {
+      const out: { word: string; start: number; end: number; ascr: number; lscr: number }[] = [];
+      for (let it = segIter(p) as Ptr | null; it; it = segNext(it) as Ptr | null) {
+        const sf = [0];
+        const ef = [0];
+        const ascr = [0];
+        const lscr = [0];
+        segFrames(it, sf, ef);
+        segProb(it, ascr, lscr, [0]);
+        out.push({ word: segWord(it) as string, start: sf[0]!, end: ef[0]!, ascr: ascr[0]!, lscr: lscr[0]! });
+      }
+      return out;
+    },
   };
   return cached;
 }

@@ -23,15 +23,43 @@ export interface Pair {
   generation: number;
 }
 
+/** What both decoders made of one utterance, for the recogniser to judge (./confidence.ts). */
+export interface Evidence {
+  /** The grammar decoder's best sentence and its path score. */
+  grammar: { text: string | null; score: number };
+  /** The phone loop's path score over the same frames. */
+  loop: { score: number };
+  // The rest is read only when the host asks for `detail` (diagnostics: none of it is needed to judge).
+  /** The grammar decoder's best distinct sentences in its lattice (N-best), best first, with their path scores. */
+  nbest: { text: string; score: number }[];
+  /** The best sentence's words with their frames and acoustic scores (silences and fillers included). */
+  words: { word: string; start: number; end: number; ascr: number }[];
+  /** The phone loop's phones, the same way. */
+  phones: { word: string; start: number; end: number; ascr: number }[];
+  /** The log posterior of the best sentence in the grammar decoder's lattice (ps_get_prob). */
+  prob: number;
+  /** Every frame decoded (100 per second). */
+  frames: number;
+  /** The speech detector heard speech. */
+  heard: boolean;
+  /** The noise filter's SNR estimate, dB (undefined without the filter). */
+  snrDb: number | undefined;
+}
+
+/** How many of the grammar decoder's best sentences a session reads (the best and its rivals). */
+const N_BEST = 3;
+
 /** What a session needs from its recogniser. */
 export interface SessionHost {
   readonly lib: PocketsphinxLib;
+  /** Read the N-best, the segments and the posterior after each utterance (for `onHypothesis`). */
+  readonly detail: boolean;
   /** A free decoder pair and the grammars, once they are loaded. */
   acquire(): Promise<{ pair: Pair; grammars: Map<string, Grammar> }>;
   /** Returns a pair after its utterance ended. */
   release(pair: Pair): void;
   /** Text, confidence and rejection from the two decoders' results. */
-  judge(grammar: Grammar, g: { text: string | null; score: number }, loop: { score: number }, frames: number, heard: boolean, snrDb: number | undefined): SttResult;
+  judge(grammar: Grammar, evidence: Evidence): SttResult;
 }
 
 const WARM_UP_SAMPLES = 4800; // 300 ms
@@ -224,8 +252,20 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
       }
       // Every frame decoded, pre-roll and trailing silence included: speech frames counted by the
       // detector, fewer and erratic in noise, made right sentences' ratios there fall apart.
-      const frames = lib.nFrames(pair.grammar);
-      const result = this.#stt.judge(this.#grammar!, lib.hyp(pair.grammar), lib.hyp(pair.loop), frames, this.#heard, this.#filter?.snrDb);
+      const best = lib.hyp(pair.grammar);
+      const detail = this.#stt.detail;
+      const evidence: Evidence = {
+        grammar: best,
+        loop: lib.hyp(pair.loop),
+        nbest: detail ? lib.nbest(pair.grammar, N_BEST) : [],
+        words: detail ? lib.segments(pair.grammar) : [],
+        phones: detail ? lib.segments(pair.loop) : [],
+        prob: detail ? lib.prob(pair.grammar) : 0,
+        frames: lib.nFrames(pair.grammar),
+        heard: this.#heard,
+        snrDb: this.#filter?.snrDb,
+      };
+      const result = this.#stt.judge(this.#grammar!, evidence);
       const abandoned = this.#state === 'done'; // closed while the utterance ended
       this.#state = 'done';
       this.#pair = undefined;

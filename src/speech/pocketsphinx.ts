@@ -32,7 +32,8 @@ import type { SttClient, SttOpenOptions, SttResult, SttSession } from '../backen
 import type { Logger } from '../log/logger.js';
 import { Grammar, PhraseError, type GrammarSpec } from './phrases.js';
 import { loadPocketsphinx, RecognizerUnavailableError, type PocketsphinxLib, type Ptr } from './pocketsphinx-lib.js';
-import { PocketsphinxSession, type Pair, type SessionHost } from './pocketsphinx-session.js';
+import { features, type Features } from './confidence.js';
+import { PocketsphinxSession, type Evidence, type Pair, type SessionHost } from './pocketsphinx-session.js';
 
 /** Where Debian's pocketsphinx-en-us puts the US English model. */
 export const DEBIAN_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
@@ -64,8 +65,16 @@ export interface PocketsphinxOptions {
   denoise?: boolean;
   /** More decoder options, `-name value` pairs (tuning; see pocketsphinx_continuous -help). */
   decoderArgs?: string[];
-  /** Called with every hypothesis and its score ratio before the threshold applies (benchmarks, diagnostics). */
-  onHypothesis?: (h: { text: string; ratio: number; frames: number; snrDb: number | undefined; threshold: number }) => void;
+  /**
+   * Also read each utterance's N-best, word and phone segments (`evidence` and `features` for
+   * `onHypothesis`; default false: they cost CPU and the rejection does not use them).
+   */
+  detail?: boolean;
+  /**
+   * Called with every hypothesis and its score ratio before the threshold applies (benchmarks,
+   * diagnostics); its `evidence` and `features` are whole only with `detail`.
+   */
+  onHypothesis?: (h: { text: string; ratio: number; frames: number; snrDb: number | undefined; threshold: number; features: Features; evidence: Evidence }) => void;
   log: Logger;
 }
 
@@ -127,6 +136,7 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   readonly #completeSilenceMs: number;
   readonly #source: PocketsphinxOptions['grammars'];
   readonly #onHypothesis: PocketsphinxOptions['onHypothesis'];
+  readonly #detail: boolean;
   readonly #args: string[];
   readonly #denoise: boolean;
   readonly #leadIn: string[];
@@ -150,6 +160,7 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     this.#completeSilenceMs = options.completeSilenceMs ?? 150;
     this.#source = options.grammars;
     this.#onHypothesis = options.onHypothesis;
+    this.#detail = options.detail ?? false;
     this.#args = options.decoderArgs ?? [];
     this.#denoise = options.denoise ?? true;
     this.#leadIn = options.leadIn ?? DEFAULT_LEAD_IN;
@@ -240,19 +251,26 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   }
 
   /** @internal */
+  get detail(): boolean {
+    return this.#detail;
+  }
+
+  /** @internal */
   get lib(): PocketsphinxLib {
     return this.#lib;
   }
 
-  /** @internal Maps the two path scores of an utterance to text, confidence and rejection. */
-  judge(grammar: Grammar, g: { text: string | null; score: number }, loop: { score: number }, frames: number, heard: boolean, snrDb: number | undefined): SttResult {
-    const text = (g.text ?? '').trim();
-    if (!text) return heard ? { text: '', confidence: 0, rejected: true } : { text: '', confidence: 0 };
-    const ratio = (g.score - loop.score) / Math.max(10, frames);
+  /** @internal Maps what both decoders made of an utterance to text, confidence and rejection. */
+  judge(grammar: Grammar, e: Evidence): SttResult {
+    const text = (e.grammar.text ?? '').trim();
+    if (!text) return e.heard ? { text: '', confidence: 0, rejected: true } : { text: '', confidence: 0 };
+    const ratio = (e.grammar.score - e.loop.score) / Math.max(10, e.frames);
+    const snrDb = e.snrDb;
+    const frames = e.frames;
     const threshold = thresholdAt(this.#threshold, snrDb);
     const confidence = Math.round((1 / (1 + Math.exp(-(ratio - threshold) / CONFIDENCE_SCALE))) * 1000) / 1000;
     this.#log.debug('hypothesis', () => ({ text, ratio: Math.round(ratio * 100) / 100, threshold, snrDb, confidence, frames }));
-    this.#onHypothesis?.({ text, ratio, frames, snrDb, threshold });
+    this.#onHypothesis?.({ text, ratio, frames, snrDb, threshold, features: features(e), evidence: e });
     if (ratio < threshold || !grammar.matches(text)) return { text: '', confidence, rejected: true, guess: text };
     return { text: grammar.stripLeadIn(text), confidence };
   }

@@ -1,0 +1,391 @@
+/**
+ * Calibration of the recogniser's rejection (issue 16), on utterances kept apart from the
+ * recognition bench's (./recognition.ts): other requests (drawn from the grammar with another
+ * seed, none of the bench's), other sentences outside the grammar, the four tuned voices only,
+ * other noise seeds. Each utterance is decoded as the bench does (20 ms chunks, up to 300 ms
+ * after the last word, grouped by noise level and voice) and its measures (../src/speech/confidence.ts)
+ * are written to bench/results/recognition-calibration.json (and with the decoders' whole output,
+ * from which the measures are recomputed, to the temp directory). Then it compares, per noise
+ * level, the command accuracy at equal out-of-grammar accepts (2-6 % of them, one threshold
+ * over all levels) of the recogniser's rule (the ratio against its SNR-dependent threshold) and
+ * of logistic models over other measures, each cross-validated (fitted on four fifths of the
+ * sentences, scored on the rest).
+ * Run: `npx tsc -p tsconfig.bench.json && node dist-bench/bench/recognition-calibrate.js`
+ * (about 5 minutes); `CALIB_REFIT=1` compares again from the saved output without decoding;
+ * `CALIB_NOISE=10` (or `quiet,20`) decodes only those levels; `CALIB_DECODER_ARGS="-name value
+ * ..."`, `CALIB_DENOISE=0` (no Wiener filter) and `CALIB_SPEEX=1` (libspeexdsp's denoiser
+ * first) decode with other front ends; `CALIB_SET=bench` decodes the bench's own utterances
+ * instead (its six voices), to confirm there what calibration found; then `CALIB_REFIT=1
+ * CALIB_APPLY_TO=bench` fits each model on the calibration set and judges it on the bench's;
+ * `CALIB_CURVE=q,slope,drop,from` reports that threshold curve by level; `CALIB_DETAIL=0` reads
+ * the ratio and SNR only (quicker: the N-best's search is slow with wide beams). Any of these makes a variant: its files get the suffix
+ * `-$CALIB_TAG`.
+ */
+import { loadSpeexDsp } from '../src/drivers/speex/speexdsp.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { builtinSkills, skillGrammars } from '../src/local-gateway/assistant.js';
+import { silentLogger } from '../src/log/logger.js';
+import { features, type Features } from '../src/speech/confidence.js';
+import { Grammar } from '../src/speech/phrases.js';
+import type { Evidence } from '../src/speech/pocketsphinx-session.js';
+import { DEFAULT_REJECT_THRESHOLD, PocketsphinxStt, thresholdAt } from '../src/speech/pocketsphinx.js';
+import { padded, speechEnd, spoken, withNoise } from '../test/support/speech-fixtures.js';
+import { benchSentences, rng, utterances as benchUtterances } from './recognition.js';
+import { sameCommand } from './recognition-score.js';
+
+const RATE = 16000;
+const CHUNK = 320;
+const VOICES = ['flite/slt', 'flite/awb', 'flite/kal16', 'espeak/en-us'];
+/** `CALIB_NOISE=10,20` (quiet as `quiet`) decodes only those levels. */
+const NOISE: (number | null)[] = process.env.CALIB_NOISE ? process.env.CALIB_NOISE.split(',').map((x) => (x === 'quiet' ? null : Number(x))) : [null, 20, 10];
+const N_REQUESTS = 40;
+/** Outside the grammar, none of them in the bench; several share words with requests. */
+const OUT_OF_GRAMMAR = [
+  'play the radio',
+  'what is on the news today',
+  'send a message to john',
+  'who won the game last night',
+  'turn on the heating',
+  'set the alarm for six thirty',
+  'how far is the moon',
+  'add milk to the shopping list',
+  'what time does the shop close',
+  'switch on the fan',
+  'tell me a story',
+  'remind me to call the doctor',
+  'how tall is mount everest',
+  'lock the front door',
+  'what is the date of easter',
+  'turn the music down',
+  'is it going to rain',
+  'set the temperature to twenty degrees',
+  'what can i cook for dinner',
+  'open the kitchen window',
+  'how do you spell necessary',
+  'start the vacuum cleaner',
+  'who are you',
+  'turn off the oven',
+  'what day is christmas',
+  'find my phone',
+  'the cat sat on the mat',
+  'how many minutes in an hour',
+  'dim the bedroom lights',
+  'good morning',
+];
+
+export interface Row {
+  ref: string;
+  inGrammar: boolean;
+  voice: string;
+  snr: number | null;
+  hyp: string;
+  /** The words make the command asked (false for every sentence outside the grammar). */
+  right: boolean;
+  features: Features | null;
+  /** What the decoders returned (scores rounded), so other measures can be tried without decoding again. */
+  evidence?: Evidence;
+}
+
+function calibrationUtterances(): { ref: string; inGrammar: boolean; voice: string; snr: number | null; pcm: Int16Array; end: number }[] {
+  const g = new Grammar(skillGrammars(builtinSkills()).default!);
+  const bench = benchSentences(false);
+  const r = rng(1601);
+  const requests = new Set<string>();
+  while (requests.size < N_REQUESTS) {
+    const s = g.sample(r);
+    if (!bench.requests.includes(s)) requests.add(s);
+  }
+  for (const s of OUT_OF_GRAMMAR) if (g.matches(s) || bench.oog.includes(s)) throw new Error(`"${s}" is in the grammar or the bench`);
+  const out = [];
+  for (const snr of NOISE) {
+    // The same noise for a level whichever levels run.
+    let seed = 5001 + [null, 20, 10].indexOf(snr) * VOICES.length * (N_REQUESTS + OUT_OF_GRAMMAR.length);
+    for (const voice of VOICES) {
+      for (const [list, inGrammar] of [
+        [[...requests], true],
+        [OUT_OF_GRAMMAR, false],
+      ] as const) {
+        for (const ref of list) {
+          const clean = padded(spoken(voice, ref), 500, 900);
+          out.push({ ref, inGrammar, voice, snr, pcm: snr === null ? clean : withNoise(clean, snr, seed++), end: speechEnd(clean) });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+async function decode(): Promise<Row[]> {
+  const args = process.env.CALIB_DECODER_ARGS?.split(/\s+/).filter(Boolean);
+  let last: { features: Features; evidence: Evidence } | undefined;
+  const stt = new PocketsphinxStt({
+    grammars: skillGrammars(builtinSkills()),
+    rejectThreshold: -1e9,
+    completeSilenceMs: 0,
+    // CALIB_DETAIL=0: the ratio and SNR only (the N-best's A* search is slow with wide beams).
+    detail: process.env.CALIB_DETAIL !== '0',
+    denoise: process.env.CALIB_DENOISE !== '0',
+    decoderArgs: args,
+    onHypothesis: (h) => (last = h),
+    log: silentLogger(),
+  });
+  const rows: Row[] = [];
+  // CALIB_SPEEX=1: libspeexdsp's preprocessor (its denoiser; the canceller in front of it gets
+  // no reference, so passes the audio through) over each utterance before the recogniser.
+  const speex = process.env.CALIB_SPEEX === '1' ? await loadSpeexDsp() : undefined;
+  // CALIB_SET=bench: the bench's own utterances, to confirm on them what calibration found.
+  for (const u of process.env.CALIB_SET === 'bench' ? benchUtterances() : calibrationUtterances()) {
+    last = undefined;
+    const s = stt.open();
+    const final = s.next('final');
+    const stop = Math.min(u.pcm.length, u.end + 0.3 * RATE);
+    if (speex) {
+      const aec = speex.createCanceller({ frameSize: CHUNK, filterLength: 1600, sampleRate: RATE });
+      const zero = new Int16Array(CHUNK);
+      for (let i = 0; i + CHUNK <= u.pcm.length; i += CHUNK) {
+        const out = new Int16Array(CHUNK);
+        aec.process(u.pcm.subarray(i, i + CHUNK), zero, out);
+        u.pcm.set(out, i);
+      }
+      aec.destroy();
+    }
+    for (let i = 0; i < stop; i += CHUNK) s.send(u.pcm.subarray(i, Math.min(stop, i + CHUNK)));
+    s.finalize();
+    const [res] = await final;
+    await s.close();
+    const hyp = res.text;
+    const seen = last as { features: Features; evidence: Evidence } | undefined;
+    rows.push({ ref: u.ref, inGrammar: u.inGrammar, voice: u.voice, snr: u.snr, hyp, right: u.inGrammar && hyp !== '' && sameCommand(u.ref, hyp), features: seen?.features ?? null, evidence: seen?.evidence });
+  }
+  stt.close();
+  return rows;
+}
+
+/** Inputs a model may use, by name. */
+const INPUTS: Record<string, (f: Features) => number> = {
+  ratio: (f) => f.ratio,
+  speechRatio: (f) => f.speechRatio,
+  snr: (f) => Math.min(30, f.snrDb),
+  'ratio*snr': (f) => (f.ratio * Math.min(30, f.snrDb)) / 30,
+  margin: (f) => Math.max(-10, Math.min(10, f.margin)),
+  worstWord: (f) => Math.max(-80, f.worstWord),
+  meanWord: (f) => Math.max(-80, f.meanWord),
+  acousticRatio: (f) => f.acousticRatio,
+  words: (f) => f.words,
+  logSpeechFrames: (f) => Math.log(f.speechFrames),
+};
+const SETS: Record<string, string[]> = {
+  'ratio, snr': ['ratio', 'snr'],
+  'ratio, snr, ratio*snr': ['ratio', 'snr', 'ratio*snr'],
+  '+ words': ['ratio', 'snr', 'ratio*snr', 'words'],
+  '+ margin': ['ratio', 'snr', 'ratio*snr', 'margin'],
+  '+ worst word': ['ratio', 'snr', 'ratio*snr', 'worstWord'],
+  '+ mean word': ['ratio', 'snr', 'ratio*snr', 'meanWord'],
+  '+ acoustic ratio': ['ratio', 'snr', 'ratio*snr', 'acousticRatio'],
+  all: Object.keys(INPUTS),
+};
+
+/** Logistic regression (Newton's method, L2 0.01 on standardised inputs); returns the scorer. */
+function fit(xs: number[][], ys: number[]): (x: number[]) => number {
+  const d = xs[0]!.length;
+  const mean = Array.from({ length: d }, (_, j) => xs.reduce((a, x) => a + x[j]!, 0) / xs.length);
+  const sd = Array.from({ length: d }, (_, j) => Math.sqrt(xs.reduce((a, x) => a + (x[j]! - mean[j]!) ** 2, 0) / xs.length) || 1);
+  const z = xs.map((x) => [1, ...x.map((v, j) => (v - mean[j]!) / sd[j]!)]);
+  const n = d + 1;
+  const w = new Array<number>(n).fill(0);
+  const l2 = 0.01 * z.length;
+  for (let it = 0; it < 30; it++) {
+    const g = new Array<number>(n).fill(0);
+    const h = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+    for (let i = 0; i < z.length; i++) {
+      const p = 1 / (1 + Math.exp(-z[i]!.reduce((a, v, j) => a + v * w[j]!, 0)));
+      for (let j = 0; j < n; j++) {
+        g[j]! += (p - ys[i]!) * z[i]![j]!;
+        for (let k = 0; k < n; k++) h[j]![k]! += p * (1 - p) * z[i]![j]! * z[i]![k]!;
+      }
+    }
+    for (let j = 1; j < n; j++) {
+      g[j]! += l2 * w[j]!;
+      h[j]![j]! += l2;
+    }
+    const step = solve(h, g);
+    for (let j = 0; j < n; j++) w[j]! -= step[j]!;
+  }
+  return (x) => w[0]! + x.reduce((a, v, j) => a + ((v - mean[j]!) / sd[j]!) * w[j + 1]!, 0);
+}
+
+/** Solves a x = b by Gaussian elimination with partial pivoting. */
+function solve(a: number[][], b: number[]): number[] {
+  const n = b.length;
+  const m = a.map((row, i) => [...row, b[i]!]);
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
+    [m[c], m[p]] = [m[p]!, m[c]!];
+    for (let r = c + 1; r < n; r++) {
+      const f = m[r]![c]! / m[c]![c]!;
+      for (let k = c; k <= n; k++) m[r]![k]! -= f * m[c]![k]!;
+    }
+  }
+  const x = new Array<number>(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) x[r] = (m[r]![n]! - m[r]!.slice(r + 1, n).reduce((acc, v, k) => acc + v * x[r + 1 + k]!, 0)) / m[r]![r]!;
+  return x;
+}
+
+const pct = (x: number) => Math.round(x * 1000) / 10;
+const label = (snr: number | null) => (snr === null ? 'quiet' : `${snr}dB`);
+
+/**
+ * Command accuracy / out-of-grammar accepted (%) per noise level, for one score per utterance
+ * and one threshold over all levels, set so that `faPct` % of all out-of-grammar sentences pass.
+ */
+function atFalseAccepts(rows: Row[], scores: number[], faPct: number): string {
+  const oog = rows.flatMap((r, i) => (!r.inGrammar && r.features ? [scores[i]!] : [])).sort((a, b) => b - a);
+  const k = Math.round((faPct / 100) * rows.filter((r) => !r.inGrammar).length);
+  const t = k < oog.length ? oog[k]! + 1e-9 : -Infinity;
+  return NOISE.map((snr) => {
+    const at = rows.map((r, i) => [r, scores[i]!] as const).filter(([r]) => r.snr === snr);
+    const req = at.filter(([r]) => r.inGrammar);
+    const out = at.filter(([r]) => !r.inGrammar);
+    return `${label(snr)} ${pct(req.filter(([r, x]) => r.right && x >= t).length / req.length)} / ${pct(out.filter(([r, x]) => r.features && x >= t).length / out.length)}`;
+  }).join(', ');
+}
+
+/** Scores of each model, fitted on four fifths of the sentences and applied to the rest (folds by sentence). */
+function crossValidated(rows: Row[], inputs: ((f: Features) => number)[]): number[] {
+  const refs = [...new Set(rows.map((r) => r.ref))].sort();
+  const r = rng(7);
+  const fold = new Map(refs.map((ref) => [ref, Math.floor(r() * 5)]));
+  const scores = new Array<number>(rows.length).fill(-Infinity);
+  for (let k = 0; k < 5; k++) {
+    const train = rows.filter((x) => x.features && fold.get(x.ref) !== k);
+    const model = fit(
+      train.map((x) => inputs.map((g) => g(x.features!))),
+      train.map((x) => (x.right ? 1 : 0)),
+    );
+    rows.forEach((x, i) => {
+      if (x.features && fold.get(x.ref) === k) scores[i] = model(inputs.map((g) => g(x.features!)));
+    });
+  }
+  return scores;
+}
+
+/**
+ * The rule's threshold curve (thresholdAt's shape: `quiet` from `from` dB up, `slope` lower per dB
+ * below, at most `drop` lower) with the most command accuracy (mean over levels) for at most the
+ * out-of-grammar accepts (mean over levels) of the recogniser's own curve.
+ */
+function searchCurve(rows: Row[]): string {
+  const curve = (q: number, slope: number, drop: number, from: number) => (snr: number) => (snr >= from ? q : q - Math.min(drop, slope * (from - snr)));
+  const judge = (t: (snr: number) => number) => {
+    let acc = 0;
+    let fa = 0;
+    for (const snr of NOISE) {
+      const at = rows.filter((r) => r.snr === snr);
+      const ok = (r: Row) => !!r.features && r.features.ratio >= t(r.features.snrDb);
+      acc += at.filter((r) => r.inGrammar && r.right && ok(r)).length / at.filter((r) => r.inGrammar).length;
+      fa += at.filter((r) => !r.inGrammar && ok(r)).length / at.filter((r) => !r.inGrammar).length;
+    }
+    return { acc: acc / NOISE.length, fa: fa / NOISE.length };
+  };
+  const own = judge((snr) => thresholdAt(DEFAULT_REJECT_THRESHOLD, snr));
+  let best = { acc: -1, fa: 0, params: '' };
+  // CALIB_FIX_QUIET=0.5: only curves with that quiet threshold (the config's default is fixed there).
+  const fixed = process.env.CALIB_FIX_QUIET === undefined ? undefined : Number(process.env.CALIB_FIX_QUIET);
+  for (let q = fixed ?? -3; q <= (fixed ?? 4); q += 0.5) {
+    for (const slope of [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1]) {
+      for (const drop of [2, 3, 4, 5, 6, 8]) {
+        for (const from of [25, 30, 35]) {
+          const j = judge(curve(q, slope, drop, from));
+          if (j.fa <= own.fa && j.acc > best.acc) best = { ...j, params: `${q}, ${slope}, ${drop}, ${from}` };
+        }
+      }
+    }
+  }
+  return `the recogniser's (${DEFAULT_REJECT_THRESHOLD}, 0.5, 4, 30): accuracy ${pct(own.acc)} %, accepted ${pct(own.fa)} %; best (${best.params}): ${pct(best.acc)} %, ${pct(best.fa)} %`;
+}
+
+async function main(): Promise<void> {
+  const variant = !!process.env.CALIB_DECODER_ARGS || process.env.CALIB_DETAIL === '0' || process.env.CALIB_SET === 'bench' || process.env.CALIB_DENOISE === '0' || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE;
+  const suffix = variant ? `-${process.env.CALIB_TAG ?? 'variant'}` : '';
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', `recognition-calibration${suffix}.json`);
+  // The decoders' whole output (large: every phone of the loop) stays in the temp directory.
+  const full = path.join(os.tmpdir(), `speaker-agent-recognition-calibration${suffix}.json`);
+  let rows: Row[];
+  if (process.env.CALIB_REFIT === '1') rows = (JSON.parse(readFileSync(full, 'utf8')) as { rows: Row[] }).rows;
+  else {
+    rows = await decode();
+    const meta = { date: new Date().toISOString(), decoderArgs: process.env.CALIB_DECODER_ARGS ?? '', denoise: process.env.CALIB_DENOISE !== '0', speex: process.env.CALIB_SPEEX === '1' };
+    writeFileSync(full, JSON.stringify({ ...meta, rows }) + '\n');
+    writeFileSync(file, JSON.stringify({ ...meta, rows: rows.map(({ evidence: _, ...r }) => r) }) + '\n');
+  }
+  // Measures recomputed from the evidence, so a change to them needs no new decoding.
+  for (const r of rows) if (r.evidence) r.features = features(r.evidence);
+  const ratioRule = rows.map((r) => (r.features ? r.features.ratio - thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features.snrDb) : -Infinity));
+  const lines: string[] = [];
+  const right = NOISE.map((snr) => {
+    const req = rows.filter((r) => r.snr === snr && r.inGrammar);
+    return `${label(snr)} ${pct(req.filter((r) => r.right).length / req.length)}`;
+  });
+  lines.push(`utterances ${rows.length}; right sentence found (before the rejection): ${right.join(', ')}`);
+  lines.push('command accuracy / out-of-grammar accepted, % by level, one threshold set for the false accepts over all levels:');
+  const fas = [2, 3, 4, 5, 6];
+  const row = (name: string, scores: number[]) => lines.push(`  ${name.padEnd(24)} ${fas.map((fa) => `[${fa} %: ${atFalseAccepts(rows, scores, fa)}]`).join(' ')}`);
+  row('ratio - thresholdAt', ratioRule);
+  for (const [name, keys] of Object.entries(SETS)) row(`${name} (cv)`, crossValidated(rows, keys.map((k) => INPUTS[k]!)));
+  const current = NOISE.map((snr) => {
+    const at = rows.map((r, i) => [r, ratioRule[i]!] as const).filter(([r]) => r.snr === snr);
+    const req = at.filter(([r]) => r.inGrammar);
+    const out = at.filter(([r]) => !r.inGrammar);
+    return `${label(snr)} ${pct(req.filter(([r, x]) => r.right && x >= 0).length / req.length)} / ${pct(out.filter(([, x]) => x >= 0).length / out.length)}`;
+  });
+  lines.push(`the recogniser's rule (threshold ${DEFAULT_REJECT_THRESHOLD}): ${current.join(', ')}`);
+  lines.push(`the rule's curve searched (quiet threshold, slope per dB, largest drop, from SNR): ${searchCurve(rows)}`);
+  // CALIB_CURVE="q,slope,drop,from": that curve's accuracy and accepts here, by level.
+  const given = process.env.CALIB_CURVE?.split(',').map(Number);
+  if (given?.length === 4) {
+    const [q, slope, drop, from] = given as [number, number, number, number];
+    const t = (snr: number) => (snr >= from ? q : q - Math.min(drop, slope * (from - snr)));
+    const byLevel = NOISE.map((snr) => {
+      const at = rows.filter((r) => r.snr === snr);
+      const ok = (r: Row) => !!r.features && r.features.ratio >= t(r.features.snrDb);
+      return `${label(snr)} ${pct(at.filter((r) => r.inGrammar && r.right && ok(r)).length / at.filter((r) => r.inGrammar).length)} / ${pct(at.filter((r) => !r.inGrammar && ok(r)).length / at.filter((r) => !r.inGrammar).length)}`;
+    });
+    lines.push(`the curve ${given.join(', ')}: ${byLevel.join(', ')}`);
+  }
+  // CALIB_APPLY_TO=bench (with CALIB_REFIT=1): each model fitted on all of these utterances,
+  // then judged on those of another run (the bench's own, CALIB_SET=bench CALIB_TAG=bench).
+  const target = process.env.CALIB_APPLY_TO;
+  if (target) {
+    const other = (JSON.parse(readFileSync(path.join(os.tmpdir(), `speaker-agent-recognition-calibration-${target}.json`), 'utf8')) as { rows: Row[] }).rows;
+    for (const r of other) if (r.evidence) r.features = features(r.evidence);
+    const on = (x: Row[], scores: number[], fa: number) => atFalseAccepts(x, scores, fa);
+    lines.push(`fitted here, judged on "${target}" (${other.length} utterances):`);
+    const ruleThere = other.map((r) => (r.features ? r.features.ratio - thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features.snrDb) : -Infinity));
+    lines.push(`  ${'ratio - thresholdAt'.padEnd(24)} ${fas.map((fa) => `[${fa} %: ${on(other, ruleThere, fa)}]`).join(' ')}`);
+    for (const [name, keys] of Object.entries(SETS)) {
+      const inputs = keys.map((k) => INPUTS[k]!);
+      const train = rows.filter((x) => x.features);
+      const model = fit(
+        train.map((x) => inputs.map((g) => g(x.features!))),
+        train.map((x) => (x.right ? 1 : 0)),
+      );
+      const scores = other.map((x) => (x.features ? model(inputs.map((g) => g(x.features!))) : -Infinity));
+      lines.push(`  ${name.padEnd(24)} ${fas.map((fa) => `[${fa} %: ${on(other, scores, fa)}]`).join(' ')}`);
+    }
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
