@@ -88,8 +88,8 @@ export const ADDONS: {
   },
   {
     name: 'koffi',
-    purpose: 'echo cancellation (audio.echoCancel speex, with libspeexdsp1)',
-    needed: (c) => (c?.audio as { echoCancel?: string } | undefined)?.echoCancel === 'speex',
+    purpose: 'echo cancellation (audio.echoCancel speex) and the wake word\'s noise suppression (wake.noiseSuppression), with libspeexdsp1',
+    needed: (c) => (c?.audio as { echoCancel?: string } | undefined)?.echoCancel === 'speex' || (c?.wake as { noiseSuppression?: boolean } | undefined)?.noiseSuppression === true,
   },
 ];
 

@@ -65,21 +65,28 @@ export async function checkOpenWakeWord(ctx: DoctorContext, config: Config): Pro
   };
 }
 
-/** audio.echoCancel speex: koffi loads and libspeexdsp is installed. */
+/**
+ * libspeexdsp through koffi, for audio.echoCancel speex and for the wake word's noise suppressor
+ * (wake.noiseSuppression with openWakeWord): koffi loads and the library is installed.
+ */
 export async function checkEchoCancel(ctx: DoctorContext, config: Config): Promise<CheckResult> {
   const id = 'echo cancel';
-  if (config.audio.echoCancel !== 'speex') return { id, status: 'skip', detail: 'audio.echoCancel is off' };
+  const aec = config.audio.echoCancel === 'speex';
+  const denoise = config.wake.noiseSuppression && (config.wake.engine === 'openwakeword' || config.wake.engine === 'auto');
+  if (!aec && !denoise) return { id, status: 'skip', detail: 'audio.echoCancel is off' };
+  const without = [aec ? 'capture runs without echo cancellation' : '', denoise ? 'the wake word runs without noise suppression' : ''].filter(Boolean).join('; ');
   const load = await ctx.loadAddon('koffi');
   if (load.status !== 'ok') {
     return {
       id,
       status: 'fail',
-      detail: load.status === 'missing' ? 'koffi (FFI) is not installed' : `koffi does not load: ${load.message}`,
+      detail: `${load.status === 'missing' ? 'koffi (FFI) is not installed' : `koffi does not load: ${load.message}`}: ${without}`,
       fix: `cd ${ctx.appDir} && sudo npm ci --omit=dev (koffi is an optional dependency)`,
     };
   }
   const ld = await ctx.exec('ldconfig', ['-p']);
   const found = ld.code === 0 ? /libspeexdsp\.so\.1\b/.test(ld.stdout) : SPEEX_PATHS.some((p) => exists(ctx, p));
-  if (!found) return { id, status: 'fail', detail: 'libspeexdsp.so.1 is not installed: capture runs without echo cancellation', fix: 'sudo apt-get install libspeexdsp1' };
-  return { id, status: 'ok', detail: `speex, echo tail ${config.audio.echoTailMs} ms, reference delay ${config.audio.echoDelayMs} ms` };
+  if (!found) return { id, status: 'fail', detail: `libspeexdsp.so.1 is not installed: ${without}`, fix: 'sudo apt-get install libspeexdsp1' };
+  const parts = [aec ? `speex, echo tail ${config.audio.echoTailMs} ms, reference delay ${config.audio.echoDelayMs} ms` : 'audio.echoCancel is off', denoise ? "the wake word's noise suppression on" : ''];
+  return { id, status: 'ok', detail: parts.filter(Boolean).join('; ') };
 }

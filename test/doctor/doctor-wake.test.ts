@@ -49,6 +49,18 @@ describe('doctor: echo cancellation', () => {
     expect(await checkEchoCancel(fakeContext({ exec: { 'ldconfig -p': { code: 0, stdout: '' } } }), speex)).toMatchObject({ status: 'fail', fix: 'sudo apt-get install libspeexdsp1' });
     // Without ldconfig, the usual library paths are looked at.
     expect((await checkEchoCancel(fakeContext({ files: { '/usr/lib/arm-linux-gnueabihf/libspeexdsp.so.1': '' } }), speex)).status).toBe('ok');
-    expect(await checkEchoCancel(fakeContext({ exec: ld, addons: { koffi: { status: 'missing' } } }), speex)).toMatchObject({ status: 'fail', detail: 'koffi (FFI) is not installed' });
+    expect(await checkEchoCancel(fakeContext({ exec: ld, addons: { koffi: { status: 'missing' } } }), speex)).toMatchObject({ status: 'fail', detail: 'koffi (FFI) is not installed: capture runs without echo cancellation' });
+  });
+
+  it("checks the same library for the wake word's noise suppressor, and says what runs without it", async () => {
+    const ns = parseConfig({ wake: { engine: 'openwakeword', noiseSuppression: true } });
+    const ld = { 'ldconfig -p': { code: 0, stdout: '\tlibspeexdsp.so.1 (libc6,x86-64) => /lib/x86_64-linux-gnu/libspeexdsp.so.1\n' } };
+    expect(await checkEchoCancel(fakeContext({ exec: ld }), ns)).toMatchObject({ status: 'ok', detail: "audio.echoCancel is off; the wake word's noise suppression on" });
+    expect(await checkEchoCancel(fakeContext({ exec: { 'ldconfig -p': { code: 0, stdout: '' } } }), ns)).toMatchObject({
+      status: 'fail',
+      detail: 'libspeexdsp.so.1 is not installed: the wake word runs without noise suppression',
+    });
+    // Porcupine has no noise suppressor of ours: nothing to check.
+    expect((await checkEchoCancel(fakeContext(), parseConfig({ wake: { engine: 'porcupine', noiseSuppression: true } }))).status).toBe('skip');
   });
 });
