@@ -373,8 +373,9 @@ export async function runProcessTreeBench(): Promise<object> {
     const agents: Awaited<ReturnType<typeof runAgent>>[] = [];
     const floors: RunFigures[] = [];
     for (let i = 0; i < runs; i++) {
-      agents.push(await runAgent(dir, seconds, cli, { backend, nodeOptions, env }));
-      if (withFloor) floors.push(await runRelay(dir, seconds));
+      const run = mkdtempSync(path.join(dir, `run${i}-`));
+      agents.push(await runAgent(run, seconds, cli, { backend, nodeOptions, env }));
+      if (withFloor) floors.push(await runRelay(run, seconds));
     }
     const ratios = floors.map((f, i) => Math.round((agents[i]!.tree.cpuPercent / Math.max(0.01, f.cpuPercent)) * 100) / 100);
     // The run whose CPU is the median represents the agent; every run is listed.
