@@ -17,7 +17,8 @@ export function createMp3DecoderFactory(kind: Mp3DecoderKind): () => Mp3Decoder 
 
 /**
  * Compiles the decoder of `kind` in the background, so the first reply does not pay for it (the
- * agent calls it when the first turn opens: the user speaks for a second or more before a reply).
+ * agent calls it when the first utterance ends: the reply is then still the recogniser's and the
+ * skill's time away; a reply that comes sooner waits only for the rest of the compile).
  * Never rejects.
  */
 export function warmMp3Decoder(kind: Mp3DecoderKind): Promise<void> {
