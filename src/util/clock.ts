@@ -38,19 +38,21 @@ export function systemScheduler(): Scheduler {
 /**
  * One timer slot: setting it again replaces the pending timer; `clear()` is always safe. Setting
  * it again to a later deadline (an inactivity timer re-armed on every chunk) moves the deadline
- * without touching the underlying timer: when that fires early, it re-arms for the rest.
+ * without touching the underlying timer: when that fires early, it re-arms for the rest. The
+ * callback gets how late it runs after its deadline (ms): far behind means this process did not
+ * run in between (a starved machine), not that nothing happened.
  */
 export class TimerSlot {
   #handle: TimerHandle | undefined;
   #due = 0;
-  #fn: (() => void) | undefined;
+  #fn: ((lateMs: number) => void) | undefined;
   constructor(private readonly clock: Scheduler) {}
 
   get pending(): boolean {
     return this.#handle !== undefined;
   }
 
-  set(fn: () => void, ms: number): void {
+  set(fn: (lateMs: number) => void, ms: number): void {
     const due = this.clock.now() + ms;
     this.#fn = fn;
     if (this.#handle && due >= this.#due) {
@@ -72,15 +74,15 @@ export class TimerSlot {
     this.#due = due;
     const handle = this.clock.setTimeout(() => {
       if (this.#handle !== handle) return;
-      const left = this.#due - this.clock.now();
-      if (left > 0) {
+      const late = this.clock.now() - this.#due;
+      if (late < 0) {
         this.#arm(this.#due);
         return;
       }
       this.#handle = undefined;
       const fn = this.#fn;
       this.#fn = undefined;
-      fn?.();
+      fn?.(late);
     }, Math.max(0, due - this.clock.now()));
     this.#handle = handle;
   }

@@ -46,4 +46,16 @@ describe('TimerSlot', () => {
     clock.advance(2000);
     expect(calls).toEqual(['early']);
   });
+
+  it('tells its callback how late it runs: 0 on time, the time the process did not run when starved', () => {
+    const clock = new ManualScheduler();
+    const slot = new TimerSlot(clock);
+    const late: number[] = [];
+    slot.set((ms) => late.push(ms), 100);
+    clock.advance(100);
+    slot.set((ms) => late.push(ms), 100);
+    clock.freeze(400); // no timer runs meanwhile
+    clock.advance(0);
+    expect(late).toEqual([0, 300]);
+  });
 });

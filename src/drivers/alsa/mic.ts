@@ -65,7 +65,6 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
   readonly #backoff: Backoff;
   readonly #retryTimer: TimerSlot;
   readonly #stallTimer: TimerSlot;
-  readonly #clock: Scheduler;
   #pending = new Int16Array(0);
   #oddByte: number | undefined;
   #emitted = 0;
@@ -82,7 +81,6 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
     // No jitter (random 0.5 gives the plain base): one local device has no herd to spread out.
     this.#backoff = new Backoff(this.#o.retryMinMs, this.#o.retryMaxMs, () => 0.5);
     const clock = options.clock ?? systemScheduler();
-    this.#clock = clock;
     this.#retryTimer = new TimerSlot(clock);
     this.#stallTimer = new TimerSlot(clock);
   }
@@ -210,20 +208,22 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
   }
 
   #armStall(): void {
-    const due = this.#clock.now() + this.#o.stallMs;
-    this.#stallTimer.set(() => {
-      // A check that runs far behind its time means this process was not running (a loaded or
-      // emulated machine, a long GC): the audio of that time may be waiting in the pipe, read
-      // only after timers. Not a stall of the device: look again after one more period.
-      const late = this.#clock.now() - due;
-      if (late > this.#o.stallMs / 2) {
-        this.#log.debug('mic-check-late', { lateMs: Math.round(late) });
-        this.#armStall();
-        return;
-      }
-      this.#fault(`no audio for ${this.#o.stallMs} ms`);
-    }, this.#o.stallMs);
+    this.#stallTimer.set(this.#onStallCheck, this.#o.stallMs);
   }
+
+  /**
+   * No audio for stallMs. A check that runs far behind its time means this process was not
+   * running (a loaded or emulated machine, a long GC): the audio of that time may be waiting in
+   * the pipe, read only after timers. Not a stall of the device: look again after one more period.
+   */
+  readonly #onStallCheck = (lateMs: number): void => {
+    if (lateMs > this.#o.stallMs / 2) {
+      this.#log.debug('mic-check-late', { lateMs: Math.round(lateMs) });
+      this.#armStall();
+      return;
+    }
+    this.#fault(`no audio for ${this.#o.stallMs} ms`);
+  };
 
   /** A running capture broke: report once per outage, then reopen with backoff. */
   #fault(message: string): void {
