@@ -141,33 +141,39 @@ describe.each(backends)('AlsaMic over %s (ALSA file plugin fed in real time)', (
     await expect(mic.start()).rejects.toThrow(/channel 3/);
   });
 
+  /** The `stall` device captured on a manual clock (stallMs 300, retryMinMs 50) until frames flow, then its feed paused. */
+  async function stoppedFeed(level: 'info' | 'debug') {
+    const clock = new ManualScheduler();
+    const { logger, lines } = memoryLogger(level);
+    const mic = new AlsaMic({ device: 'stall', log: logger, env: alsa.env, stallMs: 300, retryMinMs: 50, clock, backend: backend() });
+    const errors: { message: string; recoverable: boolean }[] = [];
+    mic.on('error', (e) => errors.push(e));
+    const seen = { frames: 0 };
+    mic.on('frame', () => seen.frames++);
+    await mic.start();
+    await until(() => seen.frames > 0, 'the first frames');
+    feeds.stall.pause();
+    return { clock, lines, mic, errors, seen };
+  }
+
   it('reports a stalled device once, reopens it with backoff and recovers when audio flows again', async () => {
     // The device stops delivering (a USB mic that hangs): capture blocks while no data comes.
     // The capture backend is real; the stall and reopen timers run on a manual clock.
     const f = feeds.stall;
-    const clock = new ManualScheduler();
-    const { logger, lines } = memoryLogger('info');
-    const mic = new AlsaMic({ device: 'stall', log: logger, env: alsa.env, stallMs: 300, retryMinMs: 50, clock, backend: backend() });
-    const errors: { message: string; recoverable: boolean }[] = [];
-    mic.on('error', (e) => errors.push(e));
-    let frames = 0;
-    mic.on('frame', () => frames++);
-    await mic.start();
-    await until(() => frames > 0, 'the first frames');
-    f.pause();
+    const { clock, lines, mic, errors, seen } = await stoppedFeed('info');
     const failed = mic.next('error');
     clock.advance(299);
     expect(errors).toEqual([]);
     clock.advance(1); // no audio for stallMs on the mic's clock
     await failed;
-    const before = frames;
+    const before = seen.frames;
     expect(before).toBeGreaterThan(0);
     const recovered = mic.next('recovered');
     f.resume();
     clock.advance(50); // retryMinMs: the reopen is due
     await recovered;
     await mic.stop();
-    expect(frames).toBeGreaterThan(before);
+    expect(seen.frames).toBeGreaterThan(before);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toEqual({ message: 'microphone "alsa:stall": no audio for 300 ms', recoverable: true });
     const events = lines().map((l) => l.event);
@@ -175,20 +181,12 @@ describe.each(backends)('AlsaMic over %s (ALSA file plugin fed in real time)', (
     expect(events).toContain('mic-device-recovered');
     expect(lines().some((l) => l.level === 'error')).toBe(false);
   });
+
   it('a process that did not run for longer than the stall time is not a stalled device: it looks again, then reports a real stall', async () => {
     // Seen on an emulated Pi under load: the agent got no CPU for over 2 s, its stall check ran
     // late, before the audio waiting in arecord's pipe was read, and reopened a healthy device.
     const f = feeds.stall;
-    const clock = new ManualScheduler();
-    const { logger, lines } = memoryLogger('debug');
-    const mic = new AlsaMic({ device: 'stall', log: logger, env: alsa.env, stallMs: 300, retryMinMs: 50, clock, backend: backend() });
-    const errors: { message: string }[] = [];
-    mic.on('error', (e) => errors.push(e));
-    let frames = 0;
-    mic.on('frame', () => frames++);
-    await mic.start();
-    await until(() => frames > 0, 'the first frames');
-    f.pause();
+    const { clock, lines, mic, errors } = await stoppedFeed('debug');
     clock.freeze(2000); // the whole process was not scheduled for 2 s
     clock.advance(0); // then the overdue check runs first, 1.7 s late
     expect(errors).toEqual([]);
