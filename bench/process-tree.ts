@@ -28,7 +28,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { summary } from './stats.js';
+import { percentile, summary } from './stats.js';
 
 const RATE = 16000;
 const FRAME_SAMPLES = 320; // 20 ms writes
@@ -351,10 +351,8 @@ export function unitEnvironment(unit = path.resolve('systemd/speaker-agent.servi
   return env;
 }
 
-const median = (xs: number[]) => {
-  const v = [...xs].sort((a, b) => a - b);
-  return v.length % 2 ? v[(v.length - 1) / 2]! : Math.round(((v[v.length / 2 - 1]! + v[v.length / 2]!) / 2) * 1000) / 1000;
-};
+/** The middle value (the lower of the two for an even count): always one of the runs. */
+const median = (xs: number[]) => percentile(xs, 50);
 
 export async function runProcessTreeBench(): Promise<object> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 60);
@@ -379,8 +377,8 @@ export async function runProcessTreeBench(): Promise<object> {
     }
     const ratios = floors.map((f, i) => Math.round((agents[i]!.tree.cpuPercent / Math.max(0.01, f.cpuPercent)) * 100) / 100);
     // The run whose CPU is the median represents the agent; every run is listed.
-    const agent = agents.find((a) => a.tree.cpuPercent === median(agents.map((x) => x.tree.cpuPercent))) ?? agents[0]!;
-    const floor = floors.length ? (floors.find((f) => f.cpuPercent === median(floors.map((x) => x.cpuPercent))) ?? floors[0]!) : undefined;
+    const agent = agents.find((a) => a.tree.cpuPercent === median(agents.map((x) => x.tree.cpuPercent)))!;
+    const floor = floors.find((f) => f.cpuPercent === median(floors.map((x) => x.cpuPercent)));
     const ratio = ratios.length ? median(ratios) : undefined;
     const os = await import('node:os');
     const result = {
