@@ -45,15 +45,22 @@ async function listen(pcm: Int16Array, over: Record<string, unknown> = {}) {
   return { hits, scores, max: Math.max(...scores.map((s) => s.score)) };
 }
 
+/**
+ * The streaming-features tests' audio: a keyword and a sentence in room noise (rather than
+ * digital silence: on exact zeros the mel model's output depends on its input window, as
+ * openWakeWord notes and no microphone gives), cut to whole 80 ms chunks.
+ */
+function featureClip(): { pcm: Int16Array; chunks: number; clip: Float32Array } {
+  const speech = sequence(300, synth('hey jarvis, what is the weather like today', { engine: 'espeak', voice: 'en-us' }), 300);
+  const pcm = mix(speech, roomNoise(speech.length, -55, 11));
+  const chunks = Math.floor(pcm.length / CHUNK_SAMPLES);
+  return { pcm, chunks, clip: Float32Array.from(pcm.subarray(0, chunks * CHUNK_SAMPLES)) };
+}
+
 describe.skipIf(missing)('openWakeWord streaming features', () => {
   it('each step continues the whole clip’s mel spectrogram and embeds its latest 76 frames', async () => {
     const m = await models();
-    // Room noise rather than digital silence around the speech: on exact zeros the mel model's
-    // output depends on its input window (openWakeWord notes the same), as no microphone gives.
-    const speech = sequence(300, synth('hey jarvis, what is the weather like today', { engine: 'espeak', voice: 'en-us' }), 300);
-    const pcm = mix(speech, roomNoise(speech.length, -55, 11));
-    const chunks = Math.floor(pcm.length / CHUNK_SAMPLES);
-    const clip = Float32Array.from(pcm.subarray(0, chunks * CHUNK_SAMPLES));
+    const { pcm, chunks, clip } = featureClip();
     const whole = await m.mel.run(clip, [1, clip.length]);
     const batch = whole.map((x) => x / 10 + 2);
     expect(batch.length / MEL_BINS).toBe(melFrameCount(clip.length));
@@ -87,10 +94,7 @@ describe.skipIf(missing)('openWakeWord streaming features', () => {
 
   it('half steps: the first 40 ms of a chunk continue the same mel frames, and the half-step history embeds the windows 40 ms off the grid', async () => {
     const m = await models();
-    const speech = sequence(300, synth('hey jarvis, what is the weather like today', { engine: 'espeak', voice: 'en-us' }), 300);
-    const pcm = mix(speech, roomNoise(speech.length, -55, 11));
-    const chunks = Math.floor(pcm.length / CHUNK_SAMPLES);
-    const clip = Float32Array.from(pcm.subarray(0, chunks * CHUNK_SAMPLES));
+    const { pcm, chunks, clip } = featureClip();
     const batch = (await m.mel.run(clip, [1, clip.length])).map((x) => x / 10 + 2);
     const embed = async (end: number) => (await m.embedding.run(batch.slice((end - MEL_WINDOW) * MEL_BINS, end * MEL_BINS), [1, MEL_WINDOW, MEL_BINS, 1])).slice(0, EMBEDDING_SIZE);
     const half = new StreamingFeatures(m.mel, m.embedding, 16);
