@@ -25,6 +25,19 @@ in_ct() { nsenter -t "$CT_PID" -a -- "$@"; }
 # A login shell of the user pi (what a person on the Pi types).
 as_pi() { in_ct su - pi -c "$1"; }
 
+# speak_when PID MARKER FILE: once FILE (the output of the background command PID) shows MARKER,
+# or the command ended, the paced microphone speaks the utterance; then waits for the command and
+# returns its status.
+speak_when() {
+  local pid=$1 marker=$2 file=$3 i
+  for i in $(seq 1 600); do
+    if grep -q "$marker" "$file" || ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  kill -USR1 "$MIC_PID"
+  wait "$pid"
+}
+
 stop_container() {
   if [ -n "$MIC_PID" ]; then kill "$MIC_PID" 2>/dev/null || true; MIC_PID=""; fi
   if [ -n "$NSPAWN_PID" ] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
@@ -351,13 +364,7 @@ check_service() {
   rm -f "$ct/var/lib/speaker-agent/verify-played.raw"
   t=$(date +%s%N)
   as_pi 'speaker-agent listen --timeline --timeout 120' >"$CACHE/results/$target-turn.txt" 2>&1 &
-  local listen=$!
-  for i in $(seq 1 600); do
-    if grep -q 'trigger' "$CACHE/results/$target-turn.txt" || ! kill -0 "$listen" 2>/dev/null; then break; fi
-    sleep 0.1
-  done
-  kill -USR1 "$MIC_PID"
-  wait "$listen" && rc=0 || rc=$?
+  speak_when $! 'trigger' "$CACHE/results/$target-turn.txt" && rc=0 || rc=$?
   local turn; turn=$(cat "$CACHE/results/$target-turn.txt")
   local played=0
   [ -f "$ct/var/lib/speaker-agent/verify-played.raw" ] && played=$(stat -c %s "$ct/var/lib/speaker-agent/verify-played.raw")
@@ -414,18 +421,12 @@ check_service() {
 # start under qemu-user: spoken before, it would be over when the recording starts), and the
 # recording must hold it: a silent one fails.
 check_backends() {
-  local target=$1 arch=$2 b out t i pid peak file="$CACHE/run/$1-io/test-audio.txt"
+  local target=$1 arch=$2 b out t peak file="$CACHE/run/$1-io/test-audio.txt"
   for b in arecord koffi naudiodon; do
     printf 'audio:\n  alsaBackend: %s\n  mic: "alsa:default"\n  speaker: "alsa:default"\n' "$b" >"$CACHE/run/$target/root/verify-$b.yaml"
     t=$(date +%s%N)
     in_ct timeout 120 speaker-agent test-audio --config "/root/verify-$b.yaml" --seconds 2 >"$file" 2>&1 &
-    pid=$!
-    for i in $(seq 1 600); do
-      if grep -q 'speak now' "$file" || ! kill -0 "$pid" 2>/dev/null; then break; fi
-      sleep 0.1
-    done
-    kill -USR1 "$MIC_PID"
-    wait "$pid" && rc=0 || rc=$?
+    speak_when $! 'speak now' "$file" && rc=0 || rc=$?
     out=$(cat "$file")
     peak=$(printf '%s' "$out" | sed -n 's/^Peak \(-\{0,1\}[0-9.]*\) dBFS.*/\1/p' | head -1)
     if [ "$rc" = 0 ] && [ -n "$peak" ] && awk -v p="$peak" 'BEGIN { exit !(p > -40) }' && printf '%s' "$out" | grep -q 'Playing it back'; then
