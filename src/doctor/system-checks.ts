@@ -2,6 +2,7 @@
 import type { Config } from '../config/schema.js';
 import { type AlsaBackendName, resolveAlsaBackend } from '../drivers/alsa/backends.js';
 import type { CheckResult, DoctorContext } from './types.js';
+import { speexUses } from './wake-checks.js';
 
 /** Oldest supported Node.js major version (package.json `engines`). */
 export const MIN_NODE_MAJOR = 20;
@@ -89,7 +90,10 @@ export const ADDONS: {
   {
     name: 'koffi',
     purpose: 'echo cancellation (audio.echoCancel speex) and the wake word\'s noise suppression (wake.noiseSuppression), with libspeexdsp1',
-    needed: (c) => (c?.audio as { echoCancel?: string } | undefined)?.echoCancel === 'speex' || (c?.wake as { noiseSuppression?: boolean } | undefined)?.noiseSuppression === true,
+    needed: (c) => {
+      const uses = c ? speexUses(c) : undefined;
+      return !!uses && (uses.aec || uses.denoise);
+    },
   },
 ];
 

@@ -65,14 +65,21 @@ export async function checkOpenWakeWord(ctx: DoctorContext, config: Config): Pro
   };
 }
 
+/** What in `config` runs libspeexdsp (through koffi): the echo canceller, and openWakeWord's noise suppressor. */
+export function speexUses(config: Config): { aec: boolean; denoise: boolean } {
+  return {
+    aec: config.audio.echoCancel === 'speex',
+    denoise: config.wake.noiseSuppression && (config.wake.engine === 'openwakeword' || config.wake.engine === 'auto'),
+  };
+}
+
 /**
  * libspeexdsp through koffi, for audio.echoCancel speex and for the wake word's noise suppressor
  * (wake.noiseSuppression with openWakeWord): koffi loads and the library is installed.
  */
 export async function checkEchoCancel(ctx: DoctorContext, config: Config): Promise<CheckResult> {
   const id = 'echo cancel';
-  const aec = config.audio.echoCancel === 'speex';
-  const denoise = config.wake.noiseSuppression && (config.wake.engine === 'openwakeword' || config.wake.engine === 'auto');
+  const { aec, denoise } = speexUses(config);
   if (!aec && !denoise) return { id, status: 'skip', detail: 'audio.echoCancel is off' };
   const without = [aec ? 'capture runs without echo cancellation' : '', denoise ? 'the wake word runs without noise suppression' : ''].filter(Boolean).join('; ');
   const load = await ctx.loadAddon('koffi');
