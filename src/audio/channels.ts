@@ -7,6 +7,9 @@ import type { PcmFormat } from './format.js';
 import { toMono } from './pcm.js';
 import { Resampler } from './resample.js';
 
+/** No carried samples (shared: a zero-length array cannot change). */
+const NONE = new Int16Array(0);
+
 /** Which input channel becomes the mono signal: an index from 0, or `'mix'` (average of all). */
 export type ChannelSelect = number | 'mix';
 
@@ -33,7 +36,7 @@ export class CaptureConverter {
   readonly #resampler: Resampler;
   readonly #channels: number;
   readonly #select: ChannelSelect;
-  #carry: Int16Array = new Int16Array(0);
+  #carry: Int16Array = NONE;
 
   /**
    * @param input the device's native format
@@ -58,7 +61,7 @@ export class CaptureConverter {
       whole.set(pcm, this.#carry.length);
     }
     const usable = whole.length - (whole.length % this.#channels);
-    this.#carry = usable < whole.length ? whole.slice(usable) : new Int16Array(0);
+    this.#carry = usable < whole.length ? whole.slice(usable) : NONE;
     const mono = selectChannel(whole.subarray(0, usable), this.#channels, this.#select);
     return this.#resampler.process(mono);
   }

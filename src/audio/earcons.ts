@@ -22,6 +22,9 @@ interface Sound {
   ms: number;
 }
 
+/** A loaded sound, or a built-in one rendered on first use (about 5 ms of CPU each, not at start). */
+type Entry = Sound | (() => Sound);
+
 export interface EarconsOptions {
   /** The `audio.earcons` config section. */
   config: EarconsConfig;
@@ -31,11 +34,12 @@ export interface EarconsOptions {
 }
 
 export class Earcons {
-  readonly #sounds = new Map<EarconName, Sound>();
+  readonly #sounds = new Map<EarconName, Entry>();
   readonly #log: Logger;
 
   /**
-   * Renders the built-in sounds and loads WAV files now, so a bad path is reported at start-up.
+   * Loads WAV files now, so a bad path is reported at start-up; built-in sounds are rendered
+   * when first played.
    * Throws ConfigError with one `audio.earcons.NAME: message` line per bad file.
    */
   constructor(options: EarconsOptions) {
@@ -47,7 +51,7 @@ export class Earcons {
       const spec = options.config[name];
       if (spec === 'off') continue;
       if (spec === 'builtin') {
-        this.#add(name, synthEarcon(name, gain), EARCON_FORMAT);
+        this.#sounds.set(name, () => sound(synthEarcon(name, gain), EARCON_FORMAT));
         continue;
       }
       try {
@@ -55,7 +59,7 @@ export class Earcons {
         const wav = parseWav(buf);
         const pcm = Int16Array.from(bytesToInt16(Buffer.from(buf.subarray(wav.dataOffset, wav.dataOffset + wav.dataBytes))));
         applyGain(pcm, gain);
-        this.#add(name, pcm, wav.format);
+        this.#sounds.set(name, sound(pcm, wav.format));
       } catch (err) {
         const reason = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
         issues.push(`audio.earcons.${name}: cannot use "${spec}" (${reason}); give a 16-bit PCM WAV file, "builtin" or "off"`);
@@ -64,8 +68,13 @@ export class Earcons {
     if (issues.length) throw new ConfigError(issues);
   }
 
-  #add(name: EarconName, pcm: Int16Array, format: PcmFormat): void {
-    this.#sounds.set(name, { pcm: int16ToBytes(pcm), format, ms: (pcm.length / format.channels / format.sampleRate) * 1000 });
+  /** The sound of `name`, rendered now if it is built-in and was never played. */
+  #sound(name: EarconName): Sound | undefined {
+    const entry = this.#sounds.get(name);
+    if (typeof entry !== 'function') return entry;
+    const rendered = entry();
+    this.#sounds.set(name, rendered);
+    return rendered;
   }
 
   /** True when `name` is configured (not `off`). */
@@ -75,7 +84,7 @@ export class Earcons {
 
   /** Duration of `name` in ms (0 when off). */
   durationMs(name: EarconName): number {
-    return this.#sounds.get(name)?.ms ?? 0;
+    return this.#sound(name)?.ms ?? 0;
   }
 
   /**
@@ -84,10 +93,14 @@ export class Earcons {
    * (src/core/playback.ts), so an earcon's end is never taken for a reply's.
    */
   play(name: EarconName, out: Pick<AudioOutput, 'write' | 'end'>): void {
-    const sound = this.#sounds.get(name);
-    if (!sound) return;
+    const found = this.#sound(name);
+    if (!found) return;
     this.#log.debug('play', { name });
-    out.write(sound.pcm, sound.format);
+    out.write(found.pcm, found.format);
     out.end();
   }
+}
+
+function sound(pcm: Int16Array, format: PcmFormat): Sound {
+  return { pcm: int16ToBytes(pcm), format, ms: (pcm.length / format.channels / format.sampleRate) * 1000 };
 }

@@ -4,7 +4,7 @@
  * refused; DNS and refused connections say which host). The soca backend's reconnecting socket
  * words its failures with the same functions.
  */
-import WebSocket from 'ws';
+import { WebSocket } from '../util/ws-lib.js';
 import { ServiceError, isAuthStatus } from './service-error.js';
 import { parseBoundedJson } from '../util/bounded.js';
 

@@ -12,6 +12,11 @@ import { GpioSchema } from './schema/gpio.js';
 import { MqttSchema } from './schema/mqtt.js';
 import { WakeSchema } from './schema/wake.js';
 
+// The config is parsed once per process: zod's compiled object parsers (generated with
+// `new Function` on first use) cost more to build than they save here, about 15 ms of CPU at
+// every start (docs/benchmarks.md). Same results, interpreted.
+z.config({ jitless: true });
+
 export * from './schema/audio.js';
 export * from './schema/backends.js';
 export * from './schema/esphome.js';

@@ -7,17 +7,18 @@ import { EARCON_FORMAT, synthNotes } from '../audio/earcon-synth.js';
 import { int16ToBytes } from '../audio/wav.js';
 import type { PcmSink } from './playback.js';
 
-/** Two beeps at B5 (988 Hz), 120 ms each with 60 ms between: about 0.3 s of sound. */
-const RING_PCM = int16ToBytes(
-  synthNotes([
-    [988, 120],
-    [0, 60],
-    [988, 120],
-  ]),
-);
+/** Two beeps at B5 (988 Hz), 120 ms each with 60 ms between: about 0.3 s of sound. Rendered at the first ring. */
+let ringPcm: Buffer | undefined;
 
 /** Plays the ring sound once on `out` (the session's `ring` stream). */
 export function playRing(out: PcmSink): void {
-  out.write(RING_PCM, EARCON_FORMAT);
+  ringPcm ??= int16ToBytes(
+    synthNotes([
+      [988, 120],
+      [0, 60],
+      [988, 120],
+    ]),
+  );
+  out.write(ringPcm, EARCON_FORMAT);
   out.end();
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
-import WebSocket from 'ws';
+import { WebSocket } from '../util/ws-lib.js';
 import type { Config } from '../config/schema.js';
 import type { CheckResult } from './types.js';
 

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
-import WebSocket from 'ws';
+import { WebSocket } from '../util/ws-lib.js';
 import { CORE_FORMAT } from '../audio/format.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { DisconnectedError } from '../errors.js';

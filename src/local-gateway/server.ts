@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from '../util/ws-lib.js';
 import { bytesToInt16 } from '../audio/wav.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';

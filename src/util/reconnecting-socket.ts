@@ -12,7 +12,7 @@
  * it sends its handshake on `open`, says when the connection counts as up (`markReady()`, or at
  * once without `readyTimeoutMs`), and words the reason of each `disconnected` itself.
  */
-import WebSocket from 'ws';
+import { WebSocket } from './ws-lib.js';
 import { Backoff } from './backoff.js';
 import { systemScheduler, TimerSlot, type Scheduler } from './clock.js';
 import { TypedEmitter } from './typed-emitter.js';

@@ -1,4 +1,4 @@
-import WebSocket from 'ws';
+import { WebSocket } from './ws-lib.js';
 
 /**
  * Closes a WebSocket with the normal close handshake, and cuts it off when the peer has not

@@ -19,6 +19,9 @@ import type { CaptureBackend, CaptureStream } from './capture.js';
 import { NaudiodonCapture } from './naudiodon-capture.js';
 import type { CaptureCandidate } from './portaudio-child.js';
 
+/** Held samples when none are held (shared: a zero-length array cannot change). */
+const EMPTY = new Int16Array(0);
+
 export { captureCandidates } from './naudiodon-capture.js';
 
 export interface AlsaMicOptions {
@@ -65,7 +68,7 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
   readonly #backoff: Backoff;
   readonly #retryTimer: TimerSlot;
   readonly #stallTimer: TimerSlot;
-  #pending = new Int16Array(0);
+  #pending: Int16Array = EMPTY;
   #oddByte: number | undefined;
   #emitted = 0;
   #native: CaptureCandidate | undefined;
@@ -162,7 +165,7 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
     this.#stream = stream;
     this.#native = format;
     this.#deviceName = stream.deviceName;
-    this.#pending = new Int16Array(0);
+    this.#pending = EMPTY;
     this.#oddByte = undefined;
     this.#log.info('capturing', { device: this.#deviceName, backend: this.#backend.name, native: this.#native, channel: this.#o.channel });
     this.#armStall();
@@ -190,7 +193,9 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
       this.#oddByte = bytes[bytes.length - 1];
       bytes = bytes.subarray(0, bytes.length - 1);
     }
-    const aligned = Buffer.from(bytes); // own, aligned memory for the Int16Array view
+    // A view needs 2-byte alignment: a pipe's chunk has it (its own memory), a split one may not.
+    // The view lives only for this call: frames and held samples below are copies.
+    const aligned = bytes.byteOffset % 2 === 0 ? bytes : Buffer.from(bytes);
     const converted = this.#converter.process(new Int16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2));
     let all = converted;
     if (this.#pending.length > 0) {
@@ -204,7 +209,7 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
       this.emit('frame', { pcm: all.slice(i, i + n), sampleIndex: this.#emitted });
       this.#emitted += n;
     }
-    this.#pending = all.slice(i);
+    this.#pending = i === all.length ? EMPTY : all.slice(i);
   }
 
   #armStall(): void {
