@@ -86,9 +86,13 @@ export function processTree(root: number): ProcInfo[] {
   return out.sort((a, b) => (a.pid === root ? -1 : b.pid === root ? 1 : a.pid - b.pid));
 }
 
-/** CPU seconds used so far by the tree, including children that already exited (cutime is not read: helpers live on). */
+/** CPU ticks used so far by the tree's live processes (cutime is not read: helpers live on), in all and by pid. */
 function treeTicks(root: number): number {
   return processTree(root).reduce((n, p) => n + p.ticks, 0);
+}
+
+function ticksByPid(root: number): Map<number, number> {
+  return new Map(processTree(root).map((p) => [p.pid, p.ticks]));
 }
 
 // The writer reopens the FIFO when its reader goes away (device probing opens and closes the PCM
@@ -127,13 +131,23 @@ function tick() {
 tick();
 `;
 
+/**
+ * The floors. "stream": fs.createReadStream, whose reads run on libuv's thread pool (one hand-off
+ * to a worker thread and back per read). "pipe": the FIFO opened non-blocking as a pipe handle,
+ * read from the event loop's own epoll as the agent reads arecord's stdout: the cheapest relay.
+ */
 const RELAY = `
 const fs = require('fs'); const net = require('net');
-const [fifo, port] = process.argv.slice(1);
+const [fifo, port, how] = process.argv.slice(1);
 const sock = net.connect(Number(port), '127.0.0.1', () => {
-  fs.createReadStream(fifo, { highWaterMark: ${FRAME_SAMPLES * 2} }).on('data', (d) => sock.write(d)).on('end', () => sock.end());
+  const src = how === 'pipe'
+    ? new net.Socket({ fd: fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK), readable: true, writable: false })
+    : fs.createReadStream(fifo, { highWaterMark: ${FRAME_SAMPLES * 2} });
+  src.on('data', (d) => sock.write(d)).on('end', () => sock.end());
 });
 `;
+
+type RelayKind = 'stream' | 'pipe';
 
 function startWriter(fifo: string, seconds: number, logFile: string): ChildProcess {
   return spawn(process.execPath, ['-e', WRITER, fifo, String(seconds), logFile], { stdio: 'ignore' });
@@ -180,21 +194,23 @@ interface RunFigures {
   cpuPercent: number;
   cpuSeconds: number;
   wallSeconds: number;
-  processes: { comm: string; rssMiB: number; hwmMiB: number; anonMiB: number }[];
+  processes: { comm: string; cpuPercent: number; rssMiB: number; hwmMiB: number; anonMiB: number }[];
   rssMiB: number;
   hwmMiB: number;
 }
 
-function figures(root: number, ticks0: number, t0: number): RunFigures {
+function figures(root: number, at0: Map<number, number>, t0: number): RunFigures {
   const procs = processTree(root);
+  const ticks0 = [...at0.values()].reduce((n, t) => n + t, 0);
   const cpuSeconds = (procs.reduce((n, p) => n + p.ticks, 0) - ticks0) / CLK_TCK;
   const wallSeconds = (performance.now() - t0) / 1000;
+  const pct = (ticks: number) => Math.round((ticks / CLK_TCK / wallSeconds) * 10000) / 100;
   const mib = (k: number) => Math.round((k / 1024) * 10) / 10;
   return {
     cpuPercent: Math.round((cpuSeconds / wallSeconds) * 10000) / 100,
     cpuSeconds: Math.round(cpuSeconds * 100) / 100,
     wallSeconds: Math.round(wallSeconds * 10) / 10,
-    processes: procs.map((p) => ({ comm: p.comm, rssMiB: mib(p.rssKiB), hwmMiB: mib(p.hwmKiB), anonMiB: mib(p.anonKiB) })),
+    processes: procs.map((p) => ({ comm: p.comm, cpuPercent: pct(p.ticks - (at0.get(p.pid) ?? 0)), rssMiB: mib(p.rssKiB), hwmMiB: mib(p.hwmKiB), anonMiB: mib(p.anonKiB) })),
     rssMiB: mib(procs.reduce((n, p) => n + p.rssKiB, 0)),
     hwmMiB: mib(procs.reduce((n, p) => n + p.hwmKiB, 0)),
   };
@@ -282,7 +298,7 @@ async function runAgent(
     });
     await until(() => started && arrivals.length > 0, 'the first audio_data');
     await sleep(2000); // past the pre-roll and start-up
-    const ticks0 = treeTicks(agent.pid!);
+    const ticks0 = ticksByPid(agent.pid!);
     const rssStreamStartMiB = treeRssMiB();
     const from = arrivals.length;
     const tStream = performance.now();
@@ -311,19 +327,19 @@ async function runAgent(
   }
 }
 
-async function runRelay(dir: string, seconds: number): Promise<RunFigures> {
-  const fifo = path.join(dir, 'relay.fifo');
+async function runRelay(dir: string, seconds: number, how: RelayKind): Promise<RunFigures> {
+  const fifo = path.join(dir, `relay-${how}.fifo`);
   execFileSync('mkfifo', [fifo]);
   let received = 0;
   const server = createServer((s: Socket) => s.on('data', (d) => (received += d.length)));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
-  const relay = spawn(process.execPath, ['-e', RELAY, fifo, String(port)], { stdio: 'ignore' });
-  const writer = startWriter(fifo, seconds + 4, path.join(dir, 'relay-writes.json'));
+  const relay = spawn(process.execPath, ['-e', RELAY, fifo, String(port), how], { stdio: 'ignore' });
+  const writer = startWriter(fifo, seconds + 4, path.join(dir, `relay-${how}-writes.json`));
   try {
     await until(() => received > 0, 'the relay to forward');
     await sleep(2000);
-    const ticks0 = treeTicks(relay.pid!);
+    const ticks0 = ticksByPid(relay.pid!);
     const t = performance.now();
     await sleep(seconds * 1000);
     return figures(relay.pid!, ticks0, t);
@@ -370,16 +386,22 @@ export async function runProcessTreeBench(): Promise<object> {
     // Agent and floor alternate, so a change in the machine's load touches both alike.
     const agents: Awaited<ReturnType<typeof runAgent>>[] = [];
     const floors: RunFigures[] = [];
+    const pipeFloors: RunFigures[] = [];
     for (let i = 0; i < runs; i++) {
       const run = mkdtempSync(path.join(dir, `run${i}-`));
       agents.push(await runAgent(run, seconds, cli, { backend, nodeOptions, env }));
-      if (withFloor) floors.push(await runRelay(run, seconds));
+      if (withFloor) floors.push(await runRelay(run, seconds, 'stream'));
+      if (withFloor) pipeFloors.push(await runRelay(run, seconds, 'pipe'));
     }
-    const ratios = floors.map((f, i) => Math.round((agents[i]!.tree.cpuPercent / Math.max(0.01, f.cpuPercent)) * 100) / 100);
+    const ratiosTo = (fs: RunFigures[]) => fs.map((f, i) => Math.round((agents[i]!.tree.cpuPercent / Math.max(0.01, f.cpuPercent)) * 100) / 100);
+    const ratios = ratiosTo(floors);
+    const pipeRatios = ratiosTo(pipeFloors);
     // The run whose CPU is the median represents the agent; every run is listed.
     const agent = agents.find((a) => a.tree.cpuPercent === median(agents.map((x) => x.tree.cpuPercent)))!;
     const floor = floors.find((f) => f.cpuPercent === median(floors.map((x) => x.cpuPercent)));
+    const pipeFloor = pipeFloors.find((f) => f.cpuPercent === median(pipeFloors.map((x) => x.cpuPercent)));
     const ratio = ratios.length ? median(ratios) : undefined;
+    const pipeRatio = pipeRatios.length ? median(pipeRatios) : undefined;
     const os = await import('node:os');
     const result = {
       secondsStreamed: seconds,
@@ -398,15 +420,28 @@ export async function runProcessTreeBench(): Promise<object> {
         framesMeasured: agent.frames,
         writeToGatewayDelayMs: agent.delayMs,
       },
-      floor: floor ? { what: 'bare Node relay of the same paced bytes, FIFO -> raw TCP', ...floor } : 'skipped (BENCH_FLOOR=0)',
+      floor: floor ? { what: 'bare Node relay of the same paced bytes, FIFO (fs.createReadStream, thread-pool reads) -> raw TCP', ...floor } : 'skipped (BENCH_FLOOR=0)',
       cpuRatioToFloor: ratio ?? 'no floor',
-      everyRun: agents.map((a, i) => ({ agentCpuPercent: a.tree.cpuPercent, agentRssMiB: a.tree.rssMiB, floorCpuPercent: floors[i]?.cpuPercent, ratio: ratios[i], startCpuSeconds: a.startCpuSeconds, delayP95Ms: a.delayMs.p95 })),
+      pipeFloor: pipeFloor ? { what: 'the same relay reading the FIFO as a pipe on the event loop (no thread pool), as the agent reads arecord', ...pipeFloor } : 'skipped (BENCH_FLOOR=0)',
+      cpuRatioToPipeFloor: pipeRatio ?? 'no floor',
+      everyRun: agents.map((a, i) => ({
+        agentCpuPercent: a.tree.cpuPercent,
+        byProcess: Object.fromEntries(a.tree.processes.map((p) => [p.comm, p.cpuPercent])),
+        agentRssMiB: a.tree.rssMiB,
+        floorCpuPercent: floors[i]?.cpuPercent,
+        ratio: ratios[i],
+        pipeFloorCpuPercent: pipeFloors[i]?.cpuPercent,
+        pipeRatio: pipeRatios[i],
+        startCpuSeconds: a.startCpuSeconds,
+        delayP95Ms: a.delayMs.p95,
+      })),
       targets: { cpuRatioToFloor: 1.3, rssMiB: 60, rssGrowthMiB: 3, delayP95Ms: 2, startCpuSeconds: 0.4 },
     };
     process.stdout.write(
-      `${backend}: agent tree ${agent.tree.cpuPercent}% CPU, ${agent.tree.rssMiB} MiB (${agent.tree.processes.map((p) => `${p.comm} ${p.rssMiB} (anon ${p.anonMiB})`).join(', ')}; ` +
+      `${backend}: agent tree ${agent.tree.cpuPercent}% CPU (${agent.tree.processes.map((p) => `${p.comm} ${p.cpuPercent}`).join(', ')}), ${agent.tree.rssMiB} MiB (${agent.tree.processes.map((p) => `${p.comm} ${p.rssMiB} (anon ${p.anonMiB})`).join(', ')}; ` +
         `${agent.rssAtStartMiB} at ready, ${agent.rssIdleMiB} idle, ${result.agent.rssGrowthWhileStreamingMiB >= 0 ? '+' : ''}${result.agent.rssGrowthWhileStreamingMiB} while streaming); ` +
         (floor ? `floor ${floor.cpuPercent}% ${floor.rssMiB} MiB; ratio ${ratio}${runs > 1 ? ` (median of ${runs}: ${ratios.join(', ')})` : ''}; ` : 'no floor; ') +
+        (pipeFloor ? `pipe floor ${pipeFloor.cpuPercent}%; ratio ${pipeRatio}${runs > 1 ? ` (${pipeRatios.join(', ')})` : ''}; ` : '') +
         `delay p50 ${agent.delayMs.p50} p95 ${agent.delayMs.p95} ms; start ${agent.startCpuSeconds} s CPU\n`,
     );
     return result;

@@ -14,7 +14,7 @@ export class AudioDataEncoder {
 
   /**
    * The message for `pcm` of turn `id`, as a view of the encoder's buffer: valid until the next
-   * call (send it at once; the WebSocket copies it while masking).
+   * call (send it at once: the frame writer copies it while masking).
    */
   encode(id: string, pcm: Int16Array): Buffer {
     const bytes = pcm.byteLength;

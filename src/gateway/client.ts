@@ -19,6 +19,7 @@ import { remember } from '../util/bounded.js';
 import { ReconnectingSocket, type SocketDown, type TargetResult } from '../util/reconnecting-socket.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { AudioDataEncoder } from './audio-data.js';
+import { MaskedTextFrames } from './ws-frames.js';
 import { failureReason } from './failure-reason.js';
 import { out, parseGatewayMessage, type GatewayMessage } from './protocol.js';
 import { readToken, tokenFingerprint } from './token.js';
@@ -52,6 +53,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
   readonly #frameSamples: number;
   /** Builds each audio_data message in one reused buffer (the uplink hot path). */
   readonly #encoder = new AudioDataEncoder();
+  readonly #frames = new MaskedTextFrames();
   readonly #socket: ReconnectingSocket;
   #turns = new Map<string, OpenTurn>();
   /** Id of the reply audio currently streaming, for binary frames that carry no id. */
@@ -136,7 +138,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     if (!turn || !ws || ws.readyState !== WebSocket.OPEN) return;
     if (turn.pendingLength === 0 && pcm.length === this.#frameSamples) {
       // Already one frameMs frame (the microphone's usual size): no copy into the pending buffer.
-      ws.send(this.#encoder.encode(turnId, pcm), { binary: false });
+      this.#sendAudioData(ws, this.#encoder.encode(turnId, pcm));
     } else {
       // Re-chunk to frameMs per message: small frames keep latency low, not too many messages.
       let offset = 0;
@@ -189,9 +191,16 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     return ws;
   }
 
+  /** One `audio_data` message: framed here and written to the stream at once (ws-frames.ts), or through ws. */
+  #sendAudioData(ws: WebSocket, message: Buffer): void {
+    const stream = this.#socket.stream;
+    if (stream?.writable) this.#frames.write(stream, message);
+    else ws.send(message, { binary: false });
+  }
+
   #flush(ws: WebSocket, turnId: string, turn: OpenTurn): void {
     // The encoder reads the reused pending buffer at once: a view of it is enough.
-    ws.send(this.#encoder.encode(turnId, turn.pending.subarray(0, turn.pendingLength)), { binary: false });
+    this.#sendAudioData(ws, this.#encoder.encode(turnId, turn.pending.subarray(0, turn.pendingLength)));
     turn.pendingLength = 0;
   }
 

@@ -12,6 +12,7 @@
  * it sends its handshake on `open`, says when the connection counts as up (`markReady()`, or at
  * once without `readyTimeoutMs`), and words the reason of each `disconnected` itself.
  */
+import type { Duplex } from 'node:stream';
 import { WebSocket } from './ws-lib.js';
 import { Backoff } from './backoff.js';
 import { systemScheduler, TimerSlot, type Scheduler } from './clock.js';
@@ -140,6 +141,7 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
   readonly #retry: TimerSlot;
   readonly #heartbeat: TimerSlot;
   readonly #readyTimer: TimerSlot;
+  readonly #streams = new WeakMap<WebSocket, Duplex>();
   #state: State = { kind: 'stopped' };
   #lastHeard = 0;
   #socketError: Error | undefined;
@@ -173,6 +175,15 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
   get ws(): WebSocket | undefined {
     const s = this.#state;
     return s.kind === 'open' || s.kind === 'connected' ? s.ws : undefined;
+  }
+
+  /**
+   * The TCP (or TLS) stream under `ws`, from the handshake's response: for a writer that puts
+   * whole frames on it itself (the uplink's audio, src/gateway/ws-frames.ts).
+   */
+  get stream(): Duplex | undefined {
+    const ws = this.ws;
+    return ws ? this.#streams.get(ws) : undefined;
   }
 
   /** Starts connecting in the background (again, when idle). Idempotent. */
@@ -272,6 +283,7 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
       res.resume();
       this.#lost(ws, { kind: 'refused', status: res.statusCode ?? 0 }, res.statusCode === 401 || res.statusCode === 403);
     });
+    ws.once('upgrade', (res) => this.#streams.set(ws, res.socket));
     ws.on('open', () => this.#onOpen(ws));
     ws.on('message', (data, isBinary) => this.emit('message', data, isBinary));
     // Any sign of life counts: a pong to our ping, or the peer's own ping.
