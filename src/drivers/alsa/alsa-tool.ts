@@ -57,8 +57,8 @@ export function toolError(line: string, tool: string): string | undefined {
   return m ? m[1]!.trim() : undefined;
 }
 
-/** Spawns an ALSA tool with stdin/stdout as given and stderr piped; never throws. */
-export function spawnTool(path: string, args: string[], stdio: ['pipe' | 'ignore', 'pipe' | 'ignore'], env?: NodeJS.ProcessEnv): ChildProcess {
+/** Spawns an ALSA tool with stdin/stdout as given (a number: that open file) and stderr piped; never throws. */
+export function spawnTool(path: string, args: string[], stdio: ['pipe' | 'ignore', 'pipe' | 'ignore' | number], env?: NodeJS.ProcessEnv): ChildProcess {
   return spawn(path, args, { stdio: [stdio[0], stdio[1], 'pipe'], env: env ?? process.env });
 }
 

@@ -1,6 +1,6 @@
 /**
  * Capture through ALSA's `arecord` (alsa-utils), one process per open stream: raw PCM16LE on its
- * stdout, its diagnostics on stderr, where libasound's noise is counted and dropped. It needs no
+ * stdout (a pipe the event loop reads into one reused buffer, pcm-pipe.ts), its diagnostics on stderr, where libasound's noise is counted and dropped. It needs no
  * native addon, so it works on every architecture and Debian release Raspberry Pi OS is built
  * on; a crash in ALSA ends arecord, not the agent. Costs measured in docs/audio.md.
  *
@@ -12,10 +12,11 @@
  * delivers one frame of audio as soon as the device has it.
  */
 import type { ChildProcess } from 'node:child_process';
-import { DeviceError } from '../../errors.js';
+import { DeviceError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { type CapturePcm, parseHwParams, parsePcmList, parseSetup, pcmCandidates, type ParamRange, resolveCapturePcm, resolvesWithoutList } from './alsa-names.js';
 import { ALSA_UTILS_FIX, eachLine, endTool, findTool, isAlsaLibNoise, readHwParamsDump, spawnTool, toolError } from './alsa-tool.js';
+import { openPcmPipe, type PcmPipe } from './pcm-pipe.js';
 import type { CaptureBackend, CaptureRequest, CaptureSink, CaptureStream } from './capture.js';
 import { DEVICE_HINT, readCards } from './devices.js';
 import type { CaptureCandidate } from './portaudio-child.js';
@@ -44,6 +45,8 @@ export function listCapturePcms(tool: string, env?: NodeJS.ProcessEnv): Promise<
 
 interface Attempt {
   child: ChildProcess;
+  /** The pipe arecord writes its PCM into (its stdout), or none: then its stdout is a stream. */
+  pipe: PcmPipe | undefined;
   format: CaptureCandidate;
   /** Routes stdout (PCM) and stderr lines from now on; PCM that came before is passed first. */
   take(pcm: (b: Buffer) => void, line: (l: string) => void): void;
@@ -110,13 +113,22 @@ export class ArecordCapture implements CaptureBackend {
 
   /** Starts arecord in one format; resolves when its setup dump confirms the format, or it failed. */
   #attempt(tool: string, pcm: CapturePcm, c: CaptureCandidate, req: CaptureRequest, log: Logger): Promise<AttemptResult> {
-    const child = spawnTool(tool, captureArgs(pcm.name, c, req.chunkMs, false), ['ignore', 'pipe'], req.env);
-    // One listener each for the process's life, routed: a stream in flowing mode drops data
-    // that arrives while no listener is attached.
+    // One reader each for the process's life, routed. The pipe's chunks are views of its one
+    // buffer: what comes before take() is copied.
     let early: Buffer[] = [];
-    let onPcm: (b: Buffer) => void = (b) => early.push(b);
+    let onPcm: (b: Buffer) => void = (b) => early.push(Buffer.from(b));
     let onLine: (l: string) => void = () => undefined;
-    child.stdout!.on('data', (b: Buffer) => onPcm(b));
+    let pipe: PcmPipe | undefined;
+    try {
+      pipe = openPcmPipe((b) => onPcm(b));
+      pipe.socket.on('error', (e) => log.debug('arecord-pipe-error', { stream: 'pcm', error: e.message }));
+    } catch (err) {
+      // No FIFO here (no mkfifo, no writable temporary directory): its stdout as a stream then.
+      log.debug('pcm-pipe-unavailable', { error: errorMessage(err) });
+    }
+    const child = spawnTool(tool, captureArgs(pcm.name, c, req.chunkMs, false), ['ignore', pipe ? pipe.writeFd : 'pipe'], req.env);
+    if (pipe) pipe.handedOver();
+    else child.stdout!.on('data', (b: Buffer) => onPcm(b));
     eachLine(child.stderr!, (l) => onLine(l));
     const take: Attempt['take'] = (pcmTo, lineTo) => {
       onLine = lineTo;
@@ -134,6 +146,7 @@ export class ArecordCapture implements CaptureBackend {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        if (!r.ok) pipe?.close();
         if (noise) log.debug('dropped-alsa-messages', { lines: noise });
         resolve(r);
       };
@@ -153,7 +166,7 @@ export class ArecordCapture implements CaptureBackend {
         // The first "Its setup is:" block is the PCM as opened: what arrives on stdout.
         if (/Its setup is:/.test(line)) inSetup = true;
         const format = inSetup ? parseSetup(text.slice(text.indexOf('Its setup is:'))) : undefined;
-        if (format) settle({ ok: true, attempt: { child, format, take } });
+        if (format) settle({ ok: true, attempt: { child, pipe, format, take } });
       };
       child.on('error', (e) => settle({ ok: false, reason: `cannot run arecord (${e.message}); ${ALSA_UTILS_FIX}`, deviceLevel: true }));
       child.on('exit', (code, signal) => {
@@ -164,7 +177,7 @@ export class ArecordCapture implements CaptureBackend {
   }
 
   #stream(attempt: Attempt, pcm: CapturePcm, sink: CaptureSink, log: Logger): CaptureStream {
-    const { child, format } = attempt;
+    const { child, pipe, format } = attempt;
     let closed = false;
     let faulted = false;
     let lastError = '';
@@ -198,8 +211,9 @@ export class ArecordCapture implements CaptureBackend {
       }
       // Anything else is the rest of the -v setup dump.
     };
-    // A broken pipe to arecord is its exit, reported below; never an unhandled stream error.
-    child.stdout!.on('error', (e) => log.debug('arecord-pipe-error', { stream: 'stdout', error: e.message }));
+    // A broken pipe to arecord is its exit, reported below; never an unhandled stream error
+    // (the PCM pipe has its listener from the attempt).
+    child.stdout?.on('error', (e) => log.debug('arecord-pipe-error', { stream: 'stdout', error: e.message }));
     child.stderr!.on('error', (e) => log.debug('arecord-pipe-error', { stream: 'stderr', error: e.message }));
     child.on('error', (e) => fault(`arecord: ${e.message}`));
     child.on('exit', (code, signal) => {
@@ -220,6 +234,7 @@ export class ArecordCapture implements CaptureBackend {
       close: async () => {
         closed = true;
         await endTool(child);
+        pipe?.close();
       },
     };
   }

@@ -30,7 +30,8 @@ export interface CaptureRequest {
 export interface CaptureSink {
   /**
    * Raw interleaved PCM16LE in the opened format, in arrival order (chunks may split samples).
-   * May start just before `open()` resolves: keep such chunks until then.
+   * May start just before `open()` resolves: keep such chunks until then. A chunk may be a view
+   * of the backend's reused buffer, valid only during the call: copy what is kept.
    */
   pcm(chunk: Buffer): void;
   /** Capture broke for good (device gone, helper died): called at most once. */

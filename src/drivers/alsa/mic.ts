@@ -139,7 +139,7 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
       pcm: (b: Buffer) => {
         if (gen !== this.#openGen) return;
         if (this.#converter) this.#onPcm(b);
-        else this.#early.push(b);
+        else this.#early.push(Buffer.from(b)); // a backend may reuse its buffer
       },
       fault: (message: string) => {
         if (gen === this.#openGen && this.#converter) this.#fault(message);

@@ -104,6 +104,21 @@ describe.each(backends)('AlsaMic over %s (ALSA file plugin fed in real time)', (
     expect(mic.helperPid).toBeUndefined();
   });
 
+  it.runIf(name === 'arecord')('arecord: where no FIFO can be made for its audio, its stdout carries it, sample-exact', async () => {
+    const { logger, text } = memoryLogger('debug');
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = alsa.path('no-such-directory');
+    try {
+      const mic = new AlsaMic({ device: 'in16', log: logger, env: alsa.env, backend: backend() });
+      const { pcm } = await capture(mic, 8000, () => feeds.in16.play(toBuffer(mono16)));
+      expect(Array.from(pcm)).toEqual(Array.from(mono16.subarray(0, 8000)));
+      expect(text()).toContain('pcm-pipe-unavailable');
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+  });
+
   it('captures a 48 kHz stereo device natively and converts to 16 kHz mono (channel pick and mix)', async () => {
     const native = interleave(left48, right48);
     for (const channel of [1, 'mix'] as const) {
