@@ -1,5 +1,10 @@
 /** The gateway client against raw ws servers on loopback: what goes on the wire, heartbeat, backoff. */
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -149,6 +154,36 @@ describe('turns on the wire', () => {
     // The partial 100 samples lead the next frame, topped up from the following 320.
     expect(frames[3]!.slice(98, 102)).toEqual([9, 9, 4, 4]);
     expect(new Set(frames[4])).toEqual(new Set([4]));
+  });
+});
+
+describe('audio over TLS', () => {
+  it('wss:// with gateway.caFile: the hand-framed audio_data go through TLS intact, between ws-sent messages', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'gw-tls-'));
+    const keyFile = path.join(dir, 'key.pem');
+    const certFile = path.join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=speaker-agent-test', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+    const tls = https.createServer({ key: readFileSync(keyFile), cert: readFileSync(certFile) });
+    const wss = new WebSocketServer({ server: tls });
+    servers.push(wss);
+    await new Promise<void>((r) => tls.listen(0, '127.0.0.1', () => r()));
+    const messages: Record<string, unknown>[] = [];
+    wss.on('connection', (ws) => ws.on('message', (d, bin) => bin || messages.push(JSON.parse(d.toString()) as Record<string, unknown>)));
+    try {
+      const { c } = client(0, { url: `wss://127.0.0.1:${(tls.address() as AddressInfo).port}/`, caFile: certFile, frameMs: 20 });
+      await c.start();
+      await waitFor(() => c.connected, 'connected');
+      c.beginTurn('t1');
+      for (let i = 0; i < 50; i++) c.sendAudio('t1', new Int16Array(320).fill(i));
+      c.endTurn('t1');
+      await waitFor(() => messages.some((m) => m.action === 'audio_end'), 'audio_end');
+      expect(messages.map((m) => m.action)).toEqual(['audio_start', ...Array<string>(50).fill('audio_data'), 'audio_end']);
+      const firsts = messages.filter((m) => m.action === 'audio_data').map((m) => new Int16Array(new Uint8Array(Buffer.from(m.data as string, 'base64')).buffer)[319]);
+      expect(firsts).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    } finally {
+      tls.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
