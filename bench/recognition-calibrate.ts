@@ -89,7 +89,7 @@ export interface Row {
   evidence?: Evidence;
 }
 
-function calibrationUtterances(): { ref: string; inGrammar: boolean; voice: string; snr: number | null; pcm: Int16Array; end: number }[] {
+export function calibrationUtterances(): { ref: string; inGrammar: boolean; voice: string; snr: number | null; pcm: Int16Array; end: number }[] {
   const g = new Grammar(skillGrammars(builtinSkills()).default!);
   const bench = benchSentences(false);
   const r = rng(1601);
@@ -129,6 +129,11 @@ async function decode(): Promise<Row[]> {
     detail: process.env.CALIB_DETAIL !== '0',
     denoise: process.env.CALIB_DENOISE !== '0',
     decoderArgs: args,
+    // CALIB_WORD_LOOP=2000: the word-loop competitor with that many common words (its measures
+    // are recorded beside the phone loop's); CALIB_WORD_ARGS its own decoder options.
+    wordLoop: Number(process.env.CALIB_WORD_LOOP ?? 0),
+    ...(process.env.CALIB_WORD_LM ? { wordLoopLm: process.env.CALIB_WORD_LM } : {}),
+    ...(process.env.CALIB_WORD_ARGS ? { wordLoopArgs: process.env.CALIB_WORD_ARGS.split(/\s+/).filter(Boolean) } : {}),
     onHypothesis: (h) => (last = h),
     log: silentLogger(),
   });
@@ -176,6 +181,9 @@ const INPUTS: Record<string, (f: Features) => number> = {
   acousticRatio: (f) => f.acousticRatio,
   words: (f) => f.words,
   logSpeechFrames: (f) => Math.log(f.speechFrames),
+  wordRatio: (f) => f.wordRatio ?? 0,
+  'wordRatio*snr': (f) => ((f.wordRatio ?? 0) * Math.min(30, f.snrDb)) / 30,
+  wordOverlap: (f) => f.wordOverlap ?? 0,
 };
 const SETS: Record<string, string[]> = {
   'ratio, snr': ['ratio', 'snr'],
@@ -186,6 +194,13 @@ const SETS: Record<string, string[]> = {
   '+ mean word': ['ratio', 'snr', 'ratio*snr', 'meanWord'],
   '+ acoustic ratio': ['ratio', 'snr', 'ratio*snr', 'acousticRatio'],
   all: Object.keys(INPUTS),
+};
+/** The word loop's models, compared when the run has one. */
+const WORD_SETS: Record<string, string[]> = {
+  'wordRatio, snr': ['wordRatio', 'snr', 'wordRatio*snr'],
+  'ratio, wordRatio, snr': ['ratio', 'snr', 'ratio*snr', 'wordRatio', 'wordRatio*snr'],
+  '+ wordOverlap': ['ratio', 'snr', 'ratio*snr', 'wordRatio', 'wordRatio*snr', 'wordOverlap'],
+  'wordRatio, overlap, snr': ['wordRatio', 'snr', 'wordRatio*snr', 'wordOverlap'],
 };
 
 /** Logistic regression (Newton's method, L2 0.01 on standardised inputs); returns the scorer. */
@@ -278,29 +293,41 @@ function crossValidated(rows: Row[], inputs: ((f: Features) => number)[]): numbe
  * below, at most `drop` lower) with the most command accuracy (mean over levels) for at most the
  * out-of-grammar accepts (mean over levels) of the recogniser's own curve.
  */
-function searchCurve(rows: Row[]): string {
+function searchCurve(rows: Row[], measure: (f: Features) => number = (f) => f.ratio, quiets = [-3, 4]): string {
   const curve = (q: number, slope: number, drop: number, from: number) => (snr: number) => (snr >= from ? q : q - Math.min(drop, slope * (from - snr)));
   const judge = (t: (snr: number) => number) => {
     let acc = 0;
     let fa = 0;
     for (const snr of NOISE) {
       const at = rows.filter((r) => r.snr === snr);
-      const ok = (r: Row) => !!r.features && r.features.ratio >= t(r.features.snrDb);
+      const ok = (r: Row) => !!r.features && measure(r.features) >= t(r.features.snrDb);
       acc += at.filter((r) => r.inGrammar && r.right && ok(r)).length / at.filter((r) => r.inGrammar).length;
       fa += at.filter((r) => !r.inGrammar && ok(r)).length / at.filter((r) => !r.inGrammar).length;
     }
     return { acc: acc / NOISE.length, fa: fa / NOISE.length };
   };
-  const own = judge((snr) => thresholdAt(DEFAULT_REJECT_THRESHOLD, snr));
+  const ownRows = rows;
+  const own = (() => {
+    let acc = 0;
+    let fa = 0;
+    for (const snr of NOISE) {
+      const at = ownRows.filter((r) => r.snr === snr);
+      const ok = (r: Row) => !!r.features && r.features.ratio >= thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features.snrDb);
+      acc += at.filter((r) => r.inGrammar && r.right && ok(r)).length / at.filter((r) => r.inGrammar).length;
+      fa += at.filter((r) => !r.inGrammar && ok(r)).length / at.filter((r) => !r.inGrammar).length;
+    }
+    return { acc: acc / NOISE.length, fa: fa / NOISE.length };
+  })();
   let best = { acc: -1, fa: 0, params: '' };
   // CALIB_FIX_QUIET=0.5: only curves with that quiet threshold (the config's default is fixed there).
   const fixed = process.env.CALIB_FIX_QUIET === undefined ? undefined : Number(process.env.CALIB_FIX_QUIET);
-  for (let q = fixed ?? -3; q <= (fixed ?? 4); q += 0.5) {
-    for (const slope of [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1]) {
+  const step = (quiets[1]! - quiets[0]!) / 14;
+  for (let q = fixed ?? quiets[0]!; q <= (fixed ?? quiets[1]!) + 1e-9; q += fixed === undefined ? step : 1) {
+    for (const slope of [-0.6, -0.4, -0.2, 0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1]) {
       for (const drop of [2, 3, 4, 5, 6, 8]) {
         for (const from of [25, 30, 35]) {
           const j = judge(curve(q, slope, drop, from));
-          if (j.fa <= own.fa && j.acc > best.acc) best = { ...j, params: `${q}, ${slope}, ${drop}, ${from}` };
+          if (j.fa <= own.fa && j.acc > best.acc) best = { ...j, params: `${Math.round(q * 100) / 100}, ${slope}, ${drop}, ${from}` };
         }
       }
     }
@@ -309,7 +336,7 @@ function searchCurve(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
-  const variant = !!process.env.CALIB_DECODER_ARGS || process.env.CALIB_DETAIL === '0' || process.env.CALIB_SET === 'bench' || process.env.CALIB_DENOISE === '0' || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE;
+  const variant = !!process.env.CALIB_DECODER_ARGS || !!process.env.CALIB_WORD_LOOP || process.env.CALIB_DETAIL === '0' || process.env.CALIB_SET === 'bench' || process.env.CALIB_DENOISE === '0' || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE;
   const suffix = variant ? `-${process.env.CALIB_TAG ?? 'variant'}` : '';
   const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', `recognition-calibration${suffix}.json`);
   // The decoders' whole output (large: every phone of the loop) stays in the temp directory.
@@ -335,7 +362,9 @@ async function main(): Promise<void> {
   const fas = [2, 3, 4, 5, 6];
   const row = (name: string, scores: number[]) => lines.push(`  ${name.padEnd(24)} ${fas.map((fa) => `[${fa} %: ${atFalseAccepts(rows, scores, fa)}]`).join(' ')}`);
   row('ratio - thresholdAt', ratioRule);
-  for (const [name, keys] of Object.entries(SETS)) row(`${name} (cv)`, crossValidated(rows, keys.map((k) => INPUTS[k]!)));
+  const hasWordLoop = rows.some((r) => r.features?.wordRatio !== undefined);
+  const sets = hasWordLoop ? { ...SETS, ...WORD_SETS } : SETS;
+  for (const [name, keys] of Object.entries(sets)) row(`${name} (cv)`, crossValidated(rows, keys.map((k) => INPUTS[k]!)));
   const current = NOISE.map((snr) => {
     const at = rows.map((r, i) => [r, ratioRule[i]!] as const).filter(([r]) => r.snr === snr);
     const req = at.filter(([r]) => r.inGrammar);
@@ -344,6 +373,7 @@ async function main(): Promise<void> {
   });
   lines.push(`the recogniser's rule (threshold ${DEFAULT_REJECT_THRESHOLD}): ${current.join(', ')}`);
   lines.push(`the rule's curve searched (quiet threshold, slope per dB, largest drop, from SNR): ${searchCurve(rows)}`);
+  if (hasWordLoop) lines.push(`the same curve on the word loop's ratio: ${searchCurve(rows, (f) => f.wordRatio ?? -Infinity, [-6, 22])}`);
   // CALIB_CURVE="q,slope,drop,from": that curve's accuracy and accepts here, by level.
   const given = process.env.CALIB_CURVE?.split(',').map(Number);
   if (given?.length === 4) {
@@ -366,7 +396,7 @@ async function main(): Promise<void> {
     lines.push(`fitted here, judged on "${target}" (${other.length} utterances):`);
     const ruleThere = other.map((r) => (r.features ? r.features.ratio - thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features.snrDb) : -Infinity));
     lines.push(`  ${'ratio - thresholdAt'.padEnd(24)} ${fas.map((fa) => `[${fa} %: ${on(other, ruleThere, fa)}]`).join(' ')}`);
-    for (const [name, keys] of Object.entries(SETS)) {
+    for (const [name, keys] of Object.entries(hasWordLoop ? { ...SETS, ...WORD_SETS } : SETS)) {
       const inputs = keys.map((k) => INPUTS[k]!);
       const train = rows.filter((x) => x.features);
       const model = fit(
