@@ -18,8 +18,12 @@
  * instead (its six voices), to confirm there what calibration found; then `CALIB_REFIT=1
  * CALIB_APPLY_TO=bench` fits each model on the calibration set and judges it on the bench's;
  * `CALIB_CURVE=q,slope,drop,from` reports that threshold curve by level; `CALIB_DETAIL=0` reads
- * the ratio and SNR only (quicker: the N-best's search is slow with wide beams). Any of these makes a variant: its files get the suffix
- * `-$CALIB_TAG`.
+ * the ratio and SNR only (quicker: the N-best's search is slow with wide beams);
+ * `CALIB_WORD_LOOP=2000` adds the word-loop competitor with that many common words (its ratio and
+ * word overlap become inputs of more models), `CALIB_WORD_ARGS="-lw 1 ..."` its decoder options
+ * (replacing its defaults), `CALIB_WORD_LM=<file>` an n-gram model for it instead of the unigram.
+ * Any of these makes a variant: its files get the suffix `-$CALIB_TAG`. The recognition CPU of a
+ * decoding run (under the machine's load of the moment) is in the results' `cpuPctOfOneCoreUnderLoad`.
  */
 import { loadSpeexDsp } from '../src/drivers/speex/speexdsp.js';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -34,6 +38,7 @@ import type { Evidence } from '../src/speech/pocketsphinx-session.js';
 import { DEFAULT_REJECT_THRESHOLD, PocketsphinxStt, thresholdAt } from '../src/speech/pocketsphinx.js';
 import { padded, speechEnd, spoken, withNoise } from '../test/support/speech-fixtures.js';
 import { benchSentences, rng, utterances as benchUtterances } from './recognition.js';
+import { fit } from './recognition-fit.js';
 import { sameCommand } from './recognition-score.js';
 
 const RATE = 16000;
@@ -118,6 +123,9 @@ export function calibrationUtterances(): { ref: string; inGrammar: boolean; voic
   return out;
 }
 
+/** Recognition CPU of the last decode(), seconds per second of audio (under whatever load there was). */
+let cpuPerAudioSecond = 0;
+
 async function decode(): Promise<Row[]> {
   const args = process.env.CALIB_DECODER_ARGS?.split(/\s+/).filter(Boolean);
   let last: { features: Features; evidence: Evidence } | undefined;
@@ -141,6 +149,8 @@ async function decode(): Promise<Row[]> {
   // CALIB_SPEEX=1: libspeexdsp's preprocessor (its denoiser; the canceller in front of it gets
   // no reference, so passes the audio through) over each utterance before the recogniser.
   const speex = process.env.CALIB_SPEEX === '1' ? await loadSpeexDsp() : undefined;
+  let audio = 0;
+  const cpu0 = process.cpuUsage();
   // CALIB_SET=bench: the bench's own utterances, to confirm on them what calibration found.
   for (const u of process.env.CALIB_SET === 'bench' ? benchUtterances() : calibrationUtterances()) {
     last = undefined;
@@ -158,6 +168,7 @@ async function decode(): Promise<Row[]> {
       aec.destroy();
     }
     for (let i = 0; i < stop; i += CHUNK) s.send(u.pcm.subarray(i, Math.min(stop, i + CHUNK)));
+    audio += stop / RATE;
     s.finalize();
     const [res] = await final;
     await s.close();
@@ -166,6 +177,8 @@ async function decode(): Promise<Row[]> {
     rows.push({ ref: u.ref, inGrammar: u.inGrammar, voice: u.voice, snr: u.snr, hyp, right: u.inGrammar && hyp !== '' && sameCommand(u.ref, hyp), features: seen?.features ?? null, evidence: seen?.evidence });
   }
   stt.close();
+  const cpu = process.cpuUsage(cpu0);
+  cpuPerAudioSecond = (cpu.user + cpu.system) / 1e6 / audio;
   return rows;
 }
 
@@ -202,53 +215,6 @@ const WORD_SETS: Record<string, string[]> = {
   '+ wordOverlap': ['ratio', 'snr', 'ratio*snr', 'wordRatio', 'wordRatio*snr', 'wordOverlap'],
   'wordRatio, overlap, snr': ['wordRatio', 'snr', 'wordRatio*snr', 'wordOverlap'],
 };
-
-/** Logistic regression (Newton's method, L2 0.01 on standardised inputs); returns the scorer. */
-function fit(xs: number[][], ys: number[]): (x: number[]) => number {
-  const d = xs[0]!.length;
-  const mean = Array.from({ length: d }, (_, j) => xs.reduce((a, x) => a + x[j]!, 0) / xs.length);
-  const sd = Array.from({ length: d }, (_, j) => Math.sqrt(xs.reduce((a, x) => a + (x[j]! - mean[j]!) ** 2, 0) / xs.length) || 1);
-  const z = xs.map((x) => [1, ...x.map((v, j) => (v - mean[j]!) / sd[j]!)]);
-  const n = d + 1;
-  const w = new Array<number>(n).fill(0);
-  const l2 = 0.01 * z.length;
-  for (let it = 0; it < 30; it++) {
-    const g = new Array<number>(n).fill(0);
-    const h = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-    for (let i = 0; i < z.length; i++) {
-      const p = 1 / (1 + Math.exp(-z[i]!.reduce((a, v, j) => a + v * w[j]!, 0)));
-      for (let j = 0; j < n; j++) {
-        g[j]! += (p - ys[i]!) * z[i]![j]!;
-        for (let k = 0; k < n; k++) h[j]![k]! += p * (1 - p) * z[i]![j]! * z[i]![k]!;
-      }
-    }
-    for (let j = 1; j < n; j++) {
-      g[j]! += l2 * w[j]!;
-      h[j]![j]! += l2;
-    }
-    const step = solve(h, g);
-    for (let j = 0; j < n; j++) w[j]! -= step[j]!;
-  }
-  return (x) => w[0]! + x.reduce((a, v, j) => a + ((v - mean[j]!) / sd[j]!) * w[j + 1]!, 0);
-}
-
-/** Solves a x = b by Gaussian elimination with partial pivoting. */
-function solve(a: number[][], b: number[]): number[] {
-  const n = b.length;
-  const m = a.map((row, i) => [...row, b[i]!]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
-    [m[c], m[p]] = [m[p]!, m[c]!];
-    for (let r = c + 1; r < n; r++) {
-      const f = m[r]![c]! / m[c]![c]!;
-      for (let k = c; k <= n; k++) m[r]![k]! -= f * m[c]![k]!;
-    }
-  }
-  const x = new Array<number>(n).fill(0);
-  for (let r = n - 1; r >= 0; r--) x[r] = (m[r]![n]! - m[r]!.slice(r + 1, n).reduce((acc, v, k) => acc + v * x[r + 1 + k]!, 0)) / m[r]![r]!;
-  return x;
-}
 
 const pct = (x: number) => Math.round(x * 1000) / 10;
 const label = (snr: number | null) => (snr === null ? 'quiet' : `${snr}dB`);
@@ -345,7 +311,7 @@ async function main(): Promise<void> {
   if (process.env.CALIB_REFIT === '1') rows = (JSON.parse(readFileSync(full, 'utf8')) as { rows: Row[] }).rows;
   else {
     rows = await decode();
-    const meta = { date: new Date().toISOString(), decoderArgs: process.env.CALIB_DECODER_ARGS ?? '', denoise: process.env.CALIB_DENOISE !== '0', speex: process.env.CALIB_SPEEX === '1' };
+    const meta = { date: new Date().toISOString(), cpuPctOfOneCoreUnderLoad: Math.round(cpuPerAudioSecond * 1000) / 10, wordLoop: process.env.CALIB_WORD_LOOP ?? '0', wordLoopArgs: process.env.CALIB_WORD_ARGS ?? '', decoderArgs: process.env.CALIB_DECODER_ARGS ?? '', denoise: process.env.CALIB_DENOISE !== '0', speex: process.env.CALIB_SPEEX === '1' };
     writeFileSync(full, JSON.stringify({ ...meta, rows }) + '\n');
     writeFileSync(file, JSON.stringify({ ...meta, rows: rows.map(({ evidence: _, ...r }) => r) }) + '\n');
   }
