@@ -21,7 +21,7 @@
  * the ratio and SNR only (quicker: the N-best's search is slow with wide beams);
  * `CALIB_WORD_LOOP=2000` adds the word-loop competitor with that many common words (its ratio and
  * word overlap become inputs of more models), `CALIB_WORD_ARGS="-lw 1 ..."` its decoder options
- * (replacing its defaults), `CALIB_WORD_LM=<file>` an n-gram model for it instead of the unigram.
+ * (replacing its defaults).
  * Any of these makes a variant: its files get the suffix `-$CALIB_TAG`. The recognition CPU of a
  * decoding run (under the machine's load of the moment) is in the results' `cpuPctOfOneCoreUnderLoad`.
  */
@@ -140,7 +140,6 @@ async function decode(): Promise<Row[]> {
     // CALIB_WORD_LOOP=2000: the word-loop competitor with that many common words (its measures
     // are recorded beside the phone loop's); CALIB_WORD_ARGS its own decoder options.
     wordLoop: Number(process.env.CALIB_WORD_LOOP ?? 0),
-    ...(process.env.CALIB_WORD_LM ? { wordLoopLm: process.env.CALIB_WORD_LM } : {}),
     ...(process.env.CALIB_WORD_ARGS ? { wordLoopArgs: process.env.CALIB_WORD_ARGS.split(/\s+/).filter(Boolean) } : {}),
     onHypothesis: (h) => (last = h),
     log: silentLogger(),

@@ -78,11 +78,6 @@ export interface PocketsphinxOptions {
   /** The word loop's own decoder options, after `decoderArgs` (default WORD_LOOP_ARGS). */
   wordLoopArgs?: string[];
   /**
-   * An n-gram model (ARPA or binary, e.g. the model directory's en-us.lm.bin) for the word loop
-   * instead of the unigram over its words; it searches the words both have.
-   */
-  wordLoopLm?: string;
-  /**
    * Speech that fits no sentence ends sooner: when no complete sentence has been heard and the
    * score ratio so far is `margin` below the rejection threshold, `silenceMs` of silence end the
    * utterance (instead of the 700 ms that end speech that is no sentence in general; 0: never).
@@ -159,7 +154,6 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   readonly #hopelessSilenceMs: number;
   readonly #hopelessMargin: number;
   readonly #wordLoopArgs: string[];
-  readonly #wordLoopLm: string | undefined;
   #compiled: Compiled | undefined;
   #loading: Promise<Compiled> | undefined;
   readonly #free: Pair[] = [];
@@ -188,7 +182,6 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     this.#hopelessSilenceMs = options.hopeless?.silenceMs ?? DEFAULT_HOPELESS.silenceMs;
     this.#hopelessMargin = options.hopeless?.margin ?? DEFAULT_HOPELESS.margin;
     this.#wordLoopArgs = options.wordLoopArgs ?? WORD_LOOP_ARGS;
-    this.#wordLoopLm = options.wordLoopLm;
     for (const [what, file, dir] of [
       ['acoustic model', this.#hmm, true],
       ['pronunciation dictionary', this.#dict, false],
@@ -333,8 +326,7 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     const dictFile = path.join(dir, 'grammar.dict');
     writeFileSync(dictFile, lines.join('\n') + '\n');
     let wordLoopFile: string | undefined;
-    if (common.size && this.#wordLoopLm) wordLoopFile = this.#wordLoopLm;
-    else if (common.size) {
+    if (common.size) {
       const known = new Set(entries.map((e) => e.word));
       wordLoopFile = path.join(dir, 'word-loop.arpa');
       writeFileSync(wordLoopFile, wordLoopArpa(common, [...words].filter((w) => !w.startsWith('lead_')), (w) => known.has(w)));
