@@ -18,8 +18,12 @@
  * instead (its six voices), to confirm there what calibration found; then `CALIB_REFIT=1
  * CALIB_APPLY_TO=bench` fits each model on the calibration set and judges it on the bench's;
  * `CALIB_CURVE=q,slope,drop,from` reports that threshold curve by level; `CALIB_DETAIL=0` reads
- * the ratio and SNR only (quicker: the N-best's search is slow with wide beams). Any of these makes a variant: its files get the suffix
- * `-$CALIB_TAG`.
+ * the ratio and SNR only (quicker: the N-best's search is slow with wide beams);
+ * `CALIB_WORD_LOOP=2000` adds the word-loop competitor with that many common words (its ratio and
+ * word overlap become inputs of more models), `CALIB_WORD_ARGS="-lw 1 ..."` its decoder options
+ * (replacing its defaults).
+ * Any of these makes a variant: its files get the suffix `-$CALIB_TAG`. The recognition CPU of a
+ * decoding run (under the machine's load of the moment) is in the results' `cpuPctOfOneCoreUnderLoad`.
  */
 import { loadSpeexDsp } from '../src/drivers/speex/speexdsp.js';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -34,6 +38,7 @@ import type { Evidence } from '../src/speech/pocketsphinx-session.js';
 import { DEFAULT_REJECT_THRESHOLD, PocketsphinxStt, thresholdAt } from '../src/speech/pocketsphinx.js';
 import { padded, speechEnd, spoken, withNoise } from '../test/support/speech-fixtures.js';
 import { benchSentences, rng, utterances as benchUtterances } from './recognition.js';
+import { fit } from './recognition-fit.js';
 import { sameCommand } from './recognition-score.js';
 
 const RATE = 16000;
@@ -89,7 +94,7 @@ export interface Row {
   evidence?: Evidence;
 }
 
-function calibrationUtterances(): { ref: string; inGrammar: boolean; voice: string; snr: number | null; pcm: Int16Array; end: number }[] {
+export function calibrationUtterances(): { ref: string; inGrammar: boolean; voice: string; snr: number | null; pcm: Int16Array; end: number }[] {
   const g = new Grammar(skillGrammars(builtinSkills()).default!);
   const bench = benchSentences(false);
   const r = rng(1601);
@@ -118,6 +123,9 @@ function calibrationUtterances(): { ref: string; inGrammar: boolean; voice: stri
   return out;
 }
 
+/** Recognition CPU of the last decode(), seconds per second of audio (under whatever load there was). */
+let cpuPerAudioSecond = 0;
+
 async function decode(): Promise<Row[]> {
   const args = process.env.CALIB_DECODER_ARGS?.split(/\s+/).filter(Boolean);
   let last: { features: Features; evidence: Evidence } | undefined;
@@ -129,6 +137,10 @@ async function decode(): Promise<Row[]> {
     detail: process.env.CALIB_DETAIL !== '0',
     denoise: process.env.CALIB_DENOISE !== '0',
     decoderArgs: args,
+    // CALIB_WORD_LOOP=2000: the word-loop competitor with that many common words (its measures
+    // are recorded beside the phone loop's); CALIB_WORD_ARGS its own decoder options.
+    wordLoop: Number(process.env.CALIB_WORD_LOOP ?? 0),
+    ...(process.env.CALIB_WORD_ARGS ? { wordLoopArgs: process.env.CALIB_WORD_ARGS.split(/\s+/).filter(Boolean) } : {}),
     onHypothesis: (h) => (last = h),
     log: silentLogger(),
   });
@@ -136,6 +148,8 @@ async function decode(): Promise<Row[]> {
   // CALIB_SPEEX=1: libspeexdsp's preprocessor (its denoiser; the canceller in front of it gets
   // no reference, so passes the audio through) over each utterance before the recogniser.
   const speex = process.env.CALIB_SPEEX === '1' ? await loadSpeexDsp() : undefined;
+  let audio = 0;
+  const cpu0 = process.cpuUsage();
   // CALIB_SET=bench: the bench's own utterances, to confirm on them what calibration found.
   for (const u of process.env.CALIB_SET === 'bench' ? benchUtterances() : calibrationUtterances()) {
     last = undefined;
@@ -153,6 +167,7 @@ async function decode(): Promise<Row[]> {
       aec.destroy();
     }
     for (let i = 0; i < stop; i += CHUNK) s.send(u.pcm.subarray(i, Math.min(stop, i + CHUNK)));
+    audio += stop / RATE;
     s.finalize();
     const [res] = await final;
     await s.close();
@@ -161,6 +176,8 @@ async function decode(): Promise<Row[]> {
     rows.push({ ref: u.ref, inGrammar: u.inGrammar, voice: u.voice, snr: u.snr, hyp, right: u.inGrammar && hyp !== '' && sameCommand(u.ref, hyp), features: seen?.features ?? null, evidence: seen?.evidence });
   }
   stt.close();
+  const cpu = process.cpuUsage(cpu0);
+  cpuPerAudioSecond = (cpu.user + cpu.system) / 1e6 / audio;
   return rows;
 }
 
@@ -176,6 +193,9 @@ const INPUTS: Record<string, (f: Features) => number> = {
   acousticRatio: (f) => f.acousticRatio,
   words: (f) => f.words,
   logSpeechFrames: (f) => Math.log(f.speechFrames),
+  wordRatio: (f) => f.wordRatio ?? 0,
+  'wordRatio*snr': (f) => ((f.wordRatio ?? 0) * Math.min(30, f.snrDb)) / 30,
+  wordOverlap: (f) => f.wordOverlap ?? 0,
 };
 const SETS: Record<string, string[]> = {
   'ratio, snr': ['ratio', 'snr'],
@@ -187,53 +207,13 @@ const SETS: Record<string, string[]> = {
   '+ acoustic ratio': ['ratio', 'snr', 'ratio*snr', 'acousticRatio'],
   all: Object.keys(INPUTS),
 };
-
-/** Logistic regression (Newton's method, L2 0.01 on standardised inputs); returns the scorer. */
-function fit(xs: number[][], ys: number[]): (x: number[]) => number {
-  const d = xs[0]!.length;
-  const mean = Array.from({ length: d }, (_, j) => xs.reduce((a, x) => a + x[j]!, 0) / xs.length);
-  const sd = Array.from({ length: d }, (_, j) => Math.sqrt(xs.reduce((a, x) => a + (x[j]! - mean[j]!) ** 2, 0) / xs.length) || 1);
-  const z = xs.map((x) => [1, ...x.map((v, j) => (v - mean[j]!) / sd[j]!)]);
-  const n = d + 1;
-  const w = new Array<number>(n).fill(0);
-  const l2 = 0.01 * z.length;
-  for (let it = 0; it < 30; it++) {
-    const g = new Array<number>(n).fill(0);
-    const h = Array.from({ length: n }, () => new Array<number>(n).fill(0));
-    for (let i = 0; i < z.length; i++) {
-      const p = 1 / (1 + Math.exp(-z[i]!.reduce((a, v, j) => a + v * w[j]!, 0)));
-      for (let j = 0; j < n; j++) {
-        g[j]! += (p - ys[i]!) * z[i]![j]!;
-        for (let k = 0; k < n; k++) h[j]![k]! += p * (1 - p) * z[i]![j]! * z[i]![k]!;
-      }
-    }
-    for (let j = 1; j < n; j++) {
-      g[j]! += l2 * w[j]!;
-      h[j]![j]! += l2;
-    }
-    const step = solve(h, g);
-    for (let j = 0; j < n; j++) w[j]! -= step[j]!;
-  }
-  return (x) => w[0]! + x.reduce((a, v, j) => a + ((v - mean[j]!) / sd[j]!) * w[j + 1]!, 0);
-}
-
-/** Solves a x = b by Gaussian elimination with partial pivoting. */
-function solve(a: number[][], b: number[]): number[] {
-  const n = b.length;
-  const m = a.map((row, i) => [...row, b[i]!]);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
-    [m[c], m[p]] = [m[p]!, m[c]!];
-    for (let r = c + 1; r < n; r++) {
-      const f = m[r]![c]! / m[c]![c]!;
-      for (let k = c; k <= n; k++) m[r]![k]! -= f * m[c]![k]!;
-    }
-  }
-  const x = new Array<number>(n).fill(0);
-  for (let r = n - 1; r >= 0; r--) x[r] = (m[r]![n]! - m[r]!.slice(r + 1, n).reduce((acc, v, k) => acc + v * x[r + 1 + k]!, 0)) / m[r]![r]!;
-  return x;
-}
+/** The word loop's models, compared when the run has one. */
+const WORD_SETS: Record<string, string[]> = {
+  'wordRatio, snr': ['wordRatio', 'snr', 'wordRatio*snr'],
+  'ratio, wordRatio, snr': ['ratio', 'snr', 'ratio*snr', 'wordRatio', 'wordRatio*snr'],
+  '+ wordOverlap': ['ratio', 'snr', 'ratio*snr', 'wordRatio', 'wordRatio*snr', 'wordOverlap'],
+  'wordRatio, overlap, snr': ['wordRatio', 'snr', 'wordRatio*snr', 'wordOverlap'],
+};
 
 const pct = (x: number) => Math.round(x * 1000) / 10;
 const label = (snr: number | null) => (snr === null ? 'quiet' : `${snr}dB`);
@@ -278,29 +258,41 @@ function crossValidated(rows: Row[], inputs: ((f: Features) => number)[]): numbe
  * below, at most `drop` lower) with the most command accuracy (mean over levels) for at most the
  * out-of-grammar accepts (mean over levels) of the recogniser's own curve.
  */
-function searchCurve(rows: Row[]): string {
+function searchCurve(rows: Row[], measure: (f: Features) => number = (f) => f.ratio, quiets = [-3, 4]): string {
   const curve = (q: number, slope: number, drop: number, from: number) => (snr: number) => (snr >= from ? q : q - Math.min(drop, slope * (from - snr)));
   const judge = (t: (snr: number) => number) => {
     let acc = 0;
     let fa = 0;
     for (const snr of NOISE) {
       const at = rows.filter((r) => r.snr === snr);
-      const ok = (r: Row) => !!r.features && r.features.ratio >= t(r.features.snrDb);
+      const ok = (r: Row) => !!r.features && measure(r.features) >= t(r.features.snrDb);
       acc += at.filter((r) => r.inGrammar && r.right && ok(r)).length / at.filter((r) => r.inGrammar).length;
       fa += at.filter((r) => !r.inGrammar && ok(r)).length / at.filter((r) => !r.inGrammar).length;
     }
     return { acc: acc / NOISE.length, fa: fa / NOISE.length };
   };
-  const own = judge((snr) => thresholdAt(DEFAULT_REJECT_THRESHOLD, snr));
+  const ownRows = rows;
+  const own = (() => {
+    let acc = 0;
+    let fa = 0;
+    for (const snr of NOISE) {
+      const at = ownRows.filter((r) => r.snr === snr);
+      const ok = (r: Row) => !!r.features && r.features.ratio >= thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features.snrDb);
+      acc += at.filter((r) => r.inGrammar && r.right && ok(r)).length / at.filter((r) => r.inGrammar).length;
+      fa += at.filter((r) => !r.inGrammar && ok(r)).length / at.filter((r) => !r.inGrammar).length;
+    }
+    return { acc: acc / NOISE.length, fa: fa / NOISE.length };
+  })();
   let best = { acc: -1, fa: 0, params: '' };
   // CALIB_FIX_QUIET=0.5: only curves with that quiet threshold (the config's default is fixed there).
   const fixed = process.env.CALIB_FIX_QUIET === undefined ? undefined : Number(process.env.CALIB_FIX_QUIET);
-  for (let q = fixed ?? -3; q <= (fixed ?? 4); q += 0.5) {
-    for (const slope of [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1]) {
+  const step = (quiets[1]! - quiets[0]!) / 14;
+  for (let q = fixed ?? quiets[0]!; q <= (fixed ?? quiets[1]!) + 1e-9; q += fixed === undefined ? step : 1) {
+    for (const slope of [-0.6, -0.4, -0.2, 0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1]) {
       for (const drop of [2, 3, 4, 5, 6, 8]) {
         for (const from of [25, 30, 35]) {
           const j = judge(curve(q, slope, drop, from));
-          if (j.fa <= own.fa && j.acc > best.acc) best = { ...j, params: `${q}, ${slope}, ${drop}, ${from}` };
+          if (j.fa <= own.fa && j.acc > best.acc) best = { ...j, params: `${Math.round(q * 100) / 100}, ${slope}, ${drop}, ${from}` };
         }
       }
     }
@@ -309,7 +301,7 @@ function searchCurve(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
-  const variant = !!process.env.CALIB_DECODER_ARGS || process.env.CALIB_DETAIL === '0' || process.env.CALIB_SET === 'bench' || process.env.CALIB_DENOISE === '0' || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE;
+  const variant = !!process.env.CALIB_DECODER_ARGS || !!process.env.CALIB_WORD_LOOP || process.env.CALIB_DETAIL === '0' || process.env.CALIB_SET === 'bench' || process.env.CALIB_DENOISE === '0' || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE;
   const suffix = variant ? `-${process.env.CALIB_TAG ?? 'variant'}` : '';
   const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', `recognition-calibration${suffix}.json`);
   // The decoders' whole output (large: every phone of the loop) stays in the temp directory.
@@ -318,7 +310,7 @@ async function main(): Promise<void> {
   if (process.env.CALIB_REFIT === '1') rows = (JSON.parse(readFileSync(full, 'utf8')) as { rows: Row[] }).rows;
   else {
     rows = await decode();
-    const meta = { date: new Date().toISOString(), decoderArgs: process.env.CALIB_DECODER_ARGS ?? '', denoise: process.env.CALIB_DENOISE !== '0', speex: process.env.CALIB_SPEEX === '1' };
+    const meta = { date: new Date().toISOString(), cpuPctOfOneCoreUnderLoad: Math.round(cpuPerAudioSecond * 1000) / 10, wordLoop: process.env.CALIB_WORD_LOOP ?? '0', wordLoopArgs: process.env.CALIB_WORD_ARGS ?? '', decoderArgs: process.env.CALIB_DECODER_ARGS ?? '', denoise: process.env.CALIB_DENOISE !== '0', speex: process.env.CALIB_SPEEX === '1' };
     writeFileSync(full, JSON.stringify({ ...meta, rows }) + '\n');
     writeFileSync(file, JSON.stringify({ ...meta, rows: rows.map(({ evidence: _, ...r }) => r) }) + '\n');
   }
@@ -335,7 +327,9 @@ async function main(): Promise<void> {
   const fas = [2, 3, 4, 5, 6];
   const row = (name: string, scores: number[]) => lines.push(`  ${name.padEnd(24)} ${fas.map((fa) => `[${fa} %: ${atFalseAccepts(rows, scores, fa)}]`).join(' ')}`);
   row('ratio - thresholdAt', ratioRule);
-  for (const [name, keys] of Object.entries(SETS)) row(`${name} (cv)`, crossValidated(rows, keys.map((k) => INPUTS[k]!)));
+  const hasWordLoop = rows.some((r) => r.features?.wordRatio !== undefined);
+  const sets = hasWordLoop ? { ...SETS, ...WORD_SETS } : SETS;
+  for (const [name, keys] of Object.entries(sets)) row(`${name} (cv)`, crossValidated(rows, keys.map((k) => INPUTS[k]!)));
   const current = NOISE.map((snr) => {
     const at = rows.map((r, i) => [r, ratioRule[i]!] as const).filter(([r]) => r.snr === snr);
     const req = at.filter(([r]) => r.inGrammar);
@@ -344,6 +338,7 @@ async function main(): Promise<void> {
   });
   lines.push(`the recogniser's rule (threshold ${DEFAULT_REJECT_THRESHOLD}): ${current.join(', ')}`);
   lines.push(`the rule's curve searched (quiet threshold, slope per dB, largest drop, from SNR): ${searchCurve(rows)}`);
+  if (hasWordLoop) lines.push(`the same curve on the word loop's ratio: ${searchCurve(rows, (f) => f.wordRatio ?? -Infinity, [-6, 22])}`);
   // CALIB_CURVE="q,slope,drop,from": that curve's accuracy and accepts here, by level.
   const given = process.env.CALIB_CURVE?.split(',').map(Number);
   if (given?.length === 4) {
@@ -366,7 +361,7 @@ async function main(): Promise<void> {
     lines.push(`fitted here, judged on "${target}" (${other.length} utterances):`);
     const ruleThere = other.map((r) => (r.features ? r.features.ratio - thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features.snrDb) : -Infinity));
     lines.push(`  ${'ratio - thresholdAt'.padEnd(24)} ${fas.map((fa) => `[${fa} %: ${on(other, ruleThere, fa)}]`).join(' ')}`);
-    for (const [name, keys] of Object.entries(SETS)) {
+    for (const [name, keys] of Object.entries(hasWordLoop ? { ...SETS, ...WORD_SETS } : SETS)) {
       const inputs = keys.map((k) => INPUTS[k]!);
       const train = rows.filter((x) => x.features);
       const model = fit(

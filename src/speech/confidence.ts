@@ -30,6 +30,10 @@ export interface Features {
   words: number;
   /** The noise filter's SNR estimate, dB (60 when unknown or clean). */
   snrDb: number;
+  /** (grammar - word loop) over every frame decoded (undefined without a word loop). */
+  wordRatio?: number;
+  /** The share of the sentence's words that the word loop heard too, in any order (undefined without a word loop). */
+  wordOverlap?: number;
 }
 
 /** The margin given when no rival sentence was found. */
@@ -72,6 +76,17 @@ export function features(e: Evidence): Features {
     speechFrames,
     words: words.length,
     snrDb: e.snrDb ?? 60,
+    ...(e.wordLoop ? wordLoopFeatures(best, e.wordLoop, e.grammar.score, e.frames) : {}),
   };
 }
 
+
+/** The word loop's measures: its score against the grammar's, and how many of the sentence's words it heard. */
+function wordLoopFeatures(best: string, loop: { text: string | null; score: number }, grammarScore: number, frames: number): { wordRatio: number; wordOverlap: number } {
+  const heard = new Set((loop.text ?? '').split(/\s+/).filter(Boolean));
+  const said = best.split(/\s+/).filter((w) => w && !w.startsWith('lead_'));
+  return {
+    wordRatio: (grammarScore - loop.score) / Math.max(10, frames),
+    wordOverlap: said.length ? said.filter((w) => heard.has(w)).length / said.length : 0,
+  };
+}

@@ -22,6 +22,8 @@ export interface PocketsphinxLib {
   free(ps: Ptr): void;
   /** ps_set_jsgf_string: 0 on success. */
   setJsgf(ps: Ptr, name: string, jsgf: string): number;
+  /** ps_set_lm_file (an ARPA or binary n-gram model): 0 on success. */
+  setLmFile(ps: Ptr, name: string, file: string): number;
   /** ps_set_search: 0 on success. */
   setSearch(ps: Ptr, name: string): number;
   startUtt(ps: Ptr): number;
@@ -89,6 +91,7 @@ export function loadPocketsphinx(): PocketsphinxLib {
   const init = ps.func('void *ps_init(void *config)');
   const free = ps.func('int ps_free(void *ps)');
   const setJsgf = ps.func('int ps_set_jsgf_string(void *ps, const char *name, const char *jsgf)');
+  const setLmFile = ps.func('int ps_set_lm_file(void *ps, const char *name, const char *path)');
   const setSearch = ps.func('int ps_set_search(void *ps, const char *name)');
   const startUtt = ps.func('int ps_start_utt(void *ps)');
   const processRaw = ps.func('int ps_process_raw(void *ps, const int16_t *data, size_t n, int no_search, int full_utt)');
@@ -117,6 +120,7 @@ export function loadPocketsphinx(): PocketsphinxLib {
     freeConfig: (cfg) => void freeCfg(cfg),
     free: (p) => void free(p),
     setJsgf: (p, name, jsgf) => setJsgf(p, name, jsgf) as number,
+    setLmFile: (p, name, file) => setLmFile(p, name, file) as number,
     setSearch: (p, name) => setSearch(p, name) as number,
     startUtt: (p) => startUtt(p) as number,
     // The typed array stays referenced by the pending call, so its memory outlives the worker's use.

@@ -3,8 +3,9 @@
  * in arrival order, then fed to both decoders (grammar and phone loop) on koffi's worker
  * threads, one call at a time. A speech detector on the filtered audio ends the utterance when
  * a complete sentence is followed by `completeSilenceMs` of silence (`NOISY_EXTRA_MS` more when
- * the filter estimates the SNR below `NOISY_SNR_DB`), or when `INCOMPLETE_SILENCE_MS` of
- * silence followed speech that is no sentence.
+ * the filter estimates the SNR below `NOISY_SNR_DB`), when `INCOMPLETE_SILENCE_MS` of
+ * silence followed speech that is no sentence, or sooner when the recogniser finds that speech
+ * hopeless (no sentence near it: `SessionHost.hopeless`).
  */
 import { rmsDb } from '../audio/pcm.js';
 import { EnergyVad } from '../audio/vad.js';
@@ -20,6 +21,8 @@ import type { PocketsphinxLib, Ptr } from './pocketsphinx-lib.js';
 export interface Pair {
   grammar: Ptr;
   loop: Ptr;
+  /** The word loop (common English words), when the recogniser has one. */
+  words: Ptr | undefined;
   generation: number;
 }
 
@@ -29,6 +32,8 @@ export interface Evidence {
   grammar: { text: string | null; score: number };
   /** The phone loop's path score over the same frames. */
   loop: { score: number };
+  /** The word loop's best words and path score over the same frames (undefined without a word loop). */
+  wordLoop: { text: string | null; score: number } | undefined;
   // The rest is read only when the host asks for `detail` (diagnostics: none of it is needed to judge).
   /** The grammar decoder's best distinct sentences in its lattice (N-best), best first, with their path scores. */
   nbest: { text: string; score: number }[];
@@ -60,6 +65,10 @@ export interface SessionHost {
   release(pair: Pair): void;
   /** Text, confidence and rejection from the two decoders' results. */
   judge(grammar: Grammar, evidence: Evidence): SttResult;
+  /** Silence after speech that no sentence is near (`hopeless`) which ends the utterance, ms (0: never). */
+  readonly hopelessSilenceMs: number;
+  /** Whether the speech so far fits the grammar so much worse than the phone loop that no sentence can be near (path scores so far). */
+  hopeless(partial: { silenceMs: number; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean;
 }
 
 const WARM_UP_SAMPLES = 4800; // 300 ms
@@ -78,6 +87,9 @@ const NOISY_EXTRA_MS = 50;
  * may never hear that silence in a noisy room; this detector, on the filtered audio, does.
  */
 const INCOMPLETE_SILENCE_MS = 700;
+
+/** A pair's decoders, each fed the same audio. */
+const decoders = (p: Pair): Ptr[] => (p.words ? [p.grammar, p.loop, p.words] : [p.grammar, p.loop]);
 
 type SessionState = 'waiting' | 'listening' | 'finishing' | 'done';
 
@@ -101,6 +113,8 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
   #heard = false;
   /** Samples since the detector last heard speech (after the hangover). */
   #silentSamples = 0;
+  /** Ended by its own end-of-speech rules (not `finalize()`). */
+  #endedItself = false;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -143,7 +157,7 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
       this.#pair = undefined;
       if (pair) {
         // An abandoned utterance still has to end before its decoders serve another.
-        if (wasOpen) await Promise.all([this.#stt.lib.endUtt(pair.grammar), this.#stt.lib.endUtt(pair.loop)]).catch(() => undefined);
+        if (wasOpen) await Promise.all(decoders(pair).map((d) => this.#stt.lib.endUtt(d))).catch(() => undefined);
         this.#stt.release(pair);
       }
       this.#closed = true;
@@ -169,7 +183,7 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
       return;
     }
     this.#pair = pair;
-    if (lib.setSearch(pair.grammar, name) !== 0 || lib.startUtt(pair.grammar) < 0 || lib.startUtt(pair.loop) < 0) {
+    if (lib.setSearch(pair.grammar, name) !== 0 || decoders(pair).some((d) => lib.startUtt(d) < 0)) {
       this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx could not start an utterance'));
       return;
     }
@@ -190,10 +204,11 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
 
   async #process(pcm: Int16Array): Promise<void> {
     const pair = this.#pair;
-    if (!pair || this.#state === 'done') return;
+    // Audio queued behind the chunk that ended the utterance is the silence after it: not decoded.
+    if (!pair || this.#state === 'done' || this.#endedItself) return;
     const lib = this.#stt.lib;
-    const [a, b] = await Promise.all([lib.processRaw(pair.grammar, pcm), lib.processRaw(pair.loop, pcm)]);
-    if (a < 0 || b < 0) {
+    const searched = await Promise.all(decoders(pair).map((d) => lib.processRaw(d, pcm)));
+    if (searched.some((n) => n < 0)) {
       this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx failed to process audio'));
       return;
     }
@@ -203,10 +218,18 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
     else if (this.#heard) this.#silentSamples += pcm.length;
     if (!this.#endOnComplete || !this.#heard || vad.inSpeech || this.#state !== 'listening') return;
     // The user paused after what is already a whole sentence: that is the end of the utterance.
-    const partial = lib.hyp(pair.grammar).text;
-    const complete = !!partial && !!this.#grammar?.matches(partial);
+    const partial = lib.hyp(pair.grammar);
+    const complete = !!partial.text && !!this.#grammar?.matches(partial.text);
     // Silence heard: the detector's hangover, then what followed it (16 samples per ms).
-    if (complete || this.#hangoverMs + this.#silentSamples / 16 >= INCOMPLETE_SILENCE_MS) this.#finish();
+    const silenceMs = this.#hangoverMs + this.#silentSamples / 16;
+    if (complete || silenceMs >= INCOMPLETE_SILENCE_MS) {
+      this.#endItself();
+      return;
+    }
+    // No sentence yet, and what was said so far fits no sentence of the grammar at all: a
+    // pause inside a request would still fit one, so this speech is over.
+    const giveUp = this.#stt.hopelessSilenceMs;
+    if (giveUp > 0 && silenceMs >= giveUp && this.#stt.hopeless({ silenceMs, grammar: partial.score, loop: lib.hyp(pair.loop).score, frames: lib.nFrames(pair.grammar), snrDb: this.#filter?.snrDb })) this.#endItself();
   }
 
   /**
@@ -233,20 +256,26 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
     return snr !== undefined && snr < NOISY_SNR_DB ? this.#noisyVad : this.#vad;
   }
 
+  /** The session's own end of speech: what is still queued, and the filter's tail, are the silence after it. */
+  #endItself(): void {
+    this.#endedItself = true;
+    this.#finish();
+  }
+
   #finish(): void {
     if (this.#state === 'waiting') {
       this.#state = 'finishing'; // #start finishes once the decoders are there
       return;
     }
     this.#state = 'finishing';
-    const rest = this.#filter?.flush();
+    const rest = this.#endedItself ? undefined : this.#filter?.flush();
     if (rest?.length) this.#chain = this.#chain.then(() => this.#process(rest));
     this.#chain = this.#chain.then(async () => {
       const pair = this.#pair;
       if (!pair) return;
       const lib = this.#stt.lib;
-      const [a, b] = await Promise.all([lib.endUtt(pair.grammar), lib.endUtt(pair.loop)]);
-      if (a < 0 || b < 0) {
+      const ended = await Promise.all(decoders(pair).map((d) => lib.endUtt(d)));
+      if (ended.some((n) => n < 0)) {
         this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx failed to end the utterance'));
         return;
       }
@@ -257,6 +286,7 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
       const evidence: Evidence = {
         grammar: best,
         loop: lib.hyp(pair.loop),
+        wordLoop: pair.words ? lib.hyp(pair.words) : undefined,
         nbest: detail ? lib.nbest(pair.grammar, N_BEST) : [],
         words: detail ? lib.segments(pair.grammar) : [],
         phones: detail ? lib.segments(pair.loop) : [],

@@ -12,8 +12,10 @@
  * End of speech: when the best hypothesis so far is a complete sentence and `completeSilenceMs`
  * of silence followed it (50 ms more in noise), the session ends itself (a `final` without
  * `finalize()`), so the transcript is ready a sixth of a second after the last word instead of
- * after the longer silence that ends an utterance in general. Decoding keeps pace with the
- * audio, so that end only finishes the search.
+ * after the longer silence that ends an utterance in general. Speech that is no sentence ends
+ * after 700 ms of silence, or after 300 when its ratio so far is already below the threshold
+ * (`hopeless`: a pause inside a request that fits the grammar still waits). Decoding keeps pace
+ * with the audio, so that end only finishes the search (audio queued behind it is not decoded).
  *
  * Front end: pocketsphinx's own silence removal (`-remove_silence`, on by default) is off. Its
  * energy detector, fed audio that still carries noise, dropped frames inside words and kept
@@ -25,7 +27,7 @@
  * Decoders are made for the grammars' words only (a small dictionary taken from the model's),
  * which keeps start-up near 0.1 s per decoder, and are reused across utterances.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { SttClient, SttOpenOptions, SttResult, SttSession } from '../backends/stt/types.js';
@@ -33,7 +35,10 @@ import type { Logger } from '../log/logger.js';
 import { Grammar, PhraseError, type GrammarSpec } from './phrases.js';
 import { loadPocketsphinx, RecognizerUnavailableError, type PocketsphinxLib, type Ptr } from './pocketsphinx-lib.js';
 import { features, type Features } from './confidence.js';
+import { commonWords, leadInAlternatives, readDictionary, wordLoopArpa } from './pocketsphinx-model.js';
 import { PocketsphinxSession, type Evidence, type Pair, type SessionHost } from './pocketsphinx-session.js';
+
+export { leadInAlternatives, mergedVowels } from './pocketsphinx-model.js';
 
 /** Where Debian's pocketsphinx-en-us puts the US English model. */
 export const DEBIAN_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
@@ -66,6 +71,20 @@ export interface PocketsphinxOptions {
   /** More decoder options, `-name value` pairs (tuning; see pocketsphinx_continuous -help). */
   decoderArgs?: string[];
   /**
+   * How many common English words (./common-words.ts) the word-loop competitor knows besides the
+   * grammars' own (default DEFAULT_WORD_LOOP; 0: no word loop).
+   */
+  wordLoop?: number;
+  /** The word loop's own decoder options, after `decoderArgs` (default WORD_LOOP_ARGS). */
+  wordLoopArgs?: string[];
+  /**
+   * Speech that fits no sentence ends sooner: when no complete sentence has been heard and the
+   * score ratio so far is `margin` below the rejection threshold, `silenceMs` of silence end the
+   * utterance (instead of the 700 ms that end speech that is no sentence in general; 0: never).
+   * Default DEFAULT_HOPELESS.
+   */
+  hopeless?: { silenceMs?: number; margin?: number };
+  /**
    * Also read each utterance's N-best, word and phone segments (`evidence` and `features` for
    * `onHypothesis`; default false: they cost CPU and the rejection does not use them).
    */
@@ -84,6 +103,8 @@ interface Compiled {
   phones: string[];
   dictFile: string;
   dir: string;
+  /** The word loop's unigram model (ARPA), when there is one. */
+  wordLoopFile: string | undefined;
 }
 
 /** The default `rejectThreshold` (also the config's default, pipeline.pocketsphinx.rejectThreshold). */
@@ -92,30 +113,19 @@ export const DEFAULT_REJECT_THRESHOLD = 0.5;
 /** The bundled openWakeWord keywords and Porcupine's usual ones, as a pre-roll may carry them. */
 export const DEFAULT_LEAD_IN = ['hey jarvis', 'alexa', 'hey mycroft', 'hey rhasspy', 'computer'];
 
-/**
- * The lead-in's alternatives for the wake phrases `phrases` (words each): the whole phrase, its
- * last word, and that word's endings (its pronunciation less one, two, ... leading phones, at
- * least two left, added to `entries` as `lead_<word>_<n>`): a pre-roll usually holds only the
- * keyword's last few hundred milliseconds. A phrase with a word the dictionary lacks is left out.
- */
-export function leadInAlternatives(phrases: string[][], entries: { word: string; entry: string; phones: string }[]): string[] {
-  const out = new Set<string>();
-  for (const words of phrases) {
-    const last = words[words.length - 1];
-    if (!last || !words.every((w) => entries.some((e) => e.word === w))) continue;
-    out.add(words.join(' '));
-    out.add(last);
-    const phones = entries.find((e) => e.word === last)!.phones.split(/\s+/);
-    for (let n = 1; phones.length - n >= 2; n++) {
-      const word = `lead_${last.replace(/[^a-z0-9]/g, '')}_${n}`;
-      if (!entries.some((e) => e.word === word)) entries.push({ word, entry: word, phones: phones.slice(n).join(' ') });
-      out.add(word);
-    }
-  }
-  return [...out];
-}
-
 const MAX_FREE_PAIRS = 4;
+/**
+ * The default `hopeless`: 300 ms of silence after speech whose ratio so far is below the
+ * threshold. On the calibration utterances (bench/recognition-ends.ts, 160 requests per level),
+ * the 10 dB requests' p95 from the last word to the end fell from 615 to 279 ms of audio, speech
+ * outside the grammar ended about 250 ms after its last word instead of 650-700, and one request
+ * at 10 dB (one that was not understood either way) ended before its last word; 200 ms cut 7.
+ */
+export const DEFAULT_HOPELESS = { silenceMs: 300, margin: 0 };
+/** The default `wordLoop`. */
+export const DEFAULT_WORD_LOOP = 0;
+/** The word loop needs its best path's score only: the first (tree) pass, no rescoring. */
+const WORD_LOOP_ARGS = ['-fwdflat', 'no', '-bestpath', 'no'];
 /** Decoder options both decoders get unless `decoderArgs` set them (see the module comment). */
 const FRONT_END: [string, string][] = [['-remove_silence', 'no']];
 
@@ -140,6 +150,10 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   readonly #args: string[];
   readonly #denoise: boolean;
   readonly #leadIn: string[];
+  readonly #wordLoop: number;
+  readonly #hopelessSilenceMs: number;
+  readonly #hopelessMargin: number;
+  readonly #wordLoopArgs: string[];
   #compiled: Compiled | undefined;
   #loading: Promise<Compiled> | undefined;
   readonly #free: Pair[] = [];
@@ -164,6 +178,10 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     this.#args = options.decoderArgs ?? [];
     this.#denoise = options.denoise ?? true;
     this.#leadIn = options.leadIn ?? DEFAULT_LEAD_IN;
+    this.#wordLoop = options.wordLoop ?? DEFAULT_WORD_LOOP;
+    this.#hopelessSilenceMs = options.hopeless?.silenceMs ?? DEFAULT_HOPELESS.silenceMs;
+    this.#hopelessMargin = options.hopeless?.margin ?? DEFAULT_HOPELESS.margin;
+    this.#wordLoopArgs = options.wordLoopArgs ?? WORD_LOOP_ARGS;
     for (const [what, file, dir] of [
       ['acoustic model', this.#hmm, true],
       ['pronunciation dictionary', this.#dict, false],
@@ -251,6 +269,16 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   }
 
   /** @internal */
+  get hopelessSilenceMs(): number {
+    return this.#hopelessSilenceMs;
+  }
+
+  /** @internal The partial scores' ratio far below the threshold the utterance would be judged by. */
+  hopeless(p: { silenceMs: number; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
+    return (p.grammar - p.loop) / Math.max(10, p.frames) < thresholdAt(this.#threshold, p.snrDb) - this.#hopelessMargin;
+  }
+
+  /** @internal */
   get detail(): boolean {
     return this.#detail;
   }
@@ -281,7 +309,8 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     const words = new Set<string>();
     for (const [, g] of plain) for (const w of g.words()) words.add(w);
     const leadWords = this.#leadIn.map((t) => t.split(' ').filter(Boolean));
-    const { entries, phones } = this.#readDictionary(new Set([...words, ...leadWords.flat()]));
+    const common = commonWords(this.#wordLoop);
+    const { entries, phones } = readDictionary(this.#dict, new Set([...words, ...leadWords.flat(), ...common.keys()]));
     const leadIn = leadInAlternatives(leadWords, entries);
     for (const alt of leadIn) for (const w of alt.split(' ')) words.add(w);
     const grammars = new Map<string, Grammar>();
@@ -296,42 +325,20 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'speaker-agent-ps-'));
     const dictFile = path.join(dir, 'grammar.dict');
     writeFileSync(dictFile, lines.join('\n') + '\n');
-    this.#log.info('grammars-ready', { grammars: [...grammars.keys()], words: words.size });
-    return { grammars, phones, dictFile, dir };
-  }
-
-  /** The dictionary entries (with alternate pronunciations) of `words`, and the model's phones. */
-  #readDictionary(words: Set<string>): { entries: { word: string; entry: string; phones: string }[]; phones: string[] } {
-    const entries: { word: string; entry: string; phones: string }[] = [];
-    const phones = new Set<string>();
-    for (const line of readFileSync(this.#dict, 'utf8').split('\n')) {
-      const sp = line.indexOf(' ');
-      if (sp <= 0) continue;
-      const entry = line.slice(0, sp);
-      const pron = line.slice(sp + 1).trim();
-      // Every pronunciation adds its phones: together they are the model's phone set.
-      for (const p of pron.split(/\s+/)) if (p) phones.add(p);
-      const paren = entry.indexOf('(');
-      const word = paren > 0 ? entry.slice(0, paren) : entry;
-      if (words.has(word)) entries.push({ word, entry, phones: pron });
+    let wordLoopFile: string | undefined;
+    if (common.size) {
+      const known = new Set(entries.map((e) => e.word));
+      wordLoopFile = path.join(dir, 'word-loop.arpa');
+      writeFileSync(wordLoopFile, wordLoopArpa(common, [...words].filter((w) => !w.startsWith('lead_')), (w) => known.has(w)));
     }
-    // Many American speakers say "off", "long" and "office" with the vowel of "on" (AA); the
-    // dictionary has only AO for them. With both, espeak-ng's "lights off" stopped being heard as
-    // "lights on" (calibration sentences: quiet right hypotheses 95 -> 98 %).
-    for (const e of [...entries]) {
-      const merged = mergedVowels(e.phones);
-      if (merged !== e.phones && !entries.some((x) => x.word === e.word && x.phones === merged)) {
-        const n = entries.filter((x) => x.word === e.word).length + 1;
-        entries.push({ word: e.word, entry: `${e.word}(${n})`, phones: merged });
-      }
-    }
-    return { entries, phones: [...phones].sort() };
+    this.#log.info('grammars-ready', { grammars: [...grammars.keys()], words: words.size, wordLoop: common.size });
+    return { grammars, phones, dictFile, dir, wordLoopFile };
   }
 
   #makePair(c: Compiled): Pair {
     const lib = this.#lib;
-    const decoder = (): Ptr => {
-      const cfg = lib.parseConfig(['-hmm', this.#hmm, '-dict', c.dictFile, '-logfn', '/dev/null', ...frontEnd(this.#args), ...this.#args]);
+    const decoder = (extra: string[] = []): Ptr => {
+      const cfg = lib.parseConfig(['-hmm', this.#hmm, '-dict', c.dictFile, '-logfn', '/dev/null', ...frontEnd(this.#args), ...this.#args, ...extra]);
       if (!cfg) throw new RecognizerUnavailableError(`pocketsphinx refused its configuration (model ${this.#hmm})`);
       const ps = lib.init(cfg);
       lib.freeConfig(cfg);
@@ -354,12 +361,21 @@ export class PocketsphinxStt implements SttClient, SessionHost {
       lib.free(loop);
       throw new RecognizerUnavailableError('pocketsphinx could not build its phone loop');
     }
-    return { grammar, loop, generation: this.#generation };
+    let words: Ptr | undefined;
+    if (c.wordLoopFile) {
+      words = decoder(this.#wordLoopArgs);
+      if (lib.setLmFile(words, 'words', c.wordLoopFile) !== 0 || lib.setSearch(words, 'words') !== 0) {
+        for (const d of [grammar, loop, words]) lib.free(d);
+        throw new RecognizerUnavailableError('pocketsphinx could not build its word loop');
+      }
+    }
+    return { grammar, loop, words, generation: this.#generation };
   }
 
   #freePair(p: Pair): void {
     this.#lib.free(p.grammar);
     this.#lib.free(p.loop);
+    if (p.words) this.#lib.free(p.words);
   }
 }
 
@@ -374,9 +390,4 @@ export class PocketsphinxStt implements SttClient, SessionHost {
 export function thresholdAt(quiet: number, snrDb: number | undefined): number {
   if (snrDb === undefined || snrDb >= 30) return quiet;
   return quiet - Math.min(4, 0.5 * (30 - snrDb));
-}
-
-/** The cot-caught merger: AO before anything but R said as AA ("off" AA F, "long" L AA NG). */
-export function mergedVowels(pron: string): string {
-  return pron.replace(/\bAO\b(?! R\b)/g, 'AA');
 }

@@ -16,6 +16,7 @@ function evidence(over: Partial<Evidence> = {}): Evidence {
   return {
     grammar: { text: 'turn it up', score: -1000 },
     loop: { score: -1400 },
+    wordLoop: undefined,
     nbest: [
       { text: 'turn it up', score: -1000 },
       { text: 'turn it down', score: -1100 },

@@ -127,6 +127,87 @@ describe('pocketsphinx with the gateway skills\' grammar', () => {
     expect(afterMs).toBeLessThan(500);
   });
 
+  it('decodes no further than its own end of speech: audio queued behind it is the silence after it', async () => {
+    let frames = 0;
+    const own = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), onHypothesis: (h) => (frames = h.frames), log: silentLogger() });
+    try {
+      const speech = padded(spoken('flite/rms', 'turn the volume down'), 500, 0);
+      const pcm = padded(speech, 0, 3000);
+      const s = own.open();
+      const final = s.next('final');
+      // All at once, faster than it decodes: what was queued after the end is not decoded.
+      for (let i = 0; i < pcm.length; i += 320) s.send(pcm.subarray(i, i + 320));
+      expect((await final)[0]).toMatchObject({ text: 'turn the volume down' });
+      await s.close();
+      const afterMs = frames * 10 - (speechEnd(speech) / 16000) * 1000;
+      expect(afterMs).toBeGreaterThan(100);
+      expect(afterMs).toBeLessThan(500);
+    } finally {
+      own.close();
+    }
+  });
+
+  it('ends speech that fits no sentence after 300 ms of silence, and a request as before', async () => {
+    /** Streams at four times real time (the decoder keeps up as live); ms of audio after `end` when the session ended itself. */
+    const endsAfter = async (on: PocketsphinxStt, speech: Int16Array): Promise<{ ms: number; text: string }> => {
+      const pcm = padded(speech, 0, 2000);
+      const s = on.open();
+      let at = -1;
+      let sent = 0;
+      let text = '';
+      s.once('final', (r) => {
+        at = sent;
+        text = r.text;
+      });
+      for (let i = 0; i < pcm.length && at < 0; i += 320) {
+        s.send(pcm.subarray(i, i + 320));
+        sent = i + 320;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await s.close();
+      return { ms: ((at - speechEnd(speech)) / 16000) * 1000, text };
+    };
+    const patient = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), hopeless: { silenceMs: 0 }, log: silentLogger() });
+    try {
+      const outside = padded(spoken('flite/rms', 'play some jazz music'), 500, 0);
+      const soon = await endsAfter(stt, outside);
+      expect(soon.text).toBe('');
+      expect(soon.ms).toBeGreaterThan(250);
+      expect(soon.ms).toBeLessThan(550);
+      expect((await endsAfter(patient, outside)).ms).toBeGreaterThan(650);
+      // A request fits: it ends where it would without the rule, understood.
+      const request = padded(spoken('flite/awb', 'switch off the living room light'), 500, 0);
+      const withRule = await endsAfter(stt, request);
+      expect(withRule.text).toBe('switch off the living room light');
+      expect(withRule.ms).toBeLessThan(350);
+      expect((await endsAfter(patient, request)).text).toBe(withRule.text);
+    } finally {
+      patient.close();
+    }
+  });
+
+  it('with a word loop, hears what a sentence outside the grammar said, and scores it against the grammar', async () => {
+    const seen: { text: string; wordLoop: string | null; wordRatio: number | undefined }[] = [];
+    const own = new PocketsphinxStt({
+      grammars: skillGrammars(builtinSkills()),
+      wordLoop: 2000,
+      rejectThreshold: -1e9,
+      onHypothesis: (h) => seen.push({ text: h.text, wordLoop: h.evidence.wordLoop?.text ?? null, wordRatio: h.features.wordRatio }),
+      log: silentLogger(),
+    });
+    try {
+      await recognise(padded(spoken('flite/slt', 'how old is the president'), 500, 800), undefined, own);
+      await recognise(padded(spoken('flite/slt', 'set a timer for five minutes'), 500, 800), undefined, own);
+      const [outside, inside] = seen;
+      expect(outside!.wordLoop).toContain('president');
+      expect(outside!.text).not.toContain('president');
+      // The grammar beats the word loop by far more on its own sentence.
+      expect(inside!.wordRatio!).toBeGreaterThan(outside!.wordRatio! + 5);
+    } finally {
+      own.close();
+    }
+  });
+
   it('holds audio until grammars given as a function are loaded (a skill that declares its phrases)', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));

@@ -1,0 +1,149 @@
+/**
+ * Where the recogniser ends utterances itself (issue 16), on the calibration utterances
+ * (./recognition-calibrate.ts, never the bench's): each one fed whole (the padded audio, 900 ms
+ * of silence after the last word) to a session with the product's end-of-speech rules, without
+ * `finalize()`, so the session ends it where its own rules say. Recorded per utterance: where it
+ * ended (frames decoded, 10 ms each) against the last word, the result, and at every silent
+ * chunk after speech the score ratio so far against the threshold. From those the rule for
+ * speech that fits no sentence (`hopeless`: a silence, and a margin below the threshold) is
+ * simulated for several settings: how much sooner utterances end, and how many requests it would
+ * end before their last word.
+ * Run: `npx tsc -p tsconfig.bench.json && node dist-bench/bench/recognition-ends.js` (about 5
+ * minutes); `CALIB_NOISE=quiet,10` as in the calibration script; `ENDS_REFIT=1` simulates the
+ * rules again from the last run's checks. Writes bench/results/recognition-ends.json.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { builtinSkills, skillGrammars } from '../src/local-gateway/assistant.js';
+import type { SttResult } from '../src/backends/stt/types.js';
+import { silentLogger } from '../src/log/logger.js';
+import type { Grammar } from '../src/speech/phrases.js';
+import type { Evidence } from '../src/speech/pocketsphinx-session.js';
+import { PocketsphinxStt, thresholdAt, DEFAULT_REJECT_THRESHOLD } from '../src/speech/pocketsphinx.js';
+import { calibrationUtterances } from './recognition-calibrate.js';
+import { sameCommand } from './recognition-score.js';
+import { percentile } from './stats.js';
+
+const RATE = 16000;
+const CHUNK = 320;
+
+interface Check {
+  /** Audio decoded so far, ms. */
+  atMs: number;
+  silenceMs: number;
+  /** The ratio so far less the threshold the utterance would be judged by. */
+  margin: number;
+}
+
+/** The recogniser, recording each check of the rule instead of applying it. */
+class Traced extends PocketsphinxStt {
+  checks: Check[] = [];
+  /** Frames decoded when the utterance ended. */
+  frames = 0;
+  override judge(grammar: Grammar, e: Evidence): SttResult {
+    this.frames = e.frames;
+    return super.judge(grammar, e);
+  }
+  override get hopelessSilenceMs(): number {
+    return 1;
+  }
+  override hopeless(p: { silenceMs: number; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
+    this.checks.push({ atMs: p.frames * 10, silenceMs: p.silenceMs, margin: (p.grammar - p.loop) / Math.max(10, p.frames) - thresholdAt(DEFAULT_REJECT_THRESHOLD, p.snrDb) });
+    return false;
+  }
+}
+
+interface Ended {
+  ref: string;
+  inGrammar: boolean;
+  voice: string;
+  snr: number | null;
+  lastWordMs: number;
+  endedMs: number;
+  text: string;
+  right: boolean;
+  checks: Check[];
+}
+
+async function run(): Promise<Ended[]> {
+  const stt = new Traced({ grammars: skillGrammars(builtinSkills()), log: silentLogger() });
+  const out: Ended[] = [];
+  for (const u of calibrationUtterances()) {
+    stt.checks = [];
+    const s = stt.open();
+    const final = s.next('final');
+    for (let i = 0; i < u.pcm.length; i += CHUNK) s.send(u.pcm.subarray(i, i + CHUNK));
+    // Fed whole: the session ends itself where its rules say; the rest it ignores.
+    const timer = setTimeout(() => s.finalize(), 20_000);
+    const [r] = await final;
+    clearTimeout(timer);
+    await s.close();
+    out.push({
+      ref: u.ref,
+      inGrammar: u.inGrammar,
+      voice: u.voice,
+      snr: u.snr,
+      lastWordMs: (u.end / RATE) * 1000,
+      endedMs: stt.frames * 10,
+      text: r.text,
+      right: u.inGrammar && r.text !== '' && sameCommand(u.ref, r.text),
+      checks: stt.checks,
+    });
+  }
+  stt.close();
+  return out;
+}
+
+/** Where rule (silenceMs, margin) would end `e`: the first check it fires on, else where it ended. */
+function endUnder(e: Ended, silenceMs: number, margin: number): number {
+  for (const c of e.checks) if (c.atMs >= e.endedMs) break;
+  else if (c.silenceMs >= silenceMs && c.margin < -margin) return c.atMs;
+  return e.endedMs;
+}
+
+async function main(): Promise<void> {
+  // ENDS_REFIT=1: the rules again on the last run's checks (kept in the temp directory), without decoding.
+  const saved = path.join(os.tmpdir(), 'speaker-agent-recognition-ends.json');
+  const rows = process.env.ENDS_REFIT === '1' ? (JSON.parse(readFileSync(saved, 'utf8')) as Ended[]) : await run();
+  if (process.env.ENDS_REFIT !== '1') writeFileSync(saved, JSON.stringify(rows));
+  const levels = [...new Set(rows.map((r) => r.snr))];
+  const report: Record<string, unknown> = {};
+  const lines: string[] = [];
+  for (const [silence, margin] of [[0, 0], [200, 0], [200, 2], [200, 4], [250, 0], [250, 1], [250, 2], [250, 4], [275, 0], [275, 1], [275, 2], [300, 0], [300, 2], [300, 4], [400, 2]] as const) {
+    const name = silence ? `hopeless ${silence} ms, margin ${margin}` : 'today (no hopeless rule)';
+    const by: Record<string, unknown> = {};
+    for (const snr of levels) {
+      const at = rows.filter((r) => r.snr === snr);
+      const req = at.filter((r) => r.inGrammar);
+      const after = (r: Ended) => (silence ? endUnder(r, silence, margin) : r.endedMs) - r.lastWordMs;
+      const reqMs = req.map(after);
+      // Cut: ended before the last word where today it did not; of those, requests today understood.
+      const cut = req.filter((r) => after(r) < 0 && r.endedMs >= r.lastWordMs);
+      const oogMs = at.filter((r) => !r.inGrammar).map(after);
+      by[snr === null ? 'quiet' : `${snr}dB`] = {
+        requestsP50Ms: Math.round(percentile(reqMs, 50)),
+        requestsP95Ms: Math.round(percentile(reqMs, 95)),
+        requestsOver300Ms: reqMs.filter((x) => x > 300).length,
+        requestsCutBeforeLastWord: cut.length,
+        understoodRequestsCut: cut.filter((r) => r.right).length,
+        outOfGrammarP50Ms: Math.round(percentile(oogMs, 50)),
+        requests: req.length,
+      };
+    }
+    report[name] = by;
+    lines.push(`${name}: ${JSON.stringify(by)}`);
+  }
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'recognition-ends.json');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), note: 'audio time from the last word to where the session ended (decoding time not included)', report }, null, 2) + '\n');
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);
