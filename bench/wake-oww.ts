@@ -17,6 +17,7 @@ import { EchoCanceller } from '../src/audio/echo-cancel.js';
 import { EchoReference } from '../src/audio/echo-reference.js';
 import { RoomSchema, WakeSchema } from '../src/config/schema.js';
 import { ECHO_SUPPRESS_ACTIVE_DB } from '../src/drivers/echo/cancel-input.js';
+import { SECOND_LOOK_DEFAULTS } from '../src/drivers/openwakeword/second-look.js';
 import { HALF_STEP_ARM_SCORE, OpenWakeWord } from '../src/drivers/openwakeword/wake.js';
 import { RoomEcho } from '../src/drivers/room/acoustics.js';
 import { loadSpeexDsp } from '../src/drivers/speex/speexdsp.js';
@@ -32,6 +33,12 @@ export interface EngineSetup {
   noiseSuppression: boolean;
   /** OpenWakeWordOptions.halfStepArmScore (Infinity: openWakeWord's own 80 ms grid only). */
   halfStepArmScore: number;
+  /** OpenWakeWordOptions.secondLook.lowScore (Infinity: no second look at fast speech). */
+  secondLookLowScore: number;
+  /** OpenWakeWordOptions.secondLook.factors (default the engine's). */
+  secondLookFactors?: readonly number[];
+  /** Every keyword (and the false-accept stream) this many samples later on the grid (alignment sweeps; default 0). */
+  shiftSamples?: number;
 }
 
 async function engine(setup: EngineSetup) {
@@ -40,6 +47,7 @@ async function engine(setup: EngineSetup) {
   const wake = new OpenWakeWord({
     config: WakeSchema.parse({ engine: 'openwakeword', keyword: 'hey_jarvis', noiseSuppression: setup.noiseSuppression }),
     halfStepArmScore: setup.halfStepArmScore,
+    secondLook: { lowScore: setup.secondLookLowScore, ...(setup.secondLookFactors && { factors: setup.secondLookFactors }) },
     log: silentLogger(),
     maxBacklogMs: Number.POSITIVE_INFINITY,
     onScore: (score, end) => scores.push({ score, end }),
@@ -70,13 +78,14 @@ async function engine(setup: EngineSetup) {
       audio += pcm.length - (pcm.length % 320);
     },
     cpuPercent: () => (cpuMicros / 1e6 / (audio / RATE)) * 100,
+    secondLooks: () => wake.secondLooks,
     stop: () => wake.stop(),
   };
 }
 
 /** Thresholds compared in the sweep (0.5 is the default). */
 /** The noise suppressor as the engine runs it by default. */
-const DEFAULT_SETUP: EngineSetup = { noiseSuppression: WakeSchema.parse({}).noiseSuppression, halfStepArmScore: HALF_STEP_ARM_SCORE };
+const DEFAULT_SETUP: EngineSetup = { noiseSuppression: WakeSchema.parse({}).noiseSuppression, halfStepArmScore: HALF_STEP_ARM_SCORE, secondLookLowScore: SECOND_LOOK_DEFAULTS.lowScore };
 
 /** Thresholds compared in the sweep (0.5 is the default). */
 const SWEEP = [0.3, 0.35, 0.4, 0.45, 0.5, 0.6];
@@ -130,7 +139,8 @@ export async function detection(voices: Voice[], noiseLevels: number[], firstSee
       const end = acousticEnd(keyword);
       for (const noiseDb of noiseLevels) {
         // 1 s of room before, 2 s after (longer than the refractory period).
-        const clean = sequence(1000, keyword, 2000);
+        const shiftMs = ((setup.shiftSamples ?? 0) * 1000) / RATE;
+        const clean = sequence(1000 + shiftMs, keyword, 2000 - shiftMs);
         const pcm = mix(clean, roomNoise(clean.length, noiseDb, seed++));
         const start = e.at;
         const keywordEnd = start + 16000 + end;
@@ -193,38 +203,53 @@ export interface FalseAcceptRun {
   cpuPercentOfOneCore: number;
   /** Share of the 80 ms steps that were also scored at their half step, %. */
   halfStepPercent: number;
+  /** Second looks run (each scores a stretched 2.4 s copy). */
+  secondLooks: number;
 }
 
-export async function falseAccepts(setup: EngineSetup, minMinutes = 31): Promise<FalseAcceptRun> {
-  const e = await engine(setup);
+/**
+ * The false-accept material, block by block: every text by every voice, the speed varying, with
+ * pauses and room noise, until `minMinutes - 3.5` minutes; then fan-like noise at three levels
+ * and white noise. The same blocks on every call.
+ */
+export function* negativeBlocks(minMinutes = 31): Generator<{ pcm: Int16Array; what: string; speechSamples: number }> {
   const rnd = prng(42);
-  let speech = 0;
   let utterances = 0;
-  const blocks: { from: number; to: number; what: string }[] = [];
-  const block = (pcm: Int16Array, what: string) => {
-    blocks.push({ from: e.at, to: e.at + pcm.length, what });
-    return e.feed(pcm);
-  };
-  // Speech: every text by every voice, the speed varying, with pauses and room noise.
+  // Audio fed so far, as the engine counts it (whole 20 ms frames).
+  let at = 0;
   outer: for (let round = 0; round < 5; round++) {
     for (const text of NEGATIVE_TEXTS) {
       for (const v of VOICES) {
         const voice = { ...v, rate: RATES[Math.floor(rnd() * RATES.length)]! };
         const said = atLevel(speak(text, voice), TALKER_DB + (rnd() * 8 - 4));
-        speech += said.length;
         utterances++;
         const clean = sequence(200 + rnd() * 600, said);
-        await block(mix(clean, roomNoise(clean.length, NOISE_DB[Math.floor(rnd() * NOISE_DB.length)]!, utterances)), `${voiceName(voice)}: ${text}`);
-        if (e.at / RATE / 60 >= minMinutes - 3.5) break outer;
+        const pcm = mix(clean, roomNoise(clean.length, NOISE_DB[Math.floor(rnd() * NOISE_DB.length)]!, utterances));
+        at += pcm.length - (pcm.length % 320);
+        yield { pcm, what: `${voiceName(voice)}: ${text}`, speechSamples: said.length };
+        if (at / RATE / 60 >= minMinutes - 3.5) break outer;
       }
     }
   }
-  // Plain noise: fan-like at three levels, and white noise.
-  for (const db of [-50, -40, -30]) await block(mix(new Int16Array(RATE * 60), roomNoise(RATE * 60, db, 1000 + db)), `fan noise ${db} dBFS`);
+  for (const db of [-50, -40, -30]) yield { pcm: mix(new Int16Array(RATE * 60), roomNoise(RATE * 60, db, 1000 + db)), what: `fan noise ${db} dBFS`, speechSamples: 0 };
   const white = new Int16Array(RATE * 30);
   const r2 = prng(7);
   for (let i = 0; i < white.length; i++) white[i] = Math.round((r2() * 2 - 1) * 3000);
-  await block(white, 'white noise -21 dBFS');
+  yield { pcm: white, what: 'white noise -21 dBFS', speechSamples: 0 };
+}
+
+export async function falseAccepts(setup: EngineSetup, minMinutes = 31): Promise<FalseAcceptRun> {
+  const e = await engine(setup);
+  let speech = 0;
+  let utterances = 0;
+  const blocks: { from: number; to: number; what: string }[] = [];
+  if (setup.shiftSamples) await e.feed(mix(new Int16Array(setup.shiftSamples), roomNoise(setup.shiftSamples, NOISE_DB[0]!, 1)));
+  for (const b of negativeBlocks(minMinutes)) {
+    speech += b.speechSamples;
+    if (b.speechSamples > 0) utterances++;
+    blocks.push({ from: e.at, to: e.at + b.pcm.length, what: b.what });
+    await e.feed(b.pcm);
+  }
   const where = (i: number) => blocks.find((x) => i > x.from && i <= x.to + 1280)?.what ?? '?';
   const blockMax = blocks.map((b) => ({ what: b.what, max: 0, max2: 0 }));
   let k = 0;
@@ -240,6 +265,7 @@ export async function falseAccepts(setup: EngineSetup, minMinutes = 31): Promise
   }
   const minutes = e.at / RATE / 60;
   const cpu = e.cpuPercent();
+  const looks = e.secondLooks();
   await e.stop();
   return {
     audioMinutes: Math.round(minutes * 10) / 10,
@@ -248,6 +274,7 @@ export async function falseAccepts(setup: EngineSetup, minMinutes = 31): Promise
     accepts: e.hits.map((h) => `${(h.sampleIndex / RATE).toFixed(1)} s (score ${h.score}): ${where(h.sampleIndex)}`),
     blockMax,
     cpuPercentOfOneCore: Math.round(cpu * 100) / 100,
+    secondLooks: looks,
     halfStepPercent: Math.round((e.scores.filter((x) => x.end % 1280 !== 0).length / e.scores.filter((x) => x.end % 1280 === 0).length) * 10000) / 100,
   };
 }
