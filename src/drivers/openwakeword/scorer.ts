@@ -15,7 +15,7 @@
 import type { Logger } from '../../log/logger.js';
 import { EMBEDDING_SIZE, type StreamingFeatures } from './features.js';
 import type { OwwModel } from './runtime.js';
-import type { SecondLook } from './second-look.js';
+import type { LookResult, SecondLook } from './second-look.js';
 
 /** Scores ignored after start while the buffers fill (openWakeWord zeroes its first 5). */
 const WARMUP_CHUNKS = 5;
@@ -41,6 +41,8 @@ export interface StepScorerOptions {
   /** A detection at `end`; returns whether it was taken (not guarded or refractory). */
   detect: (score: number, end: number, secondLook: boolean) => boolean;
   onScore?: ((score: number, endSampleIndex: number) => void) | undefined;
+  /** Called after each second look with its result and the sample index it ran at. */
+  onSecondLook?: ((result: LookResult, endSampleIndex: number) => void) | undefined;
   log: Logger;
 }
 
@@ -108,6 +110,7 @@ export class StepScorer {
   async #secondLook(look: SecondLook, end: number): Promise<void> {
     if (this.#o.ignoring()) return look.cancel();
     const r = await look.run(this.#o.triggerLevel);
+    this.#o.onSecondLook?.(r, end);
     const threshold = this.#o.activeThreshold();
     this.#o.log.debug('wake-second-look', { sampleIndex: end, score: Math.round(r.best * 1000) / 1000, accepted: r.streakScore >= threshold });
     if (r.streakScore >= threshold) this.#taken(this.#o.detect(r.streakScore, end, true));

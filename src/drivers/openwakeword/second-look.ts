@@ -1,9 +1,10 @@
 /**
  * A second look at a keyword that may have been said too fast for the model: when a score
  * reaches `lowScore` (0.2) without a detection, the engine waits `delaySteps` 80 ms steps for
- * the keyword to end, then takes the last 2 s of audio, stretches it 1.2 times in time with the
- * pitch kept (stretch.ts, WSOLA), and scores that copy with the same models from a fresh front
- * end. When the copy reaches the threshold (`triggerLevel` steps in a row), it is a detection.
+ * the keyword to end, then takes the last 2 s of audio, stretches it 1.15 and 1.2 times in time
+ * with the pitch kept (stretch.ts, WSOLA), and scores each copy with the same models from a
+ * fresh front end. When a copy reaches the threshold (`triggerLevel` steps in a row), it is a
+ * detection.
  *
  * Why: the stock models miss fast renditions ("hey jarvis" said 1.2 times faster than the
  * voice's default scored 0.3-0.49); said slower, the same voice scores near 1. Other speech
@@ -22,7 +23,7 @@ export interface SecondLookOptions {
   lowScore?: number;
   /** Steps of 80 ms from that score to the look (default 3). */
   delaySteps?: number;
-  /** Time stretch of each copy scored (default [1.2]: 20 % slower); the best copy counts. */
+  /** Time stretch of each copy scored (default [1.15, 1.2]: 15 and 20 % slower); the best copy counts. */
   factors?: readonly number[];
   /** Audio the copy is cut from, ms before the look (default 2000). */
   windowMs?: number;
@@ -36,7 +37,7 @@ export interface LookResult {
   streakScore: number;
 }
 
-export const SECOND_LOOK_DEFAULTS = { lowScore: 0.2, delaySteps: 3, factors: [1.2], windowMs: 2000 } as const;
+export const SECOND_LOOK_DEFAULTS = { lowScore: 0.2, delaySteps: 3, factors: [1.15, 1.2], windowMs: 2000 } as const;
 
 export class SecondLook {
   readonly #features: StreamingFeatures;

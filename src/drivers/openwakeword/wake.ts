@@ -44,7 +44,7 @@ export { keywordInputFrames } from './runtime.js';
 import { OWW_LICENCE_NOTICE, keywordLabel, resolveModelFiles, type OwwModelFiles } from './models.js';
 import { loadNoiseSuppressor, type WakeNoiseSuppressor } from './noise.js';
 import { StepScorer } from './scorer.js';
-import { SecondLook, type SecondLookOptions } from './second-look.js';
+import { SecondLook, type LookResult, type SecondLookOptions } from './second-look.js';
 import { keywordInputFrames, loadOnnxRuntime, OwwUnavailableError, releaseAll, type OwwModel, type OwwRuntime } from './runtime.js';
 
 /** Default score from which the half steps run (see OpenWakeWordOptions.halfStepArmScore). */
@@ -71,6 +71,8 @@ export interface OpenWakeWordOptions {
   maxBacklogMs?: number;
   /** Called with every chunk's score (for `wake check`, benches and tuning). */
   onScore?: (score: number, endSampleIndex: number) => void;
+  /** Called after every second look with what its copies scored (benches). */
+  onSecondLook?: (result: LookResult, endSampleIndex: number) => void;
 }
 
 export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWord {
@@ -87,10 +89,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   readonly #refractorySamples: number;
   readonly #armScore: number;
   readonly #lookOptions: SecondLookOptions;
-  /** Second looks run so far (for benches). */
-  get secondLooks(): number {
-    return this.#look?.looks ?? 0;
-  }
+  readonly #onSecondLook: ((result: LookResult, endSampleIndex: number) => void) | undefined;
   #look: SecondLook | null = null;
 
   #running = false;
@@ -123,6 +122,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     this.#maxBacklog = Math.ceil(((options.maxBacklogMs ?? 3000) * CORE_FORMAT.sampleRate) / 1000 / HALF_SAMPLES);
     this.#armScore = options.halfStepArmScore ?? HALF_STEP_ARM_SCORE;
     this.#lookOptions = options.secondLook ?? {};
+    this.#onSecondLook = options.onSecondLook;
     this.#onScore = options.onScore;
     this.#keywordId = this.#cfg.keyword;
     this.#label = keywordLabel(this.#keywordId);
@@ -157,7 +157,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       this.#look = look.enabled ? look : null;
       const cfg = this.#cfg;
       this.#scorer = new StepScorer({
-        features, keyword, frames, look: this.#look, armScore: this.#armScore, threshold: cfg.threshold, triggerLevel: cfg.triggerLevel, onScore: this.#onScore, log: this.#log,
+        features, keyword, frames, look: this.#look, armScore: this.#armScore, threshold: cfg.threshold, triggerLevel: cfg.triggerLevel, onScore: this.#onScore, onSecondLook: this.#onSecondLook, log: this.#log,
         activeThreshold: () => (this.#guarded && cfg.guardMode === 'desensitise' ? cfg.guardThreshold : cfg.threshold),
         ignoring: () => this.#guarded && cfg.guardMode === 'ignore',
         detect: (score, end, secondLook) => this.#detect(score, end, secondLook),
