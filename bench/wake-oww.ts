@@ -401,9 +401,10 @@ async function echo(): Promise<EchoResult> {
 const pct = (n: number, of: number) => Math.round((n / of) * 1000) / 10;
 
 /** Detection rate, misses and latency of one set of renditions at the default threshold. */
-function summary(det: Rendition[], noiseLevels: number[], computeMs: number, threshold: number) {
+function summary(det: Rendition[], noiseLevels: number[], computeMs: number, lookMs: number, threshold: number) {
   const detected = det.filter((d) => d.detectedMs !== null);
-  const latency = detected.map((d) => d.detectedMs! + computeMs);
+  // A detection by the second look (no step reached the threshold) also waits for the look's compute.
+  const latency = detected.map((d) => d.detectedMs! + (d.max < threshold ? lookMs : computeMs));
   return {
     renditions: det.length,
     detected: detected.length,
@@ -494,9 +495,9 @@ export async function runOwwBench(): Promise<object> {
     triggerLevel: WakeSchema.parse({}).triggerLevel,
     setup: { ...DEFAULT_SETUP, secondLook: SECOND_LOOK_DEFAULTS },
     reference: 'scores equal openWakeWord 0.6 Model.predict (Python, onnxruntime 1.30) on the same audio, 80 ms steps: bench/wake-oww-reference.py',
-    detection: { set: 'tuning: the voices, speeds and noise the settings were compared on', ...summary(det, NOISE_DB, compute.p50, threshold) },
-    detectionHeldOut: { set: 'held out: 8 other espeak-ng voices at 0.9/1.05/1.2, the 5 flite voices at 0.93/1.08, other noise levels', ...summary(held, HELD_OUT_NOISE_DB, compute.p50, threshold) },
-    latencyNote: 'keyword acoustic end (last 10 ms within 40 dB of its loudest) -> end of the 80 ms step whose score reached the threshold, plus one step’s compute time (p50)',
+    detection: { set: 'tuning: the voices, speeds and noise the settings were compared on', ...summary(det, NOISE_DB, compute.p50, computeLook.p50, threshold) },
+    detectionHeldOut: { set: 'held out: 8 other espeak-ng voices at 0.9/1.05/1.2, the 5 flite voices at 0.93/1.08, other noise levels', ...summary(held, HELD_OUT_NOISE_DB, compute.p50, computeLook.p50, threshold) },
+    latencyNote: 'keyword acoustic end (last 10 ms within 40 dB of its loudest) -> end of the step (80 ms, or half step) whose score reached the threshold, plus one step’s compute time (p50); a detection by the second look: the end of the step it ran at, plus one look’s compute time (p50). The threshold sweep adds one step’s compute to every row',
     chunkComputeMs: compute,
     chunkComputeMsWithHalfSteps: computeHalf,
     secondLookComputeMs: computeLook,
