@@ -13,7 +13,7 @@
  *   keyword whose score peaks between two steps is heard that way, 40 ms sooner at best; the
  *   second phase keeps its own trigger-level streak. While nothing scores, it costs nothing.
  * - Second look (second-look.ts): a score of 0.2 with no detection 240 ms later has the last 2 s
- *   stretched 1.2 times (pitch kept) and scored again: fast speech the model under-scores.
+ *   stretched 1.15 and 1.2 times (pitch kept) and scored again: fast speech the model under-scores.
  *   The scoring itself (steps, half steps, streaks, second look) is scorer.ts.
  * - Refractory period in audio samples (not wall clock) against double triggers.
  * - The session stops feeding during a turn (the uplink takes the audio). When feeding resumes
