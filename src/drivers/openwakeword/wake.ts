@@ -12,6 +12,9 @@
  *   is also scored 40 ms off the 80 ms grid, for a second (1 s after the last such score). A
  *   keyword whose score peaks between two steps is heard that way, 40 ms sooner at best; the
  *   second phase keeps its own trigger-level streak. While nothing scores, it costs nothing.
+ * - Second look (second-look.ts): a score of 0.2 with no detection 240 ms later has the last 2 s
+ *   stretched 1.15 and 1.2 times (pitch kept) and scored again: fast speech the model under-scores.
+ *   The scoring itself (steps, half steps, streaks, second look) is scorer.ts.
  * - Refractory period in audio samples (not wall clock) against double triggers.
  * - The session stops feeding during a turn (the uplink takes the audio). When feeding resumes
  *   after such a gap, the streaming state starts afresh (openWakeWord's `reset()`) with the
@@ -35,19 +38,17 @@ import { TypedEmitter } from '../../util/typed-emitter.js';
 import { wasDenoised } from '../echo/denoised.js';
 import { Framer } from '../porcupine/framer.js';
 import { loadSpeexDsp, type SpeexDsp } from '../speex/speexdsp.js';
-import { EMBEDDING_SIZE, HALF_SAMPLES, StreamingFeatures } from './features.js';
+import { HALF_SAMPLES, StreamingFeatures } from './features.js';
 
 export { keywordInputFrames } from './runtime.js';
 import { OWW_LICENCE_NOTICE, keywordLabel, resolveModelFiles, type OwwModelFiles } from './models.js';
 import { loadNoiseSuppressor, type WakeNoiseSuppressor } from './noise.js';
+import { StepScorer } from './scorer.js';
+import { SecondLook, type LookResult, type SecondLookOptions } from './second-look.js';
 import { keywordInputFrames, loadOnnxRuntime, OwwUnavailableError, releaseAll, type OwwModel, type OwwRuntime } from './runtime.js';
 
-/** Scores ignored after start while the buffers fill (openWakeWord zeroes its first 5). */
-const WARMUP_CHUNKS = 5;
 /** Default score from which the half steps run (see OpenWakeWordOptions.halfStepArmScore). */
 export const HALF_STEP_ARM_SCORE = 0.05;
-/** How long the half steps run after the last score at or above the arming score, samples (1 s). */
-const HALF_STEP_HOLD = 16000;
 
 export interface OpenWakeWordOptions {
   /** The `wake` config section. */
@@ -64,10 +65,14 @@ export interface OpenWakeWordOptions {
    * (default HALF_STEP_ARM_SCORE; 0: always, Infinity: never, openWakeWord's own 80 ms grid).
    */
   halfStepArmScore?: number;
+  /** The second look at fast speech (second-look.ts); `lowScore: Infinity` turns it off. */
+  secondLook?: SecondLookOptions;
   /** Audio queued for the models beyond which the oldest chunks are dropped, ms (default 3000). */
   maxBacklogMs?: number;
   /** Called with every chunk's score (for `wake check`, benches and tuning). */
   onScore?: (score: number, endSampleIndex: number) => void;
+  /** Called after every second look with what its copies scored (benches). */
+  onSecondLook?: (result: LookResult, endSampleIndex: number) => void;
 }
 
 export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWord {
@@ -83,19 +88,14 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   #label: string;
   readonly #refractorySamples: number;
   readonly #armScore: number;
-  /** Half steps run up to this capture index. */
-  #armedUntil = Number.NEGATIVE_INFINITY;
-  /** The next queued piece is the first half of a chunk. */
-  #firstHalf = true;
-  /** Consecutive half-step scores at the threshold (the second phase's streak). */
-  #halfStreak = 0;
+  readonly #lookOptions: SecondLookOptions;
+  readonly #onSecondLook: ((result: LookResult, endSampleIndex: number) => void) | undefined;
+  #look: SecondLook | null = null;
 
   #running = false;
   #generation = 0;
   #models: OwwModel[] = [];
-  #keyword: OwwModel | null = null;
-  #keywordDims: number[] = [];
-  #features: StreamingFeatures | null = null;
+  #scorer: StepScorer | null = null;
   #noise: WakeNoiseSuppressor | null = null;
   #framer: Framer | null = null;
   /** Chunks waiting for the models, oldest first, with the input index one past each. */
@@ -109,8 +109,6 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   #idle: (() => void)[] = [];
   #overrun = false;
   #guarded = false;
-  #chunks = 0;
-  #streak = 0;
   #lastDetectionEnd = Number.NEGATIVE_INFINITY;
   #status: WakeStatus;
 
@@ -123,6 +121,8 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     this.#resolveModels = options.resolveModels ?? ((keyword) => resolveModelFiles({ keyword, modelDir: this.#cfg.modelDir }));
     this.#maxBacklog = Math.ceil(((options.maxBacklogMs ?? 3000) * CORE_FORMAT.sampleRate) / 1000 / HALF_SAMPLES);
     this.#armScore = options.halfStepArmScore ?? HALF_STEP_ARM_SCORE;
+    this.#lookOptions = options.secondLook ?? {};
+    this.#onSecondLook = options.onSecondLook;
     this.#onScore = options.onScore;
     this.#keywordId = this.#cfg.keyword;
     this.#label = keywordLabel(this.#keywordId);
@@ -144,6 +144,8 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       const frames = keywordInputFrames(keyword, files.keyword);
       const features = new StreamingFeatures(mel, embedding, frames);
       await features.init();
+      const look = new SecondLook(mel, embedding, keyword, frames, this.#lookOptions);
+      if (look.enabled) await look.init();
       const noise = this.#cfg.noiseSuppression ? await loadNoiseSuppressor(this.#loadDsp, this.#log) : null;
       if (generation !== this.#generation) {
         noise?.destroy();
@@ -152,16 +154,17 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       }
       this.#noise = noise;
       this.#models = loaded;
-      this.#keyword = keyword;
-      this.#keywordDims = [1, frames, EMBEDDING_SIZE];
-      this.#features = features;
+      this.#look = look.enabled ? look : null;
+      const cfg = this.#cfg;
+      this.#scorer = new StepScorer({
+        features, keyword, frames, look: this.#look, armScore: this.#armScore, threshold: cfg.threshold, triggerLevel: cfg.triggerLevel, onScore: this.#onScore, onSecondLook: this.#onSecondLook, log: this.#log,
+        activeThreshold: () => (this.#guarded && cfg.guardMode === 'desensitise' ? cfg.guardThreshold : cfg.threshold),
+        ignoring: () => this.#guarded && cfg.guardMode === 'ignore',
+        detect: (score, end, secondLook) => this.#detect(score, end, secondLook),
+      });
       this.#framer = new Framer(HALF_SAMPLES);
-      this.#firstHalf = true;
-      this.#armedUntil = Number.NEGATIVE_INFINITY;
       this.#expected = -1;
       this.#gap = false;
-      this.#chunks = 0;
-      this.#streak = 0;
       this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, guardMode: this.#cfg.guardMode, noiseSuppression: noise !== null, licence: 'CC BY-NC-SA 4.0' });
       this.#setStatus(this.#make(true));
     } catch (err) {
@@ -303,64 +306,26 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     }
   }
 
-  /** Scores one half chunk (40 ms): the half step when armed, the 80 ms step after the second half. */
   async #score(half: Int16Array, end: number, reset: boolean): Promise<void> {
-    const features = this.#features!;
-    if (reset) {
-      features.reset();
-      this.#chunks = 0;
-      this.#streak = 0;
-      this.#halfStreak = 0;
-      this.#firstHalf = true;
-      this.#armedUntil = Number.NEGATIVE_INFINITY;
-    }
     this.#noise?.process(half, end);
-    const first = this.#firstHalf;
-    this.#firstHalf = !first;
-    if (first) {
-      const armed = this.#chunks >= WARMUP_CHUNKS && (this.#armScore <= 0 || end <= this.#armedUntil);
-      if (!(await features.pushFirstHalf(half, armed))) {
-        this.#halfStreak = 0;
-        return;
-      }
-      const out = await this.#keyword!.run(features.halfEmbeddings, this.#keywordDims);
-      this.#halfStreak = this.#decide(out[0]!, end, this.#halfStreak);
-      return;
-    }
-    await features.pushSecondHalf(half);
-    const out = await this.#keyword!.run(features.embeddings, this.#keywordDims);
-    const score = this.#chunks < WARMUP_CHUNKS ? 0 : out[0]!;
-    this.#chunks++;
-    this.#streak = this.#decide(score, end, this.#streak);
+    await this.#scorer!.score(half, end, reset);
   }
 
-  /** One score of one phase: arms the half steps, counts the streak, detects. Returns the new streak. */
-  #decide(score: number, end: number, streak: number): number {
-    this.#onScore?.(score, end);
-    if (score >= this.#armScore) this.#armedUntil = end + HALF_STEP_HOLD;
-    const threshold = this.#guarded && this.#cfg.guardMode === 'desensitise' ? this.#cfg.guardThreshold : this.#cfg.threshold;
-    // The streak counts steps at the normal threshold, so the guard can change mid-keyword.
-    const run = score >= this.#cfg.threshold ? streak + 1 : 0;
-    if (run < this.#cfg.triggerLevel || score < threshold) return run;
-    this.#detect(score, end);
-    return this.#lastDetectionEnd === end ? 0 : run;
-  }
-
-  #detect(score: number, end: number): void {
+  /** A detection from the scorer; returns whether it was taken (not guarded, not refractory). */
+  #detect(score: number, end: number, secondLook: boolean): boolean {
     const hit = { keyword: this.#label, sampleIndex: end, score: round(score) };
     if (this.#guarded && this.#cfg.guardMode === 'ignore') {
       this.#log.debug('detection-guarded', hit);
-      return;
+      return false;
     }
     if (end - this.#lastDetectionEnd < this.#refractorySamples) {
       this.#log.debug('detection-refractory', hit);
-      return;
+      return false;
     }
     this.#lastDetectionEnd = end;
-    this.#streak = 0;
-    this.#halfStreak = 0;
-    this.#log.info('detected', { ...hit, guarded: this.#guarded });
+    this.#log.info('detected', { ...hit, guarded: this.#guarded, ...(secondLook && { secondLook }) });
     this.emit('detected', hit);
+    return true;
   }
 
   #fail(err: unknown): void {
@@ -374,8 +339,8 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   async #release(): Promise<void> {
     const models = this.#models;
     this.#models = [];
-    this.#keyword = null;
-    this.#features = null;
+    this.#scorer = null;
+    this.#look = null;
     this.#noise?.destroy();
     this.#noise = null;
     await releaseAll(models);

@@ -46,8 +46,9 @@ function adapter(scores: number[], over: Record<string, unknown> = {}, extra: Pa
     log: mem.logger,
     loadRuntime: async () => s.runtime,
     resolveModels: () => ({ mel: 'mel', embedding: 'emb', keyword: 'kw', label: 'hey jarvis' }),
-    // These decisions are about the 80 ms steps; the half steps have their own tests.
+    // These decisions are about the 80 ms steps; the half steps and the second look have their own tests.
     halfStepArmScore: Number.POSITIVE_INFINITY,
+    secondLook: { lowScore: Number.POSITIVE_INFINITY },
     ...extra,
   });
   const hits: { sampleIndex: number; score?: number }[] = [];

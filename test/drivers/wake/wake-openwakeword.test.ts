@@ -14,6 +14,7 @@ import { WakeSchema } from '../../../src/config/schema.js';
 import { CHUNK_SAMPLES, EMBEDDING_SIZE, HALF_SAMPLES, MEL_BINS, MEL_WINDOW, StreamingFeatures, melFrameCount } from '../../../src/drivers/openwakeword/features.js';
 import { resolveModelFiles } from '../../../src/drivers/openwakeword/models.js';
 import { loadOnnxRuntime } from '../../../src/drivers/openwakeword/runtime.js';
+import type { SecondLookOptions } from '../../../src/drivers/openwakeword/second-look.js';
 import { OpenWakeWord } from '../../../src/drivers/openwakeword/wake.js';
 import { memoryLogger } from '../../../src/log/logger.js';
 
@@ -26,13 +27,14 @@ async function models(keyword = 'hey_jarvis') {
 }
 
 /** Runs `pcm` through a real engine in 20 ms frames; returns detections and every score. */
-async function listen(pcm: Int16Array, over: Record<string, unknown> = {}) {
+async function listen(pcm: Int16Array, over: Record<string, unknown> = {}, secondLook?: SecondLookOptions) {
   const mem = memoryLogger('debug');
   const scores: { score: number; end: number }[] = [];
   const wake = new OpenWakeWord({
     config: WakeSchema.parse({ engine: 'openwakeword', ...over }),
     log: mem.logger,
     maxBacklogMs: 600_000,
+    ...(secondLook && { secondLook }),
     onScore: (score, end) => scores.push({ score, end }),
   });
   const hits: { keyword: string; sampleIndex: number; score?: number }[] = [];
@@ -42,7 +44,8 @@ async function listen(pcm: Int16Array, over: Record<string, unknown> = {}) {
   for (let i = 0; i + 320 <= pcm.length; i += 320) wake.feed(pcm.subarray(i, i + 320), i);
   await wake.drain();
   await wake.stop();
-  return { hits, scores, max: Math.max(...scores.map((s) => s.score)) };
+  const looks = mem.lines().filter((e) => e.event === 'wake-second-look');
+  return { hits, scores, max: Math.max(...scores.map((s) => s.score)), looks, log: mem };
 }
 
 /**
@@ -202,5 +205,49 @@ describe.skipIf(missing)('openWakeWord detection on generated speech', () => {
     expect(hits[0]!.keyword).toBe('alexa');
     // hey_jarvis does not fire on it.
     expect((await listen(pcm)).hits).toEqual([]);
+  });
+});
+
+describe.skipIf(missing)('openWakeWord second look at fast speech', () => {
+  const OFF: SecondLookOptions = { lowScore: Number.POSITIVE_INFINITY };
+  // Voices said faster than the bench's sets: the 80 ms steps and the half steps score them
+  // 0.3-0.49, the copy stretched 1.2x near 1 (checked with the look off first, so the test
+  // fails if the look stops working, and also if the model alone starts to hear them).
+  const fast: Voice[] = [
+    { engine: 'flite', voice: 'awb', rate: 1.15 },
+    { engine: 'espeak', voice: 'en-us', rate: 1.3 },
+  ];
+
+  it.each(fast)('"hey jarvis" by $engine $voice at $rate: missed on the steps, detected once by the stretched copy', async (v) => {
+    const keyword = atLevel(synth('hey jarvis', v), -22);
+    const pcm = mix(sequence(1000, keyword, 2000), roomNoise(16000 * 3 + keyword.length, -60, 7));
+    const off = await listen(pcm, {}, OFF);
+    expect(off.hits, `max score ${off.max}`).toEqual([]);
+    expect(off.max).toBeGreaterThan(0.2);
+    expect(off.looks).toEqual([]);
+    const on = await listen(pcm);
+    expect(on.hits, on.log.text()).toHaveLength(1);
+    expect(on.hits[0]!.score).toBeGreaterThanOrEqual(0.5);
+    // 240 ms after the first score of 0.2, itself after the keyword's end.
+    const keywordEnd = 16000 + keyword.length;
+    expect(on.hits[0]!.sampleIndex).toBeGreaterThan(keywordEnd);
+    expect(on.hits[0]!.sampleIndex).toBeLessThan(keywordEnd + 16000);
+    const first = on.scores.find((x) => x.score >= 0.2)!;
+    expect(on.hits[0]!.sampleIndex).toBe(first.end + 3 * CHUNK_SAMPLES);
+    expect(on.log.lines().find((e) => e.event === 'detected')).toMatchObject({ secondLook: true });
+    // One look per rise of the score.
+    expect(on.looks).toHaveLength(1);
+    expect(on.looks[0]).toMatchObject({ accepted: true });
+  });
+
+  it('a copy that stays under the threshold detects nothing', async () => {
+    // espeak's en-us-nyc at 1.15 in louder noise: steps up to 0.27, its copy 0.41.
+    const keyword = atLevel(synth('hey jarvis', { engine: 'espeak', voice: 'en-us-nyc', rate: 1.15 }), -22);
+    const pcm = mix(sequence(1000, keyword, 2000), roomNoise(16000 * 3 + keyword.length, -44, 7));
+    const r = await listen(pcm);
+    expect(r.max).toBeGreaterThan(0.2);
+    expect(r.looks).toHaveLength(1);
+    expect(r.looks[0]).toMatchObject({ accepted: false });
+    expect(r.hits).toEqual([]);
   });
 });

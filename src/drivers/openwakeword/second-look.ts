@@ -1,0 +1,159 @@
+/**
+ * A second look at a keyword that may have been said too fast for the model: when a score
+ * reaches `lowScore` (0.2) without a detection, the engine waits `delaySteps` 80 ms steps for
+ * the keyword to end, then takes the last 2 s of audio, stretches it 1.15 and 1.2 times in time
+ * with the pitch kept (stretch.ts, WSOLA), and scores each copy with the same models from a
+ * fresh front end. When a copy reaches the threshold (`triggerLevel` steps in a row), it is a
+ * detection.
+ *
+ * Why: the stock models miss fast renditions ("hey jarvis" said 1.2 times faster than the
+ * voice's default scored 0.3-0.49); said slower, the same voice scores near 1. Other speech
+ * rarely scores 0.2, so the look costs nothing most of the time; the benchmark counts how often
+ * it runs and what it does to false accepts (docs/benchmarks.md).
+ *
+ * One look per rise of the score: after a look (or a detection) the next one waits until two
+ * scores in a row (with the half steps running: both phases) fall below `lowScore` again.
+ */
+import { CHUNK_SAMPLES, EMBEDDING_SIZE, HALF_SAMPLES, StreamingFeatures } from './features.js';
+import type { OwwModel } from './runtime.js';
+import { stretch } from './stretch.js';
+
+export interface SecondLookOptions {
+  /** Score (either phase) that opens a look, below the threshold (default 0.2; Infinity: never). */
+  lowScore?: number;
+  /** Steps of 80 ms from that score to the look (default 3). */
+  delaySteps?: number;
+  /** Time stretch of each copy scored (default [1.15, 1.2]: 15 and 20 % slower); the best copy counts. */
+  factors?: readonly number[];
+  /** Audio the copy is cut from, ms before the look (default 2000). */
+  windowMs?: number;
+}
+
+/** What a look found. */
+export interface LookResult {
+  /** Best score of the copy's steps. */
+  best: number;
+  /** The highest score reached by `triggerLevel` consecutive steps of the copy. */
+  streakScore: number;
+}
+
+export const SECOND_LOOK_DEFAULTS = { lowScore: 0.2, delaySteps: 3, factors: [1.15, 1.2], windowMs: 2000 } as const;
+
+export class SecondLook {
+  readonly #features: StreamingFeatures;
+  readonly #lowScore: number;
+  readonly #delay: number;
+  readonly #factors: readonly number[];
+  /** The last `windowMs` of audio the models heard: a ring of whole halves. */
+  readonly #ring: Int16Array;
+  #write = 0;
+  #filled = 0;
+  /** The look is due at this sample index (null: none pending). */
+  #dueAt: number | null = null;
+  /** Scores in a row below lowScore since the last look (2: a new rise may open one). */
+  #low = 2;
+  readonly #chunk = new Int16Array(CHUNK_SAMPLES);
+  readonly #dims: number[];
+  /** Looks run so far (for benches). */
+  looks = 0;
+
+  constructor(
+    mel: OwwModel,
+    embedding: OwwModel,
+    readonly keyword: OwwModel,
+    readonly frames: number,
+    options: SecondLookOptions = {},
+  ) {
+    this.#features = new StreamingFeatures(mel, embedding, frames);
+    this.#lowScore = options.lowScore ?? SECOND_LOOK_DEFAULTS.lowScore;
+    this.#delay = (options.delaySteps ?? SECOND_LOOK_DEFAULTS.delaySteps) * CHUNK_SAMPLES;
+    this.#factors = options.factors ?? SECOND_LOOK_DEFAULTS.factors;
+    const samples = Math.round(((options.windowMs ?? SECOND_LOOK_DEFAULTS.windowMs) * 16) / HALF_SAMPLES) * HALF_SAMPLES;
+    this.#ring = new Int16Array(Math.max(HALF_SAMPLES, samples));
+    this.#dims = [1, frames, EMBEDDING_SIZE];
+  }
+
+  /** Whether looks can open at all (lowScore finite). */
+  get enabled(): boolean {
+    return Number.isFinite(this.#lowScore);
+  }
+
+  init(): Promise<void> {
+    return this.#features.init();
+  }
+
+  /** Forgets the audio and any pending look (a gap in the stream). */
+  reset(): void {
+    this.#write = 0;
+    this.#filled = 0;
+    this.#dueAt = null;
+    this.#low = 2;
+  }
+
+  /** Keeps one 40 ms half of the audio the models hear. */
+  remember(half: Int16Array): void {
+    this.#ring.set(half, this.#write);
+    this.#write = (this.#write + half.length) % this.#ring.length;
+    this.#filled = Math.min(this.#ring.length, this.#filled + half.length);
+  }
+
+  /** Notes one score ending at `end`: a first score at lowScore opens a look `delaySteps` later. */
+  note(score: number, end: number): void {
+    if (score < this.#lowScore) {
+      this.#low++;
+    } else {
+      if (this.#dueAt === null && this.#low >= 2) this.#dueAt = end + this.#delay;
+      this.#low = 0;
+    }
+  }
+
+  /** A detection: no look for this rise. */
+  cancel(): void {
+    this.#dueAt = null;
+    this.#low = 0;
+  }
+
+  /** Whether the look is due at `end` (the end of the audio remembered so far). */
+  due(end: number): boolean {
+    return this.#dueAt !== null && end >= this.#dueAt;
+  }
+
+  /** Stretches the remembered audio and scores it; the pending look is done. */
+  async run(triggerLevel: number): Promise<LookResult> {
+    this.#dueAt = null;
+    this.#low = 0;
+    this.looks++;
+    const ring = this.#ring;
+    const audio = new Int16Array(this.#filled);
+    const start = (this.#write - this.#filled + ring.length) % ring.length;
+    for (let i = 0; i < audio.length; i++) audio[i] = ring[(start + i) % ring.length]!;
+    let best = 0;
+    let streakScore = 0;
+    for (const factor of this.#factors) {
+      const r = await this.#score(stretch(audio, { factor }), triggerLevel);
+      best = Math.max(best, r.best);
+      streakScore = Math.max(streakScore, r.streakScore);
+    }
+    return { best, streakScore };
+  }
+
+  /** Scores one copy from a fresh front end, in chunks aligned to its end (its newest audio), as the live grid is to now. */
+  async #score(copy: Float32Array, triggerLevel: number): Promise<LookResult> {
+    const f = this.#features;
+    f.reset();
+    const chunk = this.#chunk;
+    let best = 0;
+    let streakScore = 0;
+    const recent: number[] = [];
+    for (let o = copy.length % CHUNK_SAMPLES; o + CHUNK_SAMPLES <= copy.length; o += CHUNK_SAMPLES) {
+      for (let i = 0; i < CHUNK_SAMPLES; i++) chunk[i] = Math.max(-32768, Math.min(32767, Math.round(copy[o + i]!)));
+      await f.push(chunk);
+      const score = (await this.keyword.run(f.embeddings, this.#dims))[0]!;
+      best = Math.max(best, score);
+      recent.push(score);
+      if (recent.length > triggerLevel) recent.shift();
+      if (recent.length === triggerLevel) streakScore = Math.max(streakScore, Math.min(...recent));
+    }
+    return { best, streakScore };
+  }
+}
