@@ -124,7 +124,7 @@ export class ArecordCapture implements CaptureBackend {
       pipe.socket.on('error', (e) => log.debug('arecord-pipe-error', { stream: 'pcm', error: e.message }));
     } catch (err) {
       // No FIFO here (no mkfifo, no writable temporary directory): its stdout as a stream then.
-      log.debug('pcm-pipe-unavailable', { error: errorMessage(err) });
+      log.info('pcm-pipe-unavailable', { error: errorMessage(err), fallback: 'stdout' });
     }
     const child = spawnTool(tool, captureArgs(pcm.name, c, req.chunkMs, false), ['ignore', pipe ? pipe.writeFd : 'pipe'], req.env);
     if (pipe) pipe.handedOver();
