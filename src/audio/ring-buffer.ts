@@ -31,14 +31,25 @@ export class SampleRing {
     return this.#filled;
   }
 
-  /** Returns the buffered samples oldest first and empties the ring. */
-  drain(): Int16Array {
+  /** Returns a copy of the buffered samples, oldest first; the ring keeps them. */
+  snapshot(): Int16Array {
     const out = new Int16Array(this.#filled);
     const start = (this.#write - this.#filled + this.capacity) % Math.max(1, this.capacity);
     const first = Math.min(this.#filled, this.capacity - start);
     out.set(this.#buf.subarray(start, start + first));
     if (first < this.#filled) out.set(this.#buf.subarray(0, this.#filled - first), first);
+    return out;
+  }
+
+  /** Forgets every buffered sample. */
+  clear(): void {
     this.#filled = 0;
+  }
+
+  /** Returns the buffered samples oldest first and empties the ring. */
+  drain(): Int16Array {
+    const out = this.snapshot();
+    this.clear();
     return out;
   }
 }

@@ -172,6 +172,19 @@ describe('pre-roll ring', () => {
     r.push(new Int16Array([1, 2, 3, 4, 5, 6, 7, 8]));
     expect(Array.from(r.drain())).toEqual([4, 5, 6, 7, 8]);
   });
+
+  it('a snapshot copies the samples and keeps them; clear forgets them', () => {
+    const r = new SampleRing(4);
+    r.push(new Int16Array([1, 2, 3, 4, 5, 6]));
+    const snap = r.snapshot();
+    expect(Array.from(snap)).toEqual([3, 4, 5, 6]);
+    r.push(new Int16Array([7]));
+    expect(Array.from(snap)).toEqual([3, 4, 5, 6]);
+    expect(Array.from(r.snapshot())).toEqual([4, 5, 6, 7]);
+    r.clear();
+    expect(r.length).toBe(0);
+    expect(Array.from(r.snapshot())).toEqual([]);
+  });
 });
 
 describe('energy VAD', () => {

@@ -14,6 +14,7 @@
  * One look per rise of the score: after a look (or a detection) the next one waits until two
  * scores in a row (with the half steps running: both phases) fall below `lowScore` again.
  */
+import { SampleRing } from '../../audio/ring-buffer.js';
 import { CHUNK_SAMPLES, EMBEDDING_SIZE, HALF_SAMPLES, StreamingFeatures } from './features.js';
 import type { OwwModel } from './runtime.js';
 import { stretch } from './stretch.js';
@@ -44,10 +45,8 @@ export class SecondLook {
   readonly #lowScore: number;
   readonly #delay: number;
   readonly #factors: readonly number[];
-  /** The last `windowMs` of audio the models heard: a ring of whole halves. */
-  readonly #ring: Int16Array;
-  #write = 0;
-  #filled = 0;
+  /** The last `windowMs` of audio the models heard (whole halves). */
+  readonly #ring: SampleRing;
   /** The look is due at this sample index (null: none pending). */
   #dueAt: number | null = null;
   /** Scores in a row below lowScore since the last look (2: a new rise may open one). */
@@ -69,7 +68,7 @@ export class SecondLook {
     this.#delay = (options.delaySteps ?? SECOND_LOOK_DEFAULTS.delaySteps) * CHUNK_SAMPLES;
     this.#factors = options.factors ?? SECOND_LOOK_DEFAULTS.factors;
     const samples = Math.round(((options.windowMs ?? SECOND_LOOK_DEFAULTS.windowMs) * 16) / HALF_SAMPLES) * HALF_SAMPLES;
-    this.#ring = new Int16Array(Math.max(HALF_SAMPLES, samples));
+    this.#ring = new SampleRing(Math.max(HALF_SAMPLES, samples));
     this.#dims = [1, frames, EMBEDDING_SIZE];
   }
 
@@ -84,17 +83,14 @@ export class SecondLook {
 
   /** Forgets the audio and any pending look (a gap in the stream). */
   reset(): void {
-    this.#write = 0;
-    this.#filled = 0;
+    this.#ring.clear();
     this.#dueAt = null;
     this.#low = 2;
   }
 
   /** Keeps one 40 ms half of the audio the models hear. */
   remember(half: Int16Array): void {
-    this.#ring.set(half, this.#write);
-    this.#write = (this.#write + half.length) % this.#ring.length;
-    this.#filled = Math.min(this.#ring.length, this.#filled + half.length);
+    this.#ring.push(half);
   }
 
   /** Notes one score ending at `end`: a first score at lowScore opens a look `delaySteps` later. */
@@ -123,10 +119,7 @@ export class SecondLook {
     this.#dueAt = null;
     this.#low = 0;
     this.looks++;
-    const ring = this.#ring;
-    const audio = new Int16Array(this.#filled);
-    const start = (this.#write - this.#filled + ring.length) % ring.length;
-    for (let i = 0; i < audio.length; i++) audio[i] = ring[(start + i) % ring.length]!;
+    const audio = this.#ring.snapshot();
     let best = 0;
     let streakScore = 0;
     for (const factor of this.#factors) {
