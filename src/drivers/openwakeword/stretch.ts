@@ -5,7 +5,7 @@
  * waveform best continues the previous frame, so the periods line up and the pitch stays.
  *
  * Used for the wake word's second look at fast speech: the same audio said about 1.2 times
- * slower. Pure arithmetic, no allocation beyond the output.
+ * slower. Pure arithmetic; it allocates the output and one window per call.
  */
 
 export interface StretchOptions {

@@ -90,7 +90,6 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   readonly #armScore: number;
   readonly #lookOptions: SecondLookOptions;
   readonly #onSecondLook: ((result: LookResult, endSampleIndex: number) => void) | undefined;
-  #look: SecondLook | null = null;
 
   #running = false;
   #generation = 0;
@@ -154,12 +153,11 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       }
       this.#noise = noise;
       this.#models = loaded;
-      this.#look = look.enabled ? look : null;
       const cfg = this.#cfg;
       this.#scorer = new StepScorer({
-        features, keyword, frames, look: this.#look, armScore: this.#armScore, threshold: cfg.threshold, triggerLevel: cfg.triggerLevel, onScore: this.#onScore, onSecondLook: this.#onSecondLook, log: this.#log,
+        features, keyword, frames, look: look.enabled ? look : null, armScore: this.#armScore, threshold: cfg.threshold, triggerLevel: cfg.triggerLevel, onScore: this.#onScore, onSecondLook: this.#onSecondLook, log: this.#log,
         activeThreshold: () => (this.#guarded && cfg.guardMode === 'desensitise' ? cfg.guardThreshold : cfg.threshold),
-        ignoring: () => this.#guarded && cfg.guardMode === 'ignore',
+        ignoring: () => this.#ignoring,
         detect: (score, end, secondLook) => this.#detect(score, end, secondLook),
       });
       this.#framer = new Framer(HALF_SAMPLES);
@@ -311,10 +309,15 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     await this.#scorer!.score(half, end, reset);
   }
 
+  /** The self-trigger guard drops detections now (its `ignore` mode while a reply plays). */
+  get #ignoring(): boolean {
+    return this.#guarded && this.#cfg.guardMode === 'ignore';
+  }
+
   /** A detection from the scorer; returns whether it was taken (not guarded, not refractory). */
   #detect(score: number, end: number, secondLook: boolean): boolean {
     const hit = { keyword: this.#label, sampleIndex: end, score: round(score) };
-    if (this.#guarded && this.#cfg.guardMode === 'ignore') {
+    if (this.#ignoring) {
       this.#log.debug('detection-guarded', hit);
       return false;
     }
@@ -340,7 +343,6 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     const models = this.#models;
     this.#models = [];
     this.#scorer = null;
-    this.#look = null;
     this.#noise?.destroy();
     this.#noise = null;
     await releaseAll(models);
