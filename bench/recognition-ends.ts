@@ -21,6 +21,7 @@ import type { SttResult } from '../src/backends/stt/types.js';
 import { silentLogger } from '../src/log/logger.js';
 import type { Grammar } from '../src/speech/phrases.js';
 import type { Evidence } from '../src/speech/pocketsphinx-session.js';
+import { scoreRatio } from '../src/speech/confidence.js';
 import { PocketsphinxStt, thresholdAt, DEFAULT_REJECT_THRESHOLD } from '../src/speech/pocketsphinx.js';
 import { calibrationUtterances } from './recognition-calibrate.js';
 import { sameCommand } from './recognition-score.js';
@@ -50,7 +51,7 @@ class Traced extends PocketsphinxStt {
     return 1;
   }
   override hopeless(p: { silenceMs: number; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
-    this.checks.push({ atMs: p.frames * 10, silenceMs: p.silenceMs, margin: (p.grammar - p.loop) / Math.max(10, p.frames) - thresholdAt(DEFAULT_REJECT_THRESHOLD, p.snrDb) });
+    this.checks.push({ atMs: p.frames * 10, silenceMs: p.silenceMs, margin: scoreRatio(p.grammar, p.loop, p.frames) - thresholdAt(DEFAULT_REJECT_THRESHOLD, p.snrDb) });
     return false;
   }
 }

@@ -8,6 +8,15 @@
  */
 import type { Evidence } from './pocketsphinx-session.js';
 
+/**
+ * The score ratio the rejection judges by: a decoder's path score less its competitor's (the
+ * phone loop, or the word loop), per frame decoded (at least 10, so a near-empty utterance does
+ * not swing it).
+ */
+export function scoreRatio(score: number, competitor: number, frames: number): number {
+  return (score - competitor) / Math.max(10, frames);
+}
+
 /** The measures of one utterance, all in pocketsphinx's path-score units (log base 1.0001) per frame unless said. */
 export interface Features {
   /** (grammar - phone loop) over every frame decoded: how well the sentence explains the audio. */
@@ -67,7 +76,7 @@ export function features(e: Evidence): Features {
   const perWord = words.map((w) => (w.ascr - loopAcoustic(e.phones, w.start, w.end)) / (w.end - w.start + 1));
   const spanned = e.words.filter((w) => w.start >= first && w.end <= last).reduce((a, w) => a + w.ascr, 0);
   return {
-    ratio: diff / Math.max(10, e.frames),
+    ratio: scoreRatio(e.grammar.score, e.loop.score, e.frames),
     worstWord: perWord.length ? Math.min(...perWord) : -99,
     meanWord: perWord.length ? perWord.reduce((a, b) => a + b, 0) / perWord.length : -99,
     acousticRatio: words.length ? (spanned - loopAcoustic(e.phones, first, last)) / speechFrames : -99,
@@ -86,7 +95,7 @@ function wordLoopFeatures(best: string, loop: { text: string | null; score: numb
   const heard = new Set((loop.text ?? '').split(/\s+/).filter(Boolean));
   const said = best.split(/\s+/).filter((w) => w && !w.startsWith('lead_'));
   return {
-    wordRatio: (grammarScore - loop.score) / Math.max(10, frames),
+    wordRatio: scoreRatio(grammarScore, loop.score, frames),
     wordOverlap: said.length ? said.filter((w) => heard.has(w)).length / said.length : 0,
   };
 }

@@ -75,6 +75,8 @@ export function leadInAlternatives(phrases: string[][], entries: DictEntry[]): s
 
 /** The `count` most frequent words of ./common-words.ts with their unigram log10 probabilities. */
 export function commonWords(count: number): Map<string, number> {
+  // No word loop (the default): the list is not even split.
+  if (count <= 0) return new Map();
   const tokens = COMMON_WORDS.trim().split(/\s+/);
   const out = new Map<string, number>();
   for (let i = 0; i + 1 < tokens.length && out.size < count; i += 2) out.set(tokens[i]!, Number(tokens[i + 1]));

@@ -34,7 +34,7 @@ import type { SttClient, SttOpenOptions, SttResult, SttSession } from '../backen
 import type { Logger } from '../log/logger.js';
 import { Grammar, PhraseError, type GrammarSpec } from './phrases.js';
 import { loadPocketsphinx, RecognizerUnavailableError, type PocketsphinxLib, type Ptr } from './pocketsphinx-lib.js';
-import { features, type Features } from './confidence.js';
+import { features, scoreRatio, type Features } from './confidence.js';
 import { commonWords, leadInAlternatives, readDictionary, wordLoopArpa } from './pocketsphinx-model.js';
 import { PocketsphinxSession, type Evidence, type Pair, type SessionHost } from './pocketsphinx-session.js';
 
@@ -275,7 +275,7 @@ export class PocketsphinxStt implements SttClient, SessionHost {
 
   /** @internal The partial scores' ratio far below the threshold the utterance would be judged by. */
   hopeless(p: { silenceMs: number; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
-    return (p.grammar - p.loop) / Math.max(10, p.frames) < thresholdAt(this.#threshold, p.snrDb) - this.#hopelessMargin;
+    return scoreRatio(p.grammar, p.loop, p.frames) < thresholdAt(this.#threshold, p.snrDb) - this.#hopelessMargin;
   }
 
   /** @internal */
@@ -292,7 +292,7 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   judge(grammar: Grammar, e: Evidence): SttResult {
     const text = (e.grammar.text ?? '').trim();
     if (!text) return e.heard ? { text: '', confidence: 0, rejected: true } : { text: '', confidence: 0 };
-    const ratio = (e.grammar.score - e.loop.score) / Math.max(10, e.frames);
+    const ratio = scoreRatio(e.grammar.score, e.loop.score, e.frames);
     const snrDb = e.snrDb;
     const frames = e.frames;
     const threshold = thresholdAt(this.#threshold, snrDb);
