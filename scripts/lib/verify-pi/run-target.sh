@@ -368,9 +368,11 @@ check_service() {
   local turn; turn=$(cat "$CACHE/results/$target-turn.txt")
   local played=0
   [ -f "$ct/var/lib/speaker-agent/verify-played.raw" ] && played=$(stat -c %s "$ct/var/lib/speaker-agent/verify-played.raw")
-  local backend; backend=$(in_ct journalctl -u speaker-agent -o cat --no-pager | grep -o '"event":"capturing"[^}]*"backend":"[a-z]*"' | tail -1 | grep -o '"backend":"[a-z]*"' || true)
+  # The agent's journal, read once (journalctl takes seconds under emulation).
+  local journal; journal=$(in_ct journalctl -u speaker-agent -o cat --no-pager 2>/dev/null || true)
+  local backend; backend=$(printf '%s\n' "$journal" | grep -o '"event":"capturing"[^}]*"backend":"[a-z]*"' | tail -1 | grep -o '"backend":"[a-z]*"' || true)
   # arecord's audio comes through a FIFO (pcm-pipe.ts) unless the service could not make one.
-  local fallbacks; fallbacks=$(in_ct journalctl -u speaker-agent -o cat --no-pager | grep -c '"event":"pcm-pipe-unavailable"' || true)
+  local fallbacks; fallbacks=$(printf '%s\n' "$journal" | grep -c '"event":"pcm-pipe-unavailable"' || true)
   [ "${fallbacks:-0}" = 0 ] && backend="$backend; pcm pipe: fifo" || backend="$backend; pcm pipe: stdout ($fallbacks fallbacks)"
   if [ "$rc" = 0 ] && printf '%s' "$turn" | grep -q 'transcript:' && printf '%s' "$turn" | grep -q 'playback drained' && ! printf '%s' "$turn" | grep -q ERROR && [ "$played" -gt 0 ]; then
     record "$target" "turn, ALSA mic+speaker ($when)" ok "$(since "$t")" "$(printf '%s' "$turn" | grep -o 'transcript: .*' | cut -c1-90); drained at $(printf '%s' "$turn" | grep 'playback drained' | awk '{print $1}'); $played bytes played; $backend"
