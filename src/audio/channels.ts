@@ -4,11 +4,8 @@
  * 48 kHz; the core wants 16 kHz mono.
  */
 import type { PcmFormat } from './format.js';
-import { toMono } from './pcm.js';
+import { NO_SAMPLES, toMono } from './pcm.js';
 import { Resampler } from './resample.js';
-
-/** No carried samples (shared: a zero-length array cannot change). */
-const NONE = new Int16Array(0);
 
 /** Which input channel becomes the mono signal: an index from 0, or `'mix'` (average of all). */
 export type ChannelSelect = number | 'mix';
@@ -36,7 +33,7 @@ export class CaptureConverter {
   readonly #resampler: Resampler;
   readonly #channels: number;
   readonly #select: ChannelSelect;
-  #carry: Int16Array = NONE;
+  #carry: Int16Array = NO_SAMPLES;
 
   /**
    * @param input the device's native format
@@ -61,7 +58,7 @@ export class CaptureConverter {
       whole.set(pcm, this.#carry.length);
     }
     const usable = whole.length - (whole.length % this.#channels);
-    this.#carry = usable < whole.length ? whole.slice(usable) : NONE;
+    this.#carry = usable < whole.length ? whole.slice(usable) : NO_SAMPLES;
     const mono = selectChannel(whole.subarray(0, usable), this.#channels, this.#select);
     return this.#resampler.process(mono);
   }

@@ -1,6 +1,9 @@
 /** Sample-level helpers. */
 
 /** RMS level of PCM16 samples in dBFS (-inf for silence is clamped to -100). */
+/** No samples: shared, since a zero-length array cannot change (held remainders that are empty). */
+export const NO_SAMPLES = new Int16Array(0);
+
 export function rmsDb(pcm: Int16Array): number {
   if (pcm.length === 0) return -100;
   let sum = 0;

@@ -9,6 +9,7 @@
  */
 import { CaptureConverter, type ChannelSelect } from '../../audio/channels.js';
 import { CORE_FORMAT, type PcmFormat } from '../../audio/format.js';
+import { NO_SAMPLES } from '../../audio/pcm.js';
 import { DeviceError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import type { AudioInput, AudioInputEvents } from '../../ports/audio-input.js';
@@ -18,9 +19,6 @@ import { TypedEmitter } from '../../util/typed-emitter.js';
 import type { CaptureBackend, CaptureStream } from './capture.js';
 import { NaudiodonCapture } from './naudiodon-capture.js';
 import type { CaptureCandidate } from './portaudio-child.js';
-
-/** Held samples when none are held (shared: a zero-length array cannot change). */
-const EMPTY = new Int16Array(0);
 
 export { captureCandidates } from './naudiodon-capture.js';
 
@@ -68,7 +66,7 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
   readonly #backoff: Backoff;
   readonly #retryTimer: TimerSlot;
   readonly #stallTimer: TimerSlot;
-  #pending: Int16Array = EMPTY;
+  #pending: Int16Array = NO_SAMPLES;
   #oddByte: number | undefined;
   #emitted = 0;
   #native: CaptureCandidate | undefined;
@@ -165,7 +163,7 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
     this.#stream = stream;
     this.#native = format;
     this.#deviceName = stream.deviceName;
-    this.#pending = EMPTY;
+    this.#pending = NO_SAMPLES;
     this.#oddByte = undefined;
     this.#log.info('capturing', { device: this.#deviceName, backend: this.#backend.name, native: this.#native, channel: this.#o.channel });
     this.#armStall();
@@ -209,7 +207,7 @@ export class AlsaMic extends TypedEmitter<AudioInputEvents> implements AudioInpu
       this.emit('frame', { pcm: all.slice(i, i + n), sampleIndex: this.#emitted });
       this.#emitted += n;
     }
-    this.#pending = i === all.length ? EMPTY : all.slice(i);
+    this.#pending = i === all.length ? NO_SAMPLES : all.slice(i);
   }
 
   #armStall(): void {
