@@ -22,7 +22,7 @@ interface Sound {
   ms: number;
 }
 
-/** A loaded sound, or a built-in one rendered on first use (about 5 ms of CPU each, not at start). */
+/** A loaded sound, or a built-in one rendered on first use (16 ms of CPU for the four at start before, in a start-up profile). */
 type Entry = Sound | (() => Sound);
 
 export interface EarconsOptions {
