@@ -9,7 +9,7 @@
  * belongs to is SocaTurns' job, sentence ordering and decoding SentenceQueue's.
  */
 import { randomUUID } from 'node:crypto';
-import type WebSocket from 'ws';
+import type { WsClient } from '../net/ws-client.js';
 import { int16ToBytes } from '../audio/wav.js';
 import type { SocaConfig } from '../config/schema.js';
 import { DisconnectedError } from '../errors.js';
@@ -172,7 +172,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
 
   // ---- connection -------------------------------------------------------------------------
 
-  #onOpen(ws: WebSocket): void {
+  #onOpen(ws: WsClient): void {
     ws.send(
       JSON.stringify({
         type: 'start',
@@ -270,7 +270,7 @@ export class SocaBackend extends TypedEmitter<BackendEvents> implements Backend 
 
   // ---- messages ---------------------------------------------------------------------------
 
-  #onMessage(data: WebSocket.RawData, isBinary: boolean): void {
+  #onMessage(data: Buffer, isBinary: boolean): void {
     if (isBinary) {
       this.#log.debug('unexpected-binary', () => ({ bytes: (data as Buffer).length }));
       return;

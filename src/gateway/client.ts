@@ -7,8 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
-import { WebSocket } from '../util/ws-lib.js';
+import { createRequire } from 'node:module';
+import type tls from 'node:tls';
+import { WsClient } from '../net/ws-client.js';
 import { CORE_FORMAT } from '../audio/format.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { DisconnectedError } from '../errors.js';
@@ -135,7 +136,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
   sendAudio(turnId: string, pcm: Int16Array): void {
     const turn = this.#turns.get(turnId);
     const ws = this.#socket.ws;
-    if (!turn || !ws || ws.readyState !== WebSocket.OPEN) return;
+    if (!turn || !ws || ws.readyState !== WsClient.OPEN) return;
     if (turn.pendingLength === 0 && pcm.length === this.#frameSamples) {
       // Already one frameMs frame (the microphone's usual size): no copy into the pending buffer.
       this.#sendAudioData(ws, this.#encoder.encode(turnId, pcm));
@@ -161,7 +162,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     if (!turn) return;
     this.#turns.delete(turnId);
     const ws = this.#socket.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    if (!ws || ws.readyState !== WsClient.OPEN) return;
     if (turn.pendingLength > 0) this.#flush(ws, turnId, turn);
     ws.send(out.audioEnd(turnId));
     this.#log.debug('audio-end-sent', { turnId });
@@ -175,7 +176,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     if (!turn) return;
     this.#turns.delete(turnId);
     const ws = this.#socket.ws;
-    if (ws && ws.readyState === WebSocket.OPEN) ws.send(out.audioEnd(turnId));
+    if (ws && ws.readyState === WsClient.OPEN) ws.send(out.audioEnd(turnId));
     this.#log.debug('turn-canceled', { turnId });
   }
 
@@ -183,22 +184,22 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
     this.#requireOpen('send text').send(out.text(turnId, text));
   }
 
-  #requireOpen(what: string): WebSocket {
+  #requireOpen(what: string): WsClient {
     const ws = this.#socket.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN || !this.#socket.connected) {
+    if (!ws || ws.readyState !== WsClient.OPEN || !this.#socket.connected) {
       throw new DisconnectedError(`cannot ${what}: not connected to the gateway`);
     }
     return ws;
   }
 
   /** One `audio_data` message: framed here and written to the stream at once (ws-frames.ts), or through ws. */
-  #sendAudioData(ws: WebSocket, message: Buffer): void {
+  #sendAudioData(ws: WsClient, message: Buffer): void {
     const stream = this.#socket.stream;
     if (stream?.writable) this.#frames.write(stream, message);
     else ws.send(message, { binary: false });
   }
 
-  #flush(ws: WebSocket, turnId: string, turn: OpenTurn): void {
+  #flush(ws: WsClient, turnId: string, turn: OpenTurn): void {
     // The encoder reads the reused pending buffer at once: a view of it is enough.
     this.#sendAudioData(ws, this.#encoder.encode(turnId, turn.pending.subarray(0, turn.pendingLength)));
     turn.pendingLength = 0;
@@ -275,7 +276,8 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
         maxPayload: 2 * Math.max(this.#c.maxMessageBytes, this.#c.maxAudioFrameBytes),
         perMessageDeflate: false,
         // Certificate verification stays on; a private CA is added to the system's, never a bypass.
-        ...(ca ? { ca: [...rootCertificates, ca] } : {}),
+        // node:tls only when a private CA is configured (it is loaded for wss:// anyway).
+        ...(ca ? { ca: [...(createRequire(import.meta.url)('node:tls') as typeof tls).rootCertificates, ca] } : {}),
       },
     };
   }

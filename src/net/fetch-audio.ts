@@ -11,9 +11,7 @@
  * there), and nothing here logs.
  */
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
-import { rootCertificates } from 'node:tls';
+import type http from 'node:http';
 import { formatFromContentType, isWavContentType } from '../audio/content-type.js';
 import { FlacStream } from '../audio/flac.js';
 import { looksLikeMp3 } from '../audio/mp3.js';
@@ -74,6 +72,8 @@ export async function fetchAudio(url: string, sink: AudioSink, options: FetchAud
     throw new Error(`cannot fetch reply audio from ${describeUrl(first)}: only http and https URLs are supported`);
   }
   const ca = options.ca ? privateCa(options.ca, first) : undefined;
+  // Loaded on the first fetch: a daemon whose replies come inline never holds the HTTP stack.
+  const [{ default: httpLib }, { default: https }, { rootCertificates }] = await Promise.all([import('node:http'), import('node:https'), import('node:tls')]);
   return new Promise<void>((resolve, reject) => {
     let done = false;
     let request: http.ClientRequest | undefined;
@@ -109,7 +109,7 @@ export async function fetchAudio(url: string, sink: AudioSink, options: FetchAud
 
     const get = (target: URL, redirects: number): void => {
       where = describeUrl(target);
-      const lib = target.protocol === 'https:' ? https : http;
+      const lib = target.protocol === 'https:' ? https : httpLib;
       const req = lib.get(target, {
         headers: { accept: 'audio/mpeg, audio/wav;q=0.9, audio/flac;q=0.8, audio/*;q=0.5' },
         ...(ca && target.protocol === 'https:' ? { ca: [...rootCertificates, ca] } : {}),

@@ -13,7 +13,7 @@
  * once without `readyTimeoutMs`), and words the reason of each `disconnected` itself.
  */
 import type { Duplex } from 'node:stream';
-import { WebSocket } from './ws-lib.js';
+import { WsClient, type WsClientOptions } from '../net/ws-client.js';
 import { Backoff } from './backoff.js';
 import { systemScheduler, TimerSlot, type Scheduler } from './clock.js';
 import { TypedEmitter } from './typed-emitter.js';
@@ -22,8 +22,8 @@ import { closeGracefully } from './ws-close.js';
 /** Where and how to connect. */
 export interface SocketTarget {
   url: string | URL;
-  /** Passed to `new WebSocket()`: headers, handshakeTimeout, maxPayload, ca, ... */
-  options?: WebSocket.ClientOptions;
+  /** Passed to the client (net/ws-client.ts): headers, handshakeTimeout, maxPayload, ca. */
+  options?: WsClientOptions;
   /**
    * A fingerprint of the credential this attempt presents (never the credential itself). After
    * the server refused one, the next target is asked for at once and tried immediately if its
@@ -81,11 +81,11 @@ export interface SocketDown {
 
 export type ReconnectingSocketEvents = {
   /** The upgrade succeeded: send the handshake. Counts as connected only after `markReady()` when `readyTimeoutMs` is set. */
-  open: [WebSocket];
+  open: [WsClient];
   /** The connection is up. */
   connected: [];
   /** A message on the current socket. */
-  message: [WebSocket.RawData, boolean];
+  message: [Buffer, boolean];
   /** An attempt failed or the connection was lost; the next attempt is already scheduled. Never emitted by `stop()`. */
   disconnected: [SocketDown];
 };
@@ -129,10 +129,10 @@ type State =
   | { kind: 'preparing' }
   /** The server closed normally and `reconnectAfterNormalClose` is off: nothing until `start()`. */
   | { kind: 'idle' }
-  | { kind: 'connecting'; ws: WebSocket }
+  | { kind: 'connecting'; ws: WsClient }
   /** Upgraded, waiting for `markReady()`. */
-  | { kind: 'open'; ws: WebSocket }
-  | { kind: 'connected'; ws: WebSocket; since: number };
+  | { kind: 'open'; ws: WsClient }
+  | { kind: 'connected'; ws: WsClient; since: number };
 
 export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
   readonly #o: ReconnectingSocketOptions;
@@ -141,7 +141,7 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
   readonly #retry: TimerSlot;
   readonly #heartbeat: TimerSlot;
   readonly #readyTimer: TimerSlot;
-  readonly #streams = new WeakMap<WebSocket, Duplex>();
+  readonly #streams = new WeakMap<WsClient, Duplex>();
   #state: State = { kind: 'stopped' };
   #lastHeard = 0;
   #socketError: Error | undefined;
@@ -172,7 +172,7 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
   }
 
   /** The upgraded socket (open or connected); undefined while connecting, waiting or stopped. */
-  get ws(): WebSocket | undefined {
+  get ws(): WsClient | undefined {
     const s = this.#state;
     return s.kind === 'open' || s.kind === 'connected' ? s.ws : undefined;
   }
@@ -269,9 +269,9 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
       this.#fail({ kind: 'unavailable', reason: target.unavailable }, target.auth, undefined);
       return;
     }
-    let ws: WebSocket;
+    let ws: WsClient;
     try {
-      ws = new WebSocket(target.url, target.options);
+      ws = new WsClient(target.url, target.options);
     } catch (err) {
       this.#fail({ kind: 'invalid', error: err instanceof Error ? err : new Error(String(err)) }, false, undefined);
       return;
@@ -300,7 +300,7 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
     });
   }
 
-  #onOpen(ws: WebSocket): void {
+  #onOpen(ws: WsClient): void {
     const s = this.#state;
     if (s.kind !== 'connecting' || s.ws !== ws) return;
     this.#state = { kind: 'open', ws };
@@ -313,7 +313,7 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
   }
 
   /** A re-armed timeout rather than an interval: each check schedules the next. */
-  #armHeartbeat(ws: WebSocket): void {
+  #armHeartbeat(ws: WsClient): void {
     const { pingIntervalMs, pongTimeoutMs } = this.#o;
     this.#heartbeat.set(() => {
       const silentMs = this.#clock.now() - this.#lastHeard;
@@ -321,13 +321,13 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
         this.#lost(ws, { kind: 'heartbeat', silentMs }, false);
         return;
       }
-      if (ws.readyState === WebSocket.OPEN) ws.ping();
+      if (ws.readyState === WsClient.OPEN) ws.ping();
       this.#armHeartbeat(ws);
     }, pingIntervalMs);
   }
 
   /** `ws` failed: cut it off (its later events are not ours any more) and schedule the next attempt. */
-  #lost(ws: WebSocket, failure: SocketFailure, auth: boolean): void {
+  #lost(ws: WsClient, failure: SocketFailure, auth: boolean): void {
     const s = this.#state;
     if (!('ws' in s) || s.ws !== ws) return;
     ws.removeAllListeners();

@@ -1,11 +1,12 @@
 /**
  * `run` loads its config in a worker thread (src/config/off-thread.ts): the same validated config
  * and the same errors as loading it in place, and the daemon's own thread never loads the schema
- * library or the YAML parser, and loads the MP3 decoder only when an utterance has ended. Runs on the build (dist/).
+ * library or the YAML parser (nor ws or the HTTP stack), and loads the MP3 decoder only when an utterance has ended.
+ * Runs on the build (dist/, the bundle in dist/app when it was made).
  */
 import { spawn } from 'node:child_process';
 import { connect, type AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,9 +32,12 @@ describe('config in a worker thread', () => {
   it('gives the same config as loading it in place (file, profile, environment, flags)', async () => {
     const f = file('a.yaml', 'gateway:\n  url: ws://gw.local:8080/\naudio:\n  volume: 40\n');
     const options = { file: f, env: { SPEAKER_AGENT_WAKE: 'none' }, flags: { hardware: 'respeaker-2mic', 'log.level': 'debug' } };
-    const there = await loadConfigOffThread(options, THREAD);
-    expect(there).toEqual(loadConfig(options));
-    expect(there).toMatchObject({ gateway: { url: 'ws://gw.local:8080/' }, audio: { volume: 40 }, wake: { engine: 'none' }, log: { level: 'debug' } });
+    // The per-file build and the bundle's thread (dist/app, scripts/bundle.mjs) alike.
+    for (const thread of [THREAD, pathToFileURL(path.resolve('dist/app/load-thread.js'))]) {
+      const there = await loadConfigOffThread(options, thread);
+      expect(there).toEqual(loadConfig(options));
+      expect(there).toMatchObject({ gateway: { url: 'ws://gw.local:8080/' }, audio: { volume: 40 }, wake: { engine: 'none' }, log: { level: 'debug' } });
+    }
   });
 
   it('fails a bad config with the same ConfigError issues', async () => {
@@ -61,9 +65,11 @@ describe('config in a worker thread', () => {
     // A preload that records, for the main thread only, every module it loads.
     const log = path.join(dir, 'modules.txt');
     const hooks = file('hooks.mjs', `import { appendFileSync } from 'node:fs';\nlet out;\nexport function initialize(d) { out = d.log; }\nexport async function load(url, context, next) { appendFileSync(out, url + '\\n'); return next(url, context); }\n`);
+    // SIGUSR2 makes it write the built-in modules loaded so far (those `require` loads too).
+    const builtinsLog = path.join(dir, 'builtins.txt');
     const preload = file(
       'preload.mjs',
-      `import { register } from 'node:module';\nimport { isMainThread } from 'node:worker_threads';\nif (isMainThread) register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { log: ${JSON.stringify(log)} } });\n`,
+      `import { register } from 'node:module';\nimport { writeFileSync } from 'node:fs';\nimport { isMainThread } from 'node:worker_threads';\nif (isMainThread) register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { log: ${JSON.stringify(log)} } });\nprocess.on('SIGUSR2', () => writeFileSync(${JSON.stringify(builtinsLog)}, process.moduleLoadList.join('\\n')));\n`,
     );
     // A gateway that answers the turn's audio with a transcript, and nothing else.
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
@@ -86,7 +92,16 @@ describe('config in a worker thread', () => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    const modules = () => readFileSync(log, 'utf8').split('\n');
+    // The CLI runs from the bundle (scripts/bundle.mjs): each file loaded stands for the source
+    // modules its manifest lists. Without a bundle, the files are the modules.
+    const manifestFile = path.resolve('dist/app/manifest.json');
+    const manifest = existsSync(manifestFile) ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, string[]>) : undefined;
+    const appDir = pathToFileURL(path.resolve('dist/app')).href + '/';
+    const root = pathToFileURL(path.resolve('.')).href + '/';
+    const modules = () =>
+      readFileSync(log, 'utf8')
+        .split('\n')
+        .flatMap((u) => (manifest && u.startsWith(appDir) ? (manifest[u.slice(appDir.length)] ?? [`unknown bundle file ${u}`]).map((m) => root + m) : [u]));
     const decoder = () => modules().filter((u) => /\/node_modules\/mpg123-decoder\//.test(u));
     try {
       await waitFor(() => /"event":"started"/.test(out) && peer !== undefined, 'the agent to start and connect', 15_000);
@@ -95,6 +110,13 @@ describe('config in a worker thread', () => {
       expect(atStart.some((u) => u.endsWith('/dist/src/drivers/wav/mic.js'))).toBe(true);
       expect(atStart.filter((u) => /\/node_modules\/(zod|yaml|mpg123-decoder)\//.test(u))).toEqual([]);
       expect(atStart.filter((u) => /\/dist\/src\/config\/(load|schema)\.js$/.test(u))).toEqual([]);
+      // The uplink's own WebSocket client (src/net/ws-client.ts): not ws, and no HTTP stack.
+      expect(atStart.filter((u) => /\/node_modules\/ws\//.test(u))).toEqual([]);
+      child.kill('SIGUSR2');
+      await waitFor(() => existsSync(builtinsLog), 'the list of built-in modules', 5_000);
+      const builtins = readFileSync(builtinsLog, 'utf8').split('\n');
+      expect(builtins).toContain('NativeModule net');
+      expect(builtins.filter((b) => /^NativeModule (http|https|_http_client|zlib|tls)$/.test(b))).toEqual([]);
       // A turn that streams up does not load it...
       await new Promise<void>((resolve, reject) => {
         const c = connect(sock, () => c.write('{"cmd":"listen"}\n'));
