@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, checks types and lint, and runs the test suite.
 set -euo pipefail
+# The tests run the bundled CLI (scripts/bundle.mjs): a build that could not bundle fails here.
+export SPEAKER_AGENT_BUNDLE=required
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 
 say "Type check"
