@@ -77,6 +77,8 @@ export class WsClient extends EventEmitter {
   #closeCode = 1006;
   #closeReason = Buffer.alloc(0);
   #closeEmitted = false;
+  /** A protocol violation was seen: nothing more is read. */
+  #broken = false;
 
   constructor(address: string | URL, options: WsClientOptions = {}) {
     super();
@@ -186,7 +188,7 @@ export class WsClient extends EventEmitter {
       d = got.subarray(end + 4);
       if (d.length === 0) return;
     }
-    if (this.readyState === WsClient.CLOSED) return;
+    if (this.readyState === WsClient.CLOSED || this.#broken) return;
     this.#input = this.#input.length ? Buffer.concat([this.#input, d]) : d;
     while (this.#readFrame()) {
       // each complete frame handled in turn
@@ -231,7 +233,7 @@ export class WsClient extends EventEmitter {
   /** Parses and handles one frame from the input; false when it is not complete yet. */
   #readFrame(): boolean {
     const b = this.#input;
-    if (b.length < 2 || this.readyState === WsClient.CLOSED) return false;
+    if (b.length < 2 || this.readyState === WsClient.CLOSED || this.#broken) return false;
     const fin = (b[0]! & 0x80) !== 0;
     const opcode = b[0]! & 0x0f;
     let length = b[1]! & 0x7f;
@@ -322,6 +324,7 @@ export class WsClient extends EventEmitter {
 
   /** A protocol violation by the server: close with `code`, and say why. */
   #fail(code: number, message: string): void {
+    this.#broken = true;
     this.#input = Buffer.alloc(0);
     this.#sendClose(code, Buffer.alloc(0));
     this.#closeCode = code;

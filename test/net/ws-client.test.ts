@@ -151,6 +151,8 @@ describe('WsClient', () => {
       [ok, Buffer.from([0x80, 0x01, 0x41]), /a continuation frame with nothing to continue/],
       [ok, Buffer.from([0x83, 0x00]), /invalid opcode 3/],
       [ok, Buffer.from([0x09, 0x00]), /a control frame must be final/],
+      // After a violation nothing more is read: one error, not one per bad frame.
+      [ok, Buffer.from([0x83, 0x00, 0x84, 0x00, 0xc1, 0x00]), /invalid opcode 3/],
     ];
     for (const [respond, after, error] of cases) {
       const { url } = await rawServer(respond, after);
