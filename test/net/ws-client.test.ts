@@ -22,11 +22,12 @@ async function wsServer(options: ConstructorParameters<typeof WebSocketServer>[0
   return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/path?q=1`, peer, wss };
 }
 
-/** A TCP server that answers the upgrade with `respond(key)` and then writes `after` (raw bytes). */
-async function rawServer(respond: (key: string) => string, after?: Buffer): Promise<{ url: string; received: Promise<Buffer> }> {
+/** A TCP server that answers the upgrade with `respond(key)` and then writes `after` (raw bytes, or pieces 30 ms apart). */
+async function rawServer(respond: (key: string) => string, after?: Buffer | Buffer[]): Promise<{ url: string; received: Promise<Buffer> }> {
   let got: (b: Buffer) => void = () => undefined;
   const received = new Promise<Buffer>((r) => (got = r));
-  const server: Server = createServer((s: Socket) => {
+  // Half-open: the server keeps writing after the client has ended its side.
+  const server: Server = createServer({ allowHalfOpen: true }, (s: Socket) => {
     let head = Buffer.alloc(0);
     const chunks: Buffer[] = [];
     s.on('data', (d: Buffer) => {
@@ -35,7 +36,10 @@ async function rawServer(respond: (key: string) => string, after?: Buffer): Prom
         const m = /Sec-WebSocket-Key: (\S+)/i.exec(head.toString());
         if (head.includes('\r\n\r\n') && m) {
           s.write(respond(m[1]!));
-          if (after) s.write(after);
+          // Several pieces arrive 30 ms apart, each in its own read.
+          const pieces = after === undefined ? [] : Array.isArray(after) ? after : [after];
+          pieces.forEach((p, i) => setTimeout(() => s.writable && s.write(p), 30 * i));
+          setTimeout(() => s.end(), 30 * pieces.length);
         }
         return;
       }
@@ -141,7 +145,7 @@ describe('WsClient', () => {
   });
 
   it('a server that breaks the protocol: wrong accept, extensions, masked or reserved-bit frames, a bad close code', async () => {
-    const cases: [(key: string) => string, Buffer | undefined, RegExp][] = [
+    const cases: [(key: string) => string, Buffer | Buffer[] | undefined, RegExp][] = [
       [(k) => ok(k).replace(accept(k), 'AAAA'), undefined, /^Invalid Sec-WebSocket-Accept header$/],
       [(k) => ok(k).replace('\r\n\r\n', '\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n'), undefined, /no extension was requested/],
       [(k) => ok(k).replace('Upgrade: websocket', 'Upgrade: h2c'), undefined, /^Invalid Upgrade header$/],
@@ -152,7 +156,7 @@ describe('WsClient', () => {
       [ok, Buffer.from([0x83, 0x00]), /invalid opcode 3/],
       [ok, Buffer.from([0x09, 0x00]), /a control frame must be final/],
       // After a violation nothing more is read: one error, not one per bad frame.
-      [ok, Buffer.from([0x83, 0x00, 0x84, 0x00, 0xc1, 0x00]), /invalid opcode 3/],
+      [ok, [Buffer.from([0x83, 0x00]), Buffer.from([0x84, 0x00]), Buffer.from([0xc1, 0x00])], /invalid opcode 3/],
     ];
     for (const [respond, after, error] of cases) {
       const { url } = await rawServer(respond, after);
