@@ -42,7 +42,7 @@ const CLK_TCK = (() => {
   }
 })();
 
-interface ProcInfo {
+export interface ProcInfo {
   pid: number;
   ppid: number;
   comm: string;
@@ -149,19 +149,31 @@ const sock = net.connect(Number(port), '127.0.0.1', () => {
 
 type RelayKind = 'stream' | 'pipe';
 
-function startWriter(fifo: string, seconds: number, logFile: string): ChildProcess {
+/** $dir/.asoundrc (the agent runs with HOME=dir): capture `in` reads `fifo`, playback `out` writes `played`. */
+export function writeAsoundrc(dir: string, fifo: string, played: string): void {
+  writeFileSync(
+    path.join(dir, '.asoundrc'),
+    [
+      `pcm.!default { type asym; playback.pcm "out"; capture.pcm "in" }`,
+      `pcm.out { type file; slave.pcm "null"; file "${played}"; format "raw" }`,
+      `pcm.in { type file; slave.pcm "null"; file "/dev/null"; infile "${fifo}"; format "raw" }`,
+    ].join('\n') + '\n',
+  );
+}
+
+export function startWriter(fifo: string, seconds: number, logFile: string): ChildProcess {
   return spawn(process.execPath, ['-e', WRITER, fifo, String(seconds), logFile], { stdio: 'ignore' });
 }
 
-function exited(child: ChildProcess): Promise<void> {
+export function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-async function until(pred: () => boolean, what: string, ms = 20_000): Promise<void> {
+export async function until(pred: () => boolean, what: string, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
   while (!pred()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -231,14 +243,7 @@ async function runAgent(
 ): Promise<{ tree: RunFigures; startCpuSeconds: number; delayMs: ReturnType<typeof summary>; frames: number; rssAtStartMiB: number; rssIdleMiB: number; rssStreamStartMiB: number }> {
   const fifo = path.join(dir, 'mic.fifo');
   execFileSync('mkfifo', [fifo]);
-  writeFileSync(
-    path.join(dir, '.asoundrc'),
-    [
-      `pcm.!default { type asym; playback.pcm "out"; capture.pcm "in" }`,
-      `pcm.out { type file; slave.pcm "null"; file "${path.join(dir, 'played.raw')}"; format "raw" }`,
-      `pcm.in { type file; slave.pcm "null"; file "/dev/null"; infile "${fifo}"; format "raw" }`,
-    ].join('\n') + '\n',
-  );
+  writeAsoundrc(dir, fifo, path.join(dir, 'played.raw'));
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((r) => wss.once('listening', () => r()));
   const port = (wss.address() as AddressInfo).port;

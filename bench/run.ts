@@ -13,6 +13,7 @@ import { main as runGpioBench } from './gpio-leds.js';
 import { resultsDir } from './paths.js';
 import { runProcessTreeBench } from './process-tree.js';
 import { runStartupBench } from './startup.js';
+import { runTurnsBench } from './turns.js';
 import { runWakeBench } from './wake-bench.js';
 import { runWsMaskBench } from './ws-mask.js';
 import { runOwwBench } from './wake-oww.js';
@@ -30,6 +31,8 @@ const BENCHES: Record<string, () => Promise<object>> = {
   tree: () => runProcessTreeBench(),
   // `run` started again and again: CPU to ready and idle RSS, for one build or several (BENCH_CLIS).
   startup: () => runStartupBench(),
+  // The real CLI's tree over many turns (memory; about 6 minutes for 1,000).
+  turns: () => runTurnsBench(),
   // bufferutil (ws's native masking) against ws's JavaScript masking, on the uplink's message size.
   'ws-mask': () => runWsMaskBench(),
   // openWakeWord and echo cancellation on generated speech (several minutes).
