@@ -22,6 +22,7 @@
  * `CALIB_WORD_LOOP=2000` adds the word-loop competitor with that many common words (its ratio and
  * word overlap become inputs of more models), `CALIB_WORD_ARGS="-lw 1 ..."` its decoder options
  * (replacing its defaults).
+ * `CALIB_GARBAGE=0.001` decodes with the grammar's garbage path at that weight (its hypotheses rejected).
  * Any of these makes a variant: its files get the suffix `-$CALIB_TAG`. The recognition CPU of a
  * decoding run (under the machine's load of the moment) is in the results' `cpuPctOfOneCoreUnderLoad`.
  */
@@ -140,6 +141,8 @@ async function decode(): Promise<Row[]> {
     // CALIB_WORD_LOOP=2000: the word-loop competitor with that many common words (its measures
     // are recorded beside the phone loop's); CALIB_WORD_ARGS its own decoder options.
     wordLoop: Number(process.env.CALIB_WORD_LOOP ?? 0),
+    // CALIB_GARBAGE=1e-3: the grammar's garbage path with that weight (hypotheses that take it are rejected).
+    garbage: Number(process.env.CALIB_GARBAGE ?? 0),
     ...(process.env.CALIB_WORD_ARGS ? { wordLoopArgs: process.env.CALIB_WORD_ARGS.split(/\s+/).filter(Boolean) } : {}),
     onHypothesis: (h) => (last = h),
     log: silentLogger(),
@@ -300,8 +303,12 @@ function searchCurve(rows: Row[], measure: (f: Features) => number = (f) => f.ra
   return `the recogniser's (${DEFAULT_REJECT_THRESHOLD}, 0.5, 4, 30): accuracy ${pct(own.acc)} %, accepted ${pct(own.fa)} %; best (${best.params}): ${pct(best.acc)} %, ${pct(best.fa)} %`;
 }
 
+/** The grammar decoder's best path went through the garbage path (its phone-loop entries). */
+export const isGarbage = (r: Row): boolean => !!r.evidence?.grammar.text && /(^| )ph_/.test(r.evidence.grammar.text);
+
 async function main(): Promise<void> {
-  const variant = !!process.env.CALIB_DECODER_ARGS || !!process.env.CALIB_WORD_LOOP || process.env.CALIB_DETAIL === '0' || process.env.CALIB_SET === 'bench' || process.env.CALIB_DENOISE === '0' || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE;
+  const lines0: string[] = [];
+  const variant = !!process.env.CALIB_DECODER_ARGS || !!process.env.CALIB_WORD_LOOP || process.env.CALIB_DETAIL === '0' || process.env.CALIB_SET === 'bench' || process.env.CALIB_DENOISE === '0' || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE || !!process.env.CALIB_GARBAGE;
   const suffix = variant ? `-${process.env.CALIB_TAG ?? 'variant'}` : '';
   const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', `recognition-calibration${suffix}.json`);
   // The decoders' whole output (large: every phone of the loop) stays in the temp directory.
@@ -310,14 +317,17 @@ async function main(): Promise<void> {
   if (process.env.CALIB_REFIT === '1') rows = (JSON.parse(readFileSync(full, 'utf8')) as { rows: Row[] }).rows;
   else {
     rows = await decode();
-    const meta = { date: new Date().toISOString(), cpuPctOfOneCoreUnderLoad: Math.round(cpuPerAudioSecond * 1000) / 10, wordLoop: process.env.CALIB_WORD_LOOP ?? '0', wordLoopArgs: process.env.CALIB_WORD_ARGS ?? '', decoderArgs: process.env.CALIB_DECODER_ARGS ?? '', denoise: process.env.CALIB_DENOISE !== '0', speex: process.env.CALIB_SPEEX === '1' };
+    const meta = { date: new Date().toISOString(), cpuPctOfOneCoreUnderLoad: Math.round(cpuPerAudioSecond * 1000) / 10, wordLoop: process.env.CALIB_WORD_LOOP ?? '0', wordLoopArgs: process.env.CALIB_WORD_ARGS ?? '', decoderArgs: process.env.CALIB_DECODER_ARGS ?? '', garbage: Number(process.env.CALIB_GARBAGE ?? 0), denoise: process.env.CALIB_DENOISE !== '0', speex: process.env.CALIB_SPEEX === '1' };
     writeFileSync(full, JSON.stringify({ ...meta, rows }) + '\n');
     writeFileSync(file, JSON.stringify({ ...meta, rows: rows.map(({ evidence: _, ...r }) => r) }) + '\n');
   }
   // Measures recomputed from the evidence, so a change to them needs no new decoding.
   for (const r of rows) if (r.evidence) r.features = features(r.evidence);
+  // A hypothesis through the garbage path (CALIB_GARBAGE) is rejected by its structure: no measure applies to it.
+  for (const r of rows) if (isGarbage(r)) r.features = null;
+  lines0.push(`hypotheses through the garbage path: ${NOISE.map((snr) => { const at = rows.filter((r) => r.snr === snr); return `${label(snr)} requests ${at.filter((r) => r.inGrammar && isGarbage(r)).length} / out-of-grammar ${at.filter((r) => !r.inGrammar && isGarbage(r)).length}`; }).join(', ')}`);
   const ratioRule = rows.map((r) => (r.features ? r.features.ratio - thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features.snrDb) : -Infinity));
-  const lines: string[] = [];
+  const lines: string[] = [...lines0];
   const right = NOISE.map((snr) => {
     const req = rows.filter((r) => r.snr === snr && r.inGrammar);
     return `${label(snr)} ${pct(req.filter((r) => r.right).length / req.length)}`;
@@ -356,7 +366,7 @@ async function main(): Promise<void> {
   const target = process.env.CALIB_APPLY_TO;
   if (target) {
     const other = (JSON.parse(readFileSync(path.join(os.tmpdir(), `speaker-agent-recognition-calibration-${target}.json`), 'utf8')) as { rows: Row[] }).rows;
-    for (const r of other) if (r.evidence) r.features = features(r.evidence);
+    for (const r of other) r.features = r.evidence && !isGarbage(r) ? features(r.evidence) : null;
     const on = (x: Row[], scores: number[], fa: number) => atFalseAccepts(x, scores, fa);
     lines.push(`fitted here, judged on "${target}" (${other.length} utterances):`);
     const ruleThere = other.map((r) => (r.features ? r.features.ratio - thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features.snrDb) : -Infinity));

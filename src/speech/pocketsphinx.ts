@@ -85,6 +85,12 @@ export interface PocketsphinxOptions {
    */
   hopeless?: { silenceMs?: number; margin?: number };
   /**
+   * Weight of the grammar's garbage path (a beginning of a sentence, then a loop of phones:
+   * Grammar.toJsgf) against its sentences' (1); speech that takes it is rejected whatever its
+   * score ratio. Default DEFAULT_GARBAGE; 0: no garbage path.
+   */
+  garbage?: number;
+  /**
    * Also read each utterance's N-best, word and phone segments (`evidence` and `features` for
    * `onHypothesis`; default false: they cost CPU and the rejection does not use them).
    */
@@ -122,6 +128,8 @@ const MAX_FREE_PAIRS = 4;
  * at 10 dB (one that was not understood either way) ended before its last word; 200 ms cut 7.
  */
 export const DEFAULT_HOPELESS = { silenceMs: 300, margin: 0 };
+/** The default `garbage`. */
+export const DEFAULT_GARBAGE = 0;
 /** The default `wordLoop`. */
 export const DEFAULT_WORD_LOOP = 0;
 /** The word loop needs its best path's score only: the first (tree) pass, no rescoring. */
@@ -154,6 +162,7 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   readonly #hopelessSilenceMs: number;
   readonly #hopelessMargin: number;
   readonly #wordLoopArgs: string[];
+  readonly #garbage: number;
   #compiled: Compiled | undefined;
   #loading: Promise<Compiled> | undefined;
   readonly #free: Pair[] = [];
@@ -182,6 +191,7 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     this.#hopelessSilenceMs = options.hopeless?.silenceMs ?? DEFAULT_HOPELESS.silenceMs;
     this.#hopelessMargin = options.hopeless?.margin ?? DEFAULT_HOPELESS.margin;
     this.#wordLoopArgs = options.wordLoopArgs ?? WORD_LOOP_ARGS;
+    this.#garbage = options.garbage ?? DEFAULT_GARBAGE;
     for (const [what, file, dir] of [
       ['acoustic model', this.#hmm, true],
       ['pronunciation dictionary', this.#dict, false],
@@ -346,15 +356,16 @@ export class PocketsphinxStt implements SttClient, SessionHost {
       return ps;
     };
     const grammar = decoder();
+    const phones = c.phones.map((p) => `ph_${p.toLowerCase()}`);
+    const garbage = this.#garbage > 0 ? { words: phones, weight: this.#garbage } : undefined;
     for (const [name, g] of c.grammars) {
-      if (lib.setJsgf(grammar, name, g.toJsgf(name)) !== 0) {
+      if (lib.setJsgf(grammar, name, g.toJsgf(name, garbage)) !== 0) {
         lib.free(grammar);
         throw new PhraseError(name, 'pocketsphinx could not compile this grammar');
       }
     }
     lib.setSearch(grammar, 'default');
     const loop = decoder();
-    const phones = c.phones.map((p) => `ph_${p.toLowerCase()}`);
     const loopJsgf = `#JSGF V1.0;\ngrammar loop;\npublic <loop> = <phone>+;\n<phone> = ${phones.join(' | ')};\n`;
     if (lib.setJsgf(loop, 'loop', loopJsgf) !== 0 || lib.setSearch(loop, 'loop') !== 0) {
       lib.free(grammar);
