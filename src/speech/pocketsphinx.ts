@@ -128,7 +128,7 @@ const MAX_FREE_PAIRS = 4;
  */
 export const DEFAULT_HOPELESS = { silenceMs: 300, margin: 0 };
 /** The default `garbage`, per phone (calibration: 1e-16 took requests, 1e-45 too few out-of-grammar sentences; docs/benchmarks.md). */
-export const DEFAULT_GARBAGE = 1e-30;
+export const DEFAULT_GARBAGE = 1e-25;
 /** The default `wordLoop`. */
 export const DEFAULT_WORD_LOOP = 0;
 /** The word loop needs its best path's score only: the first (tree) pass, no rescoring. */

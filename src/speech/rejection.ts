@@ -58,8 +58,8 @@ export function garbageGuess(text: string): string {
  * The curve with the grammar's garbage path (the recogniser's default): 11.5 below the configured
  * threshold (the grammar decoder's scores sit lower when every state also leads into the
  * garbage), from 35 dB down 0.1 per dB, at most 3 more. Searched on the calibration utterances
- * (bench/recognition-calibrate.ts, `CALIB_GARBAGE=1e-30`) for the most command accuracy with no
- * more out-of-grammar sentences accepted than the ratio rule alone accepts there (mean over the
- * levels; docs/benchmarks.md).
+ * (bench/recognition-calibrate.ts, `CALIB_GARBAGE=1e-25`) for the most command accuracy with no
+ * more out-of-grammar sentences accepted at any noise level than the ratio rule alone accepts
+ * there (docs/benchmarks.md).
  */
 export const GARBAGE_CURVE: ThresholdCurve = { offset: -11.5, slope: 0.1, drop: 3, from: 35 };
