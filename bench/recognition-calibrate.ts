@@ -22,7 +22,10 @@
  * `CALIB_WORD_LOOP=2000` adds the word-loop competitor with that many common words (its ratio and
  * word overlap become inputs of more models), `CALIB_WORD_ARGS="-lw 1 ..."` its decoder options
  * (replacing its defaults).
- * `CALIB_GARBAGE=0.001` decodes with the grammar's garbage path at that weight (its hypotheses rejected).
+ * `CALIB_GARBAGE=1e-25` decodes with the grammar's garbage path at that weight per phone (its
+ * hypotheses rejected; the recogniser's curve is then its GARBAGE_CURVE; give it again with
+ * `CALIB_REFIT=1`); `CALIB_QUIETS=-14,0` widens the curve search's quiet thresholds and
+ * `CALIB_MAX_FA=4` searches for at most that mean out-of-grammar share accepted (%).
  * Any of these makes a variant: its files get the suffix `-$CALIB_TAG`. The recognition CPU of a
  * decoding run (under the machine's load of the moment) is in the results' `cpuPctOfOneCoreUnderLoad`.
  */
