@@ -24,7 +24,8 @@
  * (replacing its defaults).
  * `CALIB_GARBAGE=1e-25` decodes with the grammar's garbage path at that weight per phone (its
  * hypotheses rejected; the recogniser's curve is then its GARBAGE_CURVE; give it again with
- * `CALIB_REFIT=1`); `CALIB_QUIETS=-14,0` widens the curve search's quiet thresholds and
+ * `CALIB_REFIT=1`). Without it the decoders have no garbage path, as in every run recorded
+ * before it (the product's default is DEFAULT_GARBAGE, 1e-25); `CALIB_QUIETS=-14,0` widens the curve search's quiet thresholds and
  * `CALIB_MAX_FA=4` searches for at most that mean out-of-grammar share accepted (%).
  * Any of these makes a variant: its files get the suffix `-$CALIB_TAG`. The recognition CPU of a
  * decoding run (under the machine's load of the moment) is in the results' `cpuPctOfOneCoreUnderLoad`.
