@@ -22,6 +22,11 @@
  * `CALIB_WORD_LOOP=2000` adds the word-loop competitor with that many common words (its ratio and
  * word overlap become inputs of more models), `CALIB_WORD_ARGS="-lw 1 ..."` its decoder options
  * (replacing its defaults).
+ * `CALIB_GARBAGE=1e-25` decodes with the grammar's garbage path at that weight per phone (its
+ * hypotheses rejected; the recogniser's curve is then its GARBAGE_CURVE; give it again with
+ * `CALIB_REFIT=1`). Without it the decoders have no garbage path, as in every run recorded
+ * before it (the product's default is DEFAULT_GARBAGE, 1e-25); `CALIB_QUIETS=-14,0` widens the curve search's quiet thresholds and
+ * `CALIB_MAX_FA=4` searches for at most that mean out-of-grammar share accepted (%).
  * Any of these makes a variant: its files get the suffix `-$CALIB_TAG`. The recognition CPU of a
  * decoding run (under the machine's load of the moment) is in the results' `cpuPctOfOneCoreUnderLoad`.
  */
@@ -36,12 +41,15 @@ import { features, type Features } from '../src/speech/confidence.js';
 import { Grammar } from '../src/speech/phrases.js';
 import type { Evidence } from '../src/speech/pocketsphinx-session.js';
 import { DEFAULT_REJECT_THRESHOLD, PocketsphinxStt, thresholdAt } from '../src/speech/pocketsphinx.js';
+import { GARBAGE_CURVE, RATIO_CURVE } from '../src/speech/rejection.js';
 import { padded, speechEnd, spoken, withNoise } from '../test/support/speech-fixtures.js';
 import { benchSentences, rng, utterances as benchUtterances } from './recognition.js';
 import { fit } from './recognition-fit.js';
 import { sameCommand } from './recognition-score.js';
 
 const RATE = 16000;
+/** The recogniser's threshold curve for the run's decoders (with CALIB_GARBAGE, the garbage path's). */
+const CURVE = Number(process.env.CALIB_GARBAGE ?? 0) > 0 ? GARBAGE_CURVE : RATIO_CURVE;
 const CHUNK = 320;
 const VOICES = ['flite/slt', 'flite/awb', 'flite/kal16', 'espeak/en-us'];
 /** `CALIB_NOISE=10,20` (quiet as `quiet`) decodes only those levels. */
@@ -140,6 +148,8 @@ async function decode(): Promise<Row[]> {
     // CALIB_WORD_LOOP=2000: the word-loop competitor with that many common words (its measures
     // are recorded beside the phone loop's); CALIB_WORD_ARGS its own decoder options.
     wordLoop: Number(process.env.CALIB_WORD_LOOP ?? 0),
+    // CALIB_GARBAGE=1e-3: the grammar's garbage path with that weight (hypotheses that take it are rejected).
+    garbage: Number(process.env.CALIB_GARBAGE ?? 0),
     ...(process.env.CALIB_WORD_ARGS ? { wordLoopArgs: process.env.CALIB_WORD_ARGS.split(/\s+/).filter(Boolean) } : {}),
     onHypothesis: (h) => (last = h),
     log: silentLogger(),
@@ -258,7 +268,7 @@ function crossValidated(rows: Row[], inputs: ((f: Features) => number)[]): numbe
  * below, at most `drop` lower) with the most command accuracy (mean over levels) for at most the
  * out-of-grammar accepts (mean over levels) of the recogniser's own curve.
  */
-function searchCurve(rows: Row[], measure: (f: Features) => number = (f) => f.ratio, quiets = [-3, 4]): string {
+function searchCurve(rows: Row[], measure: (f: Features) => number = (f) => f.ratio, quiets = process.env.CALIB_QUIETS ? process.env.CALIB_QUIETS.split(',').map(Number) : [-3, 4]): string {
   const curve = (q: number, slope: number, drop: number, from: number) => (snr: number) => (snr >= from ? q : q - Math.min(drop, slope * (from - snr)));
   const judge = (t: (snr: number) => number) => {
     let acc = 0;
@@ -277,7 +287,7 @@ function searchCurve(rows: Row[], measure: (f: Features) => number = (f) => f.ra
     let fa = 0;
     for (const snr of NOISE) {
       const at = ownRows.filter((r) => r.snr === snr);
-      const ok = (r: Row) => !!r.features && r.features.ratio >= thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features.snrDb);
+      const ok = (r: Row) => !!r.features && r.features.ratio >= thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features.snrDb, CURVE);
       acc += at.filter((r) => r.inGrammar && r.right && ok(r)).length / at.filter((r) => r.inGrammar).length;
       fa += at.filter((r) => !r.inGrammar && ok(r)).length / at.filter((r) => !r.inGrammar).length;
     }
@@ -286,22 +296,28 @@ function searchCurve(rows: Row[], measure: (f: Features) => number = (f) => f.ra
   let best = { acc: -1, fa: 0, params: '' };
   // CALIB_FIX_QUIET=0.5: only curves with that quiet threshold (the config's default is fixed there).
   const fixed = process.env.CALIB_FIX_QUIET === undefined ? undefined : Number(process.env.CALIB_FIX_QUIET);
+  // CALIB_MAX_FA=4: the best curve for at most 4 % out-of-grammar accepted (mean over levels) instead of the recogniser's own.
+  const maxFa = process.env.CALIB_MAX_FA ? Number(process.env.CALIB_MAX_FA) / 100 : own.fa;
   const step = (quiets[1]! - quiets[0]!) / 14;
   for (let q = fixed ?? quiets[0]!; q <= (fixed ?? quiets[1]!) + 1e-9; q += fixed === undefined ? step : 1) {
     for (const slope of [-0.6, -0.4, -0.2, 0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1]) {
       for (const drop of [2, 3, 4, 5, 6, 8]) {
         for (const from of [25, 30, 35]) {
           const j = judge(curve(q, slope, drop, from));
-          if (j.fa <= own.fa && j.acc > best.acc) best = { ...j, params: `${Math.round(q * 100) / 100}, ${slope}, ${drop}, ${from}` };
+          if (j.fa <= maxFa && j.acc > best.acc) best = { ...j, params: `${Math.round(q * 100) / 100}, ${slope}, ${drop}, ${from}` };
         }
       }
     }
   }
-  return `the recogniser's (${DEFAULT_REJECT_THRESHOLD}, 0.5, 4, 30): accuracy ${pct(own.acc)} %, accepted ${pct(own.fa)} %; best (${best.params}): ${pct(best.acc)} %, ${pct(best.fa)} %`;
+  return `the recogniser's (${DEFAULT_REJECT_THRESHOLD + CURVE.offset}, ${CURVE.slope}, ${CURVE.drop}, ${CURVE.from}): accuracy ${pct(own.acc)} %, accepted ${pct(own.fa)} %; best (${best.params}): ${pct(best.acc)} %, ${pct(best.fa)} %`;
 }
 
+/** The grammar decoder's best path went through the garbage path (its phone-loop entries). */
+export const isGarbage = (r: Row): boolean => !!r.evidence?.grammar.text && /(^| )ph_/.test(r.evidence.grammar.text);
+
 async function main(): Promise<void> {
-  const variant = !!process.env.CALIB_DECODER_ARGS || !!process.env.CALIB_WORD_LOOP || process.env.CALIB_DETAIL === '0' || process.env.CALIB_SET === 'bench' || process.env.CALIB_DENOISE === '0' || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE;
+  const lines0: string[] = [];
+  const variant = !!process.env.CALIB_DECODER_ARGS || !!process.env.CALIB_WORD_LOOP || process.env.CALIB_DETAIL === '0' || process.env.CALIB_SET === 'bench' || process.env.CALIB_DENOISE === '0' || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE || !!process.env.CALIB_GARBAGE;
   const suffix = variant ? `-${process.env.CALIB_TAG ?? 'variant'}` : '';
   const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', `recognition-calibration${suffix}.json`);
   // The decoders' whole output (large: every phone of the loop) stays in the temp directory.
@@ -310,14 +326,17 @@ async function main(): Promise<void> {
   if (process.env.CALIB_REFIT === '1') rows = (JSON.parse(readFileSync(full, 'utf8')) as { rows: Row[] }).rows;
   else {
     rows = await decode();
-    const meta = { date: new Date().toISOString(), cpuPctOfOneCoreUnderLoad: Math.round(cpuPerAudioSecond * 1000) / 10, wordLoop: process.env.CALIB_WORD_LOOP ?? '0', wordLoopArgs: process.env.CALIB_WORD_ARGS ?? '', decoderArgs: process.env.CALIB_DECODER_ARGS ?? '', denoise: process.env.CALIB_DENOISE !== '0', speex: process.env.CALIB_SPEEX === '1' };
+    const meta = { date: new Date().toISOString(), cpuPctOfOneCoreUnderLoad: Math.round(cpuPerAudioSecond * 1000) / 10, wordLoop: process.env.CALIB_WORD_LOOP ?? '0', wordLoopArgs: process.env.CALIB_WORD_ARGS ?? '', decoderArgs: process.env.CALIB_DECODER_ARGS ?? '', garbage: Number(process.env.CALIB_GARBAGE ?? 0), denoise: process.env.CALIB_DENOISE !== '0', speex: process.env.CALIB_SPEEX === '1' };
     writeFileSync(full, JSON.stringify({ ...meta, rows }) + '\n');
     writeFileSync(file, JSON.stringify({ ...meta, rows: rows.map(({ evidence: _, ...r }) => r) }) + '\n');
   }
   // Measures recomputed from the evidence, so a change to them needs no new decoding.
   for (const r of rows) if (r.evidence) r.features = features(r.evidence);
-  const ratioRule = rows.map((r) => (r.features ? r.features.ratio - thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features.snrDb) : -Infinity));
-  const lines: string[] = [];
+  // A hypothesis through the garbage path (CALIB_GARBAGE) is rejected by its structure: no measure applies to it.
+  for (const r of rows) if (isGarbage(r)) r.features = null;
+  lines0.push(`hypotheses through the garbage path: ${NOISE.map((snr) => { const at = rows.filter((r) => r.snr === snr); return `${label(snr)} requests ${at.filter((r) => r.inGrammar && isGarbage(r)).length} / out-of-grammar ${at.filter((r) => !r.inGrammar && isGarbage(r)).length}`; }).join(', ')}`);
+  const ratioRule = rows.map((r) => (r.features ? r.features.ratio - thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features.snrDb, CURVE) : -Infinity));
+  const lines: string[] = [...lines0];
   const right = NOISE.map((snr) => {
     const req = rows.filter((r) => r.snr === snr && r.inGrammar);
     return `${label(snr)} ${pct(req.filter((r) => r.right).length / req.length)}`;
@@ -356,10 +375,10 @@ async function main(): Promise<void> {
   const target = process.env.CALIB_APPLY_TO;
   if (target) {
     const other = (JSON.parse(readFileSync(path.join(os.tmpdir(), `speaker-agent-recognition-calibration-${target}.json`), 'utf8')) as { rows: Row[] }).rows;
-    for (const r of other) if (r.evidence) r.features = features(r.evidence);
+    for (const r of other) r.features = r.evidence && !isGarbage(r) ? features(r.evidence) : null;
     const on = (x: Row[], scores: number[], fa: number) => atFalseAccepts(x, scores, fa);
     lines.push(`fitted here, judged on "${target}" (${other.length} utterances):`);
-    const ruleThere = other.map((r) => (r.features ? r.features.ratio - thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features.snrDb) : -Infinity));
+    const ruleThere = other.map((r) => (r.features ? r.features.ratio - thresholdAt(DEFAULT_REJECT_THRESHOLD, r.features.snrDb, CURVE) : -Infinity));
     lines.push(`  ${'ratio - thresholdAt'.padEnd(24)} ${fas.map((fa) => `[${fa} %: ${on(other, ruleThere, fa)}]`).join(' ')}`);
     for (const [name, keys] of Object.entries(hasWordLoop ? { ...SETS, ...WORD_SETS } : SETS)) {
       const inputs = keys.map((k) => INPUTS[k]!);

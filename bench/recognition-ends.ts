@@ -10,7 +10,8 @@
  * end before their last word.
  * Run: `npx tsc -p tsconfig.bench.json && node dist-bench/bench/recognition-ends.js` (about 5
  * minutes); `CALIB_NOISE=quiet,10` as in the calibration script; `ENDS_REFIT=1` simulates the
- * rules again from the last run's checks. Writes bench/results/recognition-ends.json.
+ * rules again from the last run's checks; `ENDS_NO_GARBAGE=1` simulates the rule without its garbage-path
+ * case. Writes bench/results/recognition-ends.json.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,11 +24,14 @@ import type { Grammar } from '../src/speech/phrases.js';
 import type { Evidence } from '../src/speech/pocketsphinx-session.js';
 import { scoreRatio } from '../src/speech/confidence.js';
 import { PocketsphinxStt, thresholdAt, DEFAULT_REJECT_THRESHOLD } from '../src/speech/pocketsphinx.js';
+import { throughGarbage } from '../src/speech/rejection.js';
 import { calibrationUtterances } from './recognition-calibrate.js';
 import { sameCommand } from './recognition-score.js';
 import { percentile } from './stats.js';
 
 const RATE = 16000;
+/** ENDS_NO_GARBAGE=1: the simulated rule ignores the garbage path (the ratio alone, as before it). */
+const NO_GARBAGE_END = process.env.ENDS_NO_GARBAGE === '1';
 const CHUNK = 320;
 
 interface Check {
@@ -36,6 +40,8 @@ interface Check {
   silenceMs: number;
   /** The ratio so far less the threshold the utterance would be judged by. */
   margin: number;
+  /** The best hypothesis so far went through the garbage path. */
+  garbage?: boolean;
 }
 
 /** The recogniser, recording each check of the rule instead of applying it. */
@@ -50,8 +56,8 @@ class Traced extends PocketsphinxStt {
   override get hopelessSilenceMs(): number {
     return 1;
   }
-  override hopeless(p: { silenceMs: number; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
-    this.checks.push({ atMs: p.frames * 10, silenceMs: p.silenceMs, margin: scoreRatio(p.grammar, p.loop, p.frames) - thresholdAt(DEFAULT_REJECT_THRESHOLD, p.snrDb) });
+  override hopeless(p: { silenceMs: number; text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
+    this.checks.push({ atMs: p.frames * 10, silenceMs: p.silenceMs, margin: scoreRatio(p.grammar, p.loop, p.frames) - thresholdAt(DEFAULT_REJECT_THRESHOLD, p.snrDb, this.curve), garbage: !!p.text && throughGarbage(p.text) });
     return false;
   }
 }
@@ -100,7 +106,7 @@ async function run(): Promise<Ended[]> {
 /** Where rule (silenceMs, margin) would end `e`: the first check it fires on, else where it ended. */
 function endUnder(e: Ended, silenceMs: number, margin: number): number {
   for (const c of e.checks) if (c.atMs >= e.endedMs) break;
-  else if (c.silenceMs >= silenceMs && c.margin < -margin) return c.atMs;
+  else if (c.silenceMs >= silenceMs && (c.margin < -margin || (!!c.garbage && !NO_GARBAGE_END))) return c.atMs;
   return e.endedMs;
 }
 

@@ -31,7 +31,8 @@ import { builtinSkills, skillGrammars } from '../src/local-gateway/assistant.js'
 import { LocalGateway } from '../src/local-gateway/server.js';
 import { silentLogger } from '../src/log/logger.js';
 import { Grammar } from '../src/speech/phrases.js';
-import { DEFAULT_REJECT_THRESHOLD, PocketsphinxStt, thresholdAt } from '../src/speech/pocketsphinx.js';
+import { DEFAULT_GARBAGE, DEFAULT_REJECT_THRESHOLD, PocketsphinxStt, thresholdAt } from '../src/speech/pocketsphinx.js';
+import { GARBAGE_CURVE, RATIO_CURVE } from '../src/speech/rejection.js';
 import { DEFAULT_VOICES, fliteVoices, festivalVoices, speak, type VoiceEngine } from '../src/speech/voices.js';
 import { padded, speechEnd, spoken, withNoise } from '../test/support/speech-fixtures.js';
 import { breakdown, byCommand, misses, sameCommand, score, type Accept, type Decoded } from './recognition-score.js';
@@ -170,7 +171,7 @@ async function decodeAll(utts: Utt[]): Promise<{ decoded: Decoded[]; cpuPerAudio
 const accepting =
   (threshold: number): Accept =>
   (d) =>
-    d.hyp !== '' && d.ratio >= thresholdAt(threshold, d.snrDb);
+    d.hyp !== '' && d.ratio >= thresholdAt(threshold, d.snrDb, DEFAULT_GARBAGE > 0 ? GARBAGE_CURVE : RATIO_CURVE);
 
 const label = (snr: number | null) => (snr === null ? 'quiet' : `snr${snr}dB`);
 

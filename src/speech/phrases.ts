@@ -32,6 +32,9 @@ export interface GrammarSpec {
   leadIn?: string[];
 }
 
+/** The longest garbage path, phones (about 4 s of speech). */
+const GARBAGE_PHONES = 50;
+
 /** The rule that holds a grammar's lead-in (a name no template can use: templates have no `~`). */
 const LEAD_IN = 'lead-in';
 const LEAD_IN_WORD = /^[a-z0-9_']+$/;
@@ -172,8 +175,15 @@ export class Grammar {
     return out;
   }
 
-  /** The grammar in JSGF 1.0, with `<utterance>` as its one public rule. */
-  toJsgf(name = 'speaker'): string {
+  /**
+   * The grammar in JSGF 1.0, with `<utterance>` as its one public rule. With `garbage`, the rule
+   * also has a path for speech that is no sentence: any beginning of a sentence (whole words,
+   * possibly none) followed by a loop of `garbage.words` (the phone loop's single-phone entries),
+   * that path weighted `garbage.weight` against the sentences'. Speech that starts as a request
+   * and goes on as something else ("what is the date of easter") then decodes as "what is the
+   * date ph_ah ph_v ..." and is no sentence: rejected by its structure, not by the score ratio.
+   */
+  toJsgf(name = 'speaker', garbage?: { words: string[]; weight: number }): string {
     const ruleId = (r: string) => `r_${r.replace(/[^a-z0-9_]/g, '_')}`;
     const body = (n: PhraseNode): string => {
       switch (n.kind) {
@@ -189,10 +199,39 @@ export class Grammar {
           return `[${body(n.item)}]`;
       }
     };
+    // Every non-empty beginning of `n` that ends at a word boundary (the whole of `n` included).
+    const prefix = (n: PhraseNode): string => {
+      switch (n.kind) {
+        case 'word':
+          return n.word;
+        case 'rule':
+          return `<p_${ruleId(n.name)}>`;
+        case 'opt':
+          return prefix(n.item);
+        case 'alt':
+          return `(${n.options.map(prefix).join(' | ')})`;
+        case 'seq':
+          return `(${n.items.map((item, k) => [...n.items.slice(0, k).map(body), prefix(item)].join(' ')).join(' | ')})`;
+      }
+    };
     const lines = ['#JSGF V1.0;', `grammar ${name.replace(/[^A-Za-z0-9_]/g, '_')};`];
-    const sentences = this.#core.map((p) => `(${body(p)})`).join(' | ');
+    let sentences = this.#core.map((p) => `(${body(p)})`).join(' | ');
+    if (garbage?.words.length) {
+      sentences = `(${sentences}) | ([${this.#core.map(prefix).join(' | ')}] <garbage>)`;
+    }
     lines.push(`public <utterance> = ${this.rules.has(LEAD_IN) && this.spec.leadIn?.length ? `[<${ruleId(LEAD_IN)}>] (${sentences})` : sentences};`);
     for (const [r, n] of this.rules) lines.push(`<${ruleId(r)}> = ${body(n)};`);
+    if (garbage?.words.length) {
+      // Plain decimals (JSGF has no exponents), six significant digits.
+      const weight = (w: number) => `/${w.toFixed(Math.min(100, Math.max(0, 6 - Math.floor(Math.log10(w))))).replace(/\.?0+$/, '')}/`;
+      for (const [r, n] of this.rules) if (r !== LEAD_IN) lines.push(`<p_${ruleId(r)}> = ${prefix(n)};`);
+      // The weight on each phone (word atoms keep their weights in pocketsphinx's FSG; a group's are lost).
+      // Up to GARBAGE_PHONES phones as nested optional parts, not `+`: this pocketsphinx's JSGF
+      // compiler sends a repetition's loop back to the state the rule was entered from, which the
+      // sentences share (it decoded "ph_dh what is the date today" with `(sentences) | <garbage>`).
+      lines.push(`<gphone> = ${garbage.words.map((w) => `${weight(garbage.weight)} ${w}`).join(' | ')};`);
+      lines.push(`<garbage> = ${'<gphone> ['.repeat(GARBAGE_PHONES - 1)}<gphone>${']'.repeat(GARBAGE_PHONES - 1)};`);
+    }
     return lines.join('\n') + '\n';
   }
 

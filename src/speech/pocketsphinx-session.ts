@@ -67,8 +67,11 @@ export interface SessionHost {
   judge(grammar: Grammar, evidence: Evidence): SttResult;
   /** Silence after speech that no sentence is near (`hopeless`) which ends the utterance, ms (0: never). */
   readonly hopelessSilenceMs: number;
-  /** Whether the speech so far fits the grammar so much worse than the phone loop that no sentence can be near (path scores so far). */
-  hopeless(partial: { silenceMs: number; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean;
+  /**
+   * Whether no sentence can be near the speech so far: its best hypothesis `text` went through
+   * the garbage path, or it fits the grammar so much worse than the phone loop (path scores so far).
+   */
+  hopeless(partial: { silenceMs: number; text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean;
 }
 
 const WARM_UP_SAMPLES = 4800; // 300 ms
@@ -229,7 +232,7 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
     // No sentence yet, and what was said so far fits no sentence of the grammar at all: a
     // pause inside a request would still fit one, so this speech is over.
     const giveUp = this.#stt.hopelessSilenceMs;
-    if (giveUp > 0 && silenceMs >= giveUp && this.#stt.hopeless({ silenceMs, grammar: partial.score, loop: lib.hyp(pair.loop).score, frames: lib.nFrames(pair.grammar), snrDb: this.#filter?.snrDb })) this.#endItself();
+    if (giveUp > 0 && silenceMs >= giveUp && this.#stt.hopeless({ silenceMs, text: partial.text, grammar: partial.score, loop: lib.hyp(pair.loop).score, frames: lib.nFrames(pair.grammar), snrDb: this.#filter?.snrDb })) this.#endItself();
   }
 
   /**

@@ -3,26 +3,24 @@
  * recogniser for the local gateway and for the pipeline backend (`pipeline.stt: pocketsphinx`).
  *
  * Each utterance runs on two decoders fed the same audio as it arrives: one searches the
- * grammar, the other an unconstrained loop of phones. The grammar always finds its closest
- * sentence, even for words it does not know; the phone loop is what the audio sounds like with
- * no constraint. Their path-score difference per frame decoded (a log-likelihood ratio) says
- * how well the sentence explains the audio: below `rejectThreshold` the utterance is out of
- * the grammar (`rejected`, empty text), and a logistic of it is the reported confidence.
+ * grammar, the other an unconstrained loop of phones. The grammar has a garbage path (any
+ * beginning of a sentence, then phones: Grammar.toJsgf), so speech that starts as a request and
+ * goes on as something else is no sentence and is rejected. Otherwise the grammar finds its
+ * closest sentence; the phone loop is what the audio sounds like with no constraint. Their
+ * path-score difference per frame decoded (a log-likelihood ratio) says how well the sentence
+ * explains the audio: below the threshold (`rejectThreshold` on the curve of ./rejection.ts)
+ * the utterance is rejected (empty text), and a logistic of it is the reported confidence.
  *
  * End of speech: when the best hypothesis so far is a complete sentence and `completeSilenceMs`
  * of silence followed it (50 ms more in noise), the session ends itself (a `final` without
  * `finalize()`), so the transcript is ready a sixth of a second after the last word instead of
  * after the longer silence that ends an utterance in general. Speech that is no sentence ends
- * after 700 ms of silence, or after 300 when its ratio so far is already below the threshold
- * (`hopeless`: a pause inside a request that fits the grammar still waits). Decoding keeps pace
+ * after 700 ms of silence, or after 300 when its ratio so far is already below the threshold or
+ * it took the garbage path (`hopeless`: a pause inside a fitting request still waits). Decoding keeps pace
  * with the audio, so that end only finishes the search (audio queued behind it is not decoded).
  *
- * Front end: pocketsphinx's own silence removal (`-remove_silence`, on by default) is off. Its
- * energy detector, fed audio that still carries noise, dropped frames inside words and kept
- * noise between them; both decoders then scored a distorted utterance. Without it, on
- * calibration sentences at 10 dB SNR (64 requests, 32 sentences outside the grammar, four
- * voices), the share of right sentences that pass the rejection with at most one of the 32
- * accepted rose from 66 % to 80 %.
+ * Front end: pocketsphinx's own silence removal (`-remove_silence`) is off: its energy detector
+ * cut frames inside noisy words (calibration, 10 dB: right sentences passing 66 -> 80 %).
  *
  * Decoders are made for the grammars' words only (a small dictionary taken from the model's),
  * which keeps start-up near 0.1 s per decoder, and are reused across utterances.
@@ -37,8 +35,10 @@ import { loadPocketsphinx, RecognizerUnavailableError, type PocketsphinxLib, typ
 import { features, scoreRatio, type Features } from './confidence.js';
 import { commonWords, leadInAlternatives, readDictionary, wordLoopArpa } from './pocketsphinx-model.js';
 import { PocketsphinxSession, type Evidence, type Pair, type SessionHost } from './pocketsphinx-session.js';
+import { garbageGuess, GARBAGE_CURVE, RATIO_CURVE, thresholdAt, throughGarbage, type ThresholdCurve } from './rejection.js';
 
 export { leadInAlternatives, mergedVowels } from './pocketsphinx-model.js';
+export { thresholdAt } from './rejection.js';
 
 /** Where Debian's pocketsphinx-en-us puts the US English model. */
 export const DEBIAN_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
@@ -85,6 +85,11 @@ export interface PocketsphinxOptions {
    */
   hopeless?: { silenceMs?: number; margin?: number };
   /**
+   * Weight of each phone of the grammar's garbage path (Grammar.toJsgf; a word weighs 1): speech
+   * that takes it is rejected. Default DEFAULT_GARBAGE; 0: no garbage path (and RATIO_CURVE).
+   */
+  garbage?: number;
+  /**
    * Also read each utterance's N-best, word and phone segments (`evidence` and `features` for
    * `onHypothesis`; default false: they cost CPU and the rejection does not use them).
    */
@@ -122,6 +127,8 @@ const MAX_FREE_PAIRS = 4;
  * at 10 dB (one that was not understood either way) ended before its last word; 200 ms cut 7.
  */
 export const DEFAULT_HOPELESS = { silenceMs: 300, margin: 0 };
+/** The default `garbage`, per phone (calibration: 1e-16 took requests, 1e-45 too few out-of-grammar sentences; docs/benchmarks.md). */
+export const DEFAULT_GARBAGE = 1e-25;
 /** The default `wordLoop`. */
 export const DEFAULT_WORD_LOOP = 0;
 /** The word loop needs its best path's score only: the first (tree) pass, no rescoring. */
@@ -154,6 +161,7 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   readonly #hopelessSilenceMs: number;
   readonly #hopelessMargin: number;
   readonly #wordLoopArgs: string[];
+  readonly #garbage: number;
   #compiled: Compiled | undefined;
   #loading: Promise<Compiled> | undefined;
   readonly #free: Pair[] = [];
@@ -182,6 +190,7 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     this.#hopelessSilenceMs = options.hopeless?.silenceMs ?? DEFAULT_HOPELESS.silenceMs;
     this.#hopelessMargin = options.hopeless?.margin ?? DEFAULT_HOPELESS.margin;
     this.#wordLoopArgs = options.wordLoopArgs ?? WORD_LOOP_ARGS;
+    this.#garbage = options.garbage ?? DEFAULT_GARBAGE;
     for (const [what, file, dir] of [
       ['acoustic model', this.#hmm, true],
       ['pronunciation dictionary', this.#dict, false],
@@ -273,9 +282,15 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     return this.#hopelessSilenceMs;
   }
 
-  /** @internal The partial scores' ratio far below the threshold the utterance would be judged by. */
-  hopeless(p: { silenceMs: number; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
-    return scoreRatio(p.grammar, p.loop, p.frames) < thresholdAt(this.#threshold, p.snrDb) - this.#hopelessMargin;
+  /** @internal The partial hypothesis through the garbage path, or its ratio far below the threshold the utterance would be judged by. */
+  hopeless(p: { silenceMs: number; text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
+    if (p.text && throughGarbage(p.text)) return true;
+    return scoreRatio(p.grammar, p.loop, p.frames) < thresholdAt(this.#threshold, p.snrDb, this.curve) - this.#hopelessMargin;
+  }
+
+  /** The threshold curve the ratio is judged by (GARBAGE_CURVE with the garbage path, else RATIO_CURVE). */
+  get curve(): ThresholdCurve {
+    return this.#garbage > 0 ? GARBAGE_CURVE : RATIO_CURVE;
   }
 
   /** @internal */
@@ -295,10 +310,13 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     const ratio = scoreRatio(e.grammar.score, e.loop.score, e.frames);
     const snrDb = e.snrDb;
     const frames = e.frames;
-    const threshold = thresholdAt(this.#threshold, snrDb);
-    const confidence = Math.round((1 / (1 + Math.exp(-(ratio - threshold) / CONFIDENCE_SCALE))) * 1000) / 1000;
+    const threshold = thresholdAt(this.#threshold, snrDb, this.curve);
+    // Through the garbage path, the speech fits no sentence better than every sentence: no sentence has a confidence.
+    const garbage = throughGarbage(text);
+    const confidence = garbage ? 0 : Math.round((1 / (1 + Math.exp(-(ratio - threshold) / CONFIDENCE_SCALE))) * 1000) / 1000;
     this.#log.debug('hypothesis', () => ({ text, ratio: Math.round(ratio * 100) / 100, threshold, snrDb, confidence, frames }));
     this.#onHypothesis?.({ text, ratio, frames, snrDb, threshold, features: features(e), evidence: e });
+    if (garbage) return { text: '', confidence, rejected: true, guess: garbageGuess(text) };
     if (ratio < threshold || !grammar.matches(text)) return { text: '', confidence, rejected: true, guess: text };
     return { text: grammar.stripLeadIn(text), confidence };
   }
@@ -346,15 +364,16 @@ export class PocketsphinxStt implements SttClient, SessionHost {
       return ps;
     };
     const grammar = decoder();
+    const phones = c.phones.map((p) => `ph_${p.toLowerCase()}`);
+    const garbage = this.#garbage > 0 ? { words: phones, weight: this.#garbage } : undefined;
     for (const [name, g] of c.grammars) {
-      if (lib.setJsgf(grammar, name, g.toJsgf(name)) !== 0) {
+      if (lib.setJsgf(grammar, name, g.toJsgf(name, garbage)) !== 0) {
         lib.free(grammar);
         throw new PhraseError(name, 'pocketsphinx could not compile this grammar');
       }
     }
     lib.setSearch(grammar, 'default');
     const loop = decoder();
-    const phones = c.phones.map((p) => `ph_${p.toLowerCase()}`);
     const loopJsgf = `#JSGF V1.0;\ngrammar loop;\npublic <loop> = <phone>+;\n<phone> = ${phones.join(' | ')};\n`;
     if (lib.setJsgf(loop, 'loop', loopJsgf) !== 0 || lib.setSearch(loop, 'loop') !== 0) {
       lib.free(grammar);
@@ -377,17 +396,4 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     this.#lib.free(p.loop);
     if (p.words) this.#lib.free(p.words);
   }
-}
-
-/**
- * The rejection threshold for an utterance whose signal-to-noise ratio the noise filter
- * estimated as `snrDb` (60 for clean audio): `quiet` at 30 dB and above, 0.5 lower per dB below,
- * and never more than 4 lower (from 22 dB down). Noise pulls right sentences' ratios down more
- * than wrong ones'. Fitted on calibration sentences kept apart from the benchmark's (96 requests
- * and 80 sentences outside the grammar, four voices, quiet and 10 dB; docs/benchmarks.md) for
- * about 3 % of out-of-grammar sentences accepted in quiet and in noise.
- */
-export function thresholdAt(quiet: number, snrDb: number | undefined): number {
-  if (snrDb === undefined || snrDb >= 30) return quiet;
-  return quiet - Math.min(4, 0.5 * (30 - snrDb));
 }

@@ -34,6 +34,20 @@ describe('phrase templates', () => {
     expect([...g.words()].sort()).toEqual(['a', 'five', 'for', 'light', 'living', 'minutes', 'off', 'on', 'one', 'room', 'set', 'the', 'timer', 'turn', 'twenty', 'two']);
   });
 
+  it('become JSGF with a garbage path: any beginning of a sentence, then up to 50 weighted phones', () => {
+    const jsgf = g.toJsgf('test', { words: ['ph_aa', 'ph_b'], weight: 1e-16 });
+    expect(jsgf).toContain(
+      'public <utterance> = ((turn (on | off) the [living room] light) | (set a timer for <r_n> minutes)) | ([(turn | turn (on | off) | turn (on | off) the | turn (on | off) the (living | living room) | turn (on | off) the [living room] light) | (set | set a | set a timer | set a timer for | set a timer for <p_r_n> | set a timer for <r_n> minutes)] <garbage>);',
+    );
+    expect(jsgf).toContain('<p_r_n> = (one | two | (twenty | twenty five));');
+    expect(jsgf).toContain('<gphone> = /0.0000000000000001/ ph_aa | /0.0000000000000001/ ph_b;');
+    const garbage = /<garbage> = (.*);/.exec(jsgf)![1]!;
+    expect(garbage.match(/<gphone>/g)).toHaveLength(50);
+    expect(garbage).not.toMatch(/[+*]/);
+    // What takes the garbage path is no sentence.
+    expect(g.matches('turn on the ph_aa ph_b')).toBe(false);
+  });
+
   it('say what is wrong with a bad template', () => {
     expect(() => parsePhrase('set a timer for 5 minutes')).toThrow(/"5" is not a word: .*spell numbers out/);
     expect(() => parsePhrase('turn (on | off the light')).toThrow(/missing "\)"/);

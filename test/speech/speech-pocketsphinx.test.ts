@@ -14,6 +14,7 @@ import { WienerFilter } from '../../src/speech/denoise.js';
 import { PhraseError } from '../../src/speech/phrases.js';
 import { mergedVowels, PocketsphinxStt, thresholdAt } from '../../src/speech/pocketsphinx.js';
 import { RecognizerUnavailableError } from '../../src/speech/pocketsphinx-lib.js';
+import { garbageGuess, GARBAGE_CURVE, throughGarbage } from '../../src/speech/rejection.js';
 import { padded, speechEnd, spoken, withNoise } from '../support/speech-fixtures.js';
 
 let stt: PocketsphinxStt;
@@ -60,6 +61,21 @@ describe('pocketsphinx with the gateway skills\' grammar', () => {
       expect(r.text, text).toBe('');
       expect(r.rejected, text).toBe(true);
       expect(r.confidence!).toBeLessThan(0.5);
+    }
+  });
+
+  it('rejects speech that starts as a request and goes on as something else: the grammar\'s garbage path takes it', async () => {
+    const easter = padded(spoken('flite/slt', 'what is the date of easter'), 500, 800);
+    const r = await recognise(easter);
+    expect(r).toMatchObject({ text: '', rejected: true, confidence: 0 });
+    expect(r.guess).toMatch(/^what is the date .*\.\.\.$/);
+    expect(await recognise(padded(spoken('flite/awb', 'tell me a joke'), 500, 800))).toMatchObject({ text: '', rejected: true, guess: expect.stringMatching(/^tell me .*\.\.\.$/) as unknown });
+    // Without it, the closest sentence scores well enough to pass: what the garbage path is for.
+    const plain = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), garbage: 0, log: silentLogger() });
+    try {
+      expect(await recognise(easter, undefined, plain)).toMatchObject({ text: 'what is the date today' });
+    } finally {
+      plain.close();
     }
   });
 
@@ -312,6 +328,17 @@ describe('noise filter and threshold', () => {
     expect(thresholdAt(0.5, 30)).toBe(0.5);
     expect(thresholdAt(0.5, 26)).toBeCloseTo(-1.5);
     expect(thresholdAt(0.5, 10)).toBe(-3.5);
+  });
+
+  it('with the garbage path, the threshold sits 11.5 lower and falls by at most 3 more', () => {
+    expect(stt.curve).toBe(GARBAGE_CURVE);
+    expect(thresholdAt(0.5, 60, GARBAGE_CURVE)).toBe(-11);
+    expect(thresholdAt(0.5, 25, GARBAGE_CURVE)).toBeCloseTo(-12);
+    expect(thresholdAt(0.5, 10, GARBAGE_CURVE)).toBe(-13.5);
+    expect(thresholdAt(0.5, 0, GARBAGE_CURVE)).toBe(-14);
+    expect(throughGarbage('what is the date ph_ah ph_v')).toBe(true);
+    expect(throughGarbage('what is the date today')).toBe(false);
+    expect(garbageGuess('lead_jarvis_2 tell me ph_jh ph_ow ph_k')).toBe('lead_jarvis_2 tell me ...');
   });
 
   it('adds the merged-vowel pronunciation of "off" and "long", never of "four"', () => {
