@@ -23,7 +23,7 @@ import { stretch } from './stretch.js';
 export interface SecondLookOptions {
   /** Score (either phase) that opens a look, below the threshold (default 0.2; Infinity: never). */
   lowScore?: number;
-  /** Steps of 80 ms from that score to each look, ascending (default [0, 3]); a later look runs when the earlier ones found nothing. */
+  /** Steps of 80 ms from that score to each look, ascending (default [0, 3]; the engine uses [3] when its look-ahead is off); a later look runs when the earlier ones found nothing. */
   delaySteps?: number | readonly number[];
   /** Time stretch of each copy scored (default [1.15, 1.2]: 15 and 20 % slower); the best copy counts. */
   factors?: readonly number[];

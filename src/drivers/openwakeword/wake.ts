@@ -48,6 +48,9 @@ import { StepScorer, type DetectionKind } from './scorer.js';
 import { SecondLook, type LookResult, type SecondLookOptions } from './second-look.js';
 import { keywordInputFrames, loadOnnxRuntime, OwwUnavailableError, releaseAll, type OwwModel, type OwwRuntime } from './runtime.js';
 
+/** The second look's delay when the look-ahead is off (wake.lookAheadMs 0): 3 steps after the first score of 0.2. */
+const SECOND_LOOK_ALONE_DELAY = [3];
+
 /** Default score from which the half steps run (see OpenWakeWordOptions.halfStepArmScore). */
 export const HALF_STEP_ARM_SCORE = 0.05;
 
@@ -152,9 +155,11 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       const frames = keywordInputFrames(keyword, files.keyword);
       const features = new StreamingFeatures(mel, embedding, frames);
       await features.init();
-      const look = new SecondLook(mel, embedding, keyword, frames, this.#lookOptions);
-      if (look.enabled) await look.init();
       const lookAhead = new LookAhead(mel, embedding, keyword, frames, this.#lookAheadOptions);
+      // The look at once complements the look-ahead; without it, it would take detections from
+      // the steps and make them wait for its compute, so only the look 3 steps later runs.
+      const look = new SecondLook(mel, embedding, keyword, frames, { ...(!lookAhead.enabled && { delaySteps: SECOND_LOOK_ALONE_DELAY }), ...this.#lookOptions });
+      if (look.enabled) await look.init();
       const noise = this.#cfg.noiseSuppression ? await loadNoiseSuppressor(this.#loadDsp, this.#log) : null;
       if (generation !== this.#generation) {
         noise?.destroy();
