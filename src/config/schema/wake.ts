@@ -88,7 +88,8 @@ export const WakeSchema = z
      * openWakeWord: the look-ahead. Its models score a keyword high only once a few hundred ms
      * of quiet follow it; while a keyword may be under way, the engine also scores a copy of its
      * state followed by this much of the room's own quiet, and detects at once when the copy
-     * reaches `lookAheadThreshold`. 0 turns it off; 80-320 in steps of 80.
+     * reaches `lookAheadThreshold` (`triggerLevel` padded steps in a row: a trigger level above
+     * lookAheadMs / 80 never fires it). 0 turns it off; 80-320 in steps of 80.
      */
     lookAheadMs: z
       .number()
