@@ -84,6 +84,22 @@ export const WakeSchema = z
      * the wake word hears the denoised audio; the uplink does not.
      */
     noiseSuppression: z.boolean().default(false),
+    /**
+     * openWakeWord: the look-ahead. Its models score a keyword high only once a few hundred ms
+     * of quiet follow it; while a keyword may be under way, the engine also scores a copy of its
+     * state followed by this much of the room's own quiet, and detects at once when the copy
+     * reaches `lookAheadThreshold` (`triggerLevel` padded steps in a row: a trigger level above
+     * lookAheadMs / 80 never fires it). 0 turns it off; 80-320 in steps of 80.
+     */
+    lookAheadMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(320)
+      .refine((x) => x % 80 === 0, 'must be 0, 80, 160, 240 or 320')
+      .default(320),
+    /** openWakeWord: the score the look-ahead's padded copy must reach (above `threshold`: it pretends a pause). */
+    lookAheadThreshold: z.number().gt(0, 'must be above 0').lt(1, 'must be below 1').default(0.6),
     /** openWakeWord, `guardMode: desensitise`: the threshold while the speaker talks. */
     guardThreshold: z.number().gt(0, 'must be above 0').lt(1, 'must be below 1').default(0.9),
     /**

@@ -157,6 +157,26 @@ export class StreamingFeatures {
     this.#audio.fill(0);
   }
 
+  /**
+   * Takes over `src`'s streaming state as it stands after its latest step (`half`: after its
+   * latest half step, whose embeddings become this copy's history), so the copy can be fed
+   * audio that does not exist yet (the look-ahead) while `src` goes on. Both must have the same
+   * number of embedding frames. Copies, allocates nothing.
+   */
+  copyFrom(src: StreamingFeatures, half: boolean): void {
+    if (src.frames !== this.frames) throw new RangeError(`cannot copy ${src.frames} embedding frames into ${this.frames}`);
+    if (half && !src.#firstHalfMel) throw new RangeError('the source has no half step to continue');
+    this.#mel.set(src.#mel);
+    this.#embeddings.set(half ? src.#halfEmbeddings : src.#embeddings);
+    // The next chunk takes its 480 samples of context from the end of #audio.
+    const end = half ? MEL_CONTEXT + HALF_SAMPLES : this.#audio.length;
+    this.#audio.set(src.#audio.subarray(end - MEL_CONTEXT, end), this.#audio.length - MEL_CONTEXT);
+    this.#primed = src.#primed;
+    this.#have = 0;
+    this.#firstHalfMel = false;
+    this.#halfFresh = false;
+  }
+
   /** Adds one 80 ms chunk (exactly CHUNK_SAMPLES samples) and computes its embedding. */
   async push(chunk: Int16Array): Promise<void> {
     if (chunk.length !== CHUNK_SAMPLES) throw new RangeError(`chunk must have ${CHUNK_SAMPLES} samples, got ${chunk.length}`);

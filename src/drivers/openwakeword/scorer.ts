@@ -9,12 +9,16 @@
  *   trigger-level streak.
  * - Second look (second-look.ts): a keyword the model under-scores because it was said fast is
  *   scored again on a slowed-down copy.
+ * - Look-ahead (look-ahead.ts): a step that scores at least its gate is scored again on a copy
+ *   of the streaming state padded with the room's quiet, which the model scores as the keyword's
+ *   end a few steps before the real audio gets there.
  *
  * What a detection then is (guard, refractory period, the event) is the engine's: `detect`.
  */
 import type { Logger } from '../../log/logger.js';
 import { EMBEDDING_SIZE, type StreamingFeatures } from './features.js';
 import type { OwwModel } from './runtime.js';
+import type { LookAhead } from './look-ahead.js';
 import type { LookResult, SecondLook } from './second-look.js';
 
 /** Scores ignored after start while the buffers fill (openWakeWord zeroes its first 5). */
@@ -29,6 +33,8 @@ export interface StepScorerOptions {
   frames: number;
   /** The second look, or null when it is off. */
   look: SecondLook | null;
+  /** The look-ahead, or null when it is off. */
+  lookAhead: LookAhead | null;
   /** Score from which the half steps run (0: always, Infinity: never). */
   armScore: number;
   /** The configured threshold and trigger level (the streaks count at this threshold). */
@@ -39,12 +45,17 @@ export interface StepScorerOptions {
   /** Detections are dropped now (the guard in `ignore` mode): no second look then. */
   ignoring: () => boolean;
   /** A detection at `end`; returns whether it was taken (not guarded or refractory). */
-  detect: (score: number, end: number, secondLook: boolean) => boolean;
+  detect: (score: number, end: number, how: DetectionKind) => boolean;
   onScore?: ((score: number, endSampleIndex: number) => void) | undefined;
   /** Called after each second look with its result and the sample index it ran at. */
   onSecondLook?: ((result: LookResult, endSampleIndex: number) => void) | undefined;
+  /** Called after each look-ahead with the padded steps' scores (a live view) and the step's index. */
+  onLookAhead?: ((scores: Float32Array, endSampleIndex: number) => void) | undefined;
   log: Logger;
 }
+
+/** How a detection was made: a step's own score, a second look, or a look-ahead. */
+export type DetectionKind = 'step' | 'second-look' | 'look-ahead';
 
 export class StepScorer {
   readonly #o: StepScorerOptions;
@@ -57,6 +68,8 @@ export class StepScorer {
   #halfStreak = 0;
   /** Half steps run up to this capture index. */
   #armedUntil = Number.NEGATIVE_INFINITY;
+  /** The latest #decide took a detection. */
+  #detected = false;
 
   constructor(options: StepScorerOptions) {
     this.#o = options;
@@ -65,10 +78,11 @@ export class StepScorer {
 
   /** Scores one half chunk (40 ms) ending at `end`; `reset`: it does not continue the audio before. */
   async score(half: Int16Array, end: number, reset: boolean): Promise<void> {
-    const { features, keyword, look } = this.#o;
+    const { features, keyword, look, lookAhead } = this.#o;
     if (reset) {
       features.reset();
       look?.reset();
+      lookAhead?.reset();
       this.#chunks = 0;
       this.#streak = 0;
       this.#halfStreak = 0;
@@ -76,26 +90,30 @@ export class StepScorer {
       this.#armedUntil = Number.NEGATIVE_INFINITY;
     }
     look?.remember(half);
+    lookAhead?.remember(half);
     const first = this.#firstHalf;
     this.#firstHalf = !first;
+    let score = -1;
     if (!first) {
       await features.pushSecondHalf(half);
       const out = await keyword.run(features.embeddings, this.#dims);
-      const score = this.#chunks < WARMUP_CHUNKS ? 0 : out[0]!;
+      score = this.#chunks < WARMUP_CHUNKS ? 0 : out[0]!;
       this.#chunks++;
       this.#streak = this.#decide(score, end, this.#streak);
     } else if (await features.pushFirstHalf(half, this.#chunks >= WARMUP_CHUNKS && (this.#o.armScore <= 0 || end <= this.#armedUntil))) {
-      const out = await keyword.run(features.halfEmbeddings, this.#dims);
-      this.#halfStreak = this.#decide(out[0]!, end, this.#halfStreak);
+      score = (await keyword.run(features.halfEmbeddings, this.#dims))[0]!;
+      this.#halfStreak = this.#decide(score, end, this.#halfStreak);
     } else {
       this.#halfStreak = 0;
     }
+    if (lookAhead && score >= lookAhead.gate && !this.#detected) await this.#lookAhead(lookAhead, first, end);
     if (look?.due(end)) await this.#secondLook(look, end);
   }
 
   /** One score of one phase: arms the half steps, counts the streak, detects. Returns the new streak. */
   #decide(score: number, end: number, streak: number): number {
     const o = this.#o;
+    this.#detected = false;
     o.onScore?.(score, end);
     if (score >= o.armScore) this.#armedUntil = end + HALF_STEP_HOLD;
     o.look?.note(score, end);
@@ -103,7 +121,22 @@ export class StepScorer {
     const run = score >= o.threshold ? streak + 1 : 0;
     if (run < o.triggerLevel || score < o.activeThreshold()) return run;
     o.look?.cancel();
-    return this.#taken(o.detect(score, end, false)) ? 0 : run;
+    return this.#taken(o.detect(score, end, 'step')) ? 0 : run;
+  }
+
+  /**
+   * Scores the state after this step padded with quiet; a detection at this step when the copy
+   * reaches the look-ahead's threshold. Not while the guard drops detections or raises the
+   * threshold (barge-in then waits for the real audio's own score).
+   */
+  async #lookAhead(la: LookAhead, half: boolean, end: number): Promise<void> {
+    const o = this.#o;
+    if (o.ignoring() || o.activeThreshold() !== o.threshold) return;
+    const s = await la.run(o.features, half, o.triggerLevel);
+    o.onLookAhead?.(la.scores, end);
+    if (s < la.threshold) return;
+    o.look?.cancel();
+    if (this.#taken(o.detect(s, end, 'look-ahead'))) this.#detected = true;
   }
 
   /** Scores the stretched copy; a detection when it reaches the threshold. */
@@ -113,11 +146,15 @@ export class StepScorer {
     this.#o.onSecondLook?.(r, end);
     const threshold = this.#o.activeThreshold();
     this.#o.log.debug('wake-second-look', { sampleIndex: end, score: Math.round(r.best * 1000) / 1000, accepted: r.streakScore >= threshold });
-    if (r.streakScore >= threshold) this.#taken(this.#o.detect(r.streakScore, end, true));
+    if (r.streakScore < threshold) return;
+    // A copy heard the keyword: no later look for this rise.
+    look.cancel();
+    this.#taken(this.#o.detect(r.streakScore, end, 'second-look'));
   }
 
   /** After a detection that was taken, both phases count afresh. */
   #taken(taken: boolean): boolean {
+    this.#detected = taken;
     if (taken) {
       this.#streak = 0;
       this.#halfStreak = 0;

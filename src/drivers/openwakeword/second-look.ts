@@ -1,7 +1,8 @@
 /**
  * A second look at a keyword that may have been said too fast for the model: when a score
- * reaches `lowScore` (0.2) without a detection, the engine waits `delaySteps` 80 ms steps for
- * the keyword to end, then takes the last 2 s of audio, stretches it 1.15 and 1.2 times in time
+ * reaches `lowScore` (0.2) without a detection, the engine looks at once and, if that finds
+ * nothing, again 3 steps (240 ms) later, when a slower keyword has ended (`delaySteps`). Each
+ * look takes the last 2 s of audio, stretches it 1.15 and 1.2 times in time
  * with the pitch kept (stretch.ts, WSOLA), and scores each copy with the same models from a
  * fresh front end. When a copy reaches the threshold (`triggerLevel` steps in a row), it is a
  * detection.
@@ -11,8 +12,8 @@
  * rarely scores 0.2, so the look costs nothing most of the time; the benchmark counts how often
  * it runs and what it does to false accepts (docs/benchmarks.md).
  *
- * One look per rise of the score: after a look (or a detection) the next one waits until two
- * scores in a row (with the half steps running: both phases) fall below `lowScore` again.
+ * One series of looks per rise of the score: after it (or a detection) the next one waits until
+ * two scores in a row (with the half steps running: both phases) fall below `lowScore` again.
  */
 import { SampleRing } from '../../audio/ring-buffer.js';
 import { CHUNK_SAMPLES, EMBEDDING_SIZE, HALF_SAMPLES, StreamingFeatures } from './features.js';
@@ -22,8 +23,8 @@ import { stretch } from './stretch.js';
 export interface SecondLookOptions {
   /** Score (either phase) that opens a look, below the threshold (default 0.2; Infinity: never). */
   lowScore?: number;
-  /** Steps of 80 ms from that score to the look (default 3). */
-  delaySteps?: number;
+  /** Steps of 80 ms from that score to each look, ascending (default [0, 3]; the engine uses [3] when its look-ahead is off); a later look runs when the earlier ones found nothing. */
+  delaySteps?: number | readonly number[];
   /** Time stretch of each copy scored (default [1.15, 1.2]: 15 and 20 % slower); the best copy counts. */
   factors?: readonly number[];
   /** Audio the copy is cut from, ms before the look (default 2000). */
@@ -38,17 +39,21 @@ export interface LookResult {
   streakScore: number;
 }
 
-export const SECOND_LOOK_DEFAULTS = { lowScore: 0.2, delaySteps: 3, factors: [1.15, 1.2], windowMs: 2000 } as const;
+export const SECOND_LOOK_DEFAULTS = { lowScore: 0.2, delaySteps: [0, 3], factors: [1.15, 1.2], windowMs: 2000 } as const;
 
 export class SecondLook {
   readonly #features: StreamingFeatures;
   readonly #lowScore: number;
-  readonly #delay: number;
+  /** Samples from the first score at lowScore to each look. */
+  readonly #delays: readonly number[];
   readonly #factors: readonly number[];
   /** The last `windowMs` of audio the models heard (whole halves). */
   readonly #ring: SampleRing;
   /** The look is due at this sample index (null: none pending). */
   #dueAt: number | null = null;
+  /** Where the rise began (its first score at lowScore), and the next of #delays. */
+  #riseAt = 0;
+  #nextDelay = 0;
   /** Scores in a row below lowScore since the last look (2: a new rise may open one). */
   #low = 2;
   readonly #chunk = new Int16Array(CHUNK_SAMPLES);
@@ -65,7 +70,9 @@ export class SecondLook {
   ) {
     this.#features = new StreamingFeatures(mel, embedding, frames);
     this.#lowScore = options.lowScore ?? SECOND_LOOK_DEFAULTS.lowScore;
-    this.#delay = (options.delaySteps ?? SECOND_LOOK_DEFAULTS.delaySteps) * CHUNK_SAMPLES;
+    const delays = options.delaySteps ?? SECOND_LOOK_DEFAULTS.delaySteps;
+    this.#delays = (typeof delays === 'number' ? [delays] : [...delays]).map((d) => d * CHUNK_SAMPLES);
+    if (this.#delays.length === 0 || this.#delays.some((d, i) => !Number.isInteger(d) || d < 0 || (i > 0 && d <= this.#delays[i - 1]!))) throw new RangeError(`second look delaySteps must be ascending whole steps, got ${String(delays)}`);
     this.#factors = options.factors ?? SECOND_LOOK_DEFAULTS.factors;
     const samples = Math.round(((options.windowMs ?? SECOND_LOOK_DEFAULTS.windowMs) * 16) / HALF_SAMPLES) * HALF_SAMPLES;
     this.#ring = new SampleRing(Math.max(HALF_SAMPLES, samples));
@@ -98,7 +105,11 @@ export class SecondLook {
     if (score < this.#lowScore) {
       this.#low++;
     } else {
-      if (this.#dueAt === null && this.#low >= 2) this.#dueAt = end + this.#delay;
+      if (this.#dueAt === null && this.#low >= 2) {
+        this.#riseAt = end;
+        this.#nextDelay = 1;
+        this.#dueAt = end + this.#delays[0]!;
+      }
       this.#low = 0;
     }
   }
@@ -114,9 +125,11 @@ export class SecondLook {
     return this.#dueAt !== null && end >= this.#dueAt;
   }
 
-  /** Stretches the remembered audio and scores it; the pending look is done. */
+  /** Stretches the remembered audio and scores it; the pending look is done, and the next of the rise (if any) is due later. */
   async run(triggerLevel: number): Promise<LookResult> {
-    this.#dueAt = null;
+    const next = this.#delays[this.#nextDelay];
+    this.#nextDelay++;
+    this.#dueAt = next === undefined ? null : this.#riseAt + next;
     this.#low = 0;
     this.looks++;
     const audio = this.#ring.snapshot();

@@ -43,9 +43,13 @@ import { HALF_SAMPLES, StreamingFeatures } from './features.js';
 export { keywordInputFrames } from './runtime.js';
 import { OWW_LICENCE_NOTICE, keywordLabel, resolveModelFiles, type OwwModelFiles } from './models.js';
 import { loadNoiseSuppressor, type WakeNoiseSuppressor } from './noise.js';
-import { StepScorer } from './scorer.js';
+import { LookAhead, type LookAheadOptions } from './look-ahead.js';
+import { StepScorer, type DetectionKind } from './scorer.js';
 import { SecondLook, type LookResult, type SecondLookOptions } from './second-look.js';
 import { keywordInputFrames, loadOnnxRuntime, OwwUnavailableError, releaseAll, type OwwModel, type OwwRuntime } from './runtime.js';
+
+/** The second look's delay when the look-ahead is off (wake.lookAheadMs 0): 3 steps after the first score of 0.2. */
+const SECOND_LOOK_ALONE_DELAY = [3];
 
 /** Default score from which the half steps run (see OpenWakeWordOptions.halfStepArmScore). */
 export const HALF_STEP_ARM_SCORE = 0.05;
@@ -73,6 +77,10 @@ export interface OpenWakeWordOptions {
   onScore?: (score: number, endSampleIndex: number) => void;
   /** Called after every second look with what its copies scored (benches). */
   onSecondLook?: (result: LookResult, endSampleIndex: number) => void;
+  /** The look-ahead (look-ahead.ts) over the config's `lookAheadMs` and `lookAheadThreshold`: the benches' gate, padding and threshold. */
+  lookAhead?: LookAheadOptions;
+  /** Called after every look-ahead with its padded steps' scores (benches; a live view). */
+  onLookAhead?: (scores: Float32Array, endSampleIndex: number) => void;
 }
 
 export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWord {
@@ -90,6 +98,8 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   readonly #armScore: number;
   readonly #lookOptions: SecondLookOptions;
   readonly #onSecondLook: ((result: LookResult, endSampleIndex: number) => void) | undefined;
+  readonly #lookAheadOptions: LookAheadOptions;
+  readonly #onLookAhead: ((scores: Float32Array, endSampleIndex: number) => void) | undefined;
 
   #running = false;
   #generation = 0;
@@ -122,6 +132,8 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     this.#armScore = options.halfStepArmScore ?? HALF_STEP_ARM_SCORE;
     this.#lookOptions = options.secondLook ?? {};
     this.#onSecondLook = options.onSecondLook;
+    this.#lookAheadOptions = { padMs: this.#cfg.lookAheadMs, threshold: this.#cfg.lookAheadThreshold, ...options.lookAhead };
+    this.#onLookAhead = options.onLookAhead;
     this.#onScore = options.onScore;
     this.#keywordId = this.#cfg.keyword;
     this.#label = keywordLabel(this.#keywordId);
@@ -143,7 +155,10 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       const frames = keywordInputFrames(keyword, files.keyword);
       const features = new StreamingFeatures(mel, embedding, frames);
       await features.init();
-      const look = new SecondLook(mel, embedding, keyword, frames, this.#lookOptions);
+      const lookAhead = new LookAhead(mel, embedding, keyword, frames, this.#lookAheadOptions);
+      // The look at once complements the look-ahead; without it, it would take detections from
+      // the steps and make them wait for its compute, so only the look 3 steps later runs.
+      const look = new SecondLook(mel, embedding, keyword, frames, { ...(!lookAhead.enabled && { delaySteps: SECOND_LOOK_ALONE_DELAY }), ...this.#lookOptions });
       if (look.enabled) await look.init();
       const noise = this.#cfg.noiseSuppression ? await loadNoiseSuppressor(this.#loadDsp, this.#log) : null;
       if (generation !== this.#generation) {
@@ -155,15 +170,15 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       this.#models = loaded;
       const cfg = this.#cfg;
       this.#scorer = new StepScorer({
-        features, keyword, frames, look: look.enabled ? look : null, armScore: this.#armScore, threshold: cfg.threshold, triggerLevel: cfg.triggerLevel, onScore: this.#onScore, onSecondLook: this.#onSecondLook, log: this.#log,
+        features, keyword, frames, look: look.enabled ? look : null, lookAhead: lookAhead.enabled ? lookAhead : null, onLookAhead: this.#onLookAhead, armScore: this.#armScore, threshold: cfg.threshold, triggerLevel: cfg.triggerLevel, onScore: this.#onScore, onSecondLook: this.#onSecondLook, log: this.#log,
         activeThreshold: () => (this.#guarded && cfg.guardMode === 'desensitise' ? cfg.guardThreshold : cfg.threshold),
         ignoring: () => this.#ignoring,
-        detect: (score, end, secondLook) => this.#detect(score, end, secondLook),
+        detect: (score, end, how) => this.#detect(score, end, how),
       });
       this.#framer = new Framer(HALF_SAMPLES);
       this.#expected = -1;
       this.#gap = false;
-      this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, guardMode: this.#cfg.guardMode, noiseSuppression: noise !== null, licence: 'CC BY-NC-SA 4.0' });
+      this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, lookAheadMs: lookAhead.enabled ? lookAhead.padChunks * 80 : 0, guardMode: this.#cfg.guardMode, noiseSuppression: noise !== null, licence: 'CC BY-NC-SA 4.0' });
       this.#setStatus(this.#make(true));
     } catch (err) {
       await releaseAll(loaded);
@@ -315,7 +330,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   }
 
   /** A detection from the scorer; returns whether it was taken (not guarded, not refractory). */
-  #detect(score: number, end: number, secondLook: boolean): boolean {
+  #detect(score: number, end: number, how: DetectionKind): boolean {
     const hit = { keyword: this.#label, sampleIndex: end, score: round(score) };
     if (this.#ignoring) {
       this.#log.debug('detection-guarded', hit);
@@ -326,7 +341,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       return false;
     }
     this.#lastDetectionEnd = end;
-    this.#log.info('detected', { ...hit, guarded: this.#guarded, ...(secondLook && { secondLook }) });
+    this.#log.info('detected', { ...hit, guarded: this.#guarded, ...(how === 'second-look' && { secondLook: true }), ...(how === 'look-ahead' && { lookAhead: true }) });
     this.emit('detected', hit);
     return true;
   }

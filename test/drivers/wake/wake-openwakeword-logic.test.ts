@@ -46,9 +46,10 @@ function adapter(scores: number[], over: Record<string, unknown> = {}, extra: Pa
     log: mem.logger,
     loadRuntime: async () => s.runtime,
     resolveModels: () => ({ mel: 'mel', embedding: 'emb', keyword: 'kw', label: 'hey jarvis' }),
-    // These decisions are about the 80 ms steps; the half steps and the second look have their own tests.
+    // These decisions are about the 80 ms steps; the half steps, the second look and the look-ahead have their own tests.
     halfStepArmScore: Number.POSITIVE_INFINITY,
     secondLook: { lowScore: Number.POSITIVE_INFINITY },
+    lookAhead: { padMs: 0 },
     ...extra,
   });
   const hits: { sampleIndex: number; score?: number }[] = [];
@@ -103,6 +104,39 @@ describe('openWakeWord adapter decisions', () => {
     await never.wake.start();
     await never.chunks(20);
     expect(never.s.calls()).toBe(20);
+  });
+
+  it('look-ahead: a step at the gate scores a padded copy; the copy at lookAheadThreshold detects at the real step, not while guarded', async () => {
+    // Keyword-model calls: 5 warm-up chunks; chunk 5 scores 0.01 (under the gate: no copy);
+    // chunk 6 scores 0.3, its 4 padded steps 0.2, 0.5, 0.55, 0.1 (under 0.6); chunk 7 scores
+    // 0.35, its copy 0.4, 0.65, ... : a detection at chunk 7's end with the copy's score.
+    const t = adapter([...WARM, 0.01, 0.3, 0.2, 0.5, 0.55, 0.1, 0.35, 0.4, 0.65, 0.3, 0.2, 0.1], {}, { lookAhead: { padMs: 320, gate: 0.02 } });
+    await t.wake.start();
+    await t.chunks(9);
+    expect(t.hits).toEqual([{ keyword: 'hey jarvis', sampleIndex: 8 * CHUNK_SAMPLES, score: 0.65 }]);
+    // Each copy scores all 4 padded steps; chunk 8 (0.1, at the gate) runs one more, which scores 0.
+    expect(t.s.calls()).toBe(5 + 1 + 5 + 5 + 5);
+    expect(t.hits).toHaveLength(1);
+    expect(t.mem.lines().find((l) => l.event === 'detected')).toMatchObject({ lookAhead: true, score: 0.65 });
+    expect(t.mem.lines().find((l) => l.event === 'wake-ready')).toMatchObject({ lookAheadMs: 320 });
+    // With the guard dropping detections no copy runs; lookAheadMs 0 turns it off.
+    const guarded = adapter([...WARM, 0.35, 0.9, 0.9, 0.9, 0.9], {}, { lookAhead: { padMs: 320, gate: 0.02 } });
+    await guarded.wake.start();
+    guarded.wake.setGuard(true);
+    await guarded.chunks(7);
+    expect(guarded.s.calls()).toBe(7);
+    expect(guarded.hits).toEqual([]);
+    const off = adapter([...WARM, 0.35, 0.9], { lookAheadMs: 0 }, { lookAhead: {} });
+    await off.wake.start();
+    await off.chunks(6);
+    expect(off.s.calls()).toBe(6);
+  });
+
+  it('wake.lookAheadMs and lookAheadThreshold: defaults 320 and 0.6, multiples of 80 up to 320', () => {
+    expect(WakeSchema.parse({})).toMatchObject({ lookAheadMs: 320, lookAheadThreshold: 0.6 });
+    expect(WakeSchema.parse({ lookAheadMs: 160 }).lookAheadMs).toBe(160);
+    for (const bad of [100, 400, -80]) expect(WakeSchema.safeParse({ lookAheadMs: bad }).error?.issues[0]?.path).toEqual(['lookAheadMs']);
+    expect(WakeSchema.safeParse({ lookAheadThreshold: 1 }).error?.issues[0]?.path).toEqual(['lookAheadThreshold']);
   });
 
   it('noiseSuppression: each 10 ms block goes through the denoiser before the models, except frames the echo canceller denoised', async () => {

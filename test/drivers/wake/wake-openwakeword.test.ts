@@ -208,6 +208,75 @@ describe.skipIf(missing)('openWakeWord detection on generated speech', () => {
   });
 });
 
+describe.skipIf(missing)('openWakeWord look-ahead', () => {
+  it('a copy of the state continues exactly as the original: after a step, and after a half step', async () => {
+    const m = await models();
+    const { pcm, chunks } = featureClip();
+    const a = new StreamingFeatures(m.mel, m.embedding, 16);
+    const b = new StreamingFeatures(m.mel, m.embedding, 16);
+    await a.init();
+    await b.init();
+    const chunk = (k: number) => pcm.subarray(k * CHUNK_SAMPLES, (k + 1) * CHUNK_SAMPLES);
+    for (let k = 0; k < 20; k++) await a.push(chunk(k));
+    b.copyFrom(a, false);
+    await a.push(chunk(20));
+    await b.push(chunk(20));
+    expect(Array.from(b.embeddings)).toEqual(Array.from(a.embeddings));
+    // At a half step: the copy's history is the half steps', and it continues 40 ms off the grid.
+    expect(await a.pushFirstHalf(chunk(21).subarray(0, HALF_SAMPLES), true)).toBe(true);
+    b.copyFrom(a, true);
+    expect(Array.from(b.embeddings)).toEqual(Array.from(a.halfEmbeddings));
+    const offGrid = pcm.subarray(21 * CHUNK_SAMPLES + HALF_SAMPLES, 22 * CHUNK_SAMPLES + HALF_SAMPLES);
+    await b.push(offGrid);
+    await a.pushSecondHalf(chunk(21).subarray(HALF_SAMPLES));
+    await a.pushFirstHalf(chunk(22).subarray(0, HALF_SAMPLES), true);
+    let worst = 0;
+    for (let i = 0; i < a.halfEmbeddings.length; i++) worst = Math.max(worst, Math.abs(a.halfEmbeddings[i]! - b.embeddings[i]!));
+    expect(worst).toBeLessThan(0.05);
+    expect(chunks).toBeGreaterThan(23);
+    expect(() => b.copyFrom(new StreamingFeatures(m.mel, m.embedding, 8), false)).toThrow(RangeError);
+  });
+
+  const voices: Voice[] = [
+    { engine: 'espeak', voice: 'en-us' },
+    { engine: 'espeak', voice: 'en-gb+f3', rate: 0.85 },
+    { engine: 'flite', voice: 'slt' },
+    { engine: 'flite', voice: 'kal16', rate: 1.15 },
+  ];
+
+  it('hears keywords sooner than the steps alone, at the real step, and never later', async () => {
+    let sooner = 0;
+    for (const v of voices) {
+      const keyword = atLevel(synth('hey jarvis', v), -22);
+      const pcm = mix(sequence(1000, keyword, 1500), roomNoise(16000 * 2.5 + keyword.length, -60, 7));
+      const off = await listen(pcm, { lookAheadMs: 0 });
+      const on = await listen(pcm);
+      expect(on.hits, on.log.text()).toHaveLength(1);
+      expect(off.hits).toHaveLength(1);
+      expect(on.hits[0]!.sampleIndex).toBeLessThanOrEqual(off.hits[0]!.sampleIndex);
+      // A real step's end (80 ms grid or a half step): the padding is never counted as time.
+      expect(on.hits[0]!.sampleIndex % HALF_SAMPLES).toBe(0);
+      if (on.hits[0]!.sampleIndex < off.hits[0]!.sampleIndex) {
+        sooner++;
+        expect(on.log.lines().find((e) => e.event === 'detected')).toMatchObject({ lookAhead: true });
+        expect(on.hits[0]!.score).toBeGreaterThanOrEqual(0.6);
+      }
+    }
+    expect(sooner).toBeGreaterThanOrEqual(2);
+  });
+
+  it('"jarvis" inside other speech, and ordinary sentences, do not trigger it', async () => {
+    const parts = [
+      synth('my neighbour jarvis lives two doors down', { engine: 'espeak', voice: 'en-us' }),
+      synth('please set a timer for ten minutes', { engine: 'flite', voice: 'slt' }),
+      synth('his service was nervous but the harvest was good', { engine: 'espeak', voice: 'en-gb' }),
+    ];
+    const pcm = sequence(500, parts[0]!, 400, parts[1]!, 400, parts[2]!, 500);
+    const r = await listen(mix(pcm, roomNoise(pcm.length, -60, 3)));
+    expect(r.hits).toEqual([]);
+  });
+});
+
 describe.skipIf(missing)('openWakeWord second look at fast speech', () => {
   const OFF: SecondLookOptions = { lowScore: Number.POSITIVE_INFINITY };
   // Voices said faster than the bench's sets: the 80 ms steps and the half steps score them
@@ -225,7 +294,8 @@ describe.skipIf(missing)('openWakeWord second look at fast speech', () => {
     expect(off.hits, `max score ${off.max}`).toEqual([]);
     expect(off.max).toBeGreaterThan(0.2);
     expect(off.looks).toEqual([]);
-    const on = await listen(pcm);
+    // Without the look-ahead only the look 3 steps after the first 0.2 runs: the stretch is what hears it.
+    const on = await listen(pcm, { lookAheadMs: 0 });
     expect(on.hits, on.log.text()).toHaveLength(1);
     expect(on.hits[0]!.score).toBeGreaterThanOrEqual(0.5);
     // 240 ms after the first score of 0.2, itself after the keyword's end.
@@ -240,11 +310,21 @@ describe.skipIf(missing)('openWakeWord second look at fast speech', () => {
     expect(on.looks[0]).toMatchObject({ accepted: true });
   });
 
+  it.each(fast)('with the defaults (a look at once, again 3 steps later; the look-ahead) $engine $voice at $rate is heard once, no later', async (v) => {
+    const keyword = atLevel(synth('hey jarvis', v), -22);
+    const pcm = mix(sequence(1000, keyword, 2000), roomNoise(16000 * 3 + keyword.length, -60, 7));
+    const late = await listen(pcm, { lookAheadMs: 0 }, { delaySteps: 3 });
+    const now = await listen(pcm);
+    expect(now.hits, now.log.text()).toHaveLength(1);
+    expect(now.hits[0]!.sampleIndex).toBeLessThanOrEqual(late.hits[0]!.sampleIndex);
+    expect(now.hits[0]!.sampleIndex).toBeGreaterThan(16000 + keyword.length - 4000);
+  });
+
   it('a copy that stays under the threshold detects nothing', async () => {
     // espeak's en-us-nyc at 1.15 in louder noise: steps up to 0.27, its copy 0.41.
     const keyword = atLevel(synth('hey jarvis', { engine: 'espeak', voice: 'en-us-nyc', rate: 1.15 }), -22);
     const pcm = mix(sequence(1000, keyword, 2000), roomNoise(16000 * 3 + keyword.length, -44, 7));
-    const r = await listen(pcm);
+    const r = await listen(pcm, { lookAheadMs: 0 }, { delaySteps: 3 });
     expect(r.max).toBeGreaterThan(0.2);
     expect(r.looks).toHaveLength(1);
     expect(r.looks[0]).toMatchObject({ accepted: false });

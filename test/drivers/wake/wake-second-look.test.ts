@@ -26,7 +26,7 @@ describe('second look timing', () => {
   it('opens at the first score of 0.2, runs 3 steps later, once per rise; a detection cancels it', async () => {
     let score = 0.9;
     const m = models(() => score);
-    const look = new SecondLook(m.mel, m.embedding, m.keyword, 16);
+    const look = new SecondLook(m.mel, m.embedding, m.keyword, 16, { delaySteps: 3 });
     await look.init();
     const step = CHUNK_SAMPLES;
     look.note(0.1, 10 * step);
@@ -63,6 +63,31 @@ describe('second look timing', () => {
     const r2 = await look2.run(2);
     expect(r2.best).toBeCloseTo(0.8);
     expect(r2.streakScore).toBeCloseTo(0.1);
+  });
+
+  it('by default looks at once, and again 3 steps later only when the first found nothing', async () => {
+    const m = models(() => 0.1);
+    const look = new SecondLook(m.mel, m.embedding, m.keyword, 16);
+    await look.init();
+    for (let i = 0; i < 64; i++) look.remember(new Int16Array(HALF_SAMPLES).fill(1000));
+    const step = CHUNK_SAMPLES;
+    look.note(0.3, 10 * step);
+    expect(look.due(10 * step)).toBe(true);
+    await look.run(1);
+    expect(look.due(12 * step)).toBe(false);
+    expect(look.due(13 * step)).toBe(true);
+    await look.run(1);
+    expect(look.due(1e9), 'two looks per rise').toBe(false);
+    expect(look.looks).toBe(2);
+    // A copy that heard the keyword cancels the later look (the scorer calls cancel()).
+    look.note(0.1, 20 * step);
+    look.note(0.1, 21 * step);
+    look.note(0.3, 22 * step);
+    expect(look.due(22 * step)).toBe(true);
+    await look.run(1);
+    look.cancel();
+    expect(look.due(1e9)).toBe(false);
+    expect(() => new SecondLook(m.mel, m.embedding, m.keyword, 16, { delaySteps: [3, 0] })).toThrow(RangeError);
   });
 
   it('reset forgets the audio and the pending look; lowScore Infinity turns it off', async () => {
