@@ -9,7 +9,8 @@
  * turn 10 and every 100 turns. JSON in bench/results/turns.json.
  *
  * Environment: `BENCH_TURNS` (default 1000), `BENCH_CLI` (default dist/src/cli.js),
- * `BENCH_MP3_DECODER` (`audio.mp3Decoder`, default the agent's).
+ * `BENCH_MP3_DECODER` (`audio.mp3Decoder`, default the agent's), `BENCH_NODE_OPTIONS` (the agent's
+ * Node flags, default the unit's; `none`: Node's defaults).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -88,7 +89,9 @@ export async function runTurnsBench(): Promise<object> {
   const unit = unitEnvironment();
   const sock = path.join(dir, 'control.sock');
   const writer = startWriter(fifo, 24 * 3600, path.join(dir, 'writes.json'));
-  const agent = spawn(process.execPath, [...(unit.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean), cli, 'run', '-c', config, '--mic', 'alsa:in', '--speaker', 'alsa:out', '--gateway', `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, '--wake', 'none', '--gpio', 'none', '--control', sock, '--log-level', 'warn'], {
+  const flags = process.env.BENCH_NODE_OPTIONS ?? unit.NODE_OPTIONS ?? '';
+  const nodeOptions = flags === 'none' ? [] : flags.split(/\s+/).filter(Boolean);
+  const agent = spawn(process.execPath, [...nodeOptions, cli, 'run', '-c', config, '--mic', 'alsa:in', '--speaker', 'alsa:out', '--gateway', `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, '--wake', 'none', '--gpio', 'none', '--control', sock, '--log-level', 'warn'], {
     env: { ...process.env, MALLOC_ARENA_MAX: unit.MALLOC_ARENA_MAX, HOME: dir, NODE_OPTIONS: '' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -139,6 +142,7 @@ export async function runTurnsBench(): Promise<object> {
     seconds: Math.round((Date.now() - t0) / 1000),
     reply: { contentType: reply.contentType, ms: REPLY_MS, decoder: process.env.BENCH_MP3_DECODER ?? 'default' },
     cli: path.relative(process.cwd(), cli),
+    agentNodeOptions: nodeOptions.join(' '),
     treeRssMiB: { after10: first.treeMiB, [`after${turns}`]: last.treeMiB, growth: Math.round((last.treeMiB - first.treeMiB) * 10) / 10, max: Math.max(...samples.map((s) => s.treeMiB)) },
     mainAnonMiB: { after10: first.mainAnonMiB, [`after${turns}`]: last.mainAnonMiB },
     samples,
