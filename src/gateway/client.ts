@@ -7,9 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type tls from 'node:tls';
-import { WsClient } from '../net/ws-client.js';
+import { tlsModule, WsClient } from '../net/ws-client.js';
 import { CORE_FORMAT } from '../audio/format.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { DisconnectedError } from '../errors.js';
@@ -277,7 +275,7 @@ export class GatewayClient extends TypedEmitter<BackendEvents> implements Backen
         perMessageDeflate: false,
         // Certificate verification stays on; a private CA is added to the system's, never a bypass.
         // node:tls only when a private CA is configured (it is loaded for wss:// anyway).
-        ...(ca ? { ca: [...(createRequire(import.meta.url)('node:tls') as typeof tls).rootCertificates, ca] } : {}),
+        ...(ca ? { ca: [...tlsModule().rootCertificates, ca] } : {}),
       },
     };
   }

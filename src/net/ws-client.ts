@@ -113,6 +113,11 @@ export class WsClient extends EventEmitter {
     s.on('close', () => this.#onSocketClose());
   }
 
+  /** The TCP (or TLS) stream under the connection, for a writer that puts whole frames on it itself. */
+  get stream(): Duplex {
+    return this.#socket;
+  }
+
   /** Bytes written but not yet sent. */
   get bufferedAmount(): number {
     return this.#socket.writableLength;
@@ -354,8 +359,8 @@ export class WsClient extends EventEmitter {
   }
 }
 
-/** node:tls, loaded for the first wss:// connection only. */
-function tlsModule(): typeof tls {
+/** node:tls, loaded when first needed (a wss:// connection, a private CA). */
+export function tlsModule(): typeof tls {
   return createRequire(import.meta.url)('node:tls') as typeof tls;
 }
 

@@ -141,7 +141,6 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
   readonly #retry: TimerSlot;
   readonly #heartbeat: TimerSlot;
   readonly #readyTimer: TimerSlot;
-  readonly #streams = new WeakMap<WsClient, Duplex>();
   #state: State = { kind: 'stopped' };
   #lastHeard = 0;
   #socketError: Error | undefined;
@@ -178,12 +177,12 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
   }
 
   /**
-   * The TCP (or TLS) stream under `ws`, from the handshake's response: for a writer that puts
+   * The TCP (or TLS) stream under `ws` (its `stream`): for a writer that puts
    * whole frames on it itself (the uplink's audio, src/gateway/ws-frames.ts).
    */
   get stream(): Duplex | undefined {
     const ws = this.ws;
-    return ws ? this.#streams.get(ws) : undefined;
+    return ws?.stream;
   }
 
   /** Starts connecting in the background (again, when idle). Idempotent. */
@@ -283,7 +282,6 @@ export class ReconnectingSocket extends TypedEmitter<ReconnectingSocketEvents> {
       res.resume();
       this.#lost(ws, { kind: 'refused', status: res.statusCode ?? 0 }, res.statusCode === 401 || res.statusCode === 403);
     });
-    ws.once('upgrade', (res) => this.#streams.set(ws, res.socket));
     ws.on('open', () => this.#onOpen(ws));
     ws.on('message', (data, isBinary) => this.emit('message', data, isBinary));
     // Any sign of life counts: a pong to our ping, or the peer's own ping.
