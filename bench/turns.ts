@@ -13,7 +13,7 @@
  * Node flags, default the unit's; `none`: Node's defaults).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -106,13 +106,7 @@ export async function runTurnsBench(): Promise<object> {
   const t0 = Date.now();
   try {
     await until(() => client !== undefined, 'the agent to connect');
-    await until(() => {
-      try {
-        return readFileSync(path.join(dir, 'control.sock')) !== undefined;
-      } catch (err) {
-        return (err as NodeJS.ErrnoException).code !== 'ENOENT';
-      }
-    }, 'the control socket');
+    await until(() => existsSync(sock), 'the control socket');
     for (let i = 1; i <= turns; i++) {
       const want = replied + 1;
       await control(sock, { cmd: 'listen' });
@@ -120,8 +114,7 @@ export async function runTurnsBench(): Promise<object> {
       // Back to idle once the reply has played.
       for (;;) {
         const s = await control(sock, { cmd: 'status' });
-        const phase = (s.status as { phase?: string } | undefined)?.phase ?? (s as { phase?: string }).phase;
-        if (phase === 'idle') break;
+        if ((s.status as { phase?: string } | undefined)?.phase === 'idle') break;
         await sleep(20);
       }
       if (i === 10 || i % 100 === 0) sample(i);

@@ -19,7 +19,7 @@
  * SPEAKER_AGENT_BUNDLE=required (scripts/test.sh, so CI) that fails the build instead.
  */
 import { builtinModules } from 'node:module';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -82,7 +82,6 @@ writeFileSync(path.join(out, 'manifest.json'), JSON.stringify(manifest, null, 1)
 
 // The entry everything runs. The shebang stays, for npm's bin link.
 const shebang = readFileSync(cliFile, 'utf8').startsWith('#!') ? '#!/usr/bin/env node\n' : '';
-mkdirSync(path.dirname(cliFile), { recursive: true });
 writeFileSync(cliFile, `${shebang}// Written by scripts/bundle.mjs: the CLI runs from the bundle in dist/app (see that script).\nimport '../app/cli.js';\n`);
 chmodSync(cliFile, 0o755);
 process.stdout.write(`bundle: ${Object.keys(manifest).length} files in dist/app, ${Object.values(manifest).reduce((n, m) => n + m.length, 0)} modules\n`);
