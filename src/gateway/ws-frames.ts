@@ -9,6 +9,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import type { Writable } from 'node:stream';
+import { frameHeaderLength, writeFrameHeader } from '../net/ws-client.js';
 
 /** Payload offset: header and mask end here, and the payload starts 4-byte aligned. */
 const PAYLOAD_AT = 16;
@@ -33,20 +34,10 @@ export class MaskedTextFrames {
    */
   write(stream: Writable, payload: Uint8Array): boolean {
     const n = payload.length;
-    const lengthBytes = n < 126 ? 0 : n < 65536 ? 2 : 8;
-    const start = PAYLOAD_AT - 4 - 2 - lengthBytes;
+    const start = PAYLOAD_AT - 4 - frameHeaderLength(n);
     if (PAYLOAD_AT + n > this.#buf.length) this.#alloc(PAYLOAD_AT + n);
     const b = this.#buf;
-    b[start] = 0x81; // FIN, text
-    if (lengthBytes === 0) b[start + 1] = 0x80 | n;
-    else if (lengthBytes === 2) {
-      b[start + 1] = 0x80 | 126;
-      b.writeUInt16BE(n, start + 2);
-    } else {
-      b[start + 1] = 0x80 | 127;
-      b.writeUInt32BE(Math.floor(n / 2 ** 32), start + 2);
-      b.writeUInt32BE(n >>> 0, start + 6);
-    }
+    writeFrameHeader(b, start, 1, n); // text
     if (this.#poolAt === POOL_BYTES) {
       randomFillSync(this.#pool);
       this.#poolAt = 0;

@@ -364,21 +364,31 @@ export function tlsModule(): typeof tls {
   return createRequire(import.meta.url)('node:tls') as typeof tls;
 }
 
+/** Bytes of a frame's header before its mask: 2, 4 or 10 (RFC 6455 section 5.2). */
+export function frameHeaderLength(payloadBytes: number): number {
+  return payloadBytes < 126 ? 2 : payloadBytes < 65536 ? 4 : 10;
+}
+
+/** A final, masked frame's header (without the mask key) at `at`: FIN, `opcode`, the length. */
+export function writeFrameHeader(b: Buffer, at: number, opcode: number, n: number): void {
+  b[at] = 0x80 | opcode;
+  if (n < 126) b[at + 1] = 0x80 | n;
+  else if (n < 65536) {
+    b[at + 1] = 0x80 | 126;
+    b.writeUInt16BE(n, at + 2);
+  } else {
+    b[at + 1] = 0x80 | 127;
+    b.writeUInt32BE(Math.floor(n / 2 ** 32), at + 2);
+    b.writeUInt32BE(n >>> 0, at + 6);
+  }
+}
+
 /** One final frame, masked with fresh randomness, as a client must send it. */
 function frame(opcode: number, payload: Uint8Array): Buffer {
   const n = payload.length;
-  const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
+  const head = frameHeaderLength(n);
   const out = Buffer.allocUnsafe(head + 4 + n);
-  out[0] = 0x80 | opcode;
-  if (head === 2) out[1] = 0x80 | n;
-  else if (head === 4) {
-    out[1] = 0x80 | 126;
-    out.writeUInt16BE(n, 2);
-  } else {
-    out[1] = 0x80 | 127;
-    out.writeUInt32BE(Math.floor(n / 2 ** 32), 2);
-    out.writeUInt32BE(n >>> 0, 6);
-  }
+  writeFrameHeader(out, 0, opcode, n);
   const mask = out.subarray(head, head + 4);
   randomFillSync(mask);
   for (let i = 0; i < n; i++) out[head + 4 + i] = payload[i]! ^ mask[i & 3]!;
