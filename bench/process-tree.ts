@@ -23,7 +23,7 @@
  * `BENCH_CLI` another build of the CLI to measure (default dist/src/cli.js).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -169,6 +169,32 @@ export function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
 }
 
+/** The agent under test: the CLI's `run` on the ALSA devices of `writeAsoundrc`, against a loopback gateway, with its stderr's tail kept for errors. */
+export interface AgentUnderTest {
+  child: ChildProcess;
+  /** Rethrows `err` with the tail of the agent's stderr. */
+  explain(err: unknown): Error;
+  /** SIGTERM, and wait for the exit. */
+  stop(): Promise<void>;
+}
+
+export function spawnAgent(o: { cli: string; config: string; port: number; sock: string; dir: string; nodeOptions: string[]; env: Record<string, string | undefined> }): AgentUnderTest {
+  const child = spawn(process.execPath, [...o.nodeOptions, o.cli, 'run', '-c', o.config, '--mic', 'alsa:in', '--speaker', 'alsa:out', '--gateway', `ws://127.0.0.1:${o.port}`, '--wake', 'none', '--gpio', 'none', '--control', o.sock, '--log-level', 'warn'], {
+    env: { ...process.env, ...o.env, HOME: o.dir, NODE_OPTIONS: '' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  return {
+    child,
+    explain: (err) => new Error(`${(err as Error).message}; agent stderr: ${stderr.trim().slice(-1000)}`),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited(child);
+    },
+  };
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -273,28 +299,17 @@ async function runAgent(
   const writerLog = path.join(dir, 'writes.json');
   // The writer opens the FIFO first (it blocks until the agent's capture opens it for reading).
   const writer = startWriter(fifo, seconds + 8, writerLog);
-  const agent = spawn(process.execPath, [...o.nodeOptions, cli, 'run', '-c', config, '--mic', 'alsa:in', '--speaker', 'alsa:out', '--gateway', `ws://127.0.0.1:${port}`, '--wake', 'none', '--gpio', 'none', '--control', sock, '--log-level', 'warn'], {
-    env: { ...process.env, MALLOC_ARENA_MAX: undefined, ...o.env, HOME: dir, NODE_OPTIONS: '' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  agent.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const agent = spawnAgent({ cli, config, port, sock, dir, nodeOptions: o.nodeOptions, env: { MALLOC_ARENA_MAX: undefined, ...o.env } });
   try {
     await until(() => client !== undefined, 'the agent to connect');
-    const startCpuSeconds = treeTicks(agent.pid!) / CLK_TCK;
-    const treeRssMiB = () => Math.round((processTree(agent.pid!).reduce((n, p) => n + p.rssKiB, 0) / 1024) * 10) / 10;
+    const startCpuSeconds = treeTicks(agent.child.pid!) / CLK_TCK;
+    const treeRssMiB = () => Math.round((processTree(agent.child.pid!).reduce((n, p) => n + p.rssKiB, 0) / 1024) * 10) / 10;
     const rssAtStartMiB = treeRssMiB();
     // Idle, before any turn: what start-up left resident (the MP3 decoder loads with the first turn).
     await sleep(1500);
     const rssIdleMiB = treeRssMiB();
     // Open the turn through the control socket, as `speaker-agent listen` does.
-    await until(() => {
-      try {
-        return readdirSync(dir).includes('control.sock');
-      } catch {
-        return false;
-      }
-    }, 'the control socket');
+    await until(() => existsSync(sock), 'the control socket');
     const { connect } = await import('node:net');
     await new Promise<void>((resolve, reject) => {
       const c = connect(sock, () => c.write('{"cmd":"listen"}\n'));
@@ -303,13 +318,13 @@ async function runAgent(
     });
     await until(() => started && arrivals.length > 0, 'the first audio_data');
     await sleep(2000); // past the pre-roll and start-up
-    const ticks0 = ticksByPid(agent.pid!);
+    const ticks0 = ticksByPid(agent.child.pid!);
     const rssStreamStartMiB = treeRssMiB();
     const from = arrivals.length;
     const tStream = performance.now();
     await sleep(seconds * 1000);
-    const tree = figures(agent.pid!, ticks0, tStream);
-    if (process.env.BENCH_SMAPS) writeFileSync(process.env.BENCH_SMAPS, readFileSync(`/proc/${agent.pid!}/smaps`));
+    const tree = figures(agent.child.pid!, ticks0, tStream);
+    if (process.env.BENCH_SMAPS) writeFileSync(process.env.BENCH_SMAPS, readFileSync(`/proc/${agent.child.pid!}/smaps`));
     writer.kill('SIGTERM');
     await exited(writer);
     const writes = JSON.parse(readFileSync(writerLog, 'utf8')) as number[];
@@ -323,11 +338,10 @@ async function runAgent(
       rssStreamStartMiB,
     };
   } catch (err) {
-    throw new Error(`${(err as Error).message}; agent stderr: ${stderr.trim().slice(-1000)}`);
+    throw agent.explain(err);
   } finally {
-    agent.kill('SIGTERM');
     writer.kill('SIGKILL');
-    await exited(agent);
+    await agent.stop();
     wss.close();
   }
 }

@@ -12,13 +12,13 @@
  * `BENCH_MP3_DECODER` (`audio.mp3Decoder`, default the agent's), `BENCH_NODE_OPTIONS` (the agent's
  * Node flags, default the unit's; `none`: Node's defaults).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { exited, processTree, sleep, startWriter, unitEnvironment, until, writeAsoundrc } from './process-tree.js';
+import { processTree, sleep, spawnAgent, startWriter, unitEnvironment, until, writeAsoundrc } from './process-tree.js';
 
 const REPLY_MS = 300;
 
@@ -91,15 +91,10 @@ export async function runTurnsBench(): Promise<object> {
   const writer = startWriter(fifo, 24 * 3600, path.join(dir, 'writes.json'));
   const flags = process.env.BENCH_NODE_OPTIONS ?? unit.NODE_OPTIONS ?? '';
   const nodeOptions = flags === 'none' ? [] : flags.split(/\s+/).filter(Boolean);
-  const agent = spawn(process.execPath, [...nodeOptions, cli, 'run', '-c', config, '--mic', 'alsa:in', '--speaker', 'alsa:out', '--gateway', `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, '--wake', 'none', '--gpio', 'none', '--control', sock, '--log-level', 'warn'], {
-    env: { ...process.env, MALLOC_ARENA_MAX: unit.MALLOC_ARENA_MAX, HOME: dir, NODE_OPTIONS: '' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  agent.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const agent = spawnAgent({ cli, config, port: (wss.address() as AddressInfo).port, sock, dir, nodeOptions, env: { MALLOC_ARENA_MAX: unit.MALLOC_ARENA_MAX } });
   const samples: { turn: number; treeMiB: number; mainMiB: number; mainAnonMiB: number }[] = [];
   const sample = (turn: number) => {
-    const tree = processTree(agent.pid!);
+    const tree = processTree(agent.child.pid!);
     const mib = (k: number) => Math.round((k / 1024) * 10) / 10;
     samples.push({ turn, treeMiB: mib(tree.reduce((n, p) => n + p.rssKiB, 0)), mainMiB: mib(tree[0]!.rssKiB), mainAnonMiB: mib(tree[0]!.anonKiB) });
   };
@@ -120,11 +115,10 @@ export async function runTurnsBench(): Promise<object> {
       if (i === 10 || i % 100 === 0) sample(i);
     }
   } catch (err) {
-    throw new Error(`${(err as Error).message}; agent stderr: ${stderr.trim().slice(-1000)}`);
+    throw agent.explain(err);
   } finally {
-    agent.kill('SIGTERM');
     writer.kill('SIGKILL');
-    await exited(agent);
+    await agent.stop();
     wss.close();
     rmSync(dir, { recursive: true, force: true });
   }
