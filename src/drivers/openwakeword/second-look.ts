@@ -16,7 +16,8 @@
  * two scores in a row (with the half steps running: both phases) fall below `lowScore` again.
  */
 import { SampleRing } from '../../audio/ring-buffer.js';
-import { CHUNK_SAMPLES, EMBEDDING_SIZE, HALF_SAMPLES, StreamingFeatures } from './features.js';
+import { CopyScorer } from './copy-scorer.js';
+import { CHUNK_SAMPLES, HALF_SAMPLES } from './features.js';
 import type { OwwModel } from './runtime.js';
 import { stretch } from './stretch.js';
 
@@ -42,7 +43,7 @@ export interface LookResult {
 export const SECOND_LOOK_DEFAULTS = { lowScore: 0.2, delaySteps: [0, 3], factors: [1.15, 1.2], windowMs: 2000 } as const;
 
 export class SecondLook {
-  readonly #features: StreamingFeatures;
+  readonly #scorer: CopyScorer;
   readonly #lowScore: number;
   /** Samples from the first score at lowScore to each look. */
   readonly #delays: readonly number[];
@@ -56,8 +57,6 @@ export class SecondLook {
   #nextDelay = 0;
   /** Scores in a row below lowScore since the last look (2: a new rise may open one). */
   #low = 2;
-  readonly #chunk = new Int16Array(CHUNK_SAMPLES);
-  readonly #dims: number[];
   /** Looks run so far (for benches). */
   looks = 0;
 
@@ -68,7 +67,7 @@ export class SecondLook {
     readonly frames: number,
     options: SecondLookOptions = {},
   ) {
-    this.#features = new StreamingFeatures(mel, embedding, frames);
+    this.#scorer = new CopyScorer(mel, embedding, keyword, frames);
     this.#lowScore = options.lowScore ?? SECOND_LOOK_DEFAULTS.lowScore;
     const delays = options.delaySteps ?? SECOND_LOOK_DEFAULTS.delaySteps;
     this.#delays = (typeof delays === 'number' ? [delays] : [...delays]).map((d) => d * CHUNK_SAMPLES);
@@ -76,7 +75,6 @@ export class SecondLook {
     this.#factors = options.factors ?? SECOND_LOOK_DEFAULTS.factors;
     const samples = Math.round(((options.windowMs ?? SECOND_LOOK_DEFAULTS.windowMs) * 16) / HALF_SAMPLES) * HALF_SAMPLES;
     this.#ring = new SampleRing(Math.max(HALF_SAMPLES, samples));
-    this.#dims = [1, frames, EMBEDDING_SIZE];
   }
 
   /** Whether looks can open at all (lowScore finite). */
@@ -85,7 +83,7 @@ export class SecondLook {
   }
 
   init(): Promise<void> {
-    return this.#features.init();
+    return this.#scorer.init();
   }
 
   /** Forgets the audio and any pending look (a gap in the stream). */
@@ -143,23 +141,23 @@ export class SecondLook {
     return { best, streakScore };
   }
 
-  /** Scores one copy from a fresh front end, in chunks aligned to its end (its newest audio), as the live grid is to now. */
+  /** Scores one copy as a fresh front end would, in chunks aligned to its end (its newest audio), as the live grid is to now. */
   async #score(copy: Float32Array, triggerLevel: number): Promise<LookResult> {
-    const f = this.#features;
-    f.reset();
-    const chunk = this.#chunk;
-    let best = 0;
-    let streakScore = 0;
-    const recent: number[] = [];
-    for (let o = copy.length % CHUNK_SAMPLES; o + CHUNK_SAMPLES <= copy.length; o += CHUNK_SAMPLES) {
-      for (let i = 0; i < CHUNK_SAMPLES; i++) chunk[i] = Math.max(-32768, Math.min(32767, Math.round(copy[o + i]!)));
-      await f.push(chunk);
-      const score = (await this.keyword.run(f.embeddings, this.#dims))[0]!;
-      best = Math.max(best, score);
-      recent.push(score);
-      if (recent.length > triggerLevel) recent.shift();
-      if (recent.length === triggerLevel) streakScore = Math.max(streakScore, Math.min(...recent));
-    }
-    return { best, streakScore };
+    const { real } = await this.#scorer.score(copy, [], Number.POSITIVE_INFINITY);
+    return streaks(real, triggerLevel);
   }
+}
+
+/** The best score of `scores` and the highest reached by `triggerLevel` of them in a row. */
+export function streaks(scores: ArrayLike<number>, triggerLevel: number): LookResult {
+  let best = 0;
+  let streakScore = 0;
+  for (let i = 0; i < scores.length; i++) {
+    best = Math.max(best, scores[i]!);
+    if (i + 1 < triggerLevel) continue;
+    let low = scores[i]!;
+    for (let j = i + 1 - triggerLevel; j < i; j++) low = Math.min(low, scores[j]!);
+    streakScore = Math.max(streakScore, low);
+  }
+  return { best, streakScore };
 }
