@@ -250,14 +250,15 @@ async function lookCompute(): Promise<{ p50: number; p95: number }> {
  * last positions and the padded steps), ms: the look as the engine runs it, after a burst of
  * noise loud enough to be speech ends.
  */
-async function speechEndLookCompute(): Promise<{ p50: number; p95: number }> {
+export async function speechEndLookCompute(): Promise<{ p50: number; p95: number }> {
   const files = resolveModelFiles({ keyword: 'hey_jarvis' });
   const rt = await loadOnnxRuntime();
   const models = [await rt.load(files.mel), await rt.load(files.embedding), await rt.load(files.keyword)] as const;
   const look = new SecondLook(models[0], models[1], models[2], keywordInputFrames(models[2], files.keyword));
   await look.init();
   const room = mix(new Int16Array(RATE), roomNoise(RATE, -50, 96));
-  const loud = mix(new Int16Array(RATE / 2), roomNoise(RATE / 2, -20, 95));
+  // 640 ms (16 halves): as long as a fast keyword.
+  const loud = mix(new Int16Array(10240), roomNoise(10240, -20, 95));
   const times: number[] = [];
   let at = 0;
   for (let k = 0; k < 22; k++) {
