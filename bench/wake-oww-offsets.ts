@@ -7,8 +7,11 @@
  * of other speech), an energy detector marks where speech ends (a quiet 40 ms half after at
  * least `MIN_SPEECH` halves of speech), and at that half and 1-3 steps later, while it stays
  * quiet, the last 2 s are stretched 1.15x and 1.2x and scored at the last real positions and
- * with 320 ms of the room's quiet after them. Raw copies go to a file; the analysis is in the
- * lead's notes (docs/benchmarks.md). `node dist-bench/bench/wake-oww-offsets.js`
+ * with 320 ms of the room's quiet after them. The copies' scores go to a file
+ * (OFFSETS_RAW, default /tmp/oww-offsets-raw.json), from which each setting (stretches, steps
+ * after the end, padded steps, threshold, length of the stretch of speech) was read against
+ * the engine's own detections from bench/wake-oww-early-look.ts's raw file: the table in
+ * docs/benchmarks.md. `npx tsc -p tsconfig.bench.json && node dist-bench/bench/wake-oww-offsets.js`
  */
 import { writeFileSync } from 'node:fs';
 import { SampleRing } from '../src/audio/ring-buffer.js';

@@ -294,8 +294,8 @@ describe.skipIf(missing)('openWakeWord second look at fast speech', () => {
     expect(off.hits, `max score ${off.max}`).toEqual([]);
     expect(off.max).toBeGreaterThan(0.2);
     expect(off.looks).toEqual([]);
-    // Without the look-ahead only the look 3 steps after the first 0.2 runs: the stretch is what hears it.
-    const on = await listen(pcm, { lookAheadMs: 0 });
+    // Without the look-ahead only the look 3 steps after the first 0.2 runs (and here not the one at the end of speech): the stretch is what hears it.
+    const on = await listen(pcm, { lookAheadMs: 0 }, { atSpeechEnd: { delaySteps: [] } });
     expect(on.hits, on.log.text()).toHaveLength(1);
     expect(on.hits[0]!.score).toBeGreaterThanOrEqual(0.5);
     // 240 ms after the first score of 0.2, itself after the keyword's end.
@@ -333,14 +333,14 @@ describe.skipIf(missing)('openWakeWord second look at fast speech', () => {
 });
 
 describe.skipIf(missing)('openWakeWord second look at the end of speech', () => {
-  // A fast voice whose steps stay under 0.02 until about 400 ms after the keyword's end (so the
-  // look at a score of 0.2 comes late), while its copy stretched 1.2x with the room's quiet
-  // after it scores near 1 about 100 ms after the end.
-  const voice: Voice = { engine: 'espeak', voice: 'en-gb-x-gbcwmd', rate: 1.2 };
+  // A fast voice (the benchmark's tuning set has it) whose steps stay low until 200-400 ms
+  // after the keyword's end (so the look at a score of 0.2 comes late), while its copy
+  // stretched 1.2x with the room's quiet after it scores near 1 about 100 ms after the end.
+  const voice: Voice = { engine: 'espeak', voice: 'en-us-nyc', rate: 1.15 };
 
   it('hears the fast keyword one step after speech ends, long before the look at a rise of the score', async () => {
     const keyword = atLevel(synth('hey jarvis', voice), -22);
-    const pcm = mix(sequence(1000, keyword, 2000), roomNoise(16000 * 3 + keyword.length, -58, 7));
+    const pcm = mix(sequence(1000, keyword, 2000), roomNoise(16000 * 3 + keyword.length, -65, 7));
     const keywordEnd = 16000 + keyword.length;
     const off = await listen(pcm, {}, { atSpeechEnd: { delaySteps: [] } });
     const on = await listen(pcm);
