@@ -19,7 +19,7 @@ import { RoomSchema, WakeSchema } from '../src/config/schema.js';
 import { ECHO_SUPPRESS_ACTIVE_DB } from '../src/drivers/echo/cancel-input.js';
 import { resolveModelFiles } from '../src/drivers/openwakeword/models.js';
 import { keywordInputFrames, loadOnnxRuntime, releaseAll } from '../src/drivers/openwakeword/runtime.js';
-import { SECOND_LOOK_DEFAULTS, SecondLook } from '../src/drivers/openwakeword/second-look.js';
+import { SECOND_LOOK_DEFAULTS, SecondLook, SPEECH_END_LOOK_DEFAULTS } from '../src/drivers/openwakeword/second-look.js';
 import { HALF_STEP_ARM_SCORE, OpenWakeWord } from '../src/drivers/openwakeword/wake.js';
 import { RoomEcho } from '../src/drivers/room/acoustics.js';
 import { loadSpeexDsp } from '../src/drivers/speex/speexdsp.js';
@@ -47,14 +47,20 @@ export interface EngineSetup {
   lookAheadMs?: number;
 }
 
+/** What made a detection: a step's own score, the second look at a rise of the score or at the end of speech, the look-ahead. */
+export type Detector = 'step' | 'second-look' | 'speech-end' | 'look-ahead';
+
+/** The score the second look at the end of speech must reach (its copies agreeing). */
+const SPEECH_END_THRESHOLD = SPEECH_END_LOOK_DEFAULTS.threshold;
+
 /** The config's look-ahead threshold (the score a padded copy must reach). */
 const LOOK_AHEAD_THRESHOLD = WakeSchema.parse({}).lookAheadThreshold;
 
 async function engine(setup: EngineSetup) {
-  const hits: { sampleIndex: number; score: number; how: 'step' | 'second-look' | 'look-ahead' }[] = [];
+  const hits: { sampleIndex: number; score: number; how: Detector }[] = [];
   const scores: { score: number; end: number }[] = [];
   // Every second look: the copies' score (at the trigger level) and where it ran.
-  const looks: { score: number; end: number }[] = [];
+  const looks: { score: number; end: number; atSpeechEnd: boolean }[] = [];
   // Every look-ahead: its padded copy's best score and where it ran.
   const aheads: { score: number; end: number }[] = [];
   // The engine's 'detected' lines say what made each detection.
@@ -63,8 +69,8 @@ async function engine(setup: EngineSetup) {
     sink: {
       write: (line) => {
         if (!line.includes('"detected"')) return;
-        const d = JSON.parse(line) as { sampleIndex: number; score: number; secondLook?: boolean; lookAhead?: boolean };
-        hits.push({ sampleIndex: d.sampleIndex, score: d.score, how: d.secondLook ? 'second-look' : d.lookAhead ? 'look-ahead' : 'step' });
+        const d = JSON.parse(line) as { sampleIndex: number; score: number; secondLook?: boolean; atSpeechEnd?: boolean; lookAhead?: boolean };
+        hits.push({ sampleIndex: d.sampleIndex, score: d.score, how: d.atSpeechEnd ? 'speech-end' : d.secondLook ? 'second-look' : d.lookAhead ? 'look-ahead' : 'step' });
       },
     },
   });
@@ -75,7 +81,7 @@ async function engine(setup: EngineSetup) {
     log,
     maxBacklogMs: Number.POSITIVE_INFINITY,
     onScore: (score, end) => scores.push({ score, end }),
-    onSecondLook: (r, end) => looks.push({ score: r.streakScore, end }),
+    onSecondLook: (r, end) => looks.push({ score: r.streakScore, end, atSpeechEnd: r.kind === 'speech-end' }),
     onLookAhead: (padded, end) => aheads.push({ score: Math.max(...padded), end }),
   });
   await wake.start();
@@ -111,7 +117,7 @@ async function engine(setup: EngineSetup) {
 
 /** Thresholds compared in the sweep (0.5 is the default). */
 /** The noise suppressor as the engine runs it by default. */
-const DEFAULT_SETUP: EngineSetup = { noiseSuppression: WakeSchema.parse({}).noiseSuppression, halfStepArmScore: HALF_STEP_ARM_SCORE, secondLookLowScore: SECOND_LOOK_DEFAULTS.lowScore };
+export const DEFAULT_SETUP: EngineSetup = { noiseSuppression: WakeSchema.parse({}).noiseSuppression, halfStepArmScore: HALF_STEP_ARM_SCORE, secondLookLowScore: SECOND_LOOK_DEFAULTS.lowScore };
 
 /** Thresholds compared in the sweep (0.5 is the default). */
 const SWEEP = [0.3, 0.35, 0.4, 0.45, 0.5, 0.6];
@@ -154,9 +160,11 @@ export interface Rendition {
   /** The engine's own detection at the default threshold, ms after the keyword's end. */
   detectedMs: number | null;
   /** What made it: a step's score, the second look or the look-ahead. */
-  detectedBy: 'step' | 'second-look' | 'look-ahead' | null;
-  /** The best score of the second looks within the rendition (null: none ran). */
+  detectedBy: Detector | null;
+  /** The best score of the second looks at a rise within the rendition (null: none ran). */
   secondLook: number | null;
+  /** The best (agreed) score of the looks at the end of speech within the rendition (null: none ran). */
+  speechEndLook: number | null;
 }
 
 /** Every voice (with its rate) at every noise level, on one continuous stream. */
@@ -190,7 +198,8 @@ export async function detection(voices: Voice[], noiseLevels: number[], firstSee
           for (const level of LEVELS) {
             const c = firstStreak(mine, th, level);
             // The second look scores at the configured trigger level (1): it counts in that row only.
-            const look = level === 1 ? looks.find((l) => l.score >= th) : undefined;
+            // The look at the end of speech fires at its own threshold whatever the step threshold.
+            const look = level === 1 ? looks.find((l) => l.score >= (l.atSpeechEnd ? Math.max(th, SPEECH_END_THRESHOLD) : th)) : undefined;
             const at = Math.min(c?.end ?? Infinity, look?.end ?? Infinity, level === 1 ? (ahead?.end ?? Infinity) : Infinity);
             crossMs[sweepKey(th, level)] = Number.isFinite(at) ? ((at - keywordEnd) * 1000) / RATE : null;
           }
@@ -207,7 +216,8 @@ export async function detection(voices: Voice[], noiseLevels: number[], firstSee
           bestByMs,
           detectedMs: hit ? ((hit.sampleIndex - keywordEnd) * 1000) / RATE : null,
           detectedBy: hit?.how ?? null,
-          secondLook: looks.length ? Math.max(...looks.map((l) => l.score)) : null,
+          secondLook: looks.some((l) => !l.atSpeechEnd) ? Math.max(...looks.filter((l) => !l.atSpeechEnd).map((l) => l.score)) : null,
+          speechEndLook: looks.some((l) => l.atSpeechEnd) ? Math.max(...looks.filter((l) => l.atSpeechEnd).map((l) => l.score)) : null,
         });
       }
     }
@@ -229,6 +239,43 @@ async function lookCompute(): Promise<{ p50: number; p95: number }> {
     const t0 = performance.now();
     await look.run(1);
     if (k >= 2) times.push(performance.now() - t0);
+  }
+  await releaseAll([...models]);
+  const r = (x: number) => Math.round(x * 10) / 10;
+  return { p50: r(percentile(times, 50)), p95: r(percentile(times, 95)) };
+}
+
+/**
+ * Compute time of one second look at the end of speech (both stretches of the last 2 s, their
+ * last positions and the padded steps), ms: the look as the engine runs it, after a burst of
+ * noise loud enough to be speech ends.
+ */
+export async function speechEndLookCompute(): Promise<{ p50: number; p95: number }> {
+  const files = resolveModelFiles({ keyword: 'hey_jarvis' });
+  const rt = await loadOnnxRuntime();
+  const models = [await rt.load(files.mel), await rt.load(files.embedding), await rt.load(files.keyword)] as const;
+  const look = new SecondLook(models[0], models[1], models[2], keywordInputFrames(models[2], files.keyword));
+  await look.init();
+  const room = mix(new Int16Array(RATE), roomNoise(RATE, -50, 96));
+  // 640 ms (16 halves): as long as a fast keyword.
+  const loud = mix(new Int16Array(10240), roomNoise(10240, -20, 95));
+  const times: number[] = [];
+  let at = 0;
+  for (let k = 0; k < 22; k++) {
+    let due: number | null = null;
+    for (const part of [room, loud, room]) {
+      for (let o = 0; o + 640 <= part.length; o += 640) {
+        at += 640;
+        look.remember(part.subarray(o, o + 640), at);
+        if (due === null && look.next(at) === 'speech-end') due = at;
+      }
+    }
+    if (due === null) throw new Error('the look at the end of speech was never due');
+    const t0 = performance.now();
+    const r = await look.run(1, at);
+    if (r.kind !== 'speech-end') throw new Error('not a look at the end of speech');
+    if (k >= 2) times.push(performance.now() - t0);
+    look.skipSpeechEnd();
   }
   await releaseAll([...models]);
   const r = (x: number) => Math.round(x * 10) / 10;
@@ -285,14 +332,16 @@ export interface FalseAcceptRun {
   /** The engine's detections at the default threshold, with where they happened. */
   accepts: string[];
   /** Max score of each utterance or noise block, and the most two in a row reached, for the sweep; `ahead`: the best look-ahead copy. */
-  blockMax: { max: number; max2: number; ahead: number; what: string }[];
+  blockMax: { max: number; max2: number; ahead: number; speechEnd: number; what: string }[];
   cpuPercentOfOneCore: number;
   /** Share of the 80 ms steps that were also scored at their half step, %. */
   halfStepPercent: number;
-  /** Second looks run (each scores stretched copies of the last 2 s). */
+  /** Second looks run (each scores stretched copies of the last 2 s), and of them the looks at the end of speech. */
   secondLooks: number;
-  /** The best second look of the run, and in which block. */
+  speechEndLooks: number;
+  /** The best second look (at a rise) of the run, and in which block; the best look at the end of speech (copies agreeing). */
   highestSecondLook: { score: number; what: string };
+  highestSpeechEndLook: { score: number; what: string };
   /** Look-aheads run, per 80 ms step (%), and the best padded copy of the run. */
   lookAheadPercent: number;
   highestLookAhead: { score: number; what: string };
@@ -342,7 +391,7 @@ export async function falseAccepts(setup: EngineSetup, minMinutes = 31): Promise
     await e.feed(b.pcm);
   }
   const where = (i: number) => blocks.find((x) => i > x.from && i <= x.to + 1280)?.what ?? '?';
-  const blockMax = blocks.map((b) => ({ what: b.what, max: 0, max2: 0, ahead: 0 }));
+  const blockMax = blocks.map((b) => ({ what: b.what, max: 0, max2: 0, ahead: 0, speechEnd: 0 }));
   let k = 0;
   const prev = new Map<number, number>();
   for (const s of e.scores) {
@@ -358,9 +407,16 @@ export async function falseAccepts(setup: EngineSetup, minMinutes = 31): Promise
   const cpu = e.cpuPercent();
   // A second look counts in the block it ran in, at trigger level 1.
   let topLook = { score: 0, what: '' };
+  let topEnd = { score: 0, what: '' };
   for (const l of e.looks) {
     const j = blocks.findIndex((b) => l.end > b.from && l.end <= b.to + 1280);
     if (j < 0) continue;
+    if (l.atSpeechEnd) {
+      // The look at the end of speech counts at its own threshold (the sweep's trigger level 1 rows).
+      blockMax[j]!.speechEnd = Math.max(blockMax[j]!.speechEnd, l.score);
+      if (l.score > topEnd.score) topEnd = { score: Math.round(l.score * 1000) / 1000, what: blocks[j]!.what };
+      continue;
+    }
     blockMax[j]!.max = Math.max(blockMax[j]!.max, l.score);
     if (l.score > topLook.score) topLook = { score: Math.round(l.score * 1000) / 1000, what: blocks[j]!.what };
   }
@@ -372,6 +428,7 @@ export async function falseAccepts(setup: EngineSetup, minMinutes = 31): Promise
     if (l.score > topAhead.score) topAhead = { score: Math.round(l.score * 1000) / 1000, what: blocks[j]!.what };
   }
   const looks = e.looks.length;
+  const endLooks = e.looks.filter((l) => l.atSpeechEnd).length;
   await e.stop();
   return {
     audioMinutes: Math.round(minutes * 10) / 10,
@@ -381,7 +438,9 @@ export async function falseAccepts(setup: EngineSetup, minMinutes = 31): Promise
     blockMax,
     cpuPercentOfOneCore: Math.round(cpu * 100) / 100,
     secondLooks: looks,
+    speechEndLooks: endLooks,
     highestSecondLook: topLook,
+    highestSpeechEndLook: topEnd,
     lookAheadPercent: Math.round((e.aheads.length / e.scores.filter((x) => x.end % 1280 === 0).length) * 10000) / 100,
     highestLookAhead: topAhead,
     halfStepPercent: Math.round((e.scores.filter((x) => x.end % 1280 !== 0).length / e.scores.filter((x) => x.end % 1280 === 0).length) * 10000) / 100,
@@ -466,10 +525,10 @@ async function echo(): Promise<EchoResult> {
 const pct = (n: number, of: number) => Math.round((n / of) * 1000) / 10;
 
 /** Detection rate, misses and latency of one set of renditions at the default threshold. */
-function summary(det: Rendition[], noiseLevels: number[], computeMs: number, lookMs: number, aheadMs: number) {
+function summary(det: Rendition[], noiseLevels: number[], computeMs: number, lookMs: number, aheadMs: number, endLookMs: number) {
   const detected = det.filter((d) => d.detectedMs !== null);
   // A detection by the second look also waits for the look's compute, one by the look-ahead for its padded copy's.
-  const latency = detected.map((d) => d.detectedMs! + (d.detectedBy === 'second-look' ? lookMs : d.detectedBy === 'look-ahead' ? computeMs + aheadMs : computeMs));
+  const latency = detected.map((d) => d.detectedMs! + (d.detectedBy === 'second-look' ? lookMs : d.detectedBy === 'speech-end' ? endLookMs : d.detectedBy === 'look-ahead' ? computeMs + aheadMs : computeMs));
   const by = (how: Rendition['detectedBy']) => detected.filter((d) => d.detectedBy === how).length;
   return {
     renditions: det.length,
@@ -480,11 +539,12 @@ function summary(det: Rendition[], noiseLevels: number[], computeMs: number, loo
       return [`noise ${db} dBFS (speech ${TALKER_DB} dBFS)`, pct(set.filter((d) => d.detectedMs !== null).length, set.length)];
     })),
     latencyMs: { p50: Math.round(percentile(latency, 50)), p95: Math.round(percentile(latency, 95)), max: Math.round(Math.max(...latency)) },
-    detectedBy: { step: by('step'), lookAhead: by('look-ahead'), secondLook: by('second-look') },
+    detectedBy: { step: by('step'), lookAhead: by('look-ahead'), secondLook: by('second-look'), speechEndLook: by('speech-end') },
     scorePeakAfterEndMs: { p50: Math.round(percentile(det.map((d) => d.peakMs), 50)), p95: Math.round(percentile(det.map((d) => d.peakMs), 95)) },
     missed: det.filter((d) => d.detectedMs === null).map((d) => `${d.name} (max score ${d.max.toFixed(2)}${d.secondLook === null ? '' : `, second look ${d.secondLook.toFixed(2)}`})`),
     // Detected although no step reached the threshold: the second look's copy did.
     heardBySecondLook: det.filter((d) => d.detectedBy === 'second-look').map((d) => `${d.name} (steps ${d.max.toFixed(2)}, copy ${d.secondLook?.toFixed(2)}, ${Math.round(d.detectedMs!)} ms after the end)`),
+    heardAtSpeechEnd: det.filter((d) => d.detectedBy === 'speech-end').map((d) => `${d.name} (steps ${d.max.toFixed(2)}, copies ${d.speechEndLook?.toFixed(2)}, ${Math.round(d.detectedMs!)} ms after the end)`),
   };
 }
 
@@ -500,18 +560,18 @@ function scoreCurve(det: Rendition[], threshold: number) {
 }
 
 /** Detection rates of both sets, and false accepts, for a setup other than the default. */
-async function variant(setup: EngineSetup, withFalseAccepts: boolean, threshold: number, ms?: { compute: number; look: number; ahead: number }) {
+async function variant(setup: EngineSetup, withFalseAccepts: boolean, threshold: number, ms?: { compute: number; look: number; ahead: number; endLook: number }) {
   const det = await detection(VOICES.flatMap((v) => RATES.map((rate) => ({ ...v, rate }))), NOISE_DB, 1, setup);
   const held = await detection(HELD_OUT, HELD_OUT_NOISE_DB, 5000, setup);
   const rate = (set: Rendition[]) => pct(set.filter((d) => d.detectedMs !== null).length, set.length);
   const out: Record<string, unknown> = { detectionRate: rate(det), detectionRateHeldOut: rate(held) };
   if (ms) {
-    out.latencyMs = summary(det, NOISE_DB, ms.compute, ms.look, ms.ahead).latencyMs;
-    out.latencyMsHeldOut = summary(held, HELD_OUT_NOISE_DB, ms.compute, ms.look, ms.ahead).latencyMs;
+    out.latencyMs = summary(det, NOISE_DB, ms.compute, ms.look, ms.ahead, ms.endLook).latencyMs;
+    out.latencyMsHeldOut = summary(held, HELD_OUT_NOISE_DB, ms.compute, ms.look, ms.ahead, ms.endLook).latencyMs;
   }
   if (withFalseAccepts) {
     const fa = await falseAccepts(setup);
-    const top = fa.blockMax.reduce((m, b) => (b.max > m.max ? b : m), { max: 0, max2: 0, ahead: 0, what: '' });
+    const top = fa.blockMax.reduce((m, b) => (b.max > m.max ? b : m), { max: 0, max2: 0, ahead: 0, speechEnd: 0, what: '' });
     out.falseAccepts = fa.accepts.length;
     out.falseAcceptsFrom = fa.accepts;
     out.highestOtherScore = { score: Math.round(top.max * 1000) / 1000, from: top.what };
@@ -531,6 +591,7 @@ export async function runOwwBench(): Promise<object> {
   // With the half steps running on every chunk (0: always armed): the cost while a keyword may be under way.
   const computeHalf = await chunkCompute(0);
   const computeLook = await lookCompute();
+  const computeEndLook = await speechEndLookCompute();
   const computeAhead = await lookAheadCompute();
   const fa = await falseAccepts(DEFAULT_SETUP);
   const ec = await echo();
@@ -538,7 +599,7 @@ export async function runOwwBench(): Promise<object> {
   const threshold = WakeSchema.parse({}).threshold;
   const gridOnly = await variant({ ...DEFAULT_SETUP, halfStepArmScore: Number.POSITIVE_INFINITY, secondLookLowScore: Number.POSITIVE_INFINITY }, true, threshold);
   const noLook = await variant({ ...DEFAULT_SETUP, secondLookLowScore: Number.POSITIVE_INFINITY }, true, threshold);
-  const ms = { compute: compute.p50, look: computeLook.p50, ahead: computeAhead.p50 };
+  const ms = { compute: compute.p50, look: computeLook.p50, ahead: computeAhead.p50, endLook: computeEndLook.p50 };
   const noAhead = await variant({ ...DEFAULT_SETUP, lookAheadMs: 0 }, true, threshold, ms);
   const denoised = await variant({ ...DEFAULT_SETUP, noiseSuppression: !DEFAULT_SETUP.noiseSuppression }, true, threshold);
   const hours = fa.audioMinutes / 60;
@@ -548,7 +609,7 @@ export async function runOwwBench(): Promise<object> {
     const key = sweepKey(th, level);
     const crossed = crossings(det, key);
     const crossedHeld = crossings(held, key);
-    const fas = fa.blockMax.filter((b) => (level === 1 ? b.max : b.max2) >= th || (level === 1 && b.ahead >= LOOK_AHEAD_THRESHOLD));
+    const fas = fa.blockMax.filter((b) => (level === 1 ? b.max : b.max2) >= th || (level === 1 && (b.ahead >= LOOK_AHEAD_THRESHOLD || b.speechEnd >= Math.max(th, SPEECH_END_THRESHOLD))));
     return {
       threshold: th,
       triggerLevel: level,
@@ -562,19 +623,20 @@ export async function runOwwBench(): Promise<object> {
       falseAcceptsFrom: fas.map((b) => b.what),
     };
   }));
-  const highestOther = fa.blockMax.reduce((m, b) => (b.max > m.max ? b : m), { max: 0, max2: 0, ahead: 0, what: '' });
+  const highestOther = fa.blockMax.reduce((m, b) => (b.max > m.max ? b : m), { max: 0, max2: 0, ahead: 0, speechEnd: 0, what: '' });
   return {
     machine: 'shared 2-core x86-64 development machine (other builds running), not a Raspberry Pi',
     threshold,
     triggerLevel: WakeSchema.parse({}).triggerLevel,
     setup: { ...DEFAULT_SETUP, secondLook: SECOND_LOOK_DEFAULTS, lookAhead: { ms: WakeSchema.parse({}).lookAheadMs, threshold: LOOK_AHEAD_THRESHOLD, gate: LOOK_AHEAD_DEFAULTS.gate, pad: LOOK_AHEAD_DEFAULTS.pad } },
     reference: 'scores equal openWakeWord 0.6 Model.predict (Python, onnxruntime 1.30) on the same audio, 80 ms steps: bench/wake-oww-reference.py',
-    detection: { set: 'tuning: the voices, speeds and noise the settings were compared on', ...summary(det, NOISE_DB, compute.p50, computeLook.p50, computeAhead.p50) },
-    detectionHeldOut: { set: 'held out: 8 other espeak-ng voices at 0.9/1.05/1.2, the 5 flite voices at 0.93/1.08, other noise levels', ...summary(held, HELD_OUT_NOISE_DB, compute.p50, computeLook.p50, computeAhead.p50) },
+    detection: { set: 'tuning: the voices, speeds and noise the settings were compared on', ...summary(det, NOISE_DB, compute.p50, computeLook.p50, computeAhead.p50, computeEndLook.p50) },
+    detectionHeldOut: { set: 'held out: 8 other espeak-ng voices at 0.9/1.05/1.2, the 5 flite voices at 0.93/1.08, other noise levels', ...summary(held, HELD_OUT_NOISE_DB, compute.p50, computeLook.p50, computeAhead.p50, computeEndLook.p50) },
     latencyNote: 'keyword acoustic end (last 10 ms within 40 dB of its loudest) -> end of the real step (80 ms, or half step) whose score reached the threshold, or whose look-ahead copy reached lookAheadThreshold, plus one step’s compute time (p50, and the look-ahead’s for its detections); a detection by the second look: the end of the step it ran at, plus one look’s compute time (p50). The threshold sweep adds one step’s compute to every row; its look-ahead counts at lookAheadThreshold (trigger level 1 rows only)',
     chunkComputeMs: compute,
     chunkComputeMsWithHalfSteps: computeHalf,
     secondLookComputeMs: computeLook,
+    speechEndLookComputeMs: computeEndLook,
     lookAheadComputeMs: computeAhead,
     falseAccepts: {
       audioMinutes: fa.audioMinutes,
@@ -585,7 +647,9 @@ export async function runOwwBench(): Promise<object> {
       accepts: fa.accepts,
       halfStepPercent: fa.halfStepPercent,
       secondLooks: fa.secondLooks,
+      speechEndLooks: fa.speechEndLooks,
       highestSecondLook: fa.highestSecondLook,
+      highestSpeechEndLook: fa.highestSpeechEndLook,
       lookAheadPercent: fa.lookAheadPercent,
       highestLookAhead: fa.highestLookAhead,
       highestOtherScore: { score: Math.round(highestOther.max * 1000) / 1000, from: highestOther.what },

@@ -8,7 +8,7 @@
  *   scored 40 ms off the grid, for a second after the last such score. That phase keeps its own
  *   trigger-level streak.
  * - Second look (second-look.ts): a keyword the model under-scores because it was said fast is
- *   scored again on a slowed-down copy.
+ *   scored again on a slowed-down copy, at a rise of the score and where speech ends.
  * - Look-ahead (look-ahead.ts): a step that scores at least its gate is scored again on a copy
  *   of the streaming state padded with the room's quiet, which the model scores as the keyword's
  *   end a few steps before the real audio gets there.
@@ -54,8 +54,8 @@ export interface StepScorerOptions {
   log: Logger;
 }
 
-/** How a detection was made: a step's own score, a second look, or a look-ahead. */
-export type DetectionKind = 'step' | 'second-look' | 'look-ahead';
+/** How a detection was made: a step's own score, a second look (at a rise of the score, or at the end of speech), or a look-ahead. */
+export type DetectionKind = 'step' | 'second-look' | 'speech-end' | 'look-ahead';
 
 export class StepScorer {
   readonly #o: StepScorerOptions;
@@ -89,7 +89,7 @@ export class StepScorer {
       this.#firstHalf = true;
       this.#armedUntil = Number.NEGATIVE_INFINITY;
     }
-    look?.remember(half);
+    look?.remember(half, end);
     lookAhead?.remember(half);
     const first = this.#firstHalf;
     this.#firstHalf = !first;
@@ -120,7 +120,7 @@ export class StepScorer {
     // The streak counts steps at the normal threshold, so the guard can change mid-keyword.
     const run = score >= o.threshold ? streak + 1 : 0;
     if (run < o.triggerLevel || score < o.activeThreshold()) return run;
-    o.look?.cancel();
+    o.look?.cancel(end);
     return this.#taken(o.detect(score, end, 'step')) ? 0 : run;
   }
 
@@ -135,21 +135,27 @@ export class StepScorer {
     const s = await la.run(o.features, half, o.triggerLevel);
     o.onLookAhead?.(la.scores, end);
     if (s < la.threshold) return;
-    o.look?.cancel();
+    o.look?.cancel(end);
     if (this.#taken(o.detect(s, end, 'look-ahead'))) this.#detected = true;
   }
 
-  /** Scores the stretched copy; a detection when it reaches the threshold. */
+  /**
+   * Scores the stretched copy; a detection when it reaches the threshold (the look at the end
+   * of speech: its own threshold, and not while the guard raises the threshold, as the look-ahead).
+   */
   async #secondLook(look: SecondLook, end: number): Promise<void> {
-    if (this.#o.ignoring()) return look.cancel();
-    const r = await look.run(this.#o.triggerLevel);
-    this.#o.onSecondLook?.(r, end);
-    const threshold = this.#o.activeThreshold();
-    this.#o.log.debug('wake-second-look', { sampleIndex: end, score: Math.round(r.best * 1000) / 1000, accepted: r.streakScore >= threshold });
+    const o = this.#o;
+    if (o.ignoring()) return look.cancel();
+    if (look.next(end) === 'speech-end' && o.activeThreshold() !== o.threshold) return look.skipSpeechEnd();
+    const r = await look.run(o.triggerLevel, end);
+    o.onSecondLook?.(r, end);
+    const atEnd = r.kind === 'speech-end';
+    const threshold = atEnd ? Math.max(look.speechEndThreshold, o.activeThreshold()) : o.activeThreshold();
+    o.log.debug('wake-second-look', { sampleIndex: end, score: Math.round(r.best * 1000) / 1000, ...(atEnd && { atSpeechEnd: true, agreed: Math.round(r.streakScore * 1000) / 1000 }), accepted: r.streakScore >= threshold });
     if (r.streakScore < threshold) return;
     // A copy heard the keyword: no later look for this rise.
-    look.cancel();
-    this.#taken(this.#o.detect(r.streakScore, end, 'second-look'));
+    look.cancel(end);
+    this.#taken(o.detect(r.streakScore, end, atEnd ? 'speech-end' : 'second-look'));
   }
 
   /** After a detection that was taken, both phases count afresh. */

@@ -341,7 +341,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       return false;
     }
     this.#lastDetectionEnd = end;
-    this.#log.info('detected', { ...hit, guarded: this.#guarded, ...(how === 'second-look' && { secondLook: true }), ...(how === 'look-ahead' && { lookAhead: true }) });
+    this.#log.info('detected', { ...hit, guarded: this.#guarded, ...(how === 'second-look' && { secondLook: true }), ...(how === 'speech-end' && { secondLook: true, atSpeechEnd: true }), ...(how === 'look-ahead' && { lookAhead: true }) });
     this.emit('detected', hit);
     return true;
   }

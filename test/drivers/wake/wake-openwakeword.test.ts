@@ -294,8 +294,8 @@ describe.skipIf(missing)('openWakeWord second look at fast speech', () => {
     expect(off.hits, `max score ${off.max}`).toEqual([]);
     expect(off.max).toBeGreaterThan(0.2);
     expect(off.looks).toEqual([]);
-    // Without the look-ahead only the look 3 steps after the first 0.2 runs: the stretch is what hears it.
-    const on = await listen(pcm, { lookAheadMs: 0 });
+    // Without the look-ahead only the look 3 steps after the first 0.2 runs (and here not the one at the end of speech): the stretch is what hears it.
+    const on = await listen(pcm, { lookAheadMs: 0 }, { atSpeechEnd: { delaySteps: [] } });
     expect(on.hits, on.log.text()).toHaveLength(1);
     expect(on.hits[0]!.score).toBeGreaterThanOrEqual(0.5);
     // 240 ms after the first score of 0.2, itself after the keyword's end.
@@ -329,5 +329,35 @@ describe.skipIf(missing)('openWakeWord second look at fast speech', () => {
     expect(r.looks).toHaveLength(1);
     expect(r.looks[0]).toMatchObject({ accepted: false });
     expect(r.hits).toEqual([]);
+  });
+});
+
+describe.skipIf(missing)('openWakeWord second look at the end of speech', () => {
+  // A fast voice (the benchmark's tuning set has it) whose steps stay low until 200-400 ms
+  // after the keyword's end (so the look at a score of 0.2 comes late), while its copy
+  // stretched 1.2x with the room's quiet after it scores near 1 about 100 ms after the end.
+  const voice: Voice = { engine: 'espeak', voice: 'en-us-nyc', rate: 1.15 };
+
+  it('hears the fast keyword one step after speech ends, long before the look at a rise of the score', async () => {
+    const keyword = atLevel(synth('hey jarvis', voice), -22);
+    const pcm = mix(sequence(1000, keyword, 2000), roomNoise(16000 * 3 + keyword.length, -65, 7));
+    const keywordEnd = 16000 + keyword.length;
+    const off = await listen(pcm, {}, { atSpeechEnd: { delaySteps: [] } });
+    const on = await listen(pcm);
+    expect(on.hits, on.log.text()).toHaveLength(1);
+    expect(on.log.lines().find((e) => e.event === 'detected')).toMatchObject({ secondLook: true, atSpeechEnd: true });
+    expect(on.looks.find((l) => l.atSpeechEnd)).toMatchObject({ accepted: true });
+    // Within 300 ms of the keyword's (synthesised) end, and before the engine without it hears it, if it does.
+    expect(on.hits[0]!.sampleIndex).toBeLessThan(keywordEnd + 4800);
+    if (off.hits.length > 0) expect(on.hits[0]!.sampleIndex).toBeLessThan(off.hits[0]!.sampleIndex);
+    expect(off.looks.some((l) => l.atSpeechEnd)).toBe(false);
+  });
+
+  it('does not look after a sentence (longer than a fast keyword)', async () => {
+    const said = atLevel(synth('the weather in the morning will be sunny with a light wind', { engine: 'espeak', voice: 'en-us' }), -22);
+    const pcm = mix(sequence(1000, said, 1500), roomNoise(16000 * 2.5 + said.length, -58, 8));
+    const r = await listen(pcm);
+    expect(r.hits).toEqual([]);
+    expect(r.looks.filter((l) => l.atSpeechEnd)).toEqual([]);
   });
 });

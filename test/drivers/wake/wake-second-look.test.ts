@@ -105,4 +105,74 @@ describe('second look timing', () => {
     expect(m.melInputs.length).toBe(before);
     expect(r.best).toBe(0);
   });
+
+  describe('at the end of speech', () => {
+    const step = CHUNK_SAMPLES;
+    /** Feeds `halves` halves at `amplitude` (0: a quiet room) from `at`; returns the next index and where a look was due. */
+    function feed(look: SecondLook, at: number, amplitude: number, halves: number): { at: number; due: number[] } {
+      const due: number[] = [];
+      for (let i = 0; i < halves; i++) {
+        const h = new Int16Array(HALF_SAMPLES);
+        for (let j = 0; j < h.length; j++) h[j] = Math.round(20 * Math.sin(j * 1.7 + i) + amplitude * Math.sin(j * 0.3));
+        at += HALF_SAMPLES;
+        look.remember(h, at);
+        const kind = look.next(at);
+        if (kind) due.push(at);
+      }
+      return { at, due };
+    }
+
+    it('looks one step after a keyword-long stretch of speech ends, at its own threshold, once', async () => {
+      const m = models(() => 0.9);
+      const look = new SecondLook(m.mel, m.embedding, m.keyword, 16);
+      await look.init();
+      let r = feed(look, 0, 0, 50);
+      expect(r.due).toEqual([]);
+      // 16 halves (640 ms) of speech, then the room: due 1 step after the first quiet half.
+      r = feed(look, r.at, 3000, 16);
+      const speechEnd = r.at + HALF_SAMPLES;
+      r = feed(look, r.at, 0, 2);
+      expect(look.next(speechEnd + step - 1)).toBe(null);
+      expect(look.next(speechEnd + step)).toBe('speech-end');
+      const result = await look.run(1, speechEnd + step);
+      expect(result).toMatchObject({ kind: 'speech-end' });
+      expect(result.streakScore).toBeCloseTo(0.9);
+      expect(look.speechEndThreshold).toBe(0.8);
+      expect(look.speechEndLooks).toBe(1);
+      expect(look.due(1e9), 'one look per end of speech').toBe(false);
+    });
+
+    it('no look after speech too short or too long for a fast keyword, when speech resumes first, or just after a detection', async () => {
+      const m = models(() => 0.9);
+      const look = new SecondLook(m.mel, m.embedding, m.keyword, 16);
+      await look.init();
+      let r = feed(look, 0, 0, 50);
+      for (const halves of [8, 30]) {
+        r = feed(look, r.at, 3000, halves);
+        r = feed(look, r.at, 0, 20);
+        expect(r.due, `${halves} halves of speech`).toEqual([]);
+      }
+      // Speech resumes 40 ms after the end (the pause between two words): no look.
+      r = feed(look, r.at, 3000, 8);
+      r = feed(look, r.at, 0, 1);
+      r = feed(look, r.at, 3000, 8);
+      r = feed(look, r.at, 0, 1);
+      r = feed(look, r.at, 3000, 4);
+      expect(r.due).toEqual([]);
+      r = feed(look, r.at, 0, 20);
+      // The stretch went on through the short pauses: 20 halves, a look.
+      expect(r.due.length).toBeGreaterThan(0);
+      await look.run(1, r.due[0]!);
+      // A detection (the look-ahead's, at the keyword's end) holds the looks for 1 s.
+      r = feed(look, r.at, 3000, 16);
+      look.cancel(r.at);
+      r = feed(look, r.at, 0, 20);
+      expect(r.due).toEqual([]);
+      // Off: no delays.
+      const off = new SecondLook(m.mel, m.embedding, m.keyword, 16, { atSpeechEnd: { delaySteps: [] } });
+      r = feed(off, 0, 0, 50);
+      r = feed(off, r.at, 3000, 16);
+      expect(feed(off, r.at, 0, 20).due).toEqual([]);
+    });
+  });
 });
