@@ -41,6 +41,8 @@ export interface EngineSetup {
   secondLookLowScore: number;
   /** OpenWakeWordOptions.secondLook.factors (default the engine's). */
   secondLookFactors?: readonly number[];
+  /** OpenWakeWordOptions.secondLook.delaySteps (default the engine's). */
+  secondLookDelaySteps?: readonly number[];
   /** Every keyword (and the false-accept stream) this many samples later on the grid (alignment sweeps; default 0). */
   shiftSamples?: number;
   /** wake.lookAheadMs (default the config's; 0: no look-ahead). */
@@ -77,7 +79,7 @@ async function engine(setup: EngineSetup) {
   const wake = new OpenWakeWord({
     config: WakeSchema.parse({ engine: 'openwakeword', keyword: 'hey_jarvis', noiseSuppression: setup.noiseSuppression, ...(setup.lookAheadMs !== undefined && { lookAheadMs: setup.lookAheadMs }) }),
     halfStepArmScore: setup.halfStepArmScore,
-    secondLook: { lowScore: setup.secondLookLowScore, ...(setup.secondLookFactors && { factors: setup.secondLookFactors }) },
+    secondLook: { lowScore: setup.secondLookLowScore, ...(setup.secondLookFactors && { factors: setup.secondLookFactors }), ...(setup.secondLookDelaySteps && { delaySteps: setup.secondLookDelaySteps }) },
     log,
     maxBacklogMs: Number.POSITIVE_INFINITY,
     onScore: (score, end) => scores.push({ score, end }),

@@ -27,7 +27,7 @@ export function spoken(voice: string, text: string): Int16Array {
     else if (engine === 'espeak') execFileSync('espeak-ng', ['-v', name, '-s', '155', '-w', wav, text], { stdio: 'ignore' });
     else throw new Error(`unknown voice ${voice} (use flite/NAME or espeak/NAME)`);
     const tmp = `${raw}.${process.pid}`;
-    execFileSync('sox', [wav, '-r', String(RATE), '-c', '1', '-b', '16', '-e', 'signed', '-t', 'raw', tmp], { stdio: 'ignore' });
+    execFileSync('sox', ['-R', wav, '-r', String(RATE), '-c', '1', '-b', '16', '-e', 'signed', '-t', 'raw', tmp], { stdio: 'ignore' });
     renameSync(tmp, raw); // atomic: parallel test files may make the same fixture
     rmSync(wav, { force: true });
   }

@@ -1,7 +1,11 @@
 /**
  * A second look at a keyword that may have been said too fast for the model: when a score
- * reaches `lowScore` (0.2) without a detection, the engine looks at once and, if that finds
- * nothing, again 3 steps (240 ms) later, when a slower keyword has ended (`delaySteps`). Each
+ * reaches `lowScore` (0.2) without a detection, the engine looks at once (`delaySteps`; the
+ * engine without its look-ahead looks 3 steps, 240 ms, later instead, when a slower keyword has
+ * ended). A later look 3 steps after the first was the default until the look at the end of
+ * speech (below) came: on the false-accept speech it scored 0.999 on a stretched "harvest,
+ * jarvis" (flite kal at 0.85x), and without it the tuning set lost one of 117 detections
+ * (docs/benchmarks.md). Each
  * look takes the last 2 s of audio, stretches it 1.15 and 1.2 times in time
  * with the pitch kept (stretch.ts, WSOLA), and scores each copy with the same models from a
  * fresh front end. When a copy reaches the threshold (`triggerLevel` steps in a row), it is a
@@ -25,7 +29,7 @@ import { stretch } from './stretch.js';
 export interface SecondLookOptions {
   /** Score (either phase) that opens a look, below the threshold (default 0.2; Infinity: never). */
   lowScore?: number;
-  /** Steps of 80 ms from that score to each look, ascending (default [0, 3]; the engine uses [3] when its look-ahead is off); a later look runs when the earlier ones found nothing. */
+  /** Steps of 80 ms from that score to each look, ascending (default [0]; the engine uses [3] when its look-ahead is off); a later look runs when the earlier ones found nothing. */
   delaySteps?: number | readonly number[];
   /** Time stretch of each copy scored (default [1.15, 1.2]: 15 and 20 % slower); the best copy counts. */
   factors?: readonly number[];
@@ -79,7 +83,7 @@ export type LookKind = 'rise' | 'speech-end';
 /** After a detection, the end of speech that follows (the keyword's own) opens no look for 1 s, samples. */
 const SPEECH_END_HOLD = 16000;
 
-export const SECOND_LOOK_DEFAULTS = { lowScore: 0.2, delaySteps: [0, 3], factors: [1.15, 1.2], windowMs: 2000 } as const;
+export const SECOND_LOOK_DEFAULTS = { lowScore: 0.2, delaySteps: [0], factors: [1.15, 1.2], windowMs: 2000 } as const;
 
 /** The look at the end of speech: its settings were chosen on the benchmark's tuning set (bench/wake-oww-offsets.ts). */
 export const SPEECH_END_LOOK_DEFAULTS = { delaySteps: [1], factors: [1.2], positions: 0, padChunks: 3, threshold: 0.8, agree: true, minSpeechHalves: 14, maxSpeechHalves: 20 } as const satisfies Required<SpeechEndLookOptions>;

@@ -12,8 +12,9 @@
  *   is also scored 40 ms off the 80 ms grid, for a second (1 s after the last such score). A
  *   keyword whose score peaks between two steps is heard that way, 40 ms sooner at best; the
  *   second phase keeps its own trigger-level streak. While nothing scores, it costs nothing.
- * - Second look (second-look.ts): a score of 0.2 with no detection 240 ms later has the last 2 s
- *   stretched 1.15 and 1.2 times (pitch kept) and scored again: fast speech the model under-scores.
+ * - Second look (second-look.ts): a score of 0.2 with no detection (at once; 240 ms later without
+ *   the look-ahead), or the end of a keyword-long stretch of speech, has the last 2 s stretched
+ *   (pitch kept) and scored again: fast speech the model under-scores.
  *   The scoring itself (steps, half steps, streaks, second look) is scorer.ts.
  * - Refractory period in audio samples (not wall clock) against double triggers.
  * - The session stops feeding during a turn (the uplink takes the audio). When feeding resumes

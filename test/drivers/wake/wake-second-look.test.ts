@@ -65,12 +65,20 @@ describe('second look timing', () => {
     expect(r2.streakScore).toBeCloseTo(0.1);
   });
 
-  it('by default looks at once, and again 3 steps later only when the first found nothing', async () => {
+  it('by default looks once per rise, at once; with delaySteps [0, 3] again 3 steps later only when the first found nothing', async () => {
     const m = models(() => 0.1);
-    const look = new SecondLook(m.mel, m.embedding, m.keyword, 16);
+    const step = CHUNK_SAMPLES;
+    const once = new SecondLook(m.mel, m.embedding, m.keyword, 16);
+    await once.init();
+    for (let i = 0; i < 64; i++) once.remember(new Int16Array(HALF_SAMPLES).fill(1000));
+    once.note(0.3, 10 * step);
+    expect(once.due(10 * step)).toBe(true);
+    await once.run(1);
+    expect(once.due(1e9), 'one look per rise').toBe(false);
+    expect(once.looks).toBe(1);
+    const look = new SecondLook(m.mel, m.embedding, m.keyword, 16, { delaySteps: [0, 3] });
     await look.init();
     for (let i = 0; i < 64; i++) look.remember(new Int16Array(HALF_SAMPLES).fill(1000));
-    const step = CHUNK_SAMPLES;
     look.note(0.3, 10 * step);
     expect(look.due(10 * step)).toBe(true);
     await look.run(1);
