@@ -603,6 +603,7 @@ export async function runOwwBench(): Promise<object> {
   const noLook = await variant({ ...DEFAULT_SETUP, secondLookLowScore: Number.POSITIVE_INFINITY }, true, threshold);
   const ms = { compute: compute.p50, look: computeLook.p50, ahead: computeAhead.p50, endLook: computeEndLook.p50 };
   const noAhead = await variant({ ...DEFAULT_SETUP, lookAheadMs: 0 }, true, threshold, ms);
+  const laterLook = await variant({ ...DEFAULT_SETUP, secondLookDelaySteps: [0, 3] }, true, threshold, ms);
   const denoised = await variant({ ...DEFAULT_SETUP, noiseSuppression: !DEFAULT_SETUP.noiseSuppression }, true, threshold);
   const hours = fa.audioMinutes / 60;
   const r = (x: number) => Math.round(x);
@@ -666,6 +667,7 @@ export async function runOwwBench(): Promise<object> {
     compared: {
       noSecondLook: { what: 'half steps but no second look (secondLook.lowScore Infinity)', ...noLook },
       noLookAhead: { what: 'no look-ahead (wake.lookAheadMs 0)', ...noAhead },
+      laterLook: { what: 'the rise look at once and again 3 steps later (secondLook.delaySteps [0, 3], the default before the look at the end of speech)', ...laterLook },
       gridOnly: { what: 'openWakeWord’s own 80 ms grid: no half steps, no second look', ...gridOnly },
       noiseSuppression: { what: `wake.noiseSuppression ${!DEFAULT_SETUP.noiseSuppression} (libspeexdsp denoiser at -15 dB, 10 ms blocks, as openWakeWord's enable_speex_noise_suppression)`, ...denoised },
     },
