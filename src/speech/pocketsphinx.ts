@@ -33,6 +33,7 @@ import type { Logger } from '../log/logger.js';
 import { Grammar, PhraseError, type GrammarSpec } from './phrases.js';
 import { loadPocketsphinx, RecognizerUnavailableError, type PocketsphinxLib, type Ptr } from './pocketsphinx-lib.js';
 import { features, scoreRatio, type Features } from './confidence.js';
+import type { WienerOptions } from './denoise.js';
 import { commonWords, leadInAlternatives, readDictionary, wordLoopArpa } from './pocketsphinx-model.js';
 import { PocketsphinxSession, type Evidence, type Pair, type SessionHost } from './pocketsphinx-session.js';
 import { garbageGuess, GARBAGE_CURVE, RATIO_CURVE, thresholdAt, throughGarbage, type ThresholdCurve } from './rejection.js';
@@ -66,8 +67,8 @@ export interface PocketsphinxOptions {
    * dropped from the transcript.
    */
   leadIn?: string[];
-  /** Noise reduction ahead of the decoders (./denoise.ts; default true). */
-  denoise?: boolean;
+  /** Noise reduction ahead of the decoders (./denoise.ts; default true; options tune the filter). */
+  denoise?: boolean | WienerOptions;
   /** More decoder options, `-name value` pairs (tuning; see pocketsphinx_continuous -help). */
   decoderArgs?: string[];
   /**
@@ -84,6 +85,13 @@ export interface PocketsphinxOptions {
    * Default DEFAULT_HOPELESS.
    */
   hopeless?: { silenceMs?: number; margin?: number };
+  /**
+   * After this much silence following speech whose best partial hypothesis is no complete
+   * sentence (and not hopeless), the grammar search is ended once to find its best complete
+   * sentence: if the recogniser would accept it, the utterance ends there; otherwise the search
+   * is run again over the audio so far and listening goes on. Default DEFAULT_SENTENCE_CHECK_MS; 0: never.
+   */
+  sentenceCheckMs?: number;
   /**
    * Weight of each phone of the grammar's garbage path (Grammar.toJsgf; a word weighs 1): speech
    * that takes it is rejected. Default DEFAULT_GARBAGE; 0: no garbage path (and RATIO_CURVE).
@@ -127,6 +135,12 @@ const MAX_FREE_PAIRS = 4;
  * at 10 dB (one that was not understood either way) ended before its last word; 200 ms cut 7.
  */
 export const DEFAULT_HOPELESS = { silenceMs: 300, margin: 0 };
+/**
+ * The default `sentenceCheckMs` (docs/benchmarks.md, "The sentence check"): on the calibration
+ * utterances at 10 dB, requests whose best partial hypothesis never became a complete sentence
+ * waited 700 ms of silence although the final search found them.
+ */
+export const DEFAULT_SENTENCE_CHECK_MS = 300;
 /** The default `garbage`, per phone (calibration: 1e-16 took requests, 1e-45 too few out-of-grammar sentences; docs/benchmarks.md). */
 export const DEFAULT_GARBAGE = 1e-25;
 /** The default `wordLoop`. */
@@ -155,13 +169,14 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   readonly #onHypothesis: PocketsphinxOptions['onHypothesis'];
   readonly #detail: boolean;
   readonly #args: string[];
-  readonly #denoise: boolean;
+  readonly #denoise: false | WienerOptions;
   readonly #leadIn: string[];
   readonly #wordLoop: number;
   readonly #hopelessSilenceMs: number;
   readonly #hopelessMargin: number;
   readonly #wordLoopArgs: string[];
   readonly #garbage: number;
+  readonly #sentenceCheckMs: number;
   #compiled: Compiled | undefined;
   #loading: Promise<Compiled> | undefined;
   readonly #free: Pair[] = [];
@@ -184,13 +199,14 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     this.#onHypothesis = options.onHypothesis;
     this.#detail = options.detail ?? false;
     this.#args = options.decoderArgs ?? [];
-    this.#denoise = options.denoise ?? true;
+    this.#denoise = options.denoise === false ? false : options.denoise === true || options.denoise === undefined ? {} : options.denoise;
     this.#leadIn = options.leadIn ?? DEFAULT_LEAD_IN;
     this.#wordLoop = options.wordLoop ?? DEFAULT_WORD_LOOP;
     this.#hopelessSilenceMs = options.hopeless?.silenceMs ?? DEFAULT_HOPELESS.silenceMs;
     this.#hopelessMargin = options.hopeless?.margin ?? DEFAULT_HOPELESS.margin;
     this.#wordLoopArgs = options.wordLoopArgs ?? WORD_LOOP_ARGS;
     this.#garbage = options.garbage ?? DEFAULT_GARBAGE;
+    this.#sentenceCheckMs = options.sentenceCheckMs ?? DEFAULT_SENTENCE_CHECK_MS;
     for (const [what, file, dir] of [
       ['acoustic model', this.#hmm, true],
       ['pronunciation dictionary', this.#dict, false],
@@ -286,6 +302,18 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   hopeless(p: { silenceMs: number; text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
     if (p.text && throughGarbage(p.text)) return true;
     return scoreRatio(p.grammar, p.loop, p.frames) < thresholdAt(this.#threshold, p.snrDb, this.curve) - this.#hopelessMargin;
+  }
+
+  /** @internal */
+  get sentenceCheckMs(): number {
+    return this.#sentenceCheckMs;
+  }
+
+  /** @internal The grammar search's final hypothesis is no garbage and its ratio passes the threshold (the grammar itself is checked by the session). */
+  accepts(f: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
+    const text = (f.text ?? '').trim();
+    if (!text || throughGarbage(text)) return false;
+    return scoreRatio(f.grammar, f.loop, f.frames) >= thresholdAt(this.#threshold, f.snrDb, this.curve);
   }
 
   /** The threshold curve the ratio is judged by (GARBAGE_CURVE with the garbage path, else RATIO_CURVE). */
