@@ -60,7 +60,12 @@ const WINDOW = Float64Array.from({ length: N }, (_, i) => Math.sqrt(0.5 - 0.5 * 
 export interface WienerOptions {
   /** Lowest gain per bin (default 0.2, -14 dB): deeper suppression distorted speech more than it helped. */
   floor?: number;
-  /** Smoothing of the decision-directed a-priori SNR (default 0.98). */
+  /**
+   * Smoothing of the decision-directed a-priori SNR (default 0.85). The textbook 0.98 smears the
+   * gain over the onsets and ends of sounds; on the calibration utterances at 10 dB (garbage path,
+   * docs/benchmarks.md) 0.99 / 0.98 / 0.95 / 0.9 / 0.85 / 0.75 gave 80 / 81.9 / 88.1 / 90 / 93.1 /
+   * 90 % command accuracy at 3.3 % of out-of-grammar sentences accepted.
+   */
   alpha?: number;
 }
 
@@ -80,7 +85,7 @@ export class WienerFilter {
 
   constructor(options: WienerOptions = {}) {
     this.#floor = options.floor ?? 0.2;
-    this.#alpha = options.alpha ?? 0.98;
+    this.#alpha = options.alpha ?? 0.85;
     this.#in = new Float64Array(HOP); // half a frame of silence primes the overlap
   }
 
