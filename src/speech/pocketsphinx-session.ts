@@ -95,6 +95,13 @@ const NOISY_EXTRA_MS = 50;
  * may never hear that silence in a noisy room; this detector, on the filtered audio, does.
  */
 const INCOMPLETE_SILENCE_MS = 700;
+/**
+ * The speech detector's copy of the audio is filtered with the textbook smoothing of the a-priori
+ * SNR: the decoders' sharper one (./denoise.ts, 0.85) leaves a residual noise whose bursts kept the
+ * energy detector in speech after the last word (calibration, 20 dB: requests' p95 from the last
+ * word to the end 251 -> 365 ms of audio; docs/benchmarks.md).
+ */
+const DETECTOR_ALPHA = 0.98;
 
 /** A pair's decoders, each fed the same audio. */
 const decoders = (p: Pair): Ptr[] => (p.words ? [p.grammar, p.loop, p.words] : [p.grammar, p.loop]);
@@ -112,6 +119,8 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
   readonly #warmLevels: number[] = [];
   readonly #endOnComplete: boolean;
   readonly #filter: WienerFilter | undefined;
+  /** The same filter with the steadier smoothing (`DETECTOR_ALPHA`), for the speech detector only. */
+  readonly #detectorFilter: WienerFilter | undefined;
   #state: SessionState = 'waiting';
   #held: Int16Array[] = [];
   #heldSamples = 0;
@@ -135,6 +144,7 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
   constructor(stt: SessionHost, grammar: string, completeSilenceMs: number, denoise: false | WienerOptions) {
     super();
     this.#filter = denoise ? new WienerFilter(denoise) : undefined;
+    this.#detectorFilter = denoise ? new WienerFilter({ ...denoise, alpha: DETECTOR_ALPHA }) : undefined;
     this.#stt = stt;
     this.#grammarName = grammar;
     this.#hangoverMs = completeSilenceMs || 150;
@@ -214,10 +224,12 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
   #enqueue(raw: Int16Array): void {
     // Filtered here, in arrival order; the decoders see whole 16 ms hops.
     const pcm = this.#filter ? this.#filter.process(raw) : raw;
-    if (pcm.length) this.#chain = this.#chain.then(() => this.#process(pcm));
+    const forDetector = this.#detectorFilter ? this.#detectorFilter.process(raw) : pcm;
+    if (pcm.length) this.#chain = this.#chain.then(() => this.#process(pcm, forDetector));
   }
 
-  async #process(pcm: Int16Array): Promise<void> {
+  /** Decodes `pcm` and runs the end-of-speech rules, the speech detector hearing `forDetector` (the same audio, filtered for it). */
+  async #process(pcm: Int16Array, forDetector: Int16Array = pcm): Promise<void> {
     const pair = this.#pair;
     // Audio queued behind the chunk that ended the utterance is the silence after it: not decoded.
     if (!pair || this.#state === 'done' || this.#endedItself) return;
@@ -228,7 +240,7 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
       this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx failed to process audio'));
       return;
     }
-    const vad = this.#detect(pcm);
+    const vad = this.#detect(forDetector);
     if (!vad) return;
     if (vad.inSpeech) this.#silentSamples = 0;
     else if (this.#heard) this.#silentSamples += pcm.length;
@@ -325,7 +337,8 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
     }
     this.#state = 'finishing';
     const rest = this.#endedItself ? undefined : this.#filter?.flush();
-    if (rest?.length) this.#chain = this.#chain.then(() => this.#process(rest));
+    const restHeard = this.#endedItself ? undefined : this.#detectorFilter?.flush();
+    if (rest?.length) this.#chain = this.#chain.then(() => this.#process(rest, restHeard));
     this.#chain = this.#chain.then(async () => {
       const pair = this.#pair;
       if (!pair) return;
