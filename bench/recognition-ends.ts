@@ -85,7 +85,7 @@ interface Ended {
   text: string;
   right: boolean;
   checks: Check[];
-  /** The sentence check ran and found a sentence it accepts (true), or not (false); undefined: it did not run. */
+  /** The sentence check found a sentence of the grammar and accepted it (true) or not (false); undefined: it did not run, or found no sentence. */
   sentenceCheck: boolean | undefined;
 }
 

@@ -14,7 +14,7 @@ import { ServiceError } from '../backends/service-error.js';
 import type { SttEvents, SttResult, SttSession } from '../backends/stt/types.js';
 import { errorMessage } from '../errors.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
-import { WienerFilter, type WienerOptions } from './denoise.js';
+import { DEFAULT_ALPHA, WienerFilter, type WienerOptions } from './denoise.js';
 import type { Grammar } from './phrases.js';
 import type { PocketsphinxLib, Ptr } from './pocketsphinx-lib.js';
 
@@ -96,10 +96,10 @@ const NOISY_EXTRA_MS = 50;
  */
 const INCOMPLETE_SILENCE_MS = 700;
 /**
- * The speech detector's copy of the audio is filtered with the textbook smoothing of the a-priori
- * SNR: the decoders' sharper one (./denoise.ts, 0.85) leaves a residual noise whose bursts kept the
- * energy detector in speech after the last word (calibration, 20 dB: requests' p95 from the last
- * word to the end 251 -> 365 ms of audio; docs/benchmarks.md).
+ * The speech detector hears the audio filtered with the textbook smoothing of the a-priori SNR
+ * (./denoise.ts): a sharper one for the decoders (`denoise: { alpha: 0.85 }`) leaves a residual
+ * noise whose bursts kept the energy detector in speech after the last word (calibration, 20 dB:
+ * requests' p95 from the last word to the end 251 -> 365 ms of audio; docs/benchmarks.md).
  */
 const DETECTOR_ALPHA = 0.98;
 
@@ -119,7 +119,7 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
   readonly #warmLevels: number[] = [];
   readonly #endOnComplete: boolean;
   readonly #filter: WienerFilter | undefined;
-  /** The same filter with the steadier smoothing (`DETECTOR_ALPHA`), for the speech detector only. */
+  /** The same filter with the steadier smoothing (`DETECTOR_ALPHA`), for the speech detector only, when the decoders' smooths otherwise. */
   readonly #detectorFilter: WienerFilter | undefined;
   #state: SessionState = 'waiting';
   #held: Int16Array[] = [];
@@ -144,7 +144,8 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
   constructor(stt: SessionHost, grammar: string, completeSilenceMs: number, denoise: false | WienerOptions) {
     super();
     this.#filter = denoise ? new WienerFilter(denoise) : undefined;
-    this.#detectorFilter = denoise ? new WienerFilter({ ...denoise, alpha: DETECTOR_ALPHA }) : undefined;
+    // Its own copy only when the decoders' filter smooths otherwise (the default is the same).
+    this.#detectorFilter = denoise && (denoise.alpha ?? DEFAULT_ALPHA) !== DETECTOR_ALPHA ? new WienerFilter({ ...denoise, alpha: DETECTOR_ALPHA }) : undefined;
     this.#stt = stt;
     this.#grammarName = grammar;
     this.#hangoverMs = completeSilenceMs || 150;

