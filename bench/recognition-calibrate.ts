@@ -143,7 +143,8 @@ async function decode(): Promise<Row[]> {
     completeSilenceMs: 0,
     // CALIB_DETAIL=0: the ratio and SNR only (the N-best's A* search is slow with wide beams).
     detail: process.env.CALIB_DETAIL !== '0',
-    denoise: process.env.CALIB_DENOISE !== '0',
+    // CALIB_FILTER=floor,alpha: the Wiener filter's options.
+    denoise: process.env.CALIB_DENOISE === '0' ? false : process.env.CALIB_FILTER ? { floor: Number(process.env.CALIB_FILTER.split(',')[0]), alpha: Number(process.env.CALIB_FILTER.split(',')[1] ?? 0.98) } : true,
     decoderArgs: args,
     // CALIB_WORD_LOOP=2000: the word-loop competitor with that many common words (its measures
     // are recorded beside the phone loop's); CALIB_WORD_ARGS its own decoder options.
@@ -317,7 +318,7 @@ export const isGarbage = (r: Row): boolean => !!r.evidence?.grammar.text && /(^|
 
 async function main(): Promise<void> {
   const lines0: string[] = [];
-  const variant = !!process.env.CALIB_DECODER_ARGS || !!process.env.CALIB_WORD_LOOP || process.env.CALIB_DETAIL === '0' || process.env.CALIB_SET === 'bench' || process.env.CALIB_DENOISE === '0' || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE || !!process.env.CALIB_GARBAGE;
+  const variant = !!process.env.CALIB_DECODER_ARGS || !!process.env.CALIB_WORD_LOOP || process.env.CALIB_DETAIL === '0' || process.env.CALIB_SET === 'bench' || process.env.CALIB_DENOISE === '0' || !!process.env.CALIB_FILTER || process.env.CALIB_SPEEX === '1' || !!process.env.CALIB_NOISE || !!process.env.CALIB_GARBAGE;
   const suffix = variant ? `-${process.env.CALIB_TAG ?? 'variant'}` : '';
   const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', `recognition-calibration${suffix}.json`);
   // The decoders' whole output (large: every phone of the loop) stays in the temp directory.

@@ -11,7 +11,10 @@
  * Run: `npx tsc -p tsconfig.bench.json && node dist-bench/bench/recognition-ends.js` (about 5
  * minutes); `CALIB_NOISE=quiet,10` as in the calibration script; `ENDS_REFIT=1` simulates the
  * rules again from the last run's checks; `ENDS_NO_GARBAGE=1` simulates the rule without its garbage-path
- * case. Writes bench/results/recognition-ends.json.
+ * case; `ENDS_SET=bench` runs the bench's utterances instead (where its latency comes from, not for
+ * tuning); `ENDS_SENTENCE_CHECK=0` runs without the sentence check (`sentenceCheckMs`, on in the
+ * product; it is real in the run, not simulated); `ENDS_TAG=x` writes bench/results/recognition-ends-x.json (and its temp file) instead
+ * of bench/results/recognition-ends.json.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -26,6 +29,7 @@ import { scoreRatio } from '../src/speech/confidence.js';
 import { PocketsphinxStt, thresholdAt, DEFAULT_REJECT_THRESHOLD } from '../src/speech/pocketsphinx.js';
 import { throughGarbage } from '../src/speech/rejection.js';
 import { calibrationUtterances } from './recognition-calibrate.js';
+import { utterances as benchUtterances } from './recognition.js';
 import { sameCommand } from './recognition-score.js';
 import { percentile } from './stats.js';
 
@@ -60,6 +64,15 @@ class Traced extends PocketsphinxStt {
     this.checks.push({ atMs: p.frames * 10, silenceMs: p.silenceMs, margin: scoreRatio(p.grammar, p.loop, p.frames) - thresholdAt(DEFAULT_REJECT_THRESHOLD, p.snrDb, this.curve), garbage: !!p.text && throughGarbage(p.text) });
     return false;
   }
+  /** The sentence check is the product's (ENDS_SENTENCE_CHECK=0: none); it is counted. */
+  sentenceCheck: boolean | undefined;
+  override get sentenceCheckMs(): number {
+    return process.env.ENDS_SENTENCE_CHECK === '0' ? 0 : super.sentenceCheckMs;
+  }
+  override accepts(f: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
+    this.sentenceCheck = super.accepts(f);
+    return this.sentenceCheck;
+  }
 }
 
 interface Ended {
@@ -72,13 +85,18 @@ interface Ended {
   text: string;
   right: boolean;
   checks: Check[];
+  /** The sentence check found a sentence of the grammar and accepted it (true) or not (false); undefined: it did not run, or found no sentence. */
+  sentenceCheck: boolean | undefined;
 }
 
 async function run(): Promise<Ended[]> {
   const stt = new Traced({ grammars: skillGrammars(builtinSkills()), log: silentLogger() });
   const out: Ended[] = [];
-  for (const u of calibrationUtterances()) {
+  // ENDS_SET=bench: the bench's own utterances (to see where its latency comes from; never to tune on).
+  const utts = process.env.ENDS_SET === 'bench' ? benchUtterances().filter((u) => !process.env.CALIB_NOISE || process.env.CALIB_NOISE.split(',').includes(u.snr === null ? 'quiet' : String(u.snr))) : calibrationUtterances();
+  for (const u of utts) {
     stt.checks = [];
+    stt.sentenceCheck = undefined;
     const s = stt.open();
     const final = s.next('final');
     for (let i = 0; i < u.pcm.length; i += CHUNK) s.send(u.pcm.subarray(i, i + CHUNK));
@@ -97,6 +115,7 @@ async function run(): Promise<Ended[]> {
       text: r.text,
       right: u.inGrammar && r.text !== '' && sameCommand(u.ref, r.text),
       checks: stt.checks,
+      sentenceCheck: stt.sentenceCheck,
     });
   }
   stt.close();
@@ -112,12 +131,14 @@ function endUnder(e: Ended, silenceMs: number, margin: number): number {
 
 async function main(): Promise<void> {
   // ENDS_REFIT=1: the rules again on the last run's checks (kept in the temp directory), without decoding.
-  const saved = path.join(os.tmpdir(), 'speaker-agent-recognition-ends.json');
+  const suffix = process.env.ENDS_TAG ? `-${process.env.ENDS_TAG}` : '';
+  const saved = path.join(os.tmpdir(), `speaker-agent-recognition-ends${suffix}.json`);
   const rows = process.env.ENDS_REFIT === '1' ? (JSON.parse(readFileSync(saved, 'utf8')) as Ended[]) : await run();
   if (process.env.ENDS_REFIT !== '1') writeFileSync(saved, JSON.stringify(rows));
   const levels = [...new Set(rows.map((r) => r.snr))];
   const report: Record<string, unknown> = {};
   const lines: string[] = [];
+  const allMs = (silence: number, margin: number) => rows.filter((r) => r.inGrammar).map((r) => (silence ? endUnder(r, silence, margin) : r.endedMs) - r.lastWordMs);
   for (const [silence, margin] of [[0, 0], [200, 0], [200, 2], [200, 4], [250, 0], [250, 1], [250, 2], [250, 4], [275, 0], [275, 1], [275, 2], [300, 0], [300, 2], [300, 4], [400, 2]] as const) {
     const name = silence ? `hopeless ${silence} ms, margin ${margin}` : 'today (no hopeless rule)';
     const by: Record<string, unknown> = {};
@@ -139,10 +160,13 @@ async function main(): Promise<void> {
         requests: req.length,
       };
     }
+    const all = allMs(silence, margin);
+    by.sentenceChecks = { ran: rows.filter((r) => r.sentenceCheck !== undefined).length, accepted: rows.filter((r) => r.sentenceCheck).length, acceptedRequestsRight: rows.filter((r) => r.sentenceCheck && r.right).length };
+    by.allLevels = { requestsP95Ms: Math.round(percentile(all, 95)), requestsOver300Ms: all.filter((x) => x > 300).length, requests: all.length };
     report[name] = by;
     lines.push(`${name}: ${JSON.stringify(by)}`);
   }
-  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'recognition-ends.json');
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', `recognition-ends${suffix}.json`);
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), note: 'audio time from the last word to where the session ended (decoding time not included)', report }, null, 2) + '\n');
   process.stdout.write(lines.join('\n') + '\n');
 }

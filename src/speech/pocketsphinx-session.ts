@@ -5,7 +5,8 @@
  * a complete sentence is followed by `completeSilenceMs` of silence (`NOISY_EXTRA_MS` more when
  * the filter estimates the SNR below `NOISY_SNR_DB`), when `INCOMPLETE_SILENCE_MS` of
  * silence followed speech that is no sentence, or sooner when the recogniser finds that speech
- * hopeless (no sentence near it: `SessionHost.hopeless`).
+ * hopeless (no sentence near it: `SessionHost.hopeless`), or when ending the grammar search once
+ * after `SessionHost.sentenceCheckMs` of silence finds a sentence it would accept.
  */
 import { rmsDb } from '../audio/pcm.js';
 import { EnergyVad } from '../audio/vad.js';
@@ -13,7 +14,7 @@ import { ServiceError } from '../backends/service-error.js';
 import type { SttEvents, SttResult, SttSession } from '../backends/stt/types.js';
 import { errorMessage } from '../errors.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
-import { WienerFilter } from './denoise.js';
+import { DEFAULT_ALPHA, WienerFilter, type WienerOptions } from './denoise.js';
 import type { Grammar } from './phrases.js';
 import type { PocketsphinxLib, Ptr } from './pocketsphinx-lib.js';
 
@@ -72,6 +73,10 @@ export interface SessionHost {
    * the garbage path, or it fits the grammar so much worse than the phone loop (path scores so far).
    */
   hopeless(partial: { silenceMs: number; text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean;
+  /** Silence after speech whose best partial hypothesis is no complete sentence, after which the grammar search is ended once to look for one (`sentenceCheck`), ms (0: never). */
+  readonly sentenceCheckMs: number;
+  /** Whether the grammar search's final hypothesis (scores as for `hopeless`) is a sentence the recogniser would accept. */
+  accepts(final: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean;
 }
 
 const WARM_UP_SAMPLES = 4800; // 300 ms
@@ -90,6 +95,13 @@ const NOISY_EXTRA_MS = 50;
  * may never hear that silence in a noisy room; this detector, on the filtered audio, does.
  */
 const INCOMPLETE_SILENCE_MS = 700;
+/**
+ * The speech detector hears the audio filtered with the textbook smoothing of the a-priori SNR
+ * (./denoise.ts): a sharper one for the decoders (`denoise: { alpha: 0.85 }`) leaves a residual
+ * noise whose bursts kept the energy detector in speech after the last word (calibration, 20 dB:
+ * requests' p95 from the last word to the end 251 -> 365 ms of audio; docs/benchmarks.md).
+ */
+const DETECTOR_ALPHA = 0.98;
 
 /** A pair's decoders, each fed the same audio. */
 const decoders = (p: Pair): Ptr[] => (p.words ? [p.grammar, p.loop, p.words] : [p.grammar, p.loop]);
@@ -107,6 +119,8 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
   readonly #warmLevels: number[] = [];
   readonly #endOnComplete: boolean;
   readonly #filter: WienerFilter | undefined;
+  /** The same filter with the steadier smoothing (`DETECTOR_ALPHA`), for the speech detector only, when the decoders' smooths otherwise. */
+  readonly #detectorFilter: WienerFilter | undefined;
   #state: SessionState = 'waiting';
   #held: Int16Array[] = [];
   #heldSamples = 0;
@@ -118,16 +132,25 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
   #silentSamples = 0;
   /** Ended by its own end-of-speech rules (not `finalize()`). */
   #endedItself = false;
+  /** The filtered audio fed so far, kept while the sentence check may still need it. */
+  #fed: Int16Array[] | undefined;
+  /** The sentence check ran (once per utterance). */
+  #checked = false;
+  /** The grammar decoder's utterance was ended by the sentence check, which found the sentence. */
+  #grammarEnded = false;
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  constructor(stt: SessionHost, grammar: string, completeSilenceMs: number, denoise: boolean) {
+  constructor(stt: SessionHost, grammar: string, completeSilenceMs: number, denoise: false | WienerOptions) {
     super();
-    this.#filter = denoise ? new WienerFilter() : undefined;
+    this.#filter = denoise ? new WienerFilter(denoise) : undefined;
+    // Its own copy only when the decoders' filter smooths otherwise (the default is the same).
+    this.#detectorFilter = denoise && (denoise.alpha ?? DEFAULT_ALPHA) !== DETECTOR_ALPHA ? new WienerFilter({ ...denoise, alpha: DETECTOR_ALPHA }) : undefined;
     this.#stt = stt;
     this.#grammarName = grammar;
     this.#hangoverMs = completeSilenceMs || 150;
     this.#endOnComplete = completeSilenceMs > 0;
+    if (this.#endOnComplete && stt.sentenceCheckMs > 0) this.#fed = [];
     this.#chain = this.#start();
   }
 
@@ -160,7 +183,7 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
       this.#pair = undefined;
       if (pair) {
         // An abandoned utterance still has to end before its decoders serve another.
-        if (wasOpen) await Promise.all(decoders(pair).map((d) => this.#stt.lib.endUtt(d))).catch(() => undefined);
+        if (wasOpen) await Promise.all(decoders(pair).map((d) => (d === pair.grammar && this.#grammarEnded ? 0 : this.#stt.lib.endUtt(d)))).catch(() => undefined);
         this.#stt.release(pair);
       }
       this.#closed = true;
@@ -202,20 +225,23 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
   #enqueue(raw: Int16Array): void {
     // Filtered here, in arrival order; the decoders see whole 16 ms hops.
     const pcm = this.#filter ? this.#filter.process(raw) : raw;
-    if (pcm.length) this.#chain = this.#chain.then(() => this.#process(pcm));
+    const forDetector = this.#detectorFilter ? this.#detectorFilter.process(raw) : pcm;
+    if (pcm.length) this.#chain = this.#chain.then(() => this.#process(pcm, forDetector));
   }
 
-  async #process(pcm: Int16Array): Promise<void> {
+  /** Decodes `pcm` and runs the end-of-speech rules, the speech detector hearing `forDetector` (the same audio, filtered for it). */
+  async #process(pcm: Int16Array, forDetector: Int16Array = pcm): Promise<void> {
     const pair = this.#pair;
     // Audio queued behind the chunk that ended the utterance is the silence after it: not decoded.
     if (!pair || this.#state === 'done' || this.#endedItself) return;
     const lib = this.#stt.lib;
     const searched = await Promise.all(decoders(pair).map((d) => lib.processRaw(d, pcm)));
+    this.#fed?.push(pcm);
     if (searched.some((n) => n < 0)) {
       this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx failed to process audio'));
       return;
     }
-    const vad = this.#detect(pcm);
+    const vad = this.#detect(forDetector);
     if (!vad) return;
     if (vad.inSpeech) this.#silentSamples = 0;
     else if (this.#heard) this.#silentSamples += pcm.length;
@@ -232,7 +258,47 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
     // No sentence yet, and what was said so far fits no sentence of the grammar at all: a
     // pause inside a request would still fit one, so this speech is over.
     const giveUp = this.#stt.hopelessSilenceMs;
-    if (giveUp > 0 && silenceMs >= giveUp && this.#stt.hopeless({ silenceMs, text: partial.text, grammar: partial.score, loop: lib.hyp(pair.loop).score, frames: lib.nFrames(pair.grammar), snrDb: this.#filter?.snrDb })) this.#endItself();
+    const loop = lib.hyp(pair.loop).score;
+    if (giveUp > 0 && silenceMs >= giveUp && this.#stt.hopeless({ silenceMs, text: partial.text, grammar: partial.score, loop, frames: lib.nFrames(pair.grammar), snrDb: this.#filter?.snrDb })) {
+      this.#endItself();
+      return;
+    }
+    const check = this.#stt.sentenceCheckMs;
+    if (check > 0 && !this.#checked && silenceMs >= check && (await this.#sentenceCheck(pair, loop)) && this.#state === 'listening') this.#endItself();
+  }
+
+  /**
+   * The best partial hypothesis is the best path so far, complete or not: a request whose words
+   * are all said may still end on an incomplete one (in noise, often), and would then wait for
+   * `INCOMPLETE_SILENCE_MS`. Ending the grammar search forces its final state: when that best
+   * complete sentence would be accepted, the utterance is over (the grammar decoder stays ended);
+   * otherwise the search starts again on the audio so far, as if never ended. Once per utterance.
+   */
+  async #sentenceCheck(pair: Pair, loop: number): Promise<boolean> {
+    this.#checked = true;
+    const fed = this.#fed;
+    this.#fed = undefined;
+    if (!fed) return false;
+    const lib = this.#stt.lib;
+    if ((await lib.endUtt(pair.grammar)) < 0) {
+      this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx failed to end the utterance'));
+      return false;
+    }
+    const final = lib.hyp(pair.grammar);
+    if (this.#grammar?.matches(final.text ?? '') && this.#stt.accepts({ text: final.text, grammar: final.score, loop, frames: lib.nFrames(pair.grammar), snrDb: this.#filter?.snrDb })) {
+      this.#grammarEnded = true;
+      return true;
+    }
+    const all = new Int16Array(fed.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of fed) {
+      all.set(p, at);
+      at += p.length;
+    }
+    if (lib.startUtt(pair.grammar) < 0 || (await lib.processRaw(pair.grammar, all)) < 0) {
+      this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx could not search the utterance again'));
+    }
+    return false;
   }
 
   /**
@@ -272,12 +338,13 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
     }
     this.#state = 'finishing';
     const rest = this.#endedItself ? undefined : this.#filter?.flush();
-    if (rest?.length) this.#chain = this.#chain.then(() => this.#process(rest));
+    const restHeard = this.#endedItself ? undefined : this.#detectorFilter?.flush();
+    if (rest?.length) this.#chain = this.#chain.then(() => this.#process(rest, restHeard));
     this.#chain = this.#chain.then(async () => {
       const pair = this.#pair;
       if (!pair) return;
       const lib = this.#stt.lib;
-      const ended = await Promise.all(decoders(pair).map((d) => lib.endUtt(d)));
+      const ended = await Promise.all(decoders(pair).map((d) => (d === pair.grammar && this.#grammarEnded ? 0 : lib.endUtt(d))));
       if (ended.some((n) => n < 0)) {
         this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx failed to end the utterance'));
         return;

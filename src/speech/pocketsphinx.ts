@@ -16,8 +16,12 @@
  * `finalize()`), so the transcript is ready a sixth of a second after the last word instead of
  * after the longer silence that ends an utterance in general. Speech that is no sentence ends
  * after 700 ms of silence, or after 300 when its ratio so far is already below the threshold or
- * it took the garbage path (`hopeless`: a pause inside a fitting request still waits). Decoding keeps pace
- * with the audio, so that end only finishes the search (audio queued behind it is not decoded).
+ * it took the garbage path (`hopeless`: a pause inside a fitting request still waits). The best
+ * partial hypothesis is the best path so far, complete or not, so after 300 ms of silence with an
+ * incomplete one the grammar search is ended once (`sentenceCheckMs`): a complete sentence it
+ * would accept ends the utterance there, otherwise the search runs again over the audio so far.
+ * Decoding keeps pace with the audio, so that end only finishes the search (audio queued behind
+ * it is not decoded).
  *
  * Front end: pocketsphinx's own silence removal (`-remove_silence`) is off: its energy detector
  * cut frames inside noisy words (calibration, 10 dB: right sentences passing 66 -> 80 %).
@@ -30,77 +34,18 @@ import os from 'node:os';
 import path from 'node:path';
 import type { SttClient, SttOpenOptions, SttResult, SttSession } from '../backends/stt/types.js';
 import type { Logger } from '../log/logger.js';
-import { Grammar, PhraseError, type GrammarSpec } from './phrases.js';
+import { Grammar, PhraseError } from './phrases.js';
 import { loadPocketsphinx, RecognizerUnavailableError, type PocketsphinxLib, type Ptr } from './pocketsphinx-lib.js';
-import { features, scoreRatio, type Features } from './confidence.js';
+import { features, scoreRatio } from './confidence.js';
+import type { WienerOptions } from './denoise.js';
+import { DEBIAN_MODEL_DIR, DEFAULT_GARBAGE, DEFAULT_HOPELESS, DEFAULT_LEAD_IN, DEFAULT_REJECT_THRESHOLD, DEFAULT_SENTENCE_CHECK_MS, DEFAULT_WORD_LOOP, type Grammars, type PocketsphinxOptions } from './pocketsphinx-options.js';
 import { commonWords, leadInAlternatives, readDictionary, wordLoopArpa } from './pocketsphinx-model.js';
 import { PocketsphinxSession, type Evidence, type Pair, type SessionHost } from './pocketsphinx-session.js';
 import { garbageGuess, GARBAGE_CURVE, RATIO_CURVE, thresholdAt, throughGarbage, type ThresholdCurve } from './rejection.js';
 
 export { leadInAlternatives, mergedVowels } from './pocketsphinx-model.js';
 export { thresholdAt } from './rejection.js';
-
-/** Where Debian's pocketsphinx-en-us puts the US English model. */
-export const DEBIAN_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
-
-export type Grammars = Record<string, GrammarSpec>;
-
-export interface PocketsphinxOptions {
-  /** Model directory; `hmm` defaults to `<modelDir>/en-us`, `dict` to `<modelDir>/cmudict-en-us.dict`. */
-  modelDir?: string;
-  hmm?: string;
-  dict?: string;
-  /**
-   * Named grammars; sessions use `default` unless they ask for another. A function is called
-   * on the first `open()` (e.g. to fetch a skill's declared phrases); sessions hold their
-   * audio until it resolves, and a failure fails those sessions (the next open retries).
-   */
-  grammars: Grammars | (() => Promise<Grammars>);
-  /** Log-likelihood ratio per frame (path-score units) below which speech is rejected (default DEFAULT_REJECT_THRESHOLD). */
-  rejectThreshold?: number;
-  /** Silence after a complete sentence that ends the utterance, ms (default 150, 50 more in noise; 0 disables). */
-  completeSilenceMs?: number;
-  /**
-   * What the device's pre-roll may carry before a request: the wake words (default
-   * DEFAULT_LEAD_IN; those with a word the dictionary lacks are left out; [] for none). Heard and
-   * dropped from the transcript.
-   */
-  leadIn?: string[];
-  /** Noise reduction ahead of the decoders (./denoise.ts; default true). */
-  denoise?: boolean;
-  /** More decoder options, `-name value` pairs (tuning; see pocketsphinx_continuous -help). */
-  decoderArgs?: string[];
-  /**
-   * How many common English words (./common-words.ts) the word-loop competitor knows besides the
-   * grammars' own (default DEFAULT_WORD_LOOP; 0: no word loop).
-   */
-  wordLoop?: number;
-  /** The word loop's own decoder options, after `decoderArgs` (default WORD_LOOP_ARGS). */
-  wordLoopArgs?: string[];
-  /**
-   * Speech that fits no sentence ends sooner: when no complete sentence has been heard and the
-   * score ratio so far is `margin` below the rejection threshold, `silenceMs` of silence end the
-   * utterance (instead of the 700 ms that end speech that is no sentence in general; 0: never).
-   * Default DEFAULT_HOPELESS.
-   */
-  hopeless?: { silenceMs?: number; margin?: number };
-  /**
-   * Weight of each phone of the grammar's garbage path (Grammar.toJsgf; a word weighs 1): speech
-   * that takes it is rejected. Default DEFAULT_GARBAGE; 0: no garbage path (and RATIO_CURVE).
-   */
-  garbage?: number;
-  /**
-   * Also read each utterance's N-best, word and phone segments (`evidence` and `features` for
-   * `onHypothesis`; default false: they cost CPU and the rejection does not use them).
-   */
-  detail?: boolean;
-  /**
-   * Called with every hypothesis and its score ratio before the threshold applies (benchmarks,
-   * diagnostics); its `evidence` and `features` are whole only with `detail`.
-   */
-  onHypothesis?: (h: { text: string; ratio: number; frames: number; snrDb: number | undefined; threshold: number; features: Features; evidence: Evidence }) => void;
-  log: Logger;
-}
+export { DEBIAN_MODEL_DIR, DEFAULT_GARBAGE, DEFAULT_HOPELESS, DEFAULT_LEAD_IN, DEFAULT_REJECT_THRESHOLD, DEFAULT_SENTENCE_CHECK_MS, DEFAULT_WORD_LOOP, type Grammars, type PocketsphinxOptions } from './pocketsphinx-options.js';
 
 interface Compiled {
   grammars: Map<string, Grammar>;
@@ -112,25 +57,7 @@ interface Compiled {
   wordLoopFile: string | undefined;
 }
 
-/** The default `rejectThreshold` (also the config's default, pipeline.pocketsphinx.rejectThreshold). */
-export const DEFAULT_REJECT_THRESHOLD = 0.5;
-
-/** The bundled openWakeWord keywords and Porcupine's usual ones, as a pre-roll may carry them. */
-export const DEFAULT_LEAD_IN = ['hey jarvis', 'alexa', 'hey mycroft', 'hey rhasspy', 'computer'];
-
 const MAX_FREE_PAIRS = 4;
-/**
- * The default `hopeless`: 300 ms of silence after speech whose ratio so far is below the
- * threshold. On the calibration utterances (bench/recognition-ends.ts, 160 requests per level),
- * the 10 dB requests' p95 from the last word to the end fell from 615 to 279 ms of audio, speech
- * outside the grammar ended about 250 ms after its last word instead of 650-700, and one request
- * at 10 dB (one that was not understood either way) ended before its last word; 200 ms cut 7.
- */
-export const DEFAULT_HOPELESS = { silenceMs: 300, margin: 0 };
-/** The default `garbage`, per phone (calibration: 1e-16 took requests, 1e-45 too few out-of-grammar sentences; docs/benchmarks.md). */
-export const DEFAULT_GARBAGE = 1e-25;
-/** The default `wordLoop`. */
-export const DEFAULT_WORD_LOOP = 0;
 /** The word loop needs its best path's score only: the first (tree) pass, no rescoring. */
 const WORD_LOOP_ARGS = ['-fwdflat', 'no', '-bestpath', 'no'];
 /** Decoder options both decoders get unless `decoderArgs` set them (see the module comment). */
@@ -155,13 +82,14 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   readonly #onHypothesis: PocketsphinxOptions['onHypothesis'];
   readonly #detail: boolean;
   readonly #args: string[];
-  readonly #denoise: boolean;
+  readonly #denoise: false | WienerOptions;
   readonly #leadIn: string[];
   readonly #wordLoop: number;
   readonly #hopelessSilenceMs: number;
   readonly #hopelessMargin: number;
   readonly #wordLoopArgs: string[];
   readonly #garbage: number;
+  readonly #sentenceCheckMs: number;
   #compiled: Compiled | undefined;
   #loading: Promise<Compiled> | undefined;
   readonly #free: Pair[] = [];
@@ -184,13 +112,14 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     this.#onHypothesis = options.onHypothesis;
     this.#detail = options.detail ?? false;
     this.#args = options.decoderArgs ?? [];
-    this.#denoise = options.denoise ?? true;
+    this.#denoise = options.denoise === false ? false : options.denoise === true || options.denoise === undefined ? {} : options.denoise;
     this.#leadIn = options.leadIn ?? DEFAULT_LEAD_IN;
     this.#wordLoop = options.wordLoop ?? DEFAULT_WORD_LOOP;
     this.#hopelessSilenceMs = options.hopeless?.silenceMs ?? DEFAULT_HOPELESS.silenceMs;
     this.#hopelessMargin = options.hopeless?.margin ?? DEFAULT_HOPELESS.margin;
     this.#wordLoopArgs = options.wordLoopArgs ?? WORD_LOOP_ARGS;
     this.#garbage = options.garbage ?? DEFAULT_GARBAGE;
+    this.#sentenceCheckMs = options.sentenceCheckMs ?? DEFAULT_SENTENCE_CHECK_MS;
     for (const [what, file, dir] of [
       ['acoustic model', this.#hmm, true],
       ['pronunciation dictionary', this.#dict, false],
@@ -286,6 +215,18 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   hopeless(p: { silenceMs: number; text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
     if (p.text && throughGarbage(p.text)) return true;
     return scoreRatio(p.grammar, p.loop, p.frames) < thresholdAt(this.#threshold, p.snrDb, this.curve) - this.#hopelessMargin;
+  }
+
+  /** @internal */
+  get sentenceCheckMs(): number {
+    return this.#sentenceCheckMs;
+  }
+
+  /** @internal The grammar search's final hypothesis is no garbage and its ratio passes the threshold (the grammar itself is checked by the session). */
+  accepts(f: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
+    const text = (f.text ?? '').trim();
+    if (!text || throughGarbage(text)) return false;
+    return scoreRatio(f.grammar, f.loop, f.frames) >= thresholdAt(this.#threshold, f.snrDb, this.curve);
   }
 
   /** The threshold curve the ratio is judged by (GARBAGE_CURVE with the garbage path, else RATIO_CURVE). */

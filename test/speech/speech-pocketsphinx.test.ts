@@ -202,6 +202,49 @@ describe('pocketsphinx with the gateway skills\' grammar', () => {
     }
   });
 
+  it('in noise, ends a request whose best partial hypothesis is no sentence once the final search finds it (the sentence check)', async () => {
+    /** Fed whole (the session ends itself; what follows is not decoded): audio ms after the last word where it ended, and the text. */
+    const endOf = async (on: PocketsphinxStt, frames: { n: number }, speech: Int16Array, seed: number) => {
+      const pcm = withNoise(padded(speech, 0, 1500), 10, seed);
+      const s = on.open();
+      const final = s.next('final');
+      for (let i = 0; i < pcm.length; i += 320) s.send(pcm.subarray(i, i + 320));
+      const [r] = await final;
+      await s.close();
+      return { ms: frames.n * 10 - (speechEnd(speech) / 16000) * 1000, text: r.text };
+    };
+    const checked = { n: 0 };
+    const patient = { n: 0 };
+    const withCheck = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), onHypothesis: (h) => (checked.n = h.frames), log: silentLogger() });
+    const without = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), sentenceCheckMs: 0, onHypothesis: (h) => (patient.n = h.frames), log: silentLogger() });
+    try {
+      // flite rms at 10 dB, in the same order to both (the decoders adapt from one utterance to
+      // the next): some of these end on an incomplete partial hypothesis, which without the check
+      // waits for 700 ms of silence.
+      const sooner: number[] = [];
+      for (const text of ['turn it up', 'start a timer for a minute']) {
+        const speech = padded(spoken('flite/rms', text), 500, 0);
+        for (const seed of [1, 2, 3, 4]) {
+          const a = await endOf(withCheck, checked, speech, seed);
+          const b = await endOf(without, patient, speech, seed);
+          expect(a.ms).toBeLessThanOrEqual(b.ms);
+          // Never later, and what it changes it changes to a sentence it accepts: a check that finds
+          // none searches the audio again (the words are the same, or the speech ends as no sentence).
+          if (a.text !== b.text) expect(a.text, `${text} ${seed}`).not.toBe('');
+          if (a.text === text && b.ms - a.ms >= 300) sooner.push(a.ms);
+        }
+      }
+      expect(sooner.length).toBeGreaterThanOrEqual(2);
+      for (const ms of sooner) {
+        expect(ms).toBeGreaterThan(250);
+        expect(ms).toBeLessThan(450);
+      }
+    } finally {
+      withCheck.close();
+      without.close();
+    }
+  });
+
   it('with a word loop, hears what a sentence outside the grammar said, and scores it against the grammar', async () => {
     const seen: { text: string; wordLoop: string | null; wordRatio: number | undefined }[] = [];
     const own = new PocketsphinxStt({
