@@ -18,7 +18,7 @@ const CACHE = path.join(os.tmpdir(), 'speaker-agent-speech-fixtures');
 /** `text` spoken by `voice`, 16 kHz mono, with no padding. Throws when the engine is missing. */
 export function spoken(voice: string, text: string): Int16Array {
   mkdirSync(CACHE, { recursive: true });
-  const key = createHash('sha1').update(`${voice}\n${text}`).digest('hex').slice(0, 16);
+  const key = createHash('sha1').update(`${voice}\n${text}\nsox -R`).digest('hex').slice(0, 16);
   const raw = path.join(CACHE, `${key}.raw`);
   if (!existsSync(raw)) {
     const [engine, name] = voice.split('/') as [string, string];
