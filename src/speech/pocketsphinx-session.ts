@@ -97,7 +97,7 @@ const NOISY_EXTRA_MS = 50;
 const INCOMPLETE_SILENCE_MS = 700;
 /**
  * The speech detector hears the audio filtered with the textbook smoothing of the a-priori SNR
- * (./denoise.ts): a sharper one for the decoders (`denoise: { alpha: 0.85 }`) leaves a residual
+ * throughout (./denoise.ts): the decoders' sharper one in noise (`inNoise`, 0.85) leaves a residual
  * noise whose bursts kept the energy detector in speech after the last word (calibration, 20 dB:
  * requests' p95 from the last word to the end 251 -> 365 ms of audio; docs/benchmarks.md).
  */
@@ -119,7 +119,7 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
   readonly #warmLevels: number[] = [];
   readonly #endOnComplete: boolean;
   readonly #filter: WienerFilter | undefined;
-  /** The same filter with the steadier smoothing (`DETECTOR_ALPHA`), for the speech detector only, when the decoders' smooths otherwise. */
+  /** The same filter with the steadier smoothing (`DETECTOR_ALPHA`, also in noise), for the speech detector only, when the decoders' may smooth otherwise. */
   readonly #detectorFilter: WienerFilter | undefined;
   #state: SessionState = 'waiting';
   #held: Int16Array[] = [];
@@ -145,7 +145,8 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
     super();
     this.#filter = denoise ? new WienerFilter(denoise) : undefined;
     // Its own copy only when the decoders' filter smooths otherwise (the default is the same).
-    this.#detectorFilter = denoise && (denoise.alpha ?? DEFAULT_ALPHA) !== DETECTOR_ALPHA ? new WienerFilter({ ...denoise, alpha: DETECTOR_ALPHA }) : undefined;
+    const steady = denoise && (denoise.alpha ?? DEFAULT_ALPHA) === DETECTOR_ALPHA && denoise.inNoise === false;
+    this.#detectorFilter = denoise && !steady ? new WienerFilter({ ...denoise, alpha: DETECTOR_ALPHA, inNoise: false }) : undefined;
     this.#stt = stt;
     this.#grammarName = grammar;
     this.#hangoverMs = completeSilenceMs || 150;

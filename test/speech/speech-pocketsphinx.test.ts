@@ -235,8 +235,10 @@ describe('pocketsphinx with the gateway skills\' grammar', () => {
         }
       }
       expect(sooner.length).toBeGreaterThanOrEqual(2);
+      // The check runs after 300 ms of silence as the speech detector hears it; in noise the last
+      // word's weak tail can count as silence already (235 ms with the decoders' filter sharper in noise).
       for (const ms of sooner) {
-        expect(ms).toBeGreaterThan(250);
+        expect(ms).toBeGreaterThan(200);
         expect(ms).toBeLessThan(450);
       }
     } finally {
@@ -342,7 +344,7 @@ describe('pocketsphinx with the gateway skills\' grammar', () => {
 });
 
 describe('noise filter and threshold', () => {
-  it('leaves clean audio as it is (delayed by 256 samples) and estimates the SNR of noisy audio', () => {
+  it('leaves clean audio as it is (delayed by 256 samples), estimates the SNR of noisy audio, and smooths its gains faster only in noise', () => {
     const clean = padded(spoken('flite/rms', 'what time is it'), 500, 500);
     const f = new WienerFilter();
     const parts: Int16Array[] = [];
@@ -360,9 +362,19 @@ describe('noise filter and threshold', () => {
     expect(diff).toBeLessThanOrEqual(1);
     expect(f.snrDb).toBe(60);
     const noisy = new WienerFilter();
+    expect(noisy.alpha, 'before any speech').toBe(0.98);
     noisy.process(withNoise(clean, 10, 5));
     expect(noisy.snrDb!).toBeGreaterThan(7);
     expect(noisy.snrDb!).toBeLessThan(15);
+    // The sharper smoothing in noise only: 0.98 on clean speech and at 20 dB, 0.85 at 10 dB.
+    expect(f.alpha).toBe(0.98);
+    expect(noisy.alpha).toBe(0.85);
+    const at20 = new WienerFilter();
+    at20.process(withNoise(clean, 20, 5));
+    expect(at20.alpha).toBe(0.98);
+    const steady = new WienerFilter({ inNoise: false });
+    steady.process(withNoise(clean, 10, 5));
+    expect(steady.alpha).toBe(0.98);
   });
 
   it('the rejection threshold falls with the SNR, by at most 4', () => {
