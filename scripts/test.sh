@@ -3,6 +3,8 @@
 set -euo pipefail
 # The tests run the bundled CLI (scripts/bundle.mjs): a build that could not bundle fails here.
 export SPEAKER_AGENT_BUNDLE=required
+# The tests' own Debian packages, installed with the rest where missing (scripts/lib/setup.sh).
+export SPEAKER_AGENT_TEST_APT_PACKAGES="${SPEAKER_AGENT_TEST_APT_PACKAGES-mosquitto}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 
 say "Type check"

@@ -18,6 +18,9 @@ fi
 # cancellation, lame for MP3, systemd (systemd-analyze and systemd-notify for the unit and
 # sd_notify tests), gpiod tools and openssl for their tests.
 APT_PACKAGES=(${SPEAKER_AGENT_APT_PACKAGES:-libasound2-dev python3 make g++ espeak-ng flite sox lame alsa-utils systemd gpiod openssl ca-certificates libspeexdsp1})
+# What only the tests need (scripts/test.sh sets it): mosquitto, the real MQTT broker the MQTT
+# and doctor tests run on a free loopback port (its mosquitto_passwd makes their password files).
+APT_PACKAGES+=(${SPEAKER_AGENT_TEST_APT_PACKAGES:-})
 # Offline speech (the local gateway and `pipeline.stt: pocketsphinx`, `pipeline.tts: flite`):
 # the recogniser with its US English model, and the good voices. Optional: without them the
 # gateway runs with recognition off (and says so) and speaks with espeak-ng.
