@@ -15,7 +15,8 @@
  * The risk is "...jarvis" followed by more speech: the padding pretends the speaker paused.
  * The benchmark measures that (docs/benchmarks.md).
  */
-import { CHUNK_SAMPLES, EMBEDDING_SIZE, HALF_SAMPLES, StreamingFeatures } from './features.js';
+import { CHUNK_SAMPLES, EMBEDDING_SIZE, StreamingFeatures } from './features.js';
+import { RoomQuiet } from './room-quiet.js';
 import type { OwwModel } from './runtime.js';
 
 export type LookAheadPad = 'room' | 'zeros' | 'noise';
@@ -36,9 +37,6 @@ export interface LookAheadOptions {
  */
 export const LOOK_AHEAD_DEFAULTS = { padMs: 0, gate: 0.02, threshold: 0.6, pad: 'room' } as const satisfies Required<LookAheadOptions>;
 
-/** Halves of audio kept for the room's background: 2 s. */
-const HISTORY_HALVES = 50;
-
 export class LookAhead {
   readonly #copy: StreamingFeatures;
   readonly #dims: number[];
@@ -46,10 +44,8 @@ export class LookAhead {
   readonly gate: number;
   readonly threshold: number;
   readonly #pad: LookAheadPad;
-  /** The last 2 s as 40 ms halves (slot = count % HISTORY_HALVES), and each half's energy. */
-  readonly #halves = new Int16Array(HISTORY_HALVES * HALF_SAMPLES);
-  readonly #energy = new Float64Array(HISTORY_HALVES);
-  #count = 0;
+  /** The last 2 s, for the room's quiet. */
+  readonly #room = new RoomQuiet();
   readonly #padChunk = new Int16Array(CHUNK_SAMPLES);
   readonly #reversed = new Int16Array(CHUNK_SAMPLES);
   /** The padded steps' scores of the latest look. */
@@ -82,17 +78,12 @@ export class LookAhead {
 
   /** Forgets the room (a gap in the stream). */
   reset(): void {
-    this.#count = 0;
+    this.#room.reset();
   }
 
   /** Keeps one 40 ms half of the audio the models hear. */
   remember(half: Int16Array): void {
-    const slot = this.#count % HISTORY_HALVES;
-    this.#halves.set(half, slot * HALF_SAMPLES);
-    let e = 0;
-    for (let i = 0; i < half.length; i++) e += half[i]! * half[i]!;
-    this.#energy[slot] = e;
-    this.#count++;
+    this.#room.push(half);
   }
 
   /**
@@ -128,27 +119,9 @@ export class LookAhead {
       return;
     }
     // The quietest two consecutive halves (80 ms) of what is remembered.
-    const n = Math.min(this.#count, HISTORY_HALVES);
-    const first = this.#count - n;
-    let best = first;
-    let bestE = Infinity;
-    for (let c = first; c + 1 < this.#count; c++) {
-      const e = this.#energy[c % HISTORY_HALVES]! + this.#energy[(c + 1) % HISTORY_HALVES]!;
-      if (e < bestE) {
-        bestE = e;
-        best = c;
-      }
-    }
-    if (n < 2) {
-      pad.fill(0);
-    } else {
-      for (let h = 0; h < 2; h++) {
-        const slot = (best + h) % HISTORY_HALVES;
-        pad.set(this.#halves.subarray(slot * HALF_SAMPLES, (slot + 1) * HALF_SAMPLES), h * HALF_SAMPLES);
-      }
-    }
+    const bestE = this.#room.copyQuietest(pad);
     if (this.#pad === 'noise') {
-      const rms = n < 2 ? 0 : Math.sqrt(bestE / CHUNK_SAMPLES);
+      const rms = Math.sqrt(bestE / CHUNK_SAMPLES);
       let x = this.#seed;
       for (let i = 0; i < CHUNK_SAMPLES; i++) {
         // Sum of 4 uniforms (about Gaussian, unit variance), xorshift32.

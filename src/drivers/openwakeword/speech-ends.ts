@@ -13,6 +13,7 @@
  * Pure arithmetic on the samples; no allocation per half.
  */
 import { CHUNK_SAMPLES, HALF_SAMPLES } from './features.js';
+import { RoomQuiet } from './room-quiet.js';
 
 export interface SpeechEndsOptions {
   /** A half this far above the room's floor is speech, dB (default 12). */
@@ -27,8 +28,6 @@ export interface SpeechEndsOptions {
 
 export type SpeechEvent = 'end' | 'speech' | null;
 
-/** Halves kept for the room's floor: 2 s. */
-const HISTORY = 50;
 /** Energy of a half below which the room counts as this quiet (digital silence): RMS 2. */
 const MIN_FLOOR = HALF_SAMPLES * 4;
 
@@ -37,9 +36,8 @@ export class SpeechEnds {
   readonly #quiet: number;
   readonly #min: number;
   readonly #reset: number;
-  readonly #halves = new Int16Array(HISTORY * HALF_SAMPLES);
-  readonly #energy = new Float64Array(HISTORY);
-  #count = 0;
+  /** The last 2 s, for the room's floor and quiet. */
+  readonly #room = new RoomQuiet();
   /** Speech halves in the current stretch, quiet halves in a row, and whether the last non-neutral half was speech. */
   #run = 0;
   #quietRun = 0;
@@ -59,7 +57,7 @@ export class SpeechEnds {
 
   /** Forgets the room and any stretch (a gap in the stream). */
   reset(): void {
-    this.#count = 0;
+    this.#room.reset();
     this.#run = 0;
     this.#quietRun = 0;
     this.#speaking = false;
@@ -68,13 +66,8 @@ export class SpeechEnds {
 
   /** Takes the next half; returns 'end' at the end of a stretch of speech, 'speech' at the first speech half after one. */
   push(half: Int16Array): SpeechEvent {
-    const slot = this.#count % HISTORY;
-    this.#halves.set(half, slot * HALF_SAMPLES);
-    let e = 0;
-    for (let i = 0; i < half.length; i++) e += half[i]! * half[i]!;
-    this.#energy[slot] = e;
-    this.#count++;
-    const floor = Math.max(MIN_FLOOR, this.#floor().energy / 2);
+    const e = this.#room.push(half);
+    const floor = Math.max(MIN_FLOOR, this.#room.floorEnergy() / 2);
     if (e >= floor * this.#speech) {
       this.#run++;
       this.#quietRun = 0;
@@ -103,33 +96,8 @@ export class SpeechEnds {
    * reversed (so none starts with a jump). The arrays are reused by the next call.
    */
   pads(chunks: number): Int16Array[] {
-    const { first } = this.#floor();
-    const n = Math.min(this.#count, HISTORY);
-    if (n < 2) {
-      this.#pad.fill(0);
-    } else {
-      for (let h = 0; h < 2; h++) {
-        const slot = (first + h) % HISTORY;
-        this.#pad.set(this.#halves.subarray(slot * HALF_SAMPLES, (slot + 1) * HALF_SAMPLES), h * HALF_SAMPLES);
-      }
-    }
+    this.#room.copyQuietest(this.#pad);
     for (let i = 0; i < CHUNK_SAMPLES; i++) this.#reversed[i] = this.#pad[CHUNK_SAMPLES - 1 - i]!;
     return Array.from({ length: chunks }, (_, k) => (k % 2 === 0 ? this.#pad : this.#reversed));
-  }
-
-  /** The quietest two consecutive halves remembered: the first's index and their energy. */
-  #floor(): { first: number; energy: number } {
-    const n = Math.min(this.#count, HISTORY);
-    const start = this.#count - n;
-    let first = start;
-    let energy = Infinity;
-    for (let c = start; c + 1 < this.#count; c++) {
-      const e = this.#energy[c % HISTORY]! + this.#energy[(c + 1) % HISTORY]!;
-      if (e < energy) {
-        energy = e;
-        first = c;
-      }
-    }
-    return { first, energy: Number.isFinite(energy) ? energy : 0 };
   }
 }
