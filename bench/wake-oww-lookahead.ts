@@ -21,8 +21,8 @@ import { OpenWakeWord } from '../src/drivers/openwakeword/wake.js';
 import { silentLogger } from '../src/log/logger.js';
 import { percentile } from './stats.js';
 import { negativeBlocks } from './wake-oww.js';
-import { atLevel, mix, RATE, roomNoise, sequence, voiceName } from './fixtures/tts.js';
-import { acousticEnd, HELD_OUT, HELD_OUT_NOISE_DB, NOISE_DB, RATES, speak, TALKER_DB, VOICES } from './fixtures/wake-speech.js';
+import { mix, RATE, roomNoise } from './fixtures/tts.js';
+import { keywordRenditions } from './fixtures/wake-speech.js';
 
 const PAD_CHUNKS = 4;
 /** The lowest gate watched; higher gates are read off the same run. */
@@ -179,21 +179,8 @@ async function watch(pad: LookAheadPad) {
     return w;
   };
   const sets: Record<string, Watched[]> = { tuning: [], heldOut: [] };
-  const plan = [
-    ['tuning', VOICES.flatMap((v) => RATES.map((rate) => ({ ...v, rate }))), NOISE_DB, 1],
-    ['heldOut', HELD_OUT, HELD_OUT_NOISE_DB, 5000],
-  ] as const;
-  for (const [name, voices, levels, firstSeed] of plan) {
-    let seed = firstSeed;
-    for (const voice of voices) {
-      const keyword = atLevel(speak('hey jarvis', voice), TALKER_DB);
-      const end = acousticEnd(keyword);
-      for (const noiseDb of levels) {
-        // As bench/wake-oww.ts: 1 s of room before, 2 s after.
-        const clean = sequence(1000, keyword, 2000);
-        sets[name]!.push(await feed(mix(clean, roomNoise(clean.length, noiseDb, seed++)), `${voiceName(voice)} noise ${noiseDb} dBFS`, 16000 + end));
-      }
-    }
+  for (const name of ['tuning', 'heldOut'] as const) {
+    for (const r of keywordRenditions(name)) sets[name]!.push(await feed(r.pcm, r.name, r.keywordEnd));
     process.stderr.write(`${pad}: ${name} done\n`);
   }
   const fa0 = Math.floor(at / CHUNK_SAMPLES);

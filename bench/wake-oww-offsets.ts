@@ -22,8 +22,8 @@ import { keywordInputFrames, loadOnnxRuntime } from '../src/drivers/openwakeword
 import { SpeechEnds } from '../src/drivers/openwakeword/speech-ends.js';
 import { stretch } from '../src/drivers/openwakeword/stretch.js';
 import { negativeBlocks } from './wake-oww.js';
-import { atLevel, mix, RATE, roomNoise, sequence, voiceName } from './fixtures/tts.js';
-import { acousticEnd, HELD_OUT, HELD_OUT_NOISE_DB, NOISE_DB, RATES, speak, TALKER_DB, VOICES } from './fixtures/wake-speech.js';
+import { RATE } from './fixtures/tts.js';
+import { keywordRenditions } from './fixtures/wake-speech.js';
 
 const FACTORS = [1.15, 1.2];
 const LOOK_STEPS = [0, 1, 2, 3];
@@ -79,21 +79,11 @@ async function feed(pcm: Int16Array): Promise<Cand[]> {
 }
 
 const sets: Record<string, { what: string; keywordEnd?: number; cands: Cand[] }[]> = { tuning: [], heldOut: [], negative: [] };
-const plan = [
-  ['tuning', VOICES.flatMap((v) => RATES.map((rate) => ({ ...v, rate }))), NOISE_DB, 1],
-  ['heldOut', HELD_OUT, HELD_OUT_NOISE_DB, 5000],
-] as const;
-for (const [name, voices, levels, firstSeed] of plan) {
-  let seed = firstSeed;
-  for (const voice of voices) {
-    const keyword = atLevel(speak('hey jarvis', voice), TALKER_DB);
-    const end = acousticEnd(keyword);
-    for (const noiseDb of levels) {
-      const clean = sequence(1000, keyword, 2000);
-      const from = at;
-      const cands = await feed(mix(clean, roomNoise(clean.length, noiseDb, seed++)));
-      sets[name]!.push({ what: `${voiceName(voice)} noise ${noiseDb} dBFS`, keywordEnd: from + 16000 + end, cands });
-    }
+for (const name of ['tuning', 'heldOut'] as const) {
+  for (const r of keywordRenditions(name)) {
+    const from = at;
+    const cands = await feed(r.pcm);
+    sets[name]!.push({ what: r.name, keywordEnd: from + r.keywordEnd, cands });
   }
   process.stderr.write(`${name} done, ${copies} copies\n`);
 }
