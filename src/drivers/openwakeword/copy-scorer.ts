@@ -12,10 +12,13 @@
  *   latest `frames` embeddings; where those reach before the copy, the start-up embeddings
  *   stand in (as after `reset()`), and mel frames before the copy are ones.
  *
- * The embedding model is what costs (about 1.4 ms a window here, against 0.2 ms for the mel
- * run of a whole 2 s copy and 0.06 ms per keyword score), so scoring only the last positions
- * makes a look cheaper in proportion. Allocates per call (a look is rare).
+ * The embedding model is what costs (about 1.2 ms a window here run window by window, against
+ * 0.2 ms for the mel run of a whole 2 s copy and 0.05 ms per keyword score), so scoring only the
+ * last positions makes a look cheaper in proportion. With the model's long form
+ * (embedding-graphs.ts) the windows, 8 frames apart, are one run that shares their common work:
+ * 30 windows in 5.9 ms instead of 36.5 ms. Allocates per call (a look is rare).
  */
+import type { FastEmbedding } from './embedding-graphs.js';
 import { CHUNK_SAMPLES, EMBEDDING_SIZE, MEL_BINS, MEL_PER_CHUNK, MEL_WINDOW, StreamingFeatures, melFrameCount } from './features.js';
 import type { OwwModel } from './runtime.js';
 
@@ -38,6 +41,7 @@ export class CopyScorer {
     readonly embedding: OwwModel,
     readonly keyword: OwwModel,
     readonly frames: number,
+    readonly fast: FastEmbedding | null = null,
   ) {
     this.#init = new StreamingFeatures(mel, embedding, frames);
     this.#dims = [1, frames, EMBEDDING_SIZE];
@@ -78,21 +82,29 @@ export class CopyScorer {
     const mel = await this.mel.run(audio, [1, audio.length]);
     const melFrames = melFrameCount(audio.length);
     const windows = total - firstEmb;
-    const w = MEL_WINDOW * MEL_BINS;
-    const batch = new Float32Array(windows * w);
-    for (let k = 0; k < windows; k++) {
-      const endFrame = MEL_PER_CHUNK * (firstEmb + k + 1) - 3 - firstFrame;
-      for (let f = 0; f < MEL_WINDOW; f++) {
-        const src = endFrame - MEL_WINDOW + f;
-        const dst = k * w + f * MEL_BINS;
-        if (src < 0) {
-          batch.fill(1, dst, dst + MEL_BINS);
-        } else if (src < melFrames) {
-          for (let b = 0; b < MEL_BINS; b++) batch[dst + b] = mel[src * MEL_BINS + b]! / 10 + 2;
-        }
+    // The mel frame (scaled) at copy index `src`: ones before the copy, as after a reset.
+    const frame = (dst: Float32Array, at: number, src: number): void => {
+      if (src < 0) dst.fill(1, at, at + MEL_BINS);
+      else if (src < melFrames) for (let b = 0; b < MEL_BINS; b++) dst[at + b] = mel[src * MEL_BINS + b]! / 10 + 2;
+    };
+    // Window k ends at frame 8(firstEmb + k + 1) - 3 - firstFrame.
+    const firstEnd = MEL_PER_CHUNK * (firstEmb + 1) - 3 - firstFrame;
+    let emb: Float32Array;
+    if (this.fast) {
+      // The windows are 8 frames apart: one run over the frames they span.
+      const span = MEL_WINDOW + MEL_PER_CHUNK * (windows - 1);
+      const frames = new Float32Array(span * MEL_BINS);
+      for (let f = 0; f < span; f++) frame(frames, f * MEL_BINS, firstEnd - MEL_WINDOW + f);
+      emb = await this.fast.windows(frames, span);
+    } else {
+      const w = MEL_WINDOW * MEL_BINS;
+      const batch = new Float32Array(windows * w);
+      for (let k = 0; k < windows; k++) {
+        const endFrame = firstEnd + MEL_PER_CHUNK * k;
+        for (let f = 0; f < MEL_WINDOW; f++) frame(batch, k * w + f * MEL_BINS, endFrame - MEL_WINDOW + f);
       }
+      emb = await this.embedding.run(batch, [windows, MEL_WINDOW, MEL_BINS, 1]);
     }
-    const emb = await this.embedding.run(batch, [windows, MEL_WINDOW, MEL_BINS, 1]);
     this.embeddingRuns += windows;
     const input = this.#input;
     for (let c = firstScored; c < total; c++) {

@@ -19,8 +19,13 @@
  * - Before any audio the mel history is all ones and the embedding history holds embeddings of
  *   4 s of low random noise, as in openWakeWord, so the first detections need no warm-up audio.
  *
+ * - With the embedding model in its streaming form (embedding-graphs.ts), each 80 ms step
+ *   computes only what its 8 new frames add (same embeddings, a quarter of the work); the half
+ *   steps and the copies (copyFrom with a half step) start from a whole window.
+ *
  * No allocation per chunk beyond what the runtime itself returns.
  */
+import type { EmbeddingStream, FastEmbedding } from './embedding-graphs.js';
 import type { OwwModel } from './runtime.js';
 
 /** Samples per step (80 ms at 16 kHz). */
@@ -89,14 +94,23 @@ export class StreamingFeatures {
   #initial: Float32Array | null = null;
   /** Embedding-model runs so far, windows counted (for benches and tests). */
   embeddingRuns = 0;
+  /** The streaming embedding of the 80 ms steps, or null (the whole model each step). */
+  readonly #fast: FastEmbedding | null;
+  readonly #stream: EmbeddingStream | null;
+  /** The newest MEL_PER_CHUNK frames of #mel (a view): what a streaming step adds. */
+  readonly #melNewest: Float32Array;
+  /** Mel frames added since the latest step's embedding (the stream continues at exactly 8). */
+  #sinceStep = 0;
 
   /**
    * @param frames embeddings kept (the keyword model's input length, 16 for the stock models)
+   * @param fast the embedding model's streaming form (same embeddings, less work), when it loaded
    */
   constructor(
     readonly melModel: OwwModel,
     readonly embeddingModel: OwwModel,
     readonly frames: number,
+    fast: FastEmbedding | null = null,
   ) {
     if (!Number.isInteger(frames) || frames < 1) throw new RangeError(`frames must be a positive integer, got ${frames}`);
     this.#embeddings = new Float32Array(frames * EMBEDDING_SIZE);
@@ -108,6 +122,9 @@ export class StreamingFeatures {
     this.#mel = new Float32Array(this.#melFrames * MEL_BINS).fill(1);
     this.#melLatest = this.#mel.subarray((this.#melFrames - MEL_WINDOW) * MEL_BINS);
     this.#batch = new Float32Array(frames * MEL_WINDOW * MEL_BINS);
+    this.#melNewest = this.#mel.subarray((this.#melFrames - MEL_PER_CHUNK) * MEL_BINS);
+    this.#fast = fast;
+    this.#stream = fast?.stream() ?? null;
   }
 
   /** The keyword model's input: the latest `frames` embeddings, oldest first (a live view). */
@@ -155,6 +172,8 @@ export class StreamingFeatures {
     this.#halfFresh = false;
     this.#mel.fill(1);
     this.#audio.fill(0);
+    this.#stream?.invalidate();
+    this.#sinceStep = 0;
   }
 
   /**
@@ -175,6 +194,10 @@ export class StreamingFeatures {
     this.#have = 0;
     this.#firstHalfMel = false;
     this.#halfFresh = false;
+    // Continuing the source's latest step: its streaming state too. A half step starts anew.
+    if (this.#stream && src.#stream && !half && src.#sinceStep === 0) this.#stream.copyFrom(src.#stream);
+    else this.#stream?.invalidate();
+    this.#sinceStep = 0;
   }
 
   /** Adds one 80 ms chunk (exactly CHUNK_SAMPLES samples) and computes its embedding. */
@@ -209,12 +232,19 @@ export class StreamingFeatures {
     } else {
       // Rebuild the whole half-step history: the windows ending 0, 8, 16, ... frames back.
       const n = this.frames;
-      const w = MEL_WINDOW * MEL_BINS;
-      for (let k = 0; k < n; k++) {
-        const end = this.#melFrames - (n - 1 - k) * MEL_PER_CHUNK;
-        this.#batch.set(this.#mel.subarray((end - MEL_WINDOW) * MEL_BINS, end * MEL_BINS), k * w);
+      let out: Float32Array;
+      if (this.#fast) {
+        // Those windows are the last 76 + 8(n - 1) frames, stepped by 8: one run.
+        const frames = MEL_WINDOW + MEL_PER_CHUNK * (n - 1);
+        out = await this.#fast.windows(this.#mel.subarray((this.#melFrames - frames) * MEL_BINS), frames);
+      } else {
+        const w = MEL_WINDOW * MEL_BINS;
+        for (let k = 0; k < n; k++) {
+          const end = this.#melFrames - (n - 1 - k) * MEL_PER_CHUNK;
+          this.#batch.set(this.#mel.subarray((end - MEL_WINDOW) * MEL_BINS, end * MEL_BINS), k * w);
+        }
+        out = await this.embeddingModel.run(this.#batch, [n, MEL_WINDOW, MEL_BINS, 1]);
       }
-      const out = await this.embeddingModel.run(this.#batch, [n, MEL_WINDOW, MEL_BINS, 1]);
       this.embeddingRuns += n;
       e.set(out.subarray(0, n * EMBEDDING_SIZE));
       this.#halfFresh = true;
@@ -232,7 +262,7 @@ export class StreamingFeatures {
     const input = !this.#primed ? this.#firstAudio : this.#firstHalfMel ? this.#secondHalfIn : audio;
     this.#primed = true;
     this.#addMel(await this.#melOf(input, input.length));
-    await this.#embedLatest(this.#embeddings);
+    await this.#embedLatest(this.#embeddings, true);
   }
 
   /** Appends mel frames to the history. */
@@ -240,11 +270,19 @@ export class StreamingFeatures {
     const ring = this.#mel;
     ring.copyWithin(0, mel.length);
     ring.set(mel, ring.length - mel.length);
+    this.#sinceStep += mel.length / MEL_BINS;
   }
 
-  /** Embeds the latest window into the newest slot of `history`. */
-  async #embedLatest(history: Float32Array): Promise<void> {
-    const emb = await this.embeddingModel.run(this.#melLatest, [1, MEL_WINDOW, MEL_BINS, 1]);
+  /** Embeds the latest window into the newest slot of `history` (`step`: the 80 ms step's, which the stream follows). */
+  async #embedLatest(history: Float32Array, step = false): Promise<void> {
+    let emb: Float32Array;
+    const stream = this.#stream;
+    if (step && stream) {
+      emb = stream.primed && this.#sinceStep === MEL_PER_CHUNK ? await stream.step(this.#melNewest) : await stream.prime(this.#melLatest);
+      this.#sinceStep = 0;
+    } else {
+      emb = await this.embeddingModel.run(this.#melLatest, [1, MEL_WINDOW, MEL_BINS, 1]);
+    }
     this.embeddingRuns++;
     history.copyWithin(0, EMBEDDING_SIZE);
     history.set(emb.subarray(0, EMBEDDING_SIZE), (this.frames - 1) * EMBEDDING_SIZE);

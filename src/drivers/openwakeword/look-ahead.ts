@@ -15,6 +15,7 @@
  * The risk is "...jarvis" followed by more speech: the padding pretends the speaker paused.
  * The benchmark measures that (docs/benchmarks.md).
  */
+import type { FastEmbedding } from './embedding-graphs.js';
 import { CHUNK_SAMPLES, EMBEDDING_SIZE, StreamingFeatures } from './features.js';
 import { RoomQuiet } from './room-quiet.js';
 import type { OwwModel } from './runtime.js';
@@ -60,6 +61,7 @@ export class LookAhead {
     readonly keyword: OwwModel,
     readonly frames: number,
     options: LookAheadOptions = {},
+    fast: FastEmbedding | null = null,
   ) {
     const padMs = options.padMs ?? LOOK_AHEAD_DEFAULTS.padMs;
     this.padChunks = Math.round(padMs / 80);
@@ -67,7 +69,7 @@ export class LookAhead {
     this.gate = options.gate ?? LOOK_AHEAD_DEFAULTS.gate;
     this.threshold = options.threshold ?? LOOK_AHEAD_DEFAULTS.threshold;
     this.#pad = options.pad ?? LOOK_AHEAD_DEFAULTS.pad;
-    this.#copy = new StreamingFeatures(mel, embedding, frames);
+    this.#copy = new StreamingFeatures(mel, embedding, frames, fast);
     this.#dims = [1, frames, EMBEDDING_SIZE];
     this.scores = new Float32Array(this.padChunks);
   }

@@ -25,10 +25,28 @@ export interface OwwModel {
   release(): Promise<void>;
 }
 
+/** A tensor in or out of an OwwGraph (float32). */
+export interface OwwTensor {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
+/** A model with named float32 inputs and outputs, built in memory (embedding-graphs.ts). */
+export interface OwwGraph {
+  /**
+   * Runs the graph. A tensor returned by an earlier run may be fed back as it is; outputs are
+   * new tensors, never changed afterwards. Rejects when the runtime fails.
+   */
+  run(feeds: Readonly<Record<string, OwwTensor>>): Promise<Record<string, OwwTensor>>;
+  release(): Promise<void>;
+}
+
 /** Loads models from `.onnx` files. */
 export interface OwwRuntime {
   /** Rejects with an error naming the file when it is missing or not an ONNX model. */
   load(file: string): Promise<OwwModel>;
+  /** Loads a model from its bytes (`label` names it in errors); runtimes without it make the engine use the stock graphs only. */
+  loadGraph?(bytes: Uint8Array, label: string): Promise<OwwGraph>;
 }
 
 /** The engine cannot run here; `reason` says why and what to do. */
@@ -77,7 +95,43 @@ export async function loadOnnxRuntime(arch: string = process.arch): Promise<OwwR
     );
   }
   const options = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' } as const;
+  type Tensor = InstanceType<OrtModule['Tensor']>;
   return {
+    async loadGraph(bytes: Uint8Array, label: string): Promise<OwwGraph> {
+      let session: Awaited<ReturnType<OrtModule['InferenceSession']['create']>>;
+      try {
+        session = await ort.InferenceSession.create(bytes, options);
+      } catch (err) {
+        throw new OwwUnavailableError(`cannot load ${label} (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`, { cause: err });
+      }
+      // A tensor the caller made is wrapped once per buffer and shape; the runtime's own outputs go back as they are.
+      const wrapped = new WeakMap<Float32Array, { key: string; tensor: Tensor }>();
+      let released = false;
+      return {
+        async run(feeds) {
+          const input: Record<string, Tensor> = {};
+          for (const [name, t] of Object.entries(feeds)) {
+            if (t instanceof ort.Tensor) {
+              input[name] = t;
+              continue;
+            }
+            const key = t.dims.join('x');
+            let entry = wrapped.get(t.data);
+            if (!entry || entry.key !== key) {
+              entry = { key, tensor: new ort.Tensor('float32', t.data, t.dims as number[]) };
+              wrapped.set(t.data, entry);
+            }
+            input[name] = entry.tensor;
+          }
+          return (await session.run(input)) as unknown as Record<string, OwwTensor>;
+        },
+        async release() {
+          if (released) return;
+          released = true;
+          await session.release();
+        },
+      };
+    },
     async load(file: string): Promise<OwwModel> {
       let session: Awaited<ReturnType<OrtModule['InferenceSession']['create']>>;
       try {

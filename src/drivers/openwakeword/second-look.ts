@@ -21,6 +21,7 @@
  */
 import { SampleRing } from '../../audio/ring-buffer.js';
 import { CopyScorer } from './copy-scorer.js';
+import type { FastEmbedding } from './embedding-graphs.js';
 import { CHUNK_SAMPLES, HALF_SAMPLES } from './features.js';
 import type { OwwModel } from './runtime.js';
 import { SpeechEnds } from './speech-ends.js';
@@ -120,8 +121,9 @@ export class SecondLook {
     readonly keyword: OwwModel,
     readonly frames: number,
     options: SecondLookOptions = {},
+    fast: FastEmbedding | null = null,
   ) {
-    this.#scorer = new CopyScorer(mel, embedding, keyword, frames);
+    this.#scorer = new CopyScorer(mel, embedding, keyword, frames, fast);
     this.#lowScore = options.lowScore ?? SECOND_LOOK_DEFAULTS.lowScore;
     const delays = options.delaySteps ?? SECOND_LOOK_DEFAULTS.delaySteps;
     this.#delays = (typeof delays === 'number' ? [delays] : [...delays]).map((d) => d * CHUNK_SAMPLES);

@@ -30,6 +30,7 @@
  * - When the runtime or the models are missing (or the OS is 32-bit ARM), `start()` still
  *   resolves: status turns `{available:false, reason}`, one warn line, no retry.
  */
+import { readFile } from 'node:fs/promises';
 import { CORE_FORMAT } from '../../audio/format.js';
 import type { WakeConfig } from '../../config/schema.js';
 import type { Logger } from '../../log/logger.js';
@@ -44,6 +45,7 @@ import { HALF_SAMPLES, StreamingFeatures } from './features.js';
 export { keywordInputFrames } from './runtime.js';
 import { OWW_LICENCE_NOTICE, keywordLabel, resolveModelFiles, type OwwModelFiles } from './models.js';
 import { loadNoiseSuppressor, type WakeNoiseSuppressor } from './noise.js';
+import { FastEmbedding } from './embedding-graphs.js';
 import { LookAhead, type LookAheadOptions } from './look-ahead.js';
 import { StepScorer, type DetectionKind } from './scorer.js';
 import { SecondLook, type LookResult, type SecondLookOptions } from './second-look.js';
@@ -105,6 +107,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   #running = false;
   #generation = 0;
   #models: OwwModel[] = [];
+  #fast: FastEmbedding | null = null;
   #scorer: StepScorer | null = null;
   #noise: WakeNoiseSuppressor | null = null;
   #framer: Framer | null = null;
@@ -148,27 +151,31 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     this.#running = true;
     const generation = this.#generation;
     const loaded: OwwModel[] = [];
+    let fast: FastEmbedding | null = null;
     try {
       const files = this.#resolveModels(this.#keywordId);
       const runtime = await this.#loadRuntime();
       for (const f of [files.mel, files.embedding, files.keyword]) loaded.push(await runtime.load(f));
       const [mel, embedding, keyword] = loaded as [OwwModel, OwwModel, OwwModel];
       const frames = keywordInputFrames(keyword, files.keyword);
-      const features = new StreamingFeatures(mel, embedding, frames);
+      fast = await this.#loadFast(runtime, files.embedding, embedding);
+      const features = new StreamingFeatures(mel, embedding, frames, fast);
       await features.init();
-      const lookAhead = new LookAhead(mel, embedding, keyword, frames, this.#lookAheadOptions);
+      const lookAhead = new LookAhead(mel, embedding, keyword, frames, this.#lookAheadOptions, fast);
       // The look at once complements the look-ahead; without it, it would take detections from
       // the steps and make them wait for its compute, so only the look 3 steps later runs.
-      const look = new SecondLook(mel, embedding, keyword, frames, { ...(!lookAhead.enabled && { delaySteps: SECOND_LOOK_ALONE_DELAY }), ...this.#lookOptions });
+      const look = new SecondLook(mel, embedding, keyword, frames, { ...(!lookAhead.enabled && { delaySteps: SECOND_LOOK_ALONE_DELAY }), ...this.#lookOptions }, fast);
       if (look.enabled) await look.init();
       const noise = this.#cfg.noiseSuppression ? await loadNoiseSuppressor(this.#loadDsp, this.#log) : null;
       if (generation !== this.#generation) {
         noise?.destroy();
+        await fast?.release();
         await releaseAll(loaded);
         return;
       }
       this.#noise = noise;
       this.#models = loaded;
+      this.#fast = fast;
       const cfg = this.#cfg;
       this.#scorer = new StepScorer({
         features, keyword, frames, look: look.enabled ? look : null, lookAhead: lookAhead.enabled ? lookAhead : null, onLookAhead: this.#onLookAhead, armScore: this.#armScore, threshold: cfg.threshold, triggerLevel: cfg.triggerLevel, onScore: this.#onScore, onSecondLook: this.#onSecondLook, log: this.#log,
@@ -179,12 +186,28 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       this.#framer = new Framer(HALF_SAMPLES);
       this.#expected = -1;
       this.#gap = false;
-      this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, lookAheadMs: lookAhead.enabled ? lookAhead.padChunks * 80 : 0, guardMode: this.#cfg.guardMode, noiseSuppression: noise !== null, licence: 'CC BY-NC-SA 4.0' });
+      this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, lookAheadMs: lookAhead.enabled ? lookAhead.padChunks * 80 : 0, embedding: fast ? 'streaming' : 'whole', guardMode: this.#cfg.guardMode, noiseSuppression: noise !== null, licence: 'CC BY-NC-SA 4.0' });
       this.#setStatus(this.#make(true));
     } catch (err) {
+      await fast?.release();
       await releaseAll(loaded);
       if (generation !== this.#generation) return;
       this.#fail(err);
+    }
+  }
+
+  /**
+   * The embedding model's streaming form (embedding-graphs.ts), or null when the runtime cannot
+   * build it or it does not reproduce the model: then the model runs whole (same scores, about
+   * four times the CPU), said once at debug level.
+   */
+  async #loadFast(runtime: OwwRuntime, file: string, embedding: OwwModel): Promise<FastEmbedding | null> {
+    if (!runtime.loadGraph) return null;
+    try {
+      return await FastEmbedding.load(runtime, await readFile(file), embedding);
+    } catch (err) {
+      this.#log.debug('wake-embedding-whole', { model: file, reason: err instanceof Error ? err.message : String(err) });
+      return null;
     }
   }
 
@@ -359,6 +382,9 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
     const models = this.#models;
     this.#models = [];
     this.#scorer = null;
+    const fast = this.#fast;
+    this.#fast = null;
+    await fast?.release();
     this.#noise?.destroy();
     this.#noise = null;
     await releaseAll(models);

@@ -1,0 +1,279 @@
+/**
+ * The speech-embedding model, run without recomputing what the previous step computed.
+ *
+ * openWakeWord's embedding model reads 76 mel frames and is a stack of convolutions (kernels 1
+ * or 3 frames long in time, no padding in time, stride 1) with leaky ReLUs and max-pools (2 or 1
+ * frames in time, stride equal to the kernel), ending in one 96-value vector. The windows the
+ * engine embeds step by 8 frames, and the pools halve time three times (8 = 2 x 2 x 2), so a
+ * window shares all but its newest frames, at every layer, with the window before it: about
+ * seven eighths of each run recomputes the previous run.
+ *
+ * From the installed model file (its own weights, read at start-up; nothing is copied into this
+ * repository) three graphs are built in memory (onnx-proto.ts):
+ * - `stream`: the 8 new mel frames plus, for each convolution k frames long in time, the last
+ *   k - 1 frames of its input from the previous step (a cache), giving the embedding and the
+ *   new caches. Every layer computes only its new frames.
+ * - `prime`: the model on one whole 76-frame window, also giving the caches (after a reset, or
+ *   when the caller's windows do not continue the previous step).
+ * - `long`: the model on any number of frames (76 + 8(K - 1)), giving the K embeddings of the
+ *   windows stepped by 8 in one pass that shares their common work (the second look's copies,
+ *   the half steps' history).
+ *
+ * Nothing is assumed beyond the shape checks: at load, the three graphs must give the stock
+ * model's embeddings on a test signal (to 1e-4), else the engine uses the stock model alone
+ * (slower, same scores). Measured here: 0.32 ms per step against 1.24 ms for the stock model,
+ * and 5.9 ms for 30 windows at once against 36.5 ms.
+ */
+import { EMBEDDING_SIZE, MEL_BINS, MEL_PER_CHUNK, MEL_WINDOW } from './features.js';
+import { buildOnnx, int64Tensor, nodeProto, OnnxFormatError, parseOnnx, withInputs, type OnnxDim } from './onnx-proto.js';
+import type { OwwGraph, OwwModel, OwwRuntime, OwwTensor } from './runtime.js';
+
+/** A cached convolution input: its name in the stream graph, and the frames kept. */
+interface CacheSpec {
+  input: string;
+  output: string;
+  frames: number;
+}
+
+export interface EmbeddingGraphBytes {
+  stream: Uint8Array;
+  prime: Uint8Array;
+  long: Uint8Array;
+  /** The graphs' input (mel frames, [1, 1, T, 32]) and output ([1, 96, K, 1]) names. */
+  input: string;
+  output: string;
+  caches: CacheSpec[];
+}
+
+/**
+ * Builds the three graphs from the embedding model's bytes. Throws OnnxFormatError, saying
+ * what differs, when the model is not a stack of that shape.
+ */
+export function splitEmbeddingModel(bytes: Uint8Array): EmbeddingGraphBytes {
+  const model = parseOnnx(bytes);
+  const nodes = model.nodes;
+  if (nodes.length < 3 || nodes[0]!.op !== 'Reshape' || nodes.at(-1)!.op !== 'Reshape') throw new OnnxFormatError('the model does not start and end with a Reshape');
+  const body = nodes.slice(1, -1);
+  for (let i = 0; i < body.length; i++) {
+    const n = body[i]!;
+    const prev = i === 0 ? nodes[0]! : body[i - 1]!;
+    if (n.inputs[0] !== prev.outputs[0] || n.outputs.length !== 1) throw new OnnxFormatError(`node ${i + 1} (${n.op}) does not continue the one before it`);
+    for (const extra of n.inputs.slice(1)) if (!model.initializers.has(extra)) throw new OnnxFormatError(`node ${i + 1} (${n.op}) reads ${extra}, which is not a weight`);
+  }
+  // Frames in time a window needs, and the time reduction, from the output back.
+  let window = 1;
+  let reduction = 1;
+  const caches: CacheSpec[] = [];
+  const timeKernel = new Map<number, number>();
+  for (let i = body.length - 1; i >= 0; i--) {
+    const n = body[i]!;
+    const a = (k: string, d: number[]): number[] => n.attrs.get(k) ?? d;
+    if (n.op === 'Conv') {
+      const w = model.initializers.get(n.inputs[1]!)!.dims;
+      const [padTop, , padBottom] = a('pads', [0, 0, 0, 0]);
+      if (w.length !== 4 || a('strides', [1, 1]).some((s) => s !== 1) || a('dilations', [1, 1]).some((s) => s !== 1) || a('group', [1])[0] !== 1 || padTop !== 0 || padBottom !== 0) {
+        throw new OnnxFormatError(`convolution ${i + 1} is not a plain 2-D convolution without padding in time`);
+      }
+      timeKernel.set(i, w[2]!);
+      window += w[2]! - 1;
+    } else if (n.op === 'MaxPool') {
+      const [k] = a('kernel_shape', [1, 1]);
+      const [s] = a('strides', [1, 1]);
+      if (k !== s || a('pads', [0, 0, 0, 0]).some((p) => p !== 0)) throw new OnnxFormatError(`pool ${i + 1} overlaps or pads in time`);
+      window *= k!;
+      reduction *= k!;
+    } else if (n.op !== 'LeakyRelu' && n.op !== 'Max' && n.op !== 'Relu') {
+      throw new OnnxFormatError(`node ${i + 1} is ${n.op}, which the streaming form does not handle`);
+    }
+  }
+  if (window !== MEL_WINDOW || reduction !== MEL_PER_CHUNK) throw new OnnxFormatError(`the model reads ${window} frames and steps by ${reduction}, not ${MEL_WINDOW} and ${MEL_PER_CHUNK}`);
+  const input = body[0]!.inputs[0]!;
+  const output = body.at(-1)!.outputs[0]!;
+  const weights = [...new Set(body.flatMap((n) => n.inputs.slice(1)))];
+  const long = buildOnnx(model, { nodes: body.map((n) => n.raw), initializers: weights, inputs: [[input, [1, 1, 'frames', MEL_BINS]]], outputs: [[output, [1, EMBEDDING_SIZE, 'windows', 1]]] });
+  const streamNodes: Uint8Array[] = [];
+  const primeNodes: Uint8Array[] = [];
+  const constants = new Map<number, Uint8Array>();
+  const axis = '__time_axis';
+  const end = '__end';
+  body.forEach((n, i) => {
+    const k = timeKernel.get(i) ?? 1;
+    if (k <= 1) {
+      streamNodes.push(n.raw);
+      primeNodes.push(n.raw);
+      return;
+    }
+    const start = `__last_${k - 1}`;
+    if (!constants.has(k - 1)) constants.set(k - 1, int64Tensor(start, [-(k - 1)]));
+    const c: CacheSpec = { input: `cache_${caches.length}_in`, output: `cache_${caches.length}_out`, frames: k - 1 };
+    caches.push(c);
+    const joined = `cache_${caches.length - 1}_joined`;
+    const src = n.inputs[0]!;
+    streamNodes.push(nodeProto('Concat', [c.input, src], [joined], `${joined}_concat`, { axis: 2 }));
+    streamNodes.push(nodeProto('Slice', [joined, start, end, axis], [c.output], `${c.output}_slice`));
+    streamNodes.push(withInputs(n, [joined, ...n.inputs.slice(1)]));
+    primeNodes.push(nodeProto('Slice', [src, start, end, axis], [c.output], `${c.output}_slice`));
+    primeNodes.push(n.raw);
+  });
+  const consts = [...constants.values(), int64Tensor(end, [2 ** 31 - 1]), int64Tensor(axis, [2])];
+  const cacheDims = (c: CacheSpec): OnnxDim[] => [1, `${c.input}_channels`, c.frames, `${c.input}_bins`];
+  const stream = buildOnnx(model, {
+    nodes: streamNodes,
+    initializers: weights,
+    constants: consts,
+    inputs: [[input, [1, 1, MEL_PER_CHUNK, MEL_BINS]], ...caches.map((c) => [c.input, cacheDims(c)] as const)],
+    outputs: [[output, [1, EMBEDDING_SIZE, 1, 1]], ...caches.map((c) => [c.output, cacheDims(c)] as const)],
+  });
+  const prime = buildOnnx(model, {
+    nodes: primeNodes,
+    initializers: weights,
+    constants: consts,
+    inputs: [[input, [1, 1, MEL_WINDOW, MEL_BINS]]],
+    outputs: [[output, [1, EMBEDDING_SIZE, 1, 1]], ...caches.map((c) => [c.output, cacheDims(c)] as const)],
+  });
+  return { stream, prime, long, input, output, caches };
+}
+
+/** The three graphs loaded: embeddings by step and by batch. */
+export class FastEmbedding {
+  readonly #g: { stream: OwwGraph; prime: OwwGraph; long: OwwGraph };
+  readonly #spec: EmbeddingGraphBytes;
+  /** Streaming steps and whole-window primes run so far, over every stream (benches and tests). */
+  steps = 0;
+  primes = 0;
+
+  private constructor(graphs: { stream: OwwGraph; prime: OwwGraph; long: OwwGraph }, spec: EmbeddingGraphBytes) {
+    this.#g = graphs;
+    this.#spec = spec;
+  }
+
+  /**
+   * Builds and loads the graphs from the embedding model's bytes, and checks them against the
+   * stock model (`whole`) on a test signal. Rejects, saying why, when either fails.
+   */
+  static async load(runtime: OwwRuntime, bytes: Uint8Array, whole: OwwModel): Promise<FastEmbedding> {
+    if (!runtime.loadGraph) throw new Error('the runtime cannot load graphs from memory');
+    const spec = splitEmbeddingModel(bytes);
+    const loaded: OwwGraph[] = [];
+    try {
+      for (const [name, b] of [['stream', spec.stream], ['prime', spec.prime], ['long', spec.long]] as const) loaded.push(await runtime.loadGraph(b, `the embedding model's ${name} graph`));
+      const [stream, prime, long] = loaded as [OwwGraph, OwwGraph, OwwGraph];
+      const fast = new FastEmbedding({ stream, prime, long }, spec);
+      await fast.#check(whole);
+      return fast;
+    } catch (err) {
+      for (const g of loaded) await g.release().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** A streaming state for one feature history. */
+  stream(): EmbeddingStream {
+    return new EmbeddingStream(this);
+  }
+
+  /**
+   * The embeddings of every window of `frames` mel frames (at the start of `mel`, 76 + 8(K - 1)
+   * of them) stepped by 8: K x 96 values, oldest window first.
+   */
+  async windows(mel: Float32Array, frames: number): Promise<Float32Array> {
+    const k = (frames - MEL_WINDOW) / MEL_PER_CHUNK + 1;
+    if (!Number.isInteger(k) || k < 1 || mel.length < frames * MEL_BINS) throw new RangeError(`windows need 76 + 8k mel frames, got ${frames}`);
+    const input = mel.length === frames * MEL_BINS ? mel : mel.subarray(0, frames * MEL_BINS);
+    const out = await this.#g.long.run({ [this.#spec.input]: { data: input, dims: [1, 1, frames, MEL_BINS] } });
+    const data = out[this.#spec.output]!.data;
+    // [1, 96, K, 1] -> K x 96.
+    const emb = new Float32Array(k * EMBEDDING_SIZE);
+    for (let c = 0; c < EMBEDDING_SIZE; c++) for (let w = 0; w < k; w++) emb[w * EMBEDDING_SIZE + c] = data[c * k + w]!;
+    return emb;
+  }
+
+  /** @internal (EmbeddingStream) */
+  async run(prime: boolean, mel: Float32Array, caches: readonly OwwTensor[]): Promise<{ embedding: Float32Array; caches: OwwTensor[] }> {
+    const s = this.#spec;
+    const feeds: Record<string, OwwTensor> = { [s.input]: { data: mel, dims: [1, 1, prime ? MEL_WINDOW : MEL_PER_CHUNK, MEL_BINS] } };
+    if (!prime) s.caches.forEach((c, i) => (feeds[c.input] = caches[i]!));
+    const out = await (prime ? this.#g.prime : this.#g.stream).run(feeds);
+    if (prime) this.primes++;
+    else this.steps++;
+    return { embedding: out[s.output]!.data, caches: s.caches.map((c) => out[c.output]!) };
+  }
+
+  async release(): Promise<void> {
+    for (const g of [this.#g.stream, this.#g.prime, this.#g.long]) await g.release().catch(() => undefined);
+  }
+
+  /** The graphs must reproduce the stock model on four windows of a test signal. */
+  async #check(whole: OwwModel): Promise<void> {
+    const windows = 4;
+    const frames = MEL_WINDOW + MEL_PER_CHUNK * (windows - 1);
+    const mel = new Float32Array(frames * MEL_BINS);
+    let x = 0x1234567;
+    for (let i = 0; i < mel.length; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      // Values in the range of scaled mel frames (about -1 to 4), with some structure in time.
+      mel[i] = (x / 2 ** 32) * 3 - 1 + Math.sin(i / 97);
+    }
+    const expected: Float32Array[] = [];
+    for (let w = 0; w < windows; w++) {
+      const win = mel.slice(w * MEL_PER_CHUNK * MEL_BINS, (w * MEL_PER_CHUNK + MEL_WINDOW) * MEL_BINS);
+      expected.push(Float32Array.from((await whole.run(win, [1, MEL_WINDOW, MEL_BINS, 1])).subarray(0, EMBEDDING_SIZE)));
+    }
+    const long = await this.windows(mel, frames);
+    const stream = this.stream();
+    const got: Float32Array[] = [await stream.prime(mel.slice(0, MEL_WINDOW * MEL_BINS))];
+    for (let w = 1; w < windows; w++) got.push(Float32Array.from(await stream.step(mel.slice((MEL_WINDOW + (w - 1) * MEL_PER_CHUNK) * MEL_BINS, (MEL_WINDOW + w * MEL_PER_CHUNK) * MEL_BINS))));
+    let worst = 0;
+    let scale = 1;
+    for (let w = 0; w < windows; w++) {
+      for (let c = 0; c < EMBEDDING_SIZE; c++) {
+        const e = expected[w]![c]!;
+        scale = Math.max(scale, Math.abs(e));
+        worst = Math.max(worst, Math.abs(long[w * EMBEDDING_SIZE + c]! - e), Math.abs(got[w]![c]! - e));
+      }
+    }
+    if (!(worst <= 1e-4 * scale)) throw new OnnxFormatError(`the streaming graphs differ from the model by ${worst.toExponential(2)}`);
+  }
+}
+
+/**
+ * One history's streaming state: `prime` on a whole window, then `step` with each 8 new frames.
+ * The caches are the runtime's output tensors, never changed: copying a state copies references.
+ */
+export class EmbeddingStream {
+  readonly #fast: FastEmbedding;
+  #caches: OwwTensor[] | null = null;
+
+  constructor(fast: FastEmbedding) {
+    this.#fast = fast;
+  }
+
+  /** Whether `step` can continue the previous window. */
+  get primed(): boolean {
+    return this.#caches !== null;
+  }
+
+  /** The next window does not continue the previous one. */
+  invalidate(): void {
+    this.#caches = null;
+  }
+
+  copyFrom(other: EmbeddingStream): void {
+    this.#caches = other.#caches;
+  }
+
+  /** The embedding of one whole window (76 frames); the steps continue it. */
+  async prime(window: Float32Array): Promise<Float32Array> {
+    const r = await this.#fast.run(true, window, []);
+    this.#caches = r.caches;
+    return r.embedding;
+  }
+
+  /** The embedding of the window 8 frames after the previous one; `frames` holds those 8. */
+  async step(frames: Float32Array): Promise<Float32Array> {
+    if (!this.#caches) throw new Error('EmbeddingStream.prime() first');
+    const r = await this.#fast.run(false, frames, this.#caches);
+    this.#caches = r.caches;
+    return r.embedding;
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * The embedding model's streaming and long forms (embedding-graphs.ts), built from the real
+ * model file and run on the real onnxruntime-node, against the stock model run window by window:
+ * the same embeddings through every path the engine takes (steps, half steps, resets, copies
+ * after a step and after a half step), the same copy scores, and the engine falls back to the
+ * whole model, saying why, when the graphs cannot be built or do not reproduce it.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { mix, roomNoise, sequence, synth, ttsMissing } from '../../../bench/fixtures/tts.js';
+import { WakeSchema } from '../../../src/config/schema.js';
+import { CopyScorer } from '../../../src/drivers/openwakeword/copy-scorer.js';
+import { FastEmbedding, splitEmbeddingModel } from '../../../src/drivers/openwakeword/embedding-graphs.js';
+import { CHUNK_SAMPLES, HALF_SAMPLES, StreamingFeatures } from '../../../src/drivers/openwakeword/features.js';
+import { resolveModelFiles } from '../../../src/drivers/openwakeword/models.js';
+import { OnnxFormatError, parseOnnx } from '../../../src/drivers/openwakeword/onnx-proto.js';
+import { keywordInputFrames, loadOnnxRuntime, type OwwRuntime } from '../../../src/drivers/openwakeword/runtime.js';
+import { stretch } from '../../../src/drivers/openwakeword/stretch.js';
+import { OpenWakeWord } from '../../../src/drivers/openwakeword/wake.js';
+import { memoryLogger } from '../../../src/log/logger.js';
+
+const missing = ttsMissing();
+
+async function setup() {
+  const files = resolveModelFiles({ keyword: 'hey_jarvis' });
+  const rt = await loadOnnxRuntime();
+  const [mel, embedding, keyword] = [await rt.load(files.mel), await rt.load(files.embedding), await rt.load(files.keyword)];
+  const fast = await FastEmbedding.load(rt, readFileSync(files.embedding), embedding);
+  return { files, rt, mel, embedding, keyword, fast, frames: keywordInputFrames(keyword, files.keyword) };
+}
+
+function maxDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+  return d;
+}
+
+function speech(): Int16Array {
+  const s = sequence(300, synth('hey jarvis, turn on the kitchen light please', { engine: 'espeak', voice: 'en-us' }), 600);
+  return mix(s, roomNoise(s.length, -55, 3));
+}
+
+describe('the embedding model split for streaming', () => {
+  it('builds the three graphs from the stock model: one cache per convolution longer than a frame in time', () => {
+    const files = resolveModelFiles({ keyword: 'hey_jarvis' });
+    const g = splitEmbeddingModel(readFileSync(files.embedding));
+    expect(g.caches).toHaveLength(11);
+    expect(g.caches.every((c) => c.frames === 2)).toBe(true);
+    for (const bytes of [g.stream, g.prime, g.long]) expect(parseOnnx(bytes).nodes.length).toBeGreaterThan(20);
+  });
+
+  it('refuses models of another shape, saying what differs, and bytes that are not a model', () => {
+    const files = resolveModelFiles({ keyword: 'hey_jarvis' });
+    expect(() => splitEmbeddingModel(readFileSync(files.keyword))).toThrow(OnnxFormatError);
+    expect(() => splitEmbeddingModel(readFileSync(files.mel))).toThrow(/Reshape|node|convolution|pool/);
+    expect(() => parseOnnx(Uint8Array.from([0x3a, 0x40, 1, 2]))).toThrow(OnnxFormatError);
+    expect(() => splitEmbeddingModel(new TextEncoder().encode('not a model at all'))).toThrow(OnnxFormatError);
+  });
+});
+
+describe.skipIf(missing)('the streaming embedding on the real runtime', () => {
+  it('gives the stock model’s embeddings on every step, half step, reset and copy', async () => {
+    const m = await setup();
+    const whole = new StreamingFeatures(m.mel, m.embedding, m.frames);
+    const streaming = new StreamingFeatures(m.mel, m.embedding, m.frames, m.fast);
+    const copyWhole = new StreamingFeatures(m.mel, m.embedding, m.frames);
+    const copyStreaming = new StreamingFeatures(m.mel, m.embedding, m.frames, m.fast);
+    await whole.init();
+    await streaming.init();
+    const pcm = speech();
+    const [steps0, primes0] = [m.fast.steps, m.fast.primes];
+    let worst = 0;
+    let worstHalf = 0;
+    let worstCopy = 0;
+    const chunks = Math.floor(pcm.length / CHUNK_SAMPLES);
+    for (let c = 0; c < chunks; c++) {
+      const chunk = pcm.subarray(c * CHUNK_SAMPLES, (c + 1) * CHUNK_SAMPLES);
+      if (c === 20) {
+        whole.reset();
+        streaming.reset();
+      }
+      // Half steps on for a stretch, as when a score arms them, then off again.
+      const half = c >= 8 && c < 30 && c % 7 !== 0;
+      const a = await whole.pushFirstHalf(chunk.subarray(0, HALF_SAMPLES), half);
+      const b = await streaming.pushFirstHalf(chunk.subarray(0, HALF_SAMPLES), half);
+      expect(b).toBe(a);
+      if (a) worstHalf = Math.max(worstHalf, maxDiff(whole.halfEmbeddings, streaming.halfEmbeddings));
+      if (a && c % 5 === 0) {
+        // A copy after a half step, fed on (the look-ahead's path).
+        copyWhole.copyFrom(whole, true);
+        copyStreaming.copyFrom(streaming, true);
+        await copyWhole.push(chunk);
+        await copyStreaming.push(chunk);
+        worstCopy = Math.max(worstCopy, maxDiff(copyWhole.embeddings, copyStreaming.embeddings));
+      }
+      await whole.pushSecondHalf(chunk.subarray(HALF_SAMPLES));
+      await streaming.pushSecondHalf(chunk.subarray(HALF_SAMPLES));
+      worst = Math.max(worst, maxDiff(whole.embeddings, streaming.embeddings));
+      if (c % 3 === 0) {
+        // A copy after a step, fed two more chunks.
+        copyWhole.copyFrom(whole, false);
+        copyStreaming.copyFrom(streaming, false);
+        for (const k of [chunk, chunk.slice().reverse()]) {
+          await copyWhole.push(k);
+          await copyStreaming.push(k);
+        }
+        worstCopy = Math.max(worstCopy, maxDiff(copyWhole.embeddings, copyStreaming.embeddings));
+      }
+    }
+    expect(chunks).toBeGreaterThan(40);
+    expect(worst).toBeLessThan(1e-4);
+    expect(worstHalf).toBeLessThan(1e-4);
+    expect(worstCopy).toBeLessThan(1e-4);
+    // The steps ran streamed: whole windows only after the reset, the start and the half-step copies.
+    const primes = m.fast.primes - primes0;
+    expect(primes).toBeGreaterThanOrEqual(2);
+    expect(primes).toBeLessThan(12);
+    expect(m.fast.steps - steps0).toBeGreaterThan(chunks + 20);
+    // The embeddings are not trivial (they move by whole units with the speech).
+    expect(Math.max(...streaming.embeddings.map(Math.abs))).toBeGreaterThan(1);
+    await m.fast.release();
+    for (const x of [m.mel, m.embedding, m.keyword]) await x.release();
+  });
+
+  it('scores a stretched copy as the window-by-window scorer does', async () => {
+    const m = await setup();
+    const pcm = speech();
+    const copy = stretch(pcm.subarray(pcm.length - 32000), { factor: 1.2 });
+    const pads = [pcm.slice(0, CHUNK_SAMPLES), pcm.slice(0, CHUNK_SAMPLES).reverse()];
+    const plain = new CopyScorer(m.mel, m.embedding, m.keyword, m.frames);
+    const fast = new CopyScorer(m.mel, m.embedding, m.keyword, m.frames, m.fast);
+    await plain.init();
+    await fast.init();
+    for (const last of [Number.POSITIVE_INFINITY, 3, 0]) {
+      const a = await plain.score(copy, pads, last);
+      const b = await fast.score(copy, pads, last);
+      expect(maxDiff(a.real, b.real)).toBeLessThan(1e-5);
+      expect(maxDiff(a.padded, b.padded)).toBeLessThan(1e-5);
+    }
+    expect(fast.embeddingRuns).toBe(plain.embeddingRuns);
+    await m.fast.release();
+    for (const x of [m.mel, m.embedding, m.keyword]) await x.release();
+  });
+
+  it('the engine says which form runs, and runs the whole model when the graphs do not reproduce it', async () => {
+    const rt = await loadOnnxRuntime();
+    // A runtime whose in-memory graphs are off by a little: the check at load must catch it.
+    const skewed: OwwRuntime = {
+      load: (f) => rt.load(f),
+      async loadGraph(bytes, label) {
+        const g = await rt.loadGraph!(bytes, label);
+        return {
+          async run(feeds) {
+            const out = await g.run(feeds);
+            for (const t of Object.values(out)) t.data[0] = t.data[0]! + 0.01;
+            return out;
+          },
+          release: () => g.release(),
+        };
+      },
+    };
+    for (const [runtime, form] of [[rt, 'streaming'], [skewed, 'whole']] as const) {
+      const mem = memoryLogger('debug');
+      const wake = new OpenWakeWord({ config: WakeSchema.parse({ engine: 'openwakeword' }), log: mem.logger, loadRuntime: async () => runtime });
+      await wake.start();
+      expect(wake.status().available, mem.text()).toBe(true);
+      expect(mem.lines().find((e) => e.event === 'wake-ready')).toMatchObject({ embedding: form });
+      if (form === 'whole') expect(mem.lines().find((e) => e.event === 'wake-embedding-whole')?.reason).toMatch(/differ from the model/);
+      await wake.stop();
+    }
+  });
+});
