@@ -91,7 +91,7 @@ function treeTicks(root: number): number {
   return processTree(root).reduce((n, p) => n + p.ticks, 0);
 }
 
-function ticksByPid(root: number): Map<number, number> {
+export function ticksByPid(root: number): Map<number, number> {
   return new Map(processTree(root).map((p) => [p.pid, p.ticks]));
 }
 
@@ -178,8 +178,8 @@ export interface AgentUnderTest {
   stop(): Promise<void>;
 }
 
-export function spawnAgent(o: { cli: string; config: string; port: number; sock: string; dir: string; nodeOptions: string[]; env: Record<string, string | undefined> }): AgentUnderTest {
-  const child = spawn(process.execPath, [...o.nodeOptions, o.cli, 'run', '-c', o.config, '--mic', 'alsa:in', '--speaker', 'alsa:out', '--gateway', `ws://127.0.0.1:${o.port}`, '--wake', 'none', '--gpio', 'none', '--control', o.sock, '--log-level', 'warn'], {
+export function spawnAgent(o: { cli: string; config: string; port: number; sock: string; dir: string; nodeOptions: string[]; env: Record<string, string | undefined>; wake?: string }): AgentUnderTest {
+  const child = spawn(process.execPath, [...o.nodeOptions, o.cli, 'run', '-c', o.config, '--mic', 'alsa:in', '--speaker', 'alsa:out', '--gateway', `ws://127.0.0.1:${o.port}`, '--wake', o.wake ?? 'none', '--gpio', 'none', '--control', o.sock, '--log-level', 'warn'], {
     env: { ...process.env, ...o.env, HOME: o.dir, NODE_OPTIONS: '' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -237,7 +237,7 @@ interface RunFigures {
   hwmMiB: number;
 }
 
-function figures(root: number, at0: Map<number, number>, t0: number): RunFigures {
+export function figures(root: number, at0: Map<number, number>, t0: number): RunFigures {
   const procs = processTree(root);
   const ticks0 = [...at0.values()].reduce((n, t) => n + t, 0);
   const cpuSeconds = (procs.reduce((n, p) => n + p.ticks, 0) - ticks0) / CLK_TCK;

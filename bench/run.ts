@@ -17,6 +17,7 @@ import { runTurnsBench } from './turns.js';
 import { runWakeBench } from './wake-bench.js';
 import { runWsMaskBench } from './ws-mask.js';
 import { runOwwBench } from './wake-oww.js';
+import { runWakeTreeBench } from './wake-tree.js';
 
 const RESULTS = resultsDir();
 
@@ -37,6 +38,8 @@ const BENCHES: Record<string, () => Promise<object>> = {
   'ws-mask': () => runWsMaskBench(),
   // openWakeWord and echo cancellation on generated speech (several minutes).
   oww: () => runOwwBench(),
+  // The wake word's CPU in the real CLI listening to paced speech, its process tree against --wake none and a relay.
+  'wake-tree': () => runWakeTreeBench(),
   recognition: () => runRecognitionBench(),
   // Writes bench/results/gpio-leds.json itself and prints its own table.
   gpio: async () => {

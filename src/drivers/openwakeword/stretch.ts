@@ -5,7 +5,7 @@
  * waveform best continues the previous frame, so the periods line up and the pitch stays.
  *
  * Used for the wake word's second look at fast speech: the same audio said about 1.2 times
- * slower. Pure arithmetic; it allocates the output and one window per call.
+ * slower. Pure arithmetic; it allocates the output, one window and a copy of the input per call.
  */
 
 export interface StretchOptions {
@@ -33,7 +33,10 @@ export function stretch(input: ArrayLike<number>, opts: StretchOptions): Float32
   // Periodic Hann: two frames half a frame apart sum to exactly 1.
   const win = new Float32Array(frame);
   for (let i = 0; i < frame; i++) win[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / frame);
-  const at = (i: number) => (i >= 0 && i < n ? input[i]! : 0);
+  // The input with a frame of zeros after it: every index read below is then in range (frames
+  // may reach half a frame past the end), so the hot loop needs no bounds checks.
+  const x = new Float64Array(n + frame);
+  for (let i = 0; i < n; i++) x[i] = input[i]!;
   // Where the previous frame was taken from: the natural continuation starts `hop` after it.
   let prev = 0;
   for (let k = 0; k * hop < outLen; k++) {
@@ -52,8 +55,8 @@ export function stretch(input: ArrayLike<number>, opts: StretchOptions): Float32
         let xy = 0;
         let yy = 0;
         for (let i = 0; i < hop; i += 2) {
-          const y = at(c + i);
-          xy += at(target + i) * y;
+          const y = x[c + i]!;
+          xy += x[target + i]! * y;
           yy += y * y;
         }
         const corr = yy > 0 ? xy / Math.sqrt(yy) : 0;
@@ -64,10 +67,10 @@ export function stretch(input: ArrayLike<number>, opts: StretchOptions): Float32
       }
     }
     const o = k * hop;
-    for (let i = 0; i < frame && o + i < outLen; i++) out[o + i]! += win[i]! * at(best + i);
+    for (let i = 0; i < frame && o + i < outLen; i++) out[o + i]! += win[i]! * x[best + i]!;
     prev = best;
   }
   // The first half frame has only one window over it: undo its fade-in.
-  for (let i = 0; i < Math.min(hop, outLen); i++) out[i] = win[i]! > 1e-3 ? out[i]! / win[i]! : at(i);
+  for (let i = 0; i < Math.min(hop, outLen); i++) out[i] = win[i]! > 1e-3 ? out[i]! / win[i]! : x[i]!;
   return out;
 }

@@ -1,0 +1,219 @@
+/**
+ * The wake word's CPU as a user's `top` sees it (issue 15): the real CLI listening (no turn),
+ * its whole process tree from /proc, with the false-accept bench's speech (ordinary sentences,
+ * "jarvis" alone and words that sound like it, in room noise; no keyword) paced in real time
+ * through ALSA's file plugin, as process-tree.ts paces its sawtooth.
+ *
+ * Three processes per run, alternating so a change in the machine's load touches all alike:
+ * - the agent with `--wake openwakeword` (hey_jarvis, the default settings);
+ * - the agent with `--wake none` (capture, VAD, the session: everything but the wake word);
+ * - the floor: a bare Node relay of the same paced bytes (FIFO read as a pipe -> raw TCP).
+ * The wake word's cost is the difference between the first two; each is also a ratio to the floor.
+ *
+ * Environment: `BENCH_SECONDS` measured per process (default 120; the speech is cut from the
+ * start of the false-accept corpus, all speech, the worst case for the second looks);
+ * `BENCH_RUNS` runs (default 3; medians reported).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { exited, figures, sleep, spawnAgent, ticksByPid, unitEnvironment, until, writeAsoundrc } from './process-tree.js';
+import { percentile } from './stats.js';
+import { negativeBlocks } from './wake-oww.js';
+
+const RATE = 16000;
+const FRAME = 320;
+
+/** Writes `file` (raw PCM16) into `fifo` in 20 ms writes, paced, looping; reopens when its reader goes (device probing). */
+const FILE_WRITER = `
+const fs = require('fs');
+const [fifo, file] = process.argv.slice(1);
+const pcm = fs.readFileSync(file);
+const FRAME = ${FRAME * 2}, RATE = ${RATE};
+let fd = fs.openSync(fifo, 'w');
+let i = 0;
+let t0 = performance.now();
+function tick() {
+  const o = (i * FRAME) % (pcm.length - pcm.length % FRAME);
+  try {
+    fs.writeSync(fd, pcm.subarray(o, o + FRAME));
+  } catch (e) {
+    if (e.code !== 'EPIPE') throw e;
+    fs.closeSync(fd);
+    fd = fs.openSync(fifo, 'w');
+    t0 = performance.now() - i * ${FRAME} * 1000 / RATE;
+    setImmediate(tick);
+    return;
+  }
+  i++;
+  setTimeout(tick, Math.max(0, t0 + i * ${FRAME} * 1000 / RATE - performance.now()));
+}
+tick();
+`;
+
+const RELAY = `
+const fs = require('fs'); const net = require('net');
+const [fifo, port] = process.argv.slice(1);
+const sock = net.connect(Number(port), '127.0.0.1', () => {
+  const src = new net.Socket({ fd: fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK), readable: true, writable: false });
+  src.on('data', (d) => sock.write(d));
+});
+`;
+
+function startWriter(fifo: string, file: string): ChildProcess {
+  return spawn(process.execPath, ['-e', FILE_WRITER, fifo, file], { stdio: 'ignore' });
+}
+
+/** The first `seconds` of the false-accept corpus (speech only), as raw PCM16. */
+function speechFile(dir: string, seconds: number): { file: string; utterances: number } {
+  const parts: Int16Array[] = [];
+  let n = 0;
+  let utterances = 0;
+  for (const b of negativeBlocks()) {
+    if (b.speechSamples === 0) continue;
+    parts.push(b.pcm);
+    n += b.pcm.length;
+    utterances++;
+    if (n >= seconds * RATE) break;
+  }
+  const all = new Int16Array(n);
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  const file = path.join(dir, 'speech.raw');
+  writeFileSync(file, all);
+  return { file, utterances };
+}
+
+function request(sock: string, cmd: object): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const c = connect(sock, () => c.write(`${JSON.stringify(cmd)}\n`));
+    c.on('data', (d) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      c.end();
+      resolve(JSON.parse(buf.slice(0, nl)) as Record<string, unknown>);
+    });
+    c.once('error', reject);
+  });
+}
+
+interface Measured {
+  cpuPercent: number;
+  byProcess: Record<string, number>;
+  rssMiB: number;
+}
+
+async function runListening(dir: string, audio: string, seconds: number, wake: 'openwakeword' | 'none', nodeOptions: string[], env: Record<string, string>): Promise<Measured & { turns: number; wakeStatus: unknown }> {
+  const fifo = path.join(dir, `mic-${wake}.fifo`);
+  execFileSync('mkfifo', [fifo]);
+  writeAsoundrc(dir, fifo, path.join(dir, 'played.raw'));
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const port = (wss.address() as AddressInfo).port;
+  let client: WebSocket | undefined;
+  let turns = 0;
+  wss.on('connection', (ws) => {
+    client = ws;
+    ws.on('message', (data: Buffer, binary) => {
+      if (!binary && (JSON.parse(data.toString('utf8')) as { action: string }).action === 'audio_start') turns++;
+    });
+  });
+  const config = path.join(dir, `agent-${wake}.json`);
+  writeFileSync(config, JSON.stringify({ audio: { alsaBackend: 'arecord', earcons: { wake: 'off', done: 'off', error: 'off', disconnected: 'off' } } }));
+  const sock = path.join(dir, `control-${wake}.sock`);
+  const writer = startWriter(fifo, audio);
+  const agent = spawnAgent({ cli: path.resolve('dist/src/cli.js'), config, port, sock, dir, nodeOptions, env: { MALLOC_ARENA_MAX: undefined, ...env }, wake });
+  try {
+    await until(() => client !== undefined && existsSync(sock), 'the agent to connect');
+    let wakeStatus: unknown;
+    await until(() => {
+      void request(sock, { cmd: 'status' }).then((r) => (wakeStatus = (r.status as Record<string, unknown> | undefined)?.wake));
+      return wake === 'none' || (wakeStatus as { available?: boolean } | undefined)?.available === true;
+    }, 'the wake word to load');
+    await sleep(2000);
+    const ticks0 = ticksByPid(agent.child.pid!);
+    const t = performance.now();
+    await sleep(seconds * 1000);
+    const f = figures(agent.child.pid!, ticks0, t);
+    return { cpuPercent: f.cpuPercent, byProcess: Object.fromEntries(f.processes.map((p) => [p.comm, p.cpuPercent])), rssMiB: f.rssMiB, turns, wakeStatus };
+  } catch (err) {
+    throw agent.explain(err);
+  } finally {
+    writer.kill('SIGKILL');
+    await agent.stop();
+    wss.close();
+  }
+}
+
+async function runFloor(dir: string, audio: string, seconds: number): Promise<Measured> {
+  const fifo = path.join(dir, 'relay.fifo');
+  execFileSync('mkfifo', [fifo]);
+  let received = 0;
+  const server = createServer((s: Socket) => s.on('data', (d) => (received += d.length)));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const relay = spawn(process.execPath, ['-e', RELAY, fifo, String((server.address() as AddressInfo).port)], { stdio: 'ignore' });
+  const writer = startWriter(fifo, audio);
+  try {
+    await until(() => received > 0, 'the relay to forward');
+    await sleep(2000);
+    const ticks0 = ticksByPid(relay.pid!);
+    const t = performance.now();
+    await sleep(seconds * 1000);
+    const f = figures(relay.pid!, ticks0, t);
+    return { cpuPercent: f.cpuPercent, byProcess: Object.fromEntries(f.processes.map((p) => [p.comm, p.cpuPercent])), rssMiB: f.rssMiB };
+  } finally {
+    relay.kill('SIGKILL');
+    writer.kill('SIGKILL');
+    await exited(relay);
+    server.close();
+  }
+}
+
+export async function runWakeTreeBench(): Promise<object> {
+  const seconds = Number(process.env.BENCH_SECONDS ?? 120);
+  const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+  const unit = unitEnvironment();
+  const nodeOptions = (unit.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+  const env: Record<string, string> = unit.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: unit.MALLOC_ARENA_MAX } : {};
+  const dir = mkdtempSync(path.join(tmpdir(), 'sa-wake-tree-'));
+  try {
+    const audio = speechFile(dir, seconds + 10);
+    const oww: Awaited<ReturnType<typeof runListening>>[] = [];
+    const none: Awaited<ReturnType<typeof runListening>>[] = [];
+    const floors: Measured[] = [];
+    for (let i = 0; i < runs; i++) {
+      const run = mkdtempSync(path.join(dir, `run${i}-`));
+      oww.push(await runListening(run, audio.file, seconds, 'openwakeword', nodeOptions, env));
+      none.push(await runListening(run, audio.file, seconds, 'none', nodeOptions, env));
+      floors.push(await runFloor(run, audio.file, seconds));
+    }
+    const med = (xs: number[]) => percentile(xs, 50);
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    const deltas = oww.map((o, i) => r2(o.cpuPercent - none[i]!.cpuPercent));
+    const result = {
+      what: 'the real CLI listening (no turn) to paced speech with no keyword, whole process tree from /proc; the wake word = (openwakeword - none)',
+      audio: `the first ${seconds + 10} s of the false-accept corpus: ${audio.utterances} utterances of ordinary speech, "jarvis" alone and words like it, in room noise (looped)`,
+      secondsMeasured: seconds,
+      runs,
+      agentNodeOptions: nodeOptions,
+      machine: { arch: process.arch, node: process.version },
+      openwakeword: { cpuPercent: med(oww.map((o) => o.cpuPercent)), rssMiB: med(oww.map((o) => o.rssMiB)), turnsOpened: oww.reduce((n, o) => n + o.turns, 0), wakeStatus: oww[0]?.wakeStatus },
+      none: { cpuPercent: med(none.map((o) => o.cpuPercent)), rssMiB: med(none.map((o) => o.rssMiB)) },
+      floor: { what: 'bare Node relay of the same paced bytes (FIFO as a pipe -> raw TCP)', cpuPercent: med(floors.map((f) => f.cpuPercent)) },
+      wakeWordCpuPercent: med(deltas),
+      everyRun: oww.map((o, i) => ({ openwakeword: o.cpuPercent, openwakewordByProcess: o.byProcess, none: none[i]!.cpuPercent, noneByProcess: none[i]!.byProcess, floor: floors[i]!.cpuPercent, wakeWord: deltas[i] })),
+    };
+    process.stdout.write(`wake-tree: openwakeword ${result.openwakeword.cpuPercent}% / none ${result.none.cpuPercent}% / floor ${result.floor.cpuPercent}% CPU; wake word ${result.wakeWordCpuPercent}% (runs: ${deltas.join(', ')}); turns opened ${result.openwakeword.turnsOpened}\n`);
+    return result;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
