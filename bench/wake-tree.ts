@@ -12,7 +12,8 @@
  *
  * Environment: `BENCH_SECONDS` measured per process (default 120; the speech is cut from the
  * start of the false-accept corpus, all speech, the worst case for the second looks);
- * `BENCH_RUNS` runs (default 3; medians reported).
+ * `BENCH_RUNS` runs (default 3; medians reported); `BENCH_COMPARE_CLI` another build's
+ * `dist/src/cli.js`, run with `--wake openwakeword` too in each run (before/after a change).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -111,7 +112,7 @@ interface Measured {
   rssMiB: number;
 }
 
-async function runListening(dir: string, audio: string, seconds: number, wake: 'openwakeword' | 'none', nodeOptions: string[], env: Record<string, string>): Promise<Measured & { turns: number; wakeStatus: unknown }> {
+async function runListening(dir: string, audio: string, seconds: number, wake: 'openwakeword' | 'none', nodeOptions: string[], env: Record<string, string>, cli = path.resolve('dist/src/cli.js')): Promise<Measured & { turns: number; wakeStatus: unknown }> {
   const fifo = path.join(dir, `mic-${wake}.fifo`);
   execFileSync('mkfifo', [fifo]);
   writeAsoundrc(dir, fifo, path.join(dir, 'played.raw'));
@@ -130,7 +131,7 @@ async function runListening(dir: string, audio: string, seconds: number, wake: '
   writeFileSync(config, JSON.stringify({ audio: { alsaBackend: 'arecord', earcons: { wake: 'off', done: 'off', error: 'off', disconnected: 'off' } } }));
   const sock = path.join(dir, `control-${wake}.sock`);
   const writer = startWriter(fifo, audio);
-  const agent = spawnAgent({ cli: path.resolve('dist/src/cli.js'), config, port, sock, dir, nodeOptions, env: { MALLOC_ARENA_MAX: undefined, ...env }, wake });
+  const agent = spawnAgent({ cli, config, port, sock, dir, nodeOptions, env: { MALLOC_ARENA_MAX: undefined, ...env }, wake });
   try {
     await until(() => client !== undefined && existsSync(sock), 'the agent to connect');
     let wakeStatus: unknown;
@@ -189,9 +190,12 @@ export async function runWakeTreeBench(): Promise<object> {
     const oww: Awaited<ReturnType<typeof runListening>>[] = [];
     const none: Awaited<ReturnType<typeof runListening>>[] = [];
     const floors: Measured[] = [];
+    const compareCli = process.env.BENCH_COMPARE_CLI ? path.resolve(process.env.BENCH_COMPARE_CLI) : undefined;
+    const compared: Measured[] = [];
     for (let i = 0; i < runs; i++) {
       const run = mkdtempSync(path.join(dir, `run${i}-`));
       oww.push(await runListening(run, audio.file, seconds, 'openwakeword', nodeOptions, env));
+      if (compareCli) compared.push(await runListening(mkdtempSync(path.join(run, 'compare-')), audio.file, seconds, 'openwakeword', nodeOptions, env, compareCli));
       none.push(await runListening(run, audio.file, seconds, 'none', nodeOptions, env));
       floors.push(await runFloor(run, audio.file, seconds));
     }
@@ -209,9 +213,10 @@ export async function runWakeTreeBench(): Promise<object> {
       none: { cpuPercent: med(none.map((o) => o.cpuPercent)), rssMiB: med(none.map((o) => o.rssMiB)) },
       floor: { what: 'bare Node relay of the same paced bytes (FIFO as a pipe -> raw TCP)', cpuPercent: med(floors.map((f) => f.cpuPercent)) },
       wakeWordCpuPercent: med(deltas),
-      everyRun: oww.map((o, i) => ({ openwakeword: o.cpuPercent, openwakewordByProcess: o.byProcess, none: none[i]!.cpuPercent, noneByProcess: none[i]!.byProcess, floor: floors[i]!.cpuPercent, wakeWord: deltas[i] })),
+      ...(compareCli && { compared: { cli: compareCli, cpuPercent: med(compared.map((c) => c.cpuPercent)), wakeWordCpuPercent: med(compared.map((c, i) => r2(c.cpuPercent - none[i]!.cpuPercent))), rssMiB: med(compared.map((c) => c.rssMiB)) } }),
+      everyRun: oww.map((o, i) => ({ ...(compareCli && { compared: compared[i]!.cpuPercent }), openwakeword: o.cpuPercent, openwakewordByProcess: o.byProcess, none: none[i]!.cpuPercent, noneByProcess: none[i]!.byProcess, floor: floors[i]!.cpuPercent, wakeWord: deltas[i] })),
     };
-    process.stdout.write(`wake-tree: openwakeword ${result.openwakeword.cpuPercent}% / none ${result.none.cpuPercent}% / floor ${result.floor.cpuPercent}% CPU; wake word ${result.wakeWordCpuPercent}% (runs: ${deltas.join(', ')}); turns opened ${result.openwakeword.turnsOpened}\n`);
+    process.stdout.write(`wake-tree: openwakeword ${result.openwakeword.cpuPercent}% / none ${result.none.cpuPercent}% / floor ${result.floor.cpuPercent}% CPU; wake word ${result.wakeWordCpuPercent}% (runs: ${deltas.join(', ')})${result.compared ? `; ${result.compared.cli}: ${result.compared.cpuPercent}%, wake word ${result.compared.wakeWordCpuPercent}%` : ''}; turns opened ${result.openwakeword.turnsOpened}\n`);
     return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });

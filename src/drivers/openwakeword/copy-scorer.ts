@@ -43,7 +43,7 @@ export class CopyScorer {
     readonly frames: number,
     readonly fast: FastEmbedding | null = null,
   ) {
-    this.#init = new StreamingFeatures(mel, embedding, frames);
+    this.#init = new StreamingFeatures(mel, embedding, frames, fast);
     this.#dims = [1, frames, EMBEDDING_SIZE];
     this.#input = new Float32Array(frames * EMBEDDING_SIZE);
   }

@@ -9,17 +9,17 @@
  * seven eighths of each run recomputes the previous run.
  *
  * From the installed model file (its own weights, read at start-up; nothing is copied into this
- * repository) three graphs are built in memory (onnx-proto.ts):
+ * repository) two graphs are built in memory (onnx-proto.ts):
  * - `stream`: the 8 new mel frames plus, for each convolution k frames long in time, the last
  *   k - 1 frames of its input from the previous step (a cache), giving the embedding and the
  *   new caches. Every layer computes only its new frames.
- * - `prime`: the model on one whole 76-frame window, also giving the caches (after a reset, or
- *   when the caller's windows do not continue the previous step).
  * - `long`: the model on any number of frames (76 + 8(K - 1)), giving the K embeddings of the
  *   windows stepped by 8 in one pass that shares their common work (the second look's copies,
- *   the half steps' history).
+ *   the half steps), and the caches after the last window: on one window it primes the stream
+ *   (after a reset, or when the caller's windows do not continue the previous step).
+ * With both loaded, the stock model is not needed any more and the engine releases it.
  *
- * Nothing is assumed beyond the shape checks: at load, the three graphs must give the stock
+ * Nothing is assumed beyond the shape checks: at load, both graphs must give the stock
  * model's embeddings on a test signal (to 1e-4), else the engine uses the stock model alone
  * (slower, same scores). Measured here: 0.32 ms per step against 1.24 ms for the stock model,
  * and 5.9 ms for 30 windows at once against 36.5 ms.
@@ -37,7 +37,6 @@ interface CacheSpec {
 
 export interface EmbeddingGraphBytes {
   stream: Uint8Array;
-  prime: Uint8Array;
   long: Uint8Array;
   /** The graphs' input (mel frames, [1, 1, T, 32]) and output ([1, 96, K, 1]) names. */
   input: string;
@@ -46,7 +45,7 @@ export interface EmbeddingGraphBytes {
 }
 
 /**
- * Builds the three graphs from the embedding model's bytes. Throws OnnxFormatError, saying
+ * Builds the two graphs from the embedding model's bytes. Throws OnnxFormatError, saying
  * what differs, when the model is not a stack of that shape.
  */
 export function splitEmbeddingModel(bytes: Uint8Array): EmbeddingGraphBytes {
@@ -90,9 +89,8 @@ export function splitEmbeddingModel(bytes: Uint8Array): EmbeddingGraphBytes {
   const input = body[0]!.inputs[0]!;
   const output = body.at(-1)!.outputs[0]!;
   const weights = [...new Set(body.flatMap((n) => n.inputs.slice(1)))];
-  const long = buildOnnx(model, { nodes: body.map((n) => n.raw), initializers: weights, inputs: [[input, [1, 1, 'frames', MEL_BINS]]], outputs: [[output, [1, EMBEDDING_SIZE, 'windows', 1]]] });
   const streamNodes: Uint8Array[] = [];
-  const primeNodes: Uint8Array[] = [];
+  const longNodes: Uint8Array[] = [];
   const constants = new Map<number, Uint8Array>();
   const axis = '__time_axis';
   const end = '__end';
@@ -100,7 +98,7 @@ export function splitEmbeddingModel(bytes: Uint8Array): EmbeddingGraphBytes {
     const k = timeKernel.get(i) ?? 1;
     if (k <= 1) {
       streamNodes.push(n.raw);
-      primeNodes.push(n.raw);
+      longNodes.push(n.raw);
       return;
     }
     const start = `__last_${k - 1}`;
@@ -112,8 +110,8 @@ export function splitEmbeddingModel(bytes: Uint8Array): EmbeddingGraphBytes {
     streamNodes.push(nodeProto('Concat', [c.input, src], [joined], `${joined}_concat`, { axis: 2 }));
     streamNodes.push(nodeProto('Slice', [joined, start, end, axis], [c.output], `${c.output}_slice`));
     streamNodes.push(withInputs(n, [joined, ...n.inputs.slice(1)]));
-    primeNodes.push(nodeProto('Slice', [src, start, end, axis], [c.output], `${c.output}_slice`));
-    primeNodes.push(n.raw);
+    longNodes.push(nodeProto('Slice', [src, start, end, axis], [c.output], `${c.output}_slice`));
+    longNodes.push(n.raw);
   });
   const consts = [...constants.values(), int64Tensor(end, [2 ** 31 - 1]), int64Tensor(axis, [2])];
   const cacheDims = (c: CacheSpec): OnnxDim[] => [1, `${c.input}_channels`, c.frames, `${c.input}_bins`];
@@ -124,41 +122,42 @@ export function splitEmbeddingModel(bytes: Uint8Array): EmbeddingGraphBytes {
     inputs: [[input, [1, 1, MEL_PER_CHUNK, MEL_BINS]], ...caches.map((c) => [c.input, cacheDims(c)] as const)],
     outputs: [[output, [1, EMBEDDING_SIZE, 1, 1]], ...caches.map((c) => [c.output, cacheDims(c)] as const)],
   });
-  const prime = buildOnnx(model, {
-    nodes: primeNodes,
+  const long = buildOnnx(model, {
+    nodes: longNodes,
     initializers: weights,
     constants: consts,
-    inputs: [[input, [1, 1, MEL_WINDOW, MEL_BINS]]],
-    outputs: [[output, [1, EMBEDDING_SIZE, 1, 1]], ...caches.map((c) => [c.output, cacheDims(c)] as const)],
+    inputs: [[input, [1, 1, 'frames', MEL_BINS]]],
+    outputs: [[output, [1, EMBEDDING_SIZE, 'windows', 1]], ...caches.map((c) => [c.output, cacheDims(c)] as const)],
   });
-  return { stream, prime, long, input, output, caches };
+  return { stream, long, input, output, caches };
 }
 
-/** The three graphs loaded: embeddings by step and by batch. */
+/** The two graphs loaded: embeddings by step and by batch. */
 export class FastEmbedding {
-  readonly #g: { stream: OwwGraph; prime: OwwGraph; long: OwwGraph };
+  readonly #g: { stream: OwwGraph; long: OwwGraph };
   readonly #spec: EmbeddingGraphBytes;
   /** Streaming steps and whole-window primes run so far, over every stream (benches and tests). */
   steps = 0;
   primes = 0;
 
-  private constructor(graphs: { stream: OwwGraph; prime: OwwGraph; long: OwwGraph }, spec: EmbeddingGraphBytes) {
+  private constructor(graphs: { stream: OwwGraph; long: OwwGraph }, spec: EmbeddingGraphBytes) {
     this.#g = graphs;
     this.#spec = spec;
   }
 
   /**
    * Builds and loads the graphs from the embedding model's bytes, and checks them against the
-   * stock model (`whole`) on a test signal. Rejects, saying why, when either fails.
+   * stock model (`whole`) on a test signal. Rejects, saying why, when either fails. After it
+   * resolves, `whole` is not needed by anything that uses this.
    */
   static async load(runtime: OwwRuntime, bytes: Uint8Array, whole: OwwModel): Promise<FastEmbedding> {
     if (!runtime.loadGraph) throw new Error('the runtime cannot load graphs from memory');
     const spec = splitEmbeddingModel(bytes);
     const loaded: OwwGraph[] = [];
     try {
-      for (const [name, b] of [['stream', spec.stream], ['prime', spec.prime], ['long', spec.long]] as const) loaded.push(await runtime.loadGraph(b, `the embedding model's ${name} graph`));
-      const [stream, prime, long] = loaded as [OwwGraph, OwwGraph, OwwGraph];
-      const fast = new FastEmbedding({ stream, prime, long }, spec);
+      for (const [name, b] of [['stream', spec.stream], ['long', spec.long]] as const) loaded.push(await runtime.loadGraph(b, `the embedding model's ${name} graph`));
+      const [stream, long] = loaded as [OwwGraph, OwwGraph];
+      const fast = new FastEmbedding({ stream, long }, spec);
       await fast.#check(whole);
       return fast;
     } catch (err) {
@@ -193,17 +192,18 @@ export class FastEmbedding {
     const s = this.#spec;
     const feeds: Record<string, OwwTensor> = { [s.input]: { data: mel, dims: [1, 1, prime ? MEL_WINDOW : MEL_PER_CHUNK, MEL_BINS] } };
     if (!prime) s.caches.forEach((c, i) => (feeds[c.input] = caches[i]!));
-    const out = await (prime ? this.#g.prime : this.#g.stream).run(feeds);
+    // Priming is the long graph on one window: its caches are the window's.
+    const out = await (prime ? this.#g.long : this.#g.stream).run(feeds);
     if (prime) this.primes++;
     else this.steps++;
     return { embedding: out[s.output]!.data, caches: s.caches.map((c) => out[c.output]!) };
   }
 
   async release(): Promise<void> {
-    for (const g of [this.#g.stream, this.#g.prime, this.#g.long]) await g.release().catch(() => undefined);
+    for (const g of [this.#g.stream, this.#g.long]) await g.release().catch(() => undefined);
   }
 
-  /** The graphs must reproduce the stock model on four windows of a test signal. */
+  /** The graphs must reproduce the stock model on four windows of a test signal (at once, and primed then streamed). */
   async #check(whole: OwwModel): Promise<void> {
     const windows = 4;
     const frames = MEL_WINDOW + MEL_PER_CHUNK * (windows - 1);

@@ -104,7 +104,8 @@ export class StreamingFeatures {
 
   /**
    * @param frames embeddings kept (the keyword model's input length, 16 for the stock models)
-   * @param fast the embedding model's streaming form (same embeddings, less work), when it loaded
+   * @param fast the embedding model's streaming form (same embeddings, less work), when it
+   *   loaded: then every embedding comes from it, and `embeddingModel` is never run
    */
   constructor(
     readonly melModel: OwwModel,
@@ -150,9 +151,16 @@ export class StreamingFeatures {
     const windows: number[] = [];
     for (let i = 0; i + MEL_WINDOW <= frames; i += MEL_PER_CHUNK) windows.push(i);
     const take = windows.slice(-this.frames);
-    const batch = new Float32Array(take.length * MEL_WINDOW * MEL_BINS);
-    take.forEach((start, k) => batch.set(mel.subarray(start * MEL_BINS, (start + MEL_WINDOW) * MEL_BINS), k * MEL_WINDOW * MEL_BINS));
-    const out = await this.embeddingModel.run(batch, [take.length, MEL_WINDOW, MEL_BINS, 1]);
+    let out: Float32Array;
+    if (this.#fast) {
+      const from = take[0]!;
+      const span = MEL_WINDOW + MEL_PER_CHUNK * (take.length - 1);
+      out = await this.#fast.windows(mel.subarray(from * MEL_BINS, (from + span) * MEL_BINS), span);
+    } else {
+      const batch = new Float32Array(take.length * MEL_WINDOW * MEL_BINS);
+      take.forEach((start, k) => batch.set(mel.subarray(start * MEL_BINS, (start + MEL_WINDOW) * MEL_BINS), k * MEL_WINDOW * MEL_BINS));
+      out = await this.embeddingModel.run(batch, [take.length, MEL_WINDOW, MEL_BINS, 1]);
+    }
     // Fewer windows than frames (a model wanting > 41 embeddings): the oldest stay zero.
     this.#embeddings.set(out.subarray(0, take.length * EMBEDDING_SIZE), (this.frames - take.length) * EMBEDDING_SIZE);
     this.#initial = Float32Array.from(this.#embeddings);
@@ -280,6 +288,8 @@ export class StreamingFeatures {
     if (step && stream) {
       emb = stream.primed && this.#sinceStep === MEL_PER_CHUNK ? await stream.step(this.#melNewest) : await stream.prime(this.#melLatest);
       this.#sinceStep = 0;
+    } else if (this.#fast) {
+      emb = await this.#fast.windows(this.#melLatest, MEL_WINDOW);
     } else {
       emb = await this.embeddingModel.run(this.#melLatest, [1, MEL_WINDOW, MEL_BINS, 1]);
     }

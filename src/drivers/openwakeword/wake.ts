@@ -159,6 +159,11 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       const [mel, embedding, keyword] = loaded as [OwwModel, OwwModel, OwwModel];
       const frames = keywordInputFrames(keyword, files.keyword);
       fast = await this.#loadFast(runtime, files.embedding, embedding);
+      if (fast) {
+        // Every embedding now comes from the streaming and long forms: the stock model goes.
+        loaded.splice(loaded.indexOf(embedding), 1);
+        await embedding.release();
+      }
       const features = new StreamingFeatures(mel, embedding, frames, fast);
       await features.init();
       const lookAhead = new LookAhead(mel, embedding, keyword, frames, this.#lookAheadOptions, fast);

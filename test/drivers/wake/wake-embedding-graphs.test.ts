@@ -42,12 +42,12 @@ function speech(): Int16Array {
 }
 
 describe('the embedding model split for streaming', () => {
-  it('builds the three graphs from the stock model: one cache per convolution longer than a frame in time', () => {
+  it('builds the two graphs from the stock model: one cache per convolution longer than a frame in time', () => {
     const files = resolveModelFiles({ keyword: 'hey_jarvis' });
     const g = splitEmbeddingModel(readFileSync(files.embedding));
     expect(g.caches).toHaveLength(11);
     expect(g.caches.every((c) => c.frames === 2)).toBe(true);
-    for (const bytes of [g.stream, g.prime, g.long]) expect(parseOnnx(bytes).nodes.length).toBeGreaterThan(20);
+    for (const bytes of [g.stream, g.long]) expect(parseOnnx(bytes).nodes.length).toBeGreaterThan(20);
   });
 
   it('refuses models of another shape, saying what differs, and bytes that are not a model', () => {
