@@ -9,7 +9,7 @@
  * between them; one wake engine hears the whole sequence. Every sequence starts with a reply
  * that holds no keyword (the first answer after start-up, during which the canceller learns).
  */
-import { EchoCanceller } from '../src/audio/echo-cancel.js';
+import { EchoCanceller, engineFrameSize } from '../src/audio/echo-cancel.js';
 import { EchoReference } from '../src/audio/echo-reference.js';
 import { RoomSchema, WakeSchema } from '../src/config/schema.js';
 import { ECHO_SUPPRESS_ACTIVE_DB } from '../src/drivers/echo/cancel-input.js';
@@ -32,7 +32,7 @@ async function canceller(leadMs: number) {
   const dsp = await loadSpeexDsp();
   const ref = new EchoReference();
   const tail = (TAIL_MS * RATE) / 1000;
-  const c = new EchoCanceller(dsp.createCanceller({ frameSize: 160, filterLength: tail, sampleRate: RATE, echoSuppressActiveDb: ECHO_SUPPRESS_ACTIVE_DB }), ref, tail);
+  const c = new EchoCanceller(dsp.createCanceller({ frameSize: engineFrameSize(320), filterLength: tail, sampleRate: RATE, echoSuppressActiveDb: ECHO_SUPPRESS_ACTIVE_DB }), ref, tail);
   const learning = new EchoLearning({ windowSamples: RATE });
   const scratch = new Int16Array(FRAME);
   const shift = ((ROOM_DELAY_MS - leadMs) * RATE) / 1000;

@@ -14,7 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { EchoCanceller } from '../src/audio/echo-cancel.js';
+import { EchoCanceller, engineFrameSize } from '../src/audio/echo-cancel.js';
 import { EchoReference } from '../src/audio/echo-reference.js';
 import { RoomSchema, WakeSchema } from '../src/config/schema.js';
 import { ECHO_SUPPRESS_ACTIVE_DB } from '../src/drivers/echo/cancel-input.js';
@@ -473,7 +473,7 @@ async function cancel(mic: Int16Array, played: Int16Array, leadMs: number, tailM
   const ref = new EchoReference();
   ref.write(Int16Array.from(played), ((ROOM_DELAY_MS - leadMs) * RATE) / 1000);
   const tail = (tailMs * RATE) / 1000;
-  const c = new EchoCanceller(dsp.createCanceller({ frameSize: 160, filterLength: tail, sampleRate: RATE, echoSuppressActiveDb: ECHO_SUPPRESS_ACTIVE_DB }), ref, tail);
+  const c = new EchoCanceller(dsp.createCanceller({ frameSize: engineFrameSize(320), filterLength: tail, sampleRate: RATE, echoSuppressActiveDb: ECHO_SUPPRESS_ACTIVE_DB }), ref, tail);
   const out = new Int16Array(mic.length);
   const c0 = process.cpuUsage();
   for (let o = 0; o + 320 <= mic.length; o += 320) out.set(c.process(mic.subarray(o, o + 320), o), o);

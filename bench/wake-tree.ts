@@ -10,6 +10,12 @@
  * - the floor: a bare Node relay of the same paced bytes (FIFO read as a pipe -> raw TCP).
  * The wake word's cost is the difference between the first two; each is also a ratio to the floor.
  *
+ * Then the same while a reply plays: the gateway sends one long unsolicited PCM reply, the
+ * speaker's ALSA device writes into a FIFO that a paced reader empties in real time (so playback
+ * takes real time), and the agent runs with `--wake openwakeword` or `none`, and
+ * `audio.echoCancel` `speex` or `off`. The wake word and the echo canceller while playing are
+ * the differences to `none` + `off`: what the target "wake + cancellation <= 3 %" is about.
+ *
  * Environment: `BENCH_SECONDS` measured per process (default 120; the speech is cut from the
  * start of the false-accept corpus, all speech, the worst case for the second looks);
  * `BENCH_RUNS` runs (default 3; medians reported); `BENCH_COMPARE_CLI` another build's
@@ -51,6 +57,21 @@ function tick() {
   }
   i++;
   setTimeout(tick, Math.max(0, t0 + i * ${FRAME} * 1000 / RATE - performance.now()));
+}
+tick();
+`;
+
+/** Reads a FIFO in real time (640 bytes every 20 ms) and discards it: a speaker that takes real time. */
+const PACED_READER = `
+const fs = require('fs');
+const fd = fs.openSync(process.argv[1], fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+const buf = Buffer.alloc(${FRAME * 2});
+const t0 = performance.now();
+let i = 0;
+function tick() {
+  try { fs.readSync(fd, buf, 0, buf.length, null); } catch (e) { if (e.code !== 'EAGAIN') throw e; }
+  i++;
+  setTimeout(tick, Math.max(0, t0 + i * 20 - performance.now()));
 }
 tick();
 `;
@@ -112,10 +133,40 @@ interface Measured {
   rssMiB: number;
 }
 
-async function runListening(dir: string, audio: string, seconds: number, wake: 'openwakeword' | 'none', nodeOptions: string[], env: Record<string, string>, cli = path.resolve('dist/src/cli.js')): Promise<Measured & { turns: number; wakeStatus: unknown }> {
-  const fifo = path.join(dir, `mic-${wake}.fifo`);
+interface Variant {
+  wake: 'openwakeword' | 'none';
+  /** audio.echoCancel. */
+  echoCancel?: 'speex' | 'off';
+  /** A long reply plays while measuring. */
+  play?: boolean;
+  cli?: string;
+}
+
+/** A 16 kHz reply: a voice-like buzz whose level and pitch wander (what plays does not change the canceller's work). */
+function replyPcm(seconds: number): Buffer {
+  const n = seconds * RATE;
+  const out = Buffer.alloc(n * 2);
+  for (let i = 0; i < n; i++) {
+    const f = 120 + 40 * Math.sin(i / 9000);
+    const v = 5000 * Math.sin((2 * Math.PI * f * i) / RATE) * (0.6 + 0.4 * Math.sin(i / 2300)) + 800 * Math.sin((2 * Math.PI * 3 * f * i) / RATE);
+    out.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v))), i * 2);
+  }
+  return out;
+}
+
+async function runListening(dir: string, audio: string, seconds: number, v: Variant, nodeOptions: string[], env: Record<string, string>): Promise<Measured & { turns: number; wakeStatus: unknown }> {
+  const wake = v.wake;
+  const cli = v.cli ?? path.resolve('dist/src/cli.js');
+  const tag = `${wake}-${v.echoCancel ?? 'off'}-${v.play ? 'play' : 'idle'}`;
+  const fifo = path.join(dir, `mic-${tag}.fifo`);
   execFileSync('mkfifo', [fifo]);
-  writeAsoundrc(dir, fifo, path.join(dir, 'played.raw'));
+  const played = path.join(dir, `played-${tag}.fifo`);
+  let speaker: ChildProcess | undefined;
+  if (v.play) {
+    execFileSync('mkfifo', [played]);
+    speaker = spawn(process.execPath, ['-e', PACED_READER, played], { stdio: 'ignore' });
+  }
+  writeAsoundrc(dir, fifo, v.play ? played : path.join(dir, 'played.raw'));
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise<void>((r) => wss.once('listening', () => r()));
   const port = (wss.address() as AddressInfo).port;
@@ -127,9 +178,9 @@ async function runListening(dir: string, audio: string, seconds: number, wake: '
       if (!binary && (JSON.parse(data.toString('utf8')) as { action: string }).action === 'audio_start') turns++;
     });
   });
-  const config = path.join(dir, `agent-${wake}.json`);
-  writeFileSync(config, JSON.stringify({ audio: { alsaBackend: 'arecord', earcons: { wake: 'off', done: 'off', error: 'off', disconnected: 'off' } } }));
-  const sock = path.join(dir, `control-${wake}.sock`);
+  const config = path.join(dir, `agent-${tag}.json`);
+  writeFileSync(config, JSON.stringify({ audio: { alsaBackend: 'arecord', echoCancel: v.echoCancel ?? 'off', earcons: { wake: 'off', done: 'off', error: 'off', disconnected: 'off' } } }));
+  const sock = path.join(dir, `control-${tag}.sock`);
   const writer = startWriter(fifo, audio);
   const agent = spawnAgent({ cli, config, port, sock, dir, nodeOptions, env: { MALLOC_ARENA_MAX: undefined, ...env }, wake });
   try {
@@ -139,16 +190,32 @@ async function runListening(dir: string, audio: string, seconds: number, wake: '
       void request(sock, { cmd: 'status' }).then((r) => (wakeStatus = (r.status as Record<string, unknown> | undefined)?.wake));
       return wake === 'none' || (wakeStatus as { available?: boolean } | undefined)?.available === true;
     }, 'the wake word to load');
+    if (v.play) {
+      // One unsolicited reply, longer than the measurement, sent at once in 1 s messages.
+      const id = 'bench-reply';
+      client!.send(JSON.stringify({ id, action: 'audio_start', content_type: 'audio/l16;rate=16000;channels=1' }));
+      const pcm = replyPcm(seconds + 30);
+      for (let o = 0; o < pcm.length; o += RATE * 2) client!.send(JSON.stringify({ id, action: 'audio_data', data: pcm.subarray(o, o + RATE * 2).toString('base64'), encoding: 'base64' }));
+      client!.send(JSON.stringify({ id, action: 'audio_end' }));
+      await sleep(3000);
+      const state = (await request(sock, { cmd: 'status' })).status as { phase?: string } | undefined;
+      if (state?.phase !== 'speaking') throw new Error(`the reply is not playing (phase ${state?.phase ?? 'unknown'})`);
+    }
     await sleep(2000);
     const ticks0 = ticksByPid(agent.child.pid!);
     const t = performance.now();
     await sleep(seconds * 1000);
     const f = figures(agent.child.pid!, ticks0, t);
+    if (v.play) {
+      const state = (await request(sock, { cmd: 'status' })).status as { phase?: string } | undefined;
+      if (state?.phase !== 'speaking') throw new Error(`the reply ended before the measurement did (phase ${state?.phase ?? 'unknown'})`);
+    }
     return { cpuPercent: f.cpuPercent, byProcess: Object.fromEntries(f.processes.map((p) => [p.comm, p.cpuPercent])), rssMiB: f.rssMiB, turns, wakeStatus };
   } catch (err) {
     throw agent.explain(err);
   } finally {
     writer.kill('SIGKILL');
+    speaker?.kill('SIGKILL');
     await agent.stop();
     wss.close();
   }
@@ -178,6 +245,15 @@ async function runFloor(dir: string, audio: string, seconds: number): Promise<Me
   }
 }
 
+const PLAYING_VARIANTS = {
+  wakeAndCanceller: { wake: 'openwakeword', echoCancel: 'speex' },
+  neither: { wake: 'none', echoCancel: 'off' },
+  cancellerOnly: { wake: 'none', echoCancel: 'speex' },
+  wakeOnly: { wake: 'openwakeword', echoCancel: 'off' },
+} as const satisfies Record<string, Variant>;
+type PlayingKey = keyof typeof PLAYING_VARIANTS;
+const PLAYING = Object.keys(PLAYING_VARIANTS) as PlayingKey[];
+
 export async function runWakeTreeBench(): Promise<object> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 120);
   const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
@@ -192,16 +268,27 @@ export async function runWakeTreeBench(): Promise<object> {
     const floors: Measured[] = [];
     const compareCli = process.env.BENCH_COMPARE_CLI ? path.resolve(process.env.BENCH_COMPARE_CLI) : undefined;
     const compared: Measured[] = [];
+    const playing = Object.fromEntries(PLAYING.map((k) => [k, [] as Measured[]])) as Record<PlayingKey, Measured[]>;
     for (let i = 0; i < runs; i++) {
       const run = mkdtempSync(path.join(dir, `run${i}-`));
-      oww.push(await runListening(run, audio.file, seconds, 'openwakeword', nodeOptions, env));
-      if (compareCli) compared.push(await runListening(mkdtempSync(path.join(run, 'compare-')), audio.file, seconds, 'openwakeword', nodeOptions, env, compareCli));
-      none.push(await runListening(run, audio.file, seconds, 'none', nodeOptions, env));
+      oww.push(await runListening(run, audio.file, seconds, { wake: 'openwakeword' }, nodeOptions, env));
+      if (compareCli) compared.push(await runListening(mkdtempSync(path.join(run, 'compare-')), audio.file, seconds, { wake: 'openwakeword', cli: compareCli }, nodeOptions, env));
+      none.push(await runListening(run, audio.file, seconds, { wake: 'none' }, nodeOptions, env));
       floors.push(await runFloor(run, audio.file, seconds));
+      for (const key of PLAYING) playing[key].push(await runListening(run, audio.file, seconds, { ...PLAYING_VARIANTS[key], play: true }, nodeOptions, env));
     }
     const med = (xs: number[]) => percentile(xs, 50);
     const r2 = (x: number) => Math.round(x * 100) / 100;
     const deltas = oww.map((o, i) => r2(o.cpuPercent - none[i]!.cpuPercent));
+    const over = (key: PlayingKey) => med(playing[key].map((m, i) => r2(m.cpuPercent - playing.neither[i]!.cpuPercent)));
+    const whilePlaying = {
+      what: 'a long PCM reply playing (the speaker takes real time), the same speech in the microphone; differences to --wake none with echoCancel off in the same run',
+      cpuPercent: Object.fromEntries(PLAYING.map((k) => [k, med(playing[k].map((m) => m.cpuPercent))])),
+      wakePlusCancellerCpuPercent: over('wakeAndCanceller'),
+      wakeCpuPercent: over('wakeOnly'),
+      cancellerCpuPercent: over('cancellerOnly'),
+      everyRun: playing.neither.map((_, i) => Object.fromEntries(PLAYING.map((k) => [k, playing[k][i]!.cpuPercent]))),
+    };
     const result = {
       what: 'the real CLI listening (no turn) to paced speech with no keyword, whole process tree from /proc; the wake word = (openwakeword - none)',
       audio: `the first ${seconds + 10} s of the false-accept corpus: ${audio.utterances} utterances of ordinary speech, "jarvis" alone and words like it, in room noise (looped)`,
@@ -214,9 +301,11 @@ export async function runWakeTreeBench(): Promise<object> {
       floor: { what: 'bare Node relay of the same paced bytes (FIFO as a pipe -> raw TCP)', cpuPercent: med(floors.map((f) => f.cpuPercent)) },
       wakeWordCpuPercent: med(deltas),
       ...(compareCli && { compared: { cli: compareCli, cpuPercent: med(compared.map((c) => c.cpuPercent)), wakeWordCpuPercent: med(compared.map((c, i) => r2(c.cpuPercent - none[i]!.cpuPercent))), rssMiB: med(compared.map((c) => c.rssMiB)) } }),
+      whilePlaying,
+      target: { wakePlusCancellerCpuPercent: '<= 3 % of one core' },
       everyRun: oww.map((o, i) => ({ ...(compareCli && { compared: compared[i]!.cpuPercent }), openwakeword: o.cpuPercent, openwakewordByProcess: o.byProcess, none: none[i]!.cpuPercent, noneByProcess: none[i]!.byProcess, floor: floors[i]!.cpuPercent, wakeWord: deltas[i] })),
     };
-    process.stdout.write(`wake-tree: openwakeword ${result.openwakeword.cpuPercent}% / none ${result.none.cpuPercent}% / floor ${result.floor.cpuPercent}% CPU; wake word ${result.wakeWordCpuPercent}% (runs: ${deltas.join(', ')})${result.compared ? `; ${result.compared.cli}: ${result.compared.cpuPercent}%, wake word ${result.compared.wakeWordCpuPercent}%` : ''}; turns opened ${result.openwakeword.turnsOpened}\n`);
+    process.stdout.write(`wake-tree: openwakeword ${result.openwakeword.cpuPercent}% / none ${result.none.cpuPercent}% / floor ${result.floor.cpuPercent}% CPU; wake word ${result.wakeWordCpuPercent}% (runs: ${deltas.join(', ')})${result.compared ? `; ${result.compared.cli}: ${result.compared.cpuPercent}%, wake word ${result.compared.wakeWordCpuPercent}%` : ''}; turns opened ${result.openwakeword.turnsOpened}; while a reply plays: wake + canceller ${whilePlaying.wakePlusCancellerCpuPercent}%, wake ${whilePlaying.wakeCpuPercent}%, canceller ${whilePlaying.cancellerCpuPercent}% (${JSON.stringify(whilePlaying.everyRun)})\n`);
     return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });
