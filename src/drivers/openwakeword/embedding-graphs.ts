@@ -24,8 +24,8 @@
  * (slower, same scores). Measured here: 0.32 ms per step against 1.24 ms for the stock model,
  * and 5.9 ms for 30 windows at once against 36.5 ms.
  */
-import { CHUNK_SAMPLES, EMBEDDING_SIZE, MEL_BINS, MEL_CONTEXT, MEL_PER_CHUNK, MEL_WINDOW } from './features.js';
-import { buildOnnx, floatTensor, int64Tensor, nodeProto, OnnxFormatError, parseOnnx, renamedInitializer, renamedNode, withInputs, type OnnxDim, type OnnxModel } from './onnx-proto.js';
+import { EMBEDDING_SIZE, MEL_BINS, MEL_PER_CHUNK, MEL_WINDOW } from './features.js';
+import { buildOnnx, int64Tensor, nodeProto, OnnxFormatError, parseOnnx, withInputs, type OnnxDim } from './onnx-proto.js';
 import type { OwwGraph, OwwModel, OwwRuntime, OwwTensor } from './runtime.js';
 
 /** A cached convolution input: its name in the stream graph, and the frames kept. */
@@ -42,8 +42,6 @@ export interface EmbeddingGraphBytes {
   input: string;
   output: string;
   caches: CacheSpec[];
-  /** What the fused step graph (fuseStepModel) is built from. */
-  parts: { model: OnnxModel; streamNodes: Uint8Array[]; weights: string[]; constants: Uint8Array[] };
 }
 
 /**
@@ -131,107 +129,20 @@ export function splitEmbeddingModel(bytes: Uint8Array): EmbeddingGraphBytes {
     inputs: [[input, [1, 1, 'frames', MEL_BINS]]],
     outputs: [[output, [1, EMBEDDING_SIZE, 'windows', 1]], ...caches.map((c) => [c.output, cacheDims(c)] as const)],
   });
-  return { stream, long, input, output, caches, parts: { model, streamNodes, weights, constants: consts } };
+  return { stream, long, input, output, caches };
 }
 
-/** The fused step graph's own names. */
-const STEP = { audio: 'step_audio', mel: 'step_mel_frames', history: 'step_history', keywordInput: 'step_keyword_input', score: 'step_score' } as const;
-
-/**
- * One graph for a whole 80 ms step: the mel model on the chunk and its 480 samples of context,
- * the scaling, the streaming embedding and the keyword model, so a step is one run of the
- * runtime instead of three (after the audio has been idle, each run first pays to bring the
- * runtime back into the caches: 0.3-0.4 ms here, more than the keyword model's own work).
- *
- * Inputs: the audio ([1, 1760]), the caches, and the previous `frames - 1` embeddings; outputs:
- * the 8 scaled mel frames, the new caches, the keyword model's input (those embeddings and the
- * new one) and its score. The mel model's names get a prefix (its names and the keyword
- * model's, both exported from PyTorch, overlap); the keyword model is kept as it is (its `If`
- * branches refer to its own names). Throws OnnxFormatError when the models do not fit together.
- */
-export function fuseStepModel(split: EmbeddingGraphBytes, melBytes: Uint8Array, keywordBytes: Uint8Array, frames: number): Uint8Array {
-  if (!(frames >= 2)) throw new OnnxFormatError(`a keyword model reading ${frames} embedding is not fused`);
-  const mel = parseOnnx(melBytes);
-  const kw = parseOnnx(keywordBytes);
-  const { model: emb, streamNodes, weights, constants } = split.parts;
-  if (mel.inputs.length !== 1 || mel.outputs.length !== 1 || kw.inputs.length !== 1 || kw.outputs.length !== 1) throw new OnnxFormatError('the mel and keyword models must have one input and one output each');
-  const melName = (n: string): string => (n === mel.inputs[0] ? STEP.audio : `mel/${n}`);
-  // Every name the graph defines, once: the keyword's and the embedding's as they are, the mel model's prefixed.
-  const defined = new Map<string, string>();
-  const define = (name: string, by: string): void => {
-    if (!name) return;
-    const other = defined.get(name);
-    if (other !== undefined && other !== by) throw new OnnxFormatError(`the name ${name} is defined by both the ${other} and the ${by} model`);
-    defined.set(name, by);
-  };
-  for (const [m, by, rename] of [[mel, 'mel', melName], [emb, 'embedding', (n: string) => n], [kw, 'keyword', (n: string) => n]] as const) {
-    for (const n of m.nodes) for (const o of n.outputs) define(rename(o), by);
-    for (const i of m.initializers.keys()) define(rename(i), by);
-  }
-  for (const own of [...Object.values(STEP), ...split.caches.flatMap((c) => [c.input, c.output])]) define(own, 'step');
-  const c = { ten: 'step_ten', two: 'step_two', melShape: 'step_mel_shape', embShape: 'step_embedding_shape' };
-  const nodes: Uint8Array[] = [
-    ...mel.nodes.map((n) => renamedNode(n, melName)),
-    // openWakeWord's scaling, x / 10 + 2, then [1, 1, 8, 32] for the embedding's first convolution.
-    nodeProto('Div', [melName(mel.outputs[0]!), c.ten], ['step_mel_divided'], 'step_mel_divide'),
-    nodeProto('Add', ['step_mel_divided', c.two], ['step_mel_scaled'], 'step_mel_add'),
-    nodeProto('Reshape', ['step_mel_scaled', c.melShape], [STEP.mel], 'step_mel_reshape'),
-    nodeProto('Identity', [STEP.mel], [split.input], 'step_embedding_in'),
-    ...streamNodes,
-    nodeProto('Reshape', [split.output, c.embShape], ['step_embedding'], 'step_embedding_reshape'),
-    nodeProto('Concat', [STEP.history, 'step_embedding'], [STEP.keywordInput], 'step_history_concat', { axis: 1 }),
-    nodeProto('Identity', [STEP.keywordInput], [kw.inputs[0]!], 'step_keyword_in'),
-    ...kw.nodes.map((n) => n.raw),
-    nodeProto('Identity', [kw.outputs[0]!], [STEP.score], 'step_keyword_out'),
-  ];
-  const inits = [
-    ...[...mel.initializers].map(([name, t]) => renamedInitializer(t, melName(name))),
-    ...[...kw.initializers.values()].map((t) => t.raw),
-    ...constants,
-    floatTensor(c.ten, [10], []),
-    floatTensor(c.two, [2], []),
-    int64Tensor(c.melShape, [1, 1, -1, MEL_BINS]),
-    int64Tensor(c.embShape, [1, 1, EMBEDDING_SIZE]),
-  ];
-  const cacheDims = (x: CacheSpec): OnnxDim[] => [1, `${x.input}_channels`, x.frames, `${x.input}_bins`];
-  return buildOnnx(emb, {
-    nodes,
-    initializers: weights,
-    constants: inits,
-    inputs: [[STEP.audio, [1, MEL_CONTEXT + CHUNK_SAMPLES]], ...split.caches.map((x) => [x.input, cacheDims(x)] as const), [STEP.history, [1, frames - 1, EMBEDDING_SIZE]]],
-    outputs: [[STEP.mel, [1, 1, MEL_PER_CHUNK, MEL_BINS]], ...split.caches.map((x) => [x.output, cacheDims(x)] as const), [STEP.keywordInput, [1, frames, EMBEDDING_SIZE]], [STEP.score, ['score_rows', 'score_columns']]],
-  });
-}
-
-/** The models the fused step is built from and checked against (FastEmbedding.load). */
-export interface StepModels {
-  melBytes: Uint8Array;
-  keywordBytes: Uint8Array;
-  mel: OwwModel;
-  keyword: OwwModel;
-  /** Embeddings the keyword model reads. */
-  frames: number;
-  /** Why the fused step is not used (it could not be built or did not agree), for a debug line. */
-  onUnfused?: (reason: string) => void;
-}
-
-/** The two graphs loaded: embeddings by step and by batch; and, when given the mel and keyword models, the fused step. */
+/** The two graphs loaded: embeddings by step and by batch. */
 export class FastEmbedding {
-  readonly #g: { stream: OwwGraph; long: OwwGraph; step?: OwwGraph };
+  readonly #g: { stream: OwwGraph; long: OwwGraph };
   readonly #spec: EmbeddingGraphBytes;
   /** Streaming steps and whole-window primes run so far, over every stream (benches and tests). */
   steps = 0;
   primes = 0;
 
-  /** Embeddings the fused step's keyword model reads, or 0 when there is no fused step. */
-  readonly stepFrames: number;
-  /** Fused steps run so far (benches and tests). */
-  fusedSteps = 0;
-
-  private constructor(graphs: { stream: OwwGraph; long: OwwGraph; step?: OwwGraph }, spec: EmbeddingGraphBytes, stepFrames: number) {
+  private constructor(graphs: { stream: OwwGraph; long: OwwGraph }, spec: EmbeddingGraphBytes) {
     this.#g = graphs;
     this.#spec = spec;
-    this.stepFrames = graphs.step ? stepFrames : 0;
   }
 
   /**
@@ -239,28 +150,16 @@ export class FastEmbedding {
    * stock model (`whole`) on a test signal. Rejects, saying why, when either fails. After it
    * resolves, `whole` is not needed by anything that uses this.
    */
-  static async load(runtime: OwwRuntime, bytes: Uint8Array, whole: OwwModel, fuse?: StepModels): Promise<FastEmbedding> {
+  static async load(runtime: OwwRuntime, bytes: Uint8Array, whole: OwwModel): Promise<FastEmbedding> {
     if (!runtime.loadGraph) throw new Error('the runtime cannot load graphs from memory');
     const spec = splitEmbeddingModel(bytes);
     const loaded: OwwGraph[] = [];
     try {
       for (const [name, b] of [['stream', spec.stream], ['long', spec.long]] as const) loaded.push(await runtime.loadGraph(b, `the embedding model's ${name} graph`));
       const [stream, long] = loaded as [OwwGraph, OwwGraph];
-      const fast = new FastEmbedding({ stream, long }, spec, 0);
+      const fast = new FastEmbedding({ stream, long }, spec);
       await fast.#check(whole);
-      if (!fuse) return fast;
-      // The fused step is a bonus: when it cannot be built or does not agree, the two graphs still serve.
-      let step: OwwGraph | undefined;
-      try {
-        step = await runtime.loadGraph(fuseStepModel(spec, fuse.melBytes, fuse.keywordBytes, fuse.frames), 'the fused step graph');
-        const fused = new FastEmbedding({ stream, long, step }, spec, fuse.frames);
-        await fused.#checkStep(fuse);
-        return fused;
-      } catch (err) {
-        await step?.release().catch(() => undefined);
-        fuse.onUnfused?.(err instanceof Error ? err.message : String(err));
-        return fast;
-      }
+      return fast;
     } catch (err) {
       for (const g of loaded) await g.release().catch(() => undefined);
       throw err;
@@ -300,64 +199,8 @@ export class FastEmbedding {
     return { embedding: out[s.output]!.data, caches: s.caches.map((c) => out[c.output]!) };
   }
 
-  /** @internal (EmbeddingStream) One fused step: `audio` is the chunk with its context, `history` the previous frames - 1 embeddings. */
-  async runStep(audio: Float32Array, history: Float32Array, caches: readonly OwwTensor[]): Promise<{ mel: Float32Array; keywordInput: Float32Array; score: number; caches: OwwTensor[] }> {
-    const s = this.#spec;
-    const step = this.#g.step;
-    if (!step) throw new Error('no fused step graph');
-    const feeds: Record<string, OwwTensor> = { [STEP.audio]: { data: audio, dims: [1, audio.length] }, [STEP.history]: { data: history, dims: [1, this.stepFrames - 1, EMBEDDING_SIZE] } };
-    s.caches.forEach((c, i) => (feeds[c.input] = caches[i]!));
-    const out = await step.run(feeds);
-    this.fusedSteps++;
-    return { mel: out[STEP.mel]!.data, keywordInput: out[STEP.keywordInput]!.data, score: out[STEP.score]!.data[0]!, caches: s.caches.map((c) => out[c.output]!) };
-  }
-
   async release(): Promise<void> {
-    for (const g of [this.#g.stream, this.#g.long, this.#g.step]) await g?.release().catch(() => undefined);
-  }
-
-  /** The fused step must give what the mel model, the streamed embedding and the keyword model give one after the other, on three steps of a test signal. */
-  async #checkStep(m: StepModels): Promise<void> {
-    const audio = new Float32Array(MEL_CONTEXT + CHUNK_SAMPLES);
-    let x = 0x2468ace;
-    const next = (): void => {
-      for (let i = 0; i < audio.length; i++) {
-        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-        audio[i] = Math.round(((x / 2 ** 32) * 2 - 1) * 3000 * Math.sin(i / 40));
-      }
-    };
-    const window = new Float32Array(MEL_WINDOW * MEL_BINS).fill(1);
-    const separate = this.stream();
-    const fused = this.stream();
-    await separate.prime(window);
-    fused.copyFrom(separate);
-    const n = m.frames;
-    const history = new Float32Array(n * EMBEDDING_SIZE);
-    for (let i = 0; i < history.length; i++) history[i] = Math.sin(i / 7);
-    let worst = 0;
-    let scale = 1;
-    const diff = (a: ArrayLike<number>, b: ArrayLike<number>): void => {
-      if (a.length !== b.length) throw new OnnxFormatError(`the fused step gives ${b.length} values where the models give ${a.length}`);
-      for (let i = 0; i < a.length; i++) {
-        scale = Math.max(scale, Math.abs(a[i]!));
-        worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-      }
-    };
-    for (let k = 0; k < 3; k++) {
-      next();
-      const melOut = Float32Array.from(await m.mel.run(audio, [1, audio.length]), (v) => v / 10 + 2);
-      const emb = await separate.step(melOut);
-      const want = new Float32Array(n * EMBEDDING_SIZE);
-      want.set(history.subarray(EMBEDDING_SIZE));
-      want.set(emb.subarray(0, EMBEDDING_SIZE), (n - 1) * EMBEDDING_SIZE);
-      const score = (await m.keyword.run(want, [1, n, EMBEDDING_SIZE]))[0]!;
-      const got = await fused.fusedStep(audio, history.subarray(EMBEDDING_SIZE));
-      diff(melOut, got.mel);
-      diff(want, got.keywordInput);
-      diff([score], [got.score]);
-      history.set(want);
-    }
-    if (!(worst <= 1e-4 * scale)) throw new OnnxFormatError(`the fused step differs from the models by ${worst.toExponential(2)}`);
+    for (const g of [this.#g.stream, this.#g.long]) await g.release().catch(() => undefined);
   }
 
   /** The graphs must reproduce the stock model on four windows of a test signal (at once, and primed then streamed). */
@@ -424,18 +267,6 @@ export class EmbeddingStream {
     const r = await this.#fast.run(true, window, []);
     this.#caches = r.caches;
     return r.embedding;
-  }
-
-  /**
-   * A whole step in one run (FastEmbedding.stepFrames > 0): the mel frames of `audio` (the chunk
-   * with its 480 samples of context), scaled; the keyword model's input (`history`, the previous
-   * frames - 1 embeddings, then the new one); its score. The stream continues from it.
-   */
-  async fusedStep(audio: Float32Array, history: Float32Array): Promise<{ mel: Float32Array; keywordInput: Float32Array; score: number }> {
-    if (!this.#caches) throw new Error('EmbeddingStream.prime() first');
-    const r = await this.#fast.runStep(audio, history, this.#caches);
-    this.#caches = r.caches;
-    return r;
   }
 
   /** The embedding of the window 8 frames after the previous one; `frames` holds those 8. */

@@ -101,9 +101,6 @@ export class StreamingFeatures {
   readonly #melNewest: Float32Array;
   /** Mel frames added since the latest step's embedding (the stream continues at exactly 8). */
   #sinceStep = 0;
-  /** The embeddings but the oldest (a view): the fused step's history input. */
-  readonly #history: Float32Array;
-  #stepScore: number | null = null;
 
   /**
    * @param frames embeddings kept (the keyword model's input length, 16 for the stock models)
@@ -129,7 +126,6 @@ export class StreamingFeatures {
     this.#melNewest = this.#mel.subarray((this.#melFrames - MEL_PER_CHUNK) * MEL_BINS);
     this.#fast = fast;
     this.#stream = fast?.stream() ?? null;
-    this.#history = this.#embeddings.subarray(EMBEDDING_SIZE);
   }
 
   /** The keyword model's input: the latest `frames` embeddings, oldest first (a live view). */
@@ -186,7 +182,6 @@ export class StreamingFeatures {
     this.#audio.fill(0);
     this.#stream?.invalidate();
     this.#sinceStep = 0;
-    this.#stepScore = null;
   }
 
   /**
@@ -211,7 +206,6 @@ export class StreamingFeatures {
     if (this.#stream && src.#stream && !half && src.#sinceStep === 0) this.#stream.copyFrom(src.#stream);
     else this.#stream?.invalidate();
     this.#sinceStep = 0;
-    this.#stepScore = null;
   }
 
   /** Adds one 80 ms chunk (exactly CHUNK_SAMPLES samples) and computes its embedding. */
@@ -275,29 +269,8 @@ export class StreamingFeatures {
     // The whole chunk in one run, or its second half when the first is in the history already.
     const input = !this.#primed ? this.#firstAudio : this.#firstHalfMel ? this.#secondHalfIn : audio;
     this.#primed = true;
-    this.#stepScore = null;
-    const stream = this.#stream;
-    if (input === audio && stream?.primed && this.#sinceStep === 0 && this.#fast!.stepFrames === this.frames) {
-      // The common step: mel, embedding and keyword score in one run of the fused graph.
-      const r = await stream.fusedStep(audio, this.#history);
-      this.#addMel(r.mel);
-      this.#sinceStep = 0;
-      this.#embeddings.set(r.keywordInput);
-      this.embeddingRuns++;
-      this.#stepScore = r.score;
-      return;
-    }
     this.#addMel(await this.#melOf(input, input.length));
     await this.#embedLatest(this.#embeddings, true);
-  }
-
-  /**
-   * The keyword model's score of the latest step, when the fused step graph computed it with
-   * the embedding (the keyword model this front end was built for); null otherwise: then the
-   * caller runs the keyword model on `embeddings`.
-   */
-  get stepScore(): number | null {
-    return this.#stepScore;
   }
 
   /** Appends mel frames to the history. */

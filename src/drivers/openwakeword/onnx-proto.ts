@@ -197,23 +197,6 @@ export function nodeProto(op: string, inputs: readonly string[], outputs: readon
   return concat([...inputs.map((i) => strField(1, i)), ...outputs.map((o) => strField(2, o)), strField(3, name), strField(4, op), ...attrs]);
 }
 
-/** A constant float32 tensor as a TensorProto. */
-export function floatTensor(name: string, values: readonly number[], dims: readonly number[] = [values.length]): Uint8Array {
-  const raw = new Uint8Array(Float32Array.from(values).buffer);
-  return concat([...dims.map((d) => intField(1, d)), intField(2, 1), strField(8, name), bytesField(9, raw)]);
-}
-
-/** `node` with every input and output name (and its own name) passed through `rename`; empty names (absent optional inputs) stay empty. */
-export function renamedNode(node: OnnxNode, rename: (name: string) => string): Uint8Array {
-  const fields = decode(node.raw);
-  return concat(fields.map((f) => ((f.no === 1 || f.no === 2 || f.no === 3) && f.wire === 2 ? strField(f.no, f.bytes.length === 0 ? '' : rename(text(f.bytes))) : f.raw)));
-}
-
-/** An initializer (TensorProto) under another name. */
-export function renamedInitializer(init: OnnxInitializer, name: string): Uint8Array {
-  return concat([...decode(init.raw).filter((f) => f.no !== 8).map((f) => f.raw), strField(8, name)]);
-}
-
 /** `node` with its inputs replaced (attributes and name kept). */
 export function withInputs(node: OnnxNode, inputs: readonly string[]): Uint8Array {
   const rest = decode(node.raw).filter((f) => f.no !== 1);
@@ -225,7 +208,7 @@ export interface GraphSpec {
   nodes: readonly Uint8Array[];
   /** Initializers of `model` the nodes read. */
   initializers: readonly string[];
-  /** Encoded TensorProtos added (int64Tensor, floatTensor, other models' renamed weights). */
+  /** Encoded TensorProtos added (int64Tensor). */
   constants?: readonly Uint8Array[];
   inputs: readonly (readonly [string, readonly OnnxDim[]])[];
   outputs: readonly (readonly [string, readonly OnnxDim[]])[];

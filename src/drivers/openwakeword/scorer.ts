@@ -96,8 +96,8 @@ export class StepScorer {
     let score = -1;
     if (!first) {
       await features.pushSecondHalf(half);
-      const raw = features.stepScore ?? (await keyword.run(features.embeddings, this.#dims))[0]!;
-      score = this.#chunks < WARMUP_CHUNKS ? 0 : raw;
+      const out = await keyword.run(features.embeddings, this.#dims);
+      score = this.#chunks < WARMUP_CHUNKS ? 0 : out[0]!;
       this.#chunks++;
       this.#streak = this.#decide(score, end, this.#streak);
     } else if (await features.pushFirstHalf(half, this.#chunks >= WARMUP_CHUNKS && (this.#o.armScore <= 0 || end <= this.#armedUntil))) {

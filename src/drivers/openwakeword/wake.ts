@@ -158,7 +158,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       for (const f of [files.mel, files.embedding, files.keyword]) loaded.push(await runtime.load(f));
       const [mel, embedding, keyword] = loaded as [OwwModel, OwwModel, OwwModel];
       const frames = keywordInputFrames(keyword, files.keyword);
-      fast = await this.#loadFast(runtime, files, { mel, embedding, keyword }, frames);
+      fast = await this.#loadFast(runtime, files.embedding, embedding);
       if (fast) {
         // Every embedding now comes from the streaming and long forms: the stock model goes.
         loaded.splice(loaded.indexOf(embedding), 1);
@@ -191,7 +191,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       this.#framer = new Framer(HALF_SAMPLES);
       this.#expected = -1;
       this.#gap = false;
-      this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, lookAheadMs: lookAhead.enabled ? lookAhead.padChunks * 80 : 0, embedding: fast ? (fast.stepFrames > 0 ? 'fused' : 'streaming') : 'whole', guardMode: this.#cfg.guardMode, noiseSuppression: noise !== null, licence: 'CC BY-NC-SA 4.0' });
+      this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, lookAheadMs: lookAhead.enabled ? lookAhead.padChunks * 80 : 0, embedding: fast ? 'streaming' : 'whole', guardMode: this.#cfg.guardMode, noiseSuppression: noise !== null, licence: 'CC BY-NC-SA 4.0' });
       this.#setStatus(this.#make(true));
     } catch (err) {
       await fast?.release();
@@ -202,25 +202,16 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   }
 
   /**
-   * The embedding model's streaming form and, with it, the whole step fused into one graph
-   * (embedding-graphs.ts), or null when the runtime cannot build them or they do not reproduce
-   * the models: then the models run whole (same scores, about four times the CPU), said once at
-   * debug level.
+   * The embedding model's streaming form (embedding-graphs.ts), or null when the runtime cannot
+   * build it or it does not reproduce the model: then the model runs whole (same scores, about
+   * four times the CPU), said once at debug level.
    */
-  async #loadFast(runtime: OwwRuntime, files: OwwModelFiles, m: { mel: OwwModel; embedding: OwwModel; keyword: OwwModel }, frames: number): Promise<FastEmbedding | null> {
+  async #loadFast(runtime: OwwRuntime, file: string, embedding: OwwModel): Promise<FastEmbedding | null> {
     if (!runtime.loadGraph) return null;
     try {
-      const [embBytes, melBytes, keywordBytes] = await Promise.all([readFile(files.embedding), readFile(files.mel), readFile(files.keyword)]);
-      return await FastEmbedding.load(runtime, embBytes, m.embedding, {
-        melBytes,
-        keywordBytes,
-        mel: m.mel,
-        keyword: m.keyword,
-        frames,
-        onUnfused: (reason) => this.#log.debug('wake-step-unfused', { model: files.keyword, reason }),
-      });
+      return await FastEmbedding.load(runtime, await readFile(file), embedding);
     } catch (err) {
-      this.#log.debug('wake-embedding-whole', { model: files.embedding, reason: err instanceof Error ? err.message : String(err) });
+      this.#log.debug('wake-embedding-whole', { model: file, reason: err instanceof Error ? err.message : String(err) });
       return null;
     }
   }

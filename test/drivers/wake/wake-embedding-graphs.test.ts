@@ -21,17 +21,12 @@ import { memoryLogger } from '../../../src/log/logger.js';
 
 const missing = ttsMissing();
 
-/** The real models and the embedding's fast forms; `fuse`: with the fused step graph too. */
-async function setup(fuse = false) {
+async function setup() {
   const files = resolveModelFiles({ keyword: 'hey_jarvis' });
   const rt = await loadOnnxRuntime();
   const [mel, embedding, keyword] = [await rt.load(files.mel), await rt.load(files.embedding), await rt.load(files.keyword)];
-  const frames = keywordInputFrames(keyword, files.keyword);
-  const unfused: string[] = [];
-  const fast = await FastEmbedding.load(rt, readFileSync(files.embedding), embedding, fuse ? { melBytes: readFileSync(files.mel), keywordBytes: readFileSync(files.keyword), mel, keyword, frames, onUnfused: (r) => unfused.push(r) } : undefined);
-  expect(unfused).toEqual([]);
-  expect(fast.stepFrames).toBe(fuse ? frames : 0);
-  return { files, rt, mel, embedding, keyword, fast, frames };
+  const fast = await FastEmbedding.load(rt, readFileSync(files.embedding), embedding);
+  return { files, rt, mel, embedding, keyword, fast, frames: keywordInputFrames(keyword, files.keyword) };
 }
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
@@ -65,8 +60,8 @@ describe('the embedding model split for streaming', () => {
 });
 
 describe.skipIf(missing)('the streaming embedding on the real runtime', () => {
-  it.each([false, true])('gives the stock model’s embeddings on every step, half step, reset and copy (fused step: %s)', async (fuse) => {
-    const m = await setup(fuse);
+  it('gives the stock model’s embeddings on every step, half step, reset and copy', async () => {
+    const m = await setup();
     const whole = new StreamingFeatures(m.mel, m.embedding, m.frames);
     const streaming = new StreamingFeatures(m.mel, m.embedding, m.frames, m.fast);
     const copyWhole = new StreamingFeatures(m.mel, m.embedding, m.frames);
@@ -74,10 +69,8 @@ describe.skipIf(missing)('the streaming embedding on the real runtime', () => {
     await whole.init();
     await streaming.init();
     const pcm = speech();
-    const [steps0, primes0, fused0] = [m.fast.steps, m.fast.primes, m.fast.fusedSteps];
+    const [steps0, primes0] = [m.fast.steps, m.fast.primes];
     let worst = 0;
-    let worstScore = 0;
-    let scored = 0;
     let worstHalf = 0;
     let worstCopy = 0;
     const chunks = Math.floor(pcm.length / CHUNK_SAMPLES);
@@ -104,13 +97,6 @@ describe.skipIf(missing)('the streaming embedding on the real runtime', () => {
       await whole.pushSecondHalf(chunk.subarray(HALF_SAMPLES));
       await streaming.pushSecondHalf(chunk.subarray(HALF_SAMPLES));
       worst = Math.max(worst, maxDiff(whole.embeddings, streaming.embeddings));
-      expect(whole.stepScore).toBeNull();
-      if (streaming.stepScore !== null) {
-        // The fused step's score is the keyword model's on the same embeddings.
-        const want = (await m.keyword.run(whole.embeddings, [1, m.frames, 96]))[0]!;
-        worstScore = Math.max(worstScore, Math.abs(want - streaming.stepScore));
-        scored++;
-      }
       if (c % 3 === 0) {
         // A copy after a step, fed two more chunks.
         copyWhole.copyFrom(whole, false);
@@ -130,38 +116,11 @@ describe.skipIf(missing)('the streaming embedding on the real runtime', () => {
     const primes = m.fast.primes - primes0;
     expect(primes).toBeGreaterThanOrEqual(2);
     expect(primes).toBeLessThan(12);
-    // Every step that continues the last one streamed: fused into one run (with its score), or the embedding alone.
-    const streamed = m.fast.steps - steps0 + m.fast.fusedSteps - fused0;
-    expect(streamed).toBeGreaterThan(chunks + 20);
-    if (fuse) {
-      expect(scored).toBeGreaterThan(chunks / 2);
-      expect(m.fast.fusedSteps - fused0).toBeGreaterThan(chunks / 2);
-      expect(worstScore).toBeLessThan(1e-5);
-    } else {
-      expect(scored).toBe(0);
-    }
+    expect(m.fast.steps - steps0).toBeGreaterThan(chunks + 20);
     // The embeddings are not trivial (they move by whole units with the speech).
     expect(Math.max(...streaming.embeddings.map(Math.abs))).toBeGreaterThan(1);
     await m.fast.release();
     for (const x of [m.mel, m.embedding, m.keyword]) await x.release();
-  });
-
-  it('without the fused step when the models do not fit together: the two graphs still serve, and the reason is given', async () => {
-    const files = resolveModelFiles({ keyword: 'hey_jarvis' });
-    const rt = await loadOnnxRuntime();
-    const [mel, embedding, keyword] = [await rt.load(files.mel), await rt.load(files.embedding), await rt.load(files.keyword)];
-    const reasons: string[] = [];
-    // The mel model where the keyword model should be.
-    const fast = await FastEmbedding.load(rt, readFileSync(files.embedding), embedding, { melBytes: readFileSync(files.mel), keywordBytes: readFileSync(files.mel), mel, keyword, frames: 16, onUnfused: (r) => reasons.push(r) });
-    expect(fast.stepFrames).toBe(0);
-    expect(reasons).toHaveLength(1);
-    expect(reasons[0]).toMatch(/\S/);
-    const f = new StreamingFeatures(mel, embedding, 16, fast);
-    await f.init();
-    await f.push(speech().subarray(0, CHUNK_SAMPLES));
-    expect(f.stepScore).toBeNull();
-    await fast.release();
-    for (const x of [mel, embedding, keyword]) await x.release();
   });
 
   it('scores a stretched copy as the window-by-window scorer does', async () => {
@@ -201,7 +160,7 @@ describe.skipIf(missing)('the streaming embedding on the real runtime', () => {
         };
       },
     };
-    for (const [runtime, form] of [[rt, 'fused'], [skewed, 'whole']] as const) {
+    for (const [runtime, form] of [[rt, 'streaming'], [skewed, 'whole']] as const) {
       const mem = memoryLogger('debug');
       const wake = new OpenWakeWord({ config: WakeSchema.parse({ engine: 'openwakeword' }), log: mem.logger, loadRuntime: async () => runtime });
       await wake.start();
