@@ -79,13 +79,15 @@ export class CopyScorer {
       if (p.length !== CHUNK_SAMPLES) throw new RangeError(`a pad must have ${CHUNK_SAMPLES} samples, got ${p.length}`);
       audio.set(p, realEnd + k * CHUNK_SAMPLES);
     });
-    const mel = await this.mel.run(audio, [1, audio.length]);
+    // Scaled mel frames (x / 10 + 2), from the JavaScript front end or the model.
+    const js = this.fast?.mel;
+    const mel = js ? js.compute(audio) : (await this.mel.run(audio, [1, audio.length])).map((v) => v / 10 + 2);
     const melFrames = melFrameCount(audio.length);
     const windows = total - firstEmb;
     // The mel frame (scaled) at copy index `src`: ones before the copy, as after a reset.
     const frame = (dst: Float32Array, at: number, src: number): void => {
       if (src < 0) dst.fill(1, at, at + MEL_BINS);
-      else if (src < melFrames) for (let b = 0; b < MEL_BINS; b++) dst[at + b] = mel[src * MEL_BINS + b]! / 10 + 2;
+      else if (src < melFrames) for (let b = 0; b < MEL_BINS; b++) dst[at + b] = mel[src * MEL_BINS + b]!;
     };
     // Window k ends at frame 8(firstEmb + k + 1) - 3 - firstFrame.
     const firstEnd = MEL_PER_CHUNK * (firstEmb + 1) - 3 - firstFrame;

@@ -26,6 +26,7 @@
  */
 import { EMBEDDING_SIZE, MEL_BINS, MEL_PER_CHUNK, MEL_WINDOW } from './features.js';
 import { buildOnnx, int64Tensor, nodeProto, OnnxFormatError, parseOnnx, withInputs, type OnnxDim } from './onnx-proto.js';
+import { MelFrontEnd } from './mel.js';
 import type { OwwGraph, OwwModel, OwwRuntime, OwwTensor } from './runtime.js';
 
 /** A cached convolution input: its name in the stream graph, and the frames kept. */
@@ -132,10 +133,20 @@ export function splitEmbeddingModel(bytes: Uint8Array): EmbeddingGraphBytes {
   return { stream, long, input, output, caches };
 }
 
-/** The two graphs loaded: embeddings by step and by batch. */
+/** The mel model, for its JavaScript form (FastEmbedding.load). */
+export interface MelModel {
+  bytes: Uint8Array;
+  model: OwwModel;
+  /** Why the model keeps computing the mel frames (its JavaScript form did not load or agree), for a debug line. */
+  onModel?: (reason: string) => void;
+}
+
+/** The two graphs loaded: embeddings by step and by batch; and the mel front end in JavaScript, when given the mel model. */
 export class FastEmbedding {
   readonly #g: { stream: OwwGraph; long: OwwGraph };
   readonly #spec: EmbeddingGraphBytes;
+  /** The mel model computed in JavaScript (mel.ts), when it loaded and agreed with the model; else null (the model runs). */
+  mel: MelFrontEnd | null = null;
   /** Streaming steps and whole-window primes run so far, over every stream (benches and tests). */
   steps = 0;
   primes = 0;
@@ -150,7 +161,7 @@ export class FastEmbedding {
    * stock model (`whole`) on a test signal. Rejects, saying why, when either fails. After it
    * resolves, `whole` is not needed by anything that uses this.
    */
-  static async load(runtime: OwwRuntime, bytes: Uint8Array, whole: OwwModel): Promise<FastEmbedding> {
+  static async load(runtime: OwwRuntime, bytes: Uint8Array, whole: OwwModel, mel?: MelModel): Promise<FastEmbedding> {
     if (!runtime.loadGraph) throw new Error('the runtime cannot load graphs from memory');
     const spec = splitEmbeddingModel(bytes);
     const loaded: OwwGraph[] = [];
@@ -159,6 +170,16 @@ export class FastEmbedding {
       const [stream, long] = loaded as [OwwGraph, OwwGraph];
       const fast = new FastEmbedding({ stream, long }, spec);
       await fast.#check(whole);
+      if (mel) {
+        // A bonus: when it cannot be read or does not agree, the model computes the mel frames.
+        try {
+          const front = MelFrontEnd.fromModel(mel.bytes);
+          await front.check(mel.model);
+          fast.mel = front;
+        } catch (err) {
+          mel.onModel?.(err instanceof Error ? err.message : String(err));
+        }
+      }
       return fast;
     } catch (err) {
       for (const g of loaded) await g.release().catch(() => undefined);

@@ -298,8 +298,10 @@ export class StreamingFeatures {
     history.set(emb.subarray(0, EMBEDDING_SIZE), (this.frames - 1) * EMBEDDING_SIZE);
   }
 
-  /** Runs the mel model and applies openWakeWord's scaling, in place on the output. */
+  /** Runs the mel model and applies openWakeWord's scaling, in place on the output (or its JavaScript form, scaled already). */
   async #melOf(samples: Float32Array, n: number): Promise<Float32Array> {
+    const js = this.#fast?.mel;
+    if (js) return js.compute(samples, n);
     const out = await this.melModel.run(samples, [1, n]);
     for (let i = 0; i < out.length; i++) out[i] = out[i]! / 10 + 2;
     return out;

@@ -158,11 +158,14 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       for (const f of [files.mel, files.embedding, files.keyword]) loaded.push(await runtime.load(f));
       const [mel, embedding, keyword] = loaded as [OwwModel, OwwModel, OwwModel];
       const frames = keywordInputFrames(keyword, files.keyword);
-      fast = await this.#loadFast(runtime, files.embedding, embedding);
+      fast = await this.#loadFast(runtime, files, embedding, mel);
       if (fast) {
-        // Every embedding now comes from the streaming and long forms: the stock model goes.
-        loaded.splice(loaded.indexOf(embedding), 1);
-        await embedding.release();
+        // Every embedding now comes from the streaming and long forms, and with the JavaScript
+        // mel front end every mel frame: those models go.
+        for (const m of fast.mel ? [embedding, mel] : [embedding]) {
+          loaded.splice(loaded.indexOf(m), 1);
+          await m.release();
+        }
       }
       const features = new StreamingFeatures(mel, embedding, frames, fast);
       await features.init();
@@ -191,7 +194,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       this.#framer = new Framer(HALF_SAMPLES);
       this.#expected = -1;
       this.#gap = false;
-      this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, lookAheadMs: lookAhead.enabled ? lookAhead.padChunks * 80 : 0, embedding: fast ? 'streaming' : 'whole', guardMode: this.#cfg.guardMode, noiseSuppression: noise !== null, licence: 'CC BY-NC-SA 4.0' });
+      this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, lookAheadMs: lookAhead.enabled ? lookAhead.padChunks * 80 : 0, embedding: fast ? 'streaming' : 'whole', mel: fast?.mel ? 'javascript' : 'model', guardMode: this.#cfg.guardMode, noiseSuppression: noise !== null, licence: 'CC BY-NC-SA 4.0' });
       this.#setStatus(this.#make(true));
     } catch (err) {
       await fast?.release();
@@ -202,16 +205,22 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
   }
 
   /**
-   * The embedding model's streaming form (embedding-graphs.ts), or null when the runtime cannot
-   * build it or it does not reproduce the model: then the model runs whole (same scores, about
-   * four times the CPU), said once at debug level.
+   * The embedding model's streaming form (embedding-graphs.ts), with the mel model in
+   * JavaScript (mel.ts) when that agrees with the model; or null when the runtime cannot build
+   * the streaming form or it does not reproduce the model: then the models run whole (same
+   * scores, about four times the CPU). Each fallback is said once at debug level.
    */
-  async #loadFast(runtime: OwwRuntime, file: string, embedding: OwwModel): Promise<FastEmbedding | null> {
+  async #loadFast(runtime: OwwRuntime, files: OwwModelFiles, embedding: OwwModel, mel: OwwModel): Promise<FastEmbedding | null> {
     if (!runtime.loadGraph) return null;
     try {
-      return await FastEmbedding.load(runtime, await readFile(file), embedding);
+      const [embBytes, melBytes] = await Promise.all([readFile(files.embedding), readFile(files.mel)]);
+      return await FastEmbedding.load(runtime, embBytes, embedding, {
+        bytes: melBytes,
+        model: mel,
+        onModel: (reason) => this.#log.debug('wake-mel-model', { model: files.mel, reason }),
+      });
     } catch (err) {
-      this.#log.debug('wake-embedding-whole', { model: file, reason: err instanceof Error ? err.message : String(err) });
+      this.#log.debug('wake-embedding-whole', { model: files.embedding, reason: err instanceof Error ? err.message : String(err) });
       return null;
     }
   }

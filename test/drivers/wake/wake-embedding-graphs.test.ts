@@ -13,6 +13,7 @@ import { CopyScorer } from '../../../src/drivers/openwakeword/copy-scorer.js';
 import { FastEmbedding, splitEmbeddingModel } from '../../../src/drivers/openwakeword/embedding-graphs.js';
 import { CHUNK_SAMPLES, HALF_SAMPLES, StreamingFeatures } from '../../../src/drivers/openwakeword/features.js';
 import { resolveModelFiles } from '../../../src/drivers/openwakeword/models.js';
+import { MelFrontEnd } from '../../../src/drivers/openwakeword/mel.js';
 import { OnnxFormatError, parseOnnx } from '../../../src/drivers/openwakeword/onnx-proto.js';
 import { keywordInputFrames, loadOnnxRuntime, type OwwRuntime } from '../../../src/drivers/openwakeword/runtime.js';
 import { stretch } from '../../../src/drivers/openwakeword/stretch.js';
@@ -21,11 +22,13 @@ import { memoryLogger } from '../../../src/log/logger.js';
 
 const missing = ttsMissing();
 
-async function setup() {
+/** The real models and the embedding's fast forms; `jsMel`: with the mel model in JavaScript too. */
+async function setup(jsMel = false) {
   const files = resolveModelFiles({ keyword: 'hey_jarvis' });
   const rt = await loadOnnxRuntime();
   const [mel, embedding, keyword] = [await rt.load(files.mel), await rt.load(files.embedding), await rt.load(files.keyword)];
-  const fast = await FastEmbedding.load(rt, readFileSync(files.embedding), embedding);
+  const fast = await FastEmbedding.load(rt, readFileSync(files.embedding), embedding, jsMel ? { bytes: readFileSync(files.mel), model: mel } : undefined);
+  expect(fast.mel !== null).toBe(jsMel);
   return { files, rt, mel, embedding, keyword, fast, frames: keywordInputFrames(keyword, files.keyword) };
 }
 
@@ -50,6 +53,15 @@ describe('the embedding model split for streaming', () => {
     for (const bytes of [g.stream, g.long]) expect(parseOnnx(bytes).nodes.length).toBeGreaterThan(20);
   });
 
+  it('reads the mel model as a windowed DFT and a mel matrix, and refuses other models', () => {
+    const files = resolveModelFiles({ keyword: 'hey_jarvis' });
+    const front = MelFrontEnd.fromModel(readFileSync(files.mel));
+    expect(front.bands).toBe(32);
+    expect([1760, 1120, 1280, 36800].map((n) => front.frames(n))).toEqual([8, 4, 5, 227]);
+    expect(() => MelFrontEnd.fromModel(readFileSync(files.embedding))).toThrow(OnnxFormatError);
+    expect(() => MelFrontEnd.fromModel(readFileSync(files.keyword))).toThrow(/stock short-time Fourier/);
+  });
+
   it('refuses models of another shape, saying what differs, and bytes that are not a model', () => {
     const files = resolveModelFiles({ keyword: 'hey_jarvis' });
     expect(() => splitEmbeddingModel(readFileSync(files.keyword))).toThrow(OnnxFormatError);
@@ -60,8 +72,9 @@ describe('the embedding model split for streaming', () => {
 });
 
 describe.skipIf(missing)('the streaming embedding on the real runtime', () => {
-  it('gives the stock model’s embeddings on every step, half step, reset and copy', async () => {
-    const m = await setup();
+  // With the mel frames from JavaScript (5e-6 from the model's), the embeddings agree to 1e-3 instead of exactly.
+  it.each([[false, 1e-4], [true, 1e-3]])('gives the stock model’s embeddings on every step, half step, reset and copy (mel in JavaScript: %s)', async (jsMel, tolerance) => {
+    const m = await setup(jsMel);
     const whole = new StreamingFeatures(m.mel, m.embedding, m.frames);
     const streaming = new StreamingFeatures(m.mel, m.embedding, m.frames, m.fast);
     const copyWhole = new StreamingFeatures(m.mel, m.embedding, m.frames);
@@ -109,9 +122,9 @@ describe.skipIf(missing)('the streaming embedding on the real runtime', () => {
       }
     }
     expect(chunks).toBeGreaterThan(40);
-    expect(worst).toBeLessThan(1e-4);
-    expect(worstHalf).toBeLessThan(1e-4);
-    expect(worstCopy).toBeLessThan(1e-4);
+    expect(worst).toBeLessThan(tolerance);
+    expect(worstHalf).toBeLessThan(tolerance);
+    expect(worstCopy).toBeLessThan(tolerance);
     // The steps ran streamed: whole windows only after the reset, the start and the half-step copies.
     const primes = m.fast.primes - primes0;
     expect(primes).toBeGreaterThanOrEqual(2);
@@ -123,8 +136,8 @@ describe.skipIf(missing)('the streaming embedding on the real runtime', () => {
     for (const x of [m.mel, m.embedding, m.keyword]) await x.release();
   });
 
-  it('scores a stretched copy as the window-by-window scorer does', async () => {
-    const m = await setup();
+  it.each([false, true])('scores a stretched copy as the window-by-window scorer does (mel in JavaScript: %s)', async (jsMel) => {
+    const m = await setup(jsMel);
     const pcm = speech();
     const copy = stretch(pcm.subarray(pcm.length - 32000), { factor: 1.2 });
     const pads = [pcm.slice(0, CHUNK_SAMPLES), pcm.slice(0, CHUNK_SAMPLES).reverse()];
@@ -135,8 +148,8 @@ describe.skipIf(missing)('the streaming embedding on the real runtime', () => {
     for (const last of [Number.POSITIVE_INFINITY, 3, 0]) {
       const a = await plain.score(copy, pads, last);
       const b = await fast.score(copy, pads, last);
-      expect(maxDiff(a.real, b.real)).toBeLessThan(1e-5);
-      expect(maxDiff(a.padded, b.padded)).toBeLessThan(1e-5);
+      expect(maxDiff(a.real, b.real)).toBeLessThan(jsMel ? 1e-4 : 1e-5);
+      expect(maxDiff(a.padded, b.padded)).toBeLessThan(jsMel ? 1e-4 : 1e-5);
     }
     expect(fast.embeddingRuns).toBe(plain.embeddingRuns);
     await m.fast.release();
@@ -160,14 +173,47 @@ describe.skipIf(missing)('the streaming embedding on the real runtime', () => {
         };
       },
     };
-    for (const [runtime, form] of [[rt, 'streaming'], [skewed, 'whole']] as const) {
+    // A runtime whose mel model is off by a little: its JavaScript form must then not be used.
+    const melSkewed: OwwRuntime = {
+      loadGraph: (b, l) => rt.loadGraph!(b, l),
+      async load(f) {
+        const model = await rt.load(f);
+        if (!f.includes('melspectrogram')) return model;
+        return { ...model, inputShape: model.inputShape, outputShape: model.outputShape, run: async (x, d) => (await model.run(x, d)).map((v) => v + 0.1), release: () => model.release() };
+      },
+    };
+    for (const [runtime, form, mel] of [[rt, 'streaming', 'javascript'], [skewed, 'whole', 'model'], [melSkewed, 'streaming', 'model']] as const) {
       const mem = memoryLogger('debug');
       const wake = new OpenWakeWord({ config: WakeSchema.parse({ engine: 'openwakeword' }), log: mem.logger, loadRuntime: async () => runtime });
       await wake.start();
       expect(wake.status().available, mem.text()).toBe(true);
-      expect(mem.lines().find((e) => e.event === 'wake-ready')).toMatchObject({ embedding: form });
+      expect(mem.lines().find((e) => e.event === 'wake-ready')).toMatchObject({ embedding: form, mel });
       if (form === 'whole') expect(mem.lines().find((e) => e.event === 'wake-embedding-whole')?.reason).toMatch(/differ from the model/);
+      if (runtime === melSkewed) expect(mem.lines().find((e) => e.event === 'wake-mel-model')?.reason).toMatch(/mel front end differs from the model/);
       await wake.stop();
     }
+  });
+});
+
+describe.skipIf(missing)('the mel model in JavaScript on the real runtime', () => {
+  it('gives the model’s mel frames on speech, step by step and on a long copy', async () => {
+    const files = resolveModelFiles({ keyword: 'hey_jarvis' });
+    const rt = await loadOnnxRuntime();
+    const model = await rt.load(files.mel);
+    const front = MelFrontEnd.fromModel(readFileSync(files.mel));
+    await front.check(model);
+    const pcm = speech();
+    let worst = 0;
+    for (const n of [1760, 1120, 32000]) {
+      for (let o = 0; o + n <= pcm.length; o += n) {
+        const x = Float32Array.from(pcm.subarray(o, o + n));
+        const want = (await model.run(x, [1, n])).map((v) => v / 10 + 2);
+        const got = front.compute(x);
+        expect(got.length).toBe(want.length);
+        worst = Math.max(worst, maxDiff(want, got));
+      }
+    }
+    expect(worst).toBeLessThan(1e-4);
+    await model.release();
   });
 });

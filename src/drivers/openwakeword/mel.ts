@@ -1,0 +1,250 @@
+/**
+ * openWakeWord's mel-spectrogram model computed in JavaScript, from the model file's own weights.
+ *
+ * The model (melspectrogram.onnx) is a short-time Fourier transform written as two
+ * convolutions (the window times the cosine and sine of each of 257 bins, 512 samples long,
+ * stride 160: 1 MB of weights), the power, a 257 x 32 mel matrix, 10 log10 (floored at 1e-10),
+ * and a floor 80 dB under the loudest value of the call. Run on 1,760 samples every 80 ms, those
+ * convolution weights are most of what the step brings into the cache after the audio has
+ * been idle (0.5 ms a run then, against 0.15 ms back to back, here). The same arithmetic as a
+ * 512-point FFT of the windowed frame touches a few kilobytes.
+ *
+ * `MelFrontEnd.fromModel` reads the window and the mel matrix from the file and checks that the
+ * model is exactly that (the operators in order, the kernels equal to window x cosine/sine to
+ * 1e-5, the constants); the engine then compares it with the model itself on test audio before
+ * using it (MelFrontEnd.check), and keeps the model otherwise. Output: frames x 32 values, scaled
+ * as openWakeWord scales them (x / 10 + 2).
+ */
+import { parseOnnx, OnnxFormatError, type OnnxModel } from './onnx-proto.js';
+import type { OwwModel } from './runtime.js';
+
+const N = 512;
+const HOP = 160;
+const BINS = N / 2 + 1;
+
+/** The op sequence of the stock model. */
+const OPS = 'Constant Unsqueeze Conv Conv Constant Unsqueeze Transpose Constant Unsqueeze Transpose Constant Pow Constant Pow Add MatMul Clip Log Constant Mul Constant Div Constant Sub ReduceMax Constant Sub Cast Clip';
+
+function floats(model: OnnxModel, name: string): Float32Array {
+  const t = model.initializers.get(name);
+  if (!t) throw new OnnxFormatError(`no weights named ${name}`);
+  const f = tensorFloats(t.raw);
+  if (!f) throw new OnnxFormatError(`the weights ${name} are not float32 raw data`);
+  return f;
+}
+
+/** The float32 values of an encoded TensorProto (raw_data), or null. */
+function tensorFloats(raw: Uint8Array): Float32Array | null {
+  // TensorProto: data_type (2) must be 1 (FLOAT), raw_data (9) the values.
+  let p = 0;
+  let type = 0;
+  let data: Uint8Array | null = null;
+  const varint = (): number => {
+    let r = 0;
+    let s = 1;
+    for (;;) {
+      const x = raw[p++]!;
+      r += (x & 0x7f) * s;
+      if ((x & 0x80) === 0) return r;
+      s *= 128;
+    }
+  };
+  while (p < raw.length) {
+    const key = varint();
+    const wire = key & 7;
+    const no = Math.floor(key / 8);
+    if (wire === 0) {
+      const v = varint();
+      if (no === 2) type = v;
+    } else if (wire === 2) {
+      const len = varint();
+      if (no === 9) data = raw.subarray(p, p + len);
+      p += len;
+    } else if (wire === 5) p += 4;
+    else if (wire === 1) p += 8;
+    else return null;
+  }
+  if (type !== 1 || !data || data.length % 4 !== 0) return null;
+  // A copy: `data` may be a view into a larger (Node Buffer) pool, at any alignment.
+  return new Float32Array(Uint8Array.from(data).buffer);
+}
+
+export class MelFrontEnd {
+  readonly #window: Float64Array;
+  /** Mel matrix by filter: the first bin with a weight, and the weights from there. */
+  readonly #filters: { from: number; weights: Float64Array }[];
+  readonly #cos: Float64Array;
+  readonly #sin: Float64Array;
+  readonly #rev: Uint16Array;
+  readonly #re = new Float64Array(N);
+  readonly #im = new Float64Array(N);
+  readonly #power = new Float64Array(BINS);
+
+  private constructor(window: Float64Array, mel: Float32Array) {
+    this.#window = window;
+    this.#filters = [];
+    const filters = mel.length / BINS;
+    for (let m = 0; m < filters; m++) {
+      let from = -1;
+      let to = -1;
+      for (let k = 0; k < BINS; k++) {
+        if (mel[k * filters + m] !== 0) {
+          if (from < 0) from = k;
+          to = k;
+        }
+      }
+      const weights = new Float64Array(from < 0 ? 0 : to - from + 1);
+      for (let k = 0; k < weights.length; k++) weights[k] = mel[(from + k) * filters + m]!;
+      this.#filters.push({ from: Math.max(0, from), weights });
+    }
+    this.#cos = new Float64Array(N / 2);
+    this.#sin = new Float64Array(N / 2);
+    for (let k = 0; k < N / 2; k++) {
+      this.#cos[k] = Math.cos((2 * Math.PI * k) / N);
+      this.#sin[k] = Math.sin((2 * Math.PI * k) / N);
+    }
+    this.#rev = new Uint16Array(N);
+    const bits = Math.log2(N);
+    for (let i = 0; i < N; i++) {
+      let r = 0;
+      for (let b = 0; b < bits; b++) if (i & (1 << b)) r |= 1 << (bits - 1 - b);
+      this.#rev[i] = r;
+    }
+  }
+
+  /** Mel bands per frame. */
+  get bands(): number {
+    return this.#filters.length;
+  }
+
+  /**
+   * Reads the stock mel model. Throws OnnxFormatError, saying what differs, when the model is
+   * not the short-time Fourier transform, mel matrix and log described above.
+   */
+  static fromModel(bytes: Uint8Array): MelFrontEnd {
+    const model = parseOnnx(bytes);
+    const ops = model.nodes.map((n) => n.op).join(' ');
+    if (ops !== OPS) throw new OnnxFormatError('the mel model is not the stock short-time Fourier transform and mel matrix');
+    const convs = model.nodes.filter((n) => n.op === 'Conv');
+    for (const c of convs) {
+      const stride = c.attrs.get('strides') ?? [1];
+      const pads = c.attrs.get('pads') ?? [0, 0];
+      if (stride[0] !== HOP || pads.some((p) => p !== 0)) throw new OnnxFormatError('the mel model does not step by 160 samples without padding');
+    }
+    const real = floats(model, convs[0]!.inputs[1]!);
+    const imag = floats(model, convs[1]!.inputs[1]!);
+    if (real.length !== BINS * N || imag.length !== BINS * N) throw new OnnxFormatError(`the mel model's transform is not ${BINS} bins of ${N} samples`);
+    const matmul = model.nodes.find((n) => n.op === 'MatMul')!;
+    const mel = floats(model, matmul.inputs[1]!);
+    if (mel.length % BINS !== 0) throw new OnnxFormatError('the mel matrix does not have 257 rows');
+    // The kernels must be the window times the DFT's cosine and (either sign of) its sine.
+    const window = new Float64Array(N);
+    let peak = 0;
+    for (let n = 0; n < N; n++) {
+      window[n] = real[n]!;
+      peak = Math.max(peak, Math.abs(window[n]!));
+    }
+    // The sine's sign, from the first bin (the power does not depend on it).
+    let dot = 0;
+    for (let n = 0; n < N; n++) dot += imag[N + n]! * window[n]! * Math.sin((2 * Math.PI * n) / N);
+    const sign = Math.sign(dot);
+    let worst = 0;
+    for (let k = 0; k < BINS; k++) {
+      for (let n = 0; n < N; n++) {
+        const angle = (2 * Math.PI * ((k * n) % N)) / N;
+        const w = window[n]!;
+        worst = Math.max(worst, Math.abs(real[k * N + n]! - w * Math.cos(angle)), Math.abs(imag[k * N + n]! - sign * w * Math.sin(angle)));
+      }
+    }
+    if (!(peak > 0) || worst > 1e-5 * peak) throw new OnnxFormatError(`the mel model's kernels are not a windowed DFT (off by ${worst.toExponential(2)})`);
+    return new MelFrontEnd(window, mel);
+  }
+
+  /** Mel frames for `n` samples (as the model gives: floor(n / 160) - 3). */
+  frames(n: number): number {
+    return n < N ? 0 : Math.floor((n - N) / HOP) + 1;
+  }
+
+  /** The scaled mel frames (frames x bands, x / 10 + 2) of the first `n` samples of `samples`. */
+  compute(samples: ArrayLike<number>, n: number = samples.length): Float32Array {
+    const frames = this.frames(n);
+    const bands = this.#filters.length;
+    const out = new Float32Array(frames * bands);
+    const re = this.#re;
+    const im = this.#im;
+    const power = this.#power;
+    const win = this.#window;
+    const rev = this.#rev;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let f = 0; f < frames; f++) {
+      const o = f * HOP;
+      for (let i = 0; i < N; i++) {
+        const j = rev[i]!;
+        re[j] = samples[o + i]! * win[i]!;
+        im[j] = 0;
+      }
+      this.#fft();
+      for (let k = 0; k < BINS; k++) power[k] = re[k]! * re[k]! + im[k]! * im[k]!;
+      for (let m = 0; m < bands; m++) {
+        const { from, weights } = this.#filters[m]!;
+        let e = 0;
+        for (let k = 0; k < weights.length; k++) e += power[from + k]! * weights[k]!;
+        // The model: 10 log10(max(e, 1e-10)) in float32.
+        const db = (10 * Math.log(Math.max(Math.fround(e), Math.fround(1e-10)))) / Math.fround(Math.LN10);
+        out[f * bands + m] = db;
+        if (out[f * bands + m]! > max) max = out[f * bands + m]!;
+      }
+    }
+    const floor = max - 80;
+    for (let i = 0; i < out.length; i++) out[i] = Math.max(out[i]!, floor) / 10 + 2;
+    return out;
+  }
+
+  /**
+   * Compares with the model itself on test audio of the lengths the engine runs (a step, a
+   * half step, the first chunk, a second look's copy); throws when any scaled value differs by
+   * more than `tolerance`.
+   */
+  async check(model: OwwModel, tolerance = 1e-3): Promise<void> {
+    let x = 0x13579bd;
+    for (const n of [1760, 1120, 1280, 36800]) {
+      const audio = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        audio[i] = Math.round(((x / 2 ** 32) * 2 - 1) * 2000 * (1 + Math.sin(i / 300)) + 3000 * Math.sin(i / 9));
+      }
+      const want = await model.run(audio, [1, n]);
+      const got = this.compute(audio);
+      if (want.length !== got.length) throw new OnnxFormatError(`the mel front end gives ${got.length} values for ${n} samples, the model ${want.length}`);
+      let worst = 0;
+      for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - (want[i]! / 10 + 2)));
+      if (!(worst <= tolerance)) throw new OnnxFormatError(`the mel front end differs from the model by ${worst.toExponential(2)} on ${n} samples`);
+    }
+  }
+
+  /** In-place radix-2 FFT of (#re, #im), input already in bit-reversed order. */
+  #fft(): void {
+    const re = this.#re;
+    const im = this.#im;
+    const cos = this.#cos;
+    const sin = this.#sin;
+    for (let size = 2; size <= N; size *= 2) {
+      const half = size / 2;
+      const step = N / size;
+      for (let start = 0; start < N; start += size) {
+        for (let k = 0; k < half; k++) {
+          const wr = cos[k * step]!;
+          const wi = -sin[k * step]!;
+          const a = start + k;
+          const b = a + half;
+          const tr = re[b]! * wr - im[b]! * wi;
+          const ti = re[b]! * wi + im[b]! * wr;
+          re[b] = re[a]! - tr;
+          im[b] = im[a]! - ti;
+          re[a] = re[a]! + tr;
+          im[a] = im[a]! + ti;
+        }
+      }
+    }
+  }
+}
