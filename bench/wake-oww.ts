@@ -234,8 +234,8 @@ async function lookCompute(): Promise<{ p50: number; p95: number }> {
   const files = resolveModelFiles({ keyword: 'hey_jarvis' });
   const rt = await loadOnnxRuntime();
   const models = [await rt.load(files.mel), await rt.load(files.embedding), await rt.load(files.keyword)] as const;
-  // The embedding model's streaming and long forms, as the engine loads them.
-  const fast = await FastEmbedding.load(rt, readFileSync(files.embedding), models[1]);
+  // The embedding model's streaming and long forms and the JavaScript mel front end, as the engine loads them.
+  const fast = await FastEmbedding.load(rt, readFileSync(files.embedding), models[1], { bytes: readFileSync(files.mel), model: models[0] });
   const look = new SecondLook(models[0], models[1], models[2], keywordInputFrames(models[2], files.keyword), {}, fast);
   await look.init();
   const noise = mix(new Int16Array(RATE * 2), roomNoise(RATE * 2, -40, 98));
@@ -261,8 +261,8 @@ export async function speechEndLookCompute(): Promise<{ p50: number; p95: number
   const files = resolveModelFiles({ keyword: 'hey_jarvis' });
   const rt = await loadOnnxRuntime();
   const models = [await rt.load(files.mel), await rt.load(files.embedding), await rt.load(files.keyword)] as const;
-  // The embedding model's streaming and long forms, as the engine loads them.
-  const fast = await FastEmbedding.load(rt, readFileSync(files.embedding), models[1]);
+  // The embedding model's streaming and long forms and the JavaScript mel front end, as the engine loads them.
+  const fast = await FastEmbedding.load(rt, readFileSync(files.embedding), models[1], { bytes: readFileSync(files.mel), model: models[0] });
   const look = new SecondLook(models[0], models[1], models[2], keywordInputFrames(models[2], files.keyword), {}, fast);
   await look.init();
   const room = mix(new Int16Array(RATE), roomNoise(RATE, -50, 96));
@@ -297,8 +297,8 @@ async function lookAheadCompute(): Promise<{ p50: number; p95: number }> {
   const files = resolveModelFiles({ keyword: 'hey_jarvis' });
   const rt = await loadOnnxRuntime();
   const models = [await rt.load(files.mel), await rt.load(files.embedding), await rt.load(files.keyword)] as const;
-  // The embedding model's streaming and long forms, as the engine loads them.
-  const fast = await FastEmbedding.load(rt, readFileSync(files.embedding), models[1]);
+  // The embedding model's streaming and long forms and the JavaScript mel front end, as the engine loads them.
+  const fast = await FastEmbedding.load(rt, readFileSync(files.embedding), models[1], { bytes: readFileSync(files.mel), model: models[0] });
   const frames = keywordInputFrames(models[2], files.keyword);
   const f = new StreamingFeatures(models[0], models[1], frames, fast);
   await f.init();
