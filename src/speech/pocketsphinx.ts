@@ -16,7 +16,8 @@
  * `finalize()`), so the transcript is ready a sixth of a second after the last word instead of
  * after the longer silence that ends an utterance in general. Speech that is no sentence ends
  * after 700 ms of silence, or after 300 when its ratio so far is already below the threshold or
- * it took the garbage path (`hopeless`: a pause inside a fitting request still waits). The best
+ * it took the garbage path, or after 250 when the ratio is 2 or more below it (`hopeless` and its
+ * early tier: a pause inside a fitting request still waits). The best
  * partial hypothesis is the best path so far, complete or not, so after 300 ms of silence with an
  * incomplete one the grammar search is ended once (`sentenceCheckMs`): a complete sentence it
  * would accept ends the utterance there, otherwise the search runs again over the audio so far.
