@@ -13,7 +13,12 @@
  * rules again from the last run's checks; `ENDS_NO_GARBAGE=1` simulates the rule without its garbage-path
  * case; `ENDS_SET=bench` runs the bench's utterances instead (where its latency comes from, not for
  * tuning); `ENDS_SENTENCE_CHECK=0` runs without the sentence check (`sentenceCheckMs`, on in the
- * product; it is real in the run, not simulated); `ENDS_TAG=x` writes bench/results/recognition-ends-x.json (and its temp file) instead
+ * product; it is real in the run, not simulated; another number runs it after that silence). Giving up at a rejected sentence check
+ * (`giveUpAtCheck`) is simulated for several SNR limits and margins from the check's recorded
+ * final hypothesis, with and without an earlier tier of the hopeless rule (a shorter silence and
+ * a wider margin, optionally only below an SNR) (report `giveUpAtCheck`: requests' ends, requests
+ * given up, understood ones lost), on top of the product's hopeless rule; `ENDS_GIVE_UP=product` applies the recogniser's
+ * own setting in the run instead of recording only. `ENDS_TAG=x` writes bench/results/recognition-ends-x.json (and its temp file) instead
  * of bench/results/recognition-ends.json.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -46,6 +51,8 @@ interface Check {
   margin: number;
   /** The best hypothesis so far went through the garbage path. */
   garbage?: boolean;
+  /** The filter's SNR estimate so far. */
+  snrDb?: number | undefined;
 }
 
 /** The recogniser, recording each check of the rule instead of applying it. */
@@ -61,18 +68,42 @@ class Traced extends PocketsphinxStt {
     return 1;
   }
   override hopeless(p: { silenceMs: number; text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
-    this.checks.push({ atMs: p.frames * 10, silenceMs: p.silenceMs, margin: scoreRatio(p.grammar, p.loop, p.frames) - thresholdAt(DEFAULT_REJECT_THRESHOLD, p.snrDb, this.curve), garbage: !!p.text && throughGarbage(p.text) });
+    this.checks.push({ atMs: p.frames * 10, silenceMs: p.silenceMs, margin: scoreRatio(p.grammar, p.loop, p.frames) - thresholdAt(DEFAULT_REJECT_THRESHOLD, p.snrDb, this.curve), garbage: !!p.text && throughGarbage(p.text), snrDb: p.snrDb });
     return false;
   }
-  /** The sentence check is the product's (ENDS_SENTENCE_CHECK=0: none); it is counted. */
+  /** The sentence check is the product's (ENDS_SENTENCE_CHECK=0: none, another number: that silence); it is counted. */
   sentenceCheck: boolean | undefined;
   override get sentenceCheckMs(): number {
-    return process.env.ENDS_SENTENCE_CHECK === '0' ? 0 : super.sentenceCheckMs;
+    return process.env.ENDS_SENTENCE_CHECK ? Number(process.env.ENDS_SENTENCE_CHECK) : super.sentenceCheckMs;
   }
   override accepts(f: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
     this.sentenceCheck = super.accepts(f);
+    this.checkFinal = this.#final(f, true, this.sentenceCheck);
     return this.sentenceCheck;
   }
+  /** The sentence check's final hypothesis, accepted or not. */
+  checkFinal: CheckFinal | undefined;
+  /** Recorded; the product's rule applies only with ENDS_GIVE_UP=product (otherwise it is simulated from the record). */
+  override givesUp(f: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined; sentence: boolean }): boolean {
+    this.checkFinal = this.#final(f, f.sentence, false);
+    return process.env.ENDS_GIVE_UP === 'product' ? super.givesUp(f) : false;
+  }
+  #final(f: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }, sentence: boolean, accepted: boolean): CheckFinal {
+    return { atMs: f.frames * 10, text: f.text ?? '', sentence, garbage: !!f.text && throughGarbage(f.text), margin: scoreRatio(f.grammar, f.loop, f.frames) - thresholdAt(DEFAULT_REJECT_THRESHOLD, f.snrDb, this.curve), snrDb: f.snrDb, accepted };
+  }
+}
+
+/** The sentence check's final hypothesis (frames and scores as the session saw them). */
+interface CheckFinal {
+  atMs: number;
+  text: string;
+  /** A sentence of the grammar (not the garbage path, not empty). */
+  sentence: boolean;
+  garbage: boolean;
+  /** Its ratio less the threshold. */
+  margin: number;
+  snrDb: number | undefined;
+  accepted: boolean;
 }
 
 interface Ended {
@@ -87,6 +118,8 @@ interface Ended {
   checks: Check[];
   /** The sentence check found a sentence of the grammar and accepted it (true) or not (false); undefined: it did not run, or found no sentence. */
   sentenceCheck: boolean | undefined;
+  /** The sentence check's final hypothesis, when the check ran. */
+  checkFinal?: CheckFinal;
 }
 
 async function run(): Promise<Ended[]> {
@@ -97,6 +130,7 @@ async function run(): Promise<Ended[]> {
   for (const u of utts) {
     stt.checks = [];
     stt.sentenceCheck = undefined;
+    stt.checkFinal = undefined;
     const s = stt.open();
     const final = s.next('final');
     for (let i = 0; i < u.pcm.length; i += CHUNK) s.send(u.pcm.subarray(i, i + CHUNK));
@@ -116,6 +150,7 @@ async function run(): Promise<Ended[]> {
       right: u.inGrammar && r.text !== '' && sameCommand(u.ref, r.text),
       checks: stt.checks,
       sentenceCheck: stt.sentenceCheck,
+      ...(stt.checkFinal ? { checkFinal: stt.checkFinal } : {}),
     });
   }
   stt.close();
@@ -166,6 +201,54 @@ async function main(): Promise<void> {
     report[name] = by;
     lines.push(`${name}: ${JSON.stringify(by)}`);
   }
+  // Giving up at a rejected sentence check (`giveUpAtCheck`: below an SNR, garbage or a margin below
+  // the threshold), and an earlier tier of the hopeless rule (a shorter silence with a wider margin,
+  // optionally only below an SNR), simulated on top of the product's hopeless rule (300 ms, margin 0).
+  const giveUps: Record<string, unknown> = {};
+  const fires = (c: CheckFinal | undefined, belowSnrDb: number, margin: number) => !!c && !c.accepted && c.snrDb !== undefined && c.snrDb < belowSnrDb && (!c.sentence || c.garbage || c.margin < -margin);
+  /** Where the earlier tier (silence, margin below the threshold, below an SNR; the garbage path too when `garbage`) ends `e`. */
+  const earlyEnd = (e: Ended, t: { silenceMs: number; margin: number; belowSnrDb: number; garbage: boolean }): number => {
+    for (const c of e.checks) if (c.atMs >= e.endedMs) break;
+    else if (c.silenceMs >= t.silenceMs && c.snrDb !== undefined && c.snrDb < t.belowSnrDb && (c.margin < -t.margin || (t.garbage && !!c.garbage))) return c.atMs;
+    return e.endedMs;
+  };
+  const giveUpRules: [number, number][] = [[0, 0], [15, 0], [15, 2], [15, 4], [15, Infinity], [25, 0], [25, 2], [25, 4], [99, 0], [99, 4]];
+  const earlyTiers = [undefined, ...[250, 200].flatMap((silenceMs) => [2, 4, 6].flatMap((margin) => [25, 99].flatMap((belowSnrDb) => [false, true].map((garbage) => ({ silenceMs, margin, belowSnrDb, garbage })))))];
+  for (const [belowSnrDb, margin] of giveUpRules) {
+    for (const early of earlyTiers) {
+      const name = `${belowSnrDb ? `give up below ${belowSnrDb} dB, margin ${margin}` : 'no give-up'}; ${early ? `early ${early.silenceMs} ms, margin ${early.margin}, below ${early.belowSnrDb} dB${early.garbage ? ', garbage too' : ''}` : 'no early tier'}`;
+      const by: Record<string, unknown> = {};
+      const ends = (r: Ended) => {
+        const hopeless = Math.min(endUnder(r, 300, 0), early ? earlyEnd(r, early) : Infinity);
+        const c = r.checkFinal;
+        const gave = fires(c, belowSnrDb, margin) && c!.atMs < hopeless;
+        // Ended by a hopeless rule before the run's own end: not understood either.
+        const kept = !gave && hopeless >= r.endedMs;
+        return { ms: (gave ? c!.atMs : hopeless) - r.lastWordMs, right: kept && r.right, understood: kept && r.text !== '', gave, lost: r.right && endUnder(r, 300, 0) >= r.endedMs && !kept };
+      };
+      for (const snr of [...levels, 'all' as const]) {
+        // lost: requests understood today (the run with the product's hopeless rule) that these rules end as not understood; cut: ended before their last word.
+        const at = rows.filter((r) => snr === 'all' || r.snr === snr);
+        const req = at.filter((r) => r.inGrammar).map(ends);
+        const oog = at.filter((r) => !r.inGrammar).map(ends);
+        by[snr === 'all' ? 'allLevels' : snr === null ? 'quiet' : `${snr}dB`] = {
+          requestsP95Ms: Math.round(percentile(req.map((x) => x.ms), 95)),
+          requestsOver300Ms: req.filter((x) => x.ms > 300).length,
+          givenUp: req.filter((x) => x.gave).length,
+          understoodLost: req.filter((x) => x.lost).length,
+          cutBeforeLastWord: req.filter((x) => x.ms < 0).length,
+          right: req.filter((x) => x.right).length,
+          outOfGrammarP50Ms: Math.round(percentile(oog.map((x) => x.ms), 50)),
+          outOfGrammarAccepted: oog.filter((x) => x.understood).length,
+          requests: req.length,
+        };
+      }
+      giveUps[name] = by;
+      const a = by.allLevels as Record<string, number>;
+      lines.push(`${name}: all p95 ${a.requestsP95Ms} over300 ${a.requestsOver300Ms} lost ${a.understoodLost} cut ${a.cutBeforeLastWord} right ${a.right} oogAcc ${a.outOfGrammarAccepted} | ${levels.map((l) => { const x = by[l === null ? 'quiet' : `${l}dB`] as Record<string, number>; return `${l ?? 'q'}: p95 ${x.requestsP95Ms} >300 ${x.requestsOver300Ms} lost ${x.understoodLost} oog50 ${x.outOfGrammarP50Ms}`; }).join(' | ')}`);
+    }
+  }
+  report.giveUpAtCheck = giveUps;
   const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', `recognition-ends${suffix}.json`);
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), note: 'audio time from the last word to where the session ended (decoding time not included)', report }, null, 2) + '\n');
   process.stdout.write(lines.join('\n') + '\n');

@@ -184,14 +184,19 @@ interface Latency {
   byNoise: Record<string, { p50Ms: number; p95Ms: number; liveCommandAccuracyPct: number }>;
   /** Only the utterances whose transcript was not empty (a sentence was recognised). */
   understood: { n: number; p50Ms: number; p95Ms: number };
+  /** The slowest requests, slowest first (what sets the p95). */
+  slowest: string[];
 }
 
 /** B: real-time streaming to the real gateway; last word -> stt_transcript. */
-async function latency(utts: Utt[], clients: number): Promise<Latency> {
-  const stt = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), rejectThreshold: THRESHOLD, log: silentLogger() });
+export async function latency(utts: Utt[], clients: number): Promise<Latency> {
+  // Where each understood utterance's session ended in audio (frames decoded), by its text: with three clients a
+  // transcript is matched to the last hypothesis with its words (another client saying the same words at that moment would mix them up).
+  const ended = new Map<string, number>();
+  const stt = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), rejectThreshold: THRESHOLD, onHypothesis: (h) => ended.set(h.text.replace(/^lead_\S+ /, ''), h.frames), log: silentLogger() });
   const gw = new LocalGateway({ log: silentLogger(), stt, speech: 'tone', pace: 0, record: false, plan: () => ({ text: 'ok', audio: false }) });
   await gw.start();
-  const results: { snr: number | null; ms: number; right: boolean; understood: boolean }[] = [];
+  const results: { snr: number | null; ms: number; right: boolean; understood: boolean; what: string }[] = [];
   const queue = [...utts];
   const worker = async (k: number) => {
     const ws = new WebSocket(gw.url);
@@ -219,7 +224,7 @@ async function latency(utts: Utt[], clients: number): Promise<Latency> {
       if (got === undefined) ws.send(JSON.stringify({ id, action: 'audio_end' }));
       const m = await heard;
       if (got !== undefined) ws.send(JSON.stringify({ id, action: 'audio_end' }));
-      results.push({ snr: u.snr, ms: m.at - (t0 + (u.end / RATE) * 1000), right: m.transcript !== '' && sameCommand(u.ref, m.transcript), understood: m.transcript !== '' });
+      results.push({ snr: u.snr, ms: m.at - (t0 + (u.end / RATE) * 1000), right: m.transcript !== '' && sameCommand(u.ref, m.transcript), understood: m.transcript !== '', what: `${label(u.snr)} ${u.voice}: "${u.ref}" -> ${m.transcript ? `"${m.transcript}"` : 'not understood'}${m.transcript && ended.has(m.transcript) ? ` (session ended ${Math.round(ended.get(m.transcript)! * 10 - (u.end / RATE) * 1000)} ms after the last word in audio)` : ''}` });
       await new Promise((r) => setTimeout(r, 50));
     }
     ws.close();
@@ -244,6 +249,7 @@ async function latency(utts: Utt[], clients: number): Promise<Latency> {
     endedByCompleteSentencePct: pct(ms.filter((x) => x < 600).length / ms.length),
     byNoise,
     understood: { n: understood.length, p50Ms: Math.round(percentile(understood, 50)), p95Ms: Math.round(percentile(understood, 95)) },
+    slowest: [...results].sort((a, b) => b.ms - a.ms).slice(0, 15).map((r) => `${Math.round(r.ms)} ms, ${r.what}`),
   };
 }
 

@@ -6,7 +6,8 @@
  * the filter estimates the SNR below `NOISY_SNR_DB`), when `INCOMPLETE_SILENCE_MS` of
  * silence followed speech that is no sentence, or sooner when the recogniser finds that speech
  * hopeless (no sentence near it: `SessionHost.hopeless`), or when ending the grammar search once
- * after `SessionHost.sentenceCheckMs` of silence finds a sentence it would accept.
+ * after `SessionHost.sentenceCheckMs` of silence finds a sentence it would accept, or one so far
+ * from acceptance that the recogniser gives up (`SessionHost.givesUp`).
  */
 import { rmsDb } from '../audio/pcm.js';
 import { EnergyVad } from '../audio/vad.js';
@@ -77,6 +78,12 @@ export interface SessionHost {
   readonly sentenceCheckMs: number;
   /** Whether the grammar search's final hypothesis (scores as for `hopeless`) is a sentence the recogniser would accept. */
   accepts(final: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean;
+  /**
+   * Whether a final hypothesis of the sentence check that `accepts` refused (`sentence`: it is a
+   * sentence of the grammar, not the garbage path) ends the speech anyway, as not understood
+   * (`giveUpAtCheck`): more audio would not make it a sentence the recogniser accepts.
+   */
+  givesUp(final: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined; sentence: boolean }): boolean;
 }
 
 const WARM_UP_SAMPLES = 4800; // 300 ms
@@ -272,8 +279,9 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
    * The best partial hypothesis is the best path so far, complete or not: a request whose words
    * are all said may still end on an incomplete one (in noise, often), and would then wait for
    * `INCOMPLETE_SILENCE_MS`. Ending the grammar search forces its final state: when that best
-   * complete sentence would be accepted, the utterance is over (the grammar decoder stays ended);
-   * otherwise the search starts again on the audio so far, as if never ended. Once per utterance.
+   * complete sentence would be accepted, or the recogniser gives up on it (`givesUp`: rejected and
+   * hopeless, judged then as not understood), the utterance is over (the grammar decoder stays
+   * ended); otherwise the search starts again on the audio so far, as if never ended. Once per utterance.
    */
   async #sentenceCheck(pair: Pair, loop: number): Promise<boolean> {
     this.#checked = true;
@@ -286,7 +294,10 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
       return false;
     }
     const final = lib.hyp(pair.grammar);
-    if (this.#grammar?.matches(final.text ?? '') && this.#stt.accepts({ text: final.text, grammar: final.score, loop, frames: lib.nFrames(pair.grammar), snrDb: this.#filter?.snrDb })) {
+    const scores = { text: final.text, grammar: final.score, loop, frames: lib.nFrames(pair.grammar), snrDb: this.#filter?.snrDb };
+    const sentence = !!this.#grammar?.matches(final.text ?? '');
+    // Accepted, or so far from any sentence it would accept that the speech is over (not understood).
+    if ((sentence && this.#stt.accepts(scores)) || this.#stt.givesUp({ ...scores, sentence })) {
       this.#grammarEnded = true;
       return true;
     }

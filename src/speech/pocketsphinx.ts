@@ -16,7 +16,8 @@
  * `finalize()`), so the transcript is ready a sixth of a second after the last word instead of
  * after the longer silence that ends an utterance in general. Speech that is no sentence ends
  * after 700 ms of silence, or after 300 when its ratio so far is already below the threshold or
- * it took the garbage path (`hopeless`: a pause inside a fitting request still waits). The best
+ * it took the garbage path, or after 250 when the ratio is 2 or more below it (`hopeless` and its
+ * early tier: a pause inside a fitting request still waits). The best
  * partial hypothesis is the best path so far, complete or not, so after 300 ms of silence with an
  * incomplete one the grammar search is ended once (`sentenceCheckMs`): a complete sentence it
  * would accept ends the utterance there, otherwise the search runs again over the audio so far.
@@ -38,14 +39,14 @@ import { Grammar, PhraseError } from './phrases.js';
 import { loadPocketsphinx, RecognizerUnavailableError, type PocketsphinxLib, type Ptr } from './pocketsphinx-lib.js';
 import { features, scoreRatio } from './confidence.js';
 import type { WienerOptions } from './denoise.js';
-import { DEBIAN_MODEL_DIR, DEFAULT_GARBAGE, DEFAULT_HOPELESS, DEFAULT_LEAD_IN, DEFAULT_REJECT_THRESHOLD, DEFAULT_SENTENCE_CHECK_MS, DEFAULT_WORD_LOOP, type Grammars, type PocketsphinxOptions } from './pocketsphinx-options.js';
+import { DEBIAN_MODEL_DIR, DEFAULT_GARBAGE, DEFAULT_HOPELESS, DEFAULT_LEAD_IN, DEFAULT_REJECT_THRESHOLD, DEFAULT_SENTENCE_CHECK_MS, DEFAULT_GIVE_UP_AT_CHECK, DEFAULT_GIVE_UP_SNR_DB, DEFAULT_WORD_LOOP, type Grammars, type PocketsphinxOptions } from './pocketsphinx-options.js';
 import { commonWords, leadInAlternatives, readDictionary, wordLoopArpa } from './pocketsphinx-model.js';
 import { PocketsphinxSession, type Evidence, type Pair, type SessionHost } from './pocketsphinx-session.js';
 import { garbageGuess, GARBAGE_CURVE, RATIO_CURVE, thresholdAt, throughGarbage, type ThresholdCurve } from './rejection.js';
 
 export { leadInAlternatives, mergedVowels } from './pocketsphinx-model.js';
 export { thresholdAt } from './rejection.js';
-export { DEBIAN_MODEL_DIR, DEFAULT_GARBAGE, DEFAULT_HOPELESS, DEFAULT_LEAD_IN, DEFAULT_REJECT_THRESHOLD, DEFAULT_SENTENCE_CHECK_MS, DEFAULT_WORD_LOOP, type Grammars, type PocketsphinxOptions } from './pocketsphinx-options.js';
+export { DEBIAN_MODEL_DIR, DEFAULT_GARBAGE, DEFAULT_HOPELESS, DEFAULT_LEAD_IN, DEFAULT_REJECT_THRESHOLD, DEFAULT_SENTENCE_CHECK_MS, DEFAULT_GIVE_UP_AT_CHECK, DEFAULT_GIVE_UP_SNR_DB, DEFAULT_WORD_LOOP, type Grammars, type PocketsphinxOptions } from './pocketsphinx-options.js';
 
 interface Compiled {
   grammars: Map<string, Grammar>;
@@ -87,9 +88,11 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   readonly #wordLoop: number;
   readonly #hopelessSilenceMs: number;
   readonly #hopelessMargin: number;
+  readonly #hopelessEarly: { silenceMs: number; margin: number } | undefined;
   readonly #wordLoopArgs: string[];
   readonly #garbage: number;
   readonly #sentenceCheckMs: number;
+  readonly #giveUpAtCheck: { belowSnrDb: number; margin: number } | false;
   #compiled: Compiled | undefined;
   #loading: Promise<Compiled> | undefined;
   readonly #free: Pair[] = [];
@@ -117,9 +120,13 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     this.#wordLoop = options.wordLoop ?? DEFAULT_WORD_LOOP;
     this.#hopelessSilenceMs = options.hopeless?.silenceMs ?? DEFAULT_HOPELESS.silenceMs;
     this.#hopelessMargin = options.hopeless?.margin ?? DEFAULT_HOPELESS.margin;
+    const early = options.hopeless?.early ?? DEFAULT_HOPELESS.early;
+    this.#hopelessEarly = early && early.silenceMs > 0 ? early : undefined;
     this.#wordLoopArgs = options.wordLoopArgs ?? WORD_LOOP_ARGS;
     this.#garbage = options.garbage ?? DEFAULT_GARBAGE;
     this.#sentenceCheckMs = options.sentenceCheckMs ?? DEFAULT_SENTENCE_CHECK_MS;
+    const giveUp = options.giveUpAtCheck ?? DEFAULT_GIVE_UP_AT_CHECK;
+    this.#giveUpAtCheck = giveUp && { belowSnrDb: giveUp.belowSnrDb ?? DEFAULT_GIVE_UP_SNR_DB, margin: giveUp.margin ?? 0 };
     for (const [what, file, dir] of [
       ['acoustic model', this.#hmm, true],
       ['pronunciation dictionary', this.#dict, false],
@@ -206,15 +213,22 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     else this.#free.push(pair);
   }
 
-  /** @internal */
+  /** @internal The first silence at which `hopeless` may end speech (the early tier's, when there is one; 0: never). */
   get hopelessSilenceMs(): number {
-    return this.#hopelessSilenceMs;
+    const early = this.#hopelessEarly;
+    return this.#hopelessSilenceMs && early ? Math.min(this.#hopelessSilenceMs, early.silenceMs) : this.#hopelessSilenceMs;
   }
 
-  /** @internal The partial hypothesis through the garbage path, or its ratio far below the threshold the utterance would be judged by. */
+  /**
+   * @internal After the hopeless silence, the partial hypothesis through the garbage path, or its ratio below
+   * the threshold the utterance would be judged by (by the margin); after the early tier's shorter
+   * silence, its ratio far below it (by the early tier's wider margin).
+   */
   hopeless(p: { silenceMs: number; text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
-    if (p.text && throughGarbage(p.text)) return true;
-    return scoreRatio(p.grammar, p.loop, p.frames) < thresholdAt(this.#threshold, p.snrDb, this.curve) - this.#hopelessMargin;
+    const below = thresholdAt(this.#threshold, p.snrDb, this.curve) - scoreRatio(p.grammar, p.loop, p.frames);
+    if (p.silenceMs >= this.#hopelessSilenceMs && ((p.text && throughGarbage(p.text)) || below > this.#hopelessMargin)) return true;
+    const early = this.#hopelessEarly;
+    return !!early && p.silenceMs >= early.silenceMs && below > early.margin;
   }
 
   /** @internal */
@@ -227,6 +241,19 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     const text = (f.text ?? '').trim();
     if (!text || throughGarbage(text)) return false;
     return scoreRatio(f.grammar, f.loop, f.frames) >= thresholdAt(this.#threshold, f.snrDb, this.curve);
+  }
+
+  /**
+   * @internal The sentence check's rejected final hypothesis ends the speech (`giveUpAtCheck`): in noise (the
+   * SNR estimate below `belowSnrDb`), when it went through the garbage path (or is no sentence)
+   * or its ratio is `margin` or more below the threshold.
+   */
+  givesUp(f: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined; sentence: boolean }): boolean {
+    const rule = this.#giveUpAtCheck;
+    if (!rule || f.snrDb === undefined || f.snrDb >= rule.belowSnrDb) return false;
+    const text = (f.text ?? '').trim();
+    if (!f.sentence || !text || throughGarbage(text)) return true;
+    return scoreRatio(f.grammar, f.loop, f.frames) < thresholdAt(this.#threshold, f.snrDb, this.curve) - rule.margin;
   }
 
   /** The threshold curve the ratio is judged by (GARBAGE_CURVE with the garbage path, else RATIO_CURVE). */

@@ -202,6 +202,48 @@ describe('pocketsphinx with the gateway skills\' grammar', () => {
     }
   });
 
+  it('ends speech far below the threshold after 250 ms of silence (the early tier), and requests as before', async () => {
+    /** Fed whole (the session ends itself): audio ms after the last word where it ended, and the text. */
+    const endOf = async (on: PocketsphinxStt, frames: { n: number }, speech: Int16Array, snr: number | null) => {
+      const clean = padded(speech, 0, 1500);
+      const pcm = snr === null ? clean : withNoise(clean, snr, 3);
+      const s = on.open();
+      const final = s.next('final');
+      for (let i = 0; i < pcm.length; i += 320) s.send(pcm.subarray(i, i + 320));
+      const [r] = await final;
+      await s.close();
+      return { ms: frames.n * 10 - (speechEnd(speech) / 16000) * 1000, text: r.text };
+    };
+    const early = { n: 0 };
+    const late = { n: 0 };
+    const withTier = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), onHypothesis: (h) => (early.n = h.frames), log: silentLogger() });
+    const without = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), hopeless: { early: false }, onHypothesis: (h) => (late.n = h.frames), log: silentLogger() });
+    try {
+      const sooner: number[] = [];
+      for (const snr of [null, 10]) {
+        for (const text of ['play some jazz music', 'call my mother', 'what is the capital of france']) {
+          const speech = padded(spoken('flite/rms', text), 500, 0);
+          const a = await endOf(withTier, early, speech, snr);
+          const b = await endOf(without, late, speech, snr);
+          expect(a.text, `${text} at ${snr ?? 'quiet'}`).toBe('');
+          expect(b.text).toBe('');
+          expect(a.ms).toBeLessThanOrEqual(b.ms);
+          if (a.ms < b.ms) sooner.push(b.ms - a.ms);
+        }
+        // A request that fits ends where it did, understood.
+        const request = padded(spoken('flite/awb', 'switch off the living room light'), 500, 0);
+        const a = await endOf(withTier, early, request, snr);
+        expect(a).toEqual(await endOf(without, late, request, snr));
+        expect(a.text).toBe('switch off the living room light');
+      }
+      expect(sooner.length).toBeGreaterThanOrEqual(2);
+      for (const ms of sooner) expect(ms).toBeGreaterThanOrEqual(30);
+    } finally {
+      withTier.close();
+      without.close();
+    }
+  });
+
   it('in noise, ends a request whose best partial hypothesis is no sentence once the final search finds it (the sentence check)', async () => {
     /** Fed whole (the session ends itself; what follows is not decoded): audio ms after the last word where it ended, and the text. */
     const endOf = async (on: PocketsphinxStt, frames: { n: number }, speech: Int16Array, seed: number) => {
@@ -394,6 +436,27 @@ describe('noise filter and threshold', () => {
     expect(throughGarbage('what is the date ph_ah ph_v')).toBe(true);
     expect(throughGarbage('what is the date today')).toBe(false);
     expect(garbageGuess('lead_jarvis_2 tell me ph_jh ph_ow ph_k')).toBe('lead_jarvis_2 tell me ...');
+  });
+
+  it('gives up at a rejected sentence check only in noise, on the garbage path or far below the threshold', () => {
+    const on = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), giveUpAtCheck: { belowSnrDb: 15, margin: 2 }, log: silentLogger() });
+    const never = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), giveUpAtCheck: false, log: silentLogger() });
+    try {
+      /** A final hypothesis whose ratio (per frame, 100 frames) is `below` under the threshold at `snrDb`. */
+      const final = (below: number, snrDb: number | undefined, text = 'what time is it', sentence = true) => ({ text, grammar: (thresholdAt(0.5, snrDb, GARBAGE_CURVE) - below) * 100, loop: 0, frames: 100, snrDb, sentence });
+      expect(on.givesUp(final(3, 10))).toBe(true);
+      expect(on.givesUp(final(1, 10))).toBe(false);
+      expect(on.givesUp(final(3, 20))).toBe(false);
+      expect(on.givesUp(final(3, undefined))).toBe(false);
+      // The garbage path (or no sentence at all) is given up in noise whatever its ratio, never in quiet.
+      expect(on.givesUp(final(-5, 10, 'what is the date ph_ah ph_v', false))).toBe(true);
+      expect(on.givesUp(final(-5, 10, '', false))).toBe(true);
+      expect(on.givesUp(final(-5, 40, 'what is the date ph_ah ph_v', false))).toBe(false);
+      expect(never.givesUp(final(10, 5, 'what is the date ph_ah ph_v', false))).toBe(false);
+    } finally {
+      on.close();
+      never.close();
+    }
   });
 
   it('adds the merged-vowel pronunciation of "off" and "long", never of "four"', () => {
