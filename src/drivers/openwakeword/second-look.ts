@@ -51,7 +51,7 @@ export interface SecondLookOptions {
  * it. The padding pretends the pause goes on (as the look-ahead's does), so the copy must reach
  * `threshold` (0.8; on every stretch when there are several and `agree`), and speech that
  * resumes before the look cancels it. One stretch and 3 padded steps keep the look at about 18
- * embedding windows (46 ms p50 here, bench/results/oww.json speechEndLookComputeMs, quiet): it runs at the ends of speech of that length.
+ * embedding windows (17 ms p50 here with the long form of the embedding model, bench/results/oww.json speechEndLookComputeMs, quiet): it runs at the ends of speech of that length.
  */
 export interface SpeechEndLookOptions {
   /** Steps of 80 ms after the end of speech at which it looks, while it stays quiet ([]: never). */
