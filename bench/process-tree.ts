@@ -147,7 +147,7 @@ const sock = net.connect(Number(port), '127.0.0.1', () => {
 });
 `;
 
-type RelayKind = 'stream' | 'pipe';
+export type RelayKind = 'stream' | 'pipe';
 
 /** $dir/.asoundrc (the agent runs with HOME=dir): capture `in` reads `fifo`, playback `out` writes `played`. */
 export function writeAsoundrc(dir: string, fifo: string, played: string): void {
@@ -346,7 +346,11 @@ async function runAgent(
   }
 }
 
-async function runRelay(dir: string, seconds: number, how: RelayKind): Promise<RunFigures> {
+/**
+ * The floor's run: the relay forwarding `seconds` of paced audio, its CPU and RSS. `writer`
+ * starts what writes into the relay's FIFO (default: the sawtooth writer of this bench).
+ */
+export async function runRelay(dir: string, seconds: number, how: RelayKind, writer: (fifo: string) => ChildProcess = (fifo) => startWriter(fifo, seconds + 4, path.join(dir, `relay-${how}-writes.json`))): Promise<RunFigures> {
   const fifo = path.join(dir, `relay-${how}.fifo`);
   execFileSync('mkfifo', [fifo]);
   let received = 0;
@@ -354,7 +358,7 @@ async function runRelay(dir: string, seconds: number, how: RelayKind): Promise<R
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
   const relay = spawn(process.execPath, ['-e', RELAY, fifo, String(port), how], { stdio: 'ignore' });
-  const writer = startWriter(fifo, seconds + 4, path.join(dir, `relay-${how}-writes.json`));
+  const writing = writer(fifo);
   try {
     await until(() => received > 0, 'the relay to forward');
     await sleep(2000);
@@ -364,7 +368,7 @@ async function runRelay(dir: string, seconds: number, how: RelayKind): Promise<R
     return figures(relay.pid!, ticks0, t);
   } finally {
     relay.kill('SIGKILL');
-    writer.kill('SIGKILL');
+    writing.kill('SIGKILL');
     server.close();
   }
 }

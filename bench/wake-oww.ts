@@ -229,13 +229,29 @@ export async function detection(voices: Voice[], noiseLevels: number[], firstSee
   return out;
 }
 
-/** Compute time of one second look (stretching 2 s of audio twice and scoring both copies), ms. */
-async function lookCompute(): Promise<{ p50: number; p95: number }> {
+/**
+ * hey_jarvis's models as the engine loads them: the three stock sessions, and the embedding
+ * model's streaming and long forms with the JavaScript mel front end; `release` frees all.
+ */
+async function engineModels() {
   const files = resolveModelFiles({ keyword: 'hey_jarvis' });
   const rt = await loadOnnxRuntime();
   const models = [await rt.load(files.mel), await rt.load(files.embedding), await rt.load(files.keyword)] as const;
-  // The embedding model's streaming and long forms and the JavaScript mel front end, as the engine loads them.
   const fast = await FastEmbedding.load(rt, readFileSync(files.embedding), models[1], { bytes: readFileSync(files.mel), model: models[0] });
+  return {
+    files,
+    models,
+    fast,
+    release: async () => {
+      await fast.release();
+      await releaseAll([...models]);
+    },
+  };
+}
+
+/** Compute time of one second look (stretching 2 s of audio twice and scoring both copies), ms. */
+async function lookCompute(): Promise<{ p50: number; p95: number }> {
+  const { files, models, fast, release } = await engineModels();
   const look = new SecondLook(models[0], models[1], models[2], keywordInputFrames(models[2], files.keyword), {}, fast);
   await look.init();
   const noise = mix(new Int16Array(RATE * 2), roomNoise(RATE * 2, -40, 98));
@@ -246,8 +262,7 @@ async function lookCompute(): Promise<{ p50: number; p95: number }> {
     await look.run(1);
     if (k >= 2) times.push(performance.now() - t0);
   }
-  await fast.release();
-  await releaseAll([...models]);
+  await release();
   const r = (x: number) => Math.round(x * 10) / 10;
   return { p50: r(percentile(times, 50)), p95: r(percentile(times, 95)) };
 }
@@ -258,11 +273,7 @@ async function lookCompute(): Promise<{ p50: number; p95: number }> {
  * noise loud enough to be speech ends.
  */
 export async function speechEndLookCompute(): Promise<{ p50: number; p95: number }> {
-  const files = resolveModelFiles({ keyword: 'hey_jarvis' });
-  const rt = await loadOnnxRuntime();
-  const models = [await rt.load(files.mel), await rt.load(files.embedding), await rt.load(files.keyword)] as const;
-  // The embedding model's streaming and long forms and the JavaScript mel front end, as the engine loads them.
-  const fast = await FastEmbedding.load(rt, readFileSync(files.embedding), models[1], { bytes: readFileSync(files.mel), model: models[0] });
+  const { files, models, fast, release } = await engineModels();
   const look = new SecondLook(models[0], models[1], models[2], keywordInputFrames(models[2], files.keyword), {}, fast);
   await look.init();
   const room = mix(new Int16Array(RATE), roomNoise(RATE, -50, 96));
@@ -286,19 +297,14 @@ export async function speechEndLookCompute(): Promise<{ p50: number; p95: number
     if (k >= 2) times.push(performance.now() - t0);
     look.skipSpeechEnd();
   }
-  await fast.release();
-  await releaseAll([...models]);
+  await release();
   const r = (x: number) => Math.round(x * 10) / 10;
   return { p50: r(percentile(times, 50)), p95: r(percentile(times, 95)) };
 }
 
 /** Compute time of one look-ahead at the config's lookAheadMs (copy the state, score the padded steps), ms. */
 async function lookAheadCompute(): Promise<{ p50: number; p95: number }> {
-  const files = resolveModelFiles({ keyword: 'hey_jarvis' });
-  const rt = await loadOnnxRuntime();
-  const models = [await rt.load(files.mel), await rt.load(files.embedding), await rt.load(files.keyword)] as const;
-  // The embedding model's streaming and long forms and the JavaScript mel front end, as the engine loads them.
-  const fast = await FastEmbedding.load(rt, readFileSync(files.embedding), models[1], { bytes: readFileSync(files.mel), model: models[0] });
+  const { files, models, fast, release } = await engineModels();
   const frames = keywordInputFrames(models[2], files.keyword);
   const f = new StreamingFeatures(models[0], models[1], frames, fast);
   await f.init();
@@ -315,8 +321,7 @@ async function lookAheadCompute(): Promise<{ p50: number; p95: number }> {
     await ahead.run(f, false, 1);
     if (k >= 2) times.push(performance.now() - t0);
   }
-  await fast.release();
-  await releaseAll([...models]);
+  await release();
   const r = (x: number) => Math.round(x * 100) / 100;
   return { p50: r(percentile(times, 50)), p95: r(percentile(times, 95)) };
 }

@@ -23,11 +23,11 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { exited, figures, sleep, spawnAgent, ticksByPid, unitEnvironment, until, writeAsoundrc } from './process-tree.js';
+import { figures, runRelay, sleep, spawnAgent, ticksByPid, unitEnvironment, until, writeAsoundrc } from './process-tree.js';
 import { percentile } from './stats.js';
 import { negativeBlocks } from './wake-oww.js';
 
@@ -76,14 +76,6 @@ function tick() {
 tick();
 `;
 
-const RELAY = `
-const fs = require('fs'); const net = require('net');
-const [fifo, port] = process.argv.slice(1);
-const sock = net.connect(Number(port), '127.0.0.1', () => {
-  const src = new net.Socket({ fd: fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK), readable: true, writable: false });
-  src.on('data', (d) => sock.write(d));
-});
-`;
 
 function startWriter(fifo: string, file: string): ChildProcess {
   return spawn(process.execPath, ['-e', FILE_WRITER, fifo, file], { stdio: 'ignore' });
@@ -221,28 +213,10 @@ async function runListening(dir: string, audio: string, seconds: number, v: Vari
   }
 }
 
+/** The floor: process-tree.ts's relay (the FIFO read as a pipe) of the same paced speech. */
 async function runFloor(dir: string, audio: string, seconds: number): Promise<Measured> {
-  const fifo = path.join(dir, 'relay.fifo');
-  execFileSync('mkfifo', [fifo]);
-  let received = 0;
-  const server = createServer((s: Socket) => s.on('data', (d) => (received += d.length)));
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const relay = spawn(process.execPath, ['-e', RELAY, fifo, String((server.address() as AddressInfo).port)], { stdio: 'ignore' });
-  const writer = startWriter(fifo, audio);
-  try {
-    await until(() => received > 0, 'the relay to forward');
-    await sleep(2000);
-    const ticks0 = ticksByPid(relay.pid!);
-    const t = performance.now();
-    await sleep(seconds * 1000);
-    const f = figures(relay.pid!, ticks0, t);
-    return { cpuPercent: f.cpuPercent, byProcess: Object.fromEntries(f.processes.map((p) => [p.comm, p.cpuPercent])), rssMiB: f.rssMiB };
-  } finally {
-    relay.kill('SIGKILL');
-    writer.kill('SIGKILL');
-    await exited(relay);
-    server.close();
-  }
+  const f = await runRelay(dir, seconds, 'pipe', (fifo) => startWriter(fifo, audio));
+  return { cpuPercent: f.cpuPercent, byProcess: Object.fromEntries(f.processes.map((p) => [p.comm, p.cpuPercent])), rssMiB: f.rssMiB };
 }
 
 const PLAYING_VARIANTS = {
