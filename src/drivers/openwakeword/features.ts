@@ -88,8 +88,8 @@ export class StreamingFeatures {
   readonly #halfEmbeddings: Float32Array;
   /** #halfEmbeddings continues up to the previous half step (else it is rebuilt). */
   #halfFresh = false;
-  /** Every half-step window at once, when the half history is rebuilt. */
-  readonly #batch: Float32Array;
+  /** Every half-step window at once, when the half history is rebuilt by the stock model (not with the long form). */
+  #batch: Float32Array | null = null;
   /** The embeddings after init(), restored by reset(). */
   #initial: Float32Array | null = null;
   /** Embedding-model runs so far, windows counted (for benches and tests). */
@@ -122,7 +122,6 @@ export class StreamingFeatures {
     this.#melFrames = MEL_WINDOW + MEL_PER_CHUNK * frames;
     this.#mel = new Float32Array(this.#melFrames * MEL_BINS).fill(1);
     this.#melLatest = this.#mel.subarray((this.#melFrames - MEL_WINDOW) * MEL_BINS);
-    this.#batch = new Float32Array(frames * MEL_WINDOW * MEL_BINS);
     this.#melNewest = this.#mel.subarray((this.#melFrames - MEL_PER_CHUNK) * MEL_BINS);
     this.#fast = fast;
     this.#stream = fast?.stream() ?? null;
@@ -247,11 +246,12 @@ export class StreamingFeatures {
         out = await this.#fast.windows(this.#mel.subarray((this.#melFrames - frames) * MEL_BINS), frames);
       } else {
         const w = MEL_WINDOW * MEL_BINS;
+        const batch = (this.#batch ??= new Float32Array(n * w));
         for (let k = 0; k < n; k++) {
           const end = this.#melFrames - (n - 1 - k) * MEL_PER_CHUNK;
-          this.#batch.set(this.#mel.subarray((end - MEL_WINDOW) * MEL_BINS, end * MEL_BINS), k * w);
+          batch.set(this.#mel.subarray((end - MEL_WINDOW) * MEL_BINS, end * MEL_BINS), k * w);
         }
-        out = await this.embeddingModel.run(this.#batch, [n, MEL_WINDOW, MEL_BINS, 1]);
+        out = await this.embeddingModel.run(batch, [n, MEL_WINDOW, MEL_BINS, 1]);
       }
       this.embeddingRuns += n;
       e.set(out.subarray(0, n * EMBEDDING_SIZE));

@@ -15,7 +15,7 @@
  * using it (MelFrontEnd.check), and keeps the model otherwise. Output: frames x 32 values, scaled
  * as openWakeWord scales them (x / 10 + 2).
  */
-import { parseOnnx, OnnxFormatError, type OnnxModel } from './onnx-proto.js';
+import { initializerFloats, parseOnnx, OnnxFormatError, type OnnxModel } from './onnx-proto.js';
 import type { OwwModel } from './runtime.js';
 
 const N = 512;
@@ -28,45 +28,9 @@ const OPS = 'Constant Unsqueeze Conv Conv Constant Unsqueeze Transpose Constant 
 function floats(model: OnnxModel, name: string): Float32Array {
   const t = model.initializers.get(name);
   if (!t) throw new OnnxFormatError(`no weights named ${name}`);
-  const f = tensorFloats(t.raw);
+  const f = initializerFloats(t);
   if (!f) throw new OnnxFormatError(`the weights ${name} are not float32 raw data`);
   return f;
-}
-
-/** The float32 values of an encoded TensorProto (raw_data), or null. */
-function tensorFloats(raw: Uint8Array): Float32Array | null {
-  // TensorProto: data_type (2) must be 1 (FLOAT), raw_data (9) the values.
-  let p = 0;
-  let type = 0;
-  let data: Uint8Array | null = null;
-  const varint = (): number => {
-    let r = 0;
-    let s = 1;
-    for (;;) {
-      const x = raw[p++]!;
-      r += (x & 0x7f) * s;
-      if ((x & 0x80) === 0) return r;
-      s *= 128;
-    }
-  };
-  while (p < raw.length) {
-    const key = varint();
-    const wire = key & 7;
-    const no = Math.floor(key / 8);
-    if (wire === 0) {
-      const v = varint();
-      if (no === 2) type = v;
-    } else if (wire === 2) {
-      const len = varint();
-      if (no === 9) data = raw.subarray(p, p + len);
-      p += len;
-    } else if (wire === 5) p += 4;
-    else if (wire === 1) p += 8;
-    else return null;
-  }
-  if (type !== 1 || !data || data.length % 4 !== 0) return null;
-  // A copy: `data` may be a view into a larger (Node Buffer) pool, at any alignment.
-  return new Float32Array(Uint8Array.from(data).buffer);
 }
 
 export class MelFrontEnd {

@@ -109,6 +109,16 @@ export interface OnnxModel {
   outputs: string[];
 }
 
+/** The float32 values of an initializer stored as raw data (TensorProto data_type 1, raw_data), or null. */
+export function initializerFloats(init: OnnxInitializer): Float32Array | null {
+  const fields = decode(init.raw);
+  const type = fields.find((f) => f.no === 2 && f.wire === 0);
+  const raw = fields.find((f) => f.no === 9 && f.wire === 2);
+  if (type?.int !== 1n || !raw || raw.bytes.length % 4 !== 0) return null;
+  // A copy: the bytes may be a view into a larger (Node Buffer) pool, at any alignment.
+  return new Float32Array(Uint8Array.from(raw.bytes).buffer);
+}
+
 /** Decodes a model file's bytes. Throws OnnxFormatError when they are not an ONNX model. */
 export function parseOnnx(bytes: Uint8Array): OnnxModel {
   const model = decode(bytes);
