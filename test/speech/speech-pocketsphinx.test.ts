@@ -34,6 +34,20 @@ function concat(...parts: Int16Array[]): Int16Array {
 }
 
 /** Streams `pcm` in 20 ms chunks, then asks for the final transcript. */
+/**
+ * Feeds `pcm` (`speech` with what follows it) whole, in 20 ms frames, to a session that ends
+ * itself (what follows its end is not decoded): where it ended in audio, ms after the last word
+ * of `speech` (from the frames the recogniser's last hypothesis counted, `frames.n`), and the text.
+ */
+async function endAfterLastWord(on: PocketsphinxStt, frames: { n: number }, speech: Int16Array, pcm: Int16Array): Promise<{ ms: number; text: string }> {
+  const s = on.open();
+  const final = s.next('final');
+  for (let i = 0; i < pcm.length; i += 320) s.send(pcm.subarray(i, i + 320));
+  const [r] = await final;
+  await s.close();
+  return { ms: frames.n * 10 - (speechEnd(speech) / 16000) * 1000, text: r.text };
+}
+
 async function recognise(pcm: Int16Array, grammar?: string, on: PocketsphinxStt = stt): Promise<SttResult> {
   const s = on.open(grammar ? { grammar } : {});
   const final = s.next('final');
@@ -203,16 +217,9 @@ describe('pocketsphinx with the gateway skills\' grammar', () => {
   });
 
   it('ends speech far below the threshold after 250 ms of silence (the early tier), and requests as before', async () => {
-    /** Fed whole (the session ends itself): audio ms after the last word where it ended, and the text. */
-    const endOf = async (on: PocketsphinxStt, frames: { n: number }, speech: Int16Array, snr: number | null) => {
+    const endOf = (on: PocketsphinxStt, frames: { n: number }, speech: Int16Array, snr: number | null) => {
       const clean = padded(speech, 0, 1500);
-      const pcm = snr === null ? clean : withNoise(clean, snr, 3);
-      const s = on.open();
-      const final = s.next('final');
-      for (let i = 0; i < pcm.length; i += 320) s.send(pcm.subarray(i, i + 320));
-      const [r] = await final;
-      await s.close();
-      return { ms: frames.n * 10 - (speechEnd(speech) / 16000) * 1000, text: r.text };
+      return endAfterLastWord(on, frames, speech, snr === null ? clean : withNoise(clean, snr, 3));
     };
     const early = { n: 0 };
     const late = { n: 0 };
@@ -245,16 +252,7 @@ describe('pocketsphinx with the gateway skills\' grammar', () => {
   });
 
   it('in noise, ends a request whose best partial hypothesis is no sentence once the final search finds it (the sentence check)', async () => {
-    /** Fed whole (the session ends itself; what follows is not decoded): audio ms after the last word where it ended, and the text. */
-    const endOf = async (on: PocketsphinxStt, frames: { n: number }, speech: Int16Array, seed: number) => {
-      const pcm = withNoise(padded(speech, 0, 1500), 10, seed);
-      const s = on.open();
-      const final = s.next('final');
-      for (let i = 0; i < pcm.length; i += 320) s.send(pcm.subarray(i, i + 320));
-      const [r] = await final;
-      await s.close();
-      return { ms: frames.n * 10 - (speechEnd(speech) / 16000) * 1000, text: r.text };
-    };
+    const endOf = (on: PocketsphinxStt, frames: { n: number }, speech: Int16Array, seed: number) => endAfterLastWord(on, frames, speech, withNoise(padded(speech, 0, 1500), 10, seed));
     const checked = { n: 0 };
     const patient = { n: 0 };
     const withCheck = new PocketsphinxStt({ grammars: skillGrammars(builtinSkills()), onHypothesis: (h) => (checked.n = h.frames), log: silentLogger() });
