@@ -37,8 +37,10 @@ process.on('SIGTERM', () => process.exit(0));
 setInterval(() => {}, 1000);`,
   gpioset: `const args = process.argv.slice(2).join(' ');
 if (process.env.FAKE_BUSY) { console.error('gpioset: unable to request lines on chip /dev/gpiochip0: Device or resource busy'); process.exit(1); }
-log('hold ' + args);
+// The handler first: a SIGTERM right after the hold is logged must log the release (the real
+// tool releases the line whenever it is stopped).
 process.on('SIGTERM', () => { log('release ' + args); process.exit(0); });
+log('hold ' + args);
 setInterval(() => {}, 1000);`,
 };
 
