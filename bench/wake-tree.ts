@@ -19,7 +19,9 @@
  * Environment: `BENCH_SECONDS` measured per process (default 120; the speech is cut from the
  * start of the false-accept corpus, all speech, the worst case for the second looks);
  * `BENCH_RUNS` runs (default 3; medians reported); `BENCH_COMPARE_CLI` another build's
- * `dist/src/cli.js`, run with `--wake openwakeword` too in each run (before/after a change).
+ * `dist/src/cli.js`, run with `--wake openwakeword` too in each run (before/after a change);
+ * `BENCH_PLAYING_ONLY=1` measures only while a reply plays (with BENCH_COMPARE_CLI, that build
+ * with wake word + canceller too), for a quick before/after of the target's figure.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -231,6 +233,7 @@ const PLAYING = Object.keys(PLAYING_VARIANTS) as PlayingKey[];
 export async function runWakeTreeBench(): Promise<object> {
   const seconds = Number(process.env.BENCH_SECONDS ?? 120);
   const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+  const playingOnly = process.env.BENCH_PLAYING_ONLY === '1';
   const unit = unitEnvironment();
   const nodeOptions = (unit.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
   const env: Record<string, string> = unit.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: unit.MALLOC_ARENA_MAX } : {};
@@ -243,8 +246,14 @@ export async function runWakeTreeBench(): Promise<object> {
     const compareCli = process.env.BENCH_COMPARE_CLI ? path.resolve(process.env.BENCH_COMPARE_CLI) : undefined;
     const compared: Measured[] = [];
     const playing = Object.fromEntries(PLAYING.map((k) => [k, [] as Measured[]])) as Record<PlayingKey, Measured[]>;
+    const comparedPlaying: Measured[] = [];
     for (let i = 0; i < runs; i++) {
       const run = mkdtempSync(path.join(dir, `run${i}-`));
+      if (playingOnly) {
+        for (const key of ['neither', 'wakeAndCanceller'] as const) playing[key].push(await runListening(run, audio.file, seconds, { ...PLAYING_VARIANTS[key], play: true }, nodeOptions, env));
+        if (compareCli) comparedPlaying.push(await runListening(mkdtempSync(path.join(run, 'compare-')), audio.file, seconds, { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, cli: compareCli }, nodeOptions, env));
+        continue;
+      }
       oww.push(await runListening(run, audio.file, seconds, { wake: 'openwakeword' }, nodeOptions, env));
       if (compareCli) compared.push(await runListening(mkdtempSync(path.join(run, 'compare-')), audio.file, seconds, { wake: 'openwakeword', cli: compareCli }, nodeOptions, env));
       none.push(await runListening(run, audio.file, seconds, { wake: 'none' }, nodeOptions, env));
@@ -254,15 +263,22 @@ export async function runWakeTreeBench(): Promise<object> {
     const med = (xs: number[]) => percentile(xs, 50);
     const r2 = (x: number) => Math.round(x * 100) / 100;
     const deltas = oww.map((o, i) => r2(o.cpuPercent - none[i]!.cpuPercent));
-    const over = (key: PlayingKey) => med(playing[key].map((m, i) => r2(m.cpuPercent - playing.neither[i]!.cpuPercent)));
+    const over = (key: PlayingKey) => (playing[key].length === 0 ? undefined : med(playing[key].map((m, i) => r2(m.cpuPercent - playing.neither[i]!.cpuPercent))));
     const whilePlaying = {
       what: 'a long PCM reply playing (the speaker takes real time), the same speech in the microphone; differences to --wake none with echoCancel off in the same run',
-      cpuPercent: Object.fromEntries(PLAYING.map((k) => [k, med(playing[k].map((m) => m.cpuPercent))])),
+      cpuPercent: Object.fromEntries(PLAYING.filter((k) => playing[k].length > 0).map((k) => [k, med(playing[k].map((m) => m.cpuPercent))])),
       wakePlusCancellerCpuPercent: over('wakeAndCanceller'),
       wakeCpuPercent: over('wakeOnly'),
       cancellerCpuPercent: over('cancellerOnly'),
-      everyRun: playing.neither.map((_, i) => Object.fromEntries(PLAYING.map((k) => [k, playing[k][i]!.cpuPercent]))),
+      everyRun: playing.neither.map((_, i) => Object.fromEntries(PLAYING.filter((k) => playing[k].length > 0).map((k) => [k, playing[k][i]!.cpuPercent]))),
+      ...(comparedPlaying.length > 0 && {
+        compared: { cli: compareCli, wakePlusCancellerCpuPercent: med(comparedPlaying.map((m, i) => r2(m.cpuPercent - playing.neither[i]!.cpuPercent))), everyRun: comparedPlaying.map((m) => m.cpuPercent) },
+      }),
     };
+    if (playingOnly) {
+      process.stdout.write(`wake-tree (playing only): wake + canceller ${whilePlaying.wakePlusCancellerCpuPercent}%${whilePlaying.compared ? `; ${compareCli}: wake + canceller ${whilePlaying.compared.wakePlusCancellerCpuPercent}%` : ''} (${JSON.stringify(whilePlaying.everyRun)}${whilePlaying.compared ? ` compared ${JSON.stringify(whilePlaying.compared.everyRun)}` : ''})\n`);
+      return { what: 'while a reply plays only (BENCH_PLAYING_ONLY)', secondsMeasured: seconds, runs, whilePlaying };
+    }
     const result = {
       what: 'the real CLI listening (no turn) to paced speech with no keyword, whole process tree from /proc; the wake word = (openwakeword - none)',
       audio: `the first ${seconds + 10} s of the false-accept corpus: ${audio.utterances} utterances of ordinary speech, "jarvis" alone and words like it, in room noise (looped)`,

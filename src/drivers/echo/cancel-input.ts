@@ -30,6 +30,17 @@ import { EchoLearning } from './learning.js';
  * simulated room (bench/wake-oww.ts, docs/benchmarks.md), with no more self-triggers.
  */
 export const ECHO_SUPPRESS_ACTIVE_DB = -25;
+/**
+ * How much capture the canceller cleans in one go while a reply plays, ms: the wake word's 80 ms
+ * step. Fed a 20 ms frame at a time, each first 10 ms block ran on cold caches (the process had
+ * been idle, or the wake word's models had run since): in the real CLI while a reply played, the
+ * canceller took 0.25 ms a frame, 1.24 % of a core; held and cleaned four frames at a time,
+ * 0.17 ms, 0.83 % (docs/benchmarks.md). The batches end on the capture stream's 80 ms grid, where
+ * the openWakeWord engine's chunks end too (its Framer starts on that grid), so the wake word
+ * hears a keyword no later; the VAD and the uplink get frames up to 60 ms later while the
+ * canceller works, and at once again when the echo has died away.
+ */
+export const ECHO_BATCH_MS = 80;
 /** How much playback one verdict of the learning check covers, ms. */
 const LEARNING_WINDOW_MS = 1000;
 
@@ -57,6 +68,11 @@ export interface EchoCancelInputOptions {
   delayMs: number;
   /** Capture frame length, ms (the engine block divides it). */
   frameMs: number;
+  /**
+   * While a reply plays, frames are held and cleaned together once this much audio is in
+   * (default ECHO_BATCH_MS; at most the frame length: no holding).
+   */
+  batchMs?: number;
   /** Loads libspeexdsp; default through koffi. */
   loadDsp?: () => Promise<SpeexDsp>;
   /** Clock in ms (default performance.now). */
@@ -72,6 +88,9 @@ export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements A
   #canceller: EchoCanceller | null = null;
   #learning: EchoLearning | null = null;
   #refScratch = new Int16Array(0);
+  /** Frames held while the canceller is active, cleaned together (ECHO_BATCH_MS). */
+  readonly #held: AudioFrame[] = [];
+  readonly #batchSamples: number;
   #reason: string | undefined = 'not started';
   #started = false;
 
@@ -81,6 +100,7 @@ export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements A
     this.#now = options.now ?? (() => performance.now());
     this.#clock = new CaptureClock(options.inner.format.sampleRate);
     const rate = options.inner.format.sampleRate;
+    this.#batchSamples = Math.round(((options.batchMs ?? ECHO_BATCH_MS) * rate) / 1000);
     this.#tap = new PlaybackTap({ output: options.output, reference: this.#reference, clock: this.#clock, delaySamples: Math.round((options.delayMs * rate) / 1000) });
   }
 
@@ -162,6 +182,7 @@ export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements A
     this.#started = false;
     await this.#o.inner.stop();
     this.#detach();
+    this.#held.length = 0;
     this.#canceller?.destroy();
     this.#canceller = null;
     this.#reason = 'stopped';
@@ -184,6 +205,28 @@ export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements A
       this.emit('frame', f);
       return;
     }
+    const b = this.#batchSamples;
+    if (b > f.pcm.length && c.active(f.sampleIndex, f.pcm.length)) {
+      this.#held.push(f);
+      // Handed over when the frame reaches or crosses the grid (a multiple of the batch on the
+      // capture stream's index), where the wake word's chunks end too.
+      const end = f.sampleIndex + f.pcm.length;
+      if (end % b === 0 || Math.floor(end / b) > Math.floor(f.sampleIndex / b)) this.#flush();
+      return;
+    }
+    this.#flush();
+    this.#clean(c, f);
+  };
+
+  /** Cleans and emits the held frames, in order. */
+  #flush(): void {
+    const c = this.#canceller;
+    if (this.#held.length === 0 || !c) return;
+    const held = this.#held.splice(0);
+    for (const f of held) this.#clean(c, f);
+  }
+
+  #clean(c: EchoCanceller, f: AudioFrame): void {
     const pcm = c.process(f.pcm, f.sampleIndex);
     const learning = this.#learning;
     if (pcm !== f.pcm && learning && !learning.learnt) {
@@ -201,17 +244,21 @@ export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements A
     // noise suppressor leaves it alone.
     markDenoised(pcm);
     this.emit('frame', { pcm, sampleIndex: f.sampleIndex });
-  };
+  }
 
   readonly #onError = (e: AudioInputEvents['error'][0]): void => {
+    // What was captured before the failure is still audio, and comes first.
+    this.#flush();
     this.emit('error', e);
   };
 
   readonly #onRecovered = (): void => {
+    this.#flush();
     this.emit('recovered');
   };
 
   readonly #onEnd = (): void => {
+    this.#flush();
     this.emit('end');
   };
 }

@@ -40,7 +40,7 @@ import { TypedEmitter } from '../../util/typed-emitter.js';
 import { wasDenoised } from '../echo/denoised.js';
 import { Framer } from '../porcupine/framer.js';
 import { loadSpeexDsp, type SpeexDsp } from '../speex/speexdsp.js';
-import { HALF_SAMPLES, StreamingFeatures } from './features.js';
+import { CHUNK_SAMPLES, HALF_SAMPLES, StreamingFeatures } from './features.js';
 
 export { keywordInputFrames } from './runtime.js';
 import { OWW_LICENCE_NOTICE, keywordLabel, resolveModelFiles, type OwwModelFiles } from './models.js';
@@ -191,7 +191,9 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
         ignoring: () => this.#ignoring,
         detect: (score, end, how) => this.#detect(score, end, how),
       });
-      this.#framer = new Framer(HALF_SAMPLES);
+      // Chunks on the capture stream's 80 ms grid (the echo canceller hands over its frames on
+      // the same grid while a reply plays, so a chunk never waits for a held frame).
+      this.#framer = new Framer(HALF_SAMPLES, CHUNK_SAMPLES);
       this.#expected = -1;
       this.#gap = false;
       this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, lookAheadMs: lookAhead.enabled ? lookAhead.padChunks * 80 : 0, embedding: fast ? 'streaming' : 'whole', mel: fast?.mel ? 'javascript' : 'model', guardMode: this.#cfg.guardMode, noiseSuppression: noise !== null, licence: 'CC BY-NC-SA 4.0' });

@@ -219,6 +219,74 @@ describe.skipIf(missing)('room: drivers with audio.echoCancel: speex, in real ti
     }
   }, 20_000);
 
+  it('while a reply plays, frames are held and cleaned together up to the 80 ms grid, in order; otherwise at once', async () => {
+    const inner = new (class extends TypedEmitter<{ frame: [AudioFrame]; error: [{ message: string; recoverable: boolean }]; recovered: []; end: [] }> {
+      readonly format = CORE_FORMAT;
+      async start() {}
+      async stop() {}
+      push(f: AudioFrame) {
+        this.emit('frame', f);
+      }
+    })();
+    let blocks = 0;
+    const engine: AecEngine = {
+      frameSize: 160,
+      process(rec, ref, out) {
+        blocks++;
+        for (let i = 0; i < rec.length; i++) out[i] = rec[i]! - ref[i]!;
+      },
+      destroy() {},
+    };
+    const ec = new EchoCancelInput({
+      inner,
+      output: new TypedEmitter<AudioOutputEvents>() as never,
+      log: silentLogger(),
+      tailMs: 20,
+      delayMs: 0,
+      frameMs: 20,
+      loadDsp: async () => ({ createCanceller: () => engine, createDenoiser: () => { throw new Error('unused'); } }),
+    });
+    const got: AudioFrame[] = [];
+    ec.on('frame', (f) => got.push(f));
+    let ended = 0;
+    ec.on('end', () => ended++);
+    await ec.start();
+    // The reply is heard over [0, 3200): 200 ms; its echo may last 20 ms (320 samples) more.
+    ec.reference.write(new Int16Array(3200).fill(5), 0);
+    const frame = (at: number) => ({ pcm: new Int16Array(320).fill(7), sampleIndex: at });
+    inner.push(frame(640));
+    expect(got).toHaveLength(0);
+    inner.push(frame(960)); // ends on the grid (1280): both go, cleaned
+    expect(got.map((f) => f.sampleIndex)).toEqual([640, 960]);
+    expect(got.every((f) => f.pcm[0] === 2)).toBe(true);
+    for (const at of [1280, 1600, 1920]) inner.push(frame(at));
+    expect(got).toHaveLength(2);
+    inner.push(frame(2240));
+    expect(got.map((f) => f.sampleIndex)).toEqual([640, 960, 1280, 1600, 1920, 2240]);
+    expect(blocks).toBe(12);
+    // The last frames of the reply are held; the first frame with no echo left hands them over
+    // first, then goes through itself, untouched.
+    for (const at of [2560, 2880, 3200]) inner.push(frame(at));
+    expect(got).toHaveLength(6);
+    const quiet = frame(3520);
+    inner.push(quiet);
+    expect(got.map((f) => f.sampleIndex)).toEqual([640, 960, 1280, 1600, 1920, 2240, 2560, 2880, 3200, 3520]);
+    expect(got[8]!.pcm[0]).toBe(7); // [3200, 3520): only echo tail, nothing played: 7 - 0
+    expect(got[9]).toBe(quiet);
+    // The end of the stream hands over what is held.
+    ec.reference.write(new Int16Array(640).fill(5), 5120);
+    inner.push(frame(5120));
+    expect(got).toHaveLength(10);
+    inner.emit('end');
+    expect(got.map((f) => f.sampleIndex).slice(-1)).toEqual([5120]);
+    expect(ended).toBe(1);
+    // stop() drops what is held: nothing comes after it.
+    inner.push(frame(5440));
+    await ec.stop();
+    inner.push(frame(5760));
+    expect(got).toHaveLength(11);
+  });
+
   it('without libspeexdsp capture goes on unchanged, with one warning and the reason in echoStatus()', async () => {
     const mem = memoryLogger('debug');
     const frames: AudioFrame[] = [];

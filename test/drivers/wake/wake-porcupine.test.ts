@@ -105,6 +105,30 @@ describe('Framer', () => {
     expect(ends).toEqual([104 * 1000 + 10]);
   });
 
+  it('startAlign: the first frame after the start and after a gap begins on the grid', () => {
+    const f = new Framer(4, 8);
+    const got: { first: number; end: number }[] = [];
+    const sink = (fr: Int16Array, end: number) => got.push({ first: fr[0]!, end });
+    const at = (from: number, n: number) => Int16Array.from({ length: n }, (_, i) => from + i);
+    // Starts at 3: samples 3..7 are dropped, frames begin at 8.
+    f.push(at(3, 3), 3, sink);
+    f.push(at(6, 10), 6, sink);
+    // A gap: the partial frame (16..15) goes, the grid is found again at 24.
+    f.push(at(21, 11), 21, sink);
+    expect(got).toEqual([
+      { first: 8, end: 12 },
+      { first: 12, end: 16 },
+      { first: 24, end: 28 },
+      { first: 28, end: 32 },
+    ]);
+    // reset() looks for the grid again; once on it, frames follow each other.
+    f.reset();
+    got.length = 0;
+    f.push(at(40, 12), 40, sink);
+    expect(got.map((g) => g.end)).toEqual([44, 48, 52]);
+    expect(() => new Framer(4, 0)).toThrow(RangeError);
+  });
+
   it('reuses one buffer: every frame handed out is the same object', () => {
     const f = new Framer(8);
     const seen = new Set<Int16Array>();
