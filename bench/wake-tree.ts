@@ -21,7 +21,9 @@
  * `BENCH_RUNS` runs (default 3; medians reported); `BENCH_COMPARE_CLI` another build's
  * `dist/src/cli.js`, run with `--wake openwakeword` too in each run (before/after a change);
  * `BENCH_PLAYING_ONLY=1` measures only while a reply plays (with BENCH_COMPARE_CLI, that build
- * with wake word + canceller too), for a quick before/after of the target's figure.
+ * with wake word + canceller too), for a quick before/after of the target's figure;
+ * `BENCH_PERF_DIR` records each agent's own process with `perf record -e cpu-clock -g` over the
+ * window into that folder (`perf report -i F --sort dso` tells where its time goes).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -198,7 +200,13 @@ async function runListening(dir: string, audio: string, seconds: number, v: Vari
     await sleep(2000);
     const ticks0 = ticksByPid(agent.child.pid!);
     const t = performance.now();
+    // BENCH_PERF_DIR: the agent's own process sampled by perf over the window (where the time goes).
+    const perfDir = process.env.BENCH_PERF_DIR;
+    const perf = perfDir
+      ? spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '1000', '-g', '-p', String(agent.child.pid), '-o', path.join(perfDir, `${tag}${v.cli ? '-compared' : ''}-${Date.now()}.data`), '--', 'sleep', String(seconds)], { stdio: 'ignore' })
+      : undefined;
     await sleep(seconds * 1000);
+    if (perf && perf.exitCode === null) await new Promise((r) => perf.once('exit', r));
     const f = figures(agent.child.pid!, ticks0, t);
     if (v.play) {
       const state = (await request(sock, { cmd: 'status' })).status as { phase?: string } | undefined;
@@ -235,7 +243,8 @@ export async function runWakeTreeBench(): Promise<object> {
   const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
   const playingOnly = process.env.BENCH_PLAYING_ONLY === '1';
   const unit = unitEnvironment();
-  const nodeOptions = (unit.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+  // BENCH_AGENT_NODE_FLAGS: more Node flags for the agents (e.g. --perf-basic-prof with BENCH_PERF_DIR).
+  const nodeOptions = [...(unit.NODE_OPTIONS ?? '').split(/\s+/), ...(process.env.BENCH_AGENT_NODE_FLAGS ?? '').split(/\s+/)].filter(Boolean);
   const env: Record<string, string> = unit.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: unit.MALLOC_ARENA_MAX } : {};
   const dir = mkdtempSync(path.join(tmpdir(), 'sa-wake-tree-'));
   try {

@@ -43,6 +43,7 @@ export class MelFrontEnd {
   readonly #re = new Float64Array(N);
   readonly #im = new Float64Array(N);
   readonly #power = new Float64Array(BINS);
+  readonly #power2 = new Float64Array(BINS);
 
   private constructor(window: Float64Array, mel: Float32Array) {
     this.#window = window;
@@ -129,7 +130,12 @@ export class MelFrontEnd {
     return n < N ? 0 : Math.floor((n - N) / HOP) + 1;
   }
 
-  /** The scaled mel frames (frames x bands, x / 10 + 2) of the first `n` samples of `samples`. */
+  /**
+   * The scaled mel frames (frames x bands, x / 10 + 2) of the first `n` samples of `samples`.
+   * Frames go through the FFT two at a time, one as the real part and the next as the imaginary
+   * part: both spectra come out of the one transform (X[k] = (Z[k] + conj Z[N-k]) / 2, Y[k] =
+   * (Z[k] - conj Z[N-k]) / 2i), half the transforms for the same powers.
+   */
   compute(samples: ArrayLike<number>, n: number = samples.length): Float32Array {
     const frames = this.frames(n);
     const bands = this.#filters.length;
@@ -137,31 +143,52 @@ export class MelFrontEnd {
     const re = this.#re;
     const im = this.#im;
     const power = this.#power;
+    const power2 = this.#power2;
     const win = this.#window;
     const rev = this.#rev;
     let max = Number.NEGATIVE_INFINITY;
-    for (let f = 0; f < frames; f++) {
+    for (let f = 0; f < frames; f += 2) {
       const o = f * HOP;
+      const pair = f + 1 < frames;
       for (let i = 0; i < N; i++) {
         const j = rev[i]!;
         re[j] = samples[o + i]! * win[i]!;
-        im[j] = 0;
+        im[j] = pair ? samples[o + HOP + i]! * win[i]! : 0;
       }
       this.#fft();
-      for (let k = 0; k < BINS; k++) power[k] = re[k]! * re[k]! + im[k]! * im[k]!;
-      for (let m = 0; m < bands; m++) {
-        const { from, weights } = this.#filters[m]!;
-        let e = 0;
-        for (let k = 0; k < weights.length; k++) e += power[from + k]! * weights[k]!;
-        // The model: 10 log10(max(e, 1e-10)) in float32.
-        const db = (10 * Math.log(Math.max(Math.fround(e), Math.fround(1e-10)))) / Math.fround(Math.LN10);
-        out[f * bands + m] = db;
-        if (out[f * bands + m]! > max) max = out[f * bands + m]!;
+      if (pair) {
+        for (let k = 0; k < BINS; k++) {
+          const m = (N - k) & (N - 1);
+          const sr = re[k]! + re[m]!;
+          const di = im[k]! - im[m]!;
+          const dr = re[k]! - re[m]!;
+          const si = im[k]! + im[m]!;
+          power[k] = (sr * sr + di * di) / 4;
+          power2[k] = (dr * dr + si * si) / 4;
+        }
+      } else {
+        for (let k = 0; k < BINS; k++) power[k] = re[k]! * re[k]! + im[k]! * im[k]!;
       }
+      max = Math.max(max, this.#mel(power, out, f * bands));
+      if (pair) max = Math.max(max, this.#mel(power2, out, (f + 1) * bands));
     }
     const floor = max - 80;
     for (let i = 0; i < out.length; i++) out[i] = Math.max(out[i]!, floor) / 10 + 2;
     return out;
+  }
+
+  /** One frame's mel bands in dB (the model's 10 log10(max(e, 1e-10)) in float32) into `out` from `at`; returns the largest. */
+  #mel(power: Float64Array, out: Float32Array, at: number): number {
+    const filters = this.#filters;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let m = 0; m < filters.length; m++) {
+      const { from, weights } = filters[m]!;
+      let e = 0;
+      for (let k = 0; k < weights.length; k++) e += power[from + k]! * weights[k]!;
+      out[at + m] = (10 * Math.log(Math.max(Math.fround(e), Math.fround(1e-10)))) / Math.fround(Math.LN10);
+      if (out[at + m]! > max) max = out[at + m]!;
+    }
+    return max;
   }
 
   /**
