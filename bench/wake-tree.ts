@@ -19,7 +19,8 @@
  * Environment: `BENCH_SECONDS` measured per process (default 120; the speech is cut from the
  * start of the false-accept corpus, all speech, the worst case for the second looks);
  * `BENCH_RUNS` runs (default 3; medians reported); `BENCH_COMPARE_CLI` another build's
- * `dist/src/cli.js`, run with `--wake openwakeword` too in each run (before/after a change);
+ * `dist/src/cli.js`, run with `--wake openwakeword` too in each run, listening and (with the
+ * canceller) while a reply plays (before/after a change);
  * `BENCH_PLAYING_ONLY=1` measures only while a reply plays (with BENCH_COMPARE_CLI, that build
  * with wake word + canceller too), for a quick before/after of the target's figure;
  * `BENCH_PERF_DIR` records each agent's own process with `perf record -e cpu-clock -g` over the
@@ -268,6 +269,7 @@ export async function runWakeTreeBench(): Promise<object> {
       none.push(await runListening(run, audio.file, seconds, { wake: 'none' }, nodeOptions, env));
       floors.push(await runFloor(run, audio.file, seconds));
       for (const key of PLAYING) playing[key].push(await runListening(run, audio.file, seconds, { ...PLAYING_VARIANTS[key], play: true }, nodeOptions, env));
+      if (compareCli) comparedPlaying.push(await runListening(mkdtempSync(path.join(run, 'compare-play-')), audio.file, seconds, { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, cli: compareCli }, nodeOptions, env));
     }
     const med = (xs: number[]) => percentile(xs, 50);
     const r2 = (x: number) => Math.round(x * 100) / 100;
