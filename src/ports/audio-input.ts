@@ -3,7 +3,11 @@ import type { TypedEmitter } from '../util/typed-emitter.js';
 
 /** One block of captured audio. */
 export interface AudioFrame {
-  /** PCM16LE samples in the input's `format` (the core expects 16 kHz mono). */
+  /**
+   * PCM16LE samples in the input's `format` (the core expects 16 kHz mono). A new array per
+   * frame, never written again by the driver: receivers may keep it (the echo canceller holds
+   * frames for up to 80 ms while a reply plays).
+   */
   pcm: Int16Array;
   /** Index of the first sample of this frame since the input started (audio time, not wall clock). */
   sampleIndex: number;

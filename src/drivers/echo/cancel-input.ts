@@ -69,8 +69,8 @@ export interface EchoCancelInputOptions {
   /** Capture frame length, ms (the engine block divides it). */
   frameMs: number;
   /**
-   * While a reply plays, frames are held and cleaned together once this much audio is in
-   * (default ECHO_BATCH_MS; at most the frame length: no holding).
+   * While a reply plays, frames are held and cleaned together each time the capture index
+   * reaches a multiple of this (default ECHO_BATCH_MS; at most the frame length: no holding).
    */
   batchMs?: number;
   /** Loads libspeexdsp; default through koffi. */
