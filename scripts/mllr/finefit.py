@@ -1,9 +1,10 @@
-# Usage: python3 scripts/mllr/finefit.py TAG... (reads the decodes' whole output from /tmp/speaker-agent-recognition-calibration-TAG.json, 10 dB rows)
-import json,sys,re
+# Usage: python3 scripts/mllr/finefit.py TAG... (reads the decodes' whole output from /tmp/speaker-agent-recognition-calibration-TAG.json, rows of level LEVEL, default 10, or quiet)
+import json,sys,re,os
+LEVEL=os.environ.get('LEVEL','10'); LV=None if LEVEL=='quiet' else int(LEVEL)
 # Fine refit at one level: threshold ratio >= a + b*(snrDb-10) (b per dB, the slope of an SNR curve), a set for exactly k OOG accepted; best b.
 for tag in sys.argv[1:]:
     rows=json.load(open(f'/tmp/speaker-agent-recognition-calibration-{tag}.json'))['rows']
-    rows=[r for r in rows if r['snr']==10]
+    rows=[r for r in rows if r['snr']==LV]
     def garb(r): 
         t=(r.get('evidence') or {}).get('grammar',{}).get('text','')
         return bool(re.search(r'(^| )ph_',t or ''))
@@ -19,4 +20,4 @@ for tag in sys.argv[1:]:
             n=sum(1 for r in ok if r['inGrammar'] and r['right'] and s(r)>=t)
             if n>best[0]: best=(n,round(b,2))
         out.append(f'{k} OOG ({k/1.2:.1f} %): {best[0]} ({best[0]/1.6:.1f} %, b {best[1]})')
-    print(tag, '; '.join(out))
+    print(tag, LEVEL, '; '.join(out))
