@@ -15,22 +15,11 @@ import { builtinSkills, skillGrammars } from '../src/local-gateway/assistant.js'
 import { WienerFilter } from '../src/speech/denoise.js';
 import { Grammar } from '../src/speech/phrases.js';
 import { padded, speechEnd, spoken, withNoise } from '../test/support/speech-fixtures.js';
+import { calibrationRequests, VOICES } from './recognition-calibrate.js';
 import { benchSentences, rng } from './recognition.js';
 
 const RATE = 16000;
 const CHUNK = 320;
-const VOICES = ['flite/slt', 'flite/awb', 'flite/kal16', 'espeak/en-us'];
-
-/** The calibration set's requests, drawn as ./recognition-calibrate.ts draws them (seed 1601, 40 of them). */
-function calibrationRequests(g: Grammar, bench: string[]): Set<string> {
-  const r = rng(1601);
-  const out = new Set<string>();
-  while (out.size < 40) {
-    const s = g.sample(r);
-    if (!bench.includes(s)) out.add(s);
-  }
-  return out;
-}
 
 function main(): void {
   const [dir, level, n] = process.argv.slice(2);

@@ -51,7 +51,8 @@ const RATE = 16000;
 /** The recogniser's threshold curve for the run's decoders (with CALIB_GARBAGE, the garbage path's). */
 const CURVE = Number(process.env.CALIB_GARBAGE ?? 0) > 0 ? GARBAGE_CURVE : RATIO_CURVE;
 const CHUNK = 320;
-const VOICES = ['flite/slt', 'flite/awb', 'flite/kal16', 'espeak/en-us'];
+/** The four voices the recogniser's options were tuned on. */
+export const VOICES = ['flite/slt', 'flite/awb', 'flite/kal16', 'espeak/en-us'];
 /** `CALIB_NOISE=10,20` (quiet as `quiet`) decodes only those levels. */
 const NOISE: (number | null)[] = process.env.CALIB_NOISE ? process.env.CALIB_NOISE.split(',').map((x) => (x === 'quiet' ? null : Number(x))) : [null, 20, 10];
 const N_REQUESTS = 40;
@@ -102,15 +103,21 @@ export interface Row {
   evidence?: Evidence;
 }
 
-export function calibrationUtterances(): { ref: string; inGrammar: boolean; voice: string; snr: number | null; pcm: Int16Array; end: number }[] {
-  const g = new Grammar(skillGrammars(builtinSkills()).default!);
-  const bench = benchSentences(false);
+/** The calibration set's requests: drawn from `g` with their own seed, none of them the bench's. */
+export function calibrationRequests(g: Grammar, bench: readonly string[]): Set<string> {
   const r = rng(1601);
   const requests = new Set<string>();
   while (requests.size < N_REQUESTS) {
     const s = g.sample(r);
-    if (!bench.requests.includes(s)) requests.add(s);
+    if (!bench.includes(s)) requests.add(s);
   }
+  return requests;
+}
+
+export function calibrationUtterances(): { ref: string; inGrammar: boolean; voice: string; snr: number | null; pcm: Int16Array; end: number }[] {
+  const g = new Grammar(skillGrammars(builtinSkills()).default!);
+  const bench = benchSentences(false);
+  const requests = calibrationRequests(g, bench.requests);
   for (const s of OUT_OF_GRAMMAR) if (g.matches(s) || bench.oog.includes(s)) throw new Error(`"${s}" is in the grammar or the bench`);
   const out = [];
   for (const snr of NOISE) {

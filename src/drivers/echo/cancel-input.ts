@@ -211,7 +211,7 @@ export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements A
       // Handed over when the frame reaches or crosses the grid (a multiple of the batch on the
       // capture stream's index), where the wake word's chunks end too.
       const end = f.sampleIndex + f.pcm.length;
-      if (end % b === 0 || Math.floor(end / b) > Math.floor(f.sampleIndex / b)) this.#flush();
+      if (Math.floor(end / b) > Math.floor(f.sampleIndex / b)) this.#flush();
       return;
     }
     this.#flush();

@@ -50,6 +50,21 @@ async function cancel(mic: Int16Array, played: Int16Array, tailMs = 200): Promis
   return out;
 }
 
+/** A capture input the test drives by hand: `push` a frame, `end` the stream. */
+function fakeMic() {
+  return new (class extends TypedEmitter<{ frame: [AudioFrame]; error: [{ message: string; recoverable: boolean }]; recovered: []; end: [] }> {
+    readonly format = CORE_FORMAT;
+    async start() {}
+    async stop() {}
+    push(f: AudioFrame) {
+      this.emit('frame', f);
+    }
+    end() {
+      this.emit('end');
+    }
+  })();
+}
+
 async function maxScore(pcm: Int16Array): Promise<number> {
   let max = 0;
   const w = new OpenWakeWord({ config: WakeSchema.parse({ engine: 'openwakeword' }), log: silentLogger(), maxBacklogMs: 1e9, onScore: (s) => (max = Math.max(max, s)) });
@@ -220,17 +235,7 @@ describe.skipIf(missing)('room: drivers with audio.echoCancel: speex, in real ti
   }, 20_000);
 
   it('while a reply plays, frames are held and cleaned together up to the 80 ms grid, in order; otherwise at once', async () => {
-    const inner = new (class extends TypedEmitter<{ frame: [AudioFrame]; error: [{ message: string; recoverable: boolean }]; recovered: []; end: [] }> {
-      readonly format = CORE_FORMAT;
-      async start() {}
-      async stop() {}
-      push(f: AudioFrame) {
-        this.emit('frame', f);
-      }
-      end() {
-        this.emit('end');
-      }
-    })();
+    const inner = fakeMic();
     let blocks = 0;
     const engine: AecEngine = {
       frameSize: 160,
@@ -293,14 +298,7 @@ describe.skipIf(missing)('room: drivers with audio.echoCancel: speex, in real ti
   it('without libspeexdsp capture goes on unchanged, with one warning and the reason in echoStatus()', async () => {
     const mem = memoryLogger('debug');
     const frames: AudioFrame[] = [];
-    const inner = new (class extends TypedEmitter<{ frame: [AudioFrame]; error: [{ message: string; recoverable: boolean }]; recovered: []; end: [] }> {
-      readonly format = CORE_FORMAT;
-      async start() {}
-      async stop() {}
-      push(f: AudioFrame) {
-        this.emit('frame', f);
-      }
-    })();
+    const inner = fakeMic();
     const speaker = new TypedEmitter<AudioOutputEvents>();
     const ec = new EchoCancelInput({
       inner,
