@@ -158,6 +158,8 @@ async function decode(): Promise<Row[]> {
     wordLoop: Number(process.env.CALIB_WORD_LOOP ?? 0),
     // CALIB_GARBAGE=1e-3: the grammar's garbage path with that weight (hypotheses that take it are rejected).
     garbage: Number(process.env.CALIB_GARBAGE ?? 0),
+    // The decoders for noise only with CALIB_NOISE_MODEL=1: each decode here studies one setting.
+    ...(process.env.CALIB_NOISE_MODEL === '1' ? {} : { noiseModel: false as const }),
     ...(process.env.CALIB_WORD_ARGS ? { wordLoopArgs: process.env.CALIB_WORD_ARGS.split(/\s+/).filter(Boolean) } : {}),
     onHypothesis: (h) => (last = h),
     log: silentLogger(),

@@ -24,6 +24,8 @@ export interface Decoded {
   ratio: number;
   /** The noise filter's estimate of the utterance's SNR (the threshold follows it). */
   snrDb: number | undefined;
+  /** Judged by the decoders for noise (their curve). */
+  noisy?: boolean;
 }
 
 export type Accept = (d: Decoded) => boolean;

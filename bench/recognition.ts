@@ -31,8 +31,8 @@ import { builtinSkills, skillGrammars } from '../src/local-gateway/assistant.js'
 import { LocalGateway } from '../src/local-gateway/server.js';
 import { silentLogger } from '../src/log/logger.js';
 import { Grammar } from '../src/speech/phrases.js';
-import { DEFAULT_GARBAGE, DEFAULT_REJECT_THRESHOLD, PocketsphinxStt, thresholdAt } from '../src/speech/pocketsphinx.js';
-import { GARBAGE_CURVE, RATIO_CURVE } from '../src/speech/rejection.js';
+import { DEFAULT_GARBAGE, DEFAULT_NOISE_MODEL, DEFAULT_REJECT_THRESHOLD, PocketsphinxStt, thresholdAt } from '../src/speech/pocketsphinx.js';
+import { GARBAGE_CURVE, RATIO_CURVE, type ThresholdCurve } from '../src/speech/rejection.js';
 import { DEFAULT_VOICES, fliteVoices, festivalVoices, speak, type VoiceEngine } from '../src/speech/voices.js';
 import { padded, speechEnd, spoken, withNoise } from '../test/support/speech-fixtures.js';
 import { breakdown, byCommand, misses, sameCommand, score, type Accept, type Decoded } from './recognition-score.js';
@@ -135,7 +135,7 @@ export function utterances(): Utt[] {
 
 /** A: every utterance through the recogniser, accepting all, so thresholds can be applied after. */
 async function decodeAll(utts: Utt[]): Promise<{ decoded: Decoded[]; cpuPerAudioSecond: number; wallPerAudioSecond: number }> {
-  let last: { text: string; ratio: number; snrDb: number | undefined } | undefined;
+  let last: { text: string; ratio: number; snrDb: number | undefined; noisy: boolean } | undefined;
   const stt = new PocketsphinxStt({
     grammars: skillGrammars(builtinSkills()),
     rejectThreshold: -1e9,
@@ -158,8 +158,8 @@ async function decodeAll(utts: Utt[]): Promise<{ decoded: Decoded[]; cpuPerAudio
     const [r] = await final;
     await s.close();
     audio += u.pcm.length / RATE;
-    const seen = last as { text: string; ratio: number; snrDb: number | undefined } | undefined;
-    decoded.push({ ref: u.ref, inGrammar: u.inGrammar, voice: u.voice, snr: u.snr, hyp: r.text, ratio: seen ? seen.ratio : -Infinity, snrDb: seen?.snrDb });
+    const seen = last as { text: string; ratio: number; snrDb: number | undefined; noisy: boolean } | undefined;
+    decoded.push({ ref: u.ref, inGrammar: u.inGrammar, voice: u.voice, snr: u.snr, hyp: r.text, ratio: seen ? seen.ratio : -Infinity, snrDb: seen?.snrDb, noisy: seen?.noisy ?? false });
   }
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
@@ -171,7 +171,13 @@ async function decodeAll(utts: Utt[]): Promise<{ decoded: Decoded[]; cpuPerAudio
 const accepting =
   (threshold: number): Accept =>
   (d) =>
-    d.hyp !== '' && d.ratio >= thresholdAt(threshold, d.snrDb, DEFAULT_GARBAGE > 0 ? GARBAGE_CURVE : RATIO_CURVE);
+    d.hyp !== '' && d.ratio >= thresholdAt(threshold, d.snrDb, curveFor(d.noisy ?? false));
+
+/** The recogniser's curve for the decoders that judged (PocketsphinxStt.curveFor with the defaults). */
+function curveFor(noisy: boolean): ThresholdCurve {
+  const curve = DEFAULT_GARBAGE > 0 ? GARBAGE_CURVE : RATIO_CURVE;
+  return noisy && DEFAULT_GARBAGE > 0 ? { ...curve, offset: curve.offset + DEFAULT_NOISE_MODEL.offset } : curve;
+}
 
 const label = (snr: number | null) => (snr === null ? 'quiet' : `snr${snr}dB`);
 

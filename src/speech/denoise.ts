@@ -115,6 +115,11 @@ export class WienerFilter {
     return Math.min(60, 10 * Math.log10(Math.max(speech / noise, 1e-6)));
   }
 
+  /** Frames so far loud enough over the noise estimate to count as speech (16 ms each). */
+  get speechFrames(): number {
+    return this.#speechFrames;
+  }
+
   /** The smoothing the next frame gets: `inNoise.alpha` while the SNR estimate is below `inNoise.belowSnrDb`, else `alpha`. */
   get alpha(): number {
     if (!this.#inNoise) return this.#alpha;

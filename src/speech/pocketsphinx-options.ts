@@ -73,6 +73,14 @@ export interface PocketsphinxOptions {
    */
   garbage?: number;
   /**
+   * The decoders for noise (DEFAULT_NOISE_MODEL; false: none, and without the garbage path never):
+   * once the noise filter has heard `speechFrames` speech-like frames and estimates the SNR below
+   * `belowSnrDb`, the utterance moves to a second pair of decoders whose acoustic model is adapted
+   * to filtered noisy speech (./noise-transform.ts, `-mllr`), with garbage weight `garbage`,
+   * judged by the curve moved by `offset`; the audio so far is fed to them again.
+   */
+  noiseModel?: { belowSnrDb?: number; speechFrames?: number; garbage?: number; offset?: number } | false;
+  /**
    * Also read each utterance's N-best, word and phone segments (`evidence` and `features` for
    * `onHypothesis`; default false: they cost CPU and the rejection does not use them).
    */
@@ -81,7 +89,7 @@ export interface PocketsphinxOptions {
    * Called with every hypothesis and its score ratio before the threshold applies (benchmarks,
    * diagnostics); its `evidence` and `features` are whole only with `detail`.
    */
-  onHypothesis?: (h: { text: string; ratio: number; frames: number; snrDb: number | undefined; threshold: number; features: Features; evidence: Evidence }) => void;
+  onHypothesis?: (h: { text: string; ratio: number; frames: number; snrDb: number | undefined; threshold: number; noisy: boolean; features: Features; evidence: Evidence }) => void;
   log: Logger;
 }
 
@@ -124,5 +132,13 @@ export const DEFAULT_GIVE_UP_AT_CHECK: { belowSnrDb?: number; margin?: number } 
 export const DEFAULT_GIVE_UP_SNR_DB = 15;
 /** The default `garbage`, per phone (calibration: 1e-16 took requests, 1e-45 too few out-of-grammar sentences; docs/benchmarks.md). */
 export const DEFAULT_GARBAGE = 1e-25;
+/**
+ * The default `noiseModel` (docs/benchmarks.md, "MLLR judged on the bench set"): garbage 1e-35 is
+ * what the adapted model needs (the garbage path took 9 of 160 calibration requests at 1e-25, 3 at
+ * 1e-35); the offset +3.5 accepts as many out-of-grammar sentences at 10 dB on the calibration set
+ * as the unadapted decoders do there (8 of 120); 15 dB is where the filter's estimate separates
+ * 10 dB audio (7-13 dB) from 20 dB (15-22) after half a second; 15 speech-like frames are 240 ms.
+ */
+export const DEFAULT_NOISE_MODEL = { belowSnrDb: 15, speechFrames: 15, garbage: 1e-35, offset: 3.5 } as const;
 /** The default `wordLoop`. */
 export const DEFAULT_WORD_LOOP = 0;

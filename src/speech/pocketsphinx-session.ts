@@ -26,6 +26,8 @@ export interface Pair {
   /** The word loop (common English words), when the recogniser has one. */
   words: Ptr | undefined;
   generation: number;
+  /** The decoders for noise (adapted model, its own garbage weight and curve: `noiseModel`). */
+  noisy: boolean;
 }
 
 /** What both decoders made of one utterance, for the recogniser to judge (./confidence.ts). */
@@ -51,6 +53,8 @@ export interface Evidence {
   heard: boolean;
   /** The noise filter's SNR estimate, dB (undefined without the filter). */
   snrDb: number | undefined;
+  /** Decoded by the decoders for noise. */
+  noisy: boolean;
 }
 
 /** How many of the grammar decoder's best sentences a session reads (the best and its rivals). */
@@ -65,6 +69,10 @@ export interface SessionHost {
   acquire(): Promise<{ pair: Pair; grammars: Map<string, Grammar> }>;
   /** Returns a pair after its utterance ended. */
   release(pair: Pair): void;
+  /** The decoders for noise, when the recogniser has them (`noiseModel`). */
+  acquireNoisy(): Pair | undefined;
+  /** When an utterance moves to the decoders for noise (undefined: never). */
+  readonly noiseModel: { belowSnrDb: number; speechFrames: number } | undefined;
   /** Text, confidence and rejection from the two decoders' results. */
   judge(grammar: Grammar, evidence: Evidence): SttResult;
   /** Silence after speech that no sentence is near (`hopeless`) which ends the utterance, ms (0: never). */
@@ -73,17 +81,17 @@ export interface SessionHost {
    * Whether no sentence can be near the speech so far: its best hypothesis `text` went through
    * the garbage path, or it fits the grammar so much worse than the phone loop (path scores so far).
    */
-  hopeless(partial: { silenceMs: number; text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean;
+  hopeless(partial: { silenceMs: number; text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined; noisy?: boolean }): boolean;
   /** Silence after speech whose best partial hypothesis is no complete sentence, after which the grammar search is ended once to look for one (`sentenceCheck`), ms (0: never). */
   readonly sentenceCheckMs: number;
   /** Whether the grammar search's final hypothesis (scores as for `hopeless`) is a sentence the recogniser would accept. */
-  accepts(final: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean;
+  accepts(final: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined; noisy?: boolean }): boolean;
   /**
    * Whether a final hypothesis of the sentence check that `accepts` refused (`sentence`: it is a
    * sentence of the grammar, not the garbage path) ends the speech anyway, as not understood
    * (`giveUpAtCheck`): more audio would not make it a sentence the recogniser accepts.
    */
-  givesUp(final: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined; sentence: boolean }): boolean;
+  givesUp(final: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined; noisy?: boolean; sentence: boolean }): boolean;
 }
 
 const WARM_UP_SAMPLES = 4800; // 300 ms
@@ -112,6 +120,16 @@ const DETECTOR_ALPHA = 0.98;
 
 /** A pair's decoders, each fed the same audio. */
 const decoders = (p: Pair): Ptr[] => (p.words ? [p.grammar, p.loop, p.words] : [p.grammar, p.loop]);
+
+function concat(parts: Int16Array[]): Int16Array {
+  const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return all;
+}
 
 type SessionState = 'waiting' | 'listening' | 'finishing' | 'done';
 
@@ -147,6 +165,12 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
   #grammarEnded = false;
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** The grammar searched (a name of the recogniser's grammars). */
+  #search = 'default';
+  /** Whether to stay on these decoders or move to those for noise is decided (once per utterance). */
+  #decided = false;
+  /** The filtered audio so far, kept until that is decided. */
+  #sinceStart: Int16Array[] | undefined;
 
   constructor(stt: SessionHost, grammar: string, completeSilenceMs: number, denoise: false | WienerOptions) {
     super();
@@ -159,6 +183,8 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
     this.#hangoverMs = completeSilenceMs || 150;
     this.#endOnComplete = completeSilenceMs > 0;
     if (this.#endOnComplete && stt.sentenceCheckMs > 0) this.#fed = [];
+    if (stt.noiseModel && this.#filter) this.#sinceStart = [];
+    else this.#decided = true;
     this.#chain = this.#start();
   }
 
@@ -211,6 +237,7 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
     const { pair, grammars } = acquired;
     const lib = this.#stt.lib;
     const name = grammars.has(this.#grammarName) ? this.#grammarName : 'default';
+    this.#search = name;
     this.#grammar = grammars.get(name)!;
     if (this.#state === 'done') {
       this.#stt.release(pair);
@@ -239,15 +266,20 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
 
   /** Decodes `pcm` and runs the end-of-speech rules, the speech detector hearing `forDetector` (the same audio, filtered for it). */
   async #process(pcm: Int16Array, forDetector: Int16Array = pcm): Promise<void> {
-    const pair = this.#pair;
+    let pair = this.#pair;
     // Audio queued behind the chunk that ended the utterance is the silence after it: not decoded.
     if (!pair || this.#state === 'done' || this.#endedItself) return;
     const lib = this.#stt.lib;
     const searched = await Promise.all(decoders(pair).map((d) => lib.processRaw(d, pcm)));
     this.#fed?.push(pcm);
+    this.#sinceStart?.push(pcm);
     if (searched.some((n) => n < 0)) {
       this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx failed to process audio'));
       return;
+    }
+    if (!this.#decided) {
+      pair = await this.#decide(pair);
+      if (!pair) return;
     }
     const vad = this.#detect(forDetector);
     if (!vad) return;
@@ -267,12 +299,51 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
     // pause inside a request would still fit one, so this speech is over.
     const giveUp = this.#stt.hopelessSilenceMs;
     const loop = lib.hyp(pair.loop).score;
-    if (giveUp > 0 && silenceMs >= giveUp && this.#stt.hopeless({ silenceMs, text: partial.text, grammar: partial.score, loop, frames: lib.nFrames(pair.grammar), snrDb: this.#filter?.snrDb })) {
+    if (giveUp > 0 && silenceMs >= giveUp && this.#stt.hopeless({ silenceMs, text: partial.text, grammar: partial.score, loop, frames: lib.nFrames(pair.grammar), snrDb: this.#filter?.snrDb, noisy: pair.noisy })) {
       this.#endItself();
       return;
     }
     const check = this.#stt.sentenceCheckMs;
     if (check > 0 && !this.#checked && silenceMs >= check && (await this.#sentenceCheck(pair, loop)) && this.#state === 'listening') this.#endItself();
+  }
+
+  /**
+   * Once the filter has heard `noiseModel.speechFrames` speech-like frames: when it estimates the
+   * SNR below `noiseModel.belowSnrDb`, the utterance moves to the decoders for noise, which are fed
+   * the audio so far again (decoding runs several times faster than the audio, so they catch up
+   * long before the speech ends); the first pair is released. Returns the pair decoding now
+   * (undefined after a failure).
+   */
+  async #decide(pair: Pair): Promise<Pair | undefined> {
+    const rule = this.#stt.noiseModel;
+    const filter = this.#filter;
+    if (!rule || !filter) {
+      this.#decided = true;
+      return pair;
+    }
+    if (filter.speechFrames < rule.speechFrames) return pair;
+    this.#decided = true;
+    const audio = this.#sinceStart ?? [];
+    this.#sinceStart = undefined;
+    const snr = filter.snrDb;
+    if (snr === undefined || snr >= rule.belowSnrDb) return pair;
+    const noisy = this.#stt.acquireNoisy();
+    if (!noisy) return pair;
+    const lib = this.#stt.lib;
+    if (lib.setSearch(noisy.grammar, this.#search) !== 0 || decoders(noisy).some((d) => lib.startUtt(d) < 0)) {
+      this.#stt.release(noisy);
+      this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx could not start an utterance on the decoders for noise'));
+      return undefined;
+    }
+    const all = concat(audio);
+    const [fed, ended] = await Promise.all([Promise.all(decoders(noisy).map((d) => lib.processRaw(d, all))), Promise.all(decoders(pair).map((d) => lib.endUtt(d)))]);
+    this.#stt.release(pair);
+    this.#pair = noisy;
+    if (fed.some((n) => n < 0) || ended.some((n) => n < 0)) {
+      this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx failed to move the utterance to the decoders for noise'));
+      return undefined;
+    }
+    return noisy;
   }
 
   /**
@@ -294,19 +365,14 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
       return false;
     }
     const final = lib.hyp(pair.grammar);
-    const scores = { text: final.text, grammar: final.score, loop, frames: lib.nFrames(pair.grammar), snrDb: this.#filter?.snrDb };
+    const scores = { text: final.text, grammar: final.score, loop, frames: lib.nFrames(pair.grammar), snrDb: this.#filter?.snrDb, noisy: pair.noisy };
     const sentence = !!this.#grammar?.matches(final.text ?? '');
     // Accepted, or so far from any sentence it would accept that the speech is over (not understood).
     if ((sentence && this.#stt.accepts(scores)) || this.#stt.givesUp({ ...scores, sentence })) {
       this.#grammarEnded = true;
       return true;
     }
-    const all = new Int16Array(fed.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of fed) {
-      all.set(p, at);
-      at += p.length;
-    }
+    const all = concat(fed);
     if (lib.startUtt(pair.grammar) < 0 || (await lib.processRaw(pair.grammar, all)) < 0) {
       this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx could not search the utterance again'));
     }
@@ -376,6 +442,7 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
         frames: lib.nFrames(pair.grammar),
         heard: this.#heard,
         snrDb: this.#filter?.snrDb,
+        noisy: pair.noisy,
       };
       const result = this.#stt.judge(this.#grammar!, evidence);
       const abandoned = this.#state === 'done'; // closed while the utterance ended

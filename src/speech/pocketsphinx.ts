@@ -39,14 +39,15 @@ import { Grammar, PhraseError } from './phrases.js';
 import { loadPocketsphinx, RecognizerUnavailableError, type PocketsphinxLib, type Ptr } from './pocketsphinx-lib.js';
 import { features, scoreRatio } from './confidence.js';
 import type { WienerOptions } from './denoise.js';
-import { DEBIAN_MODEL_DIR, DEFAULT_GARBAGE, DEFAULT_HOPELESS, DEFAULT_LEAD_IN, DEFAULT_REJECT_THRESHOLD, DEFAULT_SENTENCE_CHECK_MS, DEFAULT_GIVE_UP_AT_CHECK, DEFAULT_GIVE_UP_SNR_DB, DEFAULT_WORD_LOOP, type Grammars, type PocketsphinxOptions } from './pocketsphinx-options.js';
+import { DEBIAN_MODEL_DIR, DEFAULT_GARBAGE, DEFAULT_NOISE_MODEL, DEFAULT_HOPELESS, DEFAULT_LEAD_IN, DEFAULT_REJECT_THRESHOLD, DEFAULT_SENTENCE_CHECK_MS, DEFAULT_GIVE_UP_AT_CHECK, DEFAULT_GIVE_UP_SNR_DB, DEFAULT_WORD_LOOP, type Grammars, type PocketsphinxOptions } from './pocketsphinx-options.js';
 import { commonWords, leadInAlternatives, readDictionary, wordLoopArpa } from './pocketsphinx-model.js';
 import { PocketsphinxSession, type Evidence, type Pair, type SessionHost } from './pocketsphinx-session.js';
+import { NOISE_TRANSFORM } from './noise-transform.js';
 import { garbageGuess, GARBAGE_CURVE, RATIO_CURVE, thresholdAt, throughGarbage, type ThresholdCurve } from './rejection.js';
 
 export { leadInAlternatives, mergedVowels } from './pocketsphinx-model.js';
 export { thresholdAt } from './rejection.js';
-export { DEBIAN_MODEL_DIR, DEFAULT_GARBAGE, DEFAULT_HOPELESS, DEFAULT_LEAD_IN, DEFAULT_REJECT_THRESHOLD, DEFAULT_SENTENCE_CHECK_MS, DEFAULT_GIVE_UP_AT_CHECK, DEFAULT_GIVE_UP_SNR_DB, DEFAULT_WORD_LOOP, type Grammars, type PocketsphinxOptions } from './pocketsphinx-options.js';
+export { DEBIAN_MODEL_DIR, DEFAULT_GARBAGE, DEFAULT_NOISE_MODEL, DEFAULT_HOPELESS, DEFAULT_LEAD_IN, DEFAULT_REJECT_THRESHOLD, DEFAULT_SENTENCE_CHECK_MS, DEFAULT_GIVE_UP_AT_CHECK, DEFAULT_GIVE_UP_SNR_DB, DEFAULT_WORD_LOOP, type Grammars, type PocketsphinxOptions } from './pocketsphinx-options.js';
 
 interface Compiled {
   grammars: Map<string, Grammar>;
@@ -56,6 +57,8 @@ interface Compiled {
   dir: string;
   /** The word loop's unigram model (ARPA), when there is one. */
   wordLoopFile: string | undefined;
+  /** The acoustic model's transform for noise (`-mllr`), when the recogniser has decoders for noise. */
+  noiseTransformFile: string | undefined;
 }
 
 const MAX_FREE_PAIRS = 4;
@@ -93,9 +96,11 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   readonly #garbage: number;
   readonly #sentenceCheckMs: number;
   readonly #giveUpAtCheck: { belowSnrDb: number; margin: number } | false;
+  readonly #noiseModel: { belowSnrDb: number; speechFrames: number; garbage: number; offset: number } | undefined;
   #compiled: Compiled | undefined;
   #loading: Promise<Compiled> | undefined;
   readonly #free: Pair[] = [];
+  readonly #freeNoisy: Pair[] = [];
   /** Bumped by close(): pairs of an older generation are freed when their utterance ends. */
   #generation = 0;
 
@@ -126,6 +131,8 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     this.#garbage = options.garbage ?? DEFAULT_GARBAGE;
     this.#sentenceCheckMs = options.sentenceCheckMs ?? DEFAULT_SENTENCE_CHECK_MS;
     const giveUp = options.giveUpAtCheck ?? DEFAULT_GIVE_UP_AT_CHECK;
+    const noise = options.noiseModel ?? DEFAULT_NOISE_MODEL;
+    this.#noiseModel = noise && this.#garbage > 0 && this.#denoise ? { ...DEFAULT_NOISE_MODEL, ...noise } : undefined;
     this.#giveUpAtCheck = giveUp && { belowSnrDb: giveUp.belowSnrDb ?? DEFAULT_GIVE_UP_SNR_DB, margin: giveUp.margin ?? 0 };
     for (const [what, file, dir] of [
       ['acoustic model', this.#hmm, true],
@@ -168,7 +175,7 @@ export class PocketsphinxStt implements SttClient, SessionHost {
    * they end). Idempotent; a later `open()` builds them again.
    */
   close(): void {
-    for (const p of this.#free.splice(0)) this.#freePair(p);
+    for (const p of [...this.#free.splice(0), ...this.#freeNoisy.splice(0)]) this.#freePair(p);
     if (this.#compiled) rmSync(this.#compiled.dir, { recursive: true, force: true });
     this.#compiled = undefined;
     this.#loading = undefined;
@@ -209,8 +216,23 @@ export class PocketsphinxStt implements SttClient, SessionHost {
 
   /** @internal Returns a pair after its utterance ended. */
   release(pair: Pair): void {
-    if (pair.generation !== this.#generation || this.#free.length >= MAX_FREE_PAIRS) this.#freePair(pair);
-    else this.#free.push(pair);
+    const free = pair.noisy ? this.#freeNoisy : this.#free;
+    if (pair.generation !== this.#generation || free.length >= MAX_FREE_PAIRS) this.#freePair(pair);
+    else free.push(pair);
+  }
+
+  /** @internal A free pair of decoders for noise (undefined without `noiseModel`, or before the grammars are loaded). */
+  acquireNoisy(): Pair | undefined {
+    const c = this.#compiled;
+    if (!this.#noiseModel || !c) return undefined;
+    const pair = this.#freeNoisy.pop() ?? this.#makePair(c, true);
+    this.#log.debug('noise-decoders', () => ({ free: this.#freeNoisy.length }));
+    return pair;
+  }
+
+  /** @internal */
+  get noiseModel(): { belowSnrDb: number; speechFrames: number } | undefined {
+    return this.#noiseModel;
   }
 
   /** @internal The first silence at which `hopeless` may end speech (the early tier's, when there is one; 0: never). */
@@ -224,8 +246,8 @@ export class PocketsphinxStt implements SttClient, SessionHost {
    * the threshold the utterance would be judged by (by the margin); after the early tier's shorter
    * silence, its ratio far below it (by the early tier's wider margin).
    */
-  hopeless(p: { silenceMs: number; text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
-    const below = thresholdAt(this.#threshold, p.snrDb, this.curve) - scoreRatio(p.grammar, p.loop, p.frames);
+  hopeless(p: { silenceMs: number; text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined; noisy?: boolean }): boolean {
+    const below = thresholdAt(this.#threshold, p.snrDb, this.curveFor(p.noisy)) - scoreRatio(p.grammar, p.loop, p.frames);
     if (p.silenceMs >= this.#hopelessSilenceMs && ((p.text && throughGarbage(p.text)) || below > this.#hopelessMargin)) return true;
     const early = this.#hopelessEarly;
     return !!early && p.silenceMs >= early.silenceMs && below > early.margin;
@@ -237,10 +259,10 @@ export class PocketsphinxStt implements SttClient, SessionHost {
   }
 
   /** @internal The grammar search's final hypothesis is no garbage and its ratio passes the threshold (the grammar itself is checked by the session). */
-  accepts(f: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined }): boolean {
+  accepts(f: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined; noisy?: boolean }): boolean {
     const text = (f.text ?? '').trim();
     if (!text || throughGarbage(text)) return false;
-    return scoreRatio(f.grammar, f.loop, f.frames) >= thresholdAt(this.#threshold, f.snrDb, this.curve);
+    return scoreRatio(f.grammar, f.loop, f.frames) >= thresholdAt(this.#threshold, f.snrDb, this.curveFor(f.noisy));
   }
 
   /**
@@ -248,17 +270,23 @@ export class PocketsphinxStt implements SttClient, SessionHost {
    * SNR estimate below `belowSnrDb`), when it went through the garbage path (or is no sentence)
    * or its ratio is `margin` or more below the threshold.
    */
-  givesUp(f: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined; sentence: boolean }): boolean {
+  givesUp(f: { text: string | null; grammar: number; loop: number; frames: number; snrDb: number | undefined; noisy?: boolean; sentence: boolean }): boolean {
     const rule = this.#giveUpAtCheck;
     if (!rule || f.snrDb === undefined || f.snrDb >= rule.belowSnrDb) return false;
     const text = (f.text ?? '').trim();
     if (!f.sentence || !text || throughGarbage(text)) return true;
-    return scoreRatio(f.grammar, f.loop, f.frames) < thresholdAt(this.#threshold, f.snrDb, this.curve) - rule.margin;
+    return scoreRatio(f.grammar, f.loop, f.frames) < thresholdAt(this.#threshold, f.snrDb, this.curveFor(f.noisy)) - rule.margin;
   }
 
   /** The threshold curve the ratio is judged by (GARBAGE_CURVE with the garbage path, else RATIO_CURVE). */
   get curve(): ThresholdCurve {
     return this.#garbage > 0 ? GARBAGE_CURVE : RATIO_CURVE;
+  }
+
+  /** The curve for the decoders that judged: the decoders for noise have theirs moved by `noiseModel.offset`. */
+  curveFor(noisy: boolean | undefined): ThresholdCurve {
+    const curve = this.curve;
+    return noisy && this.#noiseModel ? { ...curve, offset: curve.offset + this.#noiseModel.offset } : curve;
   }
 
   /** @internal */
@@ -278,12 +306,12 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     const ratio = scoreRatio(e.grammar.score, e.loop.score, e.frames);
     const snrDb = e.snrDb;
     const frames = e.frames;
-    const threshold = thresholdAt(this.#threshold, snrDb, this.curve);
+    const threshold = thresholdAt(this.#threshold, snrDb, this.curveFor(e.noisy));
     // Through the garbage path, the speech fits no sentence better than every sentence: no sentence has a confidence.
     const garbage = throughGarbage(text);
     const confidence = garbage ? 0 : Math.round((1 / (1 + Math.exp(-(ratio - threshold) / CONFIDENCE_SCALE))) * 1000) / 1000;
-    this.#log.debug('hypothesis', () => ({ text, ratio: Math.round(ratio * 100) / 100, threshold, snrDb, confidence, frames }));
-    this.#onHypothesis?.({ text, ratio, frames, snrDb, threshold, features: features(e), evidence: e });
+    this.#log.debug('hypothesis', () => ({ text, ratio: Math.round(ratio * 100) / 100, threshold, snrDb, confidence, frames, noisy: e.noisy }));
+    this.#onHypothesis?.({ text, ratio, frames, snrDb, threshold, noisy: e.noisy, features: features(e), evidence: e });
     if (garbage) return { text: '', confidence, rejected: true, guess: garbageGuess(text) };
     if (ratio < threshold || !grammar.matches(text)) return { text: '', confidence, rejected: true, guess: text };
     return { text: grammar.stripLeadIn(text), confidence };
@@ -317,14 +345,21 @@ export class PocketsphinxStt implements SttClient, SessionHost {
       wordLoopFile = path.join(dir, 'word-loop.arpa');
       writeFileSync(wordLoopFile, wordLoopArpa(common, [...words].filter((w) => !w.startsWith('lead_')), (w) => known.has(w)));
     }
-    this.#log.info('grammars-ready', { grammars: [...grammars.keys()], words: words.size, wordLoop: common.size });
-    return { grammars, phones, dictFile, dir, wordLoopFile };
+    let noiseTransformFile: string | undefined;
+    if (this.#noiseModel) {
+      noiseTransformFile = path.join(dir, 'noise.mllr');
+      writeFileSync(noiseTransformFile, NOISE_TRANSFORM);
+    }
+    this.#log.info('grammars-ready', { grammars: [...grammars.keys()], words: words.size, wordLoop: common.size, noiseModel: !!this.#noiseModel });
+    return { grammars, phones, dictFile, dir, wordLoopFile, noiseTransformFile };
   }
 
-  #makePair(c: Compiled): Pair {
+  /** Decoders for one utterance; `noisy`: with the acoustic model adapted to noise and `noiseModel.garbage`. */
+  #makePair(c: Compiled, noisy = false): Pair {
     const lib = this.#lib;
+    const adapt = noisy && c.noiseTransformFile ? ['-mllr', c.noiseTransformFile] : [];
     const decoder = (extra: string[] = []): Ptr => {
-      const cfg = lib.parseConfig(['-hmm', this.#hmm, '-dict', c.dictFile, '-logfn', '/dev/null', ...frontEnd(this.#args), ...this.#args, ...extra]);
+      const cfg = lib.parseConfig(['-hmm', this.#hmm, '-dict', c.dictFile, '-logfn', '/dev/null', ...frontEnd(this.#args), ...this.#args, ...adapt, ...extra]);
       if (!cfg) throw new RecognizerUnavailableError(`pocketsphinx refused its configuration (model ${this.#hmm})`);
       const ps = lib.init(cfg);
       lib.freeConfig(cfg);
@@ -333,7 +368,8 @@ export class PocketsphinxStt implements SttClient, SessionHost {
     };
     const grammar = decoder();
     const phones = c.phones.map((p) => `ph_${p.toLowerCase()}`);
-    const garbage = this.#garbage > 0 ? { words: phones, weight: this.#garbage } : undefined;
+    const weight = noisy && this.#noiseModel ? this.#noiseModel.garbage : this.#garbage;
+    const garbage = this.#garbage > 0 ? { words: phones, weight } : undefined;
     for (const [name, g] of c.grammars) {
       if (lib.setJsgf(grammar, name, g.toJsgf(name, garbage)) !== 0) {
         lib.free(grammar);
@@ -356,7 +392,7 @@ export class PocketsphinxStt implements SttClient, SessionHost {
         throw new RecognizerUnavailableError('pocketsphinx could not build its word loop');
       }
     }
-    return { grammar, loop, words, generation: this.#generation };
+    return { grammar, loop, words, generation: this.#generation, noisy };
   }
 
   #freePair(p: Pair): void {

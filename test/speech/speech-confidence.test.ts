@@ -27,6 +27,7 @@ function evidence(over: Partial<Evidence> = {}): Evidence {
     frames: 200,
     heard: true,
     snrDb: undefined,
+    noisy: false,
     ...over,
   };
 }
