@@ -203,11 +203,18 @@ async function runListening(dir: string, audio: string, seconds: number, v: Vari
     const t = performance.now();
     // BENCH_PERF_DIR: the agent's own process sampled by perf over the window (where the time goes).
     const perfDir = process.env.BENCH_PERF_DIR;
+    if (perfDir) {
+      try {
+        execFileSync('perf', ['--version'], { stdio: 'ignore' });
+      } catch {
+        throw new Error('BENCH_PERF_DIR is set but perf does not run here: apt-get install linux-perf (or unset BENCH_PERF_DIR)');
+      }
+    }
     const perf = perfDir
       ? spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '1000', '-g', '-p', String(agent.child.pid), '-o', path.join(perfDir, `${tag}${v.cli ? '-compared' : ''}-${Date.now()}.data`), '--', 'sleep', String(seconds)], { stdio: 'ignore' })
       : undefined;
     await sleep(seconds * 1000);
-    if (perf && perf.exitCode === null) await new Promise((r) => perf.once('exit', r));
+    if (perf && perf.exitCode === null && perf.signalCode === null) await new Promise((r) => (perf.once('exit', r), perf.once('error', r)));
     const f = figures(agent.child.pid!, ticks0, t);
     if (v.play) {
       const state = (await request(sock, { cmd: 'status' })).status as { phase?: string } | undefined;

@@ -14,8 +14,9 @@ import { PlaybackTap } from '../../../src/audio/playback-tap.js';
 import { int16ToBytes } from '../../../src/audio/wav.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { RoomSchema, WakeSchema } from '../../../src/config/schema.js';
-import { EchoCancelInput } from '../../../src/drivers/echo/cancel-input.js';
+import { ECHO_BATCH_MS, EchoCancelInput } from '../../../src/drivers/echo/cancel-input.js';
 import { wasDenoised } from '../../../src/drivers/echo/denoised.js';
+import { CHUNK_SAMPLES } from '../../../src/drivers/openwakeword/features.js';
 import { OpenWakeWord } from '../../../src/drivers/openwakeword/wake.js';
 import { createAudio } from '../../../src/drivers/registry.js';
 import { RoomEcho } from '../../../src/drivers/room/acoustics.js';
@@ -295,6 +296,11 @@ describe.skipIf(missing)('room: drivers with audio.echoCancel: speex, in real ti
     expect(got).toHaveLength(11);
   });
 
+  it('the batch grid is the openWakeWord chunk: each wake chunk ends in the batch that completes it', () => {
+    // The Framer starts its chunks on the CHUNK_SAMPLES grid (wake-porcupine.test.ts); the
+    // canceller hands held frames over on its ECHO_BATCH_MS grid. Both must be the same.
+    expect((ECHO_BATCH_MS * CORE_FORMAT.sampleRate) / 1000).toBe(CHUNK_SAMPLES);
+  });
   it('without libspeexdsp capture goes on unchanged, with one warning and the reason in echoStatus()', async () => {
     const mem = memoryLogger('debug');
     const frames: AudioFrame[] = [];
