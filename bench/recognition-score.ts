@@ -13,6 +13,7 @@
  */
 import { Assistant, builtinSkills, type Conversation } from '../src/local-gateway/assistant.js';
 import { normalizeText } from '../src/speech/phrases.js';
+import type { ThresholdCurve } from '../src/speech/rejection.js';
 
 export interface Decoded {
   ref: string;
@@ -24,8 +25,8 @@ export interface Decoded {
   ratio: number;
   /** The noise filter's estimate of the utterance's SNR (the threshold follows it). */
   snrDb: number | undefined;
-  /** Judged by the decoders for noise (their curve). */
-  noisy?: boolean;
+  /** The threshold curve the recogniser judged it by (its decoders for noise have their own; default: the recogniser's usual one). */
+  curve?: ThresholdCurve;
 }
 
 export type Accept = (d: Decoded) => boolean;

@@ -31,8 +31,8 @@ import { builtinSkills, skillGrammars } from '../src/local-gateway/assistant.js'
 import { LocalGateway } from '../src/local-gateway/server.js';
 import { silentLogger } from '../src/log/logger.js';
 import { Grammar } from '../src/speech/phrases.js';
-import { DEFAULT_GARBAGE, DEFAULT_NOISE_MODEL, DEFAULT_REJECT_THRESHOLD, PocketsphinxStt, thresholdAt } from '../src/speech/pocketsphinx.js';
-import { GARBAGE_CURVE, RATIO_CURVE, type ThresholdCurve } from '../src/speech/rejection.js';
+import { DEFAULT_GARBAGE, DEFAULT_REJECT_THRESHOLD, PocketsphinxStt, thresholdAt } from '../src/speech/pocketsphinx.js';
+import { GARBAGE_CURVE, RATIO_CURVE } from '../src/speech/rejection.js';
 import { DEFAULT_VOICES, fliteVoices, festivalVoices, speak, type VoiceEngine } from '../src/speech/voices.js';
 import { padded, speechEnd, spoken, withNoise } from '../test/support/speech-fixtures.js';
 import { breakdown, byCommand, misses, sameCommand, score, type Accept, type Decoded } from './recognition-score.js';
@@ -159,7 +159,7 @@ async function decodeAll(utts: Utt[]): Promise<{ decoded: Decoded[]; cpuPerAudio
     await s.close();
     audio += u.pcm.length / RATE;
     const seen = last as { text: string; ratio: number; snrDb: number | undefined; noisy: boolean } | undefined;
-    decoded.push({ ref: u.ref, inGrammar: u.inGrammar, voice: u.voice, snr: u.snr, hyp: r.text, ratio: seen ? seen.ratio : -Infinity, snrDb: seen?.snrDb, noisy: seen?.noisy ?? false });
+    decoded.push({ ref: u.ref, inGrammar: u.inGrammar, voice: u.voice, snr: u.snr, hyp: r.text, ratio: seen ? seen.ratio : -Infinity, snrDb: seen?.snrDb, curve: stt.curveFor(seen?.noisy) });
   }
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
@@ -171,13 +171,7 @@ async function decodeAll(utts: Utt[]): Promise<{ decoded: Decoded[]; cpuPerAudio
 const accepting =
   (threshold: number): Accept =>
   (d) =>
-    d.hyp !== '' && d.ratio >= thresholdAt(threshold, d.snrDb, curveFor(d.noisy ?? false));
-
-/** The recogniser's curve for the decoders that judged (PocketsphinxStt.curveFor with the defaults). */
-function curveFor(noisy: boolean): ThresholdCurve {
-  const curve = DEFAULT_GARBAGE > 0 ? GARBAGE_CURVE : RATIO_CURVE;
-  return noisy && DEFAULT_GARBAGE > 0 ? { ...curve, offset: curve.offset + DEFAULT_NOISE_MODEL.offset } : curve;
-}
+    d.hyp !== '' && d.ratio >= thresholdAt(threshold, d.snrDb, d.curve ?? (DEFAULT_GARBAGE > 0 ? GARBAGE_CURVE : RATIO_CURVE));
 
 const label = (snr: number | null) => (snr === null ? 'quiet' : `snr${snr}dB`);
 

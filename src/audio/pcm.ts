@@ -1,5 +1,16 @@
 /** Sample-level helpers. */
 
+/** The parts one after another, in a new array. */
+export function concatPcm(parts: readonly Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** RMS level of PCM16 samples in dBFS (-inf for silence is clamped to -100). */
 /** No samples: shared, since a zero-length array cannot change (held remainders that are empty). */
 export const NO_SAMPLES = new Int16Array(0);

@@ -9,7 +9,7 @@
  * after `SessionHost.sentenceCheckMs` of silence finds a sentence it would accept, or one so far
  * from acceptance that the recogniser gives up (`SessionHost.givesUp`).
  */
-import { rmsDb } from '../audio/pcm.js';
+import { concatPcm, rmsDb } from '../audio/pcm.js';
 import { EnergyVad } from '../audio/vad.js';
 import { ServiceError } from '../backends/service-error.js';
 import type { SttEvents, SttResult, SttSession } from '../backends/stt/types.js';
@@ -121,16 +121,6 @@ const DETECTOR_ALPHA = 0.98;
 /** A pair's decoders, each fed the same audio. */
 const decoders = (p: Pair): Ptr[] => (p.words ? [p.grammar, p.loop, p.words] : [p.grammar, p.loop]);
 
-function concat(parts: Int16Array[]): Int16Array {
-  const all = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return all;
-}
-
 type SessionState = 'waiting' | 'listening' | 'finishing' | 'done';
 
 /** One utterance: both decoders fed in order on koffi's worker threads, one call at a time. */
@@ -167,9 +157,10 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
   #closing: Promise<void> | undefined;
   /** The grammar searched (a name of the recogniser's grammars). */
   #search = 'default';
-  /** Whether to stay on these decoders or move to those for noise is decided (once per utterance). */
-  #decided = false;
-  /** The filtered audio so far, kept until that is decided. */
+  /**
+   * The filtered audio so far, kept until it is decided (once per utterance) whether to stay on
+   * these decoders or move to those for noise; undefined once decided, or with nothing to decide.
+   */
   #sinceStart: Int16Array[] | undefined;
 
   constructor(stt: SessionHost, grammar: string, completeSilenceMs: number, denoise: false | WienerOptions) {
@@ -184,7 +175,6 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
     this.#endOnComplete = completeSilenceMs > 0;
     if (this.#endOnComplete && stt.sentenceCheckMs > 0) this.#fed = [];
     if (stt.noiseModel && this.#filter) this.#sinceStart = [];
-    else this.#decided = true;
     this.#chain = this.#start();
   }
 
@@ -277,8 +267,8 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
       this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx failed to process audio'));
       return;
     }
-    if (!this.#decided) {
-      pair = await this.#decide(pair);
+    if (this.#sinceStart) {
+      pair = await this.#decide(pair, this.#sinceStart);
       if (!pair) return;
     }
     const vad = this.#detect(forDetector);
@@ -314,16 +304,11 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
    * long before the speech ends); the first pair is released. Returns the pair decoding now
    * (undefined after a failure).
    */
-  async #decide(pair: Pair): Promise<Pair | undefined> {
-    const rule = this.#stt.noiseModel;
-    const filter = this.#filter;
-    if (!rule || !filter) {
-      this.#decided = true;
-      return pair;
-    }
+  async #decide(pair: Pair, audio: Int16Array[]): Promise<Pair | undefined> {
+    // Set together with #sinceStart (constructor).
+    const rule = this.#stt.noiseModel!;
+    const filter = this.#filter!;
     if (filter.speechFrames < rule.speechFrames) return pair;
-    this.#decided = true;
-    const audio = this.#sinceStart ?? [];
     this.#sinceStart = undefined;
     const snr = filter.snrDb;
     if (snr === undefined || snr >= rule.belowSnrDb) return pair;
@@ -335,7 +320,7 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
       this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx could not start an utterance on the decoders for noise'));
       return undefined;
     }
-    const all = concat(audio);
+    const all = concatPcm(audio);
     const [fed, ended] = await Promise.all([Promise.all(decoders(noisy).map((d) => lib.processRaw(d, all))), Promise.all(decoders(pair).map((d) => lib.endUtt(d)))]);
     this.#stt.release(pair);
     this.#pair = noisy;
@@ -372,7 +357,7 @@ export class PocketsphinxSession extends TypedEmitter<SttEvents> implements SttS
       this.#grammarEnded = true;
       return true;
     }
-    const all = concat(fed);
+    const all = concatPcm(fed);
     if (lib.startUtt(pair.grammar) < 0 || (await lib.processRaw(pair.grammar, all)) < 0) {
       this.#fail(new ServiceError('pocketsphinx', 'provider', 'pocketsphinx could not search the utterance again'));
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CaptureConverter, pickChannel, selectChannel } from '../../src/audio/channels.js';
+import { concatPcm } from '../../src/audio/pcm.js';
 import { Resampler } from '../../src/audio/resample.js';
 
 /** A sine of `freq` Hz at `rate`, amplitude `amp`, `seconds` long. */
@@ -41,13 +42,7 @@ function inChunks(r: { process(x: Int16Array): Int16Array }, x: Int16Array, size
     parts.push(Int16Array.from(r.process(x.subarray(i, i + n))));
     i += n;
   }
-  const out = new Int16Array(parts.reduce((t, p) => t + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatPcm(parts);
 }
 
 const db = (ratio: number) => 20 * Math.log10(ratio);

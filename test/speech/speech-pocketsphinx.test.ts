@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SttResult, SttSession } from '../../src/backends/stt/types.js';
 import { builtinSkills, skillGrammars } from '../../src/local-gateway/assistant.js';
+import { concatPcm } from '../../src/audio/pcm.js';
 import { memoryLogger, silentLogger } from '../../src/log/logger.js';
 import { WienerFilter } from '../../src/speech/denoise.js';
 import { PhraseError } from '../../src/speech/phrases.js';
@@ -23,15 +24,7 @@ beforeAll(() => {
 });
 afterAll(() => stt.close());
 
-function concat(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const concat = (...parts: Int16Array[]): Int16Array => concatPcm(parts);
 
 /** Streams `pcm` in 20 ms chunks, then asks for the final transcript. */
 /**
@@ -154,9 +147,8 @@ describe('pocketsphinx with the gateway skills\' grammar', () => {
       seen.length = 0;
       await recognise(withNoise(speech, 10, 4), undefined, plain);
       expect(seen.map((h) => h.noisy)).toEqual([false]);
-      // The pair for noise is reused: a second noisy utterance is judged by it too (which of
-      // the two pairs is right here depends on what each heard before: live CMN; the bench
-      // measures the gain).
+      // A second noisy utterance moves too (which of the two pairs gets it right depends on what
+      // each heard before, live CMN: the bench measures the gain).
       seen.length = 0;
       await recognise(withNoise(padded(spoken('flite/awb', 'what time is it'), 500, 800), 10, 4), undefined, own);
       expect(seen.map((h) => h.noisy)).toEqual([true]);

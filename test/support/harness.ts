@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createAgent, type Agent } from '../../src/agent.js';
+import { concatPcm } from '../../src/audio/pcm.js';
 import { deepMerge, parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { Phase } from '../../src/core/state.js';
@@ -117,12 +118,5 @@ export function marker(ms: number, value = 1234): Int16Array {
 
 /** All PCM the gateway received for a turn, concatenated. */
 export function received(gw: LocalGateway, id: string): Int16Array {
-  const parts = gw.audio.get(id) ?? [];
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatPcm(gw.audio.get(id) ?? []);
 }
