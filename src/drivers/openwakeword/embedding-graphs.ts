@@ -50,6 +50,83 @@ export interface EmbeddingGraphBytes {
  * what differs, when the model is not a stack of that shape.
  */
 export function splitEmbeddingModel(bytes: Uint8Array): EmbeddingGraphBytes {
+  const { model, streamNodes, longNodes, weights, consts, input, output, caches } = streamParts(bytes);
+  const cacheDims = (c: CacheSpec): OnnxDim[] => [1, `${c.input}_channels`, c.frames, `${c.input}_bins`];
+  const stream = buildOnnx(model, {
+    nodes: streamNodes,
+    initializers: weights,
+    constants: consts,
+    inputs: [[input, [1, 1, MEL_PER_CHUNK, MEL_BINS]], ...caches.map((c) => [c.input, cacheDims(c)] as const)],
+    outputs: [[output, [1, EMBEDDING_SIZE, 1, 1]], ...caches.map((c) => [c.output, cacheDims(c)] as const)],
+  });
+  const long = buildOnnx(model, {
+    nodes: longNodes,
+    initializers: weights,
+    constants: consts,
+    inputs: [[input, [1, 1, 'frames', MEL_BINS]]],
+    outputs: [[output, [1, EMBEDDING_SIZE, 'windows', 1]], ...caches.map((c) => [c.output, cacheDims(c)] as const)],
+  });
+  return { stream, long, input, output, caches };
+}
+
+/** The stream graph with the keyword model after it (scoreStepGraph). */
+export interface ScoredGraphBytes {
+  bytes: Uint8Array;
+  /** The extra input: the newest `frames - 1` embeddings before the step, oldest first ([1, frames - 1, 96]). */
+  history: string;
+  /** The keyword model's output: the score of the window ending at the step. */
+  score: string;
+}
+
+/** Names of the extra input and the two nodes that join the step's embedding to the history. */
+const HISTORY = '__keyword_history';
+const JOIN_SHAPE = '__keyword_join_shape';
+const JOINED_EMBEDDING = '__keyword_embedding';
+
+/**
+ * The streaming graph and the keyword model as one graph: the step's embedding joins the
+ * `frames - 1` before it and the keyword model scores the window, in the same run. Each 80 ms
+ * step is then one call into the runtime instead of two: after the process has been idle (the
+ * audio comes every 20 ms), a call's fixed cost is most of what a small model costs (measured
+ * here: 150-200 us for the keyword model's run in the real CLI, 40 us back to back).
+ *
+ * Throws OnnxFormatError, saying why, when the two cannot be joined as they are: the keyword
+ * model needs another operator set than the embedding model, reads more than one input, or
+ * uses a name the streaming graph uses. The engine then runs them apart (the same scores).
+ * `scoreDims` is the keyword model's output shape (-1 where symbolic).
+ */
+export function scoreStepGraph(embeddingBytes: Uint8Array, keywordBytes: Uint8Array, frames: number, scoreDims: readonly number[]): ScoredGraphBytes {
+  const { model, streamNodes, weights, consts, input, output, caches } = streamParts(embeddingBytes);
+  const kw = parseOnnx(keywordBytes);
+  for (const [domain, version] of kw.opsets) {
+    if (model.opsets.get(domain) !== version) throw new OnnxFormatError(`the keyword model uses operator set ${domain || 'ai.onnx'} ${version}, the embedding model ${model.opsets.get(domain) ?? 'none'}`);
+  }
+  if (kw.inputs.length !== 1 || kw.outputs.length !== 1) throw new OnnxFormatError(`the keyword model has ${kw.inputs.length} inputs and ${kw.outputs.length} outputs, not one of each`);
+  // Every name the streaming graph has: the model's, the caches', and ours (which start with __).
+  const taken = new Set<string>([...model.initializers.keys(), ...model.nodes.flatMap((n) => [...n.inputs, ...n.outputs]), ...caches.flatMap((c, i) => [c.input, c.output, `cache_${i}_joined`])]);
+  for (const name of [...kw.initializers.keys(), ...kw.nodes.flatMap((n) => [...n.inputs, ...n.outputs])]) {
+    if (name !== '' && (taken.has(name) || name.startsWith('__'))) throw new OnnxFormatError(`the keyword model and the embedding model both use the name ${name}`);
+  }
+  const cacheDims = (c: CacheSpec): OnnxDim[] => [1, `${c.input}_channels`, c.frames, `${c.input}_bins`];
+  const score = kw.outputs[0]!;
+  const bytes = buildOnnx(model, {
+    nodes: [
+      ...streamNodes,
+      // [1, 96, 1, 1] -> [1, 1, 96], after the history: the keyword model's [1, frames, 96].
+      nodeProto('Reshape', [output, JOIN_SHAPE], [JOINED_EMBEDDING], `${JOINED_EMBEDDING}_reshape`),
+      nodeProto('Concat', [HISTORY, JOINED_EMBEDDING], [kw.inputs[0]!], `${JOINED_EMBEDDING}_concat`, { axis: 1 }),
+      ...kw.nodes.map((n) => n.raw),
+    ],
+    initializers: weights,
+    constants: [...consts, int64Tensor(JOIN_SHAPE, [1, 1, EMBEDDING_SIZE]), ...[...kw.initializers.values()].map((t) => t.raw)],
+    inputs: [[input, [1, 1, MEL_PER_CHUNK, MEL_BINS]], ...caches.map((c) => [c.input, cacheDims(c)] as const), [HISTORY, [1, frames - 1, EMBEDDING_SIZE]]],
+    outputs: [[output, [1, EMBEDDING_SIZE, 1, 1]], ...caches.map((c) => [c.output, cacheDims(c)] as const), [score, scoreDims.map((d, i) => (d >= 0 ? d : `${HISTORY}_score_${i}`))]],
+  });
+  return { bytes, history: HISTORY, score };
+}
+
+/** The embedding model taken apart: the nodes of the two graphs (embedding-graphs' header comment). */
+function streamParts(bytes: Uint8Array) {
   const model = parseOnnx(bytes);
   const nodes = model.nodes;
   if (nodes.length < 3 || nodes[0]!.op !== 'Reshape' || nodes.at(-1)!.op !== 'Reshape') throw new OnnxFormatError('the model does not start and end with a Reshape');
@@ -115,22 +192,7 @@ export function splitEmbeddingModel(bytes: Uint8Array): EmbeddingGraphBytes {
     longNodes.push(n.raw);
   });
   const consts = [...constants.values(), int64Tensor(end, [2 ** 31 - 1]), int64Tensor(axis, [2])];
-  const cacheDims = (c: CacheSpec): OnnxDim[] => [1, `${c.input}_channels`, c.frames, `${c.input}_bins`];
-  const stream = buildOnnx(model, {
-    nodes: streamNodes,
-    initializers: weights,
-    constants: consts,
-    inputs: [[input, [1, 1, MEL_PER_CHUNK, MEL_BINS]], ...caches.map((c) => [c.input, cacheDims(c)] as const)],
-    outputs: [[output, [1, EMBEDDING_SIZE, 1, 1]], ...caches.map((c) => [c.output, cacheDims(c)] as const)],
-  });
-  const long = buildOnnx(model, {
-    nodes: longNodes,
-    initializers: weights,
-    constants: consts,
-    inputs: [[input, [1, 1, 'frames', MEL_BINS]]],
-    outputs: [[output, [1, EMBEDDING_SIZE, 'windows', 1]], ...caches.map((c) => [c.output, cacheDims(c)] as const)],
-  });
-  return { stream, long, input, output, caches };
+  return { model, streamNodes, longNodes, weights, consts, input, output, caches };
 }
 
 /** The mel model, for its JavaScript form (FastEmbedding.load). */
@@ -141,7 +203,28 @@ export interface MelModel {
   onModel?: (reason: string) => void;
 }
 
-/** The two graphs loaded: embeddings by step and by batch; and the mel front end in JavaScript, when given the mel model. */
+/** The keyword model, for the step graph that scores as it embeds (FastEmbedding.load). */
+export interface KeywordModel {
+  bytes: Uint8Array;
+  model: OwwModel;
+  /** Embeddings it reads. */
+  frames: number;
+  /** Why the steps run it apart (it cannot be joined, or the joined graph does not agree), for a debug line. */
+  onApart?: (reason: string) => void;
+}
+
+/** The step graph with the keyword model in it, loaded. */
+interface Scored {
+  graph: OwwGraph;
+  history: string;
+  score: string;
+  frames: number;
+}
+
+/**
+ * The two graphs loaded: embeddings by step and by batch; the mel front end in JavaScript, when
+ * given the mel model; and, when given the keyword model, the step graph that also scores.
+ */
 export class FastEmbedding {
   readonly #g: { stream: OwwGraph; long: OwwGraph };
   readonly #spec: EmbeddingGraphBytes;
@@ -150,6 +233,8 @@ export class FastEmbedding {
   /** Streaming steps and whole-window primes run so far, over every stream (benches and tests). */
   steps = 0;
   primes = 0;
+  /** The step graph with the keyword model in it, when it loaded and agreed; else null (the keyword model runs apart). */
+  #scored: Scored | null = null;
 
   private constructor(graphs: { stream: OwwGraph; long: OwwGraph }, spec: EmbeddingGraphBytes) {
     this.#g = graphs;
@@ -161,7 +246,7 @@ export class FastEmbedding {
    * stock model (`whole`) on a test signal. Rejects, saying why, when either fails. After it
    * resolves, `whole` is not needed by anything that uses this.
    */
-  static async load(runtime: OwwRuntime, bytes: Uint8Array, whole: OwwModel, mel?: MelModel): Promise<FastEmbedding> {
+  static async load(runtime: OwwRuntime, bytes: Uint8Array, whole: OwwModel, mel?: MelModel, keyword?: KeywordModel): Promise<FastEmbedding> {
     if (!runtime.loadGraph) throw new Error('the runtime cannot load graphs from memory');
     const spec = splitEmbeddingModel(bytes);
     const loaded: OwwGraph[] = [];
@@ -180,6 +265,7 @@ export class FastEmbedding {
           mel.onModel?.(err instanceof Error ? err.message : String(err));
         }
       }
+      if (keyword) await fast.#loadScored(runtime, bytes, keyword);
       return fast;
     } catch (err) {
       for (const g of loaded) await g.release().catch(() => undefined);
@@ -208,33 +294,82 @@ export class FastEmbedding {
     return emb;
   }
 
-  /** @internal (EmbeddingStream) */
-  async run(prime: boolean, mel: Float32Array, caches: readonly OwwTensor[]): Promise<{ embedding: Float32Array; caches: OwwTensor[] }> {
+  /** Whether a step given the history scores too (the keyword model is in the step graph). */
+  get scores(): boolean {
+    return this.#scored !== null;
+  }
+
+  /**
+   * @internal (EmbeddingStream) With `history` (the newest `frames - 1` embeddings before this
+   * step) and the step graph that scores, the score of the window ending at the step too.
+   */
+  async run(prime: boolean, mel: Float32Array, caches: readonly OwwTensor[], history?: Float32Array): Promise<{ embedding: Float32Array; caches: OwwTensor[]; score: number | null }> {
     const s = this.#spec;
     const feeds: Record<string, OwwTensor> = { [s.input]: { data: mel, dims: [1, 1, prime ? MEL_WINDOW : MEL_PER_CHUNK, MEL_BINS] } };
     if (!prime) s.caches.forEach((c, i) => (feeds[c.input] = caches[i]!));
+    const scored = !prime && history ? this.#scored : null;
+    if (scored) feeds[scored.history] = { data: history!, dims: [1, scored.frames - 1, EMBEDDING_SIZE] };
     // Priming is the long graph on one window: its caches are the window's.
-    const out = await (prime ? this.#g.long : this.#g.stream).run(feeds);
+    const out = await (prime ? this.#g.long : (scored?.graph ?? this.#g.stream)).run(feeds);
     if (prime) this.primes++;
     else this.steps++;
-    return { embedding: out[s.output]!.data, caches: s.caches.map((c) => out[c.output]!) };
+    return { embedding: out[s.output]!.data, caches: s.caches.map((c) => out[c.output]!), score: scored ? out[scored.score]!.data[0]! : null };
   }
 
   async release(): Promise<void> {
-    for (const g of [this.#g.stream, this.#g.long]) await g.release().catch(() => undefined);
+    for (const g of [this.#g.stream, this.#g.long, this.#scored?.graph]) await g?.release().catch(() => undefined);
+    this.#scored = null;
+  }
+
+  /**
+   * Loads the step graph with the keyword model in it (scoreStepGraph) and checks it against
+   * the stream and the keyword model apart on the test signal; when it cannot be built or does
+   * not agree (to 1e-5), the steps go on without it and `onApart` says why.
+   */
+  async #loadScored(runtime: OwwRuntime, bytes: Uint8Array, keyword: KeywordModel): Promise<void> {
+    let graph: OwwGraph | null = null;
+    try {
+      const g = scoreStepGraph(bytes, keyword.bytes, keyword.frames, keyword.model.outputShape);
+      graph = await runtime.loadGraph!(g.bytes, "the embedding model's step graph with the keyword model");
+      const scored: Scored = { graph, history: g.history, score: g.score, frames: keyword.frames };
+      const n = keyword.frames;
+      // A history of embeddings in their range (about -10 to 60 here), then three steps of the test signal.
+      const history = new Float32Array(n * EMBEDDING_SIZE);
+      for (let i = 0; i < history.length; i++) history[i] = 20 + 25 * Math.sin(i / 7);
+      const mel = testMel(MEL_WINDOW + MEL_PER_CHUNK * 3);
+      const counts = [this.steps, this.primes];
+      const apart = this.stream();
+      const joined = this.stream();
+      await apart.prime(mel.subarray(0, MEL_WINDOW * MEL_BINS));
+      joined.copyFrom(apart);
+      let worst = 0;
+      for (let w = 1; w <= 3; w++) {
+        const frames = mel.subarray((MEL_WINDOW + (w - 1) * MEL_PER_CHUNK) * MEL_BINS, (MEL_WINDOW + w * MEL_PER_CHUNK) * MEL_BINS);
+        this.#scored = scored;
+        const emb = await joined.step(frames, history.subarray(EMBEDDING_SIZE));
+        this.#scored = null;
+        const want = await apart.step(frames);
+        history.copyWithin(0, EMBEDDING_SIZE);
+        history.set(want.subarray(0, EMBEDDING_SIZE), (n - 1) * EMBEDDING_SIZE);
+        const score = (await keyword.model.run(history, [1, n, EMBEDDING_SIZE]))[0]!;
+        worst = Math.max(worst, Math.abs(score - (joined.score ?? Number.NaN)));
+        for (let c = 0; c < EMBEDDING_SIZE; c++) worst = Math.max(worst, Math.abs(want[c]! - emb[c]!));
+      }
+      [this.steps, this.primes] = counts as [number, number];
+      if (!(worst <= 1e-5)) throw new OnnxFormatError(`the step graph with the keyword model differs from the two apart by ${worst.toExponential(2)}`);
+      this.#scored = scored;
+    } catch (err) {
+      this.#scored = null;
+      await graph?.release().catch(() => undefined);
+      keyword.onApart?.(err instanceof Error ? err.message : String(err));
+    }
   }
 
   /** The graphs must reproduce the stock model on four windows of a test signal (at once, and primed then streamed). */
   async #check(whole: OwwModel): Promise<void> {
     const windows = 4;
     const frames = MEL_WINDOW + MEL_PER_CHUNK * (windows - 1);
-    const mel = new Float32Array(frames * MEL_BINS);
-    let x = 0x1234567;
-    for (let i = 0; i < mel.length; i++) {
-      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-      // Values in the range of scaled mel frames (about -1 to 4), with some structure in time.
-      mel[i] = (x / 2 ** 32) * 3 - 1 + Math.sin(i / 97);
-    }
+    const mel = testMel(frames);
     const expected: Float32Array[] = [];
     for (let w = 0; w < windows; w++) {
       const win = mel.slice(w * MEL_PER_CHUNK * MEL_BINS, (w * MEL_PER_CHUNK + MEL_WINDOW) * MEL_BINS);
@@ -257,6 +392,17 @@ export class FastEmbedding {
   }
 }
 
+/** The test signal the graphs are checked on: `frames` mel frames in the range of scaled mel frames (about -1 to 4), with some structure in time. */
+function testMel(frames: number): Float32Array {
+  const mel = new Float32Array(frames * MEL_BINS);
+  let x = 0x1234567;
+  for (let i = 0; i < mel.length; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    mel[i] = (x / 2 ** 32) * 3 - 1 + Math.sin(i / 97);
+  }
+  return mel;
+}
+
 /**
  * One history's streaming state: `prime` on a whole window, then `step` with each 8 new frames.
  * The caches are the runtime's output tensors, never changed: copying a state copies references.
@@ -264,6 +410,8 @@ export class FastEmbedding {
 export class EmbeddingStream {
   readonly #fast: FastEmbedding;
   #caches: OwwTensor[] | null = null;
+  /** The keyword model's score from the latest step, when it scored (step with a history); else null. */
+  score: number | null = null;
 
   constructor(fast: FastEmbedding) {
     this.#fast = fast;
@@ -285,16 +433,22 @@ export class EmbeddingStream {
 
   /** The embedding of one whole window (76 frames); the steps continue it. */
   async prime(window: Float32Array): Promise<Float32Array> {
+    this.score = null;
     const r = await this.#fast.run(true, window, []);
     this.#caches = r.caches;
     return r.embedding;
   }
 
-  /** The embedding of the window 8 frames after the previous one; `frames` holds those 8. */
-  async step(frames: Float32Array): Promise<Float32Array> {
+  /**
+   * The embedding of the window 8 frames after the previous one; `frames` holds those 8. Given
+   * `history` (the newest `frames - 1` embeddings before this one, oldest first) and a step
+   * graph that scores, `score` is then the keyword model's score of the window ending here.
+   */
+  async step(frames: Float32Array, history?: Float32Array): Promise<Float32Array> {
     if (!this.#caches) throw new Error('EmbeddingStream.prime() first');
-    const r = await this.#fast.run(false, frames, this.#caches);
+    const r = await this.#fast.run(false, frames, this.#caches, history);
     this.#caches = r.caches;
+    this.score = r.score;
     return r.embedding;
   }
 }

@@ -101,6 +101,9 @@ export class StreamingFeatures {
   readonly #melNewest: Float32Array;
   /** Mel frames added since the latest step's embedding (the stream continues at exactly 8). */
   #sinceStep = 0;
+  /** The newest `frames - 1` embeddings (a view): with them the step graph scores as it embeds. */
+  readonly #scoreHistory: Float32Array;
+  #stepScore: number | null = null;
 
   /**
    * @param frames embeddings kept (the keyword model's input length, 16 for the stock models)
@@ -125,6 +128,16 @@ export class StreamingFeatures {
     this.#melNewest = this.#mel.subarray((this.#melFrames - MEL_PER_CHUNK) * MEL_BINS);
     this.#fast = fast;
     this.#stream = fast?.stream() ?? null;
+    this.#scoreHistory = this.#embeddings.subarray(EMBEDDING_SIZE);
+  }
+
+  /**
+   * The keyword model's score of `embeddings` after the latest 80 ms step, when the step graph
+   * computed it with the embedding (FastEmbedding with the keyword model in); else null, and
+   * the caller runs the keyword model on `embeddings`. Cleared by every push.
+   */
+  get stepScore(): number | null {
+    return this.#stepScore;
   }
 
   /** The keyword model's input: the latest `frames` embeddings, oldest first (a live view). */
@@ -173,6 +186,7 @@ export class StreamingFeatures {
    */
   reset(): void {
     if (this.#initial) this.#embeddings.set(this.#initial);
+    this.#stepScore = null;
     this.#primed = false;
     this.#have = 0;
     this.#firstHalfMel = false;
@@ -198,6 +212,7 @@ export class StreamingFeatures {
     const end = half ? MEL_CONTEXT + HALF_SAMPLES : this.#audio.length;
     this.#audio.set(src.#audio.subarray(end - MEL_CONTEXT, end), this.#audio.length - MEL_CONTEXT);
     this.#primed = src.#primed;
+    this.#stepScore = null;
     this.#have = 0;
     this.#firstHalfMel = false;
     this.#halfFresh = false;
@@ -221,6 +236,7 @@ export class StreamingFeatures {
    */
   async pushFirstHalf(half: Int16Array, score: boolean): Promise<boolean> {
     if (half.length !== HALF_SAMPLES || this.#have !== 0) throw new RangeError(`the first half of a chunk must have ${HALF_SAMPLES} samples and follow a whole chunk`);
+    this.#stepScore = null;
     const audio = this.#audio;
     // Keep the last MEL_CONTEXT samples of the previous chunk in front of the new one.
     audio.copyWithin(0, CHUNK_SAMPLES);
@@ -286,7 +302,10 @@ export class StreamingFeatures {
     let emb: Float32Array;
     const stream = this.#stream;
     if (step && stream) {
-      emb = stream.primed && this.#sinceStep === MEL_PER_CHUNK ? await stream.step(this.#melNewest) : await stream.prime(this.#melLatest);
+      // The steps fill `embeddings`: the window after this one is its newest frames - 1 and this.
+      const continues = stream.primed && this.#sinceStep === MEL_PER_CHUNK;
+      emb = continues ? await stream.step(this.#melNewest, this.#scoreHistory) : await stream.prime(this.#melLatest);
+      this.#stepScore = continues ? stream.score : null;
       this.#sinceStep = 0;
     } else if (this.#fast) {
       emb = await this.#fast.windows(this.#melLatest, MEL_WINDOW);

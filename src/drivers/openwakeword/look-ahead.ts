@@ -101,7 +101,7 @@ export class LookAhead {
     let streakScore = 0;
     for (let k = 0; k < this.padChunks; k++) {
       await copy.push(k % 2 === 0 ? this.#padChunk : this.#reversed);
-      const s = (await this.keyword.run(copy.embeddings, this.#dims))[0]!;
+      const s = copy.stepScore ?? (await this.keyword.run(copy.embeddings, this.#dims))[0]!;
       this.scores[k] = s;
       if (k + 1 >= triggerLevel) {
         let low = s;

@@ -6,7 +6,8 @@
  * unchanged; only what the new graphs add (nodes, int64 constants, inputs and outputs) is
  * encoded here.
  *
- * Field numbers (onnx.proto3): ModelProto.graph 7; GraphProto node 1, name 2, initializer 5,
+ * Field numbers (onnx.proto3): ModelProto.graph 7, opset_import 8 (OperatorSetIdProto domain 1,
+ * version 2); GraphProto node 1, name 2, initializer 5,
  * input 11, output 12; NodeProto input 1, output 2, name 3, op_type 4, attribute 5;
  * AttributeProto name 1, i 3, ints 8, type 20; TensorProto dims 1, data_type 2, name 8,
  * raw_data 9; ValueInfoProto name 1, type 2; TypeProto.tensor_type 1; Tensor elem_type 1,
@@ -107,6 +108,8 @@ export interface OnnxModel {
   initializers: Map<string, OnnxInitializer>;
   inputs: string[];
   outputs: string[];
+  /** The operator sets the model imports, by domain ('' is the default ONNX domain) -> version. */
+  opsets: Map<string, number>;
 }
 
 /** The float32 values of an initializer stored as raw data (TensorProto data_type 1, raw_data), or null. */
@@ -151,7 +154,12 @@ export function parseOnnx(bytes: Uint8Array): OnnxModel {
       if (name) initializers.set(text(name.bytes), { dims: ints(t, 1), raw: f.bytes });
     }
   }
-  return { header: model.filter((f) => f.no !== 7).map((f) => f.raw), nodes, initializers, inputs: names(11), outputs: names(12) };
+  const opsets = new Map<string, number>();
+  for (const f of model.filter((x) => x.no === 8 && x.wire === 2)) {
+    const o = decode(f.bytes);
+    opsets.set(text(o.find((x) => x.no === 1)?.bytes ?? new Uint8Array()), Number(o.find((x) => x.no === 2)?.int ?? 0n));
+  }
+  return { header: model.filter((f) => f.no !== 7).map((f) => f.raw), nodes, initializers, inputs: names(11), outputs: names(12), opsets };
 }
 
 // ---- encoding ----

@@ -73,6 +73,51 @@ export function archProblem(arch: string = process.arch): string | undefined {
 }
 
 type OrtModule = typeof OrtNode;
+type Tensor = InstanceType<OrtModule['Tensor']>;
+
+/** One loaded session, whichever way it is called. */
+interface Session {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** Shapes from the model file; symbolic dimensions are -1. */
+  readonly inputShapes: readonly (readonly number[])[];
+  readonly outputShapes: readonly (readonly number[])[];
+  run(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> | Record<string, Tensor>;
+  release(): void | Promise<void>;
+}
+
+/** onnxruntime-node's native session (its `dist/binding.js`), as its own typings describe it. */
+interface NativeSession {
+  loadModel(path: string, options: object): void;
+  loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: object): void;
+  readonly inputMetadata: readonly { name: string; shape: readonly number[] }[];
+  readonly outputMetadata: readonly { name: string; shape: readonly number[] }[];
+  run(feeds: Record<string, Tensor>, fetches: Record<string, null>, options: object): Record<string, Tensor>;
+  dispose(): void;
+}
+interface NativeBinding {
+  binding: { InferenceSession: new () => NativeSession };
+  initOrt: () => void;
+}
+
+/**
+ * The package's native session class, when it is there as onnxruntime-node 1.x ships it; else
+ * null (the public API then serves, the same results). The public `InferenceSession.run` wraps
+ * each run of that synchronous class in a promise resolved from `setImmediate`, and checks and
+ * re-wraps every input and output in JavaScript: per 80 ms step a turn of the event loop and
+ * two dozen objects more, which after the process has been idle cost more than a small run
+ * itself (docs/benchmarks.md).
+ */
+async function nativeBinding(): Promise<NativeBinding | null> {
+  try {
+    const mod = (await import('onnxruntime-node/dist/binding.js')) as Partial<NativeBinding> & { default?: Partial<NativeBinding> };
+    const b = typeof mod.initOrt === 'function' ? mod : mod.default;
+    if (typeof b?.initOrt !== 'function' || typeof b.binding?.InferenceSession !== 'function') return null;
+    return b as NativeBinding;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * The real runtime: imports onnxruntime-node on first use. One intra-op thread and sequential
@@ -95,15 +140,44 @@ export async function loadOnnxRuntime(arch: string = process.arch): Promise<OwwR
     );
   }
   const options = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' } as const;
-  type Tensor = InstanceType<OrtModule['Tensor']>;
+  const native = await nativeBinding();
+  const open = async (source: string | Uint8Array): Promise<Session> => {
+    if (native) {
+      native.initOrt();
+      const s = new native.binding.InferenceSession();
+      if (typeof source === 'string') s.loadModel(source, options);
+      else s.loadModel(source.buffer, source.byteOffset, source.byteLength, options);
+      const fetches = Object.fromEntries(s.outputMetadata.map((m) => [m.name, null]));
+      return {
+        inputNames: s.inputMetadata.map((m) => m.name),
+        outputNames: s.outputMetadata.map((m) => m.name),
+        inputShapes: s.inputMetadata.map((m) => m.shape),
+        outputShapes: s.outputMetadata.map((m) => m.shape),
+        run: (feeds) => s.run(feeds, fetches, {}),
+        release: () => s.dispose(),
+      };
+    }
+    const s = typeof source === 'string' ? await ort.InferenceSession.create(source, options) : await ort.InferenceSession.create(source, options);
+    const shapeOf = (m: unknown): number[] => ((m as { shape?: (number | string)[] }).shape ?? []).map((d) => (typeof d === 'number' ? d : -1));
+    return {
+      inputNames: s.inputNames,
+      outputNames: s.outputNames,
+      inputShapes: s.inputMetadata.map(shapeOf),
+      outputShapes: s.outputMetadata.map(shapeOf),
+      run: async (feeds) => (await s.run(feeds)) as Record<string, Tensor>,
+      release: () => s.release(),
+    };
+  };
+  const openOrSay = async (source: string | Uint8Array, label: string): Promise<Session> => {
+    try {
+      return await open(source);
+    } catch (err) {
+      throw new OwwUnavailableError(`cannot load ${label} (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`, { cause: err });
+    }
+  };
   return {
     async loadGraph(bytes: Uint8Array, label: string): Promise<OwwGraph> {
-      let session: Awaited<ReturnType<OrtModule['InferenceSession']['create']>>;
-      try {
-        session = await ort.InferenceSession.create(bytes, options);
-      } catch (err) {
-        throw new OwwUnavailableError(`cannot load ${label} (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`, { cause: err });
-      }
+      const session = await openOrSay(bytes, label);
       // A tensor the caller made is wrapped once per buffer and shape; the runtime's own outputs go back as they are.
       const wrapped = new WeakMap<Float32Array, { key: string; tensor: Tensor }>();
       let released = false;
@@ -133,27 +207,16 @@ export async function loadOnnxRuntime(arch: string = process.arch): Promise<OwwR
       };
     },
     async load(file: string): Promise<OwwModel> {
-      let session: Awaited<ReturnType<OrtModule['InferenceSession']['create']>>;
-      try {
-        session = await ort.InferenceSession.create(file, options);
-      } catch (err) {
-        throw new OwwUnavailableError(`cannot load the model ${file} (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`, { cause: err });
-      }
-      const shapeOf = (m: unknown): number[] => {
-        const shape = (m as { shape?: (number | string)[] }).shape ?? [];
-        return shape.map((d) => (typeof d === 'number' ? d : -1));
-      };
+      const session = await openOrSay(file, `the model ${file}`);
       const inputName = session.inputNames[0]!;
       const outputName = session.outputNames[0]!;
-      const inputShape = shapeOf(session.inputMetadata[0]);
-      const outputShape = shapeOf(session.outputMetadata[0]);
       let released = false;
       // One tensor per input buffer and shape: the binding reads the data at run time, so a
       // reused buffer needs no new tensor per call.
-      const tensors = new Map<Float32Array, { key: string; tensor: InstanceType<OrtModule['Tensor']> }>();
+      const tensors = new Map<Float32Array, { key: string; tensor: Tensor }>();
       return {
-        inputShape,
-        outputShape,
+        inputShape: session.inputShapes[0] ?? [],
+        outputShape: session.outputShapes[0] ?? [],
         async run(input, dims) {
           const key = dims.join('x');
           let entry = tensors.get(input);

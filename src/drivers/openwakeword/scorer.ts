@@ -96,8 +96,9 @@ export class StepScorer {
     let score = -1;
     if (!first) {
       await features.pushSecondHalf(half);
-      const out = await keyword.run(features.embeddings, this.#dims);
-      score = this.#chunks < WARMUP_CHUNKS ? 0 : out[0]!;
+      // The step graph scored it with the embedding, or the keyword model runs now.
+      const s = features.stepScore ?? (await keyword.run(features.embeddings, this.#dims))[0]!;
+      score = this.#chunks < WARMUP_CHUNKS ? 0 : s;
       this.#chunks++;
       this.#streak = this.#decide(score, end, this.#streak);
     } else if (await features.pushFirstHalf(half, this.#chunks >= WARMUP_CHUNKS && (this.#o.armScore <= 0 || end <= this.#armedUntil))) {

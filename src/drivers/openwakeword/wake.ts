@@ -158,7 +158,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       for (const f of [files.mel, files.embedding, files.keyword]) loaded.push(await runtime.load(f));
       const [mel, embedding, keyword] = loaded as [OwwModel, OwwModel, OwwModel];
       const frames = keywordInputFrames(keyword, files.keyword);
-      fast = await this.#loadFast(runtime, files, embedding, mel);
+      fast = await this.#loadFast(runtime, files, embedding, mel, keyword, frames);
       if (fast) {
         // Every embedding now comes from the streaming and long forms, and with the JavaScript
         // mel front end every mel frame: those models go.
@@ -196,7 +196,7 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
       this.#framer = new Framer(HALF_SAMPLES, CHUNK_SAMPLES);
       this.#expected = -1;
       this.#gap = false;
-      this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, lookAheadMs: lookAhead.enabled ? lookAhead.padChunks * 80 : 0, embedding: fast ? 'streaming' : 'whole', mel: fast?.mel ? 'javascript' : 'model', guardMode: this.#cfg.guardMode, noiseSuppression: noise !== null, licence: 'CC BY-NC-SA 4.0' });
+      this.#log.info('wake-ready', { engine: 'openwakeword', keyword: this.#label, model: files.keyword, threshold: this.#cfg.threshold, triggerLevel: this.#cfg.triggerLevel, lookAheadMs: lookAhead.enabled ? lookAhead.padChunks * 80 : 0, embedding: fast ? 'streaming' : 'whole', keywordInStep: fast?.scores === true, mel: fast?.mel ? 'javascript' : 'model', guardMode: this.#cfg.guardMode, noiseSuppression: noise !== null, licence: 'CC BY-NC-SA 4.0' });
       this.#setStatus(this.#make(true));
     } catch (err) {
       await fast?.release();
@@ -212,15 +212,17 @@ export class OpenWakeWord extends TypedEmitter<WakeWordEvents> implements WakeWo
    * the streaming form or it does not reproduce the model: then the models run whole (same
    * scores, about four times the CPU). Each fallback is said once at debug level.
    */
-  async #loadFast(runtime: OwwRuntime, files: OwwModelFiles, embedding: OwwModel, mel: OwwModel): Promise<FastEmbedding | null> {
+  async #loadFast(runtime: OwwRuntime, files: OwwModelFiles, embedding: OwwModel, mel: OwwModel, keyword: OwwModel, frames: number): Promise<FastEmbedding | null> {
     if (!runtime.loadGraph) return null;
     try {
-      const [embBytes, melBytes] = await Promise.all([readFile(files.embedding), readFile(files.mel)]);
-      return await FastEmbedding.load(runtime, embBytes, embedding, {
-        bytes: melBytes,
-        model: mel,
-        onModel: (reason) => this.#log.debug('wake-mel-model', { model: files.mel, reason }),
-      });
+      const [embBytes, melBytes, keywordBytes] = await Promise.all([readFile(files.embedding), readFile(files.mel), readFile(files.keyword)]);
+      return await FastEmbedding.load(
+        runtime,
+        embBytes,
+        embedding,
+        { bytes: melBytes, model: mel, onModel: (reason) => this.#log.debug('wake-mel-model', { model: files.mel, reason }) },
+        { bytes: keywordBytes, model: keyword, frames, onApart: (reason) => this.#log.debug('wake-keyword-apart', { model: files.keyword, reason }) },
+      );
     } catch (err) {
       this.#log.debug('wake-embedding-whole', { model: files.embedding, reason: err instanceof Error ? err.message : String(err) });
       return null;
