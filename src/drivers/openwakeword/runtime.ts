@@ -124,7 +124,7 @@ async function nativeBinding(): Promise<NativeBinding | null> {
  * execution: the models are small, and on a Pi the other cores are better left to the rest of
  * the agent (measured: a second thread made each run slower here).
  */
-export async function loadOnnxRuntime(arch: string = process.arch): Promise<OwwRuntime> {
+export async function loadOnnxRuntime(arch: string = process.arch, options: { native?: boolean } = {}): Promise<OwwRuntime> {
   const problem = archProblem(arch);
   if (problem) throw new OwwUnavailableError(problem);
   let ort: OrtModule;
@@ -139,14 +139,15 @@ export async function loadOnnxRuntime(arch: string = process.arch): Promise<OwwR
       { cause: err },
     );
   }
-  const options = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' } as const;
-  const native = await nativeBinding();
+  const sessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' } as const;
+  // `native: false` (tests): the public API, as when the package has no native session class.
+  const native = options.native === false ? null : await nativeBinding();
   const open = async (source: string | Uint8Array): Promise<Session> => {
     if (native) {
       native.initOrt();
       const s = new native.binding.InferenceSession();
-      if (typeof source === 'string') s.loadModel(source, options);
-      else s.loadModel(source.buffer, source.byteOffset, source.byteLength, options);
+      if (typeof source === 'string') s.loadModel(source, sessionOptions);
+      else s.loadModel(source.buffer, source.byteOffset, source.byteLength, sessionOptions);
       const fetches = Object.fromEntries(s.outputMetadata.map((m) => [m.name, null]));
       return {
         inputNames: s.inputMetadata.map((m) => m.name),
@@ -157,7 +158,7 @@ export async function loadOnnxRuntime(arch: string = process.arch): Promise<OwwR
         release: () => s.dispose(),
       };
     }
-    const s = typeof source === 'string' ? await ort.InferenceSession.create(source, options) : await ort.InferenceSession.create(source, options);
+    const s = typeof source === 'string' ? await ort.InferenceSession.create(source, sessionOptions) : await ort.InferenceSession.create(source, sessionOptions);
     const shapeOf = (m: unknown): number[] => ((m as { shape?: (number | string)[] }).shape ?? []).map((d) => (typeof d === 'number' ? d : -1));
     return {
       inputNames: s.inputNames,

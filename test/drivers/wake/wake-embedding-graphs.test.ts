@@ -3,14 +3,16 @@
  * model file and run on the real onnxruntime-node, against the stock model run window by window:
  * the same embeddings through every path the engine takes (steps, half steps, resets, copies
  * after a step and after a half step), the same copy scores, and the engine falls back to the
- * whole model, saying why, when the graphs cannot be built or do not reproduce it.
+ * whole model, saying why, when the graphs cannot be built or do not reproduce it. The step
+ * graph with the keyword model in it gives the keyword model's own scores, and the engine runs
+ * the two apart, saying why, when they cannot be joined or do not agree.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { mix, roomNoise, sequence, synth, ttsMissing } from '../../../bench/fixtures/tts.js';
 import { WakeSchema } from '../../../src/config/schema.js';
 import { CopyScorer } from '../../../src/drivers/openwakeword/copy-scorer.js';
-import { FastEmbedding, splitEmbeddingModel } from '../../../src/drivers/openwakeword/embedding-graphs.js';
+import { FastEmbedding, scoreStepGraph, splitEmbeddingModel } from '../../../src/drivers/openwakeword/embedding-graphs.js';
 import { CHUNK_SAMPLES, HALF_SAMPLES, StreamingFeatures } from '../../../src/drivers/openwakeword/features.js';
 import { resolveModelFiles } from '../../../src/drivers/openwakeword/models.js';
 import { MelFrontEnd } from '../../../src/drivers/openwakeword/mel.js';
@@ -60,6 +62,23 @@ describe('the embedding model split for streaming', () => {
     expect([1760, 1120, 1280, 36800].map((n) => front.frames(n))).toEqual([8, 4, 5, 227]);
     expect(() => MelFrontEnd.fromModel(readFileSync(files.embedding))).toThrow(OnnxFormatError);
     expect(() => MelFrontEnd.fromModel(readFileSync(files.keyword))).toThrow(/stock short-time Fourier/);
+  });
+
+  it('joins the keyword models of the embedding model\'s operator set to the step graph, and refuses the others, saying why', () => {
+    const files = (keyword: string) => resolveModelFiles({ keyword });
+    const embedding = readFileSync(files('hey_jarvis').embedding);
+    for (const keyword of ['hey_jarvis', 'alexa', 'hey_mycroft']) {
+      const g = scoreStepGraph(embedding, readFileSync(files(keyword).keyword), 16, [1, 1]);
+      const model = parseOnnx(g.bytes);
+      // The stream's 12 inputs and the history; its 12 outputs and the score.
+      expect([model.inputs.length, model.outputs.length]).toEqual([13, 13]);
+      expect(model.inputs).toContain(g.history);
+      expect(model.outputs.at(-1)).toBe(g.score);
+    }
+    // hey_rhasspy was exported with operator set 14, the embedding model with 13.
+    expect(() => scoreStepGraph(embedding, readFileSync(files('hey_rhasspy').keyword), 16, [1, 1])).toThrow(/operator set ai.onnx 14, the embedding model 13/);
+    // A "keyword model" whose names are the embedding model's own.
+    expect(() => scoreStepGraph(embedding, embedding, 16, [1, 1])).toThrow(/both use the name/);
   });
 
   it('refuses models of another shape, saying what differs, and bytes that are not a model', () => {
@@ -156,6 +175,56 @@ describe.skipIf(missing)('the streaming embedding on the real runtime', () => {
     for (const x of [m.mel, m.embedding, m.keyword]) await x.release();
   });
 
+  it('the step graph scores each step as the keyword model does, through resets, half steps and copies, with the native session and with the public API', async () => {
+    for (const native of [true, false]) {
+      const files = resolveModelFiles({ keyword: 'hey_jarvis' });
+      const rt = await loadOnnxRuntime(process.arch, { native });
+      const [mel, embedding, keyword] = [await rt.load(files.mel), await rt.load(files.embedding), await rt.load(files.keyword)];
+      const apart: string[] = [];
+      const fast = await FastEmbedding.load(rt, readFileSync(files.embedding), embedding, { bytes: readFileSync(files.mel), model: mel }, { bytes: readFileSync(files.keyword), model: keyword, frames: 16, onApart: (r) => apart.push(r) });
+      expect(apart).toEqual([]);
+      expect(fast.scores).toBe(true);
+      const features = new StreamingFeatures(mel, embedding, 16, fast);
+      const copy = new StreamingFeatures(mel, embedding, 16, fast);
+      await features.init();
+      const pcm = speech();
+      let worst = 0;
+      let scored = 0;
+      let high = 0;
+      const chunks = Math.floor(pcm.length / CHUNK_SAMPLES);
+      for (let c = 0; c < chunks; c++) {
+        const chunk = pcm.subarray(c * CHUNK_SAMPLES, (c + 1) * CHUNK_SAMPLES);
+        if (c === 20) features.reset();
+        await features.pushFirstHalf(chunk.subarray(0, HALF_SAMPLES), c >= 8 && c < 30);
+        expect(features.stepScore).toBeNull();
+        await features.pushSecondHalf(chunk.subarray(HALF_SAMPLES));
+        const want = (await keyword.run(features.embeddings, [1, 16, 96]))[0]!;
+        if (c === 0 || c === 20) {
+          // The first step after a start or a reset primes the stream on a whole window: no score with it.
+          expect(features.stepScore).toBeNull();
+          continue;
+        }
+        expect(features.stepScore).not.toBeNull();
+        worst = Math.max(worst, Math.abs(features.stepScore! - want));
+        high = Math.max(high, want);
+        scored++;
+        if (c % 4 === 0) {
+          // A copy after the step, fed on (the look-ahead's path), scores with its own history.
+          copy.copyFrom(features, false);
+          await copy.push(chunk.slice().reverse());
+          const w = (await keyword.run(copy.embeddings, [1, 16, 96]))[0]!;
+          worst = Math.max(worst, Math.abs(copy.stepScore! - w));
+        }
+      }
+      expect(scored).toBe(chunks - 2);
+      expect(worst).toBeLessThan(1e-6);
+      // The keyword is in the speech: the scores are not all zero.
+      expect(high).toBeGreaterThan(0.5);
+      await fast.release();
+      for (const x of [mel, embedding, keyword]) await x.release();
+    }
+  });
+
   it('the engine says which form runs, and runs the whole model when the graphs do not reproduce it', async () => {
     const rt = await loadOnnxRuntime();
     // A runtime whose in-memory graphs are off by a little: the check at load must catch it.
@@ -190,6 +259,36 @@ describe.skipIf(missing)('the streaming embedding on the real runtime', () => {
       expect(mem.lines().find((e) => e.event === 'wake-ready')).toMatchObject({ embedding: form, mel });
       if (form === 'whole') expect(mem.lines().find((e) => e.event === 'wake-embedding-whole')?.reason).toMatch(/differ from the model/);
       if (runtime === melSkewed) expect(mem.lines().find((e) => e.event === 'wake-mel-model')?.reason).toMatch(/mel front end differs from the model/);
+      await wake.stop();
+    }
+  });
+
+  it('the engine scores in the step graph when it can, and runs the keyword model apart, saying why, when it cannot or the two disagree', async () => {
+    const rt = await loadOnnxRuntime();
+    // A runtime whose step graph with the keyword model scores a little off: the check at load must catch it.
+    const skewed: OwwRuntime = {
+      load: (f) => rt.load(f),
+      async loadGraph(bytes, label) {
+        const g = await rt.loadGraph!(bytes, label);
+        if (!label.includes('keyword')) return g;
+        return {
+          async run(feeds) {
+            const out = await g.run(feeds);
+            for (const [name, t] of Object.entries(out)) if (name === '53') t.data[0] = t.data[0]! * 0.9;
+            return out;
+          },
+          release: () => g.release(),
+        };
+      },
+    };
+    for (const [runtime, keyword, inStep, why] of [[rt, 'hey_jarvis', true, undefined], [rt, 'hey_rhasspy', false, /operator set/], [skewed, 'hey_jarvis', false, /differs from the two apart/]] as const) {
+      const mem = memoryLogger('debug');
+      const wake = new OpenWakeWord({ config: WakeSchema.parse({ engine: 'openwakeword', keyword }), log: mem.logger, loadRuntime: async () => runtime });
+      await wake.start();
+      expect(wake.status().available, mem.text()).toBe(true);
+      expect(mem.lines().find((e) => e.event === 'wake-ready')).toMatchObject({ embedding: 'streaming', keywordInStep: inStep });
+      if (why) expect(mem.lines().find((e) => e.event === 'wake-keyword-apart')?.reason).toMatch(why);
+      else expect(mem.lines().some((e) => e.event === 'wake-keyword-apart')).toBe(false);
       await wake.stop();
     }
   });
