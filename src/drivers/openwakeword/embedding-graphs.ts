@@ -51,7 +51,6 @@ export interface EmbeddingGraphBytes {
  */
 export function splitEmbeddingModel(bytes: Uint8Array): EmbeddingGraphBytes {
   const { model, streamNodes, longNodes, weights, consts, input, output, caches } = streamParts(bytes);
-  const cacheDims = (c: CacheSpec): OnnxDim[] => [1, `${c.input}_channels`, c.frames, `${c.input}_bins`];
   const stream = buildOnnx(model, {
     nodes: streamNodes,
     initializers: weights,
@@ -107,7 +106,6 @@ export function scoreStepGraph(embeddingBytes: Uint8Array, keywordBytes: Uint8Ar
   for (const name of [...kw.initializers.keys(), ...kw.nodes.flatMap((n) => [...n.inputs, ...n.outputs])]) {
     if (name !== '' && (taken.has(name) || name.startsWith('__'))) throw new OnnxFormatError(`the keyword model and the embedding model both use the name ${name}`);
   }
-  const cacheDims = (c: CacheSpec): OnnxDim[] => [1, `${c.input}_channels`, c.frames, `${c.input}_bins`];
   const score = kw.outputs[0]!;
   const bytes = buildOnnx(model, {
     nodes: [
@@ -125,8 +123,20 @@ export function scoreStepGraph(embeddingBytes: Uint8Array, keywordBytes: Uint8Ar
   return { bytes, history: HISTORY, score };
 }
 
+/** A cache's shape in and out of the stream graph. */
+const cacheDims = (c: CacheSpec): OnnxDim[] => [1, `${c.input}_channels`, c.frames, `${c.input}_bins`];
+
+/** streamParts by model bytes: FastEmbedding.load builds both the graphs and the step graph from one file, parsed once. */
+const partsOf = new WeakMap<Uint8Array, ReturnType<typeof takeApart>>();
+
 /** The embedding model taken apart: the nodes of the two graphs (embedding-graphs' header comment). */
-function streamParts(bytes: Uint8Array) {
+function streamParts(bytes: Uint8Array): ReturnType<typeof takeApart> {
+  let parts = partsOf.get(bytes);
+  if (!parts) partsOf.set(bytes, (parts = takeApart(bytes)));
+  return parts;
+}
+
+function takeApart(bytes: Uint8Array) {
   const model = parseOnnx(bytes);
   const nodes = model.nodes;
   if (nodes.length < 3 || nodes[0]!.op !== 'Reshape' || nodes.at(-1)!.op !== 'Reshape') throw new OnnxFormatError('the model does not start and end with a Reshape');

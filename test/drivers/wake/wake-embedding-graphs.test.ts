@@ -34,6 +34,25 @@ async function setup(jsMel = false) {
   return { files, rt, mel, embedding, keyword, fast, frames: keywordInputFrames(keyword, files.keyword) };
 }
 
+/** `rt` whose in-memory graphs picked by label have their outputs changed by `skew` after each run. */
+function skewedGraphs(rt: OwwRuntime, pick: (label: string) => boolean, skew: (out: Record<string, { data: Float32Array }>) => void): OwwRuntime {
+  return {
+    load: (f) => rt.load(f),
+    async loadGraph(bytes, label) {
+      const g = await rt.loadGraph!(bytes, label);
+      if (!pick(label)) return g;
+      return {
+        async run(feeds) {
+          const out = await g.run(feeds);
+          skew(out);
+          return out;
+        },
+        release: () => g.release(),
+      };
+    },
+  };
+}
+
 function maxDiff(a: Float32Array, b: Float32Array): number {
   expect(a.length).toBe(b.length);
   let d = 0;
@@ -228,20 +247,9 @@ describe.skipIf(missing)('the streaming embedding on the real runtime', () => {
   it('the engine says which form runs, and runs the whole model when the graphs do not reproduce it', async () => {
     const rt = await loadOnnxRuntime();
     // A runtime whose in-memory graphs are off by a little: the check at load must catch it.
-    const skewed: OwwRuntime = {
-      load: (f) => rt.load(f),
-      async loadGraph(bytes, label) {
-        const g = await rt.loadGraph!(bytes, label);
-        return {
-          async run(feeds) {
-            const out = await g.run(feeds);
-            for (const t of Object.values(out)) t.data[0] = t.data[0]! + 0.01;
-            return out;
-          },
-          release: () => g.release(),
-        };
-      },
-    };
+    const skewed = skewedGraphs(rt, () => true, (out) => {
+      for (const t of Object.values(out)) t.data[0] = t.data[0]! + 0.01;
+    });
     // A runtime whose mel model is off by a little: its JavaScript form must then not be used.
     const melSkewed: OwwRuntime = {
       loadGraph: (b, l) => rt.loadGraph!(b, l),
@@ -266,21 +274,9 @@ describe.skipIf(missing)('the streaming embedding on the real runtime', () => {
   it('the engine scores in the step graph when it can, and runs the keyword model apart, saying why, when it cannot or the two disagree', async () => {
     const rt = await loadOnnxRuntime();
     // A runtime whose step graph with the keyword model scores a little off: the check at load must catch it.
-    const skewed: OwwRuntime = {
-      load: (f) => rt.load(f),
-      async loadGraph(bytes, label) {
-        const g = await rt.loadGraph!(bytes, label);
-        if (!label.includes('keyword')) return g;
-        return {
-          async run(feeds) {
-            const out = await g.run(feeds);
-            for (const [name, t] of Object.entries(out)) if (name === '53') t.data[0] = t.data[0]! * 0.9;
-            return out;
-          },
-          release: () => g.release(),
-        };
-      },
-    };
+    const skewed = skewedGraphs(rt, (label) => label.includes('keyword'), (out) => {
+      out['53']!.data[0] = out['53']!.data[0]! * 0.9;
+    });
     for (const [runtime, keyword, inStep, why] of [[rt, 'hey_jarvis', true, undefined], [rt, 'hey_rhasspy', false, /operator set/], [skewed, 'hey_jarvis', false, /differs from the two apart/]] as const) {
       const mem = memoryLogger('debug');
       const wake = new OpenWakeWord({ config: WakeSchema.parse({ engine: 'openwakeword', keyword }), log: mem.logger, loadRuntime: async () => runtime });
