@@ -22,7 +22,8 @@
  * `dist/src/cli.js`, run with `--wake openwakeword` too in each run, listening and (with the
  * canceller) while a reply plays (before/after a change);
  * `BENCH_PLAYING_ONLY=1` measures only while a reply plays (with BENCH_COMPARE_CLI, that build
- * with wake word + canceller too), for a quick before/after of the target's figure;
+ * with wake word + canceller too; with `BENCH_ECHO_BATCH_MS`, this build with that
+ * `audio.echoBatchMs` too), for a quick before/after of the target's figure;
  * `BENCH_PERF_DIR` records each agent's own process with `perf record -e cpu-clock -g` over the
  * window into that folder (`perf report -i F --sort dso` tells where its time goes).
  */
@@ -137,6 +138,8 @@ interface Variant {
   /** A long reply plays while measuring. */
   play?: boolean;
   cli?: string;
+  /** audio.echoBatchMs (unset: the default). */
+  echoBatchMs?: number;
 }
 
 /** A 16 kHz reply: a voice-like buzz whose level and pitch wander (what plays does not change the canceller's work). */
@@ -154,7 +157,7 @@ function replyPcm(seconds: number): Buffer {
 async function runListening(dir: string, audio: string, seconds: number, v: Variant, nodeOptions: string[], env: Record<string, string>): Promise<Measured & { turns: number; wakeStatus: unknown }> {
   const wake = v.wake;
   const cli = v.cli ?? path.resolve('dist/src/cli.js');
-  const tag = `${wake}-${v.echoCancel ?? 'off'}-${v.play ? 'play' : 'idle'}`;
+  const tag = `${wake}-${v.echoCancel ?? 'off'}-${v.play ? 'play' : 'idle'}${v.echoBatchMs ? `-batch${v.echoBatchMs}` : ''}`;
   const fifo = path.join(dir, `mic-${tag}.fifo`);
   execFileSync('mkfifo', [fifo]);
   const played = path.join(dir, `played-${tag}.fifo`);
@@ -176,7 +179,7 @@ async function runListening(dir: string, audio: string, seconds: number, v: Vari
     });
   });
   const config = path.join(dir, `agent-${tag}.json`);
-  writeFileSync(config, JSON.stringify({ audio: { alsaBackend: 'arecord', echoCancel: v.echoCancel ?? 'off', earcons: { wake: 'off', done: 'off', error: 'off', disconnected: 'off' } } }));
+  writeFileSync(config, JSON.stringify({ audio: { alsaBackend: 'arecord', echoCancel: v.echoCancel ?? 'off', ...(v.echoBatchMs && { echoBatchMs: v.echoBatchMs }), earcons: { wake: 'off', done: 'off', error: 'off', disconnected: 'off' } } }));
   const sock = path.join(dir, `control-${tag}.sock`);
   const writer = startWriter(fifo, audio);
   const agent = spawnAgent({ cli, config, port, sock, dir, nodeOptions, env: { MALLOC_ARENA_MAX: undefined, ...env }, wake });
@@ -264,11 +267,14 @@ export async function runWakeTreeBench(): Promise<object> {
     const compared: Measured[] = [];
     const playing = Object.fromEntries(PLAYING.map((k) => [k, [] as Measured[]])) as Record<PlayingKey, Measured[]>;
     const comparedPlaying: Measured[] = [];
+    const batchMs = process.env.BENCH_ECHO_BATCH_MS ? Number(process.env.BENCH_ECHO_BATCH_MS) : undefined;
+    const batchedPlaying: Measured[] = [];
     for (let i = 0; i < runs; i++) {
       const run = mkdtempSync(path.join(dir, `run${i}-`));
       if (playingOnly) {
         for (const key of ['neither', 'wakeAndCanceller'] as const) playing[key].push(await runListening(run, audio.file, seconds, { ...PLAYING_VARIANTS[key], play: true }, nodeOptions, env));
         if (compareCli) comparedPlaying.push(await runListening(mkdtempSync(path.join(run, 'compare-')), audio.file, seconds, { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, cli: compareCli }, nodeOptions, env));
+        if (batchMs) batchedPlaying.push(await runListening(run, audio.file, seconds, { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, echoBatchMs: batchMs }, nodeOptions, env));
         continue;
       }
       oww.push(await runListening(run, audio.file, seconds, { wake: 'openwakeword' }, nodeOptions, env));
@@ -292,9 +298,12 @@ export async function runWakeTreeBench(): Promise<object> {
       ...(comparedPlaying.length > 0 && {
         compared: { cli: compareCli, wakePlusCancellerCpuPercent: med(comparedPlaying.map((m, i) => r2(m.cpuPercent - playing.neither[i]!.cpuPercent))), everyRun: comparedPlaying.map((m) => m.cpuPercent) },
       }),
+      ...(batchedPlaying.length > 0 && {
+        batched: { echoBatchMs: batchMs, wakePlusCancellerCpuPercent: med(batchedPlaying.map((m, i) => r2(m.cpuPercent - playing.neither[i]!.cpuPercent))), everyRun: batchedPlaying.map((m) => m.cpuPercent) },
+      }),
     };
     if (playingOnly) {
-      process.stdout.write(`wake-tree (playing only): wake + canceller ${whilePlaying.wakePlusCancellerCpuPercent}%${whilePlaying.compared ? `; ${compareCli}: wake + canceller ${whilePlaying.compared.wakePlusCancellerCpuPercent}%` : ''} (${JSON.stringify(whilePlaying.everyRun)}${whilePlaying.compared ? ` compared ${JSON.stringify(whilePlaying.compared.everyRun)}` : ''})\n`);
+      process.stdout.write(`wake-tree (playing only): wake + canceller ${whilePlaying.wakePlusCancellerCpuPercent}%${whilePlaying.compared ? `; ${compareCli}: wake + canceller ${whilePlaying.compared.wakePlusCancellerCpuPercent}%` : ''}${whilePlaying.batched ? `; echoBatchMs ${batchMs}: wake + canceller ${whilePlaying.batched.wakePlusCancellerCpuPercent}%` : ''} (${JSON.stringify(whilePlaying.everyRun)}${whilePlaying.compared ? ` compared ${JSON.stringify(whilePlaying.compared.everyRun)}` : ''}${whilePlaying.batched ? ` batched ${JSON.stringify(whilePlaying.batched.everyRun)}` : ''})\n`);
       return { what: 'while a reply plays only (BENCH_PLAYING_ONLY)', secondsMeasured: seconds, runs, whilePlaying };
     }
     const result = {

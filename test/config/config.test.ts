@@ -43,6 +43,13 @@ describe('config schema', () => {
     expect(c.conversation.vad.engine).toBe('band');
   });
 
+  it('audio.echoBatchMs: 80 by default, a multiple of the wake word\'s 80 ms step up to 320, else a clear error', () => {
+    expect(parseConfig({}).audio.echoBatchMs).toBe(80);
+    expect(parseConfig({ audio: { echoBatchMs: 160 } }).audio.echoBatchMs).toBe(160);
+    expect(issues(() => parseConfig({ audio: { echoBatchMs: 100 } }))).toEqual(['audio.echoBatchMs: must be 80, 160, 240 or 320 (a multiple of the wake word\'s 80 ms step)']);
+    expect(issues(() => parseConfig({ audio: { echoBatchMs: 400 } }))[0]).toMatch(/^audio\.echoBatchMs: /);
+  });
+
   it('reports every problem as path: message', () => {
     const found = issues(() =>
       parseConfig({ gateway: { url: 'http://x', frameMs: 5, surprise: 1 }, conversation: { noSpeechTimeoutMs: 'soon' }, log: { level: 'chatty' } }),

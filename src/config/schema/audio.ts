@@ -73,6 +73,20 @@ export const AudioSchema = z
      * speaker driver's timing; `speaker-agent test-audio --echo` measures what to put here.
      */
     echoDelayMs: z.number().int().min(-200).max(1000).default(0),
+    /**
+     * While a reply plays, the canceller holds the captured frames and cleans them together
+     * every this many ms of capture (on the capture stream's grid). 80 (the wake word's step):
+     * the wake word hears a keyword no later. 160 runs two wake word steps per wake-up, less CPU
+     * on a busy machine, but the wake word hears every other step 80 ms later during playback.
+     * A multiple of 80, at most 320. See docs/audio.md.
+     */
+    echoBatchMs: z
+      .number()
+      .int()
+      .min(80)
+      .max(320)
+      .refine((v) => v % 80 === 0, { message: 'must be 80, 160, 240 or 320 (a multiple of the wake word\'s 80 ms step)' })
+      .default(80),
     /** The simulated room of the `room:` mic and speaker. */
     room: RoomSchema.prefault({}),
     /** `wav:` mic: deliver frames in real time (false: as fast as possible, for tests). */

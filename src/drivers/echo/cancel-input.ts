@@ -157,7 +157,7 @@ export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements A
       this.#learning = new EchoLearning({ windowSamples: Math.round((LEARNING_WINDOW_MS * rate) / 1000) });
       this.#reason = undefined;
       this.#tap.attach();
-      log.info('echo-cancel-ready', { engine: 'speex', frameSize, tailMs: this.#o.tailMs, delayMs: this.#o.delayMs, echoSuppressActiveDb: ECHO_SUPPRESS_ACTIVE_DB });
+      log.info('echo-cancel-ready', { engine: 'speex', frameSize, tailMs: this.#o.tailMs, delayMs: this.#o.delayMs, batchMs: (this.#batchSamples * 1000) / rate, echoSuppressActiveDb: ECHO_SUPPRESS_ACTIVE_DB });
     } catch (err) {
       this.#reason = err instanceof SpeexUnavailableError ? err.reason : `echo canceller failed: ${err instanceof Error ? err.message : String(err)}`;
       log.warn('echo-cancel-unavailable', { reason: this.#reason });

@@ -296,6 +296,39 @@ describe.skipIf(missing)('room: drivers with audio.echoCancel: speex, in real ti
     expect(got).toHaveLength(11);
   });
 
+  it('batchMs 160 (audio.echoBatchMs) holds the frames up to the 160 ms grid, in order', async () => {
+    const inner = fakeMic();
+    const engine: AecEngine = {
+      frameSize: 160,
+      process(rec, ref, out) {
+        for (let i = 0; i < rec.length; i++) out[i] = rec[i]! - ref[i]!;
+      },
+      destroy() {},
+    };
+    const ec = new EchoCancelInput({
+      inner,
+      output: new TypedEmitter<AudioOutputEvents>() as never,
+      log: silentLogger(),
+      tailMs: 20,
+      delayMs: 0,
+      frameMs: 20,
+      batchMs: 160,
+      loadDsp: async () => ({ createCanceller: () => engine, createDenoiser: () => { throw new Error('unused'); } }),
+    });
+    const got: number[] = [];
+    ec.on('frame', (f) => got.push(f.sampleIndex));
+    await ec.start();
+    ec.reference.write(new Int16Array(8000).fill(5), 0);
+    const frame = (at: number) => ({ pcm: new Int16Array(320).fill(7), sampleIndex: at });
+    // Seven frames, [0, 2240): past the 80 ms grid (1280), where the default hands them over.
+    for (let at = 0; at < 2240; at += 320) inner.push(frame(at));
+    expect(got).toEqual([]);
+    // The eighth ends on the 160 ms grid (2560): all eight go, in order.
+    inner.push(frame(2240));
+    expect(got).toEqual([0, 320, 640, 960, 1280, 1600, 1920, 2240]);
+    await ec.stop();
+  });
+
   it('the batch grid is the openWakeWord chunk: each wake chunk ends in the batch that completes it', () => {
     // The Framer starts its chunks on the CHUNK_SAMPLES grid (wake-porcupine.test.ts); the
     // canceller hands held frames over on its ECHO_BATCH_MS grid. Both must be the same.
