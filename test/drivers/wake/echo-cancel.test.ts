@@ -329,6 +329,19 @@ describe.skipIf(missing)('room: drivers with audio.echoCancel: speex, in real ti
     await ec.stop();
   });
 
+  it('audio.echoBatchMs reaches the canceller the agent builds (createAudio), and echo-cancel-ready says it', async () => {
+    for (const [batch, want] of [[undefined, 80], [160, 160]] as const) {
+      const mem = memoryLogger('info');
+      const config = parseConfig({ audio: { echoCancel: 'speex', ...(batch && { echoBatchMs: batch }) } });
+      const { mic } = await createAudio(config, mem.logger, { mic: fakeMic(), speaker: new TypedEmitter<AudioOutputEvents>() as never });
+      expect(mic).toBeInstanceOf(EchoCancelInput);
+      await mic.start();
+      const ready = mem.lines().find((l) => l.event === 'echo-cancel-ready');
+      expect(ready).toMatchObject({ batchMs: want, tailMs: 200 });
+      await mic.stop();
+    }
+  });
+
   it('the batch grid is the openWakeWord chunk: each wake chunk ends in the batch that completes it', () => {
     // The Framer starts its chunks on the CHUNK_SAMPLES grid (wake-porcupine.test.ts); the
     // canceller hands held frames over on its ECHO_BATCH_MS grid. Both must be the same.
