@@ -219,7 +219,8 @@ export class MelFrontEnd {
    * and stored once per two passes, and the second pass's odd twiddle is the first's times -i).
    * The same butterflies as the plain radix-2 transform, except that twiddle is computed rather
    * than read from the table (it can differ in the last bit of a double); the float32 mel frames
-   * came out identical on 393,600 values of random audio. Here 2.5 times faster.
+   * came out identical on 393,600 values of random audio. Measured here: 5-8 us a transform (the loop alone)
+   * against 14-17 us, and 26 against 42 us for the 4 frames of a half step.
    */
   #fft(): void {
     const re = this.#re;

@@ -66,6 +66,33 @@ function fakeMic() {
   })();
 }
 
+/**
+ * An EchoCancelInput over `inner` whose engine subtracts the reference (out = rec - ref) and
+ * counts its blocks: 160-sample blocks, 20 ms frames, a 20 ms tail, `batchMs` as given.
+ */
+function subtractingCanceller(inner: ReturnType<typeof fakeMic>, batchMs?: number): { ec: EchoCancelInput; blocks: () => number } {
+  let blocks = 0;
+  const engine: AecEngine = {
+    frameSize: 160,
+    process(rec, ref, out) {
+      blocks++;
+      for (let i = 0; i < rec.length; i++) out[i] = rec[i]! - ref[i]!;
+    },
+    destroy() {},
+  };
+  const ec = new EchoCancelInput({
+    inner,
+    output: new TypedEmitter<AudioOutputEvents>() as never,
+    log: silentLogger(),
+    tailMs: 20,
+    delayMs: 0,
+    frameMs: 20,
+    ...(batchMs !== undefined && { batchMs }),
+    loadDsp: async () => ({ createCanceller: () => engine, createDenoiser: () => { throw new Error('unused'); } }),
+  });
+  return { ec, blocks: () => blocks };
+}
+
 async function maxScore(pcm: Int16Array): Promise<number> {
   let max = 0;
   const w = new OpenWakeWord({ config: WakeSchema.parse({ engine: 'openwakeword' }), log: silentLogger(), maxBacklogMs: 1e9, onScore: (s) => (max = Math.max(max, s)) });
@@ -237,24 +264,7 @@ describe.skipIf(missing)('room: drivers with audio.echoCancel: speex, in real ti
 
   it('while a reply plays, frames are held and cleaned together up to the 80 ms grid, in order; otherwise at once', async () => {
     const inner = fakeMic();
-    let blocks = 0;
-    const engine: AecEngine = {
-      frameSize: 160,
-      process(rec, ref, out) {
-        blocks++;
-        for (let i = 0; i < rec.length; i++) out[i] = rec[i]! - ref[i]!;
-      },
-      destroy() {},
-    };
-    const ec = new EchoCancelInput({
-      inner,
-      output: new TypedEmitter<AudioOutputEvents>() as never,
-      log: silentLogger(),
-      tailMs: 20,
-      delayMs: 0,
-      frameMs: 20,
-      loadDsp: async () => ({ createCanceller: () => engine, createDenoiser: () => { throw new Error('unused'); } }),
-    });
+    const { ec, blocks } = subtractingCanceller(inner);
     const got: AudioFrame[] = [];
     ec.on('frame', (f) => got.push(f));
     let ended = 0;
@@ -272,7 +282,7 @@ describe.skipIf(missing)('room: drivers with audio.echoCancel: speex, in real ti
     expect(got).toHaveLength(2);
     inner.push(frame(2240));
     expect(got.map((f) => f.sampleIndex)).toEqual([640, 960, 1280, 1600, 1920, 2240]);
-    expect(blocks).toBe(12);
+    expect(blocks()).toBe(12);
     // The last frames of the reply are held; the first frame with no echo left hands them over
     // first, then goes through itself, untouched.
     for (const at of [2560, 2880, 3200]) inner.push(frame(at));
@@ -298,23 +308,7 @@ describe.skipIf(missing)('room: drivers with audio.echoCancel: speex, in real ti
 
   it('batchMs 160 (audio.echoBatchMs) holds the frames up to the 160 ms grid, in order', async () => {
     const inner = fakeMic();
-    const engine: AecEngine = {
-      frameSize: 160,
-      process(rec, ref, out) {
-        for (let i = 0; i < rec.length; i++) out[i] = rec[i]! - ref[i]!;
-      },
-      destroy() {},
-    };
-    const ec = new EchoCancelInput({
-      inner,
-      output: new TypedEmitter<AudioOutputEvents>() as never,
-      log: silentLogger(),
-      tailMs: 20,
-      delayMs: 0,
-      frameMs: 20,
-      batchMs: 160,
-      loadDsp: async () => ({ createCanceller: () => engine, createDenoiser: () => { throw new Error('unused'); } }),
-    });
+    const { ec } = subtractingCanceller(inner, 160);
     const got: number[] = [];
     ec.on('frame', (f) => got.push(f.sampleIndex));
     await ec.start();
