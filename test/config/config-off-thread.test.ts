@@ -65,11 +65,12 @@ describe('config in a worker thread', () => {
     // A preload that records, for the main thread only, every module it loads.
     const log = path.join(dir, 'modules.txt');
     const hooks = file('hooks.mjs', `import { appendFileSync } from 'node:fs';\nlet out;\nexport function initialize(d) { out = d.log; }\nexport async function load(url, context, next) { appendFileSync(out, url + '\\n'); return next(url, context); }\n`);
-    // SIGUSR2 makes it write the built-in modules loaded so far (those `require` loads too).
+    // SIGUSR2 makes it write the built-in modules loaded so far (those `require` loads too),
+    // whole: written aside and renamed, so the test never reads a file still being written.
     const builtinsLog = path.join(dir, 'builtins.txt');
     const preload = file(
       'preload.mjs',
-      `import { register } from 'node:module';\nimport { writeFileSync } from 'node:fs';\nimport { isMainThread } from 'node:worker_threads';\nif (isMainThread) register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { log: ${JSON.stringify(log)} } });\nprocess.on('SIGUSR2', () => writeFileSync(${JSON.stringify(builtinsLog)}, process.moduleLoadList.join('\\n')));\n`,
+      `import { register } from 'node:module';\nimport { renameSync, writeFileSync } from 'node:fs';\nimport { isMainThread } from 'node:worker_threads';\nif (isMainThread) register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { log: ${JSON.stringify(log)} } });\nprocess.on('SIGUSR2', () => (writeFileSync(${JSON.stringify(builtinsLog + '.tmp')}, process.moduleLoadList.join('\\n')), renameSync(${JSON.stringify(builtinsLog + '.tmp')}, ${JSON.stringify(builtinsLog)})));\n`,
     );
     // A gateway that answers the turn's audio with a transcript, and nothing else.
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
