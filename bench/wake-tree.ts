@@ -4,7 +4,8 @@
  * "jarvis" alone and words that sound like it, in room noise; no keyword) paced in real time
  * through ALSA's file plugin, as process-tree.ts paces its sawtooth.
  *
- * Three processes per run, alternating so a change in the machine's load touches all alike:
+ * Three processes per run, alternating so a change in the machine's load touches all alike, in
+ * an order rotated by one place each run (`orders` in the results):
  * - the agent with `--wake openwakeword` (hey_jarvis, the default settings);
  * - the agent with `--wake none` (capture, VAD, the session: everything but the wake word);
  * - the floor: a bare Node relay of the same paced bytes (FIFO read as a pipe -> raw TCP).
@@ -269,24 +270,40 @@ export async function runWakeTreeBench(): Promise<object> {
     const comparedPlaying: Measured[] = [];
     const batchMs = process.env.BENCH_ECHO_BATCH_MS ? Number(process.env.BENCH_ECHO_BATCH_MS) : undefined;
     const batchedPlaying: Measured[] = [];
+    const orders: string[][] = [];
     for (let i = 0; i < runs; i++) {
       const run = mkdtempSync(path.join(dir, `run${i}-`));
+      // This run's measurements, each pushing its figure; run in a rotated order (below).
+      const tasks: [string, () => Promise<void>][] = [];
+      const add = (name: string, fn: () => Promise<void>): void => void tasks.push([name, fn]);
+      const playingTask = (key: PlayingKey) => add(`${key} playing`, async () => void playing[key].push(await runListening(run, audio.file, seconds, { ...PLAYING_VARIANTS[key], play: true }, nodeOptions, env)));
       if (playingOnly) {
-        for (const key of ['neither', 'wakeAndCanceller'] as const) playing[key].push(await runListening(run, audio.file, seconds, { ...PLAYING_VARIANTS[key], play: true }, nodeOptions, env));
-        if (compareCli) comparedPlaying.push(await runListening(mkdtempSync(path.join(run, 'compare-')), audio.file, seconds, { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, cli: compareCli }, nodeOptions, env));
-        if (batchMs) batchedPlaying.push(await runListening(run, audio.file, seconds, { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, echoBatchMs: batchMs }, nodeOptions, env));
-        continue;
+        for (const key of ['neither', 'wakeAndCanceller'] as const) playingTask(key);
+        if (compareCli) add('compared playing', async () => void comparedPlaying.push(await runListening(mkdtempSync(path.join(run, 'compare-')), audio.file, seconds, { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, cli: compareCli }, nodeOptions, env)));
+        if (batchMs) add(`batch${batchMs} playing`, async () => void batchedPlaying.push(await runListening(run, audio.file, seconds, { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, echoBatchMs: batchMs }, nodeOptions, env)));
+      } else {
+        add('openwakeword', async () => void oww.push(await runListening(run, audio.file, seconds, { wake: 'openwakeword' }, nodeOptions, env)));
+        if (compareCli) add('compared', async () => void compared.push(await runListening(mkdtempSync(path.join(run, 'compare-')), audio.file, seconds, { wake: 'openwakeword', cli: compareCli }, nodeOptions, env)));
+        add('none', async () => void none.push(await runListening(run, audio.file, seconds, { wake: 'none' }, nodeOptions, env)));
+        add('floor', async () => void floors.push(await runFloor(run, audio.file, seconds)));
+        for (const key of PLAYING) playingTask(key);
+        if (compareCli) add('compared playing', async () => void comparedPlaying.push(await runListening(mkdtempSync(path.join(run, 'compare-play-')), audio.file, seconds, { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, cli: compareCli }, nodeOptions, env)));
       }
-      oww.push(await runListening(run, audio.file, seconds, { wake: 'openwakeword' }, nodeOptions, env));
-      if (compareCli) compared.push(await runListening(mkdtempSync(path.join(run, 'compare-')), audio.file, seconds, { wake: 'openwakeword', cli: compareCli }, nodeOptions, env));
-      none.push(await runListening(run, audio.file, seconds, { wake: 'none' }, nodeOptions, env));
-      floors.push(await runFloor(run, audio.file, seconds));
-      for (const key of PLAYING) playing[key].push(await runListening(run, audio.file, seconds, { ...PLAYING_VARIANTS[key], play: true }, nodeOptions, env));
-      if (compareCli) comparedPlaying.push(await runListening(mkdtempSync(path.join(run, 'compare-play-')), audio.file, seconds, { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, cli: compareCli }, nodeOptions, env));
+      // Run i starts i places into the list: over as many runs as there are measurements, each
+      // takes every place once. A fixed order gave the last place an edge (measured: the variant
+      // run last in a playing-only run came out about 0.2 points cheaper, whichever it was).
+      const order = tasks.map((_, j) => tasks[(j + i) % tasks.length]!);
+      orders.push(order.map(([name]) => name));
+      for (const [, fn] of order) await fn();
     }
     const med = (xs: number[]) => percentile(xs, 50);
     const r2 = (x: number) => Math.round(x * 100) / 100;
     const deltas = oww.map((o, i) => r2(o.cpuPercent - none[i]!.cpuPercent));
+    // A variant against this build's wake word + canceller in the same runs: median and mean of the differences.
+    const paired = (xs: Measured[]) => {
+      const d = xs.map((m, i) => r2(m.cpuPercent - playing.wakeAndCanceller[i]!.cpuPercent));
+      return { median: med(d), mean: r2(d.reduce((a, b) => a + b, 0) / d.length), everyRun: d };
+    };
     const over = (key: PlayingKey) => (playing[key].length === 0 ? undefined : med(playing[key].map((m, i) => r2(m.cpuPercent - playing.neither[i]!.cpuPercent))));
     const whilePlaying = {
       what: 'a long PCM reply playing (the speaker takes real time), the same speech in the microphone; differences to --wake none with echoCancel off in the same run',
@@ -296,21 +313,22 @@ export async function runWakeTreeBench(): Promise<object> {
       cancellerCpuPercent: over('cancellerOnly'),
       everyRun: playing.neither.map((_, i) => Object.fromEntries(PLAYING.filter((k) => playing[k].length > 0).map((k) => [k, playing[k][i]!.cpuPercent]))),
       ...(comparedPlaying.length > 0 && {
-        compared: { cli: compareCli, wakePlusCancellerCpuPercent: med(comparedPlaying.map((m, i) => r2(m.cpuPercent - playing.neither[i]!.cpuPercent))), everyRun: comparedPlaying.map((m) => m.cpuPercent) },
+        compared: { cli: compareCli, wakePlusCancellerCpuPercent: med(comparedPlaying.map((m, i) => r2(m.cpuPercent - playing.neither[i]!.cpuPercent))), pairedDifference: paired(comparedPlaying), everyRun: comparedPlaying.map((m) => m.cpuPercent) },
       }),
       ...(batchedPlaying.length > 0 && {
-        batched: { echoBatchMs: batchMs, wakePlusCancellerCpuPercent: med(batchedPlaying.map((m, i) => r2(m.cpuPercent - playing.neither[i]!.cpuPercent))), everyRun: batchedPlaying.map((m) => m.cpuPercent) },
+        batched: { echoBatchMs: batchMs, wakePlusCancellerCpuPercent: med(batchedPlaying.map((m, i) => r2(m.cpuPercent - playing.neither[i]!.cpuPercent))), pairedDifference: paired(batchedPlaying), everyRun: batchedPlaying.map((m) => m.cpuPercent) },
       }),
     };
     if (playingOnly) {
-      process.stdout.write(`wake-tree (playing only): wake + canceller ${whilePlaying.wakePlusCancellerCpuPercent}%${whilePlaying.compared ? `; ${compareCli}: wake + canceller ${whilePlaying.compared.wakePlusCancellerCpuPercent}%` : ''}${whilePlaying.batched ? `; echoBatchMs ${batchMs}: wake + canceller ${whilePlaying.batched.wakePlusCancellerCpuPercent}%` : ''} (${JSON.stringify(whilePlaying.everyRun)}${whilePlaying.compared ? ` compared ${JSON.stringify(whilePlaying.compared.everyRun)}` : ''}${whilePlaying.batched ? ` batched ${JSON.stringify(whilePlaying.batched.everyRun)}` : ''})\n`);
-      return { what: 'while a reply plays only (BENCH_PLAYING_ONLY)', secondsMeasured: seconds, runs, whilePlaying };
+      process.stdout.write(`wake-tree (playing only): wake + canceller ${whilePlaying.wakePlusCancellerCpuPercent}%${whilePlaying.compared ? `; ${compareCli}: wake + canceller ${whilePlaying.compared.wakePlusCancellerCpuPercent}% (paired ${whilePlaying.compared.pairedDifference.median})` : ''}${whilePlaying.batched ? `; echoBatchMs ${batchMs}: wake + canceller ${whilePlaying.batched.wakePlusCancellerCpuPercent}% (paired ${whilePlaying.batched.pairedDifference.median})` : ''} (${JSON.stringify(whilePlaying.everyRun)}${whilePlaying.compared ? ` compared ${JSON.stringify(whilePlaying.compared.everyRun)}` : ''}${whilePlaying.batched ? ` batched ${JSON.stringify(whilePlaying.batched.everyRun)}` : ''})\n`);
+      return { what: 'while a reply plays only (BENCH_PLAYING_ONLY)', secondsMeasured: seconds, runs, orders, whilePlaying };
     }
     const result = {
       what: 'the real CLI listening (no turn) to paced speech with no keyword, whole process tree from /proc; the wake word = (openwakeword - none)',
       audio: `the first ${seconds + 10} s of the false-accept corpus: ${audio.utterances} utterances of ordinary speech, "jarvis" alone and words like it, in room noise (looped)`,
       secondsMeasured: seconds,
       runs,
+      orders,
       agentNodeOptions: nodeOptions,
       machine: { arch: process.arch, node: process.version },
       openwakeword: { cpuPercent: med(oww.map((o) => o.cpuPercent)), rssMiB: med(oww.map((o) => o.rssMiB)), turnsOpened: oww.reduce((n, o) => n + o.turns, 0), wakeStatus: oww[0]?.wakeStatus },
