@@ -304,7 +304,9 @@ export async function runWakeTreeBench(): Promise<object> {
       const d = xs.map((m, i) => r2(m.cpuPercent - playing.wakeAndCanceller[i]!.cpuPercent));
       return { median: med(d), mean: r2(d.reduce((a, b) => a + b, 0) / d.length), everyRun: d };
     };
-    const over = (key: PlayingKey) => (playing[key].length === 0 ? undefined : med(playing[key].map((m, i) => r2(m.cpuPercent - playing.neither[i]!.cpuPercent))));
+    // Measurements while playing over --wake none with no canceller in the same runs: the median difference.
+    const overNeither = (xs: Measured[]) => med(xs.map((m, i) => r2(m.cpuPercent - playing.neither[i]!.cpuPercent)));
+    const over = (key: PlayingKey) => (playing[key].length === 0 ? undefined : overNeither(playing[key]));
     const whilePlaying = {
       what: 'a long PCM reply playing (the speaker takes real time), the same speech in the microphone; differences to --wake none with echoCancel off in the same run',
       cpuPercent: Object.fromEntries(PLAYING.filter((k) => playing[k].length > 0).map((k) => [k, med(playing[k].map((m) => m.cpuPercent))])),
@@ -313,10 +315,10 @@ export async function runWakeTreeBench(): Promise<object> {
       cancellerCpuPercent: over('cancellerOnly'),
       everyRun: playing.neither.map((_, i) => Object.fromEntries(PLAYING.filter((k) => playing[k].length > 0).map((k) => [k, playing[k][i]!.cpuPercent]))),
       ...(comparedPlaying.length > 0 && {
-        compared: { cli: compareCli, wakePlusCancellerCpuPercent: med(comparedPlaying.map((m, i) => r2(m.cpuPercent - playing.neither[i]!.cpuPercent))), pairedDifference: paired(comparedPlaying), everyRun: comparedPlaying.map((m) => m.cpuPercent) },
+        compared: { cli: compareCli, wakePlusCancellerCpuPercent: overNeither(comparedPlaying), pairedDifference: paired(comparedPlaying), everyRun: comparedPlaying.map((m) => m.cpuPercent) },
       }),
       ...(batchedPlaying.length > 0 && {
-        batched: { echoBatchMs: batchMs, wakePlusCancellerCpuPercent: med(batchedPlaying.map((m, i) => r2(m.cpuPercent - playing.neither[i]!.cpuPercent))), pairedDifference: paired(batchedPlaying), everyRun: batchedPlaying.map((m) => m.cpuPercent) },
+        batched: { echoBatchMs: batchMs, wakePlusCancellerCpuPercent: overNeither(batchedPlaying), pairedDifference: paired(batchedPlaying), everyRun: batchedPlaying.map((m) => m.cpuPercent) },
       }),
     };
     if (playingOnly) {
