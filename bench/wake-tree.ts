@@ -25,6 +25,7 @@
  * `BENCH_PLAYING_ONLY=1` measures only while a reply plays (with BENCH_COMPARE_CLI, that build
  * with wake word + canceller too; with `BENCH_ECHO_BATCH_MS`, this build with that
  * `audio.echoBatchMs` too), for a quick before/after of the target's figure;
+ * `BENCH_WARMUP_S` seconds each agent runs before its window (default 2);
  * `BENCH_PERF_DIR` records each agent's own process with `perf record -e cpu-clock -g` over the
  * window into that folder (`perf report -i F --sort dso` tells where its time goes).
  */
@@ -86,6 +87,17 @@ tick();
 
 function startWriter(fifo: string, file: string): ChildProcess {
   return spawn(process.execPath, ['-e', FILE_WRITER, fifo, file], { stdio: 'ignore' });
+}
+
+/**
+ * Seconds each agent runs (listening, or with the reply playing) before its window starts:
+ * `BENCH_WARMUP_S`, default 2. Longer shows the agent as it runs for hours, once V8 has compiled
+ * its per-frame code (docs/benchmarks.md).
+ */
+function warmupSeconds(): number {
+  const s = Number(process.env.BENCH_WARMUP_S ?? 2);
+  if (!Number.isFinite(s) || s < 0) throw new Error(`BENCH_WARMUP_S must be a number of seconds >= 0, got ${process.env.BENCH_WARMUP_S}`);
+  return s;
 }
 
 /** The first `seconds` of the false-accept corpus (speech only), as raw PCM16. */
@@ -195,14 +207,14 @@ async function runListening(dir: string, audio: string, seconds: number, v: Vari
       // One unsolicited reply, longer than the measurement, sent at once in 1 s messages.
       const id = 'bench-reply';
       client!.send(JSON.stringify({ id, action: 'audio_start', content_type: 'audio/l16;rate=16000;channels=1' }));
-      const pcm = replyPcm(seconds + 30);
+      const pcm = replyPcm(seconds + 30 + warmupSeconds());
       for (let o = 0; o < pcm.length; o += RATE * 2) client!.send(JSON.stringify({ id, action: 'audio_data', data: pcm.subarray(o, o + RATE * 2).toString('base64'), encoding: 'base64' }));
       client!.send(JSON.stringify({ id, action: 'audio_end' }));
       await sleep(3000);
       const state = (await request(sock, { cmd: 'status' })).status as { phase?: string } | undefined;
       if (state?.phase !== 'speaking') throw new Error(`the reply is not playing (phase ${state?.phase ?? 'unknown'})`);
     }
-    await sleep(2000);
+    await sleep(warmupSeconds() * 1000);
     const ticks0 = ticksByPid(agent.child.pid!);
     const t = performance.now();
     // BENCH_PERF_DIR: the agent's own process sampled by perf over the window (where the time goes).
@@ -260,7 +272,7 @@ export async function runWakeTreeBench(): Promise<object> {
   const env: Record<string, string> = unit.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: unit.MALLOC_ARENA_MAX } : {};
   const dir = mkdtempSync(path.join(tmpdir(), 'sa-wake-tree-'));
   try {
-    const audio = speechFile(dir, seconds + 10);
+    const audio = speechFile(dir, seconds + 10 + warmupSeconds());
     const oww: Awaited<ReturnType<typeof runListening>>[] = [];
     const none: Awaited<ReturnType<typeof runListening>>[] = [];
     const floors: Measured[] = [];
@@ -323,12 +335,13 @@ export async function runWakeTreeBench(): Promise<object> {
     };
     if (playingOnly) {
       process.stdout.write(`wake-tree (playing only): wake + canceller ${whilePlaying.wakePlusCancellerCpuPercent}%${whilePlaying.compared ? `; ${compareCli}: wake + canceller ${whilePlaying.compared.wakePlusCancellerCpuPercent}% (paired ${whilePlaying.compared.pairedDifference.median})` : ''}${whilePlaying.batched ? `; echoBatchMs ${batchMs}: wake + canceller ${whilePlaying.batched.wakePlusCancellerCpuPercent}% (paired ${whilePlaying.batched.pairedDifference.median})` : ''} (${JSON.stringify(whilePlaying.everyRun)}${whilePlaying.compared ? ` compared ${JSON.stringify(whilePlaying.compared.everyRun)}` : ''}${whilePlaying.batched ? ` batched ${JSON.stringify(whilePlaying.batched.everyRun)}` : ''})\n`);
-      return { what: 'while a reply plays only (BENCH_PLAYING_ONLY)', secondsMeasured: seconds, runs, orders, whilePlaying };
+      return { what: 'while a reply plays only (BENCH_PLAYING_ONLY)', secondsMeasured: seconds, warmupSeconds: warmupSeconds(), runs, orders, whilePlaying };
     }
     const result = {
       what: 'the real CLI listening (no turn) to paced speech with no keyword, whole process tree from /proc; the wake word = (openwakeword - none)',
       audio: `the first ${seconds + 10} s of the false-accept corpus: ${audio.utterances} utterances of ordinary speech, "jarvis" alone and words like it, in room noise (looped)`,
       secondsMeasured: seconds,
+      warmupSeconds: warmupSeconds(),
       runs,
       orders,
       agentNodeOptions: nodeOptions,
