@@ -339,7 +339,7 @@ export async function runWakeTreeBench(): Promise<object> {
     }
     const result = {
       what: 'the real CLI listening (no turn) to paced speech with no keyword, whole process tree from /proc; the wake word = (openwakeword - none)',
-      audio: `the first ${seconds + 10} s of the false-accept corpus: ${audio.utterances} utterances of ordinary speech, "jarvis" alone and words like it, in room noise (looped)`,
+      audio: `the first ${seconds + 10 + warmupSeconds()} s of the false-accept corpus: ${audio.utterances} utterances of ordinary speech, "jarvis" alone and words like it, in room noise (looped)`,
       secondsMeasured: seconds,
       warmupSeconds: warmupSeconds(),
       runs,
