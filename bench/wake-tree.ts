@@ -167,7 +167,7 @@ function replyPcm(seconds: number): Buffer {
   return out;
 }
 
-async function runListening(dir: string, audio: string, seconds: number, v: Variant, nodeOptions: string[], env: Record<string, string>): Promise<Measured & { turns: number; wakeStatus: unknown }> {
+async function runListening(dir: string, audio: string, seconds: number, warmup: number, v: Variant, nodeOptions: string[], env: Record<string, string>): Promise<Measured & { turns: number; wakeStatus: unknown }> {
   const wake = v.wake;
   const cli = v.cli ?? path.resolve('dist/src/cli.js');
   const tag = `${wake}-${v.echoCancel ?? 'off'}-${v.play ? 'play' : 'idle'}${v.echoBatchMs ? `-batch${v.echoBatchMs}` : ''}`;
@@ -207,14 +207,14 @@ async function runListening(dir: string, audio: string, seconds: number, v: Vari
       // One unsolicited reply, longer than the measurement, sent at once in 1 s messages.
       const id = 'bench-reply';
       client!.send(JSON.stringify({ id, action: 'audio_start', content_type: 'audio/l16;rate=16000;channels=1' }));
-      const pcm = replyPcm(seconds + 30 + warmupSeconds());
+      const pcm = replyPcm(seconds + 30 + warmup);
       for (let o = 0; o < pcm.length; o += RATE * 2) client!.send(JSON.stringify({ id, action: 'audio_data', data: pcm.subarray(o, o + RATE * 2).toString('base64'), encoding: 'base64' }));
       client!.send(JSON.stringify({ id, action: 'audio_end' }));
       await sleep(3000);
       const state = (await request(sock, { cmd: 'status' })).status as { phase?: string } | undefined;
       if (state?.phase !== 'speaking') throw new Error(`the reply is not playing (phase ${state?.phase ?? 'unknown'})`);
     }
-    await sleep(warmupSeconds() * 1000);
+    await sleep(warmup * 1000);
     const ticks0 = ticksByPid(agent.child.pid!);
     const t = performance.now();
     // BENCH_PERF_DIR: the agent's own process sampled by perf over the window (where the time goes).
@@ -272,7 +272,10 @@ export async function runWakeTreeBench(): Promise<object> {
   const env: Record<string, string> = unit.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: unit.MALLOC_ARENA_MAX } : {};
   const dir = mkdtempSync(path.join(tmpdir(), 'sa-wake-tree-'));
   try {
-    const audio = speechFile(dir, seconds + 10 + warmupSeconds());
+    const warmup = warmupSeconds();
+    const audio = speechFile(dir, seconds + 10 + warmup);
+    // One agent measured in `folder` (the run's, or one of its own for another build).
+    const listen = (folder: string, v: Variant) => runListening(folder, audio.file, seconds, warmup, v, nodeOptions, env);
     const oww: Awaited<ReturnType<typeof runListening>>[] = [];
     const none: Awaited<ReturnType<typeof runListening>>[] = [];
     const floors: Measured[] = [];
@@ -288,18 +291,19 @@ export async function runWakeTreeBench(): Promise<object> {
       // This run's measurements, each pushing its figure; run in a rotated order (below).
       const tasks: [string, () => Promise<void>][] = [];
       const add = (name: string, fn: () => Promise<void>): void => void tasks.push([name, fn]);
-      const playingTask = (key: PlayingKey) => add(`${key} playing`, async () => void playing[key].push(await runListening(run, audio.file, seconds, { ...PLAYING_VARIANTS[key], play: true }, nodeOptions, env)));
+      const playingTask = (key: PlayingKey) => add(`${key} playing`, async () => void playing[key].push(await listen(run, { ...PLAYING_VARIANTS[key], play: true })));
+      const comparedPlayingTask = () => add('compared playing', async () => void comparedPlaying.push(await listen(mkdtempSync(path.join(run, 'compare-play-')), { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, cli: compareCli })));
       if (playingOnly) {
         for (const key of ['neither', 'wakeAndCanceller'] as const) playingTask(key);
-        if (compareCli) add('compared playing', async () => void comparedPlaying.push(await runListening(mkdtempSync(path.join(run, 'compare-')), audio.file, seconds, { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, cli: compareCli }, nodeOptions, env)));
-        if (batchMs) add(`batch${batchMs} playing`, async () => void batchedPlaying.push(await runListening(run, audio.file, seconds, { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, echoBatchMs: batchMs }, nodeOptions, env)));
+        if (compareCli) comparedPlayingTask();
+        if (batchMs) add(`batch${batchMs} playing`, async () => void batchedPlaying.push(await listen(run, { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, echoBatchMs: batchMs })));
       } else {
-        add('openwakeword', async () => void oww.push(await runListening(run, audio.file, seconds, { wake: 'openwakeword' }, nodeOptions, env)));
-        if (compareCli) add('compared', async () => void compared.push(await runListening(mkdtempSync(path.join(run, 'compare-')), audio.file, seconds, { wake: 'openwakeword', cli: compareCli }, nodeOptions, env)));
-        add('none', async () => void none.push(await runListening(run, audio.file, seconds, { wake: 'none' }, nodeOptions, env)));
+        add('openwakeword', async () => void oww.push(await listen(run, { wake: 'openwakeword' })));
+        if (compareCli) add('compared', async () => void compared.push(await listen(mkdtempSync(path.join(run, 'compare-')), { wake: 'openwakeword', cli: compareCli })));
+        add('none', async () => void none.push(await listen(run, { wake: 'none' })));
         add('floor', async () => void floors.push(await runFloor(run, audio.file, seconds)));
         for (const key of PLAYING) playingTask(key);
-        if (compareCli) add('compared playing', async () => void comparedPlaying.push(await runListening(mkdtempSync(path.join(run, 'compare-play-')), audio.file, seconds, { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, cli: compareCli }, nodeOptions, env)));
+        if (compareCli) comparedPlayingTask();
       }
       // Run i starts i places into the list: over as many runs as there are measurements, each
       // takes every place once. A fixed order gave the last place an edge (measured: the variant
@@ -335,13 +339,13 @@ export async function runWakeTreeBench(): Promise<object> {
     };
     if (playingOnly) {
       process.stdout.write(`wake-tree (playing only): wake + canceller ${whilePlaying.wakePlusCancellerCpuPercent}%${whilePlaying.compared ? `; ${compareCli}: wake + canceller ${whilePlaying.compared.wakePlusCancellerCpuPercent}% (paired ${whilePlaying.compared.pairedDifference.median})` : ''}${whilePlaying.batched ? `; echoBatchMs ${batchMs}: wake + canceller ${whilePlaying.batched.wakePlusCancellerCpuPercent}% (paired ${whilePlaying.batched.pairedDifference.median})` : ''} (${JSON.stringify(whilePlaying.everyRun)}${whilePlaying.compared ? ` compared ${JSON.stringify(whilePlaying.compared.everyRun)}` : ''}${whilePlaying.batched ? ` batched ${JSON.stringify(whilePlaying.batched.everyRun)}` : ''})\n`);
-      return { what: 'while a reply plays only (BENCH_PLAYING_ONLY)', secondsMeasured: seconds, warmupSeconds: warmupSeconds(), runs, orders, whilePlaying };
+      return { what: 'while a reply plays only (BENCH_PLAYING_ONLY)', secondsMeasured: seconds, warmupSeconds: warmup, runs, orders, whilePlaying };
     }
     const result = {
       what: 'the real CLI listening (no turn) to paced speech with no keyword, whole process tree from /proc; the wake word = (openwakeword - none)',
-      audio: `the first ${seconds + 10 + warmupSeconds()} s of the false-accept corpus: ${audio.utterances} utterances of ordinary speech, "jarvis" alone and words like it, in room noise (looped)`,
+      audio: `the first ${seconds + 10 + warmup} s of the false-accept corpus: ${audio.utterances} utterances of ordinary speech, "jarvis" alone and words like it, in room noise (looped)`,
       secondsMeasured: seconds,
-      warmupSeconds: warmupSeconds(),
+      warmupSeconds: warmup,
       runs,
       orders,
       agentNodeOptions: nodeOptions,
