@@ -11,8 +11,9 @@
  */
 import { EchoCanceller, engineFrameSize } from '../src/audio/echo-cancel.js';
 import { EchoReference } from '../src/audio/echo-reference.js';
-import { RoomSchema, WakeSchema } from '../src/config/schema.js';
+import { AudioSchema, RoomSchema, WakeSchema } from '../src/config/schema.js';
 import { ECHO_SUPPRESS_ACTIVE_DB } from '../src/drivers/echo/cancel-input.js';
+import { createEchoEngine, ECHO_BANDS, type EchoBand } from '../src/drivers/echo/engine.js';
 import { EchoLearning } from '../src/drivers/echo/learning.js';
 import { OpenWakeWord } from '../src/drivers/openwakeword/wake.js';
 import { RoomEcho } from '../src/drivers/room/acoustics.js';
@@ -25,6 +26,12 @@ import { HELD_OUT, RATES, REPLIES, REPLY_VOICES, SELF_REPLY, SELF_REPLY_2, speak
 export const ROOM_DELAY_MS = 40;
 export const ALIGNMENTS = { live: 20, tuned: 10 } as const;
 const TAIL_MS = 200;
+/** The canceller's band: the agent's default (`audio.echoBand`), or `BENCH_OWW_ECHO_BAND=low|full`. */
+export const BENCH_ECHO_BAND: EchoBand = (() => {
+  const band = process.env.BENCH_OWW_ECHO_BAND ?? AudioSchema.parse({}).echoBand;
+  if (!(ECHO_BANDS as readonly string[]).includes(band)) throw new Error(`BENCH_OWW_ECHO_BAND must be ${ECHO_BANDS.join(' or ')}, got ${band}`);
+  return band as EchoBand;
+})();
 const FRAME = 320;
 
 /** A fresh canceller with the product's settings, its reference `leadMs` ahead of the room's echo. */
@@ -32,7 +39,7 @@ async function canceller(leadMs: number) {
   const dsp = await loadSpeexDsp();
   const ref = new EchoReference();
   const tail = (TAIL_MS * RATE) / 1000;
-  const c = new EchoCanceller(dsp.createCanceller({ frameSize: engineFrameSize(320), filterLength: tail, sampleRate: RATE, echoSuppressActiveDb: ECHO_SUPPRESS_ACTIVE_DB }), ref, tail);
+  const c = new EchoCanceller(createEchoEngine(dsp, { frameSize: engineFrameSize(320), tailSamples: tail, sampleRate: RATE, band: BENCH_ECHO_BAND, echoSuppressActiveDb: ECHO_SUPPRESS_ACTIVE_DB }), ref, tail);
   const learning = new EchoLearning({ windowSamples: RATE });
   const scratch = new Int16Array(FRAME);
   const shift = ((ROOM_DELAY_MS - leadMs) * RATE) / 1000;

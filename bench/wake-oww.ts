@@ -29,7 +29,8 @@ import { StreamingFeatures } from '../src/drivers/openwakeword/features.js';
 import { FastEmbedding } from '../src/drivers/openwakeword/embedding-graphs.js';
 import { Logger, silentLogger } from '../src/log/logger.js';
 import { percentile } from './stats.js';
-import { ALIGNMENTS, echoBench, ROOM_DELAY_MS } from './wake-oww-echo.js';
+import { ALIGNMENTS, BENCH_ECHO_BAND, echoBench, ROOM_DELAY_MS } from './wake-oww-echo.js';
+import { createEchoEngine } from '../src/drivers/echo/engine.js';
 import { atLevel, mix, prng, RATE, roomNoise, sequence, ttsMissing, voiceName, type Voice } from './fixtures/tts.js';
 import { acousticEnd, HELD_OUT, HELD_OUT_NOISE_DB, NEGATIVE_TEXTS, NOISE_DB, RATES, REPLIES, REPLY_VOICES, speak, TALKER_DB, VOICES } from './fixtures/wake-speech.js';
 
@@ -478,7 +479,7 @@ async function cancel(mic: Int16Array, played: Int16Array, leadMs: number, tailM
   const ref = new EchoReference();
   ref.write(Int16Array.from(played), ((ROOM_DELAY_MS - leadMs) * RATE) / 1000);
   const tail = (tailMs * RATE) / 1000;
-  const c = new EchoCanceller(dsp.createCanceller({ frameSize: engineFrameSize(320), filterLength: tail, sampleRate: RATE, echoSuppressActiveDb: ECHO_SUPPRESS_ACTIVE_DB }), ref, tail);
+  const c = new EchoCanceller(createEchoEngine(dsp, { frameSize: engineFrameSize(320), tailSamples: tail, sampleRate: RATE, band: BENCH_ECHO_BAND, echoSuppressActiveDb: ECHO_SUPPRESS_ACTIVE_DB }), ref, tail);
   const out = new Int16Array(mic.length);
   const c0 = process.cpuUsage();
   for (let o = 0; o + 320 <= mic.length; o += 320) out.set(c.process(mic.subarray(o, o + 320), o), o);
@@ -689,7 +690,8 @@ export async function runOwwBench(): Promise<object> {
     },
     echo: {
       room: `RoomEcho: ${ROOM_DELAY_MS} ms direct path, 200-4000 Hz band, 5 early reflections 3-28 ms later from -12 dB; reference ${ALIGNMENTS.live} ms ahead of the echo as placed live, ${ALIGNMENTS.tuned} ms when tuned`,
-      settings: `filter 200 ms, residual suppression -40 dB / ${ECHO_SUPPRESS_ACTIVE_DB} dB during double talk; one canceller per room across replies, after a start-up reply without the keyword`,
+      band: BENCH_ECHO_BAND,
+      settings: `${BENCH_ECHO_BAND === 'low' ? 'the band below 4 kHz at 8 kHz (audio.echoBand low), the band above turned down alike; ' : 'the whole band at 16 kHz (audio.echoBand full); '}filter 200 ms, residual suppression -40 dB / ${ECHO_SUPPRESS_ACTIVE_DB} dB during double talk; one canceller per room across replies, after a start-up reply without the keyword`,
       erleDb: ec.erleDb,
       duringPlayback: eb.duringPlayback,
       replySaysTheKeyword: eb.replySaysTheKeyword,

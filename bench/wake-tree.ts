@@ -23,8 +23,9 @@
  * `dist/src/cli.js`, run with `--wake openwakeword` too in each run, listening and (with the
  * canceller) while a reply plays (before/after a change);
  * `BENCH_PLAYING_ONLY=1` measures only while a reply plays (with BENCH_COMPARE_CLI, that build
- * with wake word + canceller too; with `BENCH_ECHO_BATCH_MS`, this build with that
- * `audio.echoBatchMs` too), for a quick before/after of the target's figure;
+ * with wake word + canceller too; with `BENCH_ECHO_BATCH_MS` or `BENCH_ECHO_BAND`, this build
+ * with that `audio.echoBatchMs` or `audio.echoBand` too), for a quick before/after of the
+ * target's figure;
  * `BENCH_WARMUP_S` seconds each agent runs before its window (default 2);
  * `BENCH_PERF_DIR` records each agent's own process with `perf record -e cpu-clock -g` over the
  * window into that folder (`perf report -i F --sort dso` tells where its time goes).
@@ -153,6 +154,8 @@ interface Variant {
   cli?: string;
   /** audio.echoBatchMs (unset: the default). */
   echoBatchMs?: number;
+  /** audio.echoBand (unset: the default). */
+  echoBand?: 'low' | 'full';
 }
 
 /** A 16 kHz reply: a voice-like buzz whose level and pitch wander (what plays does not change the canceller's work). */
@@ -170,7 +173,7 @@ function replyPcm(seconds: number): Buffer {
 async function runListening(dir: string, audio: string, seconds: number, warmup: number, v: Variant, nodeOptions: string[], env: Record<string, string>): Promise<Measured & { turns: number; wakeStatus: unknown }> {
   const wake = v.wake;
   const cli = v.cli ?? path.resolve('dist/src/cli.js');
-  const tag = `${wake}-${v.echoCancel ?? 'off'}-${v.play ? 'play' : 'idle'}${v.echoBatchMs ? `-batch${v.echoBatchMs}` : ''}`;
+  const tag = `${wake}-${v.echoCancel ?? 'off'}-${v.play ? 'play' : 'idle'}${v.echoBatchMs ? `-batch${v.echoBatchMs}` : ''}${v.echoBand ? `-band${v.echoBand}` : ''}`;
   const fifo = path.join(dir, `mic-${tag}.fifo`);
   execFileSync('mkfifo', [fifo]);
   const played = path.join(dir, `played-${tag}.fifo`);
@@ -192,7 +195,7 @@ async function runListening(dir: string, audio: string, seconds: number, warmup:
     });
   });
   const config = path.join(dir, `agent-${tag}.json`);
-  writeFileSync(config, JSON.stringify({ audio: { alsaBackend: 'arecord', echoCancel: v.echoCancel ?? 'off', ...(v.echoBatchMs && { echoBatchMs: v.echoBatchMs }), earcons: { wake: 'off', done: 'off', error: 'off', disconnected: 'off' } } }));
+  writeFileSync(config, JSON.stringify({ audio: { alsaBackend: 'arecord', echoCancel: v.echoCancel ?? 'off', ...(v.echoBatchMs && { echoBatchMs: v.echoBatchMs }), ...(v.echoBand && { echoBand: v.echoBand }), earcons: { wake: 'off', done: 'off', error: 'off', disconnected: 'off' } } }));
   const sock = path.join(dir, `control-${tag}.sock`);
   const writer = startWriter(fifo, audio);
   const agent = spawnAgent({ cli, config, port, sock, dir, nodeOptions, env: { MALLOC_ARENA_MAX: undefined, ...env }, wake });
@@ -283,8 +286,14 @@ export async function runWakeTreeBench(): Promise<object> {
     const compared: Measured[] = [];
     const playing = Object.fromEntries(PLAYING.map((k) => [k, [] as Measured[]])) as Record<PlayingKey, Measured[]>;
     const comparedPlaying: Measured[] = [];
+    // This build's wake word + canceller with another setting, measured in the same runs (playing only).
     const batchMs = process.env.BENCH_ECHO_BATCH_MS ? Number(process.env.BENCH_ECHO_BATCH_MS) : undefined;
-    const batchedPlaying: Measured[] = [];
+    const band = process.env.BENCH_ECHO_BAND as Variant['echoBand'] | undefined;
+    if (band !== undefined && band !== 'low' && band !== 'full') throw new Error(`BENCH_ECHO_BAND must be low or full, got ${band}`);
+    const alternatives = [
+      ...(batchMs ? [{ key: 'batched', label: `echoBatchMs ${batchMs}`, setting: { echoBatchMs: batchMs }, measured: [] as Measured[] }] : []),
+      ...(band ? [{ key: 'band', label: `echoBand ${band}`, setting: { echoBand: band }, measured: [] as Measured[] }] : []),
+    ];
     const orders: string[][] = [];
     for (let i = 0; i < runs; i++) {
       const run = mkdtempSync(path.join(dir, `run${i}-`));
@@ -296,7 +305,7 @@ export async function runWakeTreeBench(): Promise<object> {
       if (playingOnly) {
         for (const key of ['neither', 'wakeAndCanceller'] as const) playingTask(key);
         if (compareCli) comparedPlayingTask();
-        if (batchMs) add(`batch${batchMs} playing`, async () => void batchedPlaying.push(await listen(run, { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, echoBatchMs: batchMs })));
+        for (const a of alternatives) add(`${a.label} playing`, async () => void a.measured.push(await listen(run, { ...PLAYING_VARIANTS.wakeAndCanceller, play: true, ...a.setting })));
       } else {
         add('openwakeword', async () => void oww.push(await listen(run, { wake: 'openwakeword' })));
         if (compareCli) add('compared', async () => void compared.push(await listen(mkdtempSync(path.join(run, 'compare-')), { wake: 'openwakeword', cli: compareCli })));
@@ -333,12 +342,14 @@ export async function runWakeTreeBench(): Promise<object> {
       ...(comparedPlaying.length > 0 && {
         compared: { cli: compareCli, wakePlusCancellerCpuPercent: overNeither(comparedPlaying), pairedDifference: paired(comparedPlaying), everyRun: comparedPlaying.map((m) => m.cpuPercent) },
       }),
-      ...(batchedPlaying.length > 0 && {
-        batched: { echoBatchMs: batchMs, wakePlusCancellerCpuPercent: overNeither(batchedPlaying), pairedDifference: paired(batchedPlaying), everyRun: batchedPlaying.map((m) => m.cpuPercent) },
-      }),
+      ...Object.fromEntries(
+        alternatives
+          .filter((a) => a.measured.length > 0)
+          .map((a) => [a.key, { ...a.setting, wakePlusCancellerCpuPercent: overNeither(a.measured), pairedDifference: paired(a.measured), everyRun: a.measured.map((m) => m.cpuPercent) }]),
+      ),
     };
     if (playingOnly) {
-      process.stdout.write(`wake-tree (playing only): wake + canceller ${whilePlaying.wakePlusCancellerCpuPercent}%${whilePlaying.compared ? `; ${compareCli}: wake + canceller ${whilePlaying.compared.wakePlusCancellerCpuPercent}% (paired ${whilePlaying.compared.pairedDifference.median})` : ''}${whilePlaying.batched ? `; echoBatchMs ${batchMs}: wake + canceller ${whilePlaying.batched.wakePlusCancellerCpuPercent}% (paired ${whilePlaying.batched.pairedDifference.median})` : ''} (${JSON.stringify(whilePlaying.everyRun)}${whilePlaying.compared ? ` compared ${JSON.stringify(whilePlaying.compared.everyRun)}` : ''}${whilePlaying.batched ? ` batched ${JSON.stringify(whilePlaying.batched.everyRun)}` : ''})\n`);
+      process.stdout.write(`wake-tree (playing only): wake + canceller ${whilePlaying.wakePlusCancellerCpuPercent}%${whilePlaying.compared ? `; ${compareCli}: wake + canceller ${whilePlaying.compared.wakePlusCancellerCpuPercent}% (paired ${whilePlaying.compared.pairedDifference.median})` : ''}${alternatives.map((a) => `; ${a.label}: wake + canceller ${overNeither(a.measured)}% (paired ${paired(a.measured).median})`).join('')} (${JSON.stringify(whilePlaying.everyRun)}${whilePlaying.compared ? ` compared ${JSON.stringify(whilePlaying.compared.everyRun)}` : ''}${alternatives.map((a) => ` ${a.key} ${JSON.stringify(a.measured.map((m) => m.cpuPercent))}`).join('')})\n`);
       return { what: 'while a reply plays only (BENCH_PLAYING_ONLY)', secondsMeasured: seconds, warmupSeconds: warmup, runs, orders, whilePlaying };
     }
     const result = {

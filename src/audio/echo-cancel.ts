@@ -10,7 +10,9 @@
  *
  * Switching back to pass-through only happens after a full tail of silent reference has been
  * processed, so the engine's own history is silent too and the next reply starts from a clean
- * state, with the room's echo path it already learnt.
+ * state, with the room's echo path it already learnt. An engine that delays its output
+ * (LowBandAec: 2.9 ms) fades between the capture and its delayed output on both switches
+ * (resume, release) so that neither repeats nor skips a step of the waveform: no click.
  */
 import type { EchoReference } from './echo-reference.js';
 
@@ -20,6 +22,17 @@ export interface AecEngine {
   readonly frameSize: number;
   /** Removes from `rec` the echo of `ref` (same length, `frameSize`), writing `out`. */
   process(rec: Int16Array, ref: Int16Array, out: Int16Array): void;
+  /**
+   * Called before the first block after frames were passed through, with the capture just
+   * before it (null when there was none): an engine that keeps history of its own (LowBandAec)
+   * takes it from there instead of from the end of the previous reply.
+   */
+  resume?(previous: Int16Array | null): void;
+  /**
+   * Called with the first frame passed through after the engine worked: returns what to hand
+   * on instead (a delaying engine fades from its delayed output to the capture across it).
+   */
+  release?(pcm: Int16Array): Int16Array;
   /** Frees the native state. Safe to call twice. */
   destroy(): void;
 }
@@ -53,6 +66,11 @@ export class EchoCanceller {
   readonly #rec: Int16Array;
   readonly #out: Int16Array;
   readonly stats: EchoCancellerStats = { passedFrames: 0, cancelledFrames: 0 };
+  /** The latest frame passed through while the engine rested (null once it works again). */
+  #passed: Int16Array | null = null;
+  #resting = true;
+  /** Whether the latest frame went through the engine (a released frame is a new array but was not). */
+  #cancelled = false;
 
   /**
    * @param tailSamples how long after a reference sample its echo may still be heard (the
@@ -67,6 +85,11 @@ export class EchoCanceller {
     this.#out = new Int16Array(engine.frameSize);
   }
 
+  /** True when the latest process() call ran the engine on its frame. */
+  get lastCancelled(): boolean {
+    return this.#cancelled;
+  }
+
   /** True when the frame `[sampleIndex, sampleIndex + length)` may hold echo. */
   active(sampleIndex: number, length: number): boolean {
     return this.#reference.hasAudio(sampleIndex - this.#tail, sampleIndex + length);
@@ -74,16 +97,27 @@ export class EchoCanceller {
 
   /**
    * Returns the frame with the echo removed: `pcm` itself when nothing played within the
-   * tail, else a new array. Samples after the last full engine block pass through unchanged.
+   * tail (but the first such frame with a delaying engine), else a new array. Samples after the last full engine block pass through unchanged.
    */
   process(pcm: Int16Array, sampleIndex: number): Int16Array {
     if (!this.active(sampleIndex, pcm.length)) {
       this.stats.passedFrames++;
+      this.#cancelled = false;
       // Forget reference segments that can no longer echo.
       this.#reference.prune(sampleIndex - this.#tail);
-      return pcm;
+      const handed = !this.#resting && this.#engine.release ? this.#engine.release(pcm) : pcm;
+      this.#passed = pcm;
+      this.#resting = true;
+      return handed;
     }
     this.stats.cancelledFrames++;
+    this.#cancelled = true;
+    if (this.#resting) {
+      // A capture driver that refills one array would hand this very frame back: no history then.
+      this.#engine.resume?.(this.#passed === pcm ? null : this.#passed);
+      this.#passed = null;
+      this.#resting = false;
+    }
     const n = this.#engine.frameSize;
     const result = Int16Array.from(pcm);
     for (let o = 0; o + n <= pcm.length; o += n) {

@@ -114,7 +114,7 @@ export async function createAudio(config: Config, log: Logger, given: { mic?: Au
   if (a.echoCancel === 'speex') {
     // koffi and libspeexdsp load when the input starts; a missing library only turns it off.
     const { EchoCancelInput } = await import('./echo/cancel-input.js');
-    mic = new EchoCancelInput({ inner: mic, output: speaker, log: log.child('echo'), tailMs: a.echoTailMs, delayMs: a.echoDelayMs, frameMs: a.frameMs, batchMs: a.echoBatchMs });
+    mic = new EchoCancelInput({ inner: mic, output: speaker, log: log.child('echo'), tailMs: a.echoTailMs, delayMs: a.echoDelayMs, frameMs: a.frameMs, batchMs: a.echoBatchMs, band: a.echoBand });
   }
   return { mic, speaker };
 }

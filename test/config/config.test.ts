@@ -50,6 +50,12 @@ describe('config schema', () => {
     expect(issues(() => parseConfig({ audio: { echoBatchMs: 400 } }))[0]).toMatch(/^audio\.echoBatchMs: /);
   });
 
+  it('audio.echoBand: low by default, or full; anything else a clear error', () => {
+    expect(parseConfig({}).audio.echoBand).toBe('low');
+    expect(parseConfig({ audio: { echoBand: 'full' } }).audio.echoBand).toBe('full');
+    expect(issues(() => parseConfig({ audio: { echoBand: 'high' } }))).toEqual(['audio.echoBand: Invalid option: expected one of "low"|"full"']);
+  });
+
   it('reports every problem as path: message', () => {
     const found = issues(() =>
       parseConfig({ gateway: { url: 'http://x', frameMs: 5, surprise: 1 }, conversation: { noSpeechTimeoutMs: 'soon' }, log: { level: 'chatty' } }),

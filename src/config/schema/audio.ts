@@ -87,6 +87,13 @@ export const AudioSchema = z
       .max(320)
       .refine((v) => v % 80 === 0, { message: 'must be 80, 160, 240 or 320 (a multiple of the wake word\'s 80 ms step)' })
       .default(80),
+    /**
+     * What the canceller's adaptive filter works on at 16 kHz capture: `low`, the band below
+     * 4 kHz (at 8 kHz, about half the CPU; the wake word hears nothing above 3.8 kHz), with the
+     * band above turned down by as much as the filter took off below; or `full`, the whole
+     * band. See docs/audio.md.
+     */
+    echoBand: z.enum(['low', 'full']).default('low'),
     /** The simulated room of the `room:` mic and speaker. */
     room: RoomSchema.prefault({}),
     /** `wav:` mic: deliver frames in real time (false: as fast as possible, for tests). */

@@ -22,6 +22,7 @@ import type { AudioOutput } from '../../ports/audio-output.js';
 import { TypedEmitter } from '../../util/typed-emitter.js';
 import { loadSpeexDsp, SpeexUnavailableError, type SpeexDsp } from '../speex/speexdsp.js';
 import { markDenoised } from './denoised.js';
+import { cancelsLowBand, createEchoEngine, type EchoBand } from './engine.js';
 import { EchoLearning } from './learning.js';
 
 /**
@@ -73,6 +74,8 @@ export interface EchoCancelInputOptions {
    * reaches a multiple of this (default ECHO_BATCH_MS; at most the frame length: no holding).
    */
   batchMs?: number;
+  /** What the filter works on (audio.echoBand; default 'low'). */
+  band?: EchoBand;
   /** Loads libspeexdsp; default through koffi. */
   loadDsp?: () => Promise<SpeexDsp>;
   /** Clock in ms (default performance.now). */
@@ -152,12 +155,13 @@ export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements A
       const dsp = await (this.#o.loadDsp ?? (() => loadSpeexDsp()))();
       const frameSize = engineFrameSize(Math.round((this.#o.frameMs * rate) / 1000));
       const tail = Math.round((this.#o.tailMs * rate) / 1000);
-      const engine = dsp.createCanceller({ frameSize, filterLength: tail, sampleRate: rate, echoSuppressActiveDb: ECHO_SUPPRESS_ACTIVE_DB });
+      const engineOptions = { frameSize, tailSamples: tail, sampleRate: rate, band: this.#o.band ?? 'low', echoSuppressActiveDb: ECHO_SUPPRESS_ACTIVE_DB } as const;
+      const engine = createEchoEngine(dsp, engineOptions);
       this.#canceller = new EchoCanceller(engine, this.#reference, tail);
       this.#learning = new EchoLearning({ windowSamples: Math.round((LEARNING_WINDOW_MS * rate) / 1000) });
       this.#reason = undefined;
       this.#tap.attach();
-      log.info('echo-cancel-ready', { engine: 'speex', frameSize, tailMs: this.#o.tailMs, delayMs: this.#o.delayMs, batchMs: (this.#batchSamples * 1000) / rate, echoSuppressActiveDb: ECHO_SUPPRESS_ACTIVE_DB });
+      log.info('echo-cancel-ready', { engine: 'speex', band: cancelsLowBand(engineOptions) ? 'low' : 'full', frameSize, tailMs: this.#o.tailMs, delayMs: this.#o.delayMs, batchMs: (this.#batchSamples * 1000) / rate, echoSuppressActiveDb: ECHO_SUPPRESS_ACTIVE_DB });
     } catch (err) {
       this.#reason = err instanceof SpeexUnavailableError ? err.reason : `echo canceller failed: ${err instanceof Error ? err.message : String(err)}`;
       log.warn('echo-cancel-unavailable', { reason: this.#reason });
@@ -228,16 +232,18 @@ export class EchoCancelInput extends TypedEmitter<AudioInputEvents> implements A
 
   #clean(c: EchoCanceller, f: AudioFrame): void {
     const pcm = c.process(f.pcm, f.sampleIndex);
+    const cleaned = c.lastCancelled;
     const learning = this.#learning;
-    if (pcm !== f.pcm && learning && !learning.learnt) {
+    if (cleaned && learning && !learning.learnt) {
       if (this.#refScratch.length !== f.pcm.length) this.#refScratch = new Int16Array(f.pcm.length);
       // Read ahead of the canceller's own read: nothing it still needs is dropped.
       this.#reference.read(this.#refScratch, f.sampleIndex, Math.round((this.#o.tailMs * this.#o.inner.format.sampleRate) / 1000));
       learning.observe(f.pcm, pcm, this.#refScratch);
       if (learning.learnt) this.#o.log.info('echo-cancel-learnt', { afterMs: learning.heardMs(this.#o.inner.format.sampleRate) });
     }
-    if (pcm === f.pcm) {
-      this.emit('frame', f);
+    if (!cleaned) {
+      // Passed through (a delaying engine's first frame handed back is a new, faded array).
+      this.emit('frame', pcm === f.pcm ? f : { pcm, sampleIndex: f.sampleIndex });
       return;
     }
     // The preprocessor (residual-echo suppressor, denoiser on) ran on it: the wake word's own
